@@ -1,0 +1,235 @@
+"""The mitmproxy add-on: picks the images social networks send and checks them off the response path.
+
+The browser gets every response at once and unchanged; the bytes of a social host's
+image go to a process pool to be fingerprinted, and only a match is handed on, through
+the `record` callable the runner wired in. This is the only module that imports mitmproxy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+
+from mitmproxy import ctx, exceptions, http
+
+from proxy.fingerprint import Fingerprint, fingerprint
+from proxy.hosts import all_domains, allow_hosts_patterns, normalise_domain, platform_of
+from proxy.images import ImageError
+from proxy.matcher import Match
+from proxy.sighting import Sighting, WatchCounts
+
+logger = logging.getLogger("sentinelle")
+
+# A feed image is well under 2 MB; 16 MB leaves room for a full-size original
+# while keeping a hostile body from tying up a worker.
+MAX_IMAGE_BYTES = 16 * 1024 * 1024
+# Images waiting for a worker. Past this the watcher sheds (and counts) rather
+# than letting memory grow without bound during a burst.
+MAX_PENDING = 256
+
+IMAGE_TYPES = frozenset(
+    {"image/jpeg", "image/pjpeg", "image/png", "image/webp", "image/gif",
+     "image/avif", "image/heic", "image/heif"}
+)
+# Some CDNs label images as octet-stream: recognise them by their first bytes.
+_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"RIFF")
+_ISO_BRANDS = (b"avif", b"avis", b"heic", b"heix", b"mif1", b"msf1")
+
+
+def is_image(content_type: str, body: bytes) -> bool:
+    """Whether a response is an image by its label, or by its first bytes when unlabelled."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type in IMAGE_TYPES:
+        return True
+    if media_type not in ("", "application/octet-stream", "binary/octet-stream"):
+        return False
+    return body.startswith(_MAGIC) or body[4:8] == b"ftyp" and body[8:12] in _ISO_BRANDS
+
+
+def page_of(request: http.Request) -> str | None:
+    """The page an image was shown on, as far as the browser told: Referer, else Origin."""
+    return request.headers.get("referer") or request.headers.get("origin") or None
+
+
+def default_workers() -> int:
+    """Leave a core to the browser on a family PC."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What the watcher keeps of a response while its image is being fingerprinted."""
+
+    seen_at: datetime
+    image_url: str
+    page_url: str | None
+    host: str
+    platform: str
+    content_type: str
+    body: bytes
+
+
+class Watcher:
+    """Sentinelle's mitmproxy add-on.
+
+    `match` compares a fingerprint with the protected photos; `record` keeps a sighting.
+    Both are called on the event loop, never on the response path.
+    """
+
+    def __init__(
+        self,
+        match: Callable[[Fingerprint], Match | None],
+        record: Callable[[Sighting], None],
+        *,
+        workers: int | None = None,
+    ) -> None:
+        self._match = match
+        self._record = record
+        self._workers = workers or default_workers()
+        self._extra_domains: tuple[str, ...] = ()
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._pending: set[asyncio.Future] = set()
+        self.counts = WatchCounts()
+
+    @property
+    def waiting(self) -> int:
+        """Images handed to the pool and not yet checked."""
+        return len(self._pending)
+
+    # -- mitmproxy hooks --------------------------------------------------------
+
+    def load(self, loader) -> None:
+        loader.add_option(
+            "sentinelle_extra_hosts", Sequence[str], [],
+            "Domains to watch besides the built-in social networks (subdomains included).",
+        )
+        loader.add_option(
+            "sentinelle_max_image_bytes", int, MAX_IMAGE_BYTES,
+            "Images larger than this are passed to the browser unchecked, and counted.",
+        )
+        loader.add_option(
+            "sentinelle_max_pending", int, MAX_PENDING,
+            "Images waiting to be checked before new ones are shed, and counted.",
+        )
+        # configure() is not called for an add-on's own defaults: intercept the
+        # built-in list from the start, and let configure() add the extra hosts.
+        loader.master.options.update(allow_hosts=allow_hosts_patterns(all_domains()))
+
+    def configure(self, updated: set[str]) -> None:
+        if "sentinelle_extra_hosts" in updated:
+            try:
+                extra = tuple(normalise_domain(d) for d in ctx.options.sentinelle_extra_hosts)
+            except ValueError as e:
+                raise exceptions.OptionsError(f"sentinelle_extra_hosts: {e}") from e
+            self._extra_domains = extra
+            # Only these hosts are intercepted; every other one is tunnelled untouched.
+            ctx.options.update(allow_hosts=allow_hosts_patterns(all_domains(extra)))
+        for name in ("sentinelle_max_image_bytes", "sentinelle_max_pending"):
+            if name in updated and getattr(ctx.options, name) < 1:
+                raise exceptions.OptionsError(f"{name} must be at least 1")
+
+    def running(self) -> None:
+        self._start_pool()
+
+    def done(self) -> None:
+        for future in self._pending:
+            future.cancel()
+        self._pending.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        response = flow.response
+        if response is None or response.status_code != 200:
+            return
+        platform = platform_of(flow.request.pretty_host, self._extra_domains)
+        if platform is None:
+            return  # plain HTTP is never tunnelled, so check the host here too
+        body = response.raw_content
+        content_type = response.headers.get("content-type", "")
+        if body is None or not is_image(content_type, body[:16]):
+            return
+        self.counts.seen += 1
+        if response.headers.get("content-encoding", "identity").lower() != "identity":
+            body = response.get_content(strict=False) or b""
+        if reason := self._refusal(body):
+            self._skip(platform, reason)
+            return
+        seen = _Seen(
+            seen_at=datetime.now(UTC),
+            image_url=flow.request.pretty_url,
+            page_url=page_of(flow.request),
+            host=flow.request.pretty_host,
+            platform=platform,
+            content_type=content_type,
+            body=body,
+        )
+        self._submit(seen)
+
+    # -- off the response path -------------------------------------------------
+
+    def _refusal(self, body: bytes) -> str | None:
+        if not body:
+            return "empty"
+        if len(body) > ctx.options.sentinelle_max_image_bytes:
+            return "too large"
+        if len(self._pending) >= ctx.options.sentinelle_max_pending:
+            return "shed: too many waiting"
+        return None
+
+    def _start_pool(self) -> None:
+        # spawn: a forked copy of a running event loop and its threads is not safe.
+        self._pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=self._workers, mp_context=multiprocessing.get_context("spawn")
+        )
+
+    def _submit(self, seen: _Seen) -> None:
+        if self._pool is None:
+            self._start_pool()
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._pool, fingerprint, seen.body)
+        self._pending.add(future)
+        future.add_done_callback(partial(self._checked, seen))
+
+    def _checked(self, seen: _Seen, future: asyncio.Future) -> None:
+        self._pending.discard(future)
+        if future.cancelled():
+            return
+        if (error := future.exception()) is not None:
+            if isinstance(error, ImageError):
+                self._skip(seen.platform, error.reason)
+            else:
+                logger.error("Sentinelle could not check an image: %r", error)
+                self._skip(seen.platform, "checker failed")
+                if isinstance(error, concurrent.futures.BrokenExecutor):
+                    self._start_pool()
+            return
+        self.counts.checked += 1
+        found = self._match(future.result())
+        if found is None:
+            return  # nothing of it is kept
+        self.counts.matched += 1
+        sighting = Sighting(
+            seen_at=seen.seen_at, image_url=seen.image_url, page_url=seen.page_url,
+            host=seen.host, platform=seen.platform, content_type=seen.content_type,
+            body=seen.body, match=found,
+        )
+        try:
+            self._record(sighting)
+        except Exception:
+            logger.exception("Sentinelle saw a protected photo but could not record it")
+
+    def _skip(self, platform: str, reason: str) -> None:
+        self.counts.skipped[reason] += 1
+        logger.info(
+            "Sentinelle skipped an image from %s: %s (%d skipped for this reason so far)",
+            platform, reason, self.counts.skipped[reason],
+        )

@@ -1,0 +1,5 @@
+"""`python -m server` is `sentinelle`."""
+
+from server.cli import main
+
+main()

@@ -1,0 +1,134 @@
+"""`sentinelle run`: the proxy and the API in one process and one event loop, stopped cleanly.
+
+This is where the parts are wired: the watcher add-on gets the protected set to match
+against and a `record` that stores a sighting and pushes the alert to the extension.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+from mitmproxy import exceptions
+from mitmproxy.options import Options
+from mitmproxy.tools.dump import DumpMaster
+
+from proxy.addon import Watcher
+from proxy.sighting import Sighting
+from server.app import create_app, with_links
+from server.config import ca_certificate, ensure_data_dir, load_or_create_token, mitmproxy_dir
+from server.events import Events
+from server.protected import ProtectedSet
+from server.store import Store
+
+logger = logging.getLogger("sentinelle")
+
+
+class RunError(Exception):
+    """Sentinelle cannot start (a port in use, a bad option); the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    proxy: int = 8080
+    api: int = 8765
+
+
+def alert_recorder(store: Store, events: Events) -> Callable[[Sighting], None]:
+    """The `record` the watcher calls on a match: store it, then tell the extension."""
+
+    def record(sighting: Sighting) -> None:
+        alert, is_new = store.record_sighting(sighting)
+        events.publish("alert" if is_new else "sighting", with_links(alert))
+        if is_new:
+            logger.warning(
+                "Sentinelle: a protected photo (%s) was seen on %s — alert #%d",
+                alert["photo_name"], alert["platform"], alert["id"],
+            )
+
+    return record
+
+
+class _Announce:
+    """Says, once the proxy listens, where to point the browser."""
+
+    def __init__(self, data_dir: Path, ports: Ports, say: Callable[[str], None]) -> None:
+        self._data_dir, self._ports, self._say = data_dir, ports, say
+
+    def running(self) -> None:
+        self._say(
+            "Sentinelle is watching.\n"
+            f"  Browser proxy (HTTP and HTTPS): 127.0.0.1:{self._ports.proxy}\n"
+            f"  CA certificate for the browser to trust: {ca_certificate(self._data_dir)}\n"
+            f"  Extension API: http://127.0.0.1:{self._ports.api} (token: `sentinelle token`)\n"
+            "Press Ctrl-C to stop."
+        )
+
+
+async def serve(
+    data_dir: Path,
+    ports: Ports = Ports(),
+    mitmproxy_options: Sequence[str] = (),
+    say: Callable[[str], None] = print,
+) -> None:
+    """Run until SIGINT or SIGTERM, then stop the proxy and the API and close the store."""
+    ensure_data_dir(data_dir)
+    store = Store(data_dir)
+    events = Events()
+    watcher = Watcher(ProtectedSet(store).match, alert_recorder(store, events))
+    master = DumpMaster(
+        Options(
+            listen_host="127.0.0.1", listen_port=ports.proxy,
+            confdir=str(mitmproxy_dir(data_dir)),
+        ),
+        with_termlog=True, with_dumper=False,
+    )
+    try:
+        master.addons.add(watcher, _Announce(data_dir, ports, say))
+        master.options.update(termlog_verbosity="warn")
+        master.options.set(*mitmproxy_options, defer=True)
+    except exceptions.OptionsError as e:
+        raise RunError(f"bad --set option: {e}") from None
+    app = create_app(store, events, load_or_create_token(data_dir), port=ports.api,
+                     counts=watcher.counts.as_dict)
+    api = web.AppRunner(app, handle_signals=False, access_log=None)
+    await api.setup()
+    try:
+        try:
+            await web.TCPSite(api, "127.0.0.1", ports.api).start()
+        except OSError as e:
+            raise RunError(f"cannot listen on 127.0.0.1:{ports.api} for the API: {e.strerror}. "
+                           "Is Sentinelle already running? Or choose another --api-port.") from None
+        _stop_on_signals(master)
+        await master.run()
+    finally:
+        await _close_client_connections(master)
+        await api.cleanup()
+        store.close()
+
+
+def _stop_on_signals(master: DumpMaster) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, master.shutdown)
+        except NotImplementedError:  # Windows' proactor loop
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(master.shutdown))
+
+
+async def _close_client_connections(master: DumpMaster, timeout: float = 2.0) -> None:
+    """mitmproxy leaves client connections open at shutdown: close them, and wait until
+    they are closed, or the loop's end cancels their tasks and Python prints errors."""
+    connections = master.addons.get("proxyserver").connections
+    for handler in list(connections.values()):
+        for io in list(handler.transports.values()):
+            if io.handler is not None:
+                io.handler.cancel("Sentinelle is stopping")
+    deadline = asyncio.get_running_loop().time() + timeout
+    while connections and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)

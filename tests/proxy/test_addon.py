@@ -1,0 +1,143 @@
+"""proxy/addon.py: which responses the watcher checks, what it hands on, and what it counts.
+
+mitmproxy's own test helpers drive the hooks; fingerprinting runs in the real process pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from mitmproxy import exceptions
+from mitmproxy.test import taddons, tflow
+
+from proxy.addon import Watcher, is_image
+from proxy.fingerprint import enrollment_views
+from proxy.matcher import Matcher
+from proxy.sighting import Sighting
+from tests.conftest import kodak, square_crop_copy
+
+CDN = "scontent-cdg4-1.cdninstagram.com"
+
+
+def image_flow(body: bytes, host: str = CDN, content_type: str = "image/jpeg", status: int = 200,
+               referer: str | None = None):
+    flow = tflow.tflow(resp=True)
+    flow.request.scheme, flow.request.host, flow.request.port = "https", host, 443
+    flow.request.path = "/v/t51/photo.jpg?stp=dst-jpg&_nc_sid=abc"
+    if referer:
+        flow.request.headers["Referer"] = referer
+    flow.response.status_code = status
+    flow.response.headers["Content-Type"] = content_type
+    flow.response.content = body
+    return flow
+
+
+@pytest.fixture
+async def watcher():
+    entries = [(5, view, fp) for view, fp in enrollment_views(kodak(5).read_bytes())]
+    recorded: list[Sighting] = []
+    watcher = Watcher(Matcher(entries).match, recorded.append, workers=1)
+    watcher.recorded = recorded
+    with taddons.context(watcher) as tctx:
+        watcher.tctx = tctx
+        watcher.running()
+        yield watcher
+        watcher.done()
+
+
+async def settle(watcher: Watcher) -> None:
+    for _ in range(600):
+        if not watcher.waiting:
+            await asyncio.sleep(0)  # let the last done-callback run
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError("the pool did not finish")
+
+
+async def test_a_copy_is_recorded_with_its_evidence_and_the_response_is_left_alone(watcher):
+    copy = square_crop_copy(kodak(5))
+    flow = image_flow(copy, referer="https://www.instagram.com/someone/")
+    watcher.response(flow)
+    # The hook returned before any fingerprinting happened: the browser is not kept waiting.
+    assert watcher.waiting == 1 and watcher.recorded == []
+    assert flow.response.content == copy
+    await settle(watcher)
+    [sighting] = watcher.recorded
+    assert sighting.body == copy and sighting.match.photo_id == 5
+    assert sighting.platform == "instagram" and sighting.host == CDN
+    assert sighting.image_url == flow.request.pretty_url
+    assert sighting.page_url == "https://www.instagram.com/someone/"
+    assert watcher.counts.as_dict() == {"seen": 1, "checked": 1, "matched": 1, "skipped": {}}
+
+
+async def test_an_unrelated_image_is_checked_and_forgotten(watcher):
+    watcher.response(image_flow(square_crop_copy(kodak(20))))
+    await settle(watcher)
+    assert watcher.recorded == []
+    assert watcher.counts.checked == 1 and watcher.counts.matched == 0
+
+
+@pytest.mark.parametrize("flow_args", [
+    {"host": "www.mybank.fr"},                      # not a social network
+    {"content_type": "text/html"},                  # not an image
+    {"status": 304},                                # nothing to look at
+])
+async def test_other_responses_are_not_looked_at(watcher, flow_args):
+    watcher.response(image_flow(kodak(5).read_bytes(), **flow_args))
+    assert watcher.waiting == 0 and watcher.counts.seen == 0
+
+
+@pytest.mark.parametrize("body, reason", [
+    (b"", "empty"),
+    (b"\xff\xd8\xff\xe0 this is not really a jpeg" * 10, None),  # reason from the decoder
+])
+async def test_a_broken_image_is_skipped_and_counted(watcher, body, reason):
+    watcher.response(image_flow(body))
+    await settle(watcher)
+    assert watcher.recorded == []
+    assert sum(watcher.counts.skipped.values()) == 1
+    if reason:
+        assert watcher.counts.skipped[reason] == 1
+
+
+async def test_too_large_an_image_is_passed_on_unchecked_and_counted(watcher):
+    watcher.tctx.configure(watcher, sentinelle_max_image_bytes=1000)
+    watcher.response(image_flow(kodak(5).read_bytes()))
+    assert watcher.waiting == 0 and watcher.counts.skipped["too large"] == 1
+
+
+async def test_a_burst_beyond_the_queue_is_shed_and_counted(watcher):
+    watcher.tctx.configure(watcher, sentinelle_max_pending=2)
+    for _ in range(5):
+        watcher.response(image_flow(square_crop_copy(kodak(20))))
+    assert watcher.waiting == 2 and watcher.counts.skipped["shed: too many waiting"] == 3
+    await settle(watcher)
+
+
+async def test_an_unlabelled_image_is_recognised_by_its_bytes(watcher):
+    assert is_image("application/octet-stream", kodak(5).read_bytes()[:16])
+    assert not is_image("application/octet-stream", b"<html>")
+    assert not is_image("text/html", kodak(5).read_bytes()[:16])
+
+
+async def test_a_failing_store_does_not_break_the_watcher(watcher, caplog):
+    def broken_record(sighting):
+        raise OSError("disk full")
+    watcher._record = broken_record
+    watcher.response(image_flow(square_crop_copy(kodak(5))))
+    await settle(watcher)
+    assert "could not record" in caplog.text
+    watcher.response(image_flow(square_crop_copy(kodak(20))))
+    await settle(watcher)
+    assert watcher.counts.checked == 2
+
+
+async def test_extra_hosts_are_intercepted_and_bad_ones_refused(watcher):
+    watcher.tctx.configure(watcher, sentinelle_extra_hosts=["example-social.net"])
+    assert any("example\\-social\\.net" in p for p in watcher.tctx.options.allow_hosts)
+    watcher.response(image_flow(square_crop_copy(kodak(5)), host="img.example-social.net"))
+    await settle(watcher)
+    assert watcher.recorded[0].platform == "other"
+    with pytest.raises(exceptions.OptionsError):
+        watcher.tctx.configure(watcher, sentinelle_extra_hosts=["not a domain"])

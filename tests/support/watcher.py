@@ -1,0 +1,122 @@
+"""Test only: a real `sentinelle run` in a child process, and a browser-like client for it."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LOOPBACK_DNS = Path(__file__).with_name("loopback_dns.py")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def sentinelle(data_dir: Path, *args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    """Run the `sentinelle` command as a parent would, in a child process."""
+    return subprocess.run(
+        [sys.executable, "-m", "server", "--data-dir", str(data_dir), *args],
+        cwd=ROOT, capture_output=True, text=True, check=check, timeout=120, **kwargs,
+    )
+
+
+@dataclass
+class Fetched:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    peer_cert: bytes  # DER of the certificate the client was shown
+
+
+class Watcher:
+    """`sentinelle run` with a test-only resolver that sends chosen names to loopback origins."""
+
+    def __init__(self, data_dir: Path, hosts: dict[str, int], origin_ca: Path,
+                 extra_set: tuple[str, ...] = ()) -> None:
+        self.data_dir = data_dir
+        self.proxy_port, self.api_port = free_port(), free_port()
+        env = os.environ | {"SENTINELLE_TEST_HOSTS": ",".join(f"{h}={p}" for h, p in hosts.items()),
+                            "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "server", "--data-dir", str(data_dir), "run",
+             "--proxy-port", str(self.proxy_port), "--api-port", str(self.api_port),
+             "--set", f"scripts={LOOPBACK_DNS}",
+             "--set", f"ssl_verify_upstream_trusted_ca={origin_ca}", *extra_set],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        self.output = ("", "")
+        self._wait_ready()
+        self.token = (data_dir / "token").read_text().strip()
+        self.ca_file = data_dir / "mitmproxy" / "mitmproxy-ca-cert.pem"
+
+    def _wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                out, err = self.process.communicate()
+                raise RuntimeError(f"sentinelle run exited {self.process.returncode}:\n{out}\n{err}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.proxy_port), timeout=0.2):
+                    pass
+                self.api("GET", "/api/health")
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError("sentinelle run did not start listening")
+
+    def api(self, method: str, path: str, body: dict | None = None, token: str | None = None,
+            headers: dict[str, str] | None = None) -> tuple[int, object]:
+        """Call the API as the extension does; returns (status, decoded JSON or bytes)."""
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.api_port}{path}", method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
+        if token or getattr(self, "token", None):
+            request.add_header("Authorization", f"Bearer {token or self.token}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status, raw, kind = response.status, response.read(), response.headers.get_content_type()
+        except urllib.error.HTTPError as e:
+            status, raw, kind = e.code, e.read(), e.headers.get_content_type()
+        return status, (json.loads(raw) if kind == "application/json" else raw)
+
+    def fetch(self, host: str, path: str, cafile: Path | None = None,
+              headers: dict[str, str] | None = None) -> Fetched:
+        """GET https://host/path through the proxy, trusting only `cafile` (default: Sentinelle's CA)."""
+        context = ssl.create_default_context(cafile=str(cafile or self.ca_file))
+        conn = http.client.HTTPSConnection("127.0.0.1", self.proxy_port, context=context, timeout=30)
+        conn.set_tunnel(host, 443)
+        try:
+            conn.request("GET", path, headers=headers or {})
+            response = conn.getresponse()
+            body = response.read()
+            return Fetched(response.status, dict(response.headers), body,
+                           conn.sock.getpeercert(binary_form=True))
+        finally:
+            conn.close()
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+        """Stop it as the system would; returns the exit code and keeps (stdout, stderr)."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            self.output = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.output = self.process.communicate()
+            raise
+        return self.process.returncode

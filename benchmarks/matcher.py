@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 import os
 import platform
 import random
@@ -253,11 +254,13 @@ def _distance_section(result: Run, plain: list[Distractor], hard: list[Distracto
         f"- all {pairs:,} (distractor, enrolled view) pairs: mean {np.average(np.arange(PHASH_BITS + 1), weights=histogram):.1f}, "
         f"sd {_sd(histogram):.1f} bits; pairs at or below:",
         "",
-        "| bits | pairs | share |",
-        "| ---: | ---: | ---: |",
+        "| bits | pairs | share | normal fit |",
+        "| ---: | ---: | ---: | ---: |",
     ]
-    for bits in sorted({MATCH_THRESHOLD, 40, 50, 60, 64, 70, 76, 80, closest_hard, closest_plain}):
-        lines.append(f"| {bits} | {int(cumulative[bits]):,} | {cumulative[bits] / pairs:.2e} |")
+    mean, sd = np.average(np.arange(PHASH_BITS + 1), weights=histogram), _sd(histogram)
+    for bits in sorted({MATCH_THRESHOLD, 32, 48, 64, 80, closest_hard, closest_plain}):
+        fit = 0.5 * math.erfc((mean - bits) / (sd * math.sqrt(2)))
+        lines.append(f"| {bits} | {int(cumulative[bits]):,} | {cumulative[bits] / pairs:.1e} | {fit:.0e} |")
     return lines
 
 

@@ -20,7 +20,7 @@ from proxy.fingerprint import PHASH_BITS, PHASH_BYTES, Fingerprint
 # Chosen with benchmarks/matcher.py on the dev corpus (100 protected photos enrolled as 10
 # views each, 689 unrelated photos plain and 3,036 dressed as re-posts):
 # TODO(threshold): filled in from the benchmark.
-MATCH_THRESHOLD = 0
+MATCH_THRESHOLD = 56
 
 
 @dataclass(frozen=True)

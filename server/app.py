@@ -12,6 +12,7 @@ from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
 from server.config import same_token
@@ -202,7 +203,7 @@ async def upload_photos(request: web.Request) -> web.Response:
             elif part.filename:
                 data = await _read_limited(part)
                 outcomes.append(await enroll_upload(store, data, part.filename, child))
-    except ValueError as e:  # aiohttp's reader raises it for a malformed body
+    except (ValueError, HttpProcessingError) as e:  # what aiohttp's reader raises for bad bodies
         raise error(web.HTTPBadRequest, f"malformed multipart body: {e}") from None
     if not outcomes:
         raise error(web.HTTPBadRequest, "no photo in the upload")

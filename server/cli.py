@@ -76,11 +76,12 @@ def enroll(obj: Context, child: str | None, paths: tuple[Path, ...]) -> None:
       sentinelle enroll --child Alice ~/Pictures/Alice holiday.jpg
     """
     files = list(files_under(paths))
-    outcomes = []
-    with click.progressbar(files, label="Enrolling", file=sys.stderr,
-                           item_show_func=lambda p: p.name if p else None) as bar:
-        for path in bar:
-            outcomes.append(enroll_file(obj.store, path, child))
+    if sys.stderr.isatty():
+        with click.progressbar(files, label="Enrolling", file=sys.stderr,
+                               item_show_func=lambda p: p.name if p else None) as bar:
+            outcomes = [enroll_file(obj.store, path, child) for path in bar]
+    else:
+        outcomes = [enroll_file(obj.store, path, child) for path in files]
     enrolled = [o for o in outcomes if o.status == ENROLLED]
     already = [o for o in outcomes if o.status == ALREADY]
     skipped = [o for o in outcomes if o.status not in (ENROLLED, ALREADY)]
@@ -157,9 +158,9 @@ def photos(obj: Context) -> None:
 @click.argument("photo")
 @click.pass_obj
 def forget(obj: Context, photo: str) -> None:
-    """Stop protecting a photo, given its number (from `sentinelle photos`) or file name.
+    """Stop protecting a photo.
 
-    Its alerts are kept.
+    PHOTO is its number (from `sentinelle photos`) or its file name. Its alerts are kept.
 
     \b
     Example:
@@ -226,7 +227,9 @@ def log(obj: Context, as_json: bool) -> None:
 @cli.command()
 @click.pass_obj
 def token(obj: Context) -> None:
-    """Print the token that pairs the browser extension (created on first use).
+    """Print the token that pairs the browser extension.
+
+    It is created on first use, readable by you only.
 
     \b
     Example:

@@ -40,6 +40,14 @@ class WatchCounts:
     matched: int = 0
     skipped: Counter[str] = field(default_factory=Counter)  # reason → count
 
+    def summary(self) -> str:
+        """One line for the log, e.g. `checked 12, matched 1, skipped 2 (empty: 2)`."""
+        line = f"checked {self.checked}, matched {self.matched}"
+        if skipped := sum(self.skipped.values()):
+            reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(self.skipped.items()))
+            line += f", skipped {skipped} ({reasons})"
+        return line
+
     def as_dict(self) -> dict[str, object]:
         return {
             "seen": self.seen,

@@ -110,6 +110,7 @@ async def serve(
         await _close_client_connections(master)
         await api.cleanup()
         store.close()
+        say(f"Images from social networks: {watcher.counts.summary()}.")
 
 
 def _stop_on_signals(master: DumpMaster) -> None:

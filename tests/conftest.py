@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -33,3 +35,13 @@ def square_crop_copy(path: Path, width: int = 480, quality: int = 80) -> bytes:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "sentinelle-data"
+
+
+def png_bomb(side: int = 100_000) -> bytes:
+    """A small PNG that claims side × side pixels: a decompression bomb."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)  # 1-bit grayscale
+    rows = zlib.compress(b"\0" * (1 + side // 8) * 64, 9)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")

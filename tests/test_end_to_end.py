@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
+import random
 import signal
+import socket
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 import aiohttp
 import pytest
 from PIL import Image
 
-from tests.conftest import jpeg_bytes, kodak, square_crop_copy
+from tests.conftest import jpeg_bytes, kodak, png_bomb, square_crop_copy
 from tests.support.certs import issuer_of, make_origin_certs
 from tests.support.origin import serve_origin
 from tests.support.watcher import Watcher, sentinelle
@@ -46,18 +51,29 @@ async def wait_for(condition, timeout: float = 20.0) -> None:
         await asyncio.sleep(0.05)
 
 
+@asynccontextmanager
+async def watching(tmp_path: Path, data_dir: Path, files: dict[str, tuple[str, bytes]]):
+    """A fake Instagram CDN and bank serving `files`, and `sentinelle run` in front of them."""
+    certs = make_origin_certs(tmp_path / "origin", [CDN, BANK])
+    async with serve_origin(certs, files) as origin:
+        watcher = await asyncio.to_thread(
+            Watcher, data_dir, {CDN: origin.port, BANK: origin.port}, certs.ca_file)
+        try:
+            yield watcher, certs
+        finally:
+            if watcher.process.poll() is None:
+                await asyncio.to_thread(watcher.stop)
+
+
 async def test_a_copy_of_an_enrolled_photo_raises_exactly_one_alert(tmp_path, data_dir):
     enrolled = sentinelle(data_dir, "enroll", "--child", "Alice", str(kodak(5)), str(kodak(15)))
     assert "Enrolled 2 photo(s)" in enrolled.stdout
 
     copy = square_crop_copy(kodak(5))
     stranger = jpeg_bytes(Image.open(kodak(20)))
-    certs = make_origin_certs(tmp_path / "origin", [CDN, BANK])
     files = {"/v/copy.jpg": ("image/jpeg", copy), "/v/stranger.jpg": ("image/jpeg", stranger),
              "/": ("text/html", b"<h1>Your bank</h1>")}
-    async with serve_origin(certs, files) as origin:
-        watcher = await asyncio.to_thread(
-            Watcher, data_dir, {CDN: origin.port, BANK: origin.port}, certs.ca_file)
+    async with watching(tmp_path, data_dir, files) as (watcher, certs):
         events: list[tuple[str, dict]] = []
         reader = asyncio.create_task(read_events(
             f"http://127.0.0.1:{watcher.api_port}/api/events", watcher.token, events))
@@ -107,3 +123,56 @@ async def test_a_copy_of_an_enrolled_photo_raises_exactly_one_alert(tmp_path, da
     assert "127.0.0.1:" + str(watcher.proxy_port) in out
     assert "mitmproxy-ca-cert.pem" in out
     assert "Traceback" not in err and "Task was destroyed" not in err, err
+
+
+async def test_bad_images_reach_the_browser_unchanged_and_nothing_is_kept(tmp_path, data_dir):
+    sentinelle(data_dir, "enroll", str(kodak(5)))
+    noise = Image.frombytes("RGB", (2600, 2600), random.Random(1).randbytes(2600 * 2600 * 3))
+    big = io.BytesIO()
+    noise.save(big, "PNG", compress_level=0)
+    bad = {
+        "/truncated.jpg": ("image/jpeg", kodak(20).read_bytes()[:5000]),
+        "/random.jpg": ("image/jpeg", random.Random(7).randbytes(50_000)),
+        "/bomb.png": ("image/png", png_bomb()),
+        "/huge.png": ("image/png", big.getvalue()),
+        "/empty.jpg": ("image/jpeg", b""),
+    }
+    assert len(bad["/huge.png"][1]) > 20_000_000
+    files = bad | {"/copy.jpg": ("image/jpeg", square_crop_copy(kodak(5)))}
+    async with watching(tmp_path, data_dir, files) as (watcher, _):
+        for path, (_, body) in bad.items():
+            got = await asyncio.to_thread(watcher.fetch, CDN, path)
+            assert (got.status, got.body) == (200, body), path
+
+        # The proxy still serves, and the watcher still works, after all of them.
+        copy = await asyncio.to_thread(watcher.fetch, CDN, "/copy.jpg")
+        assert copy.status == 200
+        await wait_for(lambda: watcher.api("GET", "/api/stats")[1]["alerts"] == 1)
+        _, stats = await asyncio.to_thread(watcher.api, "GET", "/api/stats")
+        assert stats["images"]["skipped"] == {
+            "truncated or corrupt image": 1, "not an image": 1, "decompression bomb": 1,
+            "too large": 1, "empty": 1,
+        }
+        assert stats["images"]["matched"] == 1
+    assert ("checked 1, matched 1, skipped 5 (decompression bomb: 1, empty: 1, "
+            "not an image: 1, too large: 1, truncated or corrupt image: 1)") in watcher.output[0]
+    # Only the match left anything on disk: one evidence file, the copy.
+    assert [p.name for p in (data_dir / "evidence").iterdir()] == [
+        hashlib.sha256(files["/copy.jpg"][1]).hexdigest() + ".jpg"]
+
+
+async def test_stops_cleanly_with_browser_connections_open(tmp_path, data_dir):
+    files = {"/a.jpg": ("image/jpeg", square_crop_copy(kodak(20)))}
+    async with watching(tmp_path, data_dir, files) as (watcher, certs):
+        await asyncio.to_thread(watcher.fetch, CDN, "/a.jpg")
+        # A browser keeps connections open: an idle one, and a tunnel to the bank.
+        idle = socket.create_connection(("127.0.0.1", watcher.proxy_port))
+        tunnel = socket.create_connection(("127.0.0.1", watcher.proxy_port))
+        tunnel.sendall(f"CONNECT {BANK}:443 HTTP/1.1\r\nHost: {BANK}:443\r\n\r\n".encode())
+        assert tunnel.recv(100).startswith(b"HTTP/1.1 200")
+        code = await asyncio.to_thread(watcher.stop, signal.SIGINT)
+        idle.close()
+        tunnel.close()
+    out, err = watcher.output
+    assert code == 0 and "Sentinelle stopped." in out
+    assert "Traceback" not in err and "Error" not in err, err

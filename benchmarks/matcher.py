@@ -182,10 +182,10 @@ def report(result: Run, sizes: dict[str, int], command: str) -> str:
         f"- date: {_command_output(['date', '-u'])}",
         f"- machine: {platform.machine()}, {_cpu_model()}, {os.cpu_count()} cores (one used)",
         f"- command: `{command}`",
-        f"- corpus: {sizes['protected']} protected photos from `people/`, with "
-        f"{len(result.copies) // max(1, sizes['protected'])} copies each to find; "
-        f"{sizes['distractors']} distractors (the other people + all scenes), of which "
-        f"{sizes['hard']} also dressed as re-posts: {len(hard)} hard distractors",
+        f"- corpus: {sizes['protected']} protected photos from `people/`, each made into "
+        f"{len(TRANSFORMS)} copies in scope and 1 with a caption bar; {sizes['distractors']} distractors "
+        f"(the other people + all scenes), of which {sizes['hard']} were also dressed as re-posts, "
+        f"each through the same {len(TRANSFORMS) + 1} edits: {len(hard)} hard distractors",
         f"- Sentinelle: 256-bit DCT phash, enrolled as 10 views (original, mirror, crops 1:1, 4:5, "
         f"1.91:1, 9:16 and their mirrors), MATCH_THRESHOLD = {threshold} bits; seen images decoded "
         f"with JPEG draft mode",

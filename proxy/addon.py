@@ -63,6 +63,14 @@ def default_workers() -> int:
     return max(1, (os.cpu_count() or 2) - 1)
 
 
+def _yield_to_the_browser() -> None:
+    """Run in each worker: fingerprinting waits for spare CPU, the proxy and browser never wait for it."""
+    try:
+        os.nice(10)
+    except (AttributeError, OSError):  # Windows has no nice(); a refused nice is harmless
+        pass
+
+
 @dataclass(frozen=True)
 class _Seen:
     """What the watcher keeps of a response while its image is being fingerprinted."""
@@ -188,7 +196,8 @@ class Watcher:
     def _start_pool(self) -> None:
         # spawn: a forked copy of a running event loop and its threads is not safe.
         self._pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=self._workers, mp_context=multiprocessing.get_context("spawn")
+            max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_yield_to_the_browser,
         )
 
     def _submit(self, seen: _Seen) -> None:

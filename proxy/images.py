@@ -72,16 +72,23 @@ _OTHER_IMAGE_SIGNATURES: tuple[bytes, ...] = (
     b"\x00\x00\x00\x0cjP  ",  # JPEG 2000
     b"qoif",  # QOI
 )
-_ISO_MEDIA_IMAGE_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
+# First bytes of the supported formats: bytes that start like one of them but that no
+# decoder would open are a broken image, not something else.
+_SUPPORTED_SIGNATURES: tuple[bytes, ...] = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")
+# Brands in the "ftyp" box at the start of AVIF and HEIF files (HEIC is HEIF with HEVC inside).
+_AVIF_BRANDS = (b"avif", b"avis")
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1")
 
 
 def open_image(data: bytes, *, reduce_to: int | None = None, min_side: int = MIN_SIDE_SEEN) -> Image.Image:
     """Decode `data` into an upright RGB image, or raise `ImageError`.
 
-    `reduce_to`: when given, a JPEG is decoded at a reduced scale (1/2, 1/4 or 1/8, done
-    inside the decoder, so much faster) while keeping its short side at least this long.
-    Other formats are decoded at full size. `min_side`: images whose short side is
-    smaller are refused as "too small". Animated images give their first frame.
+    `reduce_to`: when given, the image comes back smaller, its short side still at least
+    this long. A JPEG is decoded at a reduced scale (1/2, 1/4 or 1/8, inside the decoder,
+    so much faster); other formats are decoded whole, then shrunk by an integer factor.
+    `min_side`: images whose short side is smaller are refused as "too small".
+    Animated images give their first frame. Raises RuntimeError, whatever the bytes, if
+    something in the process set PIL.ImageFile.LOAD_TRUNCATED_IMAGES.
     """
     if ImageFile.LOAD_TRUNCATED_IMAGES:
         # Pillow's default is False; something in this process changed it. A truncated file
@@ -101,7 +108,8 @@ def open_image(data: bytes, *, reduce_to: int | None = None, min_side: int = MIN
             if reduce_to is not None and img.format == "JPEG":
                 img.draft("RGB", (reduce_to, reduce_to))
             img.load()  # decodes the first frame; a truncated file raises here
-            return _upright_rgb(img)
+            img = _upright_rgb(img)
+            return img if reduce_to is None else _reduced(img, reduce_to)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
@@ -111,6 +119,16 @@ def open_image(data: bytes, *, reduce_to: int | None = None, min_side: int = MIN
         # ValueError, EOFError, ... depending on the format and where it breaks. At this
         # boundary every one of them means the same thing to a parent.
         raise ImageError(CORRUPT, f"{type(err).__name__}: {err}") from None
+
+
+def upright_size(data: bytes) -> tuple[int, int]:
+    """Width and height of the image as it is shown (EXIF rotation applied), from its header only."""
+    img = _open_header(data)
+    try:
+        orientation = img.getexif().get(0x0112, 1)
+    except Exception:  # noqa: BLE001 - a broken EXIF block: the image is shown as stored
+        orientation = 1
+    return img.size[::-1] if orientation in (5, 6, 7, 8) else img.size
 
 
 def thumbnail_jpeg(img: Image.Image, size: int = 256) -> bytes:
@@ -134,14 +152,18 @@ def _open_header(data: bytes) -> Image.Image:
 
 
 def _why_unidentified(data: bytes) -> str:
-    """After the supported decoders refused `data`: another image format, or not an image at all?"""
+    """After the supported decoders refused `data`: a broken image, another image format, or not an image at all?"""
+    if data.startswith(_SUPPORTED_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+        return CORRUPT
     if data.startswith(_OTHER_IMAGE_SIGNATURES):
         return UNSUPPORTED
     head = data[:512].lstrip().lower()
     if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in head):
         return UNSUPPORTED
-    if data[4:8] == b"ftyp" and data[8:12] in _ISO_MEDIA_IMAGE_BRANDS:
-        return UNSUPPORTED  # HEIC without pillow-heif, or an AVIF variant Pillow cannot read
+    if data[4:8] == b"ftyp" and data[8:12] in _AVIF_BRANDS:
+        return CORRUPT
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        return CORRUPT if "HEIF" in SUPPORTED_FORMATS else UNSUPPORTED
     return NOT_AN_IMAGE
 
 
@@ -151,6 +173,17 @@ def _check_size(size: tuple[int, int], min_side: int) -> None:
         raise ImageError(BOMB, f"{width}×{height} is more than {MAX_PIXELS:,} pixels")
     if min(width, height) < min_side:
         raise ImageError(TOO_SMALL, f"{width}×{height}, the short side must be at least {min_side} px")
+
+
+def _reduced(img: Image.Image, reduce_to: int) -> Image.Image:
+    """Shrink by the largest whole factor that keeps the short side at least `reduce_to`.
+
+    Averaging whole blocks of pixels is cheap and, for a caller that only needs a small
+    picture (the hash looks at 64 px), cuts the cost of every later resize: what JPEG
+    draft mode does inside the decoder, for the formats that have no draft mode.
+    """
+    factor = min(img.size) // reduce_to
+    return img.reduce(factor) if factor >= 2 else img
 
 
 def _upright_rgb(img: Image.Image) -> Image.Image:

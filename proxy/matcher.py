@@ -18,8 +18,19 @@ from proxy.fingerprint import PHASH_BITS, PHASH_BYTES, Fingerprint
 
 # The largest Hamming distance (out of 256 bits) at which a seen image counts as a copy.
 # Chosen with benchmarks/matcher.py on the dev corpus (100 protected photos enrolled as 10
-# views each, 689 unrelated photos plain and 3,036 dressed as re-posts):
-# TODO(threshold): filled in from the benchmark.
+# views each; 689 unrelated photos as they are and 3,014 dressed as re-posts; see
+# benchmarks/results/matcher.md):
+# - the closest any distractor came to any enrolled view is 86 bits (out of 3.7 million
+#   pairs, which are close to normal: mean 127.5, sd 8.3), so 85 is the largest distance
+#   that raises no false alert there;
+# - a household sees perhaps 10,000 images a day against up to 1,000 enrolled views:
+#   some 4 × 10^9 comparisons a year, a thousand times what the benchmark tried. So the
+#   threshold keeps a margin of 30 bits (3.5 sd) below the closest distractor: at 56 the
+#   normal fit puts a chance pairing at 2e-18 per comparison, leaving many orders of
+#   magnitude for tails heavier than normal (photos of similar composition);
+# - copies through every edit in scope (resize, re-encode, WebP, filters, greyscale,
+#   platform crops, mirror) came within 22 bits, so 56 also leaves 34 bits of room for
+#   harsher edits of the same kinds.
 MATCH_THRESHOLD = 56
 
 
@@ -68,11 +79,12 @@ class Matcher:
         self.threshold = threshold
         self._photo_ids = np.array(photo_ids, dtype=np.int64)
         self._views = views
+        self._photo_count = len(set(photo_ids))
         self._hashes = np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(len(hashes), PHASH_BYTES)
 
     def __len__(self) -> int:
         """How many distinct photos are protected."""
-        return len(np.unique(self._photo_ids))
+        return self._photo_count
 
     def match(self, fp: Fingerprint) -> Match | None:
         """The protected photo `fp` is a copy of (the closest, if several), or None."""

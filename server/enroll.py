@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from proxy.fingerprint import enrollment_views
-from proxy.images import ImageError, open_image, thumbnail_jpeg
+from proxy.images import ImageError, open_image, thumbnail_jpeg, upright_size
 from server.store import NewPhoto, Store
+
+THUMBNAIL_SIDE = 256
+_DECODING = threading.Lock()
 
 ENROLLED = "enrolled"
 ALREADY = "already enrolled"
@@ -42,10 +46,11 @@ def prepare_photo(data: bytes, name: str, child: str | None) -> NewPhoto:
     Raises ImageError when the bytes are not a photo Sentinelle can protect.
     """
     views = enrollment_views(data)
-    image = open_image(data)
+    width, height = upright_size(data)
+    thumbnail = thumbnail_jpeg(open_image(data, reduce_to=THUMBNAIL_SIDE), THUMBNAIL_SIDE)
     return NewPhoto(
         sha256=hashlib.sha256(data).hexdigest(), name=Path(name).name, child=child,
-        width=image.width, height=image.height, thumbnail=thumbnail_jpeg(image), views=views,
+        width=width, height=height, thumbnail=thumbnail, views=views,
     )
 
 
@@ -65,7 +70,7 @@ async def enroll_upload(store: Store, data: bytes, name: str, child: str | None)
     if existing := store.photo_by_sha256(hashlib.sha256(data).hexdigest()):
         return Outcome(name, ALREADY, photo=existing)
     try:
-        photo = await asyncio.to_thread(prepare_photo, data, name, child)
+        photo = await asyncio.to_thread(_prepare_one_at_a_time, data, name, child)
     except ImageError as e:
         return Outcome(name, SKIPPED, e.reason)
     return Outcome(name, ENROLLED, photo=store.add_photo(photo)[0])
@@ -78,6 +83,12 @@ def enroll_file(store: Store, path: Path, child: str | None) -> Outcome:
         return Outcome(str(path), SKIPPED, f"unreadable ({e.strerror or e})")
     outcome = enroll_bytes(store, data, path.name, child)
     return Outcome(str(path), outcome.status, outcome.reason, outcome.photo)
+
+
+def _prepare_one_at_a_time(data: bytes, name: str, child: str | None) -> NewPhoto:
+    # open_image changes warning filters, which are process-wide: one decode at a time.
+    with _DECODING:
+        return prepare_photo(data, name, child)
 
 
 def files_under(paths: Iterable[Path]) -> Iterator[Path]:

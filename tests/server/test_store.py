@@ -134,3 +134,18 @@ def test_reopening_keeps_everything(store, data_dir):
 
 def test_image_key_drops_signing_parameters():
     assert image_key("https://CDN.example/v/a.jpg?sig=1&e=2#x") == "https://cdn.example/v/a.jpg"
+
+
+def test_migrations_run_in_order_from_any_older_version(data_dir, monkeypatch):
+    from server import store as store_module
+
+    data_dir.mkdir()
+    Store(data_dir).close()  # a database at the current version
+    def add_notes(db):
+        db["alerts"].add_column("note", str)
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, add_notes])
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", len(store_module.MIGRATIONS))
+    upgraded = Store(data_dir)
+    assert "note" in upgraded.db["alerts"].columns_dict
+    assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+    upgraded.close()

@@ -23,7 +23,6 @@ import shlex
 import subprocess
 import sys
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +30,7 @@ import imagehash
 import numpy as np
 from PIL import Image
 
-from benchmarks.transforms import CAPTION, FAMILIES, TRANSFORMS, Transform
+from benchmarks.transforms import CAPTION, FAMILIES, TRANSFORMS
 from proxy.fingerprint import PHASH_BITS, enrollment_views, fingerprint
 from proxy.images import open_image
 from proxy.matcher import MATCH_THRESHOLD, Matcher

@@ -113,7 +113,7 @@ def main() -> None:
                     str(certs.key_file), *map(str, fixtures[12:12 + IMAGES])], env)
     plain = start([str(Path(sys.executable).with_name("mitmdump")), "-q", "--listen-host", "127.0.0.1",
                    "-p", str(plain_port), "--set", f"confdir={work / 'plain'}",
-                   "--set", rf"allow_hosts=^(.+\.)?cdninstagram\.com(:\d+)?$", *common], env)
+                   "--set", r"allow_hosts=^(.+\.)?cdninstagram\.com(:\d+)?$", *common], env)
     sentinelle = start([sys.executable, "-m", "server", "--data-dir", str(data_dir), "run",
                         "--proxy-port", str(free_port()), "--api-port", str(free_port()), *common], env)
     sentinelle_port = int(sentinelle.args[sentinelle.args.index("--proxy-port") + 1])

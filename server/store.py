@@ -8,8 +8,10 @@ Sightings are append-only: a status change touches the alert, never its evidence
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +29,10 @@ _EXTENSIONS = {
     "image/jpeg": ".jpg", "image/pjpeg": ".jpg", "image/png": ".png", "image/webp": ".webp",
     "image/gif": ".gif", "image/avif": ".avif", "image/heic": ".heic", "image/heif": ".heif",
 }
+
+
+# Evidence is written under this prefix, then renamed to its final name once complete.
+_INCOMING = ".incoming-"
 
 
 class StoreError(Exception):
@@ -62,6 +68,7 @@ class Store:
     def __init__(self, data_dir: Path) -> None:
         self.evidence_dir = data_dir / "evidence"
         self.evidence_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._discard_abandoned_evidence()
         self.db = sqlite_utils.Database(data_dir / "sentinelle.db")
         self.db.enable_wal()
         self.db.execute("PRAGMA foreign_keys = ON")
@@ -227,7 +234,7 @@ class Store:
         name = sighting.sha256 + _EXTENSIONS.get(media_type, ".bin")
         path = self.evidence_dir / name
         if not path.exists():
-            fd, tmp = tempfile.mkstemp(dir=self.evidence_dir, prefix=".incoming-")
+            fd, tmp = tempfile.mkstemp(dir=self.evidence_dir, prefix=_INCOMING)
             try:
                 with os.fdopen(fd, "wb") as f:
                     f.write(sighting.body)
@@ -238,6 +245,15 @@ class Store:
                 Path(tmp).unlink(missing_ok=True)
                 raise
         return name
+
+    def _discard_abandoned_evidence(self) -> None:
+        # Half-written by a process that was killed. Never referenced by a row; an hour old,
+        # so not the one a running Sentinelle is writing right now.
+        cutoff = time.time() - 3600
+        for leftover in self.evidence_dir.glob(_INCOMING + "*"):
+            with contextlib.suppress(OSError):
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
 
     def _child_id(self, name: str) -> int:
         row = self.db.execute("SELECT id FROM children WHERE name = ?", [name]).fetchone()

@@ -9,60 +9,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import json
 import random
 import signal
 import socket
-from contextlib import asynccontextmanager
-from pathlib import Path
 
-import aiohttp
-import pytest
 from PIL import Image
 
 from tests.conftest import jpeg_bytes, kodak, png_bomb, square_crop_copy
-from tests.support.certs import issuer_of, make_origin_certs
-from tests.support.origin import serve_origin
-from tests.support.watcher import Watcher, sentinelle
-
-CDN = "scontent-test.cdninstagram.com"
-BANK = "www.example-bank.test"
-PAGE = "https://www.instagram.com/fake.account.123/"
-
-
-async def read_events(url: str, token: str, into: list[tuple[str, dict]]) -> None:
-    """Collect the SSE stream's events as the extension would read them."""
-    async with aiohttp.ClientSession() as session:
-        async with session.get(url, headers={"Authorization": f"Bearer {token}"}) as response:
-            kind = None
-            async for raw in response.content:
-                line = raw.decode().rstrip("\n")
-                if line.startswith("event: "):
-                    kind = line[7:]
-                elif line.startswith("data: ") and kind:
-                    into.append((kind, json.loads(line[6:])))
-
-
-async def wait_for(condition, timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.05)
-
-
-@asynccontextmanager
-async def watching(tmp_path: Path, data_dir: Path, files: dict[str, tuple[str, bytes]]):
-    """A fake Instagram CDN and bank serving `files`, and `sentinelle run` in front of them."""
-    certs = make_origin_certs(tmp_path / "origin", [CDN, BANK])
-    async with serve_origin(certs, files) as origin:
-        watcher = await asyncio.to_thread(
-            Watcher, data_dir, {CDN: origin.port, BANK: origin.port}, certs.ca_file)
-        try:
-            yield watcher, certs
-        finally:
-            if watcher.process.poll() is None:
-                await asyncio.to_thread(watcher.stop)
+from tests.support.certs import issuer_of
+from tests.support.scenario import BANK, CDN, PAGE, read_events, wait_for, watching
+from tests.support.watcher import sentinelle
 
 
 async def test_a_copy_of_an_enrolled_photo_raises_exactly_one_alert(tmp_path, data_dir):

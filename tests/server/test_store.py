@@ -149,3 +149,16 @@ def test_migrations_run_in_order_from_any_older_version(data_dir, monkeypatch):
     assert "note" in upgraded.db["alerts"].columns_dict
     assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
     upgraded.close()
+
+
+def test_abandoned_half_written_evidence_is_discarded_on_open(store, data_dir):
+    import os
+    import time
+
+    old = store.evidence_dir / ".incoming-crashed"
+    fresh = store.evidence_dir / ".incoming-being-written"
+    old.write_bytes(b"half")
+    fresh.write_bytes(b"half")
+    os.utime(old, (time.time() - 7200,) * 2)
+    Store(data_dir).close()
+    assert not old.exists() and fresh.exists()

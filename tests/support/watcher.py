@@ -109,6 +109,20 @@ class Watcher:
         finally:
             conn.close()
 
+    def fetch_many(self, host: str, paths: list[str]) -> list[bytes]:
+        """GET each path in turn over one kept-alive connection, as a browser scrolling a feed."""
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        conn = http.client.HTTPSConnection("127.0.0.1", self.proxy_port, context=context, timeout=30)
+        conn.set_tunnel(host, 443)
+        bodies = []
+        try:
+            for path in paths:
+                conn.request("GET", path)
+                bodies.append(conn.getresponse().read())
+        finally:
+            conn.close()
+        return bodies
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
         """Stop it as the system would; returns the exit code and keeps (stdout, stderr)."""
         if self.process.poll() is None:

@@ -1,0 +1,73 @@
+"""Crash safety: `kill -9` in the middle of a burst of matches loses no alert that was announced."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import signal
+from concurrent.futures import ThreadPoolExecutor
+
+from PIL import Image
+
+from server.store import Store
+from tests.conftest import jpeg_bytes, kodak
+from tests.support.scenario import CDN, read_events, wait_for, watching
+from tests.support.watcher import sentinelle
+
+BURST = 200
+
+
+def copies(count: int) -> dict[str, tuple[str, bytes]]:
+    """Distinct copies of the two enrolled photos, each at its own address."""
+    files = {}
+    for i in range(count):
+        with Image.open(kodak(5 if i % 2 else 15)) as photo:
+            width = 300 + 3 * i
+            copy = photo.resize((width, round(photo.height * width / photo.width)))
+            files[f"/burst/{i}.jpg"] = ("image/jpeg", jpeg_bytes(copy, quality=60 + i % 35))
+    return files
+
+
+def fetch_quietly(watcher, path: str) -> None:
+    try:
+        watcher.fetch(CDN, path)
+    except OSError:
+        pass  # the proxy was killed under it: that is the point
+
+
+async def test_kill_9_during_a_burst_keeps_every_announced_alert(tmp_path, data_dir):
+    sentinelle(data_dir, "enroll", str(kodak(5)), str(kodak(15)))
+    files = copies(BURST)
+    async with watching(tmp_path, data_dir, files) as (watcher, _):
+        events: list[tuple[str, dict]] = []
+        reader = asyncio.create_task(read_events(
+            f"http://127.0.0.1:{watcher.api_port}/api/events", watcher.token, events))
+        await asyncio.sleep(0.3)
+        pool = ThreadPoolExecutor(8)
+        loop = asyncio.get_running_loop()
+        burst = [loop.run_in_executor(pool, fetch_quietly, watcher, path) for path in files]
+        await wait_for(lambda: sum(kind == "alert" for kind, _ in events) >= 5, interval=0.005)
+        watcher.process.send_signal(signal.SIGKILL)  # mid-burst, no warning
+        announced = {data["id"] for kind, data in events if kind == "alert"}
+        await asyncio.gather(*burst)
+        pool.shutdown()
+        reader.cancel()
+        assert watcher.process.wait(10) == -signal.SIGKILL
+    assert len(announced) < BURST, "the burst was over before the kill: nothing was proven"
+
+    store = Store(data_dir)  # the database opens...
+    try:
+        assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        kept = {alert["id"] for alert in store.alerts()}
+        assert announced <= kept  # ...with every alert whose notification went out,
+        for alert_id in kept:     # and every evidence file it names is whole.
+            for sighting in store.sightings(alert_id):
+                evidence = (store.evidence_dir / sighting["evidence_file"]).read_bytes()
+                assert hashlib.sha256(evidence).hexdigest() == sighting["evidence_sha256"]
+    finally:
+        store.close()
+
+    # And Sentinelle starts again on what was left.
+    async with watching(tmp_path, data_dir, files) as (watcher, _):
+        status, alerts = await asyncio.to_thread(watcher.api, "GET", "/api/alerts")
+        assert status == 200 and {a["id"] for a in alerts} == kept

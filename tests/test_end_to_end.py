@@ -11,8 +11,15 @@ import hashlib
 import io
 import random
 import signal
+import os
+import shutil
 import socket
+import stat
+import subprocess
+import tempfile
+from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from tests.conftest import jpeg_bytes, kodak, png_bomb, square_crop_copy
@@ -132,3 +139,51 @@ async def test_stops_cleanly_with_browser_connections_open(tmp_path, data_dir):
     out, err = watcher.output
     assert code == 0 and "Sentinelle stopped." in out
     assert "Traceback" not in err and "Error" not in err, err
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses on which something listens on `port` (from the kernel's tables)."""
+    addresses = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in open(table).read().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, port_hex = local.split(":")
+            if state == "0A" and int(port_hex, 16) == port:  # 0A: LISTEN
+                addresses.add(address)
+    return addresses
+
+
+async def test_it_listens_on_loopback_only_and_keeps_its_secrets(tmp_path, data_dir):
+    async with watching(tmp_path, data_dir, {}) as (watcher, _):
+        for port in (watcher.proxy_port, watcher.api_port):
+            assert listening_addresses(port) == {"0100007F"}, port  # 127.0.0.1, nothing else
+        token = watcher.token
+    out, err = watcher.output
+    assert token not in out and token not in err
+    assert "PRIVATE KEY" not in out and "PRIVATE KEY" not in err
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data_dir / "token").stat().st_mode) == 0o600
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("runuser"),
+                    reason="needs root and runuser to act as another local user")
+async def test_another_local_user_cannot_read_the_data_dir():
+    base = Path(tempfile.mkdtemp())
+    base.chmod(0o755)  # the way in is open: only the data dir's own mode stands guard
+    data_dir = base / "data"
+    try:
+        sentinelle(data_dir, "enroll", str(kodak(5)))
+        sentinelle(data_dir, "token")
+
+        def nobody(*command: str) -> subprocess.CompletedProcess:
+            return subprocess.run(["runuser", "-u", "nobody", "--", *command],
+                                  capture_output=True, text=True)
+
+        for command in (["ls", str(data_dir)], ["cat", str(data_dir / "token")],
+                        ["cat", str(data_dir / "sentinelle.db")]):
+            attempt = nobody(*command)
+            assert attempt.returncode != 0 and "Permission denied" in attempt.stderr, command
+        data_dir.chmod(0o755)  # control: with a careless mode, the same attempt would succeed
+        assert nobody("ls", str(data_dir)).returncode == 0
+    finally:
+        shutil.rmtree(base)

@@ -167,3 +167,17 @@ async def test_the_event_stream_pushes_each_new_alert(api):
 async def test_the_event_stream_needs_the_token(api):
     response = await api.get("/api/events")
     assert response.status == 401
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "http://localhost:3000", "null"])
+async def test_no_web_page_gets_past_cors(api, origin):
+    preflight = await api.options("/api/alerts", headers={
+        "Origin": origin, "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization"})
+    assert preflight.status == 403
+    assert "Access-Control-Allow-Origin" not in preflight.headers
+    for method, path in (("GET", "/api/alerts"), ("GET", "/api/photos"), ("POST", "/api/photos"),
+                         ("GET", "/api/events")):
+        response = await api.request(method, path, headers=AUTH | {"Origin": origin})
+        assert response.status == 403, (method, path)
+        assert "Access-Control-Allow-Origin" not in response.headers

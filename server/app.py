@@ -1,7 +1,8 @@
 """The HTTP API on 127.0.0.1: alerts, evidence, enrollment and a live event stream.
 
 It answers only on loopback, only to requests addressed to loopback (no DNS rebinding),
-never to a web page (Origin), and, but for `/api/health`, only with the paired token.
+never to a web page (Origin), and, but for `/api/health` and `/proxy.pac`, only with the
+paired token.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
 from server.config import same_token
+from server.contact import EXTENSION, PAC, Contacts
 from server.enroll import enroll_upload
 from server.events import Events
+from server.pac import CONTENT_TYPE as PAC_CONTENT_TYPE
 from server.store import STATUSES, Store, StoreError
 
 STORE = web.AppKey("store", Store)
@@ -26,6 +29,11 @@ TOKEN = web.AppKey("token", str)
 PORT = web.AppKey("port", int)
 COUNTS = web.AppKey("counts", Callable[[], dict])
 STREAMS = web.AppKey("streams", weakref.WeakSet)
+PROXY = web.AppKey("proxy", dict)
+CONTACTS = web.AppKey("contacts", Contacts)
+# Answered without the token: the browser's network stack fetches a PAC file without headers,
+# and it holds only the public list of social domains and the proxy's loopback port.
+PUBLIC_PATHS = frozenset({"/api/health", "/proxy.pac"})
 
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 # Extension pages are the only browser origins allowed to call the API.
@@ -49,8 +57,14 @@ def create_app(
     *,
     port: int | None = None,
     counts: Callable[[], dict] = dict,
+    proxy: dict | None = None,
+    contacts: Contacts | None = None,
 ) -> web.Application:
-    """The API application. `port` pins the Host header check to the port it listens on."""
+    """The API application. `port` pins the Host header check to the port it listens on.
+
+    `proxy` is `{"pac": script, "port": proxy port, "domains": [...]}`, served as `/proxy.pac`
+    and `/api/proxy`; `contacts` records when the extension and the PAC were last fetched.
+    """
     app = web.Application(middlewares=[_json_errors, _guard])
     app[STORE] = store
     app[EVENTS] = events
@@ -58,6 +72,9 @@ def create_app(
     app[PORT] = port or 0
     app[COUNTS] = counts
     app[STREAMS] = weakref.WeakSet()
+    app[PROXY] = proxy or {}
+    if contacts is not None:
+        app[CONTACTS] = contacts
     app.on_shutdown.append(_close_streams)
     app.add_routes(
         [
@@ -73,6 +90,8 @@ def create_app(
             web.delete("/api/photos/{id:\\d+}", delete_photo),
             web.get("/api/photos/{id:\\d+}/thumbnail", photo_thumbnail),
             web.get("/api/events", event_stream),
+            web.get("/api/proxy", proxy_settings),
+            web.get("/proxy.pac", proxy_pac),
         ]
     )
     return app
@@ -106,11 +125,12 @@ async def _guard(request: web.Request, handler):
     origin = request.headers.get("Origin")
     if origin is not None and not origin.startswith(EXTENSION_SCHEMES):
         raise error(web.HTTPForbidden, "web pages may not use Sentinelle's API")
-    if request.path != "/api/health":
+    if request.path not in PUBLIC_PATHS:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not same_token(given.strip(), request.app[TOKEN]):
             raise error(web.HTTPUnauthorized, "missing or wrong token: run `sentinelle token`",
                         **{"WWW-Authenticate": "Bearer"})
+        _contact(request.app, EXTENSION)
     return await handler(request)
 
 
@@ -247,7 +267,40 @@ async def event_stream(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def proxy_pac(request: web.Request) -> web.Response:
+    """The PAC script: social hosts through the proxy, every other host DIRECT.
+
+    A browser's proxy resolver fetches it without fetch metadata; a web page including it
+    as a `<script>` sends no Origin but `Sec-Fetch-Site: cross-site`, and is refused: a site
+    must not learn that Sentinelle runs on this PC."""
+    if request.headers.get("Sec-Fetch-Site", "none") != "none":
+        raise error(web.HTTPForbidden, "web pages may not use Sentinelle's API")
+    pac = request.app[PROXY].get("pac")
+    if pac is None:
+        raise error(web.HTTPNotFound, "no proxy is running with this API")
+    _contact(request.app, PAC)
+    return web.Response(text=pac, content_type=PAC_CONTENT_TYPE, headers={"Cache-Control": "no-store"})
+
+
+async def proxy_settings(request: web.Request) -> web.Response:
+    """What the extension needs to send only the social hosts to the proxy: the PAC script
+    itself (Chrome's `chrome.proxy`, `pacScript.data`), or the domains and the proxy's port
+    (Firefox's `proxy.onRequest`)."""
+    proxy = request.app[PROXY]
+    if "port" not in proxy:
+        raise error(web.HTTPNotFound, "no proxy is running with this API")
+    _contact(request.app, PAC)
+    return web.json_response({"host": "127.0.0.1", "port": proxy["port"],
+                              "domains": proxy["domains"], "pac": proxy["pac"],
+                              "pac_url": f"http://127.0.0.1:{request.app[PORT]}/proxy.pac"})
+
+
 # -- helpers -------------------------------------------------------------------------
+
+def _contact(app: web.Application, kind: str) -> None:
+    if (contacts := app.get(CONTACTS)) is not None:
+        contacts.touch(kind)
+
 
 def with_links(alert: dict) -> dict:
     base = f"/api/alerts/{alert['id']}"

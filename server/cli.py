@@ -53,8 +53,10 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
 
     \b
     First time:
+      sentinelle setup
       sentinelle enroll --child Alice ~/Pictures/Alice
-      sentinelle run
+      sentinelle service install
+      sentinelle doctor
     """
     ctx.obj = Context(data_dir or default_data_dir())
     ctx.call_on_close(ctx.obj.close)
@@ -236,6 +238,12 @@ def token(obj: Context) -> None:
       sentinelle token
     """
     click.echo(load_or_create_token(obj.data_dir))
+
+
+from server.cli_setup import doctor, service, setup, uninstall  # noqa: E402 (they need `cli` above)
+
+for _command in (setup, service, doctor, uninstall):
+    cli.add_command(_command)
 
 
 def main() -> None:

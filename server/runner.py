@@ -19,10 +19,14 @@ from mitmproxy.options import Options
 from mitmproxy.tools.dump import DumpMaster
 
 from proxy.addon import Watcher
+from proxy.hosts import all_domains, normalise_domain
 from proxy.sighting import Sighting
 from server.app import create_app, with_links
+from server.ca import ensure_ca, uncovered
 from server.config import ca_certificate, ensure_data_dir, load_or_create_token, mitmproxy_dir
+from server.contact import Contacts
 from server.events import Events
+from server.pac import pac_script
 from server.protected import ProtectedSet
 from server.store import Store
 
@@ -64,6 +68,7 @@ class _Announce:
         self._say(
             "Sentinelle is watching.\n"
             f"  Browser proxy (HTTP and HTTPS): 127.0.0.1:{self._ports.proxy}\n"
+            f"  Proxy rules (social sites only): http://127.0.0.1:{self._ports.api}/proxy.pac\n"
             f"  CA certificate for the browser to trust: {ca_certificate(self._data_dir)}\n"
             f"  Extension API: http://127.0.0.1:{self._ports.api} (token: `sentinelle token`)\n"
             "Press Ctrl-C to stop."
@@ -78,13 +83,20 @@ async def serve(
 ) -> None:
     """Run until SIGINT or SIGTERM, then stop the proxy and the API and close the store."""
     ensure_data_dir(data_dir)
+    # Sentinelle's name-constrained CA, made here if `sentinelle setup` has not made it yet.
+    # Its leaves must carry only the name the browser asked for (upstream_cert=False), or
+    # they fall outside the constraint. A CA from an older install is kept, unconstrained.
+    ca, _ = ensure_ca(mitmproxy_dir(data_dir))
+    if not ca.constrained:
+        say("Warning: this CA can vouch for any site. Run `sentinelle setup --new-ca` to "
+            "replace it with one limited to the social networks.")
     store = Store(data_dir)
     events = Events()
     watcher = Watcher(ProtectedSet(store).match, alert_recorder(store, events))
     master = DumpMaster(
         Options(
             listen_host="127.0.0.1", listen_port=ports.proxy,
-            confdir=str(mitmproxy_dir(data_dir)),
+            confdir=str(mitmproxy_dir(data_dir)), upstream_cert=not ca.constrained,
         ),
         with_termlog=True, with_dumper=False,
     )
@@ -94,8 +106,13 @@ async def serve(
         master.options.set(*mitmproxy_options, defer=True)
     except exceptions.OptionsError as e:
         raise RunError(f"bad --set option: {e}") from None
+    domains = all_domains(normalise_domain(d) for d in master.options.sentinelle_extra_hosts)
+    if outside := uncovered(ca.certificate, domains):
+        say(f"Warning: Sentinelle's CA cannot vouch for {', '.join(outside)}: browsers will refuse "
+            "them. `sentinelle setup --new-ca --extra-host DOMAIN` makes a CA that can.")
+    proxy = {"pac": pac_script(domains, ports.proxy), "port": ports.proxy, "domains": domains}
     app = create_app(store, events, load_or_create_token(data_dir), port=ports.api,
-                     counts=watcher.counts.as_dict)
+                     counts=watcher.counts.as_dict, proxy=proxy, contacts=Contacts(data_dir))
     api = web.AppRunner(app, handle_signals=False, access_log=None)
     await api.setup()
     try:

@@ -115,7 +115,8 @@ async def _json_errors(request: web.Request, handler):
     except web.HTTPException as e:
         if e.content_type == "application/json" or e.status < 400:
             raise
-        raise error(type(e), e.reason) from None
+        kept = {k: v for k, v in e.headers.items() if k.lower() in ("allow", "www-authenticate")}
+        return web.json_response({"error": e.reason}, status=e.status, headers=kept)
 
 
 @web.middleware

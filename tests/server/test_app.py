@@ -140,9 +140,12 @@ async def test_a_malformed_upload_gets_a_clear_error(api):
     assert response.status == 400 and api.store.photos() == []
 
 
-async def test_unknown_routes_answer_json(api):
+async def test_unknown_routes_and_methods_answer_json(api):
     response = await api.get("/api/nothing", headers=AUTH)
     assert response.status == 404 and "error" in await response.json()
+    response = await api.put("/api/alerts", headers=AUTH)  # found by benchmarks/fuzz.py: was a 500
+    assert response.status == 405 and "error" in await response.json()
+    assert "GET" in response.headers["Allow"]
 
 
 async def test_stats_count_photos_alerts_and_images(api):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from tests.support.certs import OriginCerts
 
@@ -25,11 +26,30 @@ async def serve_origin(certs: OriginCerts, files: dict[str, tuple[str, bytes]]) 
     origin = Origin(files=files)
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        """`?enc=gzip` sends the body compressed, `?enc=chunked` in chunks; `/ws` echoes a websocket."""
         origin.hits.append(request.path)
+        if request.path == "/ws":
+            return await _echo(request)
         if request.path not in origin.files:
             return web.Response(status=404, text="not found")
         content_type, body = origin.files[request.path]
-        return web.Response(body=body, headers={"Content-Type": content_type})
+        headers = {"Content-Type": content_type} if content_type else {}
+        encoding = request.query.get("enc")
+        if encoding == "gzip":
+            return web.Response(body=gzip.compress(body, mtime=0),
+                                headers=headers | {"Content-Encoding": "gzip"})
+        if encoding == "chunked":
+            response = web.StreamResponse(headers=headers)
+            response.enable_chunked_encoding()
+            await response.prepare(request)
+            for at in range(0, len(body), 7919):
+                await response.write(body[at:at + 7919])
+            await response.write_eof()
+            return response
+        response = web.Response(body=body, headers=headers)
+        if not content_type:
+            response.headers.popall("Content-Type", None)
+        return response
 
     app = web.Application(client_max_size=64 * 2**20)
     app.router.add_route("*", "/{tail:.*}", handle)
@@ -42,3 +62,14 @@ async def serve_origin(certs: OriginCerts, files: dict[str, tuple[str, bytes]]) 
         yield origin
     finally:
         await runner.cleanup()
+
+
+async def _echo(request: web.Request) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse()
+    await ws.prepare(request)
+    async for message in ws:
+        if message.type == WSMsgType.BINARY:
+            await ws.send_bytes(message.data)
+        elif message.type == WSMsgType.TEXT:
+            await ws.send_str(message.data)
+    return ws

@@ -19,12 +19,14 @@ PAGE = "https://www.instagram.com/fake.account.123/"
 
 
 @asynccontextmanager
-async def watching(tmp_path: Path, data_dir: Path, files: dict[str, tuple[str, bytes]]):
-    """A fake Instagram CDN and bank serving `files`, and `sentinelle run` in front of them."""
+async def watching(tmp_path: Path, data_dir: Path, files: dict[str, tuple[str, bytes]],
+                   extra_set: tuple[str, ...] = ()):
+    """A fake Instagram CDN and bank serving `files`, and `sentinelle run` in front of them
+    (`extra_set`: more `--set OPTION=VALUE` arguments for it)."""
     certs = make_origin_certs(tmp_path / "origin", [CDN, BANK])
     async with serve_origin(certs, files) as origin:
         watcher = await asyncio.to_thread(
-            Watcher, data_dir, {CDN: origin.port, BANK: origin.port}, certs.ca_file)
+            Watcher, data_dir, {CDN: origin.port, BANK: origin.port}, certs.ca_file, extra_set)
         try:
             yield watcher, certs
         finally:

@@ -54,7 +54,8 @@ class Watcher:
             [sys.executable, "-m", "server", "--data-dir", str(data_dir), "run",
              "--proxy-port", str(self.proxy_port), "--api-port", str(self.api_port),
              "--set", f"scripts={LOOPBACK_DNS}",
-             "--set", f"ssl_verify_upstream_trusted_ca={origin_ca}", *extra_set],
+             "--set", f"ssl_verify_upstream_trusted_ca={origin_ca}",
+             *(arg for option in extra_set for arg in ("--set", option))],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         self.output = ("", "")

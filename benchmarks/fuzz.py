@@ -1,0 +1,174 @@
+"""Fuzzes Sentinelle with more than 10,000 bad inputs and counts what became of them.
+
+    python -m benchmarks.fuzz [--decoder 10000] [--proxy 2000] [--http2 200] [--api 1000]
+
+- decoder: broken images of every supported format (truncated, bit-flipped, junk inserted,
+  header only, random bytes, enormous declared sizes) through `fingerprint()`: each must give
+  a fingerprint or an ImageError, nothing else;
+- proxy: broken and odd responses of a social host (wrong or missing content types, gzip,
+  chunked, HTTP/1.1 and HTTP/2) through a real `sentinelle run`: the client must get each
+  body exactly as the origin sent it; plus websocket exchanges;
+- api: malformed requests and multipart uploads, with and without the token: never a 5xx,
+  and nothing enrolled without the token.
+Writes benchmarks/results/fuzz.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import shlex
+import ssl
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import aiohttp
+
+from benchmarks.proxy_overhead import machine
+from proxy.fingerprint import fingerprint
+from proxy.images import ImageError
+from tests.support.broken_images import FORMATS, broken, seed_images
+from tests.support.proxy_fuzz import make_cases, origin_files, send_all
+from tests.support.scenario import CDN, watching
+from tests.support.watcher import ROOT, sentinelle
+
+RESULTS = Path(__file__).parent / "results" / "fuzz.md"
+
+
+def fuzz_decoder(count: int) -> tuple[Counter, float]:
+    seeds = seed_images()
+    outcomes: Counter = Counter()
+    slowest = 0.0
+    for i in range(count):
+        fmt = FORMATS[i % len(FORMATS)]
+        mutation, data = broken(seeds, fmt, i)
+        started = time.perf_counter()
+        try:
+            fingerprint(data)
+            outcomes["fingerprinted"] += 1
+        except ImageError as e:
+            outcomes[f"ImageError: {e.reason}"] += 1
+        except Exception as e:  # noqa: BLE001 - what the fuzzer is looking for
+            outcomes[f"CRASH {type(e).__name__} ({fmt}, {mutation}, case {i})"] += 1
+        slowest = max(slowest, time.perf_counter() - started)
+    return outcomes, slowest
+
+
+async def fuzz_api(watcher, count: int) -> Counter:
+    rng = random.Random(3)
+    base = f"http://127.0.0.1:{watcher.api_port}"
+    paths = ["/api/alerts", "/api/alerts/1", "/api/alerts/99999999999999999999", "/api/photos",
+             "/api/photos/1", "/api/photos/1/thumbnail", "/api/alerts/1/evidence", "/api/stats",
+             "/api/%00", "/api/alerts/-1", "/api/alerts/1/../../token", "/proxy.pac", "/api/events?x=1"]
+    outcomes: Counter = Counter()
+    async with aiohttp.ClientSession() as session:
+        for _ in range(count):
+            method = rng.choice(["GET", "POST", "PATCH", "DELETE", "PUT", "OPTIONS"])
+            path = rng.choice(paths)
+            headers = {}
+            if rng.random() < 0.5:
+                headers["Authorization"] = "Bearer " + (watcher.token if rng.random() < 0.7 else "x" * 43)
+            if rng.random() < 0.3:
+                headers["Origin"] = rng.choice(["https://evil.example", "chrome-extension://abc", "null"])
+            kind = rng.choice(["none", "json", "junk", "multipart"])
+            data = None
+            if kind == "json":
+                data, headers["Content-Type"] = rng.choice([b'{"status": 1}', b"[]", b'{"status":"seen"}',
+                                                             b"{"]), "application/json"
+            elif kind == "junk":
+                data = rng.randbytes(rng.randint(0, 2000))
+            elif kind == "multipart":
+                boundary = "b" + str(rng.getrandbits(32))
+                headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
+                data = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; "
+                        f"filename=\"x.jpg\"\r\n\r\n").encode() + rng.randbytes(rng.randint(0, 3000))
+                if rng.random() < 0.5:
+                    data += f"\r\n--{boundary}--\r\n".encode()
+            try:
+                async with session.request(method, base + path, data=data, headers=headers,
+                                           timeout=aiohttp.ClientTimeout(total=2)) as response:
+                    outcomes["5xx" if response.status >= 500 else f"{response.status // 100}xx"] += 1
+            except TimeoutError:
+                outcomes["no answer within 2 s (event stream)" if "events" in path else "TIMEOUT"] += 1
+    return outcomes
+
+
+async def fuzz_through_proxy(args) -> dict[str, Counter]:
+    work = Path(tempfile.mkdtemp(prefix="sentinelle-fuzz-"))
+    data_dir = work / "data"
+    sentinelle(data_dir, "enroll", str(ROOT / "tests" / "fixtures" / "kodak" / "kodim15.jpg"))
+    seeds = seed_images()
+    results = {}
+    cases = make_cases(seeds, args.proxy, seed=10)
+    async with watching(work / "h1", data_dir, origin_files(cases)) as (watcher, _):
+        results["proxy, HTTP/1.1"] = await asyncio.to_thread(send_all, watcher, CDN, cases)
+        results["websocket exchanges"] = await websockets(watcher, 50)
+        _, before = await asyncio.to_thread(watcher.api, "GET", "/api/photos")
+        results["api"] = await fuzz_api(watcher, args.api)
+        _, after = await asyncio.to_thread(watcher.api, "GET", "/api/photos")
+        results["photos enrolled by the api fuzz"] = len({p["id"] for p in after} - {p["id"] for p in before})
+        _, stats = await asyncio.to_thread(watcher.api, "GET", "/api/stats")
+        results["watcher counts"] = stats["images"]
+    h2_cases = make_cases(seeds, args.http2, seed=11, http2=1.0)
+    async with watching(work / "h2", data_dir, origin_files(h2_cases),
+                        extra_set=("connection_strategy=lazy",)) as (watcher, _):
+        results["proxy, HTTP/2"] = await asyncio.to_thread(send_all, watcher, CDN, h2_cases)
+    return results
+
+
+async def websockets(watcher, count: int) -> Counter:
+    rng = random.Random(4)
+    context = ssl.create_default_context(cafile=str(watcher.ca_file))
+    outcomes: Counter = Counter()
+    async with aiohttp.ClientSession() as session:
+        async with session.ws_connect(f"wss://{CDN}/ws", proxy=f"http://127.0.0.1:{watcher.proxy_port}",
+                                      ssl=context) as ws:
+            for _ in range(count):
+                message = rng.randbytes(rng.randint(1, 100_000))
+                await ws.send_bytes(message)
+                outcomes["ok" if await ws.receive_bytes(timeout=10) == message else "changed"] += 1
+    return outcomes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--decoder", type=int, default=10_000)
+    parser.add_argument("--proxy", type=int, default=2_000)
+    parser.add_argument("--http2", type=int, default=200)
+    parser.add_argument("--api", type=int, default=1_000)
+    args = parser.parse_args()
+    started = time.time()
+    decoder, slowest = fuzz_decoder(args.decoder)
+    print("decoder:", dict(decoder), flush=True)
+    results = asyncio.run(fuzz_through_proxy(args))
+    for name, outcome in results.items():
+        print(f"{name}: {outcome}", flush=True)
+    total = args.decoder + args.proxy + args.http2 + args.api + 50
+    lines = [
+        "# Fuzz benchmark", "",
+        f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        f"- machine: {machine()}",
+        f"- command: `python -m benchmarks.fuzz {shlex.join(sys.argv[1:])}`",
+        f"- {total:,} cases in {time.time() - started:.0f} s", "",
+        f"## Decoder: {args.decoder:,} broken images of {', '.join(FORMATS)}", "",
+        "| outcome | cases |", "| --- | ---: |",
+        *(f"| {k} | {v} |" for k, v in sorted(decoder.items())),
+        "", f"Slowest case: {slowest * 1000:.1f} ms. Any `CRASH` line above is a bug.", "",
+        "## Through the real proxy, and the API", "",
+        "| what | outcome |", "| --- | --- |",
+        *(f"| {name} | {dict(outcome) if isinstance(outcome, Counter) else outcome} |"
+          for name, outcome in results.items()),
+        "", "`ok`: the client got the body exactly as the origin sent it. `api`: status classes of "
+        "the answers (4xx: refused with a JSON error; no 5xx is allowed).", "",
+    ]
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

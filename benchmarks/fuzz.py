@@ -28,7 +28,7 @@ from pathlib import Path
 
 import aiohttp
 
-from benchmarks.proxy_overhead import machine
+from benchmarks.scene import machine
 from proxy.fingerprint import fingerprint
 from proxy.images import ImageError
 from tests.support.broken_images import FORMATS, broken, seed_images
@@ -91,7 +91,10 @@ async def fuzz_api(watcher, count: int) -> Counter:
             try:
                 async with session.request(method, base + path, data=data, headers=headers,
                                            timeout=aiohttp.ClientTimeout(total=2)) as response:
-                    outcomes["5xx" if response.status >= 500 else f"{response.status // 100}xx"] += 1
+                    if response.status >= 500:  # what the fuzzer is looking for: say which
+                        outcomes[f"5xx: {method} {path} ({kind} body)"] += 1
+                    else:
+                        outcomes[f"{response.status // 100}xx"] += 1
             except TimeoutError:
                 outcomes["no answer within 2 s (event stream)" if "events" in path else "TIMEOUT"] += 1
     return outcomes

@@ -111,6 +111,10 @@ class Watcher:
         """Images handed to the pool and not yet checked."""
         return len(self._pending)
 
+    def report(self) -> dict[str, object]:
+        """The counts so far, and how many images wait to be checked."""
+        return self.counts.as_dict() | {"waiting": self.waiting}
+
     # -- mitmproxy hooks --------------------------------------------------------
 
     def load(self, loader) -> None:

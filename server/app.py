@@ -22,6 +22,7 @@ from server.enroll import enroll_upload
 from server.events import Events
 from server.pac import CONTENT_TYPE as PAC_CONTENT_TYPE
 from server.store import STATUSES, Store, StoreError
+from server.usage import process_usage
 
 STORE = web.AppKey("store", Store)
 EVENTS = web.AppKey("events", Events)
@@ -81,14 +82,14 @@ def create_app(
             web.get("/api/health", health),
             web.get("/api/stats", stats),
             web.get("/api/alerts", list_alerts),
-            web.get("/api/alerts/{id:\\d+}", get_alert),
-            web.patch("/api/alerts/{id:\\d+}", patch_alert),
-            web.get("/api/alerts/{id:\\d+}/evidence", alert_evidence),
-            web.get("/api/alerts/{id:\\d+}/photo", alert_photo),
+            web.get("/api/alerts/{id:\\d{1,18}}", get_alert),
+            web.patch("/api/alerts/{id:\\d{1,18}}", patch_alert),
+            web.get("/api/alerts/{id:\\d{1,18}}/evidence", alert_evidence),
+            web.get("/api/alerts/{id:\\d{1,18}}/photo", alert_photo),
             web.get("/api/photos", list_photos),
             web.post("/api/photos", upload_photos),
-            web.delete("/api/photos/{id:\\d+}", delete_photo),
-            web.get("/api/photos/{id:\\d+}/thumbnail", photo_thumbnail),
+            web.delete("/api/photos/{id:\\d{1,18}}", delete_photo),
+            web.get("/api/photos/{id:\\d{1,18}}/thumbnail", photo_thumbnail),
             web.get("/api/events", event_stream),
             web.get("/api/proxy", proxy_settings),
             web.get("/proxy.pac", proxy_pac),
@@ -155,7 +156,7 @@ async def stats(request: web.Request) -> web.Response:
     store = request.app[STORE]
     return web.json_response(
         {"photos": len(store.photos()), "alerts": len(store.alerts()),
-         "images": request.app[COUNTS]()}
+         "images": request.app[COUNTS](), "process": process_usage()}
     )
 
 

@@ -52,7 +52,7 @@ class SentinelleApi:
         domains = all_domains(normalise_domain(d) for d in ctx.options.sentinelle_extra_hosts)
         proxy_port = ctx.options.listen_port or 8080
         app = create_app(self._store, self._events, load_or_create_token(self._data_dir), port=port,
-                         counts=self._watcher.counts.as_dict, contacts=Contacts(self._data_dir),
+                         counts=self._watcher.report, contacts=Contacts(self._data_dir),
                          proxy={"pac": pac_script(domains, proxy_port), "port": proxy_port,
                                 "domains": domains})
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)

@@ -112,7 +112,7 @@ async def serve(
             "them. `sentinelle setup --new-ca --extra-host DOMAIN` makes a CA that can.")
     proxy = {"pac": pac_script(domains, ports.proxy), "port": ports.proxy, "domains": domains}
     app = create_app(store, events, load_or_create_token(data_dir), port=ports.api,
-                     counts=watcher.counts.as_dict, proxy=proxy, contacts=Contacts(data_dir))
+                     counts=watcher.report, proxy=proxy, contacts=Contacts(data_dir))
     api = web.AppRunner(app, handle_signals=False, access_log=None)
     await api.setup()
     try:

@@ -143,6 +143,8 @@ async def test_a_malformed_upload_gets_a_clear_error(api):
 async def test_unknown_routes_and_methods_answer_json(api):
     response = await api.get("/api/nothing", headers=AUTH)
     assert response.status == 404 and "error" in await response.json()
+    response = await api.get("/api/alerts/99999999999999999999", headers=AUTH)  # found by fuzzing
+    assert response.status == 404 and "error" in await response.json()
     response = await api.put("/api/alerts", headers=AUTH)  # found by benchmarks/fuzz.py: was a 500
     assert response.status == 405 and "error" in await response.json()
     assert "GET" in response.headers["Allow"]
@@ -151,7 +153,10 @@ async def test_unknown_routes_and_methods_answer_json(api):
 async def test_stats_count_photos_alerts_and_images(api):
     enroll(api.store, 5)
     stats = await (await api.get("/api/stats", headers=AUTH)).json()
-    assert stats == {"photos": 1, "alerts": 0, "images": {"seen": 3}}
+    assert {k: stats[k] for k in ("photos", "alerts", "images")} == {
+        "photos": 1, "alerts": 0, "images": {"seen": 3}}
+    assert stats["process"]["rss_bytes"] > 10 * 2**20 and stats["process"]["open_fds"] > 3
+    assert stats["process"]["tasks"] >= 1
 
 
 async def test_the_event_stream_pushes_each_new_alert(api):

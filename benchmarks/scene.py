@@ -1,0 +1,117 @@
+"""The benchmarks' stage: a fake social CDN, `sentinelle run` and plain mitmproxy, each in its own
+process, on loopback. Used by `benchmarks.proxy_overhead` and `benchmarks.load`."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.support.certs import make_origin_certs
+from tests.support.watcher import LOOPBACK_DNS, ROOT, free_port
+
+CDN = "scontent-bench.cdninstagram.com"
+FIXTURES = sorted((ROOT / "tests" / "fixtures" / "kodak").glob("*.jpg"))
+ENROLLED, FEED = FIXTURES[:12], FIXTURES[12:]  # the feed shows strangers only, as most feeds do
+
+
+@dataclass
+class Proxy:
+    name: str
+    port: int
+    ca_file: Path
+    process: subprocess.Popen
+
+
+@dataclass
+class Scene:
+    work: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="sentinelle-bench-")))
+    processes: list[subprocess.Popen] = field(default_factory=list)
+    proxies: dict[str, Proxy] = field(default_factory=dict)
+    api_port: int = 0
+    token: str = ""
+
+    def __enter__(self) -> Scene:
+        certs = make_origin_certs(self.work / "origin", [CDN])
+        origin_port = free_port()
+        self._env = {"SENTINELLE_TEST_HOSTS": f"{CDN}={origin_port}"}
+        self._common = ["--set", f"scripts={LOOPBACK_DNS}",
+                        "--set", f"ssl_verify_upstream_trusted_ca={certs.ca_file}"]
+        origin = self._start([sys.executable, "-m", "benchmarks.fake_cdn", str(origin_port),
+                              str(certs.cert_file), str(certs.key_file), *map(str, FEED)])
+        _wait_for_port(origin_port, origin)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for process in reversed(self.processes):
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    def sentinelle(self) -> Proxy:
+        data_dir = self.work / "data"
+        subprocess.run([sys.executable, "-m", "server", "--data-dir", str(data_dir), "enroll",
+                        *map(str, ENROLLED)], cwd=ROOT, check=True, capture_output=True)
+        port, self.api_port = free_port(), free_port()
+        process = self._start([sys.executable, "-m", "server", "--data-dir", str(data_dir), "run",
+                               "--proxy-port", str(port), "--api-port", str(self.api_port),
+                               *self._common])
+        _wait_for_port(port, process)
+        self.token = (data_dir / "token").read_text().strip()
+        return self._add("with Sentinelle", port, data_dir / "mitmproxy" / "mitmproxy-ca-cert.pem", process)
+
+    def plain_mitmproxy(self) -> Proxy:
+        port = free_port()
+        process = self._start([str(Path(sys.executable).with_name("mitmdump")), "-q",
+                               "--listen-host", "127.0.0.1", "-p", str(port),
+                               "--set", f"confdir={self.work / 'plain'}",
+                               "--set", r"allow_hosts=^(.+\.)?cdninstagram\.com(:\d+)?$", *self._common])
+        _wait_for_port(port, process)
+        return self._add("mitmproxy alone", port, self.work / "plain" / "mitmproxy-ca-cert.pem", process)
+
+    def stats(self) -> dict:
+        """Sentinelle's /api/stats."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.api_port}/api/stats",
+                                         headers={"Authorization": f"Bearer {self.token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
+
+    def _add(self, name: str, port: int, ca_file: Path, process: subprocess.Popen) -> Proxy:
+        self.proxies[name] = Proxy(name, port, ca_file, process)
+        return self.proxies[name]
+
+    def _start(self, args: list[str]) -> subprocess.Popen:
+        process = subprocess.Popen(args, cwd=ROOT, env=os.environ | self._env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+        self.processes.append(process)
+        return process
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[:4]} exited: {process.stdout.read()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+def machine() -> str:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    return f"{platform.machine()}, {model}, {os.cpu_count()} cores"

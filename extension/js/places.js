@@ -1,0 +1,47 @@
+// Where an alert's image was seen: the account or page, read from the page address the browser
+// sent with the image (its Referer), when it sent one.
+
+// Path words that are sections of a site, not account names.
+const NOT_ACCOUNTS = Object.freeze([
+  "p", "reel", "reels", "explore", "stories", "accounts", "direct", "tv", "home", "i", "search",
+  "notifications", "messages", "settings", "watch", "groups", "photo", "photo.php", "photos",
+  "permalink.php", "story.php", "profile.php", "marketplace", "pin", "ideas", "hashtag", "login",
+  "status", "share", "video", "foryou", "following", "friends", "r", "u", "user", "add", "web",
+]);
+
+/** An http(s) URL string, or null: addresses from the wire are never used as links otherwise. */
+export function safeUrl(text) {
+  try {
+    const url = new URL(text);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/** { kind: "account" | "page", label, url } for the alert's page, or null when it is unknown. */
+export function accountOf(alert) {
+  const url = safeUrl(alert.page_url);
+  if (!url) return null;
+  const { hostname, pathname } = new URL(url);
+  const host = hostname.replace(/^(www|m|mobile|web)\./, "");
+  const parts = pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  const account = accountName(host, parts);
+  if (account) return { kind: "account", label: account, url };
+  return { kind: "page", label: host + (pathname.length > 1 ? pathname : ""), url };
+}
+
+function accountName(host, [first = "", second = ""]) {
+  const site = host.split(".").slice(-2, -1)[0];
+  if (first.startsWith("@")) return first; // tiktok.com/@name
+  if (site === "reddit") {
+    if (first === "r" && second) return `r/${second}`;
+    if ((first === "user" || first === "u") && second) return `u/${second}`;
+    return null;
+  }
+  if (site === "instagram" && first === "stories" && second) return `@${second}`;
+  if (site === "snapchat" && first === "add" && second) return second;
+  if (site === "facebook" && first === "groups" && second) return second;
+  if (!first || NOT_ACCOUNTS.includes(first.toLowerCase()) || !/^[\w.-]{1,64}$/.test(first)) return null;
+  return ["instagram", "twitter", "x", "threads"].includes(site) ? `@${first}` : first;
+}

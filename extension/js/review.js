@@ -1,0 +1,259 @@
+// The review page (the match log): every alert, filtered by status, child, platform and date;
+// the evidence at full size beside the protected photo; status changes saved to the server;
+// and what to do next for that platform and country (data/next-steps.json).
+
+import { Api } from "./api.js";
+import { dateTime, platformName, relativeTime, statusName, t, tn, uiLanguage } from "./i18n.js";
+import { listen, send } from "./messaging.js";
+import { explain, fromTemplate, localize, showApiImage, text } from "./page.js";
+import { accountOf, safeUrl } from "./places.js";
+import { loadNextSteps, pickCountry, saveCountry, stepsFor } from "./next-steps.js";
+
+const page = {
+  api: null,
+  alerts: [],
+  selected: null, // the alert id shown in the detail pane
+  nextSteps: null,
+};
+
+async function main() {
+  localize();
+  page.selected = Number(new URLSearchParams(location.search).get("alert")) || null;
+  document.getElementById("open-options").addEventListener("click", () => chrome.runtime.openOptionsPage());
+  document.getElementById("refresh").addEventListener("click", refresh);
+  const filters = document.getElementById("filters");
+  filters.addEventListener("input", renderList);
+  filters.addEventListener("reset", () => setTimeout(renderList));
+  for (const button of document.querySelectorAll("[data-status]")) {
+    button.addEventListener("click", () => changeStatus(button.dataset.status));
+  }
+  document.getElementById("country").addEventListener("change", async (event) => {
+    await saveCountry(event.target.value);
+    renderNextSteps(current());
+  });
+  listen("alertsChanged", refresh);
+  page.nextSteps = await loadNextSteps();
+  await refresh();
+}
+
+async function refresh() {
+  try {
+    page.api = await Api.fromStorage();
+    page.alerts = await page.api.alerts();
+  } catch (error) {
+    showNotice(explain(error));
+    return;
+  }
+  showNotice(null);
+  fillChoices("filter-child", page.alerts.map((alert) => alert.child).filter(Boolean), (c) => c);
+  fillChoices("filter-platform", page.alerts.map((alert) => alert.platform), platformName);
+  renderList();
+  if (page.selected) await renderDetail(page.selected);
+}
+
+function fillChoices(selectId, values, label) {
+  const select = document.getElementById(selectId);
+  const chosen = select.value;
+  const options = [...new Set(values)].sort().map((value) => {
+    const option = text("option", label(value));
+    option.value = value;
+    return option;
+  });
+  select.replaceChildren(select.options[0], ...options);
+  select.value = options.some((option) => option.value === chosen) ? chosen : "";
+}
+
+/** The alerts the filters let through. Dates compare with the days the image was seen. */
+function filtered() {
+  const value = (id) => document.getElementById(id).value;
+  const [status, child, platform, from, to] =
+    ["filter-status", "filter-child", "filter-platform", "filter-from", "filter-to"].map(value);
+  return page.alerts.filter((alert) =>
+    (!status || alert.status === status)
+    && (!child || alert.child === child)
+    && (!platform || alert.platform === platform)
+    && (!from || localDay(alert.last_seen) >= from)
+    && (!to || localDay(alert.first_seen) <= to));
+}
+
+function localDay(iso) {
+  const date = new Date(iso);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+function renderList() {
+  const shown = filtered();
+  document.getElementById("count").textContent = t("reviewCount", [shown.length, page.alerts.length]);
+  document.getElementById("alert-list").replaceChildren(...shown.map(row));
+}
+
+function row(alert) {
+  const item = fromTemplate("alert-row");
+  const button = item.querySelector("button");
+  button.dataset.alertId = alert.id;
+  button.classList.add(`status-${alert.status}`);
+  if (alert.id === page.selected) button.setAttribute("aria-current", "true");
+  showApiImage(item.querySelector("img.seen"), page.api, alert.evidence_url);
+  item.querySelector(".photo-name").textContent = alert.photo_name || t("photoUnknown");
+  const place = accountOf(alert);
+  item.querySelector(".row-where").textContent =
+    [platformName(alert.platform), place?.label].filter(Boolean).join(" · ");
+  const when = item.querySelector(".row-when");
+  when.dateTime = alert.last_seen;
+  when.textContent = `${relativeTime(alert.last_seen)} · ${tn("seenTimes", alert.count)}`;
+  item.querySelector(".status-chip").textContent = statusName(alert.status);
+  button.addEventListener("click", () => select(alert.id));
+  return item;
+}
+
+async function select(alertId) {
+  page.selected = alertId;
+  history.replaceState(null, "", `?alert=${alertId}`);
+  for (const button of document.querySelectorAll(".alert-row")) {
+    button.toggleAttribute("aria-current", Number(button.dataset.alertId) === alertId);
+  }
+  await renderDetail(alertId);
+}
+
+function current() {
+  return page.alerts.find((alert) => alert.id === page.selected) || null;
+}
+
+async function renderDetail(alertId) {
+  let alert;
+  try {
+    alert = await page.api.alert(alertId);
+  } catch (error) {
+    showNotice(explain(error));
+    return;
+  }
+  document.getElementById("nothing").hidden = true;
+  const detail = document.getElementById("detail");
+  detail.hidden = false;
+  detail.dataset.alertId = alert.id;
+  document.getElementById("detail-title").textContent = alert.child
+    ? t("detailTitleChild", [alert.photo_name || t("photoUnknown"), alert.child])
+    : alert.photo_name || t("photoUnknown");
+  renderStatus(alert);
+  const place = accountOf(alert);
+  document.getElementById("detail-where").textContent =
+    t("detailWhere", [platformName(alert.platform), place ? place.label : t("pageUnknown")]);
+  await Promise.all([
+    showApiImage(document.getElementById("detail-photo"), page.api, alert.photo_url),
+    showApiImage(document.getElementById("detail-evidence"), page.api, alert.evidence_url),
+  ]);
+  document.getElementById("fact-first-seen").textContent = dateTime(alert.first_seen);
+  document.getElementById("fact-last-seen").textContent = dateTime(alert.last_seen);
+  document.getElementById("fact-times").textContent = tn("seenTimes", alert.count);
+  document.getElementById("fact-page").replaceChildren(link(alert.page_url) || t("pageUnknown"));
+  document.getElementById("fact-image").replaceChildren(link(alert.image_url) || alert.image_url);
+  document.getElementById("fact-score").textContent =
+    new Intl.NumberFormat(uiLanguage(), { maximumFractionDigits: 2 }).format(alert.score);
+  renderSightings(alert.sightings || []);
+  renderNextSteps(alert);
+}
+
+function renderStatus(alert) {
+  const chip = document.getElementById("detail-status");
+  chip.textContent = statusName(alert.status);
+  chip.className = `status-chip status-${alert.status}`;
+  for (const button of document.querySelectorAll("[data-status]")) {
+    button.setAttribute("aria-pressed", String(button.dataset.status === alert.status));
+  }
+  document.getElementById("status-line").textContent =
+    t("statusLine", [statusName(alert.status), dateTime(alert.status_changed_at)]);
+}
+
+async function changeStatus(status) {
+  const line = document.getElementById("status-line");
+  line.textContent = t("statusSaving");
+  try {
+    const alert = await page.api.setStatus(page.selected, status);
+    page.alerts = page.alerts.map((a) => (a.id === alert.id ? alert : a));
+    renderStatus(alert);
+    line.textContent = t("statusSaved", statusName(alert.status));
+    renderList();
+    send("sync").catch(() => {}); // the badge counts the unreviewed alerts
+  } catch (error) {
+    line.textContent = explain(error);
+  }
+}
+
+function renderSightings(sightings) {
+  const size = new Intl.NumberFormat(uiLanguage(), { style: "unit", unit: "kilobyte", maximumFractionDigits: 0 });
+  document.getElementById("sightings").replaceChildren(...sightings.map((sighting) => {
+    const tr = document.createElement("tr");
+    const cells = [dateTime(sighting.seen_at), link(sighting.page_url) || "—",
+                   link(sighting.image_url) || sighting.image_url, size.format(sighting.evidence_bytes / 1000)];
+    tr.append(...cells.map((cell) => {
+      const td = document.createElement("td");
+      td.append(cell);
+      return td;
+    }));
+    return tr;
+  }));
+}
+
+function renderNextSteps(alert) {
+  if (!alert || !page.nextSteps) return;
+  const select = document.getElementById("country");
+  const language = uiLanguage().toLowerCase().startsWith("fr") ? "fr" : "en";
+  const { countries } = page.nextSteps;
+  if (!select.options.length) {
+    select.append(...Object.entries(countries).map(([code, country]) => {
+      const option = text("option", country.name[language]);
+      option.value = code;
+      return option;
+    }));
+  }
+  pickCountry(countries).then((code) => {
+    select.value = code;
+    const steps = stepsFor(page.nextSteps, alert.platform, code, language);
+    document.getElementById("platform-steps-heading").textContent =
+      t("nextStepsPlatform", platformName(alert.platform));
+    document.getElementById("platform-steps").replaceChildren(...steps.platform.map(stepItem));
+    document.getElementById("country-steps-heading").textContent = t("nextStepsHelp", steps.countryName);
+    document.getElementById("country-steps").replaceChildren(...steps.country.map(stepItem));
+    document.getElementById("advice").replaceChildren(...steps.advice.map((advice) => text("li", advice)));
+  });
+}
+
+function stepItem(step) {
+  const item = document.createElement("li");
+  const url = safeUrl(step.url);
+  if (url) {
+    const anchor = text("a", step.label);
+    anchor.href = url;
+    anchor.target = "_blank";
+    anchor.rel = "noopener noreferrer";
+    item.append(anchor);
+  } else {
+    item.append(step.label);
+  }
+  if (step.phone) {
+    const phone = text("a", step.phone, "phone");
+    phone.href = `tel:${step.phone.replace(/[^\d+]/g, "")}`;
+    item.append(" ", phone);
+  }
+  return item;
+}
+
+/** A link that opens in a new tab, for an http(s) address; null for anything else. */
+function link(address) {
+  const url = safeUrl(address);
+  if (!url) return null;
+  const anchor = text("a", url);
+  anchor.href = url;
+  anchor.target = "_blank";
+  anchor.rel = "noopener noreferrer";
+  return anchor;
+}
+
+function showNotice(message) {
+  const notice = document.getElementById("notice");
+  notice.hidden = !message;
+  document.getElementById("notice-text").textContent = message || "";
+}
+
+main();

@@ -1,0 +1,137 @@
+"""Test only: Firefox ESR with the extension's Firefox build, driven over WebDriver BiDi.
+
+Playwright's Firefox is a patched build this machine cannot download, so this speaks BiDi
+(built into Firefox) to Debian's `firefox-esr`: `webExtension.install` loads the build as a
+temporary add-on, and pages of the extension are reached through the tab its first run opens
+(BiDi may not navigate a tab to a moz-extension: address; the extension's own pages may).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+
+from tests.support.watcher import free_port
+
+FIREFOX = shutil.which("firefox-esr") or shutil.which("firefox")
+# The manifest's gecko id, and the moz-extension: host the profile gives it (a pref), so the
+# tests know the extension's pages' addresses.
+GECKO_ID = "{38169a0a-2369-4836-b732-65fe77be3d55}"
+INTERNAL_UUID = str(uuid.UUID(int=0x5E471E11E))
+
+
+class Firefox:
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self._ws = ws
+        self._ids = iter(range(1, 1_000_000))
+
+    async def call(self, method: str, params: dict) -> dict:
+        message_id = next(self._ids)
+        await self._ws.send_json({"id": message_id, "method": method, "params": params})
+        while True:  # events in between are not ours
+            answer = await self._ws.receive_json()
+            if answer.get("id") == message_id:
+                if answer.get("type") == "error":
+                    raise RuntimeError(f"{method}: {answer.get('message')}")
+                return answer["result"]
+
+    def url(self, page: str) -> str:
+        return f"moz-extension://{INTERNAL_UUID}/{page}"
+
+    async def install(self, folder: Path) -> None:
+        await self.call("webExtension.install", {"extensionData": {"type": "path", "path": str(folder)}})
+
+    async def extension_tab(self, timeout: float = 20.0) -> str:
+        """The browsing context of the first tab that shows a page of the extension."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            for context in (await self.call("browsingContext.getTree", {}))["contexts"]:
+                if context["url"].startswith(self.url("")):
+                    return context["context"]
+            await asyncio.sleep(0.1)
+        raise TimeoutError("no tab shows a page of the extension")
+
+    async def evaluate(self, context: str, expression: str):
+        """The value of a JavaScript expression (awaited) in the tab, through JSON."""
+        result = await self.call("script.evaluate", {
+            "expression": f"(async () => JSON.stringify(await ({expression})))()",
+            "target": {"context": context}, "awaitPromise": True, "resultOwnership": "none"})
+        if result["type"] == "exception":
+            raise RuntimeError(result["exceptionDetails"]["text"])
+        value = result["result"].get("value")
+        return None if value is None else json.loads(value)
+
+    async def wait_for(self, context: str, expression: str, timeout: float = 10.0):
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            with contextlib.suppress(RuntimeError):  # the page may be between two documents
+                if value := await self.evaluate(context, expression):
+                    return value
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"still false: {expression}")
+            await asyncio.sleep(0.05)
+
+    async def go(self, context: str, page: str) -> None:
+        """Open another page of the extension in the tab (as a link of the extension would)."""
+        await self.evaluate(context, f"void (location.href = {json.dumps(self.url(page))})")
+        await self.wait_for(context, f"location.href === {json.dumps(self.url(page))} "
+                                     "&& document.readyState === 'complete'")
+
+
+@contextlib.asynccontextmanager
+async def firefox(profile: Path) -> AsyncIterator[Firefox]:
+    profile.mkdir(parents=True, exist_ok=True)
+    prefs = {
+        "extensions.webextensions.uuids": json.dumps({GECKO_ID: INTERNAL_UUID}),
+        "intl.locale.requested": "en-US",
+        # Nothing leaves loopback: every other address goes to a closed local port, and
+        # Firefox's own background services stay off.
+        "network.proxy.type": 1,
+        "network.proxy.http": "127.0.0.1", "network.proxy.http_port": 9,
+        "network.proxy.ssl": "127.0.0.1", "network.proxy.ssl_port": 9,
+        "network.proxy.no_proxies_on": "127.0.0.1, localhost",
+        "network.dns.disablePrefetch": True, "network.trr.mode": 5,
+        "network.captive-portal-service.enabled": False,
+        "network.connectivity-service.enabled": False,
+        "dom.push.connection.enabled": False,
+        "app.normandy.enabled": False,
+        "browser.safebrowsing.malware.enabled": False, "browser.safebrowsing.phishing.enabled": False,
+        "extensions.getAddons.cache.enabled": False,
+    }
+    (profile / "user.js").write_text("".join(
+        f"user_pref({json.dumps(name)}, {json.dumps(value)});\n" for name, value in prefs.items()))
+    port = free_port()
+    process = subprocess.Popen(
+        [FIREFOX, "--headless", f"--remote-debugging-port={port}", "--profile", str(profile),
+         "--no-remote", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(300):
+                try:
+                    ws = await http.ws_connect(f"ws://127.0.0.1:{port}/session", max_msg_size=0)
+                    break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.1)
+            else:
+                raise TimeoutError("Firefox did not open its WebDriver BiDi port")
+            async with ws:
+                browser = Firefox(ws)
+                await browser.call("session.new", {"capabilities": {}})
+                yield browser
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

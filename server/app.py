@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
@@ -37,8 +37,13 @@ CONTACTS = web.AppKey("contacts", Contacts)
 PUBLIC_PATHS = frozenset({"/api/health", "/proxy.pac"})
 
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
-# Extension pages are the only browser origins allowed to call the API.
-EXTENSION_SCHEMES = ("chrome-extension://", "moz-extension://")
+# Sentinelle's own extension is the only browser origin allowed to call the API: in Chromium
+# its id is fixed by the key in extension/manifest.json; Firefox gives each install a random
+# moz-extension:// id, so any is accepted there (the token still has to match). A build with
+# another id (a store's) is added with `sentinelle run --extension-origin`.
+SENTINELLE_EXTENSION = "chrome-extension://pfhelnnocloeaoipenmhoeaoeggfalgo"
+FIREFOX_EXTENSIONS = "moz-extension://"
+EXTENSION_ORIGINS = web.AppKey("extension_origins", frozenset)
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 # A comment line this often keeps the stream open through idle periods and finds dead clients.
 HEARTBEAT_SECONDS = 15.0
@@ -60,6 +65,7 @@ def create_app(
     counts: Callable[[], dict] = dict,
     proxy: dict | None = None,
     contacts: Contacts | None = None,
+    extension_origins: Iterable[str] = (),
 ) -> web.Application:
     """The API application. `port` pins the Host header check to the port it listens on.
 
@@ -74,6 +80,7 @@ def create_app(
     app[COUNTS] = counts
     app[STREAMS] = weakref.WeakSet()
     app[PROXY] = proxy or {}
+    app[EXTENSION_ORIGINS] = frozenset(o.rstrip("/") for o in extension_origins)
     if contacts is not None:
         app[CONTACTS] = contacts
     app.on_shutdown.append(_close_streams)
@@ -125,8 +132,8 @@ async def _guard(request: web.Request, handler):
     if not addressed_to_loopback(request.host, request.app[PORT]):
         raise error(web.HTTPForbidden, "requests must be addressed to 127.0.0.1 or localhost")
     origin = request.headers.get("Origin")
-    if origin is not None and not origin.startswith(EXTENSION_SCHEMES):
-        raise error(web.HTTPForbidden, "web pages may not use Sentinelle's API")
+    if origin is not None and not _is_our_extension(origin, request.app[EXTENSION_ORIGINS]):
+        raise error(web.HTTPForbidden, "only Sentinelle's extension may use Sentinelle's API")
     if request.path not in PUBLIC_PATHS:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not same_token(given.strip(), request.app[TOKEN]):
@@ -134,6 +141,10 @@ async def _guard(request: web.Request, handler):
                         **{"WWW-Authenticate": "Bearer"})
         _contact(request.app, EXTENSION)
     return await handler(request)
+
+
+def _is_our_extension(origin: str, extra: frozenset[str]) -> bool:
+    return origin == SENTINELLE_EXTENSION or origin.startswith(FIREFOX_EXTENSIONS) or origin in extra
 
 
 def addressed_to_loopback(host_header: str, port: int) -> bool:

@@ -183,8 +183,12 @@ def forget(obj: Context, photo: str) -> None:
 @click.option("--api-port", default=8765, show_default=True, help="Where the extension connects.")
 @click.option("--set", "options", multiple=True, metavar="OPTION=VALUE",
               help="Any mitmproxy option, as mitmproxy's own --set (repeatable).")
+@click.option("--extension-origin", "extension_origins", multiple=True, metavar="ORIGIN",
+              help="Another build of the extension allowed to use the API, e.g. "
+                   "chrome-extension://<id> of a store build (repeatable).")
 @click.pass_obj
-def run(obj: Context, proxy_port: int, api_port: int, options: tuple[str, ...]) -> None:
+def run(obj: Context, proxy_port: int, api_port: int, options: tuple[str, ...],
+        extension_origins: tuple[str, ...]) -> None:
     """Watch the browser's social-network traffic and raise alerts.
 
     Point the browser's proxy at 127.0.0.1:PROXY_PORT and trust the CA certificate it
@@ -196,7 +200,8 @@ def run(obj: Context, proxy_port: int, api_port: int, options: tuple[str, ...]) 
     """
     obj.close()  # the runner opens its own store on its own loop
     try:
-        asyncio.run(serve(obj.data_dir, Ports(proxy_port, api_port), options))
+        asyncio.run(serve(obj.data_dir, Ports(proxy_port, api_port), options,
+                          extension_origins=extension_origins))
     except RunError as e:
         raise click.ClickException(str(e)) from None
     except KeyboardInterrupt:

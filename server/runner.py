@@ -80,8 +80,12 @@ async def serve(
     ports: Ports = Ports(),
     mitmproxy_options: Sequence[str] = (),
     say: Callable[[str], None] = print,
+    extension_origins: Sequence[str] = (),
 ) -> None:
-    """Run until SIGINT or SIGTERM, then stop the proxy and the API and close the store."""
+    """Run until SIGINT or SIGTERM, then stop the proxy and the API and close the store.
+
+    `extension_origins`: builds of the extension besides Sentinelle's own that may use the API.
+    """
     ensure_data_dir(data_dir)
     # Sentinelle's name-constrained CA, made here if `sentinelle setup` has not made it yet.
     # Its leaves must carry only the name the browser asked for (upstream_cert=False), or
@@ -112,7 +116,8 @@ async def serve(
             "them. `sentinelle setup --new-ca --extra-host DOMAIN` makes a CA that can.")
     proxy = {"pac": pac_script(domains, ports.proxy), "port": ports.proxy, "domains": domains}
     app = create_app(store, events, load_or_create_token(data_dir), port=ports.api,
-                     counts=watcher.report, proxy=proxy, contacts=Contacts(data_dir))
+                     counts=watcher.report, proxy=proxy, contacts=Contacts(data_dir),
+                     extension_origins=extension_origins)
     api = web.AppRunner(app, handle_signals=False, access_log=None)
     await api.setup()
     try:

@@ -9,7 +9,7 @@ import json
 import aiohttp
 import pytest
 
-from server.app import addressed_to_loopback, create_app, with_links
+from server.app import SENTINELLE_EXTENSION, addressed_to_loopback, create_app, with_links
 from server.events import Events
 from server.store import Store
 from tests.conftest import kodak
@@ -43,11 +43,23 @@ async def test_a_missing_or_wrong_token_gets_401_in_json(api, headers):
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
-async def test_a_web_page_is_refused_even_with_the_token(api):
-    response = await api.get("/api/alerts", headers=AUTH | {"Origin": "https://evil.example"})
-    assert response.status == 403 and "web pages" in (await response.json())["error"]
-    response = await api.get("/api/alerts", headers=AUTH | {"Origin": "chrome-extension://abcdef"})
-    assert response.status == 200
+async def test_a_web_page_or_another_extension_is_refused_even_with_the_token(api):
+    for stranger in ("https://evil.example", "chrome-extension://abcdefabcdefabcdefabcdefabcdefab"):
+        response = await api.get("/api/alerts", headers=AUTH | {"Origin": stranger})
+        assert response.status == 403
+        assert "only Sentinelle's extension" in (await response.json())["error"]
+    for ours in (SENTINELLE_EXTENSION, "moz-extension://0d9c1b1e-7c59-4b8e-9d0c-2f8f4f1a3b6e"):
+        response = await api.get("/api/alerts", headers=AUTH | {"Origin": ours})
+        assert response.status == 200, ours
+
+
+async def test_a_store_build_of_the_extension_is_accepted_when_named(aiohttp_client, data_dir):
+    data_dir.mkdir()
+    store = Store(data_dir)
+    other = "chrome-extension://bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+    client = await aiohttp_client(create_app(store, Events(), TOKEN, extension_origins=[other]))
+    assert (await client.get("/api/alerts", headers=AUTH | {"Origin": other})).status == 200
+    store.close()
 
 
 async def test_a_rebinding_host_name_is_refused(api):
@@ -189,3 +201,13 @@ async def test_no_web_page_gets_past_cors(api, origin):
         response = await api.request(method, path, headers=AUTH | {"Origin": origin})
         assert response.status == 403, (method, path)
         assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_the_accepted_origin_is_the_id_of_the_extension_in_this_repository():
+    import base64
+    from pathlib import Path
+
+    manifest = json.loads((Path(__file__).parents[2] / "extension" / "manifest.json").read_text())
+    digest = hashlib.sha256(base64.b64decode(manifest["key"])).hexdigest()[:32]
+    extension_id = "".join(chr(ord("a") + int(c, 16)) for c in digest)  # Chromium's encoding
+    assert SENTINELLE_EXTENSION == f"chrome-extension://{extension_id}"

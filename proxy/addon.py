@@ -34,6 +34,8 @@ MAX_IMAGE_BYTES = 16 * 1024 * 1024
 # than letting memory grow without bound during a burst.
 MAX_PENDING = 256
 
+SHED = "shed: too many waiting"
+
 IMAGE_TYPES = frozenset(
     {"image/jpeg", "image/pjpeg", "image/png", "image/webp", "image/gif",
      "image/avif", "image/heic", "image/heif"}
@@ -194,7 +196,7 @@ class Watcher:
         if len(body) > ctx.options.sentinelle_max_image_bytes:
             return "too large"
         if len(self._pending) >= ctx.options.sentinelle_max_pending:
-            return "shed: too many waiting"
+            return SHED
         return None
 
     def _start_pool(self) -> None:
@@ -242,7 +244,8 @@ class Watcher:
 
     def _skip(self, platform: str, reason: str) -> None:
         self.counts.skipped[reason] += 1
-        logger.info(
-            "Sentinelle skipped an image from %s: %s (%d skipped for this reason so far)",
-            platform, reason, self.counts.skipped[reason],
-        )
+        count = self.counts.skipped[reason]
+        # Shedding means images went unchecked: say so, but once per hundred, not per image.
+        level = logging.WARNING if reason == SHED and count % 100 == 1 else logging.INFO
+        logger.log(level, "Sentinelle skipped an image from %s: %s (%d skipped for this reason so far)",
+                   platform, reason, count)

@@ -177,6 +177,7 @@ def doctor(obj, as_json: bool, proxy_port: int, api_port: int) -> None:
         checks.check_contact(data_dir, EXTENSION, api_port),
         checks.check_contact(data_dir, PAC, api_port),
         checks.check_photos(data_dir, lambda: len(obj.store.photos())),
+        checks.check_images(data_dir),
         checks.check_disk(data_dir),
     ]
     click.echo(checks.as_json(found) if as_json else checks.as_text(found))

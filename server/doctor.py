@@ -24,6 +24,7 @@ from server.app import sentinelle_version
 from server.ca import load_ca
 from server.config import mitmproxy_dir
 from server.contact import EXTENSION, last_contact
+from server.watch_counts import read_counts
 
 MIN_FREE_BYTES = 1 << 30  # evidence files are small, but a full disk stops SQLite
 START = "start it: `sentinelle service install` (at every login) or `sentinelle run`"
@@ -121,6 +122,24 @@ def check_photos(data_dir: Path, count_photos: Callable[[], int]) -> Check:
         return Check(name, False, "none", "sentinelle enroll --child NAME FOLDER")
     n = count_photos()
     return Check(name, n > 0, str(n), "" if n else "sentinelle enroll --child NAME FOLDER")
+
+
+# Above this share of images passed unchecked, the PC is too busy for Sentinelle to be trusted.
+MAX_SHED_SHARE = 0.01
+
+
+def check_images(data_dir: Path) -> Check:
+    """What the watcher did with the images since it last started (from watch-counts.json)."""
+    name = "images checked"
+    counts = read_counts(data_dir)
+    if counts is None:
+        return Check(name, False, "no count yet", START)
+    shed = sum(n for reason, n in counts.get("skipped", {}).items() if reason.startswith("shed"))
+    found = (f"{counts.get('checked', 0)} of {counts.get('seen', 0)} since Sentinelle started, "
+             f"{counts.get('matched', 0)} matched, {shed} passed unchecked because it was busy")
+    ok = shed <= MAX_SHED_SHARE * max(1, counts.get("seen", 0))
+    return Check(name, ok, found, "" if ok else "close heavy programs, or use a PC with more cores: "
+                 "images the browser showed went unchecked")
 
 
 def check_disk(data_dir: Path, min_free: int = MIN_FREE_BYTES) -> Check:

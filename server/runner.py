@@ -29,8 +29,12 @@ from server.events import Events
 from server.pac import pac_script
 from server.protected import ProtectedSet
 from server.store import Store
+from server.watch_counts import write_counts
 
 logger = logging.getLogger("sentinelle")
+
+
+COUNTS_EVERY_SECONDS = 30.0
 
 
 class RunError(Exception):
@@ -120,6 +124,7 @@ async def serve(
                      extension_origins=extension_origins)
     api = web.AppRunner(app, handle_signals=False, access_log=None)
     await api.setup()
+    counting: asyncio.Task | None = None
     try:
         try:
             await web.TCPSite(api, "127.0.0.1", ports.api).start()
@@ -127,12 +132,23 @@ async def serve(
             raise RunError(f"cannot listen on 127.0.0.1:{ports.api} for the API: {e.strerror}. "
                            "Is Sentinelle already running? Or choose another --api-port.") from None
         _stop_on_signals(master)
+        counting = asyncio.create_task(_keep_counts(data_dir, watcher))
         await master.run()
     finally:
+        if counting is not None:
+            counting.cancel()
         await _close_client_connections(master)
         await api.cleanup()
         store.close()
+        write_counts(data_dir, watcher.report())
         say(f"Images from social networks: {watcher.counts.summary()}.")
+
+
+async def _keep_counts(data_dir: Path, watcher: Watcher, every: float = COUNTS_EVERY_SECONDS) -> None:
+    """Write the watcher's counts for `sentinelle doctor`, now and every so often."""
+    while True:
+        write_counts(data_dir, watcher.report())
+        await asyncio.sleep(every)
 
 
 def _stop_on_signals(master: DumpMaster) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import json
 import random
 import signal
 import os
@@ -117,6 +118,8 @@ async def test_bad_images_reach_the_browser_unchanged_and_nothing_is_kept(tmp_pa
             "too large": 1, "empty": 1,
         }
         assert stats["images"]["matched"] == 1
+    counts = json.loads((data_dir / "watch-counts.json").read_text())  # what doctor reads
+    assert counts["checked"] == 1 and sum(counts["skipped"].values()) == 5
     assert ("checked 1, matched 1, skipped 5 (decompression bomb: 1, empty: 1, "
             "not an image: 1, too large: 1, truncated or corrupt image: 1)") in watcher.output[0]
     # Only the match left anything on disk: one evidence file, the copy.

@@ -34,7 +34,7 @@ def test_on_a_bare_pc_every_check_says_what_to_do(tmp_path, data_dir):
     failed = {c["name"].split(" on ")[0].split(" (")[0]: c for c in report["checks"] if not c["ok"]}
     assert set(failed) == {"server listening", "proxy listening", "Sentinelle's CA",
                            "CA trusted by the browsers", "extension paired", "PAC active",
-                           "photos enrolled"}
+                           "photos enrolled", "images checked"}
     assert all(c["fix"] for c in failed.values())
     assert "sentinelle setup" in failed["Sentinelle's CA"]["fix"]
     assert "sentinelle token" in failed["extension paired"]["fix"]
@@ -101,3 +101,18 @@ def test_low_disk_space_fails(tmp_path):
 def test_the_text_report_gives_each_fix_under_its_problem():
     text = as_text([Check("a", True, "fine"), Check("b", False, "broken", "do this")])
     assert text.splitlines() == ["✓ a: fine", "✗ b: broken", "    → do this", "1 problem(s) to fix."]
+
+
+def test_doctor_says_how_many_images_were_checked_and_how_many_went_unchecked(tmp_path):
+    from server.doctor import check_images
+    from server.watch_counts import write_counts
+
+    assert not check_images(tmp_path).ok  # never ran
+    write_counts(tmp_path, {"seen": 1000, "checked": 995, "matched": 1,
+                            "skipped": {"shed: too many waiting": 5}, "waiting": 0})
+    calm = check_images(tmp_path)
+    assert calm.ok and "995 of 1000" in calm.found and "5 passed unchecked" in calm.found
+    write_counts(tmp_path, {"seen": 1000, "checked": 900, "matched": 0,
+                            "skipped": {"shed: too many waiting": 100}, "waiting": 0})
+    busy = check_images(tmp_path)
+    assert not busy.ok and "100 passed unchecked" in busy.found and busy.fix

@@ -23,7 +23,7 @@ from pathlib import Path
 import aiohttp
 
 from benchmarks.proxy_overhead import percentile
-from benchmarks.scene import CDN, FEED, Proxy, Scene, machine
+from benchmarks.scene import CDN, FEED, Proxy, Scene, fetch_image, machine
 
 RESULTS = Path(__file__).parent / "results" / "load.md"
 MB = 2**20
@@ -38,18 +38,11 @@ async def burst(scene: Scene, proxy: Proxy, rate: float, seconds: float) -> dict
 
     async def one(n: int, session: aiohttp.ClientSession) -> None:
         nonlocal errors
-        started = time.perf_counter()
-        try:
-            async with session.get(f"https://{CDN}/img/{n % len(FEED)}.jpg",
-                                   proxy=f"http://127.0.0.1:{proxy.port}") as response:
-                await response.read()
-                if response.status != 200:
-                    errors += 1
-                    return
-        except aiohttp.ClientError:
+        latency = await fetch_image(session, proxy.port, n)
+        if latency is None:
             errors += 1
-            return
-        latencies.append((time.perf_counter() - started) * 1000)
+        else:
+            latencies.append(latency)
 
     async def sample() -> None:
         while True:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import aiohttp
 
-from benchmarks.scene import CDN, FEED, Scene, machine
+from benchmarks.scene import FEED, Scene, fetch_image, machine
 
 RESULTS = Path(__file__).parent / "results" / "proxy-overhead.md"
 
@@ -45,18 +45,11 @@ async def fetch_all(proxy_port: int, ca_file: Path, concurrency: int, requests: 
         async def worker() -> None:
             nonlocal errors
             for n in counter:
-                started = time.perf_counter()
-                try:
-                    async with session.get(f"https://{CDN}/img/{n % len(FEED)}.jpg",
-                                           proxy=f"http://127.0.0.1:{proxy_port}") as response:
-                        await response.read()
-                        if response.status != 200:
-                            errors += 1
-                            continue
-                except aiohttp.ClientError:
+                latency = await fetch_image(session, proxy_port, n)
+                if latency is None:
                     errors += 1
-                    continue
-                latencies.append((time.perf_counter() - started) * 1000)
+                else:
+                    latencies.append(latency)
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     return latencies, errors
 

@@ -98,6 +98,22 @@ class Scene:
         return process
 
 
+async def fetch_image(session, proxy_port: int, n: int) -> float | None:
+    """Fetch the feed's n-th image through the proxy: its latency in ms, or None on an error."""
+    import aiohttp
+
+    started = time.perf_counter()
+    try:
+        async with session.get(f"https://{CDN}/img/{n % len(FEED)}.jpg",
+                               proxy=f"http://127.0.0.1:{proxy_port}") as response:
+            await response.read()
+            if response.status != 200:
+                return None
+    except aiohttp.ClientError:
+        return None
+    return (time.perf_counter() - started) * 1000
+
+
 def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from proxy.addon import SHED
 from tests.conftest import kodak
 from tests.support.scenario import CDN, wait_for, watching
 from tests.support.watcher import sentinelle
@@ -34,8 +35,10 @@ async def test_a_long_feed_leaks_nothing(tmp_path, data_dir):
         await asyncio.to_thread(scroll, SOAK)
         after = await settled()
 
-    assert after["images"]["seen"] == WARM_UP + SOAK
-    assert after["images"]["checked"] == WARM_UP + SOAK
+    assert after["images"]["seen"] == WARM_UP + SOAK, after
+    # All checked, but for what a busy machine shed (counted: the queue is bounded).
+    shed = after["images"]["skipped"].get(SHED, 0)
+    assert after["images"]["checked"] + shed == WARM_UP + SOAK, after
     start, end = before["process"], after["process"]
     assert end["open_fds"] <= start["open_fds"] + 2, (start, end)
     assert end["tasks"] <= start["tasks"] + 2, (start, end)

@@ -2,7 +2,9 @@
 
 The browser gets every response at once and unchanged; the bytes of a social host's
 image go to a process pool to be fingerprinted, and only a match is handed on, through
-the `record` callable the runner wired in. This is the only module that imports mitmproxy.
+the `record` callable the runner wired in. The feed JSON (or HTML) of a social host goes
+to the same pool to be read for who posted which image (proxy/attribution.py), kept in
+memory only, and attached to a match. This is the only module that imports mitmproxy.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from functools import partial
 from mitmproxy import ctx, exceptions, http
 
 from proxy import worker
+from proxy.attribution import MAX_FEED_BYTES, AttributionMap, is_feed, parse_feed
 from proxy.fingerprint import Fingerprint, fingerprint
 from proxy.hosts import all_domains, allow_hosts_patterns, normalise_domain, platform_of
 from proxy.images import ImageError
 from proxy.matcher import Match
-from proxy.sighting import Sighting, WatchCounts
+from proxy.sighting import Sighting, WatchCounts, evidence_headers
 
 logger = logging.getLogger("sentinelle")
 
@@ -34,6 +37,8 @@ MAX_IMAGE_BYTES = 16 * 1024 * 1024
 # Images waiting for a worker. Past this the watcher sheds (and counts) rather
 # than letting memory grow without bound during a burst.
 MAX_PENDING = 256
+# Feed responses waiting to be read for attribution; past this they are passed unread.
+MAX_PENDING_FEEDS = 32
 
 SHED = "shed: too many waiting"
 
@@ -77,6 +82,7 @@ class _Seen:
     platform: str
     content_type: str
     body: bytes
+    headers: dict[str, str]
 
 
 class Watcher:
@@ -99,12 +105,19 @@ class Watcher:
         self._extra_domains: tuple[str, ...] = ()
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._pending: set[asyncio.Future] = set()
+        self._feeds: set[asyncio.Future] = set()
+        self.attributions = AttributionMap()
         self.counts = WatchCounts()
 
     @property
     def waiting(self) -> int:
         """Images handed to the pool and not yet checked."""
         return len(self._pending)
+
+    @property
+    def reading(self) -> int:
+        """Feed responses handed to the pool and not yet read."""
+        return len(self._feeds)
 
     def report(self) -> dict[str, object]:
         """The counts so far, and how many images wait to be checked."""
@@ -146,9 +159,10 @@ class Watcher:
         self._start_pool()
 
     def done(self) -> None:
-        for future in self._pending:
+        for future in self._pending | self._feeds:
             future.cancel()
         self._pending.clear()
+        self._feeds.clear()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
@@ -162,7 +176,12 @@ class Watcher:
             return  # plain HTTP is never tunnelled, so check the host here too
         body = response.raw_content
         content_type = response.headers.get("content-type", "")
-        if body is None or not is_image(content_type, body[:16]):
+        if body is None:
+            return
+        if is_feed(content_type):
+            self._read_feed(flow, platform, content_type)
+            return
+        if not is_image(content_type, body[:16]):
             return
         self.counts.seen += 1
         if response.headers.get("content-encoding", "identity").lower() != "identity":
@@ -178,10 +197,36 @@ class Watcher:
             platform=platform,
             content_type=content_type,
             body=body,
+            headers=evidence_headers(response.headers.items(multi=True)),
         )
         self._submit(seen)
 
     # -- off the response path -------------------------------------------------
+
+    def _read_feed(self, flow: http.HTTPFlow, platform: str, content_type: str) -> None:
+        response = flow.response
+        if len(response.raw_content) > MAX_FEED_BYTES or len(self._feeds) >= MAX_PENDING_FEEDS:
+            return  # passed unread: its images are still checked, only without an account
+        body = response.get_content(strict=False) or b""
+        if not body or len(body) > MAX_FEED_BYTES:
+            return
+        if self._pool is None:
+            self._start_pool()
+        future = asyncio.get_running_loop().run_in_executor(
+            self._pool, parse_feed, platform, flow.request.pretty_url, content_type, body)
+        self._feeds.add(future)
+        future.add_done_callback(self._read)
+
+    def _read(self, future: asyncio.Future) -> None:
+        self._feeds.discard(future)
+        if future.cancelled():
+            return
+        if (error := future.exception()) is not None:
+            logger.info("Sentinelle could not read a feed: %r", error)
+            if isinstance(error, concurrent.futures.BrokenExecutor):
+                self._start_pool()
+            return
+        self.attributions.add_all(future.result())
 
     def _refusal(self, body: bytes) -> str | None:
         if not body:
@@ -230,7 +275,8 @@ class Watcher:
         sighting = Sighting(
             seen_at=seen.seen_at, image_url=seen.image_url, page_url=seen.page_url,
             host=seen.host, platform=seen.platform, content_type=seen.content_type,
-            body=seen.body, match=found,
+            body=seen.body, match=found, response_headers=seen.headers,
+            attribution=self.attributions.lookup(seen.image_url),
         )
         try:
             self._record(sighting)

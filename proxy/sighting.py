@@ -7,10 +7,32 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from proxy.attribution import Attribution
 from proxy.matcher import Match
+
+# The response headers kept as evidence: when and by whom the image was served, and the
+# CDN's own ids of the request, which a platform can trace in its logs. Never cookies.
+EVIDENCE_HEADERS = frozenset({
+    "date", "server", "content-type", "content-length", "last-modified", "etag", "age",
+    "via", "x-cache", "cf-ray", "x-amz-cf-id", "x-amz-cf-pop", "x-served-by", "x-timer",
+    "x-request-id", "x-fb-trip-id", "x-fb-debug", "x-ig-origin-region", "x-fb-connection-quality",
+    "x-tt-logid", "x-tt-trace-id", "x-response-cache", "x-cdn", "x-connection-hash",
+})
+_CDN_PREFIXES = ("x-fb-", "x-ig-", "x-tt-", "x-cdn", "x-amz-cf-")
+
+
+def evidence_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The headers of an image response worth keeping as evidence, lower-cased, each at most 1 KB."""
+    kept: dict[str, str] = {}
+    for name, value in headers:
+        name = name.lower()
+        if name in EVIDENCE_HEADERS or name.startswith(_CDN_PREFIXES):
+            kept[name] = f"{kept[name]}, {value}"[:1024] if name in kept else value[:1024]
+    return kept
 
 
 @dataclass(frozen=True)
@@ -25,6 +47,8 @@ class Sighting:
     content_type: str
     body: bytes  # exactly the bytes the browser received: the evidence
     match: Match
+    response_headers: Mapping[str, str] = field(default_factory=dict)  # evidence_headers() of the response
+    attribution: Attribution | None = None  # who posted it, when a feed named the image
 
     @property
     def sha256(self) -> str:

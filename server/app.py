@@ -16,6 +16,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
+from server import casefile
 from server.config import same_token
 from server.contact import EXTENSION, PAC, Contacts
 from server.enroll import enroll_upload
@@ -93,6 +94,7 @@ def create_app(
             web.patch("/api/alerts/{id:\\d{1,18}}", patch_alert),
             web.get("/api/alerts/{id:\\d{1,18}}/evidence", alert_evidence),
             web.get("/api/alerts/{id:\\d{1,18}}/photo", alert_photo),
+            web.get("/api/casefile", case_file),
             web.get("/api/photos", list_photos),
             web.post("/api/photos", upload_photos),
             web.delete("/api/photos/{id:\\d{1,18}}", delete_photo),
@@ -215,6 +217,24 @@ async def alert_evidence(request: web.Request) -> web.StreamResponse:
 async def alert_photo(request: web.Request) -> web.Response:
     alert = _alert_or_404(request)
     return _thumbnail(request.app[STORE], alert["photo_id"])
+
+
+async def case_file(request: web.Request) -> web.Response:
+    """The case file (a ZIP) of `?alert=ID` (repeatable) or `?account=NAME`, in `?lang=en|fr`
+    with the help lines of `?country=FR|US|GB|OTHER`."""
+    query = request.query
+    try:
+        ids = [int(i) for i in query.getall("alert", []) if len(i) <= 18]
+    except ValueError:
+        raise error(web.HTTPBadRequest, "alert must be an alert's number") from None
+    try:
+        case = casefile.collect(request.app[STORE], ids, query.get("account") or None)
+    except casefile.CaseFileError as e:
+        raise error(web.HTTPNotFound if ids or query.get("account") else web.HTTPBadRequest, str(e)) from None
+    data = await asyncio.to_thread(casefile.build, case, query.get("lang", "en"), query.get("country", "OTHER"))
+    return web.Response(body=data, content_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{casefile.file_name(case)}"',
+        "Cache-Control": "no-store"})
 
 
 async def list_photos(request: web.Request) -> web.Response:

@@ -15,6 +15,7 @@ import click
 
 from proxy.fingerprint import fingerprint
 from proxy.images import ImageError
+from server import casefile
 from server.config import default_data_dir, ensure_data_dir, load_or_create_token
 from server.enroll import ALREADY, ENROLLED, enroll_file, files_under
 from server.protected import ProtectedSet
@@ -227,8 +228,71 @@ def log(obj: Context, as_json: bool) -> None:
             click.echo(json.dumps(a))
             continue
         where = a["page_url"] or a["host"]
+        who = f"  posted by @{a['account']}" if a.get("account") else ""
+        post = f"\n      post: {a['post_url']}" if a.get("post_url") else ""
         click.echo(f"#{a['id']:<4} {a['last_seen'][:19]}  {a['status']:<11} {a['platform']:<10} "
-                   f"{a['photo_name']}  ×{a['count']}  on {where}\n      {a['image_url']}")
+                   f"{a['photo_name']}  ×{a['count']}{who}  on {where}\n      {a['image_url']}{post}")
+
+
+@cli.command()
+@click.argument("alert_ids", nargs=-1, type=int, metavar="ALERT_ID...")
+@click.option("--account", metavar="NAME", help="Every alert of this account (as `sentinelle log` shows it).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the ZIP [default: sentinelle-case-<time>.zip here].")
+@click.option("--lang", type=click.Choice(casefile.LANGUAGES), default=casefile.default_language,
+              help="Language of the report [default: your system's, else en].")
+@click.option("--country", type=click.Choice(casefile.COUNTRIES, case_sensitive=False),
+              default=casefile.default_country,
+              help="Whose help lines the report lists [default: your system's, else OTHER].")
+@click.pass_obj
+def export(obj: Context, alert_ids: tuple[int, ...], account: str | None, output: Path | None,
+           lang: str, country: str) -> None:
+    """Write a case file: a ZIP to hand to the platform, a help line or the police.
+
+    It holds a report (report.html and report.pdf) with the protected photo beside each
+    copy, the account and post, times and SHA-256 hashes and where to report; the evidence
+    files exactly as received; sightings.json; and manifest.json with the SHA-256 of every
+    file, so that any change is visible (`sentinelle verify`).
+
+    \b
+    Example:
+      sentinelle export 1 3
+      sentinelle export --account fake.account.123 --lang fr --country FR -o case.zip
+    """
+    try:
+        case = casefile.collect(obj.store, list(alert_ids), account)
+    except casefile.CaseFileError as e:
+        raise click.ClickException(str(e)) from None
+    data = casefile.build(case, lang, country)
+    output = output or Path(casefile.file_name(case))
+    output.write_bytes(data)
+    verdict = casefile.verify(output)
+    click.echo(f"Case file: {output} ({len(case.alerts)} alert(s), {verdict.checked} files).\n"
+               f"  SHA-256 of its manifest: {verdict.manifest_sha256}\n"
+               "  Note this number apart from the file: it proves the manifest was not changed either.")
+
+
+@cli.command()
+@click.argument("case_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                metavar="CASEFILE")
+def verify(case_file: Path) -> None:
+    """Check a case file: every file against the SHA-256 its manifest lists.
+
+    Exit code 0 when nothing was changed, added or removed; 1 otherwise.
+
+    \b
+    Example:
+      sentinelle verify sentinelle-case-20261125T094107Z.zip
+    """
+    verdict = casefile.verify(case_file)
+    for problem in verdict.problems:
+        click.echo(f"✗ {problem}")
+    if verdict.manifest_sha256:
+        click.echo(f"  SHA-256 of its manifest: {verdict.manifest_sha256}")
+    if not verdict.ok:
+        click.echo(f"{case_file}: TAMPERED or damaged ({len(verdict.problems)} problem(s)).")
+        sys.exit(1)
+    click.echo(f"✓ {case_file}: all {verdict.checked} files match the manifest.")
 
 
 @cli.command()

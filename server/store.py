@@ -9,6 +9,7 @@ Sightings are append-only: a status change touches the alert, never its evidence
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 import time
@@ -145,19 +146,19 @@ class Store:
     def record_sighting(self, sighting: Sighting) -> tuple[dict, bool]:
         """Keep a sighting and its evidence. Returns (its alert, whether the alert is new).
 
-        Sightings of the same image of the same photo group into one alert, so a feed
-        scrolled twice does not alert twice.
+        Sightings of one photo posted by the same account group into one alert; when no
+        feed named the account, sightings of the same image do (a feed scrolled twice does
+        not alert twice). A new account posting the photo is a new alert.
         """
         evidence_file = self._write_evidence(sighting)
         photo = self.photo(sighting.match.photo_id) or {}
         seen_at = sighting.seen_at.isoformat(timespec="milliseconds")
         key = image_key(sighting.image_url)
+        attribution = sighting.attribution
+        account = attribution.account if attribution else None
         with self.db.atomic():
-            row = self.db.execute(
-                "SELECT id FROM alerts WHERE photo_id = ? AND image_key = ?",
-                [sighting.match.photo_id, key],
-            ).fetchone()
-            is_new = row is None
+            alert_id = self._alert_for(sighting.match.photo_id, sighting.platform, account, key)
+            is_new = alert_id is None
             if is_new:
                 alert_id = self.db["alerts"].insert(
                     {
@@ -167,16 +168,24 @@ class Store:
                         "host": sighting.host, "platform": sighting.platform,
                         "score": sighting.match.score, "first_seen": seen_at,
                         "last_seen": seen_at, "count": 1, "status": "new",
-                        "status_changed_at": seen_at,
+                        "status_changed_at": seen_at, "account": account,
+                        "account_url": attribution.account_url if attribution else None,
+                        "post_url": attribution.post_url if attribution else None,
                     }
                 ).last_pk
             else:
-                alert_id = row[0]
                 self.db.execute(
                     "UPDATE alerts SET count = count + 1, last_seen = ?, score = max(score, ?),"
                     " page_url = coalesce(?, page_url) WHERE id = ?",
                     [seen_at, sighting.match.score, sighting.page_url, alert_id],
                 )
+                if attribution is not None:  # an image first seen unattributed now has its account
+                    self.db.execute(
+                        "UPDATE alerts SET account = coalesce(account, ?),"
+                        " account_url = coalesce(account_url, ?), post_url = coalesce(post_url, ?)"
+                        " WHERE id = ?",
+                        [account, attribution.account_url, attribution.post_url, alert_id],
+                    )
             self.db["sightings"].insert(
                 {
                     "alert_id": alert_id, "seen_at": seen_at, "image_url": sighting.image_url,
@@ -184,10 +193,39 @@ class Store:
                     "platform": sighting.platform, "content_type": sighting.content_type,
                     "score": sighting.match.score, "view": sighting.match.view,
                     "evidence_sha256": sighting.sha256, "evidence_file": evidence_file,
-                    "evidence_bytes": len(sighting.body),
+                    "evidence_bytes": len(sighting.body), "image_key": key,
+                    "response_headers": json.dumps(dict(sighting.response_headers)),
+                    "account": account,
+                    "post_url": attribution.post_url if attribution else None,
+                    "attribution": json.dumps(attribution.as_dict(), ensure_ascii=False)
+                    if attribution else None,
                 }
             )
         return self.alert(alert_id), is_new
+
+    def _alert_for(self, photo_id: int, platform: str, account: str | None, key: str) -> int | None:
+        """The alert a sighting belongs to: its account's, else its image's; None for a new one."""
+        if account is not None:
+            row = self.db.execute(
+                "SELECT id FROM alerts WHERE photo_id = ? AND platform = ? AND account = ?"
+                " ORDER BY id LIMIT 1", [photo_id, platform, account],
+            ).fetchone()
+            if row:
+                return row[0]
+        # The same image seen before: its alert, if it has no account or this one.
+        row = self.db.execute(
+            "SELECT alerts.id FROM alerts JOIN sightings ON sightings.alert_id = alerts.id"
+            " WHERE alerts.photo_id = ? AND sightings.image_key = ?"
+            " AND (? IS NULL OR alerts.account IS NULL OR alerts.account = ?)"
+            " ORDER BY alerts.id LIMIT 1", [photo_id, key, account, account],
+        ).fetchone()
+        return row[0] if row else None
+
+    def alerts_of_account(self, account: str) -> list[dict]:
+        """The alerts of an account (any platform; a leading "@" is ignored), oldest first."""
+        return list(self.db.query(
+            _ALERTS_SQL + " WHERE account = ? COLLATE NOCASE ORDER BY id", [account.lstrip("@")]
+        ))
 
     def alerts(self, status: str | None = None) -> list[dict]:
         """Alerts, newest sighting first; only those with `status` when given."""
@@ -203,9 +241,15 @@ class Store:
         return rows[0] if rows else None
 
     def sightings(self, alert_id: int) -> list[dict]:
-        return list(self.db.query(
+        """An alert's sightings, oldest first; response headers and feed record decoded from JSON."""
+        rows = list(self.db.query(
             "SELECT * FROM sightings WHERE alert_id = ? ORDER BY id", [alert_id]
         ))
+        for row in rows:
+            for column in ("response_headers", "attribution"):
+                if isinstance(row.get(column), str):
+                    row[column] = json.loads(row[column])
+        return rows
 
     def set_status(self, alert_id: int, status: str) -> dict:
         _check_status(status)
@@ -279,8 +323,8 @@ SELECT photos.id, photos.sha256, photos.name, children.name AS child,
 FROM photos LEFT JOIN children ON children.id = photos.child_id"""
 
 _ALERTS_SQL = """
-SELECT id, photo_id, photo_name, child, image_url, page_url, host, platform, score,
-       first_seen, last_seen, count, status, status_changed_at
+SELECT id, photo_id, photo_name, child, image_url, page_url, host, platform, account,
+       account_url, post_url, score, first_seen, last_seen, count, status, status_changed_at
 FROM alerts"""
 
 
@@ -322,8 +366,32 @@ def _create_v1(db: sqlite_utils.Database) -> None:
     db["sightings"].create_index(["alert_id"])
 
 
-# Each entry takes the schema from version i to i + 1; append, never edit.
-MIGRATIONS = [_create_v1]
+def _add_attribution(db: sqlite_utils.Database) -> None:
+    """Who posted it: alerts group by account when a feed named it, and evidence is append-only.
+
+    Alerts gain the account, its page and the post; sightings gain the normalised image
+    address (so an image finds its alert whatever alert it joined), the response headers
+    kept as evidence and the feed record that named the account. Sightings can no longer
+    be changed or deleted, by Sentinelle or anyone using its database.
+    """
+    db.execute("DROP INDEX IF EXISTS idx_alerts_photo_id_image_key")
+    db["alerts"].create_index(["photo_id", "image_key"])
+    for column in ("account", "account_url", "post_url"):
+        db["alerts"].add_column(column, str)
+    db["alerts"].create_index(["photo_id", "platform", "account"])
+    for column in ("image_key", "response_headers", "account", "post_url", "attribution"):
+        db["sightings"].add_column(column, str)
+    for row_id, url in db.execute("SELECT id, image_url FROM sightings").fetchall():
+        db.execute("UPDATE sightings SET image_key = ? WHERE id = ?", [image_key(url or ""), row_id])
+    db["sightings"].create_index(["image_key"])
+    for event in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER sightings_append_only_{event.lower()} BEFORE {event} ON sightings"
+            " BEGIN SELECT RAISE(ABORT, 'sightings are evidence: append-only'); END"
+        )
+
+
+MIGRATIONS = [_create_v1, _add_attribution]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -7,8 +7,9 @@ import random
 
 from PIL import Image
 
+from proxy.addon import SHED
 from tests.conftest import jpeg_bytes, kodak
-from tests.support.scenario import CDN, watching
+from tests.support.scenario import CDN, wait_for, watching
 from tests.support.watcher import sentinelle
 
 FEED_SIZE = 500
@@ -35,12 +36,12 @@ async def test_a_feed_of_strangers_leaves_no_trace(tmp_path, data_dir):
     async with watching(tmp_path, data_dir, feed) as (watcher, _):
         received = await asyncio.to_thread(watcher.fetch_many, CDN, list(feed))
         assert received == [body for _, body in feed.values()]
-        for _ in range(400):
-            _, stats = await asyncio.to_thread(watcher.api, "GET", "/api/stats")
-            if stats["images"]["checked"] + sum(stats["images"]["skipped"].values()) >= FEED_SIZE:
-                break
-            await asyncio.sleep(0.05)
-        assert stats["images"]["checked"] == FEED_SIZE and stats["alerts"] == 0
+        await wait_for(lambda: watcher.api("GET", "/api/stats")[1]["images"]["waiting"] == 0,
+                       timeout=180)
+        _, stats = await asyncio.to_thread(watcher.api, "GET", "/api/stats")
+        # Every image checked, but for what a busy machine shed (counted).
+        shed = stats["images"]["skipped"].get(SHED, 0)
+        assert stats["images"]["checked"] + shed == FEED_SIZE and stats["alerts"] == 0
     out, err = watcher.output
 
     # Scan everything Sentinelle wrote: the database and its journal, evidence, keys...
@@ -53,5 +54,5 @@ async def test_a_feed_of_strangers_leaves_no_trace(tmp_path, data_dir):
             assert url_path.encode() not in content, f"{url_path} found in {path}"
         assert url_path not in out and url_path not in err
     # The log holds counts only.
-    assert f"checked {FEED_SIZE}, matched 0" in out
+    assert f"checked {stats['images']['checked']}, matched 0" in out
     assert CDN not in out and CDN not in err

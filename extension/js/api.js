@@ -93,6 +93,11 @@ export class Api {
     return this.json(`/api/alerts/${Number(id)}`, { method: "PATCH", json: { status } });
   }
 
+  /** The proxy's rules: `{ host, port, domains, pac, pac_url }` (and Sentinelle notes the contact). */
+  proxy() {
+    return this.json("/api/proxy");
+  }
+
   photos() {
     return this.json("/api/photos");
   }

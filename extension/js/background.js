@@ -4,6 +4,7 @@
 
 import { serve } from "./messaging.js";
 import { alertIdOf } from "./notify.js";
+import { refreshProxy, routeRequest, socialOrigins } from "./proxy.js";
 import { POLL_ALARM, ensureAlarm, ensureStream, sync } from "./watch.js";
 
 /** Whatever woke the worker: have the alarm, the stream and an up-to-date badge. */
@@ -39,13 +40,23 @@ chrome.notifications.onClicked.addListener(async (notificationId) => {
 
 chrome.storage.onChanged.addListener((changes, area) => {
   // Paired, re-paired or unpaired from the options page: reconnect with the new pairing.
-  if (area === "local" && (changes.server || changes.token)) wake().catch(report);
+  if (area === "local" && (changes.server || changes.token)) {
+    wake().catch(report);
+    refreshProxy().catch(report);
+  }
 });
+
+// Firefox: each request to a social network goes to Sentinelle's proxy while the switch is on
+// (Chromium has no onRequest: it applies a PAC script, proxy.js). At the top level, so Firefox
+// keeps the listener across restarts of the event page and holds requests until it is back.
+globalThis.browser?.proxy?.onRequest?.addListener(routeRequest, { urls: socialOrigins() });
 
 serve({
   // A page changed something (a status, the pairing) or just opened: bring the badge up to date.
   sync: () => wake(),
 });
 
-// Every start of the worker, whatever woke it, reconnects at once rather than at the next alarm.
+// Every start of the worker, whatever woke it, reconnects at once rather than at the next alarm,
+// and refreshes the proxy rules while the switch is on.
 wake().catch(report);
+refreshProxy().catch(report);

@@ -1,10 +1,12 @@
-// The options page: pairing with `sentinelle run` (address and token), enrolling photos from the
-// browser (drag and drop or file picker, several at once, with progress), and the enrolled list.
+// The options page: pairing with `sentinelle run` (address and token), the switch that sends only
+// the social networks through Sentinelle, enrolling photos from the browser (drag and drop or file
+// picker, several at once, with progress), and the enrolled list.
 
 import { Api, ApiError } from "./api.js";
 import { dateTime, t, tn } from "./i18n.js";
 import { send } from "./messaging.js";
 import { explain, fromTemplate, localize, showApiImage } from "./page.js";
+import { applyProxy, clearProxy, proxyStatus, routesEachRequest, socialOrigins } from "./proxy.js";
 import { SettingsError, clearPairing, getPairing, getServer, normaliseServer, savePairing } from "./settings.js";
 
 const $ = (id) => document.getElementById(id);
@@ -18,6 +20,7 @@ async function main() {
     connect();
   });
   $("unpair").addEventListener("click", unpair);
+  $("proxy-switch").addEventListener("change", (event) => switchProxy(event.target.checked));
   $("open-log").addEventListener("click", () => chrome.tabs.create({ url: chrome.runtime.getURL("review.html") }));
   $("files").addEventListener("change", (event) => {
     enroll([...event.target.files]);
@@ -34,7 +37,7 @@ async function main() {
     zone.classList.remove("dragging");
     enroll([...event.dataTransfer.files]);
   });
-  await showPairing();
+  await Promise.all([showPairing(), showProxy()]);
 }
 
 // -- pairing ---------------------------------------------------------------------------
@@ -118,6 +121,44 @@ async function unpair() {
   $("photos-count").textContent = "";
   send("sync").catch(() => {});
   await showPairing();
+}
+
+// -- the proxy switch ------------------------------------------------------------------
+
+async function showProxy() {
+  const { on, route, problem } = await proxyStatus();
+  $("proxy-switch").checked = on;
+  if (problem) say("proxy-status", t(problem), "error");
+  else if (on && route) say("proxy-status", t("proxyOn", [route.host, route.port]), "ok");
+  else say("proxy-status", "", "info");
+}
+
+async function switchProxy(on) {
+  const box = $("proxy-switch");
+  box.disabled = true;
+  try {
+    if (on) {
+      // Firefox consults the extension only for hosts it may reach, and asks the parent only
+      // during a click, so this comes before any await. (Already granted: no prompt.)
+      if (routesEachRequest()) {
+        const origins = { origins: socialOrigins() };
+        const granted = await chrome.permissions.request(origins)
+          .catch(() => chrome.permissions.contains(origins));
+        if (!granted) throw new SettingsError("errorProxyPermission");
+      }
+      say("proxy-status", t("proxyApplying"), "info");
+      const route = await applyProxy();
+      say("proxy-status", t("proxyOn", [route.host, route.port]), "ok");
+    } else {
+      await clearProxy();
+      say("proxy-status", t("proxyOff"), "info");
+    }
+  } catch (error) {
+    box.checked = !on;
+    say("proxy-status", error instanceof SettingsError ? t(error.key) : explain(error), "error");
+  } finally {
+    box.disabled = false;
+  }
 }
 
 // -- enrollment ------------------------------------------------------------------------

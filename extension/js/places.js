@@ -1,4 +1,5 @@
-// Where an alert's image was seen: the account or page, read from the page address the browser
+// Who posted an alert's image, or where it was seen: the account the network's feed named
+// (the server reads it), else the account or page read from the page address the browser
 // sent with the image (its Referer), when it sent one.
 
 // Path words that are sections of a site, not account names.
@@ -19,8 +20,10 @@ export function safeUrl(text) {
   }
 }
 
-/** { kind: "account" | "page", label, url } for the alert's page, or null when it is unknown. */
+/** { kind: "account" | "page", label, url } for the alert, or null when it is unknown. */
 export function accountOf(alert) {
+  const posted = alert.account && (safeUrl(alert.account_url) || safeUrl(alert.post_url) || safeUrl(alert.page_url));
+  if (posted) return { kind: "account", label: handle(alert.platform, alert.account), url: posted };
   const url = safeUrl(alert.page_url);
   if (!url) return null;
   const { hostname, pathname } = new URL(url);
@@ -29,6 +32,12 @@ export function accountOf(alert) {
   const account = accountName(host, parts);
   if (account) return { kind: "account", label: account, url };
   return { kind: "page", label: host + (pathname.length > 1 ? pathname : ""), url };
+}
+
+/** An account as its network writes it: @name, u/name on Reddit, the bare name on Pinterest. */
+function handle(platform, account) {
+  if (platform === "reddit") return `u/${account}`;
+  return platform === "pinterest" ? account : `@${account}`;
 }
 
 function accountName(host, [first = "", second = ""]) {

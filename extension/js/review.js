@@ -27,6 +27,7 @@ async function main() {
   for (const button of document.querySelectorAll("[data-status]")) {
     button.addEventListener("click", () => changeStatus(button.dataset.status));
   }
+  document.getElementById("case-file").addEventListener("click", downloadCaseFile);
   document.getElementById("country").addEventListener("change", async (event) => {
     await saveCountry(event.target.value);
     renderNextSteps(current());
@@ -137,8 +138,9 @@ async function renderDetail(alertId) {
     : alert.photo_name || t("photoUnknown");
   renderStatus(alert);
   const place = accountOf(alert);
-  document.getElementById("detail-where").textContent =
-    t("detailWhere", [platformName(alert.platform), place ? place.label : t("pageUnknown")]);
+  document.getElementById("detail-where").textContent = alert.account && place
+    ? t("detailPostedBy", [place.label, platformName(alert.platform)])
+    : t("detailWhere", [platformName(alert.platform), place ? place.label : t("pageUnknown")]);
   await Promise.all([
     showApiImage(document.getElementById("detail-photo"), page.api, alert.photo_url),
     showApiImage(document.getElementById("detail-evidence"), page.api, alert.evidence_url),
@@ -148,6 +150,8 @@ async function renderDetail(alertId) {
   document.getElementById("fact-times").textContent = tn("seenTimes", alert.count);
   document.getElementById("fact-page").replaceChildren(link(alert.page_url) || t("pageUnknown"));
   document.getElementById("fact-image").replaceChildren(link(alert.image_url) || alert.image_url);
+  document.getElementById("fact-post").replaceChildren(link(alert.post_url) || t("postUnknown"));
+  document.getElementById("case-file-line").textContent = "";
   document.getElementById("fact-score").textContent =
     new Intl.NumberFormat(uiLanguage(), { maximumFractionDigits: 2 }).format(alert.score);
   renderSightings(alert.sightings || []);
@@ -175,6 +179,31 @@ async function changeStatus(status) {
     line.textContent = t("statusSaved", statusName(alert.status));
     renderList();
     send("sync").catch(() => {}); // the badge counts the unreviewed alerts
+  } catch (error) {
+    line.textContent = explain(error);
+  }
+}
+
+/** The case file (a ZIP) of the account that posted the shown alert, else of the alert alone. */
+async function downloadCaseFile() {
+  const alert = current();
+  if (!alert) return;
+  const line = document.getElementById("case-file-line");
+  line.textContent = t("caseFileMaking");
+  const which = alert.account ? `account=${encodeURIComponent(alert.account)}` : `alert=${Number(alert.id)}`;
+  const language = uiLanguage().toLowerCase().startsWith("fr") ? "fr" : "en";
+  const country = encodeURIComponent(document.getElementById("country").value || "OTHER");
+  try {
+    const response = await page.api.fetch(`/api/casefile?${which}&lang=${language}&country=${country}`);
+    const name = /filename="([\w.-]+)"/.exec(response.headers.get("Content-Disposition") || "")?.[1]
+      || `sentinelle-case-${alert.id}.zip`;
+    const url = URL.createObjectURL(await response.blob());
+    const anchor = document.createElement("a");
+    anchor.href = url;
+    anchor.download = name;
+    anchor.click();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    line.textContent = t("caseFileSaved", name);
   } catch (error) {
     line.textContent = explain(error);
   }

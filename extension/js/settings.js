@@ -1,5 +1,5 @@
-// The pairing with the server (address and token) lives in chrome.storage.local, and nowhere else:
-// the worker, the popup and every page read it from there each time they need it.
+// The pairing with the server (address and token) and the proxy switch live in chrome.storage.local,
+// and nowhere else: the worker, the popup and every page read them from there each time they need it.
 
 export const DEFAULT_SERVER = "http://127.0.0.1:8765";
 // The server answers only on loopback, and the manifest grants the extension only these hosts.
@@ -56,4 +56,25 @@ export async function getLink() {
 
 export async function setLink(link) {
   await chrome.storage.session.set({ link: { ...link, at: Date.now() } });
+}
+
+/** Whether the parent switched on "Send only social networks through Sentinelle" (off by default). */
+export async function getProxySwitch() {
+  const { proxyOn } = await chrome.storage.local.get("proxyOn");
+  return proxyOn === true;
+}
+
+/** The switch and, while it is on, the route the server gave: `{ host, port, domains }`. */
+export async function getProxyRoute() {
+  const { proxyOn, proxyRoute } = await chrome.storage.local.get(["proxyOn", "proxyRoute"]);
+  return proxyOn === true && proxyRoute ? proxyRoute : null;
+}
+
+export async function saveProxyRoute(route) {
+  await chrome.storage.local.set({ proxyOn: true, proxyRoute: route });
+}
+
+export async function clearProxyRoute() {
+  await chrome.storage.local.set({ proxyOn: false });
+  await chrome.storage.local.remove("proxyRoute");
 }

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.extension.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.extension.conftest import CHROMIUM, CHROMIUM_ARGS, RESOLVER_RULES
 from tests.support.watcher import free_port
 
 
@@ -75,7 +75,7 @@ async def bare_chromium(profile: Path, extension_id: str) -> AsyncIterator[BareC
     port = free_port()
     process = subprocess.Popen(
         [str(CHROMIUM), "--headless", f"--remote-debugging-port={port}", f"--user-data-dir={profile}",
-         *CHROMIUM_ARGS, "about:blank"],
+         *CHROMIUM_ARGS, f"--host-resolver-rules={RESOLVER_RULES}", "about:blank"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:

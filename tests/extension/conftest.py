@@ -44,10 +44,10 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    # The browser under test reaches nothing but loopback: every other name fails to resolve,
-    # without a DNS query (the pages it opens for the parent, like Instagram's, stay unloaded).
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
 ]
+# The browser under test reaches nothing but loopback: every other name fails to resolve,
+# without a DNS query (the pages it opens for the parent, like Instagram's, stay unloaded).
+RESOLVER_RULES = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
 
 # -- the fake CDN, on its own event loop in a thread (the tests themselves are sync) ---------
 
@@ -119,6 +119,12 @@ class Server:
         code, alerts = self.watcher.api("GET", "/api/alerts" + (f"?status={status}" if status else ""))
         assert code == 200, alerts
         return alerts
+
+    def images_seen(self) -> int:
+        """How many images of social hosts the proxy has seen (`/api/stats`)."""
+        code, stats = self.watcher.api("GET", "/api/stats")
+        assert code == 200, stats
+        return stats["images"]["seen"]
 
     def alert_for(self, image_url: str, timeout: float = 20.0) -> dict:
         """The alert the server made for `image_url` (the matcher works in a process pool)."""
@@ -231,11 +237,17 @@ class Browser:
         self.wait_until(lambda: not self.worker_running())
 
 
-def launch(playwright, profile: Path, *, lang: str | None = None) -> Browser:
+def launch(playwright, profile: Path, *, lang: str | None = None, home: Path | None = None,
+           hosts: dict[str, int] | None = None) -> Browser:
+    """Chromium with the extension. `home`: a HOME (its NSS database is the one Chromium
+    trusts); `hosts`: names the browser itself resolves, each to a port on 127.0.0.1."""
     if not CHROMIUM.exists():
         pytest.fail("the extension tests need Debian's Chromium: apt-get install chromium", pytrace=False)
-    args = list(CHROMIUM_ARGS)
+    mapped = "".join(f"MAP {host} 127.0.0.1:{port}, " for host, port in (hosts or {}).items())
+    args = [*CHROMIUM_ARGS, f"--host-resolver-rules={mapped}{RESOLVER_RULES}"]
     env = dict(os.environ)
+    if home:
+        env["HOME"] = str(home)
     if lang:
         args.append(f"--lang={lang}")
         env |= {"LANGUAGE": lang, "LANG": f"{lang}_FR.UTF-8" if lang == "fr" else env.get("LANG", "C")}

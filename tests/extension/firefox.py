@@ -87,16 +87,18 @@ class Firefox:
 
 
 @contextlib.asynccontextmanager
-async def firefox(profile: Path) -> AsyncIterator[Firefox]:
+async def firefox(profile: Path, proxy_port: int = 9) -> AsyncIterator[Firefox]:
+    """Firefox ESR on `profile`; its own proxy, for every address but loopback, is
+    127.0.0.1:`proxy_port` (by default a closed port)."""
     profile.mkdir(parents=True, exist_ok=True)
     prefs = {
         "extensions.webextensions.uuids": json.dumps({GECKO_ID: INTERNAL_UUID}),
         "intl.locale.requested": "en-US",
-        # Nothing leaves loopback: every other address goes to a closed local port, and
-        # Firefox's own background services stay off.
+        # Nothing leaves loopback: every other address goes to a local port, and Firefox's
+        # own background services stay off.
         "network.proxy.type": 1,
-        "network.proxy.http": "127.0.0.1", "network.proxy.http_port": 9,
-        "network.proxy.ssl": "127.0.0.1", "network.proxy.ssl_port": 9,
+        "network.proxy.http": "127.0.0.1", "network.proxy.http_port": proxy_port,
+        "network.proxy.ssl": "127.0.0.1", "network.proxy.ssl_port": proxy_port,
         "network.proxy.no_proxies_on": "127.0.0.1, localhost",
         "network.dns.disablePrefetch": True, "network.trr.mode": 5,
         "network.captive-portal-service.enabled": False,

@@ -22,8 +22,11 @@ EXTENSION = ROOT / "extension"
 LOCALES = ("en", "fr")
 PAGES = sorted(EXTENSION.glob("*.html"))
 SCRIPTS = sorted((EXTENSION / "js").glob("*.js"))
-# What may differ between the Chromium and the Firefox manifest, and nothing else.
-BROWSER_SPECIFIC = {"key", "minimum_chrome_version", "background", "browser_specific_settings"}
+# What may differ between the Chromium and the Firefox manifest, and nothing else. (Firefox's
+# proxy.onRequest needs host permissions for the hosts it routes; Chromium's PAC script does not.)
+BROWSER_SPECIFIC = {"key", "minimum_chrome_version", "background", "browser_specific_settings",
+                    "host_permissions"}
+LOOPBACK = ["http://127.0.0.1/*", "http://localhost/*"]
 
 
 def load(path: Path):
@@ -80,9 +83,19 @@ def test_the_fixed_key_gives_the_documented_extension_id():
 
 
 def test_the_extension_reaches_only_the_local_server():
-    assert CHROMIUM["host_permissions"] == ["http://127.0.0.1/*", "http://localhost/*"]
-    assert set(CHROMIUM["permissions"]) == {"alarms", "notifications", "storage"}
+    assert CHROMIUM["host_permissions"] == LOOPBACK
+    assert set(CHROMIUM["permissions"]) == {"alarms", "notifications", "proxy", "storage"}
     assert "content_scripts" not in CHROMIUM and "web_accessible_resources" not in CHROMIUM
+    assert "optional_permissions" not in CHROMIUM and "optional_host_permissions" not in CHROMIUM
+
+
+def test_firefox_may_route_the_social_networks_and_nothing_else():
+    """proxy.onRequest fires only for hosts the extension has permission for: every social
+    domain Sentinelle watches (proxy/hosts.py), and no other site."""
+    assert FIREFOX["host_permissions"][:2] == LOOPBACK
+    social = FIREFOX["host_permissions"][2:]
+    assert social == [f"*://*.{d}/*" for domains in SOCIAL_DOMAINS.values() for d in domains]
+    assert "<all_urls>" not in FIREFOX["host_permissions"]
 
 
 def test_every_file_the_manifests_and_pages_name_exists():
@@ -145,6 +158,8 @@ def test_the_worker_listens_at_top_level():
                   "notifications.onClicked", "storage.onChanged"):
         assert re.search(rf"^chrome\.{re.escape(event)}\.addListener\(", source, re.M), event
     assert re.search(r"^serve\(\{", source, re.M)
+    assert re.search(r"^globalThis\.browser\?\.proxy\?\.onRequest\?\.addListener\(routeRequest, "
+                     r"\{ urls: socialOrigins\(\) \}\);$", source, re.M)
 
 
 # -- locales -----------------------------------------------------------------------------

@@ -5,14 +5,20 @@ change is saved. (The Chromium tests cover every feature; this covers what diffe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import time
+from collections.abc import AsyncIterator
 
 import pytest
+from PIL import Image
 
-from tests.extension.conftest import CHILD, EXTENSION, Server
+from server.ca import COMMON_NAME
+from tests.conftest import jpeg_bytes, kodak
+from tests.extension.conftest import CDN, CHILD, EXTENSION, Server
 from tests.extension.firefox import FIREFOX, firefox
+from tests.support.watcher import free_port
 
 pytestmark = pytest.mark.skipif(FIREFOX is None, reason="needs Firefox (Debian: apt-get install firefox-esr)")
 
@@ -60,3 +66,78 @@ async def test_the_firefox_build_pairs_and_shows_alerts(server: Server, tmp_path
                                     " === 'Saved: Resolved'")
         code, saved = server.watcher.api("GET", f"/api/alerts/{alert['id']}")
         assert saved["status"] == "resolved"
+
+
+@contextlib.asynccontextmanager
+async def canary_proxy() -> AsyncIterator[tuple[int, list[str]]]:
+    """A proxy that notes the first line of each request (`CONNECT host:443`) and answers 502."""
+    asked: list[str] = []
+
+    async def note(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError):
+            asked.append((await reader.readline()).decode(errors="replace").strip())
+            writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            await writer.drain()
+        writer.close()
+
+    proxy = await asyncio.start_server(note, "127.0.0.1", 0)
+    async with proxy:
+        yield proxy.sockets[0].getsockname()[1], asked
+
+
+async def test_the_firefox_build_sends_social_networks_through_sentinelle(server: Server, tmp_path):
+    """proxy.onRequest: switched on from the options page, a social host goes to Sentinelle's
+    proxy, and never to the profile's own proxy (a canary), even when Sentinelle's does not
+    answer; switched off, it goes where the profile's settings say."""
+    build = tmp_path / "firefox-build"
+    subprocess.run([str(EXTENSION / "make-firefox.sh"), str(build)], check=True, capture_output=True)
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    # Sentinelle's CA trusted in the profile, as `sentinelle setup` does for Firefox.
+    for args in (["-N", "--empty-password"],
+                 ["-A", "-n", COMMON_NAME, "-t", "C,,", "-i", str(server.watcher.ca_file)]):
+        subprocess.run(["certutil", *args, "-d", f"sql:{profile}"], check=True, capture_output=True)
+    image = jpeg_bytes(Image.open(kodak(22)))  # a stranger's photo: seen, no alert
+    server.origin.files["/v/t51/firefox.jpg"] = ("image/jpeg", image)
+    social = f"https://{CDN}/v/t51/firefox.jpg"
+
+    async with canary_proxy() as (canary, asked), firefox(profile, proxy_port=canary) as browser:
+        await browser.install(build)
+        tab = await browser.extension_tab()
+        await browser.wait_for(tab, "document.querySelector('#pairing-status').dataset.tone === 'info'")
+        await browser.evaluate(tab, f"""(() => {{
+            document.querySelector('#server').value = {json.dumps(server.address)};
+            document.querySelector('#token').value = {json.dumps(server.token)};
+            document.querySelector('#connect').click();
+        }})()""")
+        await browser.wait_for(tab, "document.querySelector('#pairing-status').dataset.tone === 'ok'")
+
+        await browser.evaluate(tab, "document.querySelector('#proxy-switch').click()")
+        status = await browser.wait_for(tab, """document.querySelector('#proxy-status').dataset.tone
+            === 'ok' && document.querySelector('#proxy-status').textContent""")
+        assert f"(127.0.0.1:{server.watcher.proxy_port})" in status
+        stored = await browser.evaluate(tab, "chrome.storage.local.get(['proxyOn', 'proxyRoute'])")
+        assert stored["proxyOn"] is True and "cdninstagram.com" in stored["proxyRoute"]["domains"]
+
+        seen = server.images_seen()
+        other = (await browser.call("browsingContext.create", {"type": "tab"}))["context"]
+        await browser.call("browsingContext.navigate", {"context": other, "url": social, "wait": "complete"})
+        assert await browser.evaluate(other, "document.contentType") == "image/jpeg"
+        assert server.images_seen() == seen + 1
+
+        # Sentinelle's proxy does not answer: the social host fails, and never fails over.
+        await browser.evaluate(tab, f"""chrome.storage.local.get('proxyRoute').then(({{ proxyRoute }}) =>
+            chrome.storage.local.set({{ proxyRoute: {{ ...proxyRoute, port: {free_port()} }} }}))""")
+        with pytest.raises(RuntimeError, match="NS_ERROR_PROXY_CONNECTION_REFUSED"):
+            await browser.call("browsingContext.navigate",
+                               {"context": other, "url": social + "?stopped", "wait": "complete"})
+        assert not [line for line in asked if CDN in line]
+
+        await browser.evaluate(tab, "document.querySelector('#proxy-switch').click()")
+        await browser.wait_for(tab, "document.querySelector('#proxy-status').dataset.tone === 'info'"
+                                    " && !document.querySelector('#proxy-switch').checked")
+        with pytest.raises(RuntimeError, match="NS_ERROR_PROXY_BAD_GATEWAY"):  # the canary's 502
+            await browser.call("browsingContext.navigate",
+                               {"context": other, "url": social + "?off", "wait": "complete"})
+        assert {line for line in asked if CDN in line} == {f"CONNECT {CDN}:443 HTTP/1.1"}
+        assert server.images_seen() == seen + 1

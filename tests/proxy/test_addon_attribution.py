@@ -1,0 +1,80 @@
+"""proxy/addon.py: feed responses are read off the response path, and a match carries who posted it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from mitmproxy.test import tflow
+
+from proxy.attribution import MAX_FEED_BYTES
+from tests.conftest import kodak, square_crop_copy
+from tests.proxy.test_addon import image_flow, settle, watcher  # noqa: F401 (a fixture)
+
+FEEDS = Path(__file__).parents[1] / "fixtures" / "feeds"
+IMAGE = "https://scontent-cdg4-1.cdninstagram.com/v/t51.29350-15/431000001_1_n.jpg"
+
+
+def feed_flow(body: bytes, host: str = "www.instagram.com", content_type: str = "application/json",
+              path: str = "/api/v1/feed/timeline/", gzip: bool = False):
+    flow = tflow.tflow(resp=True)
+    flow.request.scheme, flow.request.host, flow.request.port = "https", host, 443
+    flow.request.path = path
+    flow.response.status_code = 200
+    flow.response.headers["Content-Type"] = content_type
+    flow.response.content = body
+    if gzip:
+        flow.response.encode("gzip")
+    return flow
+
+
+async def read_all(watcher) -> None:
+    for _ in range(600):
+        if not watcher.reading:
+            await asyncio.sleep(0)
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError("the feed was not read")
+
+
+async def test_a_match_carries_the_account_its_feed_named(watcher):
+    body = (FEEDS / "instagram_timeline.json").read_bytes()
+    flow = feed_flow(body, gzip=True)
+    raw = flow.response.raw_content
+    watcher.response(flow)
+    assert watcher.reading == 1 and flow.response.raw_content == raw  # the browser gets it as it came
+    await read_all(watcher)
+    assert len(watcher.attributions) == 3
+
+    image = image_flow(square_crop_copy(kodak(5)), host="scontent-cdg4-1.cdninstagram.com")
+    image.request.path = "/v/t51.29350-15/431000001_1_n.jpg?stp=dst-jpg_e35_s640x640&oh=1&oe=2"
+    image.response.headers["Date"] = "Wed, 25 Nov 2026 08:41:05 GMT"
+    image.response.headers["X-FB-Trip-ID"] = "1904365577"
+    image.response.headers["Set-Cookie"] = "secret=1"
+    watcher.response(image)
+    await settle(watcher)
+    [sighting] = watcher.recorded
+    assert sighting.attribution.account == "fake.account.123"
+    assert sighting.attribution.post_url == "https://www.instagram.com/p/C0dEfGhIjKl/"
+    assert sighting.response_headers["date"] == "Wed, 25 Nov 2026 08:41:05 GMT"
+    assert sighting.response_headers["x-fb-trip-id"] == "1904365577"
+    assert "set-cookie" not in sighting.response_headers
+
+
+async def test_an_image_no_feed_named_keeps_its_page_only(watcher):
+    watcher.response(image_flow(square_crop_copy(kodak(5)), referer="https://www.instagram.com/someone/"))
+    await settle(watcher)
+    [sighting] = watcher.recorded
+    assert sighting.attribution is None and sighting.page_url == "https://www.instagram.com/someone/"
+
+
+async def test_feeds_of_other_hosts_and_unknown_shapes_are_harmless(watcher):
+    watcher.response(feed_flow((FEEDS / "instagram_timeline.json").read_bytes(), host="www.mybank.fr"))
+    assert watcher.reading == 0
+    for body in (b"{not json", json.dumps({"data": [1, 2, 3]}).encode(), b""):
+        watcher.response(feed_flow(body))
+    watcher.response(feed_flow(b"{}" + b" " * (MAX_FEED_BYTES + 1)))  # too large: passed unread
+    await read_all(watcher)
+    assert len(watcher.attributions) == 0
+    assert watcher.counts.seen == 0  # feeds are not images

@@ -1,0 +1,112 @@
+"""Who posted it, through the real proxy: the feed JSON, then the image; then the case file.
+
+A fake Instagram (site and CDN) serves HTTPS on 127.0.0.1; the client goes through a real
+`sentinelle run`. The feed names the account; the alert says so; `sentinelle export`
+writes the case file, `sentinelle verify` checks it and catches a tampered copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+
+from tests.conftest import kodak, square_crop_copy
+from tests.support.certs import make_origin_certs
+from tests.support.origin import serve_origin
+from tests.support.scenario import CDN, wait_for
+from tests.support.watcher import Watcher, sentinelle
+
+SITE = "www.instagram.com"
+FEEDS = Path(__file__).parent / "fixtures" / "feeds"
+RECORDED_CDN = "scontent-cdg4-1.cdninstagram.com"
+
+
+def feed(account: str, code: str, image_path: str) -> bytes:
+    """The recorded timeline shape, naming `account` as the poster of the image at `image_path`."""
+    text = (FEEDS / "instagram_timeline.json").read_text()
+    text = text.replace("fake.account.123", account).replace("C0dEfGhIjKl", code)
+    text = text.replace(f"{RECORDED_CDN}/v/t51.29350-15/431000001_1_n.jpg", f"{CDN}{image_path}")
+    return text.encode()
+
+
+async def test_the_alert_names_the_account_and_its_case_file_stands_up(tmp_path, data_dir):
+    sentinelle(data_dir, "enroll", "--child", "Alice", str(kodak(5)))
+    copy, copy2 = square_crop_copy(kodak(5)), square_crop_copy(kodak(5), width=400)
+    files = {
+        "/api/v1/feed/timeline/": ("application/json; charset=utf-8",
+                                   feed("fake.account.123", "C0dEfGhIjKl", "/v/t51/111_n.jpg")),
+        "/api/v1/feed/user/second/": ("application/json", feed("second.thief", "C9zZzZzZzZz", "/v/t51/222_n.jpg")),
+        "/v/t51/111_n.jpg": ("image/jpeg", copy),
+        "/v/t51/222_n.jpg": ("image/jpeg", copy2),
+    }
+    certs = make_origin_certs(tmp_path / "origin", [CDN, SITE])
+    async with serve_origin(certs, files) as origin:
+        watcher = await asyncio.to_thread(Watcher, data_dir, {CDN: origin.port, SITE: origin.port}, certs.ca_file)
+        try:
+            # The browser loads the feed (compressed, as sites send it), then its images.
+            got = await asyncio.to_thread(watcher.fetch, SITE, "/api/v1/feed/timeline/?enc=gzip")
+            assert got.status == 200 and got.headers["Content-Encoding"] == "gzip"  # passed on as sent
+            assert gzip.decompress(got.body) == files["/api/v1/feed/timeline/"][1]
+            await asyncio.sleep(0.5)  # a browser renders the feed before fetching its images
+            image = await asyncio.to_thread(watcher.fetch, CDN, "/v/t51/111_n.jpg?stp=dst-jpg_e35_p640x640&oh=00_A&oe=1",
+                                            headers={"Referer": f"https://{SITE}/"})
+            assert image.body == copy
+            await wait_for(lambda: watcher.api("GET", "/api/stats")[1]["alerts"] == 1)
+            _, [alert] = await asyncio.to_thread(watcher.api, "GET", "/api/alerts")
+            assert alert["account"] == "fake.account.123"
+            assert alert["post_url"] == "https://www.instagram.com/p/C0dEfGhIjKl/"
+            assert alert["account_url"] == "https://www.instagram.com/fake.account.123/"
+            assert alert["page_url"] == f"https://{SITE}/"
+
+            # Another account posting the same photo is its own alert.
+            await asyncio.to_thread(watcher.fetch, SITE, "/api/v1/feed/user/second/")
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(watcher.fetch, CDN, "/v/t51/222_n.jpg?oh=00_B")
+            await wait_for(lambda: watcher.api("GET", "/api/stats")[1]["alerts"] == 2)
+            _, alerts = await asyncio.to_thread(watcher.api, "GET", "/api/alerts")
+            assert [a["account"] for a in alerts] == ["second.thief", "fake.account.123"]
+
+            # The evidence: the bytes, their hash, the full URL, the headers, the feed record.
+            _, detail = await asyncio.to_thread(watcher.api, "GET", f"/api/alerts/{alert['id']}")
+            [s] = detail["sightings"]
+            assert s["evidence_sha256"] == hashlib.sha256(copy).hexdigest()
+            assert s["image_url"] == f"https://{CDN}/v/t51/111_n.jpg?stp=dst-jpg_e35_p640x640&oh=00_A&oe=1"
+            headers = s["response_headers"]
+            assert headers["content-type"] == "image/jpeg" and "date" in headers and "server" in headers
+            record = s["attribution"]
+            assert record["feed_url"] == f"https://{SITE}/api/v1/feed/timeline/?enc=gzip"
+            assert json.loads(record["record"])["code"] == "C0dEfGhIjKl"
+
+            # The review page's button: the same case file over the API.
+            status, zipped = await asyncio.to_thread(watcher.api, "GET", f"/api/casefile?alert={alert['id']}")
+            assert status == 200 and zipped[:2] == b"PK"
+        finally:
+            code = await asyncio.to_thread(watcher.stop)
+    out, err = watcher.output
+    assert code == 0 and "Traceback" not in err, err
+    # What the feeds said of posts that matched nothing stayed in memory: not a trace on disk.
+    for path in data_dir.rglob("*"):
+        if path.is_file():
+            assert b"other.person" not in path.read_bytes(), path
+
+    case = tmp_path / "case.zip"
+    said = sentinelle(data_dir, "export", "--account", "fake.account.123", "-o", str(case)).stdout
+    assert "1 alert(s)" in said
+    with zipfile.ZipFile(case) as z:
+        assert hashlib.sha256(z.read(f"evidence/{hashlib.sha256(copy).hexdigest()}.jpg")).hexdigest() \
+            == hashlib.sha256(copy).hexdigest()
+        assert "posted by @fake.account.123 on Instagram" in z.read("report.html").decode()
+        assert "second.thief" not in z.read("report.html").decode()
+    assert "match the manifest" in sentinelle(data_dir, "verify", str(case)).stdout
+
+    tampered = tmp_path / "tampered.zip"
+    with zipfile.ZipFile(case) as src, zipfile.ZipFile(tampered, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            dst.writestr(name, data.replace(b"fake.account.123", b"someone.else") if name == "sightings.json" else data)
+    result = sentinelle(data_dir, "verify", str(tampered), check=False)
+    assert result.returncode == 1 and "sightings.json: changed" in result.stdout

@@ -1,0 +1,56 @@
+"""The review page's case file button, in a real Chromium: it downloads the ZIP that
+`sentinelle export` would write, says who posted the photo, and the ZIP verifies."""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import UTC, datetime
+
+from playwright.sync_api import expect
+
+from proxy.attribution import Attribution
+from proxy.matcher import Match
+from proxy.sighting import Sighting
+from server import casefile
+from server.store import Store
+from tests.conftest import kodak, square_crop_copy
+from tests.extension.conftest import screenshot
+
+
+def test_the_review_page_downloads_a_case_file_that_verifies(paired, server, tmp_path):
+    image_url = server.show_copy(page="https://www.instagram.com/someone.else/")
+    alert = server.alert_for(image_url)
+    review = paired.open(f"review.html?alert={alert['id']}", 1280, 1400)
+    expect(review.locator("#detail")).to_have_attribute("data-alert-id", str(alert["id"]))
+    expect(review.locator("#fact-post")).to_have_text("not named by the network's feed")
+    with review.expect_download() as info:
+        review.get_by_role("button", name="Download the case file").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    expect(review.locator("#case-file-line")).to_contain_text("Downloaded: sentinelle-case-")
+    assert casefile.verify(path).ok
+    with zipfile.ZipFile(path) as case:
+        assert {"report.html", "report.pdf", "manifest.json"} <= set(case.namelist())
+
+
+def test_the_review_page_says_who_posted_it(paired, server, tmp_path):
+    attribution = Attribution(
+        "instagram", "fake.account.123", "https://www.instagram.com/fake.account.123/",
+        "https://www.instagram.com/p/C0dEfGhIjKl/", "hi", "https://www.instagram.com/api/v1/feed/timeline/", "{}")
+    store = Store(server.watcher.data_dir)
+    photo_id = store.photos()[0]["id"]
+    alert, _ = store.record_sighting(Sighting(
+        datetime.now(UTC), "https://scontent.cdninstagram.com/v/zz.jpg", None, "scontent.cdninstagram.com",
+        "instagram", "image/jpeg", square_crop_copy(kodak(5)), Match(photo_id, "crop 1:1", 0, 1.0), {},
+        attribution))
+    store.close()
+    review = paired.open(f"review.html?alert={alert['id']}", 1280, 1400)
+    expect(review.locator("#detail-where")).to_have_text("Posted by @fake.account.123 on Instagram")
+    expect(review.locator("#fact-post")).to_have_text("https://www.instagram.com/p/C0dEfGhIjKl/")
+    with review.expect_download() as info:
+        review.get_by_role("button", name="Download the case file").click()
+    path = tmp_path / "case.zip"
+    info.value.save_as(path)
+    with zipfile.ZipFile(path) as case:
+        assert "posted by @fake.account.123 on Instagram" in case.read("report.html").decode()
+    screenshot(review, "review-posted-by.png")

@@ -14,6 +14,7 @@ import concurrent.futures
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -243,8 +244,15 @@ class Watcher:
             max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
             initializer=worker.start,
         )
-        for _ in range(self._workers):  # start them now, not on the first image
-            self._pool.submit(worker.ready)
+        # Start them now, not on the first image, with Ctrl-C ignored from their first
+        # instant (an ignored signal stays ignored through exec): the terminal sends it to
+        # every process of the group, and only this one must act on it.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            for _ in range(self._workers):
+                self._pool.submit(worker.ready)
+        finally:
+            signal.signal(signal.SIGINT, previous)
 
     def _submit(self, seen: _Seen) -> None:
         if self._pool is None:

@@ -136,7 +136,8 @@ async def test_stops_cleanly_with_browser_connections_open(tmp_path, data_dir):
         tunnel = socket.create_connection(("127.0.0.1", watcher.proxy_port))
         tunnel.sendall(f"CONNECT {BANK}:443 HTTP/1.1\r\nHost: {BANK}:443\r\n\r\n".encode())
         assert tunnel.recv(100).startswith(b"HTTP/1.1 200")
-        code = await asyncio.to_thread(watcher.stop, signal.SIGINT)
+        # Ctrl-C in a terminal: SIGINT to every process of the group, workers included.
+        code = await asyncio.to_thread(watcher.stop, signal.SIGINT, 20.0, True)
         idle.close()
         tunnel.close()
     out, err = watcher.output

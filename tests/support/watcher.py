@@ -57,6 +57,7 @@ class Watcher:
              "--set", f"ssl_verify_upstream_trusted_ca={origin_ca}",
              *(arg for option in extra_set for arg in ("--set", option))],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=True,  # its own process group, as in a terminal of its own
         )
         self.output = ("", "")
         self._wait_ready()
@@ -124,10 +125,14 @@ class Watcher:
             conn.close()
         return bodies
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
-        """Stop it as the system would; returns the exit code and keeps (stdout, stderr)."""
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0, group: bool = False) -> int:
+        """Stop it as the system would (`group`: every process of its group, as Ctrl-C in a
+        terminal does); returns the exit code and keeps (stdout, stderr)."""
         if self.process.poll() is None:
-            self.process.send_signal(sig)
+            if group:
+                os.killpg(self.process.pid, sig)
+            else:
+                self.process.send_signal(sig)
         try:
             self.output = self.process.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -1,7 +1,8 @@
 """The mitmproxy add-on: picks the images social networks send and checks them off the response path.
 
 The browser gets every response at once and unchanged; the bytes of a social host's
-image go to a process pool to be fingerprinted, and only a match is handed on, through
+image go to a process pool to be fingerprinted and searched for (proxy/worker.py: the
+event loop, which serves every flow, never runs that work), and only a match is handed on, through
 the `record` callable the runner wired in. The feed JSON (or HTML) of a social host goes
 to the same pool to be read for who posted which image (proxy/attribution.py), kept in
 memory only, and attached to a match. This is the only module that imports mitmproxy.
@@ -23,11 +24,10 @@ from functools import partial
 from mitmproxy import ctx, exceptions, http
 
 from proxy import worker
+from proxy.worker import IndexRef
 from proxy.attribution import MAX_FEED_BYTES, AttributionMap, is_feed, parse_feed
-from proxy.fingerprint import Fingerprint, fingerprint
 from proxy.hosts import all_domains, allow_hosts_patterns, normalise_domain, platform_of
 from proxy.images import ImageError
-from proxy.matcher import Match
 from proxy.sighting import Sighting, WatchCounts, evidence_headers
 
 logger = logging.getLogger("sentinelle")
@@ -89,18 +89,19 @@ class _Seen:
 class Watcher:
     """Sentinelle's mitmproxy add-on.
 
-    `match` compares a fingerprint with the protected photos; `record` keeps a sighting.
-    Both are called on the event loop, never on the response path.
+    `protected` says where the protected set is saved for the workers, and its version
+    (asked at each image, so a change reaches the next one); `record` keeps a sighting, on
+    the event loop, never on the response path.
     """
 
     def __init__(
         self,
-        match: Callable[[Fingerprint], Match | None],
+        protected: Callable[[], IndexRef],
         record: Callable[[Sighting], None],
         *,
         workers: int | None = None,
     ) -> None:
-        self._match = match
+        self._protected = protected
         self._record = record
         self._workers = workers or default_workers()
         self._extra_domains: tuple[str, ...] = ()
@@ -258,7 +259,7 @@ class Watcher:
         if self._pool is None:
             self._start_pool()
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._pool, fingerprint, seen.body)
+        future = loop.run_in_executor(self._pool, worker.check, seen.body, self._protected())
         self._pending.add(future)
         future.add_done_callback(partial(self._checked, seen))
 
@@ -276,7 +277,7 @@ class Watcher:
                     self._start_pool()
             return
         self.counts.checked += 1
-        found = self._match(future.result())
+        found = future.result()
         if found is None:
             return  # nothing of it is kept
         self.counts.matched += 1

@@ -26,7 +26,7 @@ from server.config import default_data_dir, ensure_data_dir, load_or_create_toke
 from server.contact import Contacts
 from server.events import Events
 from server.pac import pac_script
-from server.protected import ProtectedSet
+from server.protected import INDEX_FILE, ProtectedSet
 from server.runner import alert_recorder
 from server.store import Store
 
@@ -73,7 +73,7 @@ def _addons() -> list:
     data_dir = ensure_data_dir(default_data_dir())
     store = Store(data_dir)
     events = Events()
-    watcher = Watcher(ProtectedSet(store).match, alert_recorder(store, events))
+    watcher = Watcher(ProtectedSet(store, data_dir / INDEX_FILE).index, alert_recorder(store, events))
     return [watcher, SentinelleApi(data_dir, store, events, watcher)]
 
 

@@ -1,33 +1,50 @@
 """The protected set as the watcher sees it: a matcher kept in step with the store.
 
 `sentinelle enroll` in another process, or the extension's upload, changes the photos;
-the next image checked sees the change, without a restart.
+the next image checked sees the change, without a restart. The watcher's workers get the
+matcher through a file in the data dir (`index`), rewritten when the photos change.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from proxy.fingerprint import Fingerprint
 from proxy.matcher import Match, Matcher
+from proxy.worker import IndexRef, save_matcher
 from server.store import Store
+
+INDEX_FILE = "protected-index.pickle"
 
 
 class ProtectedSet:
     """Matches fingerprints against the photos currently enrolled in a store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, index_path: Path | None = None) -> None:
         self._store = store
+        self._index_path = index_path
         self._revision = -1
         self._matcher = Matcher([])
 
     def match(self, fingerprint: Fingerprint) -> Match | None:
+        """Search in this process (for `sentinelle check`)."""
         self.refresh()
         return self._matcher.match(fingerprint)
 
+    def index(self) -> IndexRef:
+        """The protected set saved for the watcher's workers, as it is now."""
+        if self._index_path is None:
+            raise ValueError("this protected set was made without an index file")
+        self.refresh()
+        return IndexRef(str(self._index_path), self._revision)
+
     def refresh(self) -> None:
-        """Rebuild the matcher if the enrolled photos changed since it was built."""
+        """Rebuild the matcher (and its file) if the enrolled photos changed since."""
         revision = self._store.photos_revision()
         if revision != self._revision:
             self._matcher = Matcher(self._store.fingerprints())
+            if self._index_path is not None:
+                save_matcher(self._matcher, self._index_path)
             self._revision = revision
 
     def __len__(self) -> int:

@@ -27,7 +27,7 @@ from server.config import ca_certificate, ensure_data_dir, load_or_create_token,
 from server.contact import Contacts
 from server.events import Events
 from server.pac import pac_script
-from server.protected import ProtectedSet
+from server.protected import INDEX_FILE, ProtectedSet
 from server.store import Store
 from server.watch_counts import write_counts
 
@@ -100,7 +100,7 @@ async def serve(
             "replace it with one limited to the social networks.")
     store = Store(data_dir)
     events = Events()
-    watcher = Watcher(ProtectedSet(store).match, alert_recorder(store, events))
+    watcher = Watcher(ProtectedSet(store, data_dir / INDEX_FILE).index, alert_recorder(store, events))
     master = DumpMaster(
         Options(
             listen_host="127.0.0.1", listen_port=ports.proxy,

@@ -15,6 +15,7 @@ from proxy.addon import Watcher, is_image
 from proxy.fingerprint import enrollment_views
 from proxy.matcher import Matcher
 from proxy.sighting import Sighting
+from proxy.worker import IndexRef, save_matcher
 from tests.conftest import kodak, square_crop_copy
 
 CDN = "scontent-cdg4-1.cdninstagram.com"
@@ -34,10 +35,11 @@ def image_flow(body: bytes, host: str = CDN, content_type: str = "image/jpeg", s
 
 
 @pytest.fixture
-async def watcher():
+async def watcher(tmp_path):
     entries = [(5, view, fp) for view, fp in enrollment_views(kodak(5).read_bytes())]
+    save_matcher(Matcher(entries), tmp_path / "index")
     recorded: list[Sighting] = []
-    watcher = Watcher(Matcher(entries).match, recorded.append, workers=1)
+    watcher = Watcher(lambda: IndexRef(str(tmp_path / "index"), 1), recorded.append, workers=1)
     watcher.recorded = recorded
     with taddons.context(watcher) as tctx:
         watcher.tctx = tctx
@@ -141,3 +143,16 @@ async def test_extra_hosts_are_intercepted_and_bad_ones_refused(watcher):
     assert watcher.recorded[0].platform == "other"
     with pytest.raises(exceptions.OptionsError):
         watcher.tctx.configure(watcher, sentinelle_extra_hosts=["not a domain"])
+
+
+async def test_the_workers_see_a_new_protected_set_at_the_next_image(watcher, tmp_path):
+    # The event loop does no matching: a new version of the saved set is what changes answers.
+    watcher.response(image_flow(square_crop_copy(kodak(20))))
+    await settle(watcher)
+    assert watcher.recorded == []
+    entries = [(20, view, fp) for view, fp in enrollment_views(kodak(20).read_bytes())]
+    save_matcher(Matcher(entries), tmp_path / "index-2")
+    watcher._protected = lambda: IndexRef(str(tmp_path / "index-2"), 2)
+    watcher.response(image_flow(square_crop_copy(kodak(20))))
+    await settle(watcher)
+    assert [s.match.photo_id for s in watcher.recorded] == [20]

@@ -9,11 +9,13 @@ platform's own (made after resizing, then re-encoded), not the enrolled views.
 from __future__ import annotations
 
 import io
+import math
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
 # The width platforms serve feed images at. Most dev-corpus photos are about 500 px
 # wide, so serving them at 1080 upscales them: that is what the speed figures decode.
@@ -108,6 +110,7 @@ class Transform:
     family: str  # what the matcher must see through: "resize", "crop 4:5", ...
     name: str  # this draw of its parameters
     apply: Callable[[Image.Image], bytes]
+    cls: str = "platform"  # the issue's class: "platform", "edits" or "screenshots"
 
 
 def _edited(edit: Callable[[Image.Image], Image.Image], img: Image.Image, width: int = SERVED_WIDTH, quality: int = SERVED_QUALITY) -> bytes:
@@ -152,3 +155,221 @@ TRANSFORMS: tuple[Transform, ...] = (
 CAPTION = Transform("caption bar", "white caption bar above", partial(_edited, caption_bar))
 
 FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(t.family for t in TRANSFORMS))
+
+
+# --- the three classes of the issue: platform, edits, screenshots -----------------------
+#
+# Every transform below belongs to one class. `TRANSFORMS` above (v1's catalogue, and the
+# tests that use it) stays as it was; `CLASSES` is the catalogue the benchmark reports by.
+# Parameters are fixed draws (not random per photo) so that a run can be repeated and a
+# failing copy rebuilt by its name.
+
+PHONE_WIDTH, PHONE_HEIGHT = 1080, 2340  # a 19.5:9 phone screen, in pixels
+
+
+def off_centre_crop(img: Image.Image, keep: float, anchor: tuple[float, float]) -> Image.Image:
+    """Keep `keep` of the width and of the height, the box placed at `anchor` (0 = left/top, 1 = right/bottom)."""
+    width, height = img.size
+    new_w, new_h = round(width * keep), round(height * keep)
+    left = round((width - new_w) * anchor[0])
+    top = round((height - new_h) * anchor[1])
+    return img.crop((left, top, left + new_w, top + new_h))
+
+
+def rotated(img: Image.Image, degrees: float, fill: str | None) -> Image.Image:
+    """Tilted by `degrees`: on a `fill` background (the whole photo kept), or zoomed so no corner shows (fill None)."""
+    if fill is not None:
+        return img.rotate(degrees, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=fill)
+    turned = img.rotate(degrees, resample=Image.Resampling.BICUBIC, expand=False)
+    # The largest centred box of the same ratio with no empty corner.
+    angle = math.radians(abs(degrees))
+    width, height = img.size
+    scale = 1 / (math.cos(angle) + math.sin(angle) * max(width / height, height / width))
+    return centre_crop(turned, width / height).crop(
+        (
+            round(width * (1 - scale) / 2),
+            round(height * (1 - scale) / 2),
+            round(width * (1 + scale) / 2),
+            round(height * (1 + scale) / 2),
+        )
+    )
+
+
+def bordered(img: Image.Image, fraction: float, colour: str) -> Image.Image:
+    pad = max(2, round(min(img.size) * fraction))
+    return ImageOps.expand(img, border=pad, fill=colour)
+
+
+def story(img: Image.Image, width: int = SERVED_WIDTH, fit: float = 1.0, text: bool = True) -> Image.Image:
+    """The photo on a 9:16 story: fitted to `fit` of the width, on a blurred, darkened copy of itself."""
+    height = round(width * 16 / 9)
+    background = ImageOps.fit(img, (width, height)).filter(ImageFilter.GaussianBlur(width / 25))
+    background = ImageEnhance.Brightness(background).enhance(0.7)
+    photo = resize_width(img, round(width * fit))
+    if photo.height > height * 0.8:
+        photo = photo.resize((round(photo.width * height * 0.8 / photo.height), round(height * 0.8)))
+    background.paste(photo, ((width - photo.width) // 2, (height - photo.height) // 2))
+    draw = ImageDraw.Draw(background)
+    # The story's progress bar and the poster's name.
+    draw.rectangle((width * 0.03, height * 0.012, width * 0.97, height * 0.015), fill=(230, 230, 230))
+    if text:
+        font = ImageFont.load_default(size=round(width / 28))
+        draw.ellipse((width * 0.03, height * 0.025, width * 0.09, height * 0.025 + width * 0.06), fill=(200, 120, 80))
+        draw.text((width * 0.11, height * 0.03), "lea.music  2h", fill="white", font=font)
+        draw.text((width * 0.2, height * 0.88), "sooo cute 😍", fill="white", font=ImageFont.load_default(size=round(width / 16)))
+    return background
+
+
+def stickers(img: Image.Image, seed: int = 0, count: int = 3) -> Image.Image:
+    """Emoji faces and a text sticker dropped on the photo, as story and chat editors do."""
+    out = img.copy()
+    draw = ImageDraw.Draw(out)
+    rng = random.Random(seed)
+    width, height = out.size
+    side = round(min(width, height) * 0.18)
+    for _ in range(count):
+        x, y = rng.randint(0, width - side), rng.randint(0, height - side)
+        draw.ellipse((x, y, x + side, y + side), fill=(255, 204, 51), outline=(160, 110, 0), width=max(1, side // 25))
+        eye = side // 8
+        draw.ellipse((x + side * 0.3 - eye / 2, y + side * 0.35, x + side * 0.3 + eye / 2, y + side * 0.35 + eye * 1.5), fill="black")
+        draw.ellipse((x + side * 0.7 - eye / 2, y + side * 0.35, x + side * 0.7 + eye / 2, y + side * 0.35 + eye * 1.5), fill="black")
+        draw.arc((x + side * 0.25, y + side * 0.4, x + side * 0.75, y + side * 0.8), 20, 160, fill="black", width=max(1, side // 15))
+    font = ImageFont.load_default(size=max(12, side // 3))
+    x, y = rng.randint(0, width // 2), rng.randint(0, height - side)
+    draw.rounded_rectangle((x, y, x + side * 2.2, y + side * 0.6), radius=side // 6, fill=(255, 60, 120))
+    draw.text((x + side * 0.15, y + side * 0.1), "OMG!!", fill="white", font=font)
+    return out
+
+
+def _post_frame(img: Image.Image) -> Image.Image:
+    """A feed shows photos between 4:5 and 1.91:1: taller or wider ones are centre-cropped to that."""
+    ratio = img.width / img.height
+    if ratio < 0.8:
+        return centre_crop(img, 0.8)
+    if ratio > 1.91:
+        return centre_crop(img, 1.91)
+    return img
+
+
+def phone_screenshot(img: Image.Image, dark: bool = False, caption: str = "best day ever with these two ❤️ #summer") -> Image.Image:
+    """A phone screenshot of a post in a feed: status bar, account header, the photo, action icons, likes, caption."""
+    width, height = PHONE_WIDTH, PHONE_HEIGHT
+    bg, fg, muted = ((0, 0, 0), (245, 245, 245), (150, 150, 150)) if dark else ((255, 255, 255), (20, 20, 20), (120, 120, 120))
+    shot = Image.new("RGB", (width, height), bg)
+    draw = ImageDraw.Draw(shot)
+    small, body = ImageFont.load_default(size=34), ImageFont.load_default(size=38)
+    # Status bar: time, signal and battery.
+    draw.text((60, 30), "9:41", fill=fg, font=small)
+    for i in range(4):
+        draw.rectangle((820 + i * 18, 60 - i * 8, 832 + i * 18, 70), fill=fg)
+    draw.rounded_rectangle((920, 40, 1000, 72), radius=8, outline=fg, width=3)
+    draw.rectangle((926, 46, 975, 66), fill=fg)
+    # App bar and the post's account header.
+    draw.text((40, 120), "Instagram", fill=fg, font=ImageFont.load_default(size=56))
+    top = 230
+    draw.line((0, top - 10, width, top - 10), fill=muted, width=1)
+    draw.ellipse((30, top + 10, 120, top + 100), fill=(193, 53, 132))
+    draw.ellipse((38, top + 18, 112, top + 92), fill=(240, 200, 170))
+    draw.text((140, top + 30), "julien_dupont_92", fill=fg, font=body)
+    draw.text((140, top + 72), "Paris, France", fill=muted, font=small)
+    for i in range(3):
+        draw.ellipse((1000 + i * 18, top + 50, 1008 + i * 18, top + 58), fill=fg)
+    top += 120
+    photo = resize_width(_post_frame(img), width)
+    shot.paste(photo, (0, top))
+    top += photo.height + 25
+    # Action icons: heart, comment, share, bookmark.
+    draw.ellipse((40, top, 80, top + 40), outline=fg, width=5)
+    draw.ellipse((70, top, 110, top + 40), outline=fg, width=5)
+    draw.ellipse((150, top, 210, top + 55), outline=fg, width=5)
+    draw.polygon([(250, top + 5), (310, top + 25), (250, top + 50)], outline=fg, width=5)
+    draw.rectangle((990, top, 1030, top + 55), outline=fg, width=5)
+    draw.ellipse((520, top + 20, 532, top + 32), fill=(0, 149, 246))
+    draw.ellipse((548, top + 20, 560, top + 32), fill=muted)
+    top += 80
+    draw.text((40, top), "Liked by marie.l and 1,024 others", fill=fg, font=body)
+    draw.text((40, top + 55), "julien_dupont_92 " + caption, fill=fg, font=body)
+    draw.text((40, top + 110), "View all 87 comments", fill=muted, font=small)
+    draw.text((40, top + 160), "3 hours ago", fill=muted, font=small)
+    # Bottom navigation bar.
+    draw.line((0, height - 150, width, height - 150), fill=muted, width=1)
+    for i in range(5):
+        x = 90 + i * 215
+        draw.rounded_rectangle((x, height - 110, x + 60, height - 50), radius=12, outline=fg, width=5)
+    draw.rounded_rectangle((width // 2 - 140, height - 25, width // 2 + 140, height - 15), radius=5, fill=fg)
+    return shot
+
+
+def _screenshot(img: Image.Image, dark: bool, width: int, quality: int = SERVED_QUALITY) -> bytes:
+    """The screenshot of the photo as served at phone width, re-uploaded at `width` wide."""
+    return jpeg(resize_width(phone_screenshot(resize_width(img, PHONE_WIDTH), dark), width), quality)
+
+
+def _chain(img: Image.Image, steps: tuple[Callable[[Image.Image], Image.Image], ...], dark: bool, width: int, quality: int) -> bytes:
+    """Edits one after the other, then a screenshot of the result in a feed, re-uploaded."""
+    for step in steps:
+        img = step(img)
+    return _screenshot(img, dark, width, quality)
+
+
+def _cls(cls: str, transforms: tuple[Transform, ...]) -> tuple[Transform, ...]:
+    return tuple(Transform(t.family, t.name, t.apply, cls) for t in transforms)
+
+
+PLATFORM: tuple[Transform, ...] = _cls(
+    "platform",
+    tuple(t for t in TRANSFORMS if t.family in {"resize", "re-encode", "WebP", "crop 1:1", "crop 4:5", "crop 1.91:1"})
+    + (
+        Transform("crop 9:16", "9:16 at 1080, q85", partial(_cropped, 9 / 16, width=1080, quality=85)),
+        Transform("crop 9:16", "9:16 at 640, q75", partial(_cropped, 9 / 16, width=640, quality=75)),
+    ),
+)
+
+EDITS: tuple[Transform, ...] = _cls(
+    "edits",
+    tuple(t for t in TRANSFORMS if t.family in {"mirror", "filters", "grayscale"})
+    + (
+        CAPTION,
+        Transform("caption bar", "caption bar, 640 wide, q75", partial(_edited, caption_bar, width=640, quality=75)),
+        Transform("stickers", "3 emoji + text sticker", partial(_edited, partial(stickers, seed=1))),
+        Transform("stickers", "5 emoji + text sticker, 640", partial(_edited, partial(stickers, seed=2, count=5), width=640, quality=75)),
+        Transform("off-centre crop", "85 %, top left", partial(_edited, partial(off_centre_crop, keep=0.85, anchor=(0, 0)))),
+        Transform("off-centre crop", "78 %, right", partial(_edited, partial(off_centre_crop, keep=0.78, anchor=(1, 0.5)))),
+        Transform("off-centre crop", "70 %, bottom left", partial(_edited, partial(off_centre_crop, keep=0.70, anchor=(0.1, 1)))),
+        Transform("rotation", "2°, white corners", partial(_edited, partial(rotated, degrees=2, fill="white"))),
+        Transform("rotation", "-4°, zoomed to fill", partial(_edited, partial(rotated, degrees=-4, fill=None))),
+        Transform("rotation", "6°, black corners", partial(_edited, partial(rotated, degrees=6, fill="black"))),
+        Transform("story", "9:16 story, blurred background", lambda img: jpeg(story(img))),
+        Transform("story", "9:16 story at 720, 90 % wide", lambda img: jpeg(story(img, width=720, fit=0.9), 75)),
+        Transform("border", "white border 5 %", partial(_edited, partial(bordered, fraction=0.05, colour="white"))),
+        Transform("border", "black border 10 %", partial(_edited, partial(bordered, fraction=0.10, colour="black"))),
+    ),
+)
+
+SCREENSHOTS: tuple[Transform, ...] = _cls(
+    "screenshots",
+    (
+        Transform("screenshot", "light, phone resolution", partial(_screenshot, dark=False, width=PHONE_WIDTH)),
+        Transform("screenshot", "dark, phone resolution", partial(_screenshot, dark=True, width=PHONE_WIDTH)),
+        Transform("screenshot", "light, half resolution", partial(_screenshot, dark=False, width=PHONE_WIDTH // 2)),
+        Transform("screenshot", "dark, half resolution, q70", partial(_screenshot, dark=True, width=PHONE_WIDTH // 2, quality=70)),
+        Transform(
+            "chain",
+            "crop 80 % → warm → screenshot → 1080 q80",
+            partial(_chain, steps=(partial(off_centre_crop, keep=0.8, anchor=(0.3, 0.6)), partial(warmth, amount=0.12)), dark=False, width=1080, quality=80),
+        ),
+        Transform(
+            "chain",
+            "crop 4:5 → grayscale → dark screenshot → 640 q75",
+            partial(_chain, steps=(partial(centre_crop, ratio=0.8), grayscale), dark=True, width=640, quality=75),
+        ),
+        Transform(
+            "chain",
+            "stickers → contrast → screenshot → half q70",
+            partial(_chain, steps=(partial(stickers, seed=3), partial(contrast, factor=1.3)), dark=False, width=540, quality=70),
+        ),
+    ),
+)
+
+CLASSES: dict[str, tuple[Transform, ...]] = {"platform": PLATFORM, "edits": EDITS, "screenshots": SCREENSHOTS}
+CATALOGUE: tuple[Transform, ...] = PLATFORM + EDITS + SCREENSHOTS

@@ -1,27 +1,44 @@
-"""Turns image bytes into a `Fingerprint`: what Sentinelle keeps of a picture to recognise it, never enough to redraw it.
+"""Turns image bytes into a `Fingerprint`: what Sentinelle keeps of a picture to recognise it.
+
+Never enough to redraw it beyond a blur: a hash, keypoints (corner positions and binary
+descriptors of their surroundings), and a 45-px grey thumbnail for the photometric check
+of the local stage — less than the 256-px thumbnail the review page already keeps.
 
 Two entry points, both pure top-level functions so that a `ProcessPoolExecutor` can run
 them and send the result back pickled:
 
-- `fingerprint(data)`: the fast path, for every image a social network sends. The JPEG
-  is decoded at a reduced scale, since the hash only looks at a 64-px square anyway.
+- `fingerprint(data)`: for every image a social network sends. The JPEG is decoded at a
+  reduced scale (the hash looks at a 64-px square, the keypoints at a 360-px picture).
+  Besides the global hash it holds local features (`proxy.local`), and, when the image
+  is a photo inside a flat frame (a screenshot of a feed, a caption bar, a border), the
+  same again of the photo alone (`framed`, found by `proxy.frame`).
 - `enrollment_views(data)`: for a photo a parent protects. A global hash sees the whole
   frame, so a platform's standard crops and a mirror image look like strangers to it;
   instead of asking the fast path to see through them, the protected photo is
-  fingerprinted as each of those views, once, ahead of time.
+  fingerprinted as each of those views, once, ahead of time. The whole photo and its
+  mirror also keep local features, for the edits no enrolled view foresees.
+- `global_fingerprint(data)`: the hash alone (v1's fast path), for callers that only
+  need the first pass.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import imagehash
 import numpy as np
 from PIL import Image, ImageOps
 
+from proxy import local
+from proxy.frame import photo_box
 from proxy.images import MIN_SIDE, open_image
 
-FINGERPRINT_VERSION = 1
+# Version 2 adds local features (and, in memory only, the framed photo). Version 1 rows,
+# a hash alone, are still read: they match through the global hash only until the photo
+# is enrolled again (see server/store.py's migration).
+FINGERPRINT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 # 16×16 low frequencies of the DCT of a 64×64 greyscale copy, each bit "above the median
 # or not". 256 bits rather than imagehash's default 64: copies stay within a few dozen
@@ -29,11 +46,24 @@ FINGERPRINT_VERSION = 1
 PHASH_SIZE = 16
 PHASH_BITS = PHASH_SIZE * PHASH_SIZE
 PHASH_BYTES = PHASH_BITS // 8
+PHASH_HASH_INPUT = PHASH_SIZE * 4  # imagehash.phash resizes to this square before its DCT
 
 # Images seen on the wire are decoded with a short side of at least this many pixels
 # (JPEG draft mode: 1/2, 1/4 or 1/8 scale inside the decoder). Twice the hash's 64 px, so
-# the final resize still averages several pixels into each and the hash barely moves.
+# the final resize still averages several pixels into each and the hash barely moves:
+# what the global hash alone needs (`global_fingerprint`).
 SEEN_DECODE_SIDE = 128
+# With local features: a 1080-px-wide feed image decodes at half scale (540 px), from
+# which the keypoints' 360-px picture is taken; a 1080 × 2340 phone screenshot too, its
+# photo then still 360 px wide after scaling.
+SEEN_LOCAL_DECODE_SIDE = 256
+# Smaller images seen are a feed's grid thumbnails and previews: the global hash alone
+# (platforms' resized copies), at a fifth of the cost. The same post's photo is served at
+# full size too, where the local stage sees it.
+LOCAL_MIN_SIDE_SEEN = 256
+# The photo inside a frame is looked for on a copy about this many pixels on its short
+# side: enough to place its edges within a few pixels of the 360-px picture.
+FRAME_SEARCH_SIDE = 120
 # Protected photos are decoded with a short side of at least this: their narrowest crop
 # (9:16 of a landscape photo) then still keeps more than 256 px, and a 12-MP original
 # enrols in milliseconds rather than in a full-size decode.
@@ -58,52 +88,111 @@ class FingerprintFormatError(ValueError):
 class Fingerprint:
     """What Sentinelle keeps of one view of an image.
 
-    Version 1 holds a 256-bit DCT perceptual hash. Later versions add fields (local
-    features, region hashes) with defaults, so that there stays one type, and `to_bytes`
-    writes the version first so that old rows in the database are still read.
+    `phash`: a 256-bit DCT perceptual hash of the whole view. `local`: its keypoints,
+    packed by `proxy.local.pack` (empty for the enrolled platform crops, which the hash
+    covers, and for fingerprints read from version 1 rows). `framed`: for an image seen on
+    the wire that shows a photo inside a flat frame, the fingerprint of that photo alone;
+    it lives only in memory, between the worker that takes it and the matcher.
+    `to_bytes` writes the version first so that old rows in the database are still read.
     """
 
     phash: bytes  # PHASH_BYTES bytes: the hash's 16×16 bits, row by row, numpy.packbits order
+    local: bytes = b""
+    framed: Fingerprint | None = None
     version: int = FINGERPRINT_VERSION
 
     def __post_init__(self) -> None:
-        if self.version != FINGERPRINT_VERSION:
+        if self.version not in READABLE_VERSIONS:
             raise FingerprintFormatError(f"unknown fingerprint version {self.version}")
         if not isinstance(self.phash, bytes) or len(self.phash) != PHASH_BYTES:
-            raise FingerprintFormatError(f"a version 1 fingerprint holds a {PHASH_BYTES}-byte hash")
+            raise FingerprintFormatError(f"a fingerprint holds a {PHASH_BYTES}-byte hash")
+        if not isinstance(self.local, bytes):
+            raise FingerprintFormatError("local features are bytes")
+        if self.local:
+            try:
+                local.unpack(self.local)
+            except ValueError as err:
+                raise FingerprintFormatError(f"damaged local features: {err}") from None
+
+    @cached_property
+    def features(self) -> local.Features:
+        """The local features, unpacked (empty if there are none)."""
+        return local.unpack(self.local) if self.local else local.EMPTY
 
     def to_bytes(self) -> bytes:
-        """One version byte, then that version's fields (v1: the hash)."""
-        return bytes([self.version]) + self.phash
+        """One version byte, then the hash, then the packed local features (`framed` is not stored)."""
+        return bytes([FINGERPRINT_VERSION]) + self.phash + self.local
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Fingerprint:
-        """Read what `to_bytes` wrote; refuse other versions and wrong lengths."""
+        """Read what `to_bytes` wrote, or a version 1 row; refuse other versions and wrong lengths."""
         if not data:
             raise FingerprintFormatError("empty fingerprint")
         version, payload = data[0], bytes(data[1:])
-        if version != FINGERPRINT_VERSION:
+        if version not in READABLE_VERSIONS:
             raise FingerprintFormatError(
-                f"fingerprint version {version} is not one this Sentinelle reads (it reads {FINGERPRINT_VERSION})"
+                f"fingerprint version {version} is not one this Sentinelle reads (it reads {READABLE_VERSIONS})"
             )
-        if len(payload) != PHASH_BYTES:
+        if version == 1 and len(payload) != PHASH_BYTES:
             raise FingerprintFormatError(f"a version 1 fingerprint is {1 + PHASH_BYTES} bytes, not {len(data)}")
-        return cls(phash=payload, version=version)
+        if len(payload) < PHASH_BYTES:
+            raise FingerprintFormatError(f"a fingerprint is at least {1 + PHASH_BYTES} bytes, not {len(data)}")
+        return cls(phash=payload[:PHASH_BYTES], local=payload[PHASH_BYTES:])
 
 
 def fingerprint(data: bytes) -> Fingerprint:
-    """Fingerprint an image seen on the wire, decoded at reduced size. Raises ImageError."""
+    """Fingerprint an image seen on the wire: hash, local features, and the photo inside its frame if any. Raises ImageError."""
+    img = open_image(data, reduce_to=SEEN_LOCAL_DECODE_SIDE)
+    if min(img.size) < LOCAL_MIN_SIDE_SEEN:
+        return fingerprint_image(img)
+    gray = np.asarray(img.convert("L"))
+    whole = Fingerprint(phash=_phash(img), local=local.pack(local.extract(gray, local.SEEN_FEATURES, local.SEEN_FAST_THRESHOLD)))
+    box = _framed_box(gray)
+    if box is None:
+        return whole
+    left, top, right, bottom = box
+    photo = img.crop(box)
+    framed = Fingerprint(phash=_phash(photo), local=local.pack(local.extract(gray[top:bottom, left:right], local.SEEN_FEATURES, local.SEEN_FAST_THRESHOLD)))
+    return Fingerprint(phash=whole.phash, local=whole.local, framed=framed)
+
+
+def global_fingerprint(data: bytes) -> Fingerprint:
+    """The global hash alone, decoded at the smallest useful scale (v1's fast path). Raises ImageError."""
     return fingerprint_image(open_image(data, reduce_to=SEEN_DECODE_SIDE))
 
 
 def enrollment_views(data: bytes) -> list[tuple[str, Fingerprint]]:
     """Fingerprint a photo to protect as the views a platform makes of it, each named.
 
-    "original" and "mirror", then each platform crop ("crop 4:5") and its mirror
-    ("crop 4:5 mirror"). Raises ImageError, "too small" below MIN_SIDE px.
+    "original" and "mirror" (both with local features), then each platform crop
+    ("crop 4:5") and its mirror ("crop 4:5 mirror"). Raises ImageError, "too small"
+    below MIN_SIDE px.
     """
     img = open_image(data, reduce_to=ENROL_DECODE_SIDE, min_side=MIN_SIDE)
-    return [(name, fingerprint_image(view)) for name, view in platform_views(img)]
+    views = []
+    for name, view in platform_views(img):
+        if name in ("original", "mirror"):
+            views.append((name, Fingerprint(phash=_phash(view), local=local.pack(local.extract(view, local.ENROL_FEATURES)))))
+        else:
+            views.append((name, fingerprint_image(view)))
+    return views
+
+
+def with_local_features(fp: Fingerprint, view: Image.Image) -> Fingerprint:
+    """`fp` with the local features of `view` added: for rows enrolled before version 2, from
+    the only picture the store kept of the photo, its thumbnail (see server/store.py)."""
+    return Fingerprint(phash=fp.phash, local=local.pack(local.extract(view, local.ENROL_FEATURES)))
+
+
+def _framed_box(gray: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The photo's box inside a framed image, on `gray`'s scale, found on a reduced copy."""
+    step = max(1, min(gray.shape) // FRAME_SEARCH_SIDE)
+    box = photo_box(gray[::step, ::step])
+    if box is None:
+        return None
+    height, width = gray.shape
+    left, top, right, bottom = (value * step for value in box)
+    return left, top, min(right, width), min(bottom, height)
 
 
 def platform_views(img: Image.Image) -> list[tuple[str, Image.Image]]:
@@ -129,6 +218,15 @@ def centre_crop(img: Image.Image, ratio: float) -> Image.Image:
 
 
 def fingerprint_image(img: Image.Image) -> Fingerprint:
-    """Fingerprint an already decoded image."""
+    """The global hash of an already decoded image (no local features)."""
+    return Fingerprint(phash=_phash(img))
+
+
+def _phash(img: Image.Image) -> bytes:
+    # The hash looks at a 64-px square: shrink large pictures by whole blocks first (cheap),
+    # so that its resize does not filter half a million pixels.
+    factor = min(img.size) // (2 * PHASH_HASH_INPUT)
+    if factor >= 2:
+        img = img.reduce(factor)
     bits = imagehash.phash(img, hash_size=PHASH_SIZE).hash  # PHASH_SIZE×PHASH_SIZE booleans
-    return Fingerprint(phash=np.packbits(bits.reshape(-1)).tobytes())
+    return np.packbits(bits.reshape(-1)).tobytes()

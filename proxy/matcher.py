@@ -1,10 +1,19 @@
 """Holds the fingerprints of the protected photos and says which one, if any, an image seen on the wire is a copy of.
 
-v1 has one stage: the Hamming distance between 256-bit perceptual hashes, computed
-against every enrolled view at once with numpy. Each protected photo is enrolled as
-several views (original, platform crops, mirrors: see `proxy.fingerprint`), and the
-closest view speaks for its photo. A later stage (local features, for edits a global
-hash cannot see through) goes behind the same `Matcher.match`.
+Three stages, cheapest first; the first that finds a copy answers:
+
+1. **global**: the Hamming distance between 256-bit perceptual hashes of the whole image
+   and every enrolled view (original, platform crops, mirrors: see `proxy.fingerprint`),
+   at once with numpy. Settles resized, re-encoded, filtered, cropped, mirrored copies.
+2. **frame**: the same, for the photo found inside a flat frame (a phone screenshot of a
+   feed, a caption bar, a border), when the image has one.
+3. **local**: keypoints (`proxy.local`) of the framed photo, then of the whole image,
+   against the keypoints of every protected photo and its mirror: votes from an inverted
+   index, then the best candidates verified geometrically (a similarity fitted by
+   RANSAC) and photometrically (the aligned pictures must correlate). Sees through
+   stickers, off-centre crops, tilts, stories, screenshots and chains of them.
+
+Each stage has its own threshold, a named constant below with the reasoning behind it.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from proxy.fingerprint import PHASH_BITS, PHASH_BYTES, Fingerprint
+from proxy.local import LocalIndex
 
 # The largest Hamming distance (out of 256 bits) at which a seen image counts as a copy.
 # Chosen with benchmarks/matcher.py on the dev corpus (100 protected photos enrolled as 10
@@ -33,22 +43,41 @@ from proxy.fingerprint import PHASH_BITS, PHASH_BYTES, Fingerprint
 #   harsher edits of the same kinds.
 MATCH_THRESHOLD = 56
 
+# The local stage's two thresholds, both needed for a match. Chosen with
+# benchmarks/matcher.py on the dev corpus (see benchmarks/results/matcher.md, "Where the
+# local thresholds sit"):
+# - LOCAL_MIN_INLIERS: keypoint matches that agree on one similarity transform. Unrelated
+#   photos, even dressed as re-posts, rarely get more than 6 (RANSAC always finds a few
+#   that agree by chance); another photo of the same place (same wall, same window, a
+#   different shot) got up to 21 — which is why the photometric check exists. Copies
+#   through every edit and screenshot in scope mostly keep dozens.
+# - LOCAL_MIN_CORRELATION: correlation of the two pictures' gradients once aligned by that
+#   transform, where they overlap. Copies through filters, greyscale and screenshots stay
+#   above 0.5; unrelated photos that passed the inlier count stayed below 0.4, a photo of
+#   the same place too (its people and their poses differ).
+LOCAL_MIN_INLIERS = 12
+LOCAL_MIN_CORRELATION = 0.45
+
 
 @dataclass(frozen=True)
 class Match:
     """A seen image judged to be a copy of a protected photo.
 
-    `view` is the enrolled view it is closest to ("original", "crop 4:5 mirror", ...),
-    `distance` the Hamming distance in bits to that view. `score` is how far the two are
-    from chance: unrelated pictures differ on about half the bits, so
-    score = 1 - distance / (PHASH_BITS / 2), floored at 0: 1 is identical hashes, 0 is
-    as different as two unrelated photos.
+    `view` is the enrolled view it matched ("original", "crop 4:5 mirror", ...), `stage`
+    the stage that found it ("global", "frame" or "local"). For the hash stages,
+    `distance` is the Hamming distance in bits to that view and `score` how far the two
+    are from chance: 1 - distance / (PHASH_BITS / 2), floored at 0 (1 is identical hashes,
+    0 is as different as two unrelated photos). For the local stage, `inliers` is the
+    number of keypoints that agree, `distance` is -1, and `score` the correlation of the
+    aligned pictures (0 to 1).
     """
 
     photo_id: int
     view: str
     distance: int
     score: float
+    stage: str = "global"
+    inliers: int = 0
 
 
 def score_of(distance: int) -> float:
@@ -56,31 +85,48 @@ def score_of(distance: int) -> float:
     return max(0.0, 1.0 - distance / (PHASH_BITS / 2))
 
 
-# Bits set in each byte value, for the popcount of XORed hashes.
-_POPCOUNT = np.array([bin(value).count("1") for value in range(256)], dtype=np.uint16)
-
-
 class Matcher:
     """The protected set: every enrolled view of every protected photo, searched at once."""
 
-    def __init__(self, entries: Iterable[tuple[int, str, Fingerprint]], *, threshold: int = MATCH_THRESHOLD) -> None:
-        """`entries`: (photo id, view name, fingerprint) for each enrolled view."""
+    def __init__(
+        self,
+        entries: Iterable[tuple[int, str, Fingerprint]],
+        *,
+        threshold: int = MATCH_THRESHOLD,
+        min_inliers: int = LOCAL_MIN_INLIERS,
+        min_correlation: float = LOCAL_MIN_CORRELATION,
+        local: bool = True,
+    ) -> None:
+        """`entries`: (photo id, view name, fingerprint) for each enrolled view.
+
+        `local=False` leaves the local stage out (the benchmark times the global pass alone).
+        """
         photo_ids: list[int] = []
         views: list[str] = []
         hashes: list[bytes] = []
+        local_rows: list[int] = []
+        features = []
         for photo_id, view, fp in entries:
             if not isinstance(fp, Fingerprint):
                 raise TypeError(f"expected a Fingerprint for photo {photo_id} ({view}), got {type(fp).__name__}")
+            if local and fp.local:
+                local_rows.append(len(views))
+                features.append(fp.features)
             photo_ids.append(int(photo_id))
             views.append(view)
             hashes.append(fp.phash)
         if not 0 <= threshold <= PHASH_BITS:
             raise ValueError(f"threshold must be between 0 and {PHASH_BITS} bits, not {threshold}")
         self.threshold = threshold
+        self.min_inliers = min_inliers
+        self.min_correlation = min_correlation
         self._photo_ids = np.array(photo_ids, dtype=np.int64)
         self._views = views
         self._photo_count = len(set(photo_ids))
         self._hashes = np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(len(hashes), PHASH_BYTES)
+        self._words = self._hashes.view(np.uint64)  # 4 words a hash: popcount in 64-bit steps
+        self._local_rows = np.array(local_rows, dtype=np.int64)
+        self._local = LocalIndex(features)
 
     def __len__(self) -> int:
         """How many distinct photos are protected."""
@@ -88,6 +134,25 @@ class Matcher:
 
     def match(self, fp: Fingerprint) -> Match | None:
         """The protected photo `fp` is a copy of (the closest, if several), or None."""
+        found = self._global(fp, "global")
+        if found is None and fp.framed is not None:
+            found = self._global(fp.framed, "frame")
+        if found is None and fp.framed is not None:
+            found = self._local_match(fp.framed)
+        if found is None:
+            found = self._local_match(fp)
+        return found
+
+    def match_global(self, fp: Fingerprint) -> Match | None:
+        """The first stage alone: the whole image's hash."""
+        return self._global(fp, "global")
+
+    def distances(self, fp: Fingerprint) -> np.ndarray:
+        """Hamming distance from `fp`'s hash to every enrolled view, in the order they were given."""
+        query = np.frombuffer(fp.phash, dtype=np.uint64)
+        return np.bitwise_count(np.bitwise_xor(self._words, query)).sum(axis=1, dtype=np.int64)
+
+    def _global(self, fp: Fingerprint, stage: str) -> Match | None:
         distances = self.distances(fp)
         if distances.size == 0:
             return None
@@ -100,9 +165,21 @@ class Matcher:
             view=self._views[best],
             distance=distance,
             score=score_of(distance),
+            stage=stage,
         )
 
-    def distances(self, fp: Fingerprint) -> np.ndarray:
-        """Hamming distance from `fp` to every enrolled view, in the order they were given."""
-        query = np.frombuffer(fp.phash, dtype=np.uint8)
-        return _POPCOUNT[np.bitwise_xor(self._hashes, query)].sum(axis=1, dtype=np.int64)
+    def _local_match(self, fp: Fingerprint) -> Match | None:
+        if not fp.local or len(self._local) == 0:
+            return None
+        found = self._local.search(fp.features, self.min_inliers, self.min_correlation)
+        if found is None:
+            return None
+        row = int(self._local_rows[found.row])
+        return Match(
+            photo_id=int(self._photo_ids[row]),
+            view=self._views[row],
+            distance=-1,
+            score=round(max(0.0, min(1.0, found.correlation)), 3),
+            stage="local",
+            inliers=found.inliers,
+        )

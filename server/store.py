@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import sqlite_utils
 
-from proxy.fingerprint import Fingerprint
+from proxy.fingerprint import Fingerprint, with_local_features
 from proxy.sighting import Sighting
 
 STATUSES = ("new", "seen", "reported", "resolved", "false_alarm")
@@ -366,6 +366,37 @@ def _create_v1(db: sqlite_utils.Database) -> None:
     db["sightings"].create_index(["alert_id"])
 
 
+def _add_local_features(db: sqlite_utils.Database) -> None:
+    """Fingerprints v2: the "original" and "mirror" views gain local features (keypoints).
+
+    Photos enrolled before have only their hashes, and the store never kept the photo
+    itself: their keypoints are taken from the review page's thumbnail (256 px), the
+    best picture there is. They may match through edits a little less well than photos
+    enrolled since; enrolling the photo again (forget, then enrol) gives it keypoints
+    taken of the full photo.
+    """
+    from PIL import ImageOps
+
+    from proxy.images import ImageError, open_image
+
+    rows = db.execute(
+        "SELECT fingerprints.id, fingerprints.view, fingerprints.data, photos.thumbnail "
+        "FROM fingerprints JOIN photos ON photos.id = fingerprints.photo_id "
+        "WHERE fingerprints.view IN ('original', 'mirror')"
+    ).fetchall()
+    for row_id, view, data, thumbnail in rows:
+        fp = Fingerprint.from_bytes(data)
+        if fp.local or not thumbnail:
+            continue
+        try:
+            img = open_image(thumbnail, min_side=1)
+        except ImageError:
+            continue  # a damaged thumbnail: the photo keeps matching by its hashes
+        if view == "mirror":
+            img = ImageOps.mirror(img)
+        db.execute("UPDATE fingerprints SET data = ? WHERE id = ?", [with_local_features(fp, img).to_bytes(), row_id])
+
+
 def _add_attribution(db: sqlite_utils.Database) -> None:
     """Who posted it: alerts group by account when a feed named it, and evidence is append-only.
 
@@ -391,7 +422,7 @@ def _add_attribution(db: sqlite_utils.Database) -> None:
         )
 
 
-MIGRATIONS = [_create_v1, _add_attribution]
+MIGRATIONS = [_create_v1, _add_attribution, _add_local_features]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

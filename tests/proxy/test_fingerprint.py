@@ -59,9 +59,24 @@ def test_fingerprint_round_trips_through_bytes():
     fp = fingerprint(kodak_bytes())
     stored = fp.to_bytes()
     assert isinstance(stored, bytes)
-    assert len(stored) == 1 + PHASH_BYTES  # a version byte and 256 bits: nothing to redraw a picture from
-    assert stored[0] == FINGERPRINT_VERSION
+    assert stored[0] == FINGERPRINT_VERSION == 2
+    # A version byte, 256 bits of hash, then keypoints (36 bytes each) and a grey thumbnail
+    # of at most 45 × 100 px: less than the review page's thumbnail already shows.
+    assert len(stored) == 1 + PHASH_BYTES + len(fp.local)
+    assert len(fp.local) <= 8 + 500 * 36 + 45 * 100
     assert Fingerprint.from_bytes(stored) == fp
+
+
+def test_the_framed_photo_is_not_stored():
+    framed = Fingerprint(phash=bytes(PHASH_BYTES))
+    fp = Fingerprint(phash=bytes([1]) * PHASH_BYTES, framed=framed)
+    assert Fingerprint.from_bytes(fp.to_bytes()) == Fingerprint(phash=fp.phash)
+
+
+def test_version_1_rows_are_still_read_as_a_hash_alone():
+    fp = Fingerprint.from_bytes(bytes([1]) + bytes(range(PHASH_BYTES)))
+    assert fp.phash == bytes(range(PHASH_BYTES))
+    assert fp.local == b"" and len(fp.features) == 0
 
 
 def test_fingerprint_pickles():
@@ -80,10 +95,13 @@ def test_fingerprint_is_a_frozen_hashable_value():
     "stored, says",
     [
         (b"", "empty"),
-        (bytes([2]) + bytes(PHASH_BYTES), "version 2"),
+        (bytes([3]) + bytes(PHASH_BYTES), "version 3"),
         (bytes([0]) + bytes(PHASH_BYTES), "version 0"),
+        (bytes([1]) + bytes(PHASH_BYTES - 1), "bytes"),
+        (bytes([1]) + bytes(PHASH_BYTES + 1), "bytes"),
         (bytes([FINGERPRINT_VERSION]) + bytes(PHASH_BYTES - 1), "bytes"),
-        (bytes([FINGERPRINT_VERSION]) + bytes(PHASH_BYTES + 1), "bytes"),
+        (bytes([FINGERPRINT_VERSION]) + bytes(PHASH_BYTES + 1), "damaged local features"),
+        (bytes([FINGERPRINT_VERSION]) + bytes(PHASH_BYTES) + bytes([5, 0, 10, 0, 10, 0, 1, 1]), "damaged local features"),
     ],
 )
 def test_unknown_or_damaged_stored_fingerprints_are_refused(stored, says):

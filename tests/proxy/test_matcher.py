@@ -1,4 +1,4 @@
-"""proxy/matcher.py: copies of protected photos are found through each platform edit; strangers' photos are not."""
+"""proxy/matcher.py: copies of protected photos are found through each platform edit, edit and screenshot; strangers' photos are not, however dressed."""
 
 from __future__ import annotations
 
@@ -9,8 +9,21 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.transforms import CAPTION, FAMILIES, TRANSFORMS
-from proxy.fingerprint import PHASH_BITS, PHASH_BYTES, Fingerprint, enrollment_views, fingerprint
+from benchmarks.transforms import (
+    CAPTION,
+    CLASSES,
+    EDITS,
+    FAMILIES,
+    SCREENSHOTS,
+    TRANSFORMS,
+)
+from proxy.fingerprint import (
+    PHASH_BITS,
+    PHASH_BYTES,
+    Fingerprint,
+    enrollment_views,
+    fingerprint,
+)
 from proxy.matcher import MATCH_THRESHOLD, Match, Matcher, score_of
 
 KODAK = Path(__file__).parents[1] / "fixtures" / "kodak"
@@ -137,3 +150,53 @@ def test_threshold_sits_between_copies_and_strangers():
         int(matcher().distances(fingerprint((KODAK / name).read_bytes())).min()) for name in STRANGERS
     )
     assert closest_stranger > MATCH_THRESHOLD + 16
+
+
+# --- the three classes of copies, and the local stage ------------------------------------
+
+
+@pytest.mark.parametrize("cls", list(CLASSES))
+def test_each_class_of_copies_is_found_on_every_protected_photo(cls):
+    missed = []
+    for photo_id, name in enumerate(PROTECTED, start=1):
+        for transform in CLASSES[cls]:
+            found = matcher().match(fingerprint(transform.apply(photo(name))))
+            if found is None or found.photo_id != photo_id:
+                missed.append((name, transform.family, transform.name, found))
+    assert missed == []
+
+
+# Every edit and screenshot a stranger's photo may be dressed in, a few strangers each.
+@pytest.mark.parametrize("name", STRANGERS[1::3])
+def test_strangers_photos_in_screenshots_stories_and_stickers_do_not_match(name):
+    alerts = [(t.name, matcher().match(fingerprint(t.apply(photo(name))))) for t in EDITS + SCREENSHOTS]
+    assert [alert for alert in alerts if alert[1] is not None] == []
+
+
+def test_each_stage_answers_for_what_it_is_for():
+    by_name = {t.name: t for t in CLASSES["platform"] + EDITS + SCREENSHOTS}
+    stage = {
+        name: matcher().match(fingerprint(by_name[name].apply(photo(PROTECTED[0])))).stage
+        for name in ("1080 wide (upscaled), q85", "light, phone resolution", "78 %, right")
+    }
+    assert stage == {"1080 wide (upscaled), q85": "global", "light, phone resolution": "frame", "78 %, right": "local"}
+
+
+def test_a_local_match_says_how_sure_it_is():
+    tilted = next(t for t in EDITS if t.name == "6°, black corners")
+    found = matcher().match(fingerprint(tilted.apply(photo(PROTECTED[2]))))
+    assert found is not None and found.photo_id == 3 and found.stage == "local"
+    assert found.view == "original" and found.distance == -1
+    assert found.inliers >= 12 and 0.45 <= found.score <= 1
+
+
+def test_without_local_features_only_the_hashes_match():
+    # Fingerprints read from version 1 rows hold a hash alone: the matcher still works.
+    hashes_only = Matcher(
+        (photo_id, view, Fingerprint(phash=fp.phash))
+        for photo_id, name in enumerate(PROTECTED, start=1)
+        for view, fp in enrollment_views((KODAK / name).read_bytes())
+    )
+    off_centre = next(t for t in EDITS if t.family == "off-centre crop")
+    assert hashes_only.match(fingerprint(off_centre.apply(photo(PROTECTED[0])))) is None
+    assert matcher().match(fingerprint(off_centre.apply(photo(PROTECTED[0])))).photo_id == 1

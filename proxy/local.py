@@ -1,0 +1,346 @@
+"""Local features: what lets the matcher see a protected photo through a crop, a sticker, a tilt or a phone screenshot.
+
+A global hash sees the whole frame, so anything added around the photo (a caption, a
+story's blurred background, a feed's buttons) or taken away from it (an off-centre crop)
+makes a copy look like a stranger. Keypoints do not care about the frame: a few hundred
+ORB corners, each with a 256-bit binary descriptor, are taken of every protected photo
+(and its mirror) at enrolment, and of every image seen.
+
+Searching them has two steps, both in `LocalIndex.search`:
+
+1. **Votes** from an inverted index: each descriptor is bucketed under a few keys, each
+   key a fixed random sample of its bits (locality-sensitive hashing for the Hamming
+   distance). A descriptor of the seen image votes for every enrolled view that has a
+   descriptor in one of its buckets. The cost is a few sorted-array look-ups per
+   descriptor, whatever the number of protected photos.
+2. **Geometric verification** of the views with the most votes only: their descriptors
+   are matched one to one (nearest neighbour, ratio test), and a similarity transform
+   (shift, scale, rotation) is fitted with RANSAC. A copy has dozens of matches that
+   agree on one transform; a stranger's photo — even dressed in the same feed, caption
+   or story as a copy — has a handful that agree on nothing.
+3. **Photometric verification** of that transform: the seen picture, resampled onto the
+   enrolled one through it, must look like it (correlation of gradients on 45-px grey
+   thumbnails). Another photo taken at the same place — same wall, same window, other
+   people — can share a score of keypoints with a protected one; it does not share its
+   picture.
+
+Pure numpy and OpenCV; no I/O. `extract` runs in the fingerprint worker processes,
+`LocalIndex.search` in the matcher.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+# OpenCV's loader inserts its own folder into the sys.path list, then swaps in a clean copy
+# of the list instead of removing it. A caller holding the old list and restoring it
+# later (mitmproxy does, around loading a `-s` script) puts that folder back on the path,
+# and `spawn` worker processes, which inherit the path, then find OpenCV's `typing`
+# package before Python's own and die on start. Keep the old list clean.
+_PATH_LIST, _PATH_ENTRIES = sys.path, list(sys.path)
+import cv2  # after saving the path, on purpose (see above)
+
+_PATH_LIST[:] = _PATH_ENTRIES
+
+cv2.setNumThreads(1)  # one image, one core: the proxy spreads images over processes instead
+
+# Both a seen image and a protected photo are scaled so that their short side is this
+# many pixels before their keypoints are taken. A phone screenshot (1080 × 2340) then
+# shows its photo about 360 px wide, about the size the protected photo was described at,
+# well within ORB's 8-level pyramid (1.2^7 ≈ 3.6 × scale either way). Larger costs more
+# for every image; smaller loses the corners of photos seen at half resolution.
+LOCAL_SIDE = 360
+# Very elongated images (a whole scrolled page) are capped on their long side.
+LOCAL_MAX_SIDE = 800
+# Smaller pictures are enlarged towards LOCAL_SIDE, by at most this factor.
+MAX_UPSCALE = 2.0
+# The grey thumbnail kept for the photometric check is this many times smaller.
+THUMB_FACTOR = 8
+# Keypoints kept (the strongest corners, Harris score): per protected view, and per image
+# seen. An image seen may hold a feed's text and icons besides the photo, so it keeps more.
+ENROL_FEATURES = 300
+SEEN_FEATURES = 400
+DESCRIPTOR_BYTES = 32  # ORB: 256 bits
+# FAST's corner threshold (grey levels): lower for protected photos, so that a dull or
+# dark one still yields its 300 corners; OpenCV's default for images seen, 20 % cheaper.
+ENROL_FAST_THRESHOLD = 12
+SEEN_FAST_THRESHOLD = 20
+
+# The inverted index: LSH_TABLES keys per descriptor, each made of LSH_KEY_BITS bits of it
+# drawn at random once (a fixed seed: the same on every machine and every run). A
+# descriptor of a copy is typically 20–50 bits from its enrolled twin; with 18-bit keys it
+# shares at least one of 8 keys with it 30–85 % of the time, while an unrelated pair
+# shares one about once in 30,000 tries.
+LSH_TABLES = 8
+LSH_KEY_BITS = 18
+# ORB descriptors are far from uniform: a few buckets (plain edges, blur) hold thousands
+# of descriptors. Such a bucket gives each of its views a vote of 1/size, next to nothing,
+# yet would cost as much as all the others: buckets larger than this are skipped.
+MAX_BUCKET = 64
+_LSH_SEED = 20261125
+
+# Views verified geometrically for each image seen: those with the most votes.
+VERIFY_CANDIDATES = 2
+# Fewer votes than this and a view is not worth verifying.
+MIN_VOTES = 1.0
+# Lowe's ratio test: a match is kept when its nearest enrolled descriptor is clearly
+# nearer than the second nearest (distance below this share of the second's).
+RATIO = 0.8
+# RANSAC: a match agrees with the fitted similarity when it lands within this many pixels
+# (on the LOCAL_SIDE scale of the protected photo) of where the transform sends it.
+REPROJECTION_PX = 4.0
+# A similarity transform of a copy scales the photo by at most this much either way (a
+# 320-px copy of a photo described at 360 px, a crop of a quarter of it) and turns it by
+# at most MAX_ROTATION_DEG (photo editors' straighten tool goes to 45°).
+MAX_SCALE = 6.0
+MAX_ROTATION_DEG = 45.0
+# The photometric check needs the seen picture to cover at least this share of the
+# enrolled one (an off-centre crop keeping 70 % of each side covers 49 %).
+MIN_OVERLAP = 0.3
+
+
+@dataclass(frozen=True, eq=False)
+class Features:
+    """What the local stage keeps of one picture.
+
+    `points` (n × 2 float32) and `descriptors` (n × 32 uint8): its ORB keypoints, placed on
+    the picture scaled to LOCAL_SIDE, whose size is `width` × `height`. `thumb`: that
+    picture's grey levels at 1/THUMB_FACTOR scale (45 px on the short side), for the
+    photometric check of a geometric match: no more than the review page's thumbnail of
+    a protected photo already shows, and far less.
+    """
+
+    points: np.ndarray
+    descriptors: np.ndarray
+    width: int
+    height: int
+    thumb: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.descriptors)
+
+
+EMPTY = Features(np.zeros((0, 2), np.float32), np.zeros((0, DESCRIPTOR_BYTES), np.uint8), 0, 0, np.zeros((0, 0), np.uint8))
+
+
+def extract(img: Image.Image | np.ndarray, max_features: int, fast_threshold: int = ENROL_FAST_THRESHOLD) -> Features:
+    """The strongest `max_features` ORB keypoints of `img` (a picture, or its grey levels), scaled to LOCAL_SIDE."""
+    gray = img if isinstance(img, np.ndarray) else np.asarray(img.convert("L"))
+    height, width = gray.shape
+    if min(width, height) < 8:
+        return EMPTY
+    scale = min(LOCAL_SIDE / min(width, height), LOCAL_MAX_SIDE / max(width, height), MAX_UPSCALE)
+    if scale < 1:
+        gray = cv2.resize(gray, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+    elif scale > 1.1:
+        # Small pictures are enlarged, so that a copy served larger meets its original at a
+        # similar scale: ORB's pyramid only looks at smaller versions of each.
+        gray = cv2.resize(gray, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_LINEAR)
+    height, width = gray.shape
+    thumb = cv2.resize(
+        gray, (max(1, round(width / THUMB_FACTOR)), max(1, round(height / THUMB_FACTOR))), interpolation=cv2.INTER_AREA
+    )
+    orb = cv2.ORB_create(nfeatures=max_features, scaleFactor=1.2, nlevels=8, fastThreshold=fast_threshold)
+    keypoints, descriptors = orb.detectAndCompute(gray, None)
+    if descriptors is None or not keypoints:
+        return Features(EMPTY.points, EMPTY.descriptors, width, height, thumb)
+    points = np.array([kp.pt for kp in keypoints], dtype=np.float32)
+    return Features(points, descriptors.astype(np.uint8), width, height, thumb)
+
+
+_HEADER = struct.Struct("<HHHBB")  # keypoints, width, height, thumbnail width, thumbnail height
+
+
+def pack(features: Features) -> bytes:
+    """A small header, positions as uint16 quarter-pixels, descriptors, then the thumbnail."""
+    quarter = np.clip(np.round(features.points * 4), 0, 65535).astype("<u2")
+    thumb_height, thumb_width = features.thumb.shape
+    header = _HEADER.pack(len(features), features.width, features.height, thumb_width, thumb_height)
+    return header + quarter.tobytes() + features.descriptors.tobytes() + features.thumb.tobytes()
+
+
+def unpack(data: bytes) -> Features:
+    """Read what `pack` wrote; ValueError if the bytes do not add up."""
+    if len(data) < _HEADER.size:
+        raise ValueError("local features too short for their header")
+    count, width, height, thumb_width, thumb_height = _HEADER.unpack_from(data)
+    expected = _HEADER.size + count * (4 + DESCRIPTOR_BYTES) + thumb_width * thumb_height
+    if len(data) != expected:
+        raise ValueError(f"local features of {count} keypoints take {expected} bytes, not {len(data)}")
+    offset = _HEADER.size
+    points = np.frombuffer(data, dtype="<u2", count=count * 2, offset=offset).reshape(count, 2).astype(np.float32) / 4
+    offset += count * 4
+    descriptors = np.frombuffer(data, dtype=np.uint8, count=count * DESCRIPTOR_BYTES, offset=offset).reshape(count, DESCRIPTOR_BYTES)
+    offset += count * DESCRIPTOR_BYTES
+    thumb = np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(thumb_height, thumb_width)
+    return Features(points, descriptors, width, height, thumb)
+
+
+def _lsh_bits() -> np.ndarray:
+    rng = np.random.default_rng(_LSH_SEED)
+    return np.stack([rng.choice(DESCRIPTOR_BYTES * 8, LSH_KEY_BITS, replace=False) for _ in range(LSH_TABLES)])
+
+
+_BITS = _lsh_bits()  # LSH_TABLES × LSH_KEY_BITS bit positions
+_WEIGHTS = (1 << np.arange(LSH_KEY_BITS)).astype(np.int64)
+
+
+def lsh_keys(descriptors: np.ndarray) -> np.ndarray:
+    """LSH_TABLES keys for each descriptor: n × LSH_TABLES int64."""
+    bits = np.unpackbits(descriptors, axis=1)  # n × 256
+    return np.stack([bits[:, table] @ _WEIGHTS for table in _BITS], axis=1)
+
+
+@dataclass(frozen=True)
+class LocalMatch:
+    row: int  # the index of the view, in the order given to LocalIndex
+    inliers: int  # matches that agree with the fitted similarity
+    correlation: float  # of the two pictures' grey levels, once aligned by it (-1 to 1)
+    votes: float
+
+
+class LocalIndex:
+    """The keypoints of every enrolled view, bucketed for voting, kept per view for verification."""
+
+    def __init__(self, views: Sequence[Features]) -> None:
+        self._views = list(views)
+        self._view_count = len(self._views)
+        counts = np.array([len(f) for f in self._views], dtype=np.int64)
+        owner = np.repeat(np.arange(self._view_count, dtype=np.int32), counts)
+        buckets = LSH_TABLES << LSH_KEY_BITS  # every table's keys, one after the other
+        if owner.size == 0:
+            self._owners = np.zeros(0, np.int32)
+            self._offsets = np.zeros(buckets + 1, np.int32)
+            return
+        keys = _bucket_ids(lsh_keys(np.concatenate([f.descriptors for f in self._views])))  # N × tables
+        order = np.argsort(keys.reshape(-1), kind="stable")
+        # The inverted index: the views of the descriptors in bucket b are
+        # self._owners[self._offsets[b]:self._offsets[b + 1]].
+        self._owners = np.tile(owner[:, None], (1, LSH_TABLES)).reshape(-1)[order]
+        self._offsets = np.zeros(buckets + 1, np.int32)
+        np.cumsum(np.bincount(keys.reshape(-1), minlength=buckets), out=self._offsets[1:])
+
+    def __len__(self) -> int:
+        return self._view_count
+
+    def votes(self, features: Features) -> np.ndarray:
+        """For each view, a vote from each of `features`' descriptors that shares a bucket with one of its descriptors, shared out among all the descriptors in that bucket."""
+        if len(features) == 0 or self._owners.size == 0:
+            return np.zeros(self._view_count, dtype=np.float64)
+        buckets = _bucket_ids(lsh_keys(features.descriptors)).reshape(-1)
+        left, right = self._offsets[buckets], self._offsets[buckets + 1]
+        sizes = right - left
+        sizes[sizes > MAX_BUCKET] = 0
+        total = int(sizes.sum())
+        if total == 0:
+            return np.zeros(self._view_count, dtype=np.float64)
+        # Every index in [left, right) of every bucket, without a Python loop.
+        positions = np.repeat(left - np.cumsum(sizes) + sizes, sizes) + np.arange(total, dtype=np.int64)
+        # A bucket shared by many enrolled descriptors (a plain edge, a blur) says little
+        # about which photo this is: its hits share one vote between them.
+        weights = np.repeat(1.0 / np.maximum(sizes, 1), sizes)
+        return np.bincount(self._owners[positions], weights=weights, minlength=self._view_count)
+
+    def search(self, features: Features, min_inliers: int, min_correlation: float) -> LocalMatch | None:
+        """The enrolled view `features` is a copy of, verified geometrically and photometrically, or None."""
+        if len(features) < min_inliers or self._view_count == 0:
+            return None
+        votes = self.votes(features)
+        count = min(VERIFY_CANDIDATES, self._view_count)
+        candidates = np.argpartition(-votes, count - 1)[:count]
+        best: LocalMatch | None = None
+        for row in candidates[np.argsort(-votes[candidates])]:
+            if votes[row] < MIN_VOTES:
+                break
+            inliers, correlation = verify(features, self._views[int(row)])
+            if inliers >= min_inliers and correlation >= min_correlation and (best is None or inliers > best.inliers):
+                best = LocalMatch(int(row), inliers, correlation, float(votes[row]))
+        return best
+
+
+def _bucket_ids(keys: np.ndarray) -> np.ndarray:
+    """Keys of table t become t × 2^LSH_KEY_BITS + key: one index for all tables."""
+    return keys + (np.arange(LSH_TABLES, dtype=np.int64) << LSH_KEY_BITS)
+
+
+def verify(seen: Features, enrolled: Features) -> tuple[int, float]:
+    """(inliers, correlation): how many one-to-one matches agree with one similarity transform,
+    and how alike the two pictures' grey levels are once aligned by it. (0, -1.0) if none fits."""
+    if len(seen) < 3 or len(enrolled) < 3:
+        return 0, -1.0
+    # The two nearest enrolled descriptors of each seen one (OpenCV's SIMD Hamming distance).
+    distances, nearest = cv2.batchDistance(seen.descriptors, enrolled.descriptors, -1, K=2, normType=cv2.NORM_HAMMING)
+    distances, nearest = distances.reshape(len(seen), 2), nearest.reshape(len(seen), 2)
+    good = distances[:, 0] < RATIO * distances[:, 1]
+    query = np.flatnonzero(good)
+    train = nearest[good, 0]
+    if query.size < 3:
+        return 0, -1.0
+    # One match per enrolled keypoint: many seen corners (a feed's text) may pick the same one.
+    order = np.lexsort((distances[good, 0], train))
+    train, query = train[order], query[order]
+    first = np.concatenate([[True], train[1:] != train[:-1]])
+    train, query = train[first], query[first]
+    if query.size < 3:
+        return 0, -1.0
+    transform, mask = cv2.estimateAffinePartial2D(
+        seen.points[query], enrolled.points[train], method=cv2.RANSAC,
+        ransacReprojThreshold=REPROJECTION_PX, maxIters=1000, confidence=0.995,
+    )
+    if transform is None or mask is None:
+        return 0, -1.0
+    scale = float(np.hypot(transform[0, 0], transform[1, 0]))
+    angle = float(np.degrees(np.arctan2(transform[1, 0], transform[0, 0])))
+    if not (1 / MAX_SCALE <= scale <= MAX_SCALE) or abs(angle) > MAX_ROTATION_DEG:
+        return 0, -1.0
+    return int(mask.sum()), aligned_correlation(seen, enrolled, transform)
+
+
+def aligned_correlation(seen: Features, enrolled: Features, transform: np.ndarray) -> float:
+    """Correlation of the enrolled thumbnail with the seen one resampled onto it through `transform` (seen → enrolled).
+
+    Only where the seen picture covers the enrolled one counts (a crop shows part of it);
+    less than MIN_OVERLAP of it covered gives -1. Gradients are compared rather than grey
+    levels, so that a filter or a greyscale copy still correlates, while another photo
+    of the same place (same wall, same window, another pose) does not.
+    """
+    thumb_height, thumb_width = enrolled.thumb.shape
+    if thumb_height < 4 or thumb_width < 4 or seen.thumb.size == 0:
+        return -1.0
+    # Each enrolled thumbnail pixel's centre, on the enrolled LOCAL_SIDE picture...
+    u, v = np.meshgrid(
+        (np.arange(thumb_width, dtype=np.float32) + 0.5) * enrolled.width / thumb_width,
+        (np.arange(thumb_height, dtype=np.float32) + 0.5) * enrolled.height / thumb_height,
+    )
+    # ... taken back to the seen picture (inverse of the similarity) ...
+    inverse = cv2.invertAffineTransform(transform.astype(np.float64))
+    x = inverse[0, 0] * u + inverse[0, 1] * v + inverse[0, 2]
+    y = inverse[1, 0] * u + inverse[1, 1] * v + inverse[1, 2]
+    # ... and on to the seen thumbnail.
+    seen_height, seen_width = seen.thumb.shape
+    map_x = (x * seen_width / seen.width - 0.5).astype(np.float32)
+    map_y = (y * seen_height / seen.height - 0.5).astype(np.float32)
+    inside = (map_x >= 0) & (map_x <= seen_width - 1) & (map_y >= 0) & (map_y <= seen_height - 1)
+    if inside.mean() < MIN_OVERLAP:
+        return -1.0
+    resampled = cv2.remap(seen.thumb.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    a = _gradients(resampled)
+    b = _gradients(enrolled.thumb.astype(np.float32))
+    keep = np.repeat(inside[None], 2, axis=0)
+    keep[:, :, 0] = keep[:, :, -1] = keep[:, 0, :] = keep[:, -1, :] = False  # borders of the gradient
+    a, b = a[keep], b[keep]
+    a, b = a - a.mean(), b - b.mean()
+    norm = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum() / norm) if norm > 0 else -1.0
+
+
+def _gradients(gray: np.ndarray) -> np.ndarray:
+    """2 × h × w: horizontal and vertical differences of a lightly blurred copy."""
+    blurred = cv2.GaussianBlur(gray, (3, 3), 0.8)
+    return np.stack([cv2.Sobel(blurred, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(blurred, cv2.CV_32F, 0, 1, ksize=3)])

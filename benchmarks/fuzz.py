@@ -155,7 +155,7 @@ def main() -> None:
         "# Fuzz benchmark", "",
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         f"- machine: {machine()}",
-        f"- command: `python -m benchmarks.fuzz {shlex.join(sys.argv[1:])}`",
+        f"- command: `{('python -m benchmarks.fuzz ' + shlex.join(sys.argv[1:])).strip()}`",
         f"- {total:,} cases in {time.time() - started:.0f} s", "",
         f"## Decoder: {args.decoder:,} broken images of {', '.join(FORMATS)}", "",
         "| outcome | cases |", "| --- | ---: |",

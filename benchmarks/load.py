@@ -117,7 +117,7 @@ def write_report(args, b: dict, soak_points: list[dict]) -> None:
         "# Load benchmark", "",
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         f"- machine: {machine()} (client, fake CDN, Sentinelle and its workers share them)",
-        f"- command: `python -m benchmarks.load {shlex.join(sys.argv[1:])}`", "",
+        f"- command: `{('python -m benchmarks.load ' + shlex.join(sys.argv[1:])).strip()}`", "",
         f"## Burst: {args.rate:.0f} images/s offered for {args.seconds:.0f} s", "",
         "| what | figure |", "| --- | ---: |",
         f"| images offered | {b['offered']} in {b['offered_for']:.1f} s |",

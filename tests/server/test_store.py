@@ -15,14 +15,6 @@ from server.store import SCHEMA_VERSION, Store, StoreError, image_key
 from tests.conftest import kodak
 
 
-@pytest.fixture
-def store(data_dir):
-    data_dir.mkdir()
-    store = Store(data_dir)
-    yield store
-    store.close()
-
-
 def sighting(photo_id: int, url: str, body: bytes = b"\xff\xd8evidence", minutes: int = 0,
              page: str | None = "https://www.instagram.com/someone/") -> Sighting:
     return Sighting(

@@ -15,14 +15,6 @@ from server.store import Store
 from tests.server.test_store import enroll, sighting
 
 
-@pytest.fixture
-def store(data_dir):
-    data_dir.mkdir()
-    store = Store(data_dir)
-    yield store
-    store.close()
-
-
 def posted_by(account: str, post: str = "C0dE", platform: str = "instagram") -> Attribution:
     return Attribution(
         platform=platform, account=account, account_url=f"https://www.instagram.com/{account}/",

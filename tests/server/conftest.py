@@ -1,0 +1,14 @@
+"""Fixtures of the server's tests."""
+
+import pytest
+
+from server.store import Store
+
+
+@pytest.fixture
+def store(data_dir):
+    """A store in a fresh data dir, closed after the test."""
+    data_dir.mkdir()
+    store = Store(data_dir)
+    yield store
+    store.close()

@@ -1,11 +1,11 @@
 """The mitmproxy add-on: picks the images social networks send and checks them off the response path.
 
-The browser gets every response at once and unchanged; the bytes of a social host's
-image go to a process pool to be fingerprinted and searched for (proxy/worker.py: the
-event loop, which serves every flow, never runs that work), and only a match is handed on, through
-the `record` callable the runner wired in. The feed JSON (or HTML) of a social host goes
-to the same pool to be read for who posted which image (proxy/attribution.py), kept in
-memory only, and attached to a match. This is the only module that imports mitmproxy.
+The browser gets every response at once and unchanged. The bytes of a social host's
+image go to a process pool to be fingerprinted and searched for (proxy/worker.py): the
+event loop, which serves every flow, never runs that work. Only a match is handed on,
+through the `record` callable the runner wired in. The feed JSON (or HTML) of a social host
+goes to the same pool to be read for who posted which image (proxy/attribution.py), kept
+in memory only and attached to a match. This is the only module that imports mitmproxy.
 """
 
 from __future__ import annotations

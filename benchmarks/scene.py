@@ -29,15 +29,18 @@ class Proxy:
     port: int
     ca_file: Path
     process: subprocess.Popen
+    log: Path  # what the process wrote (stdout and stderr)
 
 
 @dataclass
 class Scene:
     work: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="sentinelle-bench-")))
     processes: list[subprocess.Popen] = field(default_factory=list)
+    logs: dict[int, Path] = field(default_factory=dict)  # pid → what that process wrote
     proxies: dict[str, Proxy] = field(default_factory=dict)
     api_port: int = 0
     token: str = ""
+    cdn: subprocess.Popen | None = None  # the fake CDN's process
 
     def __enter__(self) -> Scene:
         certs = make_origin_certs(self.work / "origin", [CDN])
@@ -45,9 +48,10 @@ class Scene:
         self._env = {"SENTINELLE_TEST_HOSTS": f"{CDN}={origin_port}"}
         self._common = ["--set", f"scripts={LOOPBACK_DNS}",
                         "--set", f"ssl_verify_upstream_trusted_ca={certs.ca_file}"]
-        origin = self._start([sys.executable, "-m", "benchmarks.fake_cdn", str(origin_port),
-                              str(certs.cert_file), str(certs.key_file), *map(str, FEED)])
-        _wait_for_port(origin_port, origin)
+        origin = self._start("fake-cdn", [sys.executable, "-m", "benchmarks.fake_cdn", str(origin_port),
+                                          str(certs.cert_file), str(certs.key_file), *map(str, FEED)])
+        _wait_for_port(origin_port, origin, self.logs[origin.pid])
+        self.cdn = origin
         return self
 
     def __exit__(self, *exc) -> None:
@@ -55,7 +59,7 @@ class Scene:
             process.terminate()
         for process in self.processes:
             try:
-                process.communicate(timeout=30)
+                process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
 
@@ -64,20 +68,20 @@ class Scene:
         subprocess.run([sys.executable, "-m", "server", "--data-dir", str(data_dir), "enroll",
                         *map(str, ENROLLED)], cwd=ROOT, check=True, capture_output=True)
         port, self.api_port = free_port(), free_port()
-        process = self._start([sys.executable, "-m", "server", "--data-dir", str(data_dir), "run",
-                               "--proxy-port", str(port), "--api-port", str(self.api_port),
-                               *self._common])
-        _wait_for_port(port, process)
+        process = self._start("sentinelle", [
+            sys.executable, "-m", "server", "--data-dir", str(data_dir), "run",
+            "--proxy-port", str(port), "--api-port", str(self.api_port), *self._common])
+        _wait_for_port(port, process, self.logs[process.pid])
         self.token = (data_dir / "token").read_text().strip()
         return self._add("with Sentinelle", port, data_dir / "mitmproxy" / "mitmproxy-ca-cert.pem", process)
 
     def plain_mitmproxy(self) -> Proxy:
         port = free_port()
-        process = self._start([str(Path(sys.executable).with_name("mitmdump")), "-q",
-                               "--listen-host", "127.0.0.1", "-p", str(port),
-                               "--set", f"confdir={self.work / 'plain'}",
-                               "--set", r"allow_hosts=^(.+\.)?cdninstagram\.com(:\d+)?$", *self._common])
-        _wait_for_port(port, process)
+        process = self._start("mitmproxy", [
+            str(Path(sys.executable).with_name("mitmdump")), "-q", "--listen-host", "127.0.0.1", "-p", str(port),
+            "--set", f"confdir={self.work / 'plain'}",
+            "--set", r"allow_hosts=^(.+\.)?cdninstagram\.com(:\d+)?$", *self._common])
+        _wait_for_port(port, process, self.logs[process.pid])
         return self._add("mitmproxy alone", port, self.work / "plain" / "mitmproxy-ca-cert.pem", process)
 
     def stats(self) -> dict:
@@ -88,12 +92,18 @@ class Scene:
             return json.load(response)
 
     def _add(self, name: str, port: int, ca_file: Path, process: subprocess.Popen) -> Proxy:
-        self.proxies[name] = Proxy(name, port, ca_file, process)
+        self.proxies[name] = Proxy(name, port, ca_file, process, self.logs[process.pid])
         return self.proxies[name]
 
-    def _start(self, args: list[str]) -> subprocess.Popen:
-        process = subprocess.Popen(args, cwd=ROOT, env=os.environ | self._env, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True)
+    def _start(self, name: str, args: list[str]) -> subprocess.Popen:
+        # Output goes to a file, never to a pipe: nobody reads a pipe during a run, and once
+        # its 64 KB are full the next log line blocks the process writing it — for Sentinelle,
+        # its whole event loop, proxy and API (a soak used to stall so after ~55,000 images).
+        log = self.work / f"{name}.log"
+        with open(log, "w") as out:
+            process = subprocess.Popen(args, cwd=ROOT, env=os.environ | self._env, stdout=out,
+                                       stderr=subprocess.STDOUT)
+        self.logs[process.pid] = log
         self.processes.append(process)
         return process
 
@@ -109,16 +119,16 @@ async def fetch_image(session, proxy_port: int, n: int) -> float | None:
             await response.read()
             if response.status != 200:
                 return None
-    except aiohttp.ClientError:
+    except (TimeoutError, aiohttp.ClientError):
         return None
     return (time.perf_counter() - started) * 1000
 
 
-def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+def _wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{process.args[:4]} exited: {process.stdout.read()}")
+            raise RuntimeError(f"{process.args[:4]} exited: {log.read_text()}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return

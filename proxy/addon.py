@@ -42,6 +42,9 @@ MAX_PENDING = 256
 MAX_PENDING_FEEDS = 32
 
 SHED = "shed: too many waiting"
+# Images waiting in the pool when one of its workers died (killed, out of memory, crashed in
+# a decoder): the pool is replaced, and they pass unchecked, counted.
+WORKER_LOST = "worker stopped"
 
 IMAGE_TYPES = frozenset(
     {"image/jpeg", "image/pjpeg", "image/png", "image/webp", "image/gif",
@@ -212,21 +215,22 @@ class Watcher:
         body = response.get_content(strict=False) or b""
         if not body or len(body) > MAX_FEED_BYTES:
             return
-        if self._pool is None:
-            self._start_pool()
-        future = asyncio.get_running_loop().run_in_executor(
-            self._pool, parse_feed, platform, flow.request.pretty_url, content_type, body)
+        handed = self._hand_over(parse_feed, platform, flow.request.pretty_url, content_type, body)
+        if handed is None:
+            return  # no worker to take it: passed unread
+        pool, future = handed
         self._feeds.add(future)
-        future.add_done_callback(self._read)
+        future.add_done_callback(partial(self._read, pool))
 
-    def _read(self, future: asyncio.Future) -> None:
+    def _read(self, pool: concurrent.futures.Executor, future: asyncio.Future) -> None:
         self._feeds.discard(future)
         if future.cancelled():
             return
         if (error := future.exception()) is not None:
-            logger.info("Sentinelle could not read a feed: %r", error)
             if isinstance(error, concurrent.futures.BrokenExecutor):
-                self._start_pool()
+                self._replace_pool(pool)
+            else:
+                logger.info("Sentinelle could not read a feed: %r", error)
             return
         self.attributions.add_all(future.result())
 
@@ -255,26 +259,59 @@ class Watcher:
         finally:
             signal.signal(signal.SIGINT, previous)
 
-    def _submit(self, seen: _Seen) -> None:
-        if self._pool is None:
-            self._start_pool()
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._pool, worker.check, seen.body, self._protected())
-        self._pending.add(future)
-        future.add_done_callback(partial(self._checked, seen))
+    def _hand_over(self, fn, *args) -> tuple[concurrent.futures.Executor, asyncio.Future] | None:
+        """Give work to the pool: the pool it went to and its future, or None if no pool takes it.
 
-    def _checked(self, seen: _Seen, future: asyncio.Future) -> None:
+        A pool can be found broken here, between a worker's death and the callbacks that
+        report it: it is replaced at once, and the work goes to the new one.
+        """
+        loop = asyncio.get_running_loop()
+        for _ in range(2):
+            if self._pool is None:
+                self._start_pool()
+            pool = self._pool
+            try:
+                return pool, loop.run_in_executor(pool, fn, *args)
+            except concurrent.futures.BrokenExecutor:
+                self._replace_pool(pool)
+            except RuntimeError:  # shut down: Sentinelle is stopping
+                return None
+        return None
+
+    def _replace_pool(self, broken: concurrent.futures.Executor) -> None:
+        """A worker died, and with it the whole pool: shut it down and start another — once,
+        however many of its futures report it (every image it held fails at once)."""
+        if broken is not self._pool:
+            return  # already replaced
+        self.counts.restarts += 1
+        logger.error("Sentinelle's image checker stopped abruptly (killed, out of memory or crashed): "
+                     "starting it again (%d restarts so far); the images it held pass unchecked, counted.",
+                     self.counts.restarts)
+        broken.shutdown(wait=False, cancel_futures=True)
+        self._start_pool()
+
+    def _submit(self, seen: _Seen) -> None:
+        handed = self._hand_over(worker.check, seen.body, self._protected())
+        if handed is None:
+            self._skip(seen.platform, WORKER_LOST)
+            return
+        pool, future = handed
+        self._pending.add(future)
+        future.add_done_callback(partial(self._checked, seen, pool))
+
+    def _checked(self, seen: _Seen, pool: concurrent.futures.Executor, future: asyncio.Future) -> None:
         self._pending.discard(future)
         if future.cancelled():
             return
         if (error := future.exception()) is not None:
             if isinstance(error, ImageError):
                 self._skip(seen.platform, error.reason)
+            elif isinstance(error, concurrent.futures.BrokenExecutor):
+                self._skip(seen.platform, WORKER_LOST)
+                self._replace_pool(pool)
             else:
                 logger.error("Sentinelle could not check an image: %r", error)
                 self._skip(seen.platform, "checker failed")
-                if isinstance(error, concurrent.futures.BrokenExecutor):
-                    self._start_pool()
             return
         self.counts.checked += 1
         found = future.result()

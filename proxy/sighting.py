@@ -63,6 +63,7 @@ class WatchCounts:
     checked: int = 0  # fingerprinted and compared
     matched: int = 0
     skipped: Counter[str] = field(default_factory=Counter)  # reason → count
+    restarts: int = 0  # the checker's worker pool replaced after a worker died
 
     def summary(self) -> str:
         """One line for the log, e.g. `checked 12, matched 1, skipped 2 (empty: 2)`."""
@@ -70,6 +71,8 @@ class WatchCounts:
         if skipped := sum(self.skipped.values()):
             reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(self.skipped.items()))
             line += f", skipped {skipped} ({reasons})"
+        if self.restarts:
+            line += f", checker restarted: {self.restarts}"
         return line
 
     def as_dict(self) -> dict[str, object]:
@@ -78,4 +81,5 @@ class WatchCounts:
             "checked": self.checked,
             "matched": self.matched,
             "skipped": dict(self.skipped),
+            "restarts": self.restarts,
         }

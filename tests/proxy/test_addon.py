@@ -6,12 +6,15 @@ mitmproxy's own test helpers drive the hooks; fingerprinting runs in the real pr
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
+import signal
 
 import pytest
 from mitmproxy import exceptions
 from mitmproxy.test import taddons, tflow
 
-from proxy.addon import Watcher, is_image
+from proxy.addon import WORKER_LOST, Watcher, is_image
 from proxy.fingerprint import enrollment_views
 from proxy.matcher import Matcher
 from proxy.sighting import Sighting
@@ -70,7 +73,8 @@ async def test_a_copy_is_recorded_with_its_evidence_and_the_response_is_left_alo
     assert sighting.platform == "instagram" and sighting.host == CDN
     assert sighting.image_url == flow.request.pretty_url
     assert sighting.page_url == "https://www.instagram.com/someone/"
-    assert watcher.counts.as_dict() == {"seen": 1, "checked": 1, "matched": 1, "skipped": {}}
+    assert watcher.counts.as_dict() == {"seen": 1, "checked": 1, "matched": 1, "skipped": {},
+                                        "restarts": 0}
 
 
 async def test_an_unrelated_image_is_checked_and_forgotten(watcher):
@@ -156,3 +160,40 @@ async def test_the_workers_see_a_new_protected_set_at_the_next_image(watcher, tm
     watcher.response(image_flow(square_crop_copy(kodak(20))))
     await settle(watcher)
     assert [s.match.photo_id for s in watcher.recorded] == [20]
+
+
+async def test_a_worker_killed_mid_queue_is_replaced_once_and_checking_goes_on(watcher):
+    for _ in range(20):
+        watcher.response(image_flow(square_crop_copy(kodak(20))))
+    broken = watcher._pool
+    [pid] = broken._processes  # the pool's one worker (workers=1)
+    before = {child.pid for child in multiprocessing.active_children()}
+    os.kill(pid, signal.SIGKILL)  # as the kernel's OOM killer would
+    await settle(watcher)
+    spawned = {child.pid for child in multiprocessing.active_children()} - before
+    assert len(spawned) == 1, f"{len(spawned)} worker processes started to replace one"
+    # Every image it held is counted, none is lost from the books; one new pool, not one per image.
+    assert watcher.counts.checked + watcher.counts.skipped[WORKER_LOST] == 20
+    assert watcher.counts.skipped[WORKER_LOST] >= 1 and watcher.counts.restarts == 1
+    assert watcher._pool is not broken and pid not in watcher._pool._processes
+    # And the next image is checked by the new worker, and matched.
+    watcher.response(image_flow(square_crop_copy(kodak(5))))
+    await settle(watcher)
+    assert [s.match.photo_id for s in watcher.recorded] == [5]
+    assert watcher.counts.restarts == 1
+
+
+async def test_an_image_offered_to_a_pool_found_broken_goes_to_a_new_one(watcher):
+    broken = watcher._pool
+    [pid] = broken._processes
+    os.kill(pid, signal.SIGKILL)
+    for _ in range(200):  # until the pool's own thread has seen the death
+        if broken._broken:
+            break
+        await asyncio.sleep(0.01)
+    assert broken._broken
+    # Before the loop hears of it, an image arrives: the hook must not raise into mitmproxy.
+    watcher.response(image_flow(square_crop_copy(kodak(5))))
+    assert watcher._pool is not broken and watcher.counts.restarts == 1
+    await settle(watcher)
+    assert [s.match.photo_id for s in watcher.recorded] == [5] and watcher.counts.restarts == 1

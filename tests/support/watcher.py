@@ -10,6 +10,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -59,6 +60,15 @@ class Watcher:
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             start_new_session=True,  # its own process group, as in a terminal of its own
         )
+        # Its output is read as it comes, as a terminal or the journal would: a pipe nobody
+        # reads fills up (64 KB), and the next log line then blocks the whole proxy.
+        self._streams: tuple[list[str], list[str]] = ([], [])
+        self._readers = [
+            threading.Thread(target=_drain, args=(pipe, into), daemon=True)
+            for pipe, into in zip((self.process.stdout, self.process.stderr), self._streams)
+        ]
+        for reader in self._readers:
+            reader.start()
         self.output = ("", "")
         self._wait_ready()
         self.token = (data_dir / "token").read_text().strip()
@@ -68,7 +78,7 @@ class Watcher:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                out, err = self.process.communicate()
+                out, err = self._collect()
                 raise RuntimeError(f"sentinelle run exited {self.process.returncode}:\n{out}\n{err}")
             try:
                 with socket.create_connection(("127.0.0.1", self.proxy_port), timeout=0.2):
@@ -134,9 +144,26 @@ class Watcher:
             else:
                 self.process.send_signal(sig)
         try:
-            self.output = self.process.communicate(timeout=timeout)
+            self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            self.output = self.process.communicate()
+            self.process.wait()
             raise
+        finally:
+            self._collect()
         return self.process.returncode
+
+    def output_so_far(self) -> tuple[str, str]:
+        """What it has written to (stdout, stderr) up to now, while it runs."""
+        return "".join(self._streams[0]), "".join(self._streams[1])
+
+    def _collect(self, timeout: float = 10.0) -> tuple[str, str]:
+        for reader in self._readers:
+            reader.join(timeout)
+        self.output = self.output_so_far()
+        return self.output
+
+
+def _drain(pipe, into: list[str]) -> None:
+    with pipe:
+        into.extend(pipe)  # line by line, as it comes

@@ -18,9 +18,12 @@ import io
 import json
 import locale
 import os
+import unicodedata
 import zipfile
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 from server.store import Store
@@ -188,6 +191,12 @@ _WORDS = {
         "fr": "Intégrité : manifest.json (et SHA256SUMS) donnent le SHA-256 de chaque fichier de ce "
               "dossier. `sentinelle verify` ou `sha256sum -c SHA256SUMS` signale tout fichier modifié, "
               "ajouté ou retiré. Chaque fichier de preuve porte son propre SHA-256 pour nom."},
+    "glyphs": {
+        "en": "In report.pdf, characters its font cannot show (emoji, flags, some scripts) are written as "
+              "their Unicode name in brackets; report.html and sightings.json keep them exactly.",
+        "fr": "Dans report.pdf, les caractères que sa police ne peut pas afficher (émojis, drapeaux, "
+              "certaines écritures) sont écrits entre crochets sous leur nom Unicode (en anglais) ; "
+              "report.html et sightings.json les conservent à l'identique."},
     "summary": {"en": "Summary", "fr": "Résumé"},
     "child": {"en": "Child", "fr": "Enfant"},
     "accounts": {"en": "Accounts", "fr": "Comptes"},
@@ -312,6 +321,7 @@ class _Report:
             f"<h1>{e(self.w('title'))}</h1>",
             f"<p>{e(self.w('made', time=_utc(self.case.created)))}</p>",
             f"<p>{e(self.w('intro'))}</p>", f"<p class=note>{e(self.w('integrity'))}</p>",
+            f"<p class=note>{e(self.w('glyphs'))}</p>",
             f"<h2>{e(self.w('summary'))}</h2>", _html_table(self.summary()),
         ]
         for alert in self.case.alerts:
@@ -357,7 +367,7 @@ class _Report:
         width = A4[0] - 30 * mm
 
         def p(text: str, style=body, link: str | None = None) -> Paragraph:
-            markup = _xml(text).replace("\n", "<br/>")
+            markup = _xml(_describe_missing(text, _drawable(style.fontName))).replace("\n", "<br/>")
             if link:
                 markup = f'<link href="{_xml(link)}" color="blue">{markup}</link>'
             return Paragraph(markup, style)
@@ -371,7 +381,7 @@ class _Report:
             return t
 
         story = [p(self.w("title"), h1), p(self.w("made", time=_utc(self.case.created))), Spacer(1, 4),
-                 p(self.w("intro")), Spacer(1, 4), p(self.w("integrity"), small),
+                 p(self.w("intro")), Spacer(1, 4), p(self.w("integrity"), small), p(self.w("glyphs"), small),
                  p(self.w("summary"), h2), table(self.summary())]
         for alert in self.case.alerts:
             story.append(p(f"{self.w('alert')} #{alert['id']}{self.w('colon')}{self.headline(alert)}", h2))
@@ -446,6 +456,39 @@ def _fonts() -> tuple[str, str]:
         pdfmetrics.registerFont(TTFont("SentinelleVera", "Vera.ttf"))
         pdfmetrics.registerFont(TTFont("SentinelleVeraBd", "VeraBd.ttf"))
     return "SentinelleVera", "SentinelleVeraBd"
+
+
+@cache
+def _drawable(font_name: str) -> frozenset[int]:
+    """The code points a registered TrueType font has a glyph for, from its own character map."""
+    from reportlab.pdfbase import pdfmetrics
+    return frozenset(c for c, glyph in pdfmetrics.getFont(font_name).face.charToGlyph.items() if glyph)
+
+
+# Characters that only join or restyle their neighbours (zero-width joiner, text and emoji
+# presentation selectors): nothing to read in them once the emoji around them are named.
+_INVISIBLE = frozenset("\u200d\ufe0e\ufe0f")
+
+
+def _describe_missing(text: str, drawable: Container[int]) -> str:
+    """`text` with each character not in `drawable` written as its Unicode name in brackets.
+
+    "ok 😂🔥" -> "ok [face with tears of joy][fire]"; a joiner or variation selector is
+    dropped; a character without a name is "[U+XXXX]"; a space the font lacks is a space,
+    and a line break stays.
+    """
+    # Why: a TrueType font draws a character it lacks as an empty box, and Vera has no emoji
+    # and few scripts: without this, the reader of the PDF would not see what the account wrote.
+    out = []
+    for ch in text:
+        if ord(ch) in drawable or ch == "\n":
+            out.append(ch)
+        elif ch.isspace():
+            out.append(" ")
+        elif ch not in _INVISIBLE:
+            name = unicodedata.name(ch, "")
+            out.append(f"[{name.lower()}]" if name else f"[U+{ord(ch):04X}]")
+    return "".join(out)
 
 
 def _xml(text: str) -> str:

@@ -25,10 +25,11 @@ from tests.server.test_store import enroll, sighting
 from tests.server.test_store_attribution import posted_by
 
 
-def record(store: Store, photo_id: int, account: str | None, url: str, body: bytes, minutes: int = 0) -> dict:
+def record(store: Store, photo_id: int, account: str | None, url: str, body: bytes, minutes: int = 0,
+           caption: str = "hello") -> dict:
     s = replace(sighting(photo_id, url, body=body, minutes=minutes),
                 match=Match(photo_id=photo_id, view="crop 1:1", distance=4, score=0.97),
-                attribution=posted_by(account) if account else None,
+                attribution=replace(posted_by(account), caption=caption) if account else None,
                 response_headers={"date": "Wed, 25 Nov 2026 08:00:00 GMT", "server": "proxygen-bolt"})
     return store.record_sighting(s)[0]
 
@@ -130,6 +131,41 @@ def test_the_pdf_renders_with_both_photos_on_the_first_page(store, tmp_path):
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     assert "posted by @fake.account.123 on Instagram" in text
     assert "Report Harmful Content" in text
+
+
+def test_characters_the_pdf_font_lacks_are_described_by_name():
+    vera = casefile._drawable(casefile._fonts()[0])  # the font's own character map
+    describe = casefile._describe_missing
+    assert describe("trop drôle 😂🔥", vera) == "trop drôle [face with tears of joy][fire]"
+    assert describe("🇫🇷", vera) == "[regional indicator symbol letter f][regional indicator symbol letter r]"
+    # A ZWJ sequence: its people named, the joiners and the emoji presentation selector dropped.
+    assert describe("👨\u200d👩\u200d👧 ❤\ufe0f", vera) == "[man][woman][girl] [heavy black heart]"
+    assert describe("你好", vera) == "[cjk unified ideograph-4f60][cjk unified ideograph-597d]"
+    assert describe("\ue000\u0378", vera) == "[U+E000][U+0378]"  # private use, unassigned: no name
+    assert describe("a\u3000b\nc", vera) == "a b\nc"  # a space the font lacks; the line break kept
+    kept = "é ç ß À Œ ÿ « » — • € naïve café Straße"
+    assert describe(kept, vera) == kept
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="needs pdftotext (Debian: poppler-utils)")
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_pdf_describes_emoji_the_html_and_sightings_json_keep_them(store, tmp_path, lang):
+    caption = "trop drôle 😂🔥 ça"
+    alert = record(store, 1, "second.account", "https://scontent.cdninstagram.com/v/d.jpg",
+                   square_crop_copy(kodak(5), 280), caption=caption)
+    case = tmp_path / "case.zip"
+    case.write_bytes(casefile.build(casefile.collect(store, [alert["id"]]), lang, "FR"))
+    assert casefile.verify(case).ok
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(_member(case.read_bytes(), "report.pdf"))
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "trop drôle [face with tears of joy][fire] ça" in text
+    note = " ".join(casefile._WORDS["glyphs"][lang].split()[:6])  # the note that says so
+    assert note in " ".join(text.split())
+    html = _member(case.read_bytes(), "report.html").decode()
+    assert caption in html and "[face with tears of joy]" not in html and note in html
+    [public] = json.loads(_member(case.read_bytes(), "sightings.json"))
+    assert public["sightings"][0]["attribution"]["caption"] == caption
 
 
 def test_a_changed_added_or_removed_file_is_caught(store, tmp_path):

@@ -49,8 +49,7 @@ from benchmarks.transforms import CATALOGUE, CLASSES, Transform, served
 from proxy.fingerprint import enrollment_views, fingerprint, global_fingerprint
 from proxy.images import open_image
 from proxy.matcher import (
-    LOCAL_MIN_CORRELATION,
-    LOCAL_MIN_INLIERS,
+    LOCAL_RULES,
     MATCH_THRESHOLD,
     Matcher,
 )
@@ -340,8 +339,8 @@ def report(result: Run, command: str, methods: tuple[str, ...]) -> str:
         f"(the other people + all scenes) as they are, and {sizes['hard']} of them also dressed through the same "
         f"{len(CATALOGUE)} transforms: {len(hard)} hard distractors",
         f"- Sentinelle at its defaults (`sentinelle run` and `sentinelle check`): global hash ≤ {MATCH_THRESHOLD} bits, "
-        f"framed photo's hash ≤ {MATCH_THRESHOLD} bits, local features ≥ {LOCAL_MIN_INLIERS} inliers and "
-        f"correlation ≥ {LOCAL_MIN_CORRELATION}",
+        f"framed photo's hash ≤ {MATCH_THRESHOLD} bits, local features "
+        + " or ".join(f"≥ {inliers} inliers with correlation ≥ {alike}" for inliers, alike in LOCAL_RULES),
         f"- baselines: imagehash 64-bit phash ≤ {PHASH_THRESHOLD}; PDQ ≤ {PDQ_THRESHOLD}; ORB {ORB_FEATURES} keypoints at "
         f"{ORB_SIDE} px + FLANN-LSH + RANSAC homography ≥ {ORB_MIN_INLIERS} inliers (photo and mirror enrolled); all full decode",
         "- copies are served as the platforms do, 1080 px wide JPEG unless the transform says otherwise: the corpus photos "

@@ -57,6 +57,7 @@ from proxy.matcher import (
 cv2.setNumThreads(1)
 
 RESULTS = Path(__file__).parent / "results" / "matcher.md"
+SPEED_RESULTS = Path(__file__).parent / "results" / "matcher-speed.md"
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "dev"
 METHODS = ("Sentinelle", "phash", "PDQ", "ORB + RANSAC")
 PHASH_THRESHOLD = 10  # imagehash's 64-bit phash: the usual "near-duplicate" cut
@@ -281,6 +282,38 @@ def run(corpus: Path, protected_count: int, seed: int, scale: int, methods: tupl
     return result
 
 
+def run_speed(corpus: Path, protected_count: int, seed: int, scale: int, log=print) -> Run:
+    """The speed figures alone (`--speed-only`): the same protected photos as `run`, no copies, no baselines."""
+    people = sorted((corpus / "people").glob("*.jpg"))
+    scenes = sorted((corpus / "scenes").glob("*.jpg"))
+    protected = random.Random(seed).sample(people, protected_count)
+    result = Run(sizes={"protected": len(protected)})
+    sentinelle = Sentinelle()
+    for photo_id, path in enumerate(protected):
+        data = path.read_bytes()
+        start = _cpu()
+        sentinelle.enrol(photo_id, data)
+        result.enrol_seconds.append(_cpu() - start)
+    sentinelle.finish()
+    result.speed = speed(sentinelle, protected, people, scenes, scale, log)
+    return result
+
+
+def speed_report(result: Run, command: str) -> str:
+    return "\n".join([
+        "# Matcher benchmark: speed only",
+        "",
+        f"- date: {_command_output(['date', '-u'])}",
+        f"- machine: {platform.machine()}, {_cpu_model()}, {os.cpu_count()} cores (one used)",
+        f"- command: `{command}`",
+        f"- {result.sizes['protected']} protected photos from `people/`, picked as the full run picks them; "
+        "recall and the baselines are in matcher.md",
+        "",
+        *_speed_section(result),
+        "",
+    ])
+
+
 def speed(sentinelle: Sentinelle, protected: list[Path], people: list[Path], scenes: list[Path], scale: int, log) -> dict[str, list[float]]:
     """Whole-path time on 1080-px JPEGs that match nothing, with the protected set as enrolled and grown to `scale` photos."""
     chosen = set(protected)
@@ -399,14 +432,14 @@ def _row(label: str, copies: list[Seen], hard: list[Seen], methods: tuple[str, .
 def _speed_section(result: Run) -> list[str]:
     copies_1080 = [s for s in result.seen if s.kind == "copy" and s.is_1080_jpeg]
     easy = [s for s in copies_1080 if s.cls == "platform"]
-    lines = [
-        "## Speed (CPU time of one core, mean / median / 90th percentile, ms per image)",
-        "",
+    lines = ["## Speed (CPU time of one core, mean / median / 90th percentile, ms per image)", ""]
+    if copies_1080:
+        lines += [
         f"- **global first pass alone** (`global_fingerprint` with JPEG draft decode + whole-image hash search) on the "
         f"{len(copies_1080)} copies that are 1080-px JPEGs: {_stats(s.global_seconds for s in copies_1080)}; "
         f"it settles {_percent(sum(s.global_found for s in easy), len(easy))} of the {len(easy)} platform copies among them",
         f"- whole path (`fingerprint` + `Matcher.match`) on the same copies: {_stats(s.seconds['Sentinelle'] for s in copies_1080)}",
-    ]
+        ]
     for label, seconds in result.speed.items():
         if label.startswith(("build", "alerts")):
             continue
@@ -463,7 +496,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=int, default=5000, help="protected photos for the scaling test (synthetic)")
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated, from: " + ", ".join(METHODS))
     parser.add_argument("--distractors", type=int, default=None, help="use only this many distractors (quick runs; default: all)")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the markdown report")
+    parser.add_argument("--out", type=Path, default=None, help=f"where to write the markdown report (default: {RESULTS.name}, or {SPEED_RESULTS.name} with --speed-only)")
+    parser.add_argument("--speed-only", action="store_true", help="only the time per image that matches nothing, and enrolment (a few minutes)")
     args = parser.parse_args(argv)
     methods = tuple(m.strip() for m in args.methods.split(","))
     if "Sentinelle" not in methods or not set(methods) <= set(METHODS):
@@ -472,11 +506,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no corpus at {args.corpus} (a folder with people/ and scenes/)")
     command = shlex.join(["python", "-m", "benchmarks.matcher", *(sys.argv[1:] if argv is None else argv)])
     started = time.perf_counter()
-    result = run(args.corpus, args.protected, args.seed, args.scale, methods, args.distractors, log=lambda msg: print(msg, file=sys.stderr, flush=True))
-    text = report(result, command, methods)
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    if args.speed_only:
+        text = speed_report(run_speed(args.corpus, args.protected, args.seed, args.scale, log), command)
+    else:
+        result = run(args.corpus, args.protected, args.seed, args.scale, methods, args.distractors, log=log)
+        text = report(result, command, methods)
     text += f"\nWhole run: {time.perf_counter() - started:.0f} s.\n"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    out = args.out or (SPEED_RESULTS if args.speed_only else RESULTS)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
     print(text)
     return 0
 

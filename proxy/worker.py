@@ -60,16 +60,53 @@ def _matcher(index: IndexRef) -> Matcher:
     return _loaded[1]
 
 
+# Where the kernel has no idle class (macOS, BSD): a lower share of the CPU than the proxy
+# and the browser, though not none.
+NICENESS = 10
+
+
 def start() -> None:
     """Initialise a worker: fingerprinting waits for spare CPU, the proxy and browser never
     wait for it. Its imports are done by then, at normal priority."""
     # Ctrl-C in a terminal reaches every process of the group: the main process stops the
     # workers itself, so they must not die with a traceback of their own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    yield_cpu()
+
+
+def yield_cpu() -> None:
+    """Run this process only on CPU time that nothing else wants, as far as the system allows.
+
+    On Linux, SCHED_IDLE: any thread of another class that wakes up (the proxy's, the
+    browser's) takes the CPU from it at once, even from another session or cgroup, where
+    under nice 10 it could run on to the end of its slice first; and sharing a CPU with a
+    busy thread of its own session it gets ~0.3 % of it, not ~10 %. So on a machine busy to
+    its last core images wait, and past `sentinelle_max_pending` waiting they pass
+    unchecked, counted (`sentinelle doctor` shows it).
+    """
     try:
-        os.nice(10)
+        for thread in _threads():
+            try:
+                os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0))
+            except ProcessLookupError:  # that thread has ended since
+                pass
+        return
+    except (AttributeError, OSError):  # not Linux, or refused: fall back to nice
+        pass
+    try:
+        os.nice(NICENESS)
     except (AttributeError, OSError):  # Windows has no nice(); a refused nice is harmless
         pass
+
+
+def _threads() -> list[int]:
+    """Every thread of this process, on Linux. numpy and OpenCV start threads of their own
+    when imported, before start(), and on Linux each thread has its own scheduling: the
+    ones started later inherit it."""
+    try:
+        return [int(tid) for tid in os.listdir("/proc/self/task")]
+    except OSError:
+        return [0]
 
 
 def ready() -> bool:

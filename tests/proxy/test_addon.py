@@ -77,6 +77,36 @@ async def test_a_copy_is_recorded_with_its_evidence_and_the_response_is_left_alo
                                         "restarts": 0}
 
 
+async def test_an_image_goes_to_the_pool_once_the_hook_has_returned(watcher, monkeypatch):
+    # mitmproxy sends the response when the hook returns; handing an image over wakes the
+    # pool's threads, which take the GIL from the event loop: that waits until just after.
+    submitted = []
+    submit = watcher._pool.submit
+    monkeypatch.setattr(watcher._pool, "submit", lambda *args: submitted.append(args) or submit(*args))
+    watcher.response(image_flow(square_crop_copy(kodak(20))))
+    watcher.response(image_flow(square_crop_copy(kodak(21))))
+    assert submitted == [] and watcher.waiting == 2
+    await asyncio.sleep(0)
+    assert len(submitted) == 2
+    await settle(watcher)
+    assert watcher.counts.checked == 2 and watcher.waiting == 0
+
+
+async def test_images_still_to_hand_over_at_shutdown_start_no_pool(watcher):
+    watcher.response(image_flow(square_crop_copy(kodak(20))))
+    watcher.done()
+    await asyncio.sleep(0)
+    assert watcher._pool is None and watcher.waiting == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+async def test_the_checker_runs_only_on_cpu_time_nothing_else_wants(watcher):
+    # Its own scheduling class, not just a lower priority: whatever else wakes up takes the
+    # CPU from it at once (proxy/worker.py).
+    policy = await asyncio.wrap_future(watcher._pool.submit(os.sched_getscheduler, 0))
+    assert policy == os.SCHED_IDLE
+
+
 async def test_an_unrelated_image_is_checked_and_forgotten(watcher):
     watcher.response(image_flow(square_crop_copy(kodak(20))))
     await settle(watcher)
@@ -192,8 +222,10 @@ async def test_an_image_offered_to_a_pool_found_broken_goes_to_a_new_one(watcher
             break
         await asyncio.sleep(0.01)
     assert broken._broken
-    # Before the loop hears of it, an image arrives: the hook must not raise into mitmproxy.
+    # Before the loop hears of it, an image arrives: handing it over must not raise into
+    # mitmproxy's event loop.
     watcher.response(image_flow(square_crop_copy(kodak(5))))
+    await asyncio.sleep(0)  # the hand-over, just after the hook
     assert watcher._pool is not broken and watcher.counts.restarts == 1
     await settle(watcher)
     assert [s.match.photo_id for s in watcher.recorded] == [5] and watcher.counts.restarts == 1

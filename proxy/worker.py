@@ -9,6 +9,7 @@ image's bytes.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pickle
 import signal
@@ -71,7 +72,30 @@ def start() -> None:
     # Ctrl-C in a terminal reaches every process of the group: the main process stops the
     # workers itself, so they must not die with a traceback of their own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
     yield_cpu()
+
+
+# prctl(2) option: the signal the kernel sends this process when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """On Linux, end this worker when the process that started it ends, however it ends.
+
+    A worker otherwise outlives a `kill -9` of Sentinelle (or a crash): it waits on its
+    pipe forever, holding the protected set in memory. Elsewhere, nothing to do: the pool
+    stops its workers on a normal exit.
+    """
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+            return
+    except (OSError, AttributeError):  # not Linux
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
 
 
 def yield_cpu() -> None:

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from PIL import Image
 
@@ -28,6 +29,20 @@ def copies(count: int) -> dict[str, tuple[str, bytes]]:
     return files
 
 
+def children_of(pid: int) -> list[int]:
+    """The processes `pid` started (Linux's /proc)."""
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()]
+
+
+def alive(pid: int) -> bool:
+    """Running, or stopped: not ended (a zombie has ended, its exit not yet collected)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def fetch_quietly(watcher, path: str) -> None:
     try:
         watcher.fetch(CDN, path)
@@ -47,6 +62,7 @@ async def test_kill_9_during_a_burst_keeps_every_announced_alert(tmp_path, data_
         loop = asyncio.get_running_loop()
         burst = [loop.run_in_executor(pool, fetch_quietly, watcher, path) for path in files]
         await wait_for(lambda: sum(kind == "alert" for kind, _ in events) >= 5, interval=0.005)
+        workers = children_of(watcher.process.pid)
         watcher.process.send_signal(signal.SIGKILL)  # mid-burst, no warning
         announced = {data["id"] for kind, data in events if kind == "alert"}
         await asyncio.gather(*burst)
@@ -54,6 +70,8 @@ async def test_kill_9_during_a_burst_keeps_every_announced_alert(tmp_path, data_
         reader.cancel()
         assert watcher.process.wait(10) == -signal.SIGKILL
     assert len(announced) < BURST, "the burst was over before the kill: nothing was proven"
+    assert workers, "Sentinelle had no worker process to check"
+    await wait_for(lambda: not any(alive(pid) for pid in workers))  # none left behind
 
     store = Store(data_dir)  # the database opens...
     try:

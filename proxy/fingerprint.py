@@ -142,10 +142,10 @@ class Fingerprint:
 
 def fingerprint(data: bytes) -> Fingerprint:
     """Fingerprint an image seen on the wire: hash, local features, and the photo inside its frame if any. Raises ImageError."""
-    img = open_image(data, reduce_to=SEEN_LOCAL_DECODE_SIDE)
+    img = open_image(data, reduce_to=SEEN_LOCAL_DECODE_SIDE, grey=True)
     if min(img.size) < LOCAL_MIN_SIDE_SEEN:
         return fingerprint_image(img)
-    gray = np.asarray(img.convert("L"))
+    gray = np.asarray(img)
     whole = Fingerprint(phash=_phash(img), local=local.pack(local.extract(gray, local.SEEN_FEATURES, local.SEEN_FAST_THRESHOLD)))
     box = _framed_box(gray)
     if box is None:

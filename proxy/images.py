@@ -80,13 +80,15 @@ _AVIF_BRANDS = (b"avif", b"avis")
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1")
 
 
-def open_image(data: bytes, *, reduce_to: int | None = None, min_side: int = MIN_SIDE_SEEN) -> Image.Image:
-    """Decode `data` into an upright RGB image, or raise `ImageError`.
+def open_image(data: bytes, *, reduce_to: int | None = None, min_side: int = MIN_SIDE_SEEN, grey: bool = False) -> Image.Image:
+    """Decode `data` into an upright RGB image (grey levels, mode "L", with `grey`), or raise `ImageError`.
 
     `reduce_to`: when given, the image comes back smaller, its short side still at least
     this long. A JPEG is decoded at a reduced scale (1/2, 1/4 or 1/8, inside the decoder,
     so much faster); other formats are decoded whole, then shrunk by an integer factor.
     `min_side`: images whose short side is smaller are refused as "too small".
+    `grey`: a JPEG is then decoded to its luma alone (no chroma upsampling or colour
+    conversion: a third cheaper), which is what fingerprints look at anyway.
     Animated images give their first frame. Raises RuntimeError, whatever the bytes, if
     something in the process set PIL.ImageFile.LOAD_TRUNCATED_IMAGES.
     """
@@ -106,9 +108,11 @@ def open_image(data: bytes, *, reduce_to: int | None = None, min_side: int = MIN
             img = _open_header(data)
             _check_size(img.size, min_side)
             if reduce_to is not None and img.format == "JPEG":
-                img.draft("RGB", (reduce_to, reduce_to))
+                img.draft("L" if grey else "RGB", (reduce_to, reduce_to))
             img.load()  # decodes the first frame; a truncated file raises here
-            img = _upright_rgb(img)
+            img = _upright_rgb(img, keep_grey=grey)
+            if grey and img.mode != "L":
+                img = img.convert("L")
             return img if reduce_to is None else _reduced(img, reduce_to)
     except ImageError:
         raise
@@ -186,15 +190,16 @@ def _reduced(img: Image.Image, reduce_to: int) -> Image.Image:
     return img.reduce(factor) if factor >= 2 else img
 
 
-def _upright_rgb(img: Image.Image) -> Image.Image:
-    """Apply the EXIF orientation and flatten to RGB (transparent parts become white)."""
+def _upright_rgb(img: Image.Image, keep_grey: bool = False) -> Image.Image:
+    """Apply the EXIF orientation and flatten to RGB (transparent parts become white); an
+    8-bit grey image stays grey with `keep_grey`."""
     try:
         img = ImageOps.exif_transpose(img)
     except Exception:  # noqa: BLE001 - any failure here means a broken EXIF block
         # The pixels decoded fine; only the orientation tag is unreadable. Keep the image
         # as stored rather than refuse it: a broken EXIF block must not hide a copy.
         pass
-    if img.mode == "RGB":
+    if img.mode == "RGB" or (keep_grey and img.mode == "L"):
         return img
     if img.mode.startswith("I") or img.mode == "F":
         # 16-bit greyscale PNGs: Pillow's convert() would clip everything above 255 to white.

@@ -208,6 +208,7 @@ class Run:
     enrol_seconds: list[float] = field(default_factory=list)
     speed: dict[str, list[float]] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)
+    transforms: tuple[Transform, ...] = CATALOGUE
 
 
 def _timed(fn: Callable[[bytes], int | None], data: bytes) -> tuple[int | None, float]:
@@ -221,7 +222,7 @@ def _cpu() -> float:
     return time.process_time()
 
 
-def run(corpus: Path, protected_count: int, seed: int, scale: int, methods: tuple[str, ...], distractor_count: int | None = None, log=print) -> Run:
+def run(corpus: Path, protected_count: int, seed: int, scale: int, methods: tuple[str, ...], distractor_count: int | None = None, log=print, classes: tuple[str, ...] = tuple(CLASSES)) -> Run:
     people = sorted((corpus / "people").glob("*.jpg"))
     scenes = sorted((corpus / "scenes").glob("*.jpg"))
     rng = random.Random(seed)
@@ -231,7 +232,8 @@ def run(corpus: Path, protected_count: int, seed: int, scale: int, methods: tupl
     if distractor_count is not None:
         distractors = rng.sample(distractors, distractor_count)
     hard = set(rng.sample(distractors, len(distractors) // 5))
-    result = Run(sizes={"protected": len(protected), "distractors": len(distractors), "hard": len(hard)})
+    transforms = tuple(t for t in CATALOGUE if t.cls in classes)
+    result = Run(sizes={"protected": len(protected), "distractors": len(distractors), "hard": len(hard)}, transforms=transforms)
 
     sentinelle = Sentinelle()
     matchers = [m for m in (sentinelle, PHash(), PDQ(), OrbRansac()) if m.name in methods]
@@ -264,7 +266,7 @@ def run(corpus: Path, protected_count: int, seed: int, scale: int, methods: tupl
 
     for photo_id, path in enumerate(protected):
         img = open_image(path.read_bytes(), min_side=1)
-        for transform in CATALOGUE:
+        for transform in transforms:
             look("copy", transform, transform.apply(img), photo_id)
         if (photo_id + 1) % 10 == 0:
             log(f"copies of {photo_id + 1}/{len(protected)} protected photos")
@@ -273,7 +275,7 @@ def run(corpus: Path, protected_count: int, seed: int, scale: int, methods: tupl
         look("plain", None, data, None)
         if path in hard:
             img = open_image(data, min_side=1)
-            for transform in CATALOGUE:
+            for transform in transforms:
                 look("hard", transform, transform.apply(img), None)
         if number % 50 == 0:
             log(f"distractors {number}/{len(distractors)}")
@@ -361,16 +363,18 @@ def report(result: Run, command: str, methods: tuple[str, ...]) -> str:
     copies = [s for s in result.seen if s.kind == "copy"]
     plain = [s for s in result.seen if s.kind == "plain"]
     hard = [s for s in result.seen if s.kind == "hard"]
+    classes = {cls: [t for t in ts if t in result.transforms] for cls, ts in CLASSES.items()}
+    classes = {cls: ts for cls, ts in classes.items() if ts}
     lines = [
         "# Matcher benchmark",
         "",
         f"- date: {_command_output(['date', '-u'])}",
         f"- machine: {platform.machine()}, {_cpu_model()}, {os.cpu_count()} cores (one used, shared with other work)",
         f"- command: `{command}`",
-        f"- corpus: {sizes['protected']} protected photos from `people/`, each made into {len(CATALOGUE)} copies "
-        f"({', '.join(f'{len(ts)} {cls}' for cls, ts in CLASSES.items())}); {sizes['distractors']} distractors "
+        f"- corpus: {sizes['protected']} protected photos from `people/`, each made into {len(result.transforms)} copies "
+        f"({', '.join(f'{len(ts)} {cls}' for cls, ts in classes.items())}); {sizes['distractors']} distractors "
         f"(the other people + all scenes) as they are, and {sizes['hard']} of them also dressed through the same "
-        f"{len(CATALOGUE)} transforms: {len(hard)} hard distractors",
+        f"{len(result.transforms)} transforms: {len(hard)} hard distractors",
         f"- Sentinelle at its defaults (`sentinelle run` and `sentinelle check`): global hash ≤ {MATCH_THRESHOLD} bits, "
         f"framed photo's hash ≤ {MATCH_THRESHOLD} bits, local features "
         + " or ".join(f"≥ {inliers} inliers with correlation ≥ {alike}" for inliers, alike in LOCAL_RULES),
@@ -387,7 +391,7 @@ def report(result: Run, command: str, methods: tuple[str, ...]) -> str:
         + " | ".join(f"alerts {m}" for m in methods) + " | " + " | ".join(f"ms {m}" for m in methods) + " |",
         "| --- | ---: | " + " | ".join("---:" for _ in methods * 3) + " | ---: |",
     ]
-    for cls in CLASSES:
+    for cls in classes:
         lines.append(_row(f"**{cls}**", [s for s in copies if s.cls == cls], [s for s in hard if s.cls == cls], methods))
     lines.append(_row("**all copies**", copies, hard, methods))
     lines += [
@@ -403,14 +407,14 @@ def report(result: Run, command: str, methods: tuple[str, ...]) -> str:
         + " | ".join(f"alerts {m}" for m in methods) + " | " + " | ".join(f"ms {m}" for m in methods) + " |",
         "| --- | --- | ---: | " + " | ".join("---:" for _ in methods * 3) + " |",
     ]
-    for cls, transforms in CLASSES.items():
+    for cls, transforms in classes.items():
         for family in dict.fromkeys(t.family for t in transforms):
             family_copies = [s for s in copies if s.cls == cls and s.family == family]
             family_hard = [s for s in hard if s.cls == cls and s.family == family]
             lines.append(_row(f"{cls} | {family}", family_copies, family_hard, methods, hard_count=False))
     lines += ["", "Per draw of each transform's parameters (Sentinelle's recall, and the stage that found the copies):", "",
               "| class | transform | draw | recall | global / frame / local |", "| --- | --- | --- | ---: | --- |"]
-    for transform in CATALOGUE:
+    for transform in result.transforms:
         draws = [s for s in copies if s.name == transform.name and s.family == transform.family]
         stages = " / ".join(str(sum(s.stage == stage for s in draws)) for stage in ("global", "frame", "local"))
         lines.append(f"| {transform.cls} | {transform.family} | {transform.name} | "
@@ -497,6 +501,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated, from: " + ", ".join(METHODS))
     parser.add_argument("--distractors", type=int, default=None, help="use only this many distractors (quick runs; default: all)")
     parser.add_argument("--out", type=Path, default=None, help=f"where to write the markdown report (default: {RESULTS.name}, or {SPEED_RESULTS.name} with --speed-only)")
+    parser.add_argument("--classes", default=",".join(CLASSES), help="comma-separated transform classes to make copies of (default: all)")
     parser.add_argument("--speed-only", action="store_true", help="only the time per image that matches nothing, and enrolment (a few minutes)")
     args = parser.parse_args(argv)
     methods = tuple(m.strip() for m in args.methods.split(","))
@@ -510,7 +515,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.speed_only:
         text = speed_report(run_speed(args.corpus, args.protected, args.seed, args.scale, log), command)
     else:
-        result = run(args.corpus, args.protected, args.seed, args.scale, methods, args.distractors, log=log)
+        classes = tuple(c.strip() for c in args.classes.split(","))
+        if not set(classes) <= set(CLASSES):
+            parser.error(f"--classes must be from {', '.join(CLASSES)}")
+        result = run(args.corpus, args.protected, args.seed, args.scale, methods, args.distractors, log=log, classes=classes)
         text = report(result, command, methods)
     text += f"\nWhole run: {time.perf_counter() - started:.0f} s.\n"
     out = args.out or (SPEED_RESULTS if args.speed_only else RESULTS)

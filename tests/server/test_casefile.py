@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from proxy.matcher import Match
-from server import casefile
+from server import casefile, report
 from server.cli import cli
 from server.store import Store
 from tests.conftest import kodak, square_crop_copy
@@ -134,8 +134,8 @@ def test_the_pdf_renders_with_both_photos_on_the_first_page(store, tmp_path):
 
 
 def test_characters_the_pdf_font_lacks_are_described_by_name():
-    vera = casefile._drawable(casefile._fonts()[0])  # the font's own character map
-    describe = casefile._describe_missing
+    vera = report._drawable(report._fonts()[0])  # the font's own character map
+    describe = report._describe_missing
     assert describe("trop drôle 😂🔥", vera) == "trop drôle [face with tears of joy][fire]"
     assert describe("🇫🇷", vera) == "[regional indicator symbol letter f][regional indicator symbol letter r]"
     # A ZWJ sequence: its people named, the joiners and the emoji presentation selector dropped.
@@ -160,7 +160,7 @@ def test_the_pdf_describes_emoji_the_html_and_sightings_json_keep_them(store, tm
     pdf.write_bytes(_member(case.read_bytes(), "report.pdf"))
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     assert "trop drôle [face with tears of joy][fire] ça" in text
-    note = " ".join(casefile._WORDS["glyphs"][lang].split()[:6])  # the note that says so
+    note = " ".join(report._WORDS["glyphs"][lang].split()[:6])  # the note that says so
     assert note in " ".join(text.split())
     html = _member(case.read_bytes(), "report.html").decode()
     assert caption in html and "[face with tears of joy]" not in html and note in html

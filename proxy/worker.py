@@ -92,7 +92,7 @@ def die_with_parent() -> None:
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
             return
-    except (OSError, AttributeError):  # not Linux
+    except (OSError, AttributeError, TypeError):  # not Linux (Windows has no CDLL(None) at all)
         return
     if os.getppid() != parent:  # the parent died before the request took effect
         os._exit(1)

@@ -2,11 +2,13 @@
 
     python -m benchmarks.fake_cdn PORT CERT KEY PHOTO...
 
-`/img/N.jpg` is the N-th photo, upscaled to 1080 px wide as platforms serve them.
+`/img/N.jpg` is the N-th photo, upscaled to 1080 px wide as platforms serve them;
+`/img/N.jpg?delay=40` answers it after 40 ms, as a real CDN does across the internet.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import ssl
 import sys
@@ -31,6 +33,14 @@ def main() -> None:
         n = int(request.match_info["n"])
         if n >= len(bodies):
             raise web.HTTPNotFound()
+        # The delay is asked per request, so one CDN serves both the loopback-fast legs and
+        # the paced one (a sleep, not work: the CDN's own CPU use stays the same).
+        try:
+            delay_ms = float(request.query.get("delay", 0))
+        except ValueError:
+            raise web.HTTPBadRequest() from None
+        if delay_ms > 0:
+            await asyncio.sleep(delay_ms / 1000)
         return web.Response(body=bodies[n], content_type="image/jpeg")
 
     app = web.Application()

@@ -1,15 +1,26 @@
 """Measures what Sentinelle's add-on adds to the latency of images going through the proxy.
 
-    python -m benchmarks.proxy_overhead [--requests 400] [--rounds 4] [--concurrency 1 8 32] [--out FILE]
+    python -m benchmarks.proxy_overhead [--requests 200] [--rounds 12] [--concurrency 1 8 32]
+        [--paced-rate 30] [--paced-seconds 20] [--paced-delay-ms 40] [--out FILE]
 
 In one run, on loopback and over HTTPS: a fake Instagram CDN (its own process) serving
-1080-px JPEGs, plain mitmproxy with no add-on (`mitmdump`), and `sentinelle run` with
-the Kodak fixtures enrolled, both intercepting the CDN's host. A client (this process)
-fetches the images through each proxy in turn, rounds interleaved so that drift on the
-machine falls on both alike, at each number of concurrent connections. Every image is
-offered to Sentinelle's checker (none matches, as in a real feed); the images it shed while
-its workers were behind are counted for each number of connections. Writes
-benchmarks/results/proxy-overhead.md, or --out.
+1080-px JPEGs, plain mitmproxy with no add-on (`mitmdump`), a second plain mitmproxy (the
+control), and `sentinelle run` with the Kodak fixtures enrolled, all intercepting the CDN's
+host. Every image is offered to Sentinelle's checker (none matches, as in a real feed).
+
+Closed loop: a client (this process) fetches images as fast as it can through each proxy in
+turn, at each number of concurrent connections, in interleaved rounds so that drift on the
+machine falls on all alike; the order of the proxies changes each round (`in_turn`). Before
+every round of every proxy the run waits until Sentinelle has no image waiting to be checked,
+so its deferred checks never run during another proxy's round (they would slow that proxy
+and flatter Sentinelle). The control's difference from the first plain mitmproxy is the
+benchmark's noise floor, reported next to what Sentinelle adds.
+
+Paced feed: then, through each proxy in turn, images are offered at a steady rate (open loop,
+as a feed scrolls) over at most 6 connections (a browser's limit per host), the CDN answering
+each after a delay, as over the internet. Reports latencies, and how many of the images
+Sentinelle saw it checked, during the feed and after it, and how many it shed.
+`--paced-seconds 0` leaves this leg out. Writes benchmarks/results/proxy-overhead.md, or --out.
 """
 
 from __future__ import annotations
@@ -25,19 +36,32 @@ from pathlib import Path
 
 import aiohttp
 
-from benchmarks.scene import FEED, Scene, fetch_image, machine
+from benchmarks.scene import FEED, Proxy, Scene, fetch_image, machine
 from proxy.addon import SHED
 
 RESULTS = Path(__file__).parent / "results" / "proxy-overhead.md"
+PLAIN, CONTROL, SENTINELLE = "mitmproxy alone", "mitmproxy alone (control)", "with Sentinelle"
+# The fairness wait: how often to ask Sentinelle whether images still wait, and for how long.
+QUIET_POLL_SECONDS = 0.05
+QUIET_TIMEOUT_SECONDS = 300
+# Browsers open at most 6 HTTP/1.1 connections to one host.
+BROWSER_CONNECTIONS = 6
 
 
 def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile, nearest rank."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-async def fetch_all(proxy_port: int, ca_file: Path, concurrency: int, requests: int) -> tuple[list[float], int]:
-    """Latency in ms of `requests` image fetches over `concurrency` kept-alive connections."""
+async def fetch_all(proxy_port: int, ca_file: Path, concurrency: int,
+                    requests: int) -> tuple[list[float], int]:
+    """Latency in ms of `requests` image fetches over `concurrency` kept-alive connections.
+
+    Each connection's first fetch opens it (TLS to the proxy, the proxy's TLS to the CDN) and
+    is not timed: the figures are those of images on an open connection, as a feed's are, and
+    the handshakes, which Sentinelle's add-on takes no part in, would otherwise make up the
+    slowest percent at 32 connections."""
     context = ssl.create_default_context(cafile=str(ca_file))
     latencies: list[float] = []
     errors = 0
@@ -46,74 +70,242 @@ async def fetch_all(proxy_port: int, ca_file: Path, concurrency: int, requests: 
     async with aiohttp.ClientSession(connector=connector) as session:
         async def worker() -> None:
             nonlocal errors
+            opening = True
             for n in counter:
                 latency = await fetch_image(session, proxy_port, n)
                 if latency is None:
                     errors += 1
-                else:
+                elif not opening:
                     latencies.append(latency)
+                opening = False
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     return latencies, errors
 
 
+async def paced_feed(proxy: Proxy, rate: float, seconds: float,
+                     cdn_delay_ms: float) -> tuple[list[float], int]:
+    """Latency in ms of images offered at `rate` per second for `seconds`, open loop (each
+    request starts on schedule, whether or not the earlier ones are done), over at most
+    BROWSER_CONNECTIONS connections; a request waiting for a free connection counts that wait."""
+    context = ssl.create_default_context(cafile=str(proxy.ca_file))
+    latencies: list[float] = []
+    errors = 0
+
+    async def one(n: int, session: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        latency = await fetch_image(session, proxy.port, n, cdn_delay_ms)
+        if latency is None:
+            errors += 1
+        else:
+            latencies.append(latency)
+
+    connector = aiohttp.TCPConnector(limit=BROWSER_CONNECTIONS, ssl=context)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        started = time.perf_counter()
+        tasks = []
+        for n in range(round(rate * seconds)):
+            delay = started + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(n, session)))
+        await asyncio.gather(*tasks)
+    return latencies, errors
+
+
+def wait_until_checked(scene: Scene) -> dict:
+    """Wait until Sentinelle has no image waiting to be checked; its image counts then.
+
+    Sentinelle checks images in the proxy's pauses: waiting here, before each round, puts
+    those checks between rounds, never in another proxy's round."""
+    deadline = time.monotonic() + QUIET_TIMEOUT_SECONDS
+    while True:
+        images = scene.stats()["images"]
+        if images["waiting"] == 0:
+            return images
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"Sentinelle still has {images['waiting']} images waiting to be checked after "
+                f"{QUIET_TIMEOUT_SECONDS} s of waiting between rounds (its counts: {images}); its log: "
+                f"{scene.proxies[SENTINELLE].log}")
+        time.sleep(QUIET_POLL_SECONDS)
+
+
+def in_turn(proxies: list[Proxy], round_number: int) -> list[Proxy]:
+    """The proxies in this round's order: round r starts with proxy r mod n, so each proxy runs
+    first as often as the others. Rotating alone would keep the cycle (with three, Sentinelle
+    would always follow plain mitmproxy within a round), so every other n rounds the cycle runs
+    backwards: over 2n rounds each proxy follows each other as often, and none always inherits
+    another's leftovers (heat, caches, the CDN's state)."""
+    n, start = len(proxies), round_number % len(proxies)
+    step = -1 if (round_number // n) % 2 else 1
+    return [proxies[(start + step * k) % n] for k in range(n)]
+
+
+def sentinelle_did(before: dict, after: dict) -> dict:
+    """What Sentinelle did with images between two of its counts (`/api/stats` → images)."""
+    return {what: after[what] - before[what] for what in ("seen", "checked")} | {
+        "shed": after["skipped"].get(SHED, 0) - before["skipped"].get(SHED, 0)}
+
+
+def latency(latencies: list[float], errors: int) -> dict:
+    """How many answered, their p50 and p99 in ms, and the client's errors."""
+    return {"n": len(latencies), "p50": statistics.median(latencies) if latencies else float("nan"),
+            "p99": percentile(latencies, 99) if latencies else float("nan"), "errors": errors}
+
+
+def closed_loop(scene: Scene, concurrency: int, rounds: int, requests: int) -> dict:
+    """Interleaved rounds of `requests` fetches per proxy at `concurrency` connections: each
+    proxy's p50 and p99 over all its rounds, and for Sentinelle and the control the median,
+    over the rounds, of their difference from plain mitmproxy in the same round (`paired`)."""
+    proxies = list(scene.proxies.values())
+    results: dict[str, tuple[list[float], int]] = {p.name: ([], 0) for p in proxies}
+    each_round: list[dict[str, dict]] = []
+    before = wait_until_checked(scene)
+    for r in range(rounds):
+        this_round = {}
+        for proxy in in_turn(proxies, r):
+            wait_until_checked(scene)
+            latencies, errors = asyncio.run(fetch_all(proxy.port, proxy.ca_file, concurrency, requests))
+            results[proxy.name] = (results[proxy.name][0] + latencies, results[proxy.name][1] + errors)
+            this_round[proxy.name] = latency(latencies, errors)
+        each_round.append(this_round)
+    did = sentinelle_did(before, wait_until_checked(scene))
+    return {"connections": concurrency, "did": did, "paired": paired(each_round),
+            **{name: latency(*measured) for name, measured in results.items()}}
+
+
+def paired(each_round: list[dict[str, dict]]) -> dict[str, dict[str, float]]:
+    """For Sentinelle and the control, the median over rounds of their p50 and p99 minus plain
+    mitmproxy's in the same round. The machine drifts from round to round (the same proxy's
+    CPU time per request moves by a third); within a round the proxies run seconds apart, so
+    the difference taken there, then its median, is much less noisy than the pooled figures."""
+    return {name: {q: statistics.median(r[name][q] - r[PLAIN][q] for r in each_round) for q in ("p50", "p99")}
+            for name in (SENTINELLE, CONTROL)}
+
+
+def paced_leg(scene: Scene, rate: float, seconds: float, cdn_delay_ms: float) -> dict:
+    """The paced feed through each proxy in turn; for Sentinelle, what it checked during the
+    feed (counts read as the last image arrives) and in all (once nothing waits any more)."""
+    leg: dict = {}
+    for proxy in scene.proxies.values():
+        before = wait_until_checked(scene)
+        started = time.perf_counter()
+        latencies, errors = asyncio.run(paced_feed(proxy, rate, seconds, cdn_delay_ms))
+        leg[proxy.name] = latency(latencies, errors) | {"took": time.perf_counter() - started}
+        if proxy.name == SENTINELLE:
+            leg["during"] = sentinelle_did(before, scene.stats()["images"])
+            leg["did"] = sentinelle_did(before, wait_until_checked(scene))
+    return leg
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=400, help="requests per round and proxy")
-    parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds per proxy")
+    parser.add_argument("--requests", type=int, default=200, help="requests per round and proxy")
+    parser.add_argument("--rounds", type=int, default=12, help="interleaved rounds per proxy")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--paced-rate", type=float, default=30, help="paced feed: images per second")
+    parser.add_argument("--paced-seconds", type=float, default=20,
+                        help="paced feed: seconds per proxy (0: leave it out)")
+    parser.add_argument("--paced-delay-ms", type=float, default=40, help="paced feed: the CDN's delay")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the report")
     args = parser.parse_args()
 
     with Scene() as scene:
-        scene.plain_mitmproxy()
+        scene.plain_mitmproxy(PLAIN, "plain")
         scene.sentinelle()
+        scene.plain_mitmproxy(CONTROL, "control")
         for proxy in scene.proxies.values():  # warm up: TLS leaves minted, workers spawned
             asyncio.run(fetch_all(proxy.port, proxy.ca_file, 4, 40))
         rows = []
         for concurrency in args.concurrency:
-            results = {name: ([], 0) for name in scene.proxies}
-            before = scene.stats()["images"]
-            for _ in range(args.rounds):
-                for name, proxy in scene.proxies.items():
-                    latencies, errors = asyncio.run(fetch_all(proxy.port, proxy.ca_file, concurrency,
-                                                              args.requests))
-                    results[name] = (results[name][0] + latencies, results[name][1] + errors)
-            (plain_ms, plain_errors), (ours_ms, our_errors) = results.values()
-            rows.append((concurrency, len(plain_ms), len(ours_ms),
-                         statistics.median(plain_ms), statistics.median(ours_ms),
-                         percentile(plain_ms, 99), percentile(ours_ms, 99), plain_errors + our_errors,
-                         shed_since(before, scene.stats()["images"])))
+            rows.append(closed_loop(scene, concurrency, args.rounds, args.requests))
             print(rows[-1], flush=True)
-        counts = scene.stats()["images"]
-    write_report(rows, args, counts)
+        paced = None
+        if args.paced_seconds > 0:
+            paced = paced_leg(scene, args.paced_rate, args.paced_seconds, args.paced_delay_ms)
+            print(paced, flush=True)
+        counts = wait_until_checked(scene)
+    write_report(rows, paced, args, counts)
 
 
-def shed_since(before: dict, after: dict) -> tuple[int, int]:
-    """Images Sentinelle shed, and images it saw, between two of its counts (`/api/stats`)."""
-    return (after["skipped"].get(SHED, 0) - before["skipped"].get(SHED, 0),
-            after["seen"] - before["seen"])
+def closed_loop_lines(rows: list[dict], args) -> list[str]:
+    lines = [
+        f"## Closed loop: {args.requests} fetches per proxy in each of {args.rounds} interleaved rounds",
+        "",
+        ("| connections | p50 plain | p50 Sentinelle | added p50: paired (pooled) | control's p50: paired "
+         "(pooled) | p99 plain | p99 Sentinelle | added p99: paired (pooled) | control's p99: paired (pooled) "
+         "| client errors | Sentinelle: checked, shed (of seen) |"),
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        plain, control, ours, did = row[PLAIN], row[CONTROL], row[SENTINELLE], row["did"]
+        ours_paired, control_paired = row["paired"][SENTINELLE], row["paired"][CONTROL]
+        lines.append(
+            f"| {row['connections']} | {plain['p50']:.2f} ms | {ours['p50']:.2f} ms | "
+            f"**{ours_paired['p50']:+.2f} ms** ({ours['p50'] - plain['p50']:+.2f}) | "
+            f"{control_paired['p50']:+.2f} ms ({control['p50'] - plain['p50']:+.2f}) | "
+            f"{plain['p99']:.2f} ms | {ours['p99']:.2f} ms | "
+            f"**{ours_paired['p99']:+.2f} ms** ({ours['p99'] - plain['p99']:+.2f}) | "
+            f"{control_paired['p99']:+.2f} ms ({control['p99'] - plain['p99']:+.2f}) | "
+            f"{plain['errors'] + control['errors'] + ours['errors']} | "
+            f"{did['checked']}, {did['shed']} ({did['seen']}) |")
+    return lines + [
+        "", ("Added: Sentinelle's figure minus plain mitmproxy's — paired: the median over the rounds of "
+             "the difference within each round; pooled: the difference of the p50 (p99) of all rounds "
+             "together. Control's: the same for the second plain mitmproxy — what the benchmark reports "
+             "when nothing is added, its noise floor. Each connection's first fetch (its TLS handshakes) "
+             "is not timed."),
+        ("Shed: passed to the client unchecked because too many images were waiting (counted, shown "
+         "by `sentinelle doctor`). Checked includes the checks done between rounds."), ""]
 
 
-def write_report(rows, args, counts: dict) -> None:
+def paced_lines(paced: dict, args) -> list[str]:
+    plain, did, during = paced[PLAIN], paced["did"], paced["during"]
+    offered = round(args.paced_rate * args.paced_seconds)
+    lines = [
+        (f"## Paced feed: {args.paced_rate:g} images/s for {args.paced_seconds:g} s per proxy, "
+         f"at most {BROWSER_CONNECTIONS} connections, CDN answering after {args.paced_delay_ms:g} ms"), "",
+        "| proxy | images answered (offered) | took | p50 | p99 | added p50 | added p99 | client errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name in (PLAIN, CONTROL, SENTINELLE):
+        leg = paced[name]
+        added = ("—", "—") if name == PLAIN else (f"{leg['p50'] - plain['p50']:+.2f} ms",
+                                                 f"{leg['p99'] - plain['p99']:+.2f} ms")
+        lines.append(f"| {name} | {leg['n']} ({offered}) | {leg['took']:.1f} s | {leg['p50']:.2f} ms | "
+                     f"{leg['p99']:.2f} ms | {added[0]} | {added[1]} | {leg['errors']} |")
+    share = did["checked"] / did["seen"] * 100 if did["seen"] else float("nan")
+    return lines + [
+        "", (f"Sentinelle saw {did['seen']} images: {during['checked']} checked while the feed ran, "
+             f"{did['checked'] - during['checked']} after its last image, {did['shed']} shed; "
+             f"checked in all: {did['checked']} of {did['seen']} ({share:.0f} %)."), ""]
+
+
+HOW_IT_IS_FAIR = (
+    "Three proxies in the same run: plain mitmproxy with no add-on, Sentinelle, and a second plain "
+    "mitmproxy as a control. Before every round of every proxy the run waits until Sentinelle has no "
+    "image waiting to be checked, so the checks it defers to the proxy's pauses never run during "
+    "another proxy's round (they would slow it and flatter Sentinelle); the order of the proxies "
+    "changes each round, so that each runs first, and after each other, as often. The control shows "
+    "how far apart two identical proxies measure: Sentinelle's added figures mean something only "
+    "beyond it.")
+
+
+def write_report(rows: list[dict], paced: dict | None, args, counts: dict) -> None:
     command = "python -m benchmarks.proxy_overhead " + shlex.join(sys.argv[1:])
     lines = [
         "# Proxy overhead benchmark", "",
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
-        f"- machine: {machine()} (client, fake CDN, both proxies and Sentinelle's workers share them)",
+        f"- machine: {machine()} (client, fake CDN, the three proxies and Sentinelle's workers share them)",
         f"- command: `{command.strip()}`",
-        f"- {args.rounds} interleaved rounds of {args.requests} HTTPS image fetches per proxy and concurrency; "
-        f"{len(FEED)} distinct 1080-px JPEGs (Kodak fixtures, upscaled, not enrolled), 12 photos enrolled",
-        "", "| connections | requests (plain / Sentinelle) | p50 plain | p50 Sentinelle | added p50 | "
-        "p99 plain | p99 Sentinelle | added p99 | client errors | images shed (of seen) |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        (f"- HTTPS on loopback; {len(FEED)} distinct 1080-px JPEGs (Kodak fixtures, upscaled, "
+         "not enrolled), 12 photos enrolled"),
+        "", HOW_IT_IS_FAIR, "",
+        *closed_loop_lines(rows, args),
     ]
-    for c, n_plain, n_ours, p50a, p50b, p99a, p99b, errors, (shed, seen) in rows:
-        lines.append(f"| {c} | {n_plain} / {n_ours} | {p50a:.2f} ms | {p50b:.2f} ms | {p50b - p50a:+.2f} ms | "
-                     f"{p99a:.2f} ms | {p99b:.2f} ms | {p99b - p99a:+.2f} ms | {errors} | "
-                     f"{shed} ({seen}) |")
-    lines += ["", "Images shed: passed to the client unchecked because too many were waiting for a worker "
-              "(counted, shown by `sentinelle doctor`).",
-              "", f"Sentinelle's counts at the end of the run: {counts}", ""]
+    if paced:
+        lines += paced_lines(paced, args)
+    lines += [f"Sentinelle's counts at the end of the run: {counts}", ""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines))
     print("\n".join(lines))

@@ -75,14 +75,16 @@ class Scene:
         self.token = (data_dir / "token").read_text().strip()
         return self._add("with Sentinelle", port, data_dir / "mitmproxy" / "mitmproxy-ca-cert.pem", process)
 
-    def plain_mitmproxy(self) -> Proxy:
+    def plain_mitmproxy(self, name: str = "mitmproxy alone", confdir: str = "plain") -> Proxy:
+        """mitmproxy with no add-on; a second one (the benchmark's control) needs its own name and
+        confdir (where its CA is made)."""
         port = free_port()
-        process = self._start("mitmproxy", [
+        process = self._start(confdir, [
             str(Path(sys.executable).with_name("mitmdump")), "-q", "--listen-host", "127.0.0.1", "-p", str(port),
-            "--set", f"confdir={self.work / 'plain'}",
+            "--set", f"confdir={self.work / confdir}",
             "--set", r"allow_hosts=^(.+\.)?cdninstagram\.com(:\d+)?$", *self._common])
         _wait_for_port(port, process, self.logs[process.pid])
-        return self._add("mitmproxy alone", port, self.work / "plain" / "mitmproxy-ca-cert.pem", process)
+        return self._add(name, port, self.work / confdir / "mitmproxy-ca-cert.pem", process)
 
     def stats(self) -> dict:
         """Sentinelle's /api/stats."""
@@ -108,13 +110,15 @@ class Scene:
         return process
 
 
-async def fetch_image(session, proxy_port: int, n: int) -> float | None:
-    """Fetch the feed's n-th image through the proxy: its latency in ms, or None on an error."""
+async def fetch_image(session, proxy_port: int, n: int, cdn_delay_ms: float = 0) -> float | None:
+    """Fetch the feed's n-th image through the proxy: its latency in ms, or None on an error.
+    `cdn_delay_ms`: the fake CDN waits that long before answering."""
     import aiohttp
 
+    query = f"?delay={cdn_delay_ms:g}" if cdn_delay_ms else ""
     started = time.perf_counter()
     try:
-        async with session.get(f"https://{CDN}/img/{n % len(FEED)}.jpg",
+        async with session.get(f"https://{CDN}/img/{n % len(FEED)}.jpg{query}",
                                proxy=f"http://127.0.0.1:{proxy_port}") as response:
             await response.read()
             if response.status != 200:

@@ -1,8 +1,9 @@
 """The mitmproxy add-on: picks the images social networks send and checks them off the response path.
 
 The browser gets every response at once and unchanged. The bytes of a social host's
-image go to a process pool to be fingerprinted and searched for (proxy/worker.py): the
-event loop, which serves every flow, never runs that work. Only a match is handed on,
+image wait, in a bounded queue, for the proxy's next pause (QUIET_SECONDS), then go to a
+process pool to be fingerprinted and searched for (proxy/worker.py): the event loop, which
+serves every flow, never runs that work, and the pool never competes with a busy proxy. Only a match is handed on,
 through the `record` callable the runner wired in. The feed JSON (or HTML) of a social host
 goes to the same pool to be read for who posted which image (proxy/attribution.py), kept
 in memory only and attached to a match. This is the only module that imports mitmproxy.
@@ -11,11 +12,13 @@ in memory only and attached to a match. This is the only module that imports mit
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import logging
 import multiprocessing
 import os
 import signal
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,7 +26,7 @@ from functools import partial
 
 from mitmproxy import ctx, exceptions, http
 
-from proxy import worker
+from proxy import memory, worker
 from proxy.worker import IndexRef
 from proxy.attribution import MAX_FEED_BYTES, AttributionMap, is_feed, parse_feed
 from proxy.hosts import all_domains, allow_hosts_patterns, normalise_domain, platform_of
@@ -40,6 +43,21 @@ MAX_IMAGE_BYTES = 16 * 1024 * 1024
 MAX_PENDING = 256
 # Feed responses waiting to be read for attribution; past this they are passed unread.
 MAX_PENDING_FEEDS = 32
+
+# Images are handed to the checker once the proxy has had no request or response to handle
+# for this long. Its work runs at idle priority, yet on a machine whose cores the browser and
+# the proxy keep busy it still slows them (caches, memory, the hand-over itself): handed
+# over at once, at 8 and 32 connections served back to back, images took 2 to 9 ms longer
+# at the median (benchmarks/proxy_overhead.py; with this pause, +0.6 to +1.2 ms). A browser loading
+# a feed over the internet leaves gaps of tens of milliseconds (each image waits a round trip),
+# where the checker keeps up; a proxy busy back to back leaves none, and its images wait for
+# the first pause, in the bounded queue (MAX_PENDING), or are shed, counted.
+QUIET_SECONDS = 0.010
+
+# Once this many images have waited since memory was last given back, and all are checked,
+# the memory they held is given back to the system (proxy/memory.py): about 15 MB of feed
+# photos, for a call that takes a few milliseconds, in a pause.
+GIVE_BACK_AFTER = 64
 
 SHED = "shed: too many waiting"
 # Images waiting in the pool when one of its workers died (killed, out of memory, crashed in
@@ -110,7 +128,12 @@ class Watcher:
         self._extra_domains: tuple[str, ...] = ()
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._pending: set[asyncio.Future] = set()
-        self._queued: list[_Seen] = []  # seen on the response path, handed to the pool just after
+        # Responses whose image waits for a quiet moment: (flow, platform, when it was seen).
+        self._queued: collections.deque[tuple[http.HTTPFlow, str, float]] = collections.deque()
+        self._max_image_bytes, self._max_pending = MAX_IMAGE_BYTES, MAX_PENDING  # as the options say
+        self._held = 0  # images that waited since memory was last given back
+        self._last_busy = 0.0  # the event loop's clock when the proxy last handled a request or response
+        self._pump: asyncio.TimerHandle | None = None  # when to look again for a quiet moment
         self._feeds: set[asyncio.Future] = set()
         self.attributions = AttributionMap()
         self.counts = WatchCounts()
@@ -160,6 +183,9 @@ class Watcher:
         for name in ("sentinelle_max_image_bytes", "sentinelle_max_pending"):
             if name in updated and getattr(ctx.options, name) < 1:
                 raise exceptions.OptionsError(f"{name} must be at least 1")
+        # Read at every image: kept here, not looked up in the options each time.
+        self._max_image_bytes = ctx.options.sentinelle_max_image_bytes
+        self._max_pending = ctx.options.sentinelle_max_pending
 
     def running(self) -> None:
         self._start_pool()
@@ -169,12 +195,19 @@ class Watcher:
             future.cancel()
         self._pending.clear()
         self._queued.clear()
+        if self._pump is not None:
+            self._pump.cancel()
+            self._pump = None
         self._feeds.clear()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 
+    def request(self, flow: http.HTTPFlow) -> None:
+        self._last_busy = asyncio.get_running_loop().time()
+
     def response(self, flow: http.HTTPFlow) -> None:
+        self._last_busy = asyncio.get_running_loop().time()
         response = flow.response
         if response is None or response.status_code != 200:
             return
@@ -191,27 +224,15 @@ class Watcher:
         if not is_image(content_type, body[:16]):
             return
         self.counts.seen += 1
-        if response.headers.get("content-encoding", "identity").lower() != "identity":
-            body = response.get_content(strict=False) or b""
         if reason := self._refusal(body):
             self._skip(platform, reason)
             return
-        seen = _Seen(
-            seen_at=datetime.now(UTC),
-            image_url=flow.request.pretty_url,
-            page_url=page_of(flow.request),
-            host=flow.request.pretty_host,
-            platform=platform,
-            content_type=content_type,
-            body=body,
-            headers=evidence_headers(response.headers.items(multi=True)),
-        )
-        # Handed to the pool once the response is on its way to the browser: mitmproxy sends
-        # it when this hook returns, and handing over wakes the pool's threads, which take
-        # the GIL from the event loop (~0.1 ms an image).
-        self._queued.append(seen)
-        if len(self._queued) == 1:
-            asyncio.get_running_loop().call_soon(self._hand_queued)
+        # The rest (URLs, headers kept as evidence, a compressed body's decoding) is read once
+        # the proxy is quiet, with the hand-over (QUIET_SECONDS): mitmproxy sends the response
+        # when this hook returns, and every microsecond here is one each image waits.
+        self._queued.append((flow, platform, time.time()))
+        self._held += 1
+        self._hand_when_quiet()
 
     # -- off the response path -------------------------------------------------
 
@@ -244,11 +265,32 @@ class Watcher:
     def _refusal(self, body: bytes) -> str | None:
         if not body:
             return "empty"
-        if len(body) > ctx.options.sentinelle_max_image_bytes:
+        if len(body) > self._max_image_bytes:
             return "too large"
-        if self.waiting >= ctx.options.sentinelle_max_pending:
+        if self.waiting >= self._max_pending:
             return SHED
         return None
+
+    def _seen(self, flow: http.HTTPFlow, platform: str, seen_at: float) -> _Seen | None:
+        """What is kept of a response while its image is checked; None (counted) if its body,
+        once decoded, is not worth checking."""
+        response = flow.response
+        body = response.raw_content
+        if response.headers.get("content-encoding", "identity").lower() != "identity":
+            body = response.get_content(strict=False) or b""
+            if not body or len(body) > self._max_image_bytes:
+                self._skip(platform, "empty" if not body else "too large")
+                return None
+        return _Seen(
+            seen_at=datetime.fromtimestamp(seen_at, UTC),
+            image_url=flow.request.pretty_url,
+            page_url=page_of(flow.request),
+            host=flow.request.pretty_host,
+            platform=platform,
+            content_type=response.headers.get("content-type", ""),
+            body=body,
+            headers=evidence_headers(response.headers.items(multi=True)),
+        )
 
     def _start_pool(self) -> None:
         # spawn: a forked copy of a running event loop and its threads is not safe.
@@ -297,10 +339,23 @@ class Watcher:
         broken.shutdown(wait=False, cancel_futures=True)
         self._start_pool()
 
-    def _hand_queued(self) -> None:
-        queued, self._queued = self._queued, []
-        for seen in queued:
-            self._submit(seen)
+    def _hand_when_quiet(self) -> None:
+        """Hand waiting images to the pool, one per worker at a time, once the proxy is quiet;
+        until then, look again when it may be."""
+        if self._pump is not None:
+            return  # already set to look
+        loop = asyncio.get_running_loop()
+        while self._queued and len(self._pending) < self._workers:
+            busy_ago = loop.time() - self._last_busy
+            if busy_ago < QUIET_SECONDS:
+                self._pump = loop.call_later(QUIET_SECONDS - busy_ago, self._look_again)
+                return
+            if (seen := self._seen(*self._queued.popleft())) is not None:
+                self._submit(seen)
+
+    def _look_again(self) -> None:
+        self._pump = None
+        self._hand_when_quiet()
 
     def _submit(self, seen: _Seen) -> None:
         handed = self._hand_over(worker.check, seen.body, self._protected())
@@ -315,6 +370,10 @@ class Watcher:
         self._pending.discard(future)
         if future.cancelled():
             return
+        self._hand_when_quiet()  # a worker is free
+        if not self.waiting and self._held >= GIVE_BACK_AFTER:
+            memory.give_back()
+            self._held = 0
         if (error := future.exception()) is not None:
             if isinstance(error, ImageError):
                 self._skip(seen.platform, error.reason)

@@ -1,5 +1,5 @@
 """A checker worker killed mid-feed (out of memory, a crash in a decoder, `kill -9`): the browser
-gets every response, the worker is replaced once, and images are checked and matched again."""
+gets every response, the worker is replaced once per death, and images are checked and matched again."""
 
 from __future__ import annotations
 
@@ -64,18 +64,26 @@ async def test_a_worker_killed_mid_feed_is_replaced_and_the_browser_never_waits(
         census = Census(watcher.process.pid)
         census.start()
 
-        # A feed scrolled on a few connections at once, so that images wait for the worker...
+        # A feed scrolled on a few connections at once: its images wait for a quiet moment...
         paths = list(feed)
         loop = asyncio.get_running_loop()
         with ThreadPoolExecutor(SCROLLERS) as scrollers:
             scrolled = [loop.run_in_executor(scrollers, watcher.fetch_many, CDN, paths[i::SCROLLERS])
                         for i in range(SCROLLERS)]
             await wait_for(lambda: stats()["waiting"] >= 10, timeout=60, interval=0.01)
-            # ...and the worker checking them dies without a word.
+            # ...and the worker dies without a word, idle or checking one of them.
             os.kill(min(workers), signal.SIGKILL)
             received = await asyncio.gather(*scrolled)
         for i, bodies in enumerate(received):
             assert bodies == [feed[path][1] for path in paths[i::SCROLLERS]]  # every response, whole
+
+        # Once the feed is scrolled, its images are checked one after another by a new worker:
+        # killed now, that one dies holding an image.
+        await wait_for(lambda: stats()["restarts"] == 1 and workers_of(watcher.process.pid) - workers,
+                       timeout=60, interval=0.01)
+        assert stats()["waiting"] > 1, "the feed was checked before the second kill"
+        second = workers_of(watcher.process.pid) - workers
+        os.kill(min(second), signal.SIGKILL)
 
         # The browser keeps being served at once, and what it is shown is checked again.
         for path, (_, body) in copies.items():
@@ -93,13 +101,13 @@ async def test_a_worker_killed_mid_feed_is_replaced_and_the_browser_never_waits(
     assert after["seen"] == STRANGERS + len(copies), after
     # Every image is in the books: checked, or skipped for a reason that is counted.
     assert after["checked"] + sum(after["skipped"].values()) == after["seen"], after
-    assert after["skipped"].get(WORKER_LOST, 0) >= 1, after  # the ones the dead worker held
-    assert after["restarts"] == 1, after
-    # One pool replaced the broken one: as many workers as before, none of them the dead one,
+    assert after["skipped"].get(WORKER_LOST, 0) >= 1, after  # the one the second dead worker held
+    assert after["restarts"] == 2, after
+    # One pool replaced each broken one: as many workers as before, none of them a dead one,
     # and never a crowd of them starting at once (the old pool's, then the new pool's).
-    assert len(replaced) == len(workers) and not replaced & workers, (workers, replaced)
+    assert len(replaced) == len(workers) and not replaced & (workers | second), (workers, second, replaced)
     assert census.most <= 2 * len(workers), f"{census.most} workers alive at once"
     out, err = watcher.output
-    assert out.count("stopped abruptly") == 1, out[-3000:]
+    assert out.count("stopped abruptly") == 2, out[-3000:]
     assert "Traceback" not in out + err, (out + err)[-3000:]
-    assert "checker restarted: 1" in out
+    assert "checker restarted: 2" in out

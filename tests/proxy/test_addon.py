@@ -14,7 +14,8 @@ import pytest
 from mitmproxy import exceptions
 from mitmproxy.test import taddons, tflow
 
-from proxy.addon import WORKER_LOST, Watcher, is_image
+from proxy import addon
+from proxy.addon import QUIET_SECONDS, WORKER_LOST, Watcher, is_image
 from proxy.fingerprint import enrollment_views
 from proxy.matcher import Matcher
 from proxy.sighting import Sighting
@@ -77,19 +78,40 @@ async def test_a_copy_is_recorded_with_its_evidence_and_the_response_is_left_alo
                                         "restarts": 0}
 
 
-async def test_an_image_goes_to_the_pool_once_the_hook_has_returned(watcher, monkeypatch):
-    # mitmproxy sends the response when the hook returns; handing an image over wakes the
-    # pool's threads, which take the GIL from the event loop: that waits until just after.
-    submitted = []
+@pytest.fixture
+def submitted(watcher, monkeypatch) -> list:
+    """What the watcher hands to its pool, as it hands it."""
+    handed = []
     submit = watcher._pool.submit
-    monkeypatch.setattr(watcher._pool, "submit", lambda *args: submitted.append(args) or submit(*args))
+    monkeypatch.setattr(watcher._pool, "submit", lambda *args: handed.append(args) or submit(*args))
+    return handed
+
+
+async def test_an_image_goes_to_the_pool_once_the_proxy_is_quiet(watcher, submitted):
+    # mitmproxy sends the response when the hook returns; the checker's work, and handing it
+    # over, wait until the proxy has had nothing to do for QUIET_SECONDS.
     watcher.response(image_flow(square_crop_copy(kodak(20))))
     watcher.response(image_flow(square_crop_copy(kodak(21))))
     assert submitted == [] and watcher.waiting == 2
-    await asyncio.sleep(0)
-    assert len(submitted) == 2
+    await asyncio.sleep(QUIET_SECONDS / 2)
+    assert submitted == []
+    await asyncio.sleep(QUIET_SECONDS)
+    assert len(submitted) == 1  # one at a time for its one worker: the next when it is free
     await settle(watcher)
+    assert len(submitted) == 2
     assert watcher.counts.checked == 2 and watcher.waiting == 0
+
+
+async def test_images_wait_while_the_proxy_stays_busy(watcher, submitted):
+    watcher.response(image_flow(square_crop_copy(kodak(20))))
+    loop = asyncio.get_running_loop()
+    busy_until = loop.time() + 10 * QUIET_SECONDS
+    while loop.time() < busy_until:  # requests back to back, for ten quiet periods
+        watcher.request(tflow.tflow())
+        await asyncio.sleep(0)
+    assert submitted == [] and watcher.waiting == 1
+    await settle(watcher)
+    assert watcher.counts.checked == 1
 
 
 async def test_images_still_to_hand_over_at_shutdown_start_no_pool(watcher):
@@ -143,12 +165,46 @@ async def test_too_large_an_image_is_passed_on_unchecked_and_counted(watcher):
     assert watcher.waiting == 0 and watcher.counts.skipped["too large"] == 1
 
 
+async def test_a_compressed_copy_is_decoded_then_checked(watcher):
+    copy = square_crop_copy(kodak(5))
+    flow = image_flow(copy)
+    flow.response.encode("gzip")
+    watcher.response(flow)
+    await settle(watcher)
+    [sighting] = watcher.recorded
+    assert sighting.body == copy and sighting.match.photo_id == 5
+
+
+async def test_a_compressed_body_too_large_once_decoded_is_passed_on_unchecked(watcher):
+    watcher.tctx.configure(watcher, sentinelle_max_image_bytes=100_000)
+    flow = image_flow(b"\xff\xd8\xff" + bytes(1_000_000))  # a megabyte of zeros: a few KB gzipped
+    flow.response.encode("gzip")
+    assert len(flow.response.raw_content) < 100_000
+    watcher.response(flow)
+    await settle(watcher)
+    assert watcher.counts.skipped["too large"] == 1 and watcher.counts.checked == 0
+
+
 async def test_a_burst_beyond_the_queue_is_shed_and_counted(watcher):
     watcher.tctx.configure(watcher, sentinelle_max_pending=2)
     for _ in range(5):
         watcher.response(image_flow(square_crop_copy(kodak(20))))
     assert watcher.waiting == 2 and watcher.counts.skipped["shed: too many waiting"] == 3
     await settle(watcher)
+
+
+async def test_the_memory_a_backlog_held_is_given_back_once_it_is_checked(watcher, monkeypatch):
+    given_back = []
+    monkeypatch.setattr(addon.memory, "give_back", lambda: given_back.append(watcher.waiting))
+    monkeypatch.setattr(addon, "GIVE_BACK_AFTER", 3)
+    for _ in range(2):
+        watcher.response(image_flow(square_crop_copy(kodak(20))))
+    await settle(watcher)
+    assert given_back == []  # too small a backlog to be worth it
+    for _ in range(3):
+        watcher.response(image_flow(square_crop_copy(kodak(20))))
+    await settle(watcher)
+    assert given_back == [0]  # once, when none waits any more
 
 
 async def test_an_unlabelled_image_is_recognised_by_its_bytes(watcher):
@@ -195,6 +251,8 @@ async def test_the_workers_see_a_new_protected_set_at_the_next_image(watcher, tm
 async def test_a_worker_killed_mid_queue_is_replaced_once_and_checking_goes_on(watcher):
     for _ in range(20):
         watcher.response(image_flow(square_crop_copy(kodak(20))))
+    while not watcher._pending:  # until the worker holds one
+        await asyncio.sleep(0.001)
     broken = watcher._pool
     [pid] = broken._processes  # the pool's one worker (workers=1)
     before = {child.pid for child in multiprocessing.active_children()}
@@ -225,7 +283,7 @@ async def test_an_image_offered_to_a_pool_found_broken_goes_to_a_new_one(watcher
     # Before the loop hears of it, an image arrives: handing it over must not raise into
     # mitmproxy's event loop.
     watcher.response(image_flow(square_crop_copy(kodak(5))))
-    await asyncio.sleep(0)  # the hand-over, just after the hook
+    await asyncio.sleep(QUIET_SECONDS * 2)  # the hand-over, once the proxy is quiet
     assert watcher._pool is not broken and watcher.counts.restarts == 1
     await settle(watcher)
     assert [s.match.photo_id for s in watcher.recorded] == [5] and watcher.counts.restarts == 1

@@ -3,8 +3,8 @@
 The browser gets every response at once and unchanged. The bytes of a social host's
 image wait, in a bounded queue, for the proxy's next pause (QUIET_SECONDS), then go to a
 process pool to be fingerprinted and searched for (proxy/worker.py): the event loop, which
-serves every flow, never runs that work, and the pool never competes with a busy proxy. Only a match is handed on,
-through the `record` callable the runner wired in. The feed JSON (or HTML) of a social host
+serves every flow, never runs that work, and the pool never competes with a busy proxy.
+Only a match is handed on, through the `record` callable the runner wired in. The feed JSON (or HTML) of a social host
 goes to the same pool to be read for who posted which image (proxy/attribution.py), kept
 in memory only and attached to a match. This is the only module that imports mitmproxy.
 """
@@ -30,7 +30,7 @@ from proxy import memory, worker
 from proxy.worker import IndexRef
 from proxy.attribution import MAX_FEED_BYTES, AttributionMap, is_feed, parse_feed
 from proxy.hosts import all_domains, allow_hosts_patterns, normalise_domain, platform_of
-from proxy.images import ImageError
+from proxy.images import ImageError, is_image
 from proxy.sighting import Sighting, WatchCounts, evidence_headers
 
 logger = logging.getLogger("sentinelle")
@@ -63,25 +63,6 @@ SHED = "shed: too many waiting"
 # Images waiting in the pool when one of its workers died (killed, out of memory, crashed in
 # a decoder): the pool is replaced, and they pass unchecked, counted.
 WORKER_LOST = "worker stopped"
-
-IMAGE_TYPES = frozenset(
-    {"image/jpeg", "image/pjpeg", "image/png", "image/webp", "image/gif",
-     "image/avif", "image/heic", "image/heif"}
-)
-# Some CDNs label images as octet-stream: recognise them by their first bytes.
-_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"RIFF")
-_ISO_BRANDS = (b"avif", b"avis", b"heic", b"heix", b"mif1", b"msf1")
-
-
-def is_image(content_type: str, body: bytes) -> bool:
-    """Whether a response is an image by its label, or by its first bytes when unlabelled."""
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    if media_type in IMAGE_TYPES:
-        return True
-    if media_type not in ("", "application/octet-stream", "binary/octet-stream"):
-        return False
-    return body.startswith(_MAGIC) or body[4:8] == b"ftyp" and body[8:12] in _ISO_BRANDS
-
 
 def page_of(request: http.Request) -> str | None:
     """The page an image was shown on, as far as the browser told: Referer, else Origin."""
@@ -263,12 +244,14 @@ class Watcher:
         self.attributions.add_all(future.result())
 
     def _refusal(self, body: bytes) -> str | None:
+        """Why an image is not to be kept for checking, if it is not."""
+        return self._unfit(body) or (SHED if self.waiting >= self._max_pending else None)
+
+    def _unfit(self, body: bytes) -> str | None:
         if not body:
             return "empty"
         if len(body) > self._max_image_bytes:
             return "too large"
-        if self.waiting >= self._max_pending:
-            return SHED
         return None
 
     def _seen(self, flow: http.HTTPFlow, platform: str, seen_at: float) -> _Seen | None:
@@ -278,8 +261,8 @@ class Watcher:
         body = response.raw_content
         if response.headers.get("content-encoding", "identity").lower() != "identity":
             body = response.get_content(strict=False) or b""
-            if not body or len(body) > self._max_image_bytes:
-                self._skip(platform, "empty" if not body else "too large")
+            if reason := self._unfit(body):
+                self._skip(platform, reason)
                 return None
         return _Seen(
             seen_at=datetime.fromtimestamp(seen_at, UTC),

@@ -80,6 +80,27 @@ _AVIF_BRANDS = (b"avif", b"avis")
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1")
 
 
+# Content types of image responses; some CDNs label images as octet-stream instead, and
+# `is_image` then recognises them by their first bytes.
+IMAGE_TYPES = frozenset(
+    {"image/jpeg", "image/pjpeg", "image/png", "image/webp", "image/gif",
+     "image/avif", "image/heic", "image/heif"}
+)
+_UNLABELLED = ("", "application/octet-stream", "binary/octet-stream")
+
+
+def is_image(content_type: str, head: bytes) -> bool:
+    """Whether a response is an image by its label, or by its first bytes (`head`, 16 are
+    enough) when unlabelled."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type in IMAGE_TYPES:
+        return True
+    if media_type not in _UNLABELLED:
+        return False
+    return (head.startswith(_SUPPORTED_SIGNATURES) or head.startswith(b"RIFF")
+            or head[4:8] == b"ftyp" and head[8:12] in _AVIF_BRANDS + _HEIF_BRANDS)
+
+
 def open_image(data: bytes, *, reduce_to: int | None = None, min_side: int = MIN_SIDE_SEEN, grey: bool = False) -> Image.Image:
     """Decode `data` into an upright RGB image (grey levels, mode "L", with `grey`), or raise `ImageError`.
 

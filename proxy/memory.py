@@ -12,16 +12,15 @@ is done.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from functools import cache
 
 
 @cache
 def _malloc_trim():
+    # The C library the process already runs on, as worker.die_with_parent finds prctl.
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc.malloc_trim
-    except (OSError, AttributeError, TypeError):  # no such library, or no such function in it
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError, TypeError):  # not glibc, or Windows (no CDLL(None) at all)
         return None
 
 

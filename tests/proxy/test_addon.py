@@ -15,7 +15,7 @@ from mitmproxy import exceptions
 from mitmproxy.test import taddons, tflow
 
 from proxy import addon
-from proxy.addon import QUIET_SECONDS, WORKER_LOST, Watcher, is_image
+from proxy.addon import QUIET_SECONDS, WORKER_LOST, Watcher
 from proxy.fingerprint import enrollment_views
 from proxy.matcher import Matcher
 from proxy.sighting import Sighting
@@ -205,12 +205,6 @@ async def test_the_memory_a_backlog_held_is_given_back_once_it_is_checked(watche
         watcher.response(image_flow(square_crop_copy(kodak(20))))
     await settle(watcher)
     assert given_back == [0]  # once, when none waits any more
-
-
-async def test_an_unlabelled_image_is_recognised_by_its_bytes(watcher):
-    assert is_image("application/octet-stream", kodak(5).read_bytes()[:16])
-    assert not is_image("application/octet-stream", b"<html>")
-    assert not is_image("text/html", kodak(5).read_bytes()[:16])
 
 
 async def test_a_failing_store_does_not_break_the_watcher(watcher, caplog):

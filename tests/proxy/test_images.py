@@ -25,6 +25,7 @@ from proxy.images import (
     TOO_SMALL,
     UNSUPPORTED,
     ImageError,
+    is_image,
     open_image,
     thumbnail_jpeg,
 )
@@ -262,3 +263,10 @@ def test_upright_size_reads_the_header_and_applies_the_exif_rotation():
     image.save(plain, "JPEG")
     assert upright_size(rotated.getvalue()) == (200, 300)
     assert upright_size(plain.getvalue()) == (300, 200)
+
+
+def test_an_unlabelled_image_is_recognised_by_its_bytes():
+    head = (KODAK / "kodim05.jpg").read_bytes()[:16]
+    assert is_image("application/octet-stream", head)
+    assert not is_image("application/octet-stream", b"<html>")
+    assert not is_image("text/html", head)

@@ -53,11 +53,25 @@ MAX_PENDING_FEEDS = 32
 # where the checker keeps up; a proxy busy back to back leaves none, and its images wait for
 # the first pause, in the bounded queue (MAX_PENDING), or are shed, counted.
 QUIET_SECONDS = 0.010
+# A look for that quiet moment that comes this much later than it was set for means the proxy
+# was held up: its event loop busy, or the process waiting for a core while the machine is
+# busy. Either way the quiet it seems to see is not one; it waits another QUIET_SECONDS.
+LATE_SECONDS = QUIET_SECONDS / 2
+# Every hand-over passes through such a look, even when the proxy has long been quiet: the
+# shortest wait that shows the event loop is free.
+CONFIRM_SECONDS = 0.001
 
-# Once this many images have waited since memory was last given back, and all are checked,
-# the memory they held is given back to the system (proxy/memory.py): about 15 MB of feed
-# photos, for a call that takes a few milliseconds, in a pause.
+# The memory waiting images held is kept for the next backlog, up to this much (a full
+# backlog of MAX_PENDING feed photos is some 60 MB): a backlog that finds its memory ready
+# costs no page faults, which cost more than the rest of the watcher's work on a busy proxy
+# (proxy/memory.py).
+KEEP_FOR_REUSE = 128 * 2**20
+# Once this many images have waited since memory was last given back, all are checked, and
+# the proxy has handled nothing for GIVE_BACK_QUIET_SECONDS (the family stopped browsing),
+# the memory they held is given back to the system: about 15 MB of feed photos or more, for a
+# call that takes a few milliseconds, when nobody waits for the proxy.
 GIVE_BACK_AFTER = 64
+GIVE_BACK_QUIET_SECONDS = 10.0
 
 SHED = "shed: too many waiting"
 # Images waiting in the pool when one of its workers died (killed, out of memory, crashed in
@@ -112,9 +126,10 @@ class Watcher:
         # Responses whose image waits for a quiet moment: (flow, platform, when it was seen).
         self._queued: collections.deque[tuple[http.HTTPFlow, str, float]] = collections.deque()
         self._max_image_bytes, self._max_pending = MAX_IMAGE_BYTES, MAX_PENDING  # as the options say
-        self._held = 0  # images that waited since memory was last given back
         self._last_busy = 0.0  # the event loop's clock when the proxy last handled a request or response
         self._pump: asyncio.TimerHandle | None = None  # when to look again for a quiet moment
+        self._pump_due = 0.0  # the event loop's clock when that look is due
+        self._backlogs = memory.Backlogs(GIVE_BACK_AFTER, GIVE_BACK_QUIET_SECONDS, self._quiet_for)
         self._feeds: set[asyncio.Future] = set()
         self.attributions = AttributionMap()
         self.counts = WatchCounts()
@@ -169,6 +184,7 @@ class Watcher:
         self._max_pending = ctx.options.sentinelle_max_pending
 
     def running(self) -> None:
+        memory.keep_for_reuse(KEEP_FOR_REUSE)
         self._start_pool()
 
     def done(self) -> None:
@@ -179,6 +195,7 @@ class Watcher:
         if self._pump is not None:
             self._pump.cancel()
             self._pump = None
+        self._backlogs.cancel()
         self._feeds.clear()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
@@ -212,7 +229,7 @@ class Watcher:
         # the proxy is quiet, with the hand-over (QUIET_SECONDS): mitmproxy sends the response
         # when this hook returns, and every microsecond here is one each image waits.
         self._queued.append((flow, platform, time.time()))
-        self._held += 1
+        self._backlogs.held()
         self._hand_when_quiet()
 
     # -- off the response path -------------------------------------------------
@@ -323,21 +340,30 @@ class Watcher:
         self._start_pool()
 
     def _hand_when_quiet(self) -> None:
-        """Hand waiting images to the pool, one per worker at a time, once the proxy is quiet;
-        until then, look again when it may be."""
-        if self._pump is not None:
-            return  # already set to look
+        """Set a look for the proxy's next quiet moment, if waiting images need one."""
+        if self._pump is not None or not self._queued or len(self._pending) >= self._workers:
+            return  # already set to look, or nothing to hand over, or no worker free
         loop = asyncio.get_running_loop()
-        while self._queued and len(self._pending) < self._workers:
-            busy_ago = loop.time() - self._last_busy
-            if busy_ago < QUIET_SECONDS:
-                self._pump = loop.call_later(QUIET_SECONDS - busy_ago, self._look_again)
-                return
-            if (seen := self._seen(*self._queued.popleft())) is not None:
-                self._submit(seen)
+        wait = max(QUIET_SECONDS - (loop.time() - self._last_busy), CONFIRM_SECONDS)
+        self._pump_due = loop.time() + wait
+        self._pump = loop.call_at(self._pump_due, self._look_again)
+
+    def _quiet_for(self) -> float:
+        """How long the proxy has handled no request or response, in seconds."""
+        return asyncio.get_running_loop().time() - self._last_busy
 
     def _look_again(self) -> None:
+        """Hand waiting images to the pool, one per worker at a time, if the proxy is quiet: it
+        has handled nothing for QUIET_SECONDS, and this look came on time (LATE_SECONDS)."""
         self._pump = None
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._pump_due > LATE_SECONDS:
+            self._last_busy = loop.time()  # held up: not a quiet moment
+        while self._queued and len(self._pending) < self._workers:
+            if loop.time() - self._last_busy < QUIET_SECONDS:
+                break
+            if (seen := self._seen(*self._queued.popleft())) is not None:
+                self._submit(seen)
         self._hand_when_quiet()
 
     def _submit(self, seen: _Seen) -> None:
@@ -354,9 +380,8 @@ class Watcher:
         if future.cancelled():
             return
         self._hand_when_quiet()  # a worker is free
-        if not self.waiting and self._held >= GIVE_BACK_AFTER:
-            memory.give_back()
-            self._held = 0
+        if not self.waiting:
+            self._backlogs.drained()
         if (error := future.exception()) is not None:
             if isinstance(error, ImageError):
                 self._skip(seen.platform, error.reason)

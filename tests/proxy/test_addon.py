@@ -9,13 +9,14 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import time
 
 import pytest
 from mitmproxy import exceptions
 from mitmproxy.test import taddons, tflow
 
 from proxy import addon
-from proxy.addon import QUIET_SECONDS, WORKER_LOST, Watcher
+from proxy.addon import LATE_SECONDS, QUIET_SECONDS, WORKER_LOST, Watcher
 from proxy.fingerprint import enrollment_views
 from proxy.matcher import Matcher
 from proxy.sighting import Sighting
@@ -114,6 +115,19 @@ async def test_images_wait_while_the_proxy_stays_busy(watcher, submitted):
     assert watcher.counts.checked == 1
 
 
+async def test_a_proxy_held_up_past_its_quiet_period_is_not_taken_for_quiet(watcher, submitted):
+    # A proxy waiting for a core (the machine busy) or blocked in a long step handles no
+    # request either: its look for a quiet moment then comes late, and hands nothing over.
+    watcher.response(image_flow(square_crop_copy(kodak(20))))
+    time.sleep(QUIET_SECONDS + 2 * LATE_SECONDS)  # the event loop held up, as by the kernel
+    await asyncio.sleep(0)
+    assert submitted == [] and watcher.waiting == 1
+    await asyncio.sleep(QUIET_SECONDS * 2)  # then really quiet: it goes
+    assert len(submitted) == 1
+    await settle(watcher)
+    assert watcher.counts.checked == 1
+
+
 async def test_images_still_to_hand_over_at_shutdown_start_no_pool(watcher):
     watcher.response(image_flow(square_crop_copy(kodak(20))))
     watcher.done()
@@ -193,18 +207,27 @@ async def test_a_burst_beyond_the_queue_is_shed_and_counted(watcher):
     await settle(watcher)
 
 
-async def test_the_memory_a_backlog_held_is_given_back_once_it_is_checked(watcher, monkeypatch):
+async def test_the_memory_a_backlog_held_is_given_back_once_the_proxy_stays_quiet(watcher, monkeypatch):
     given_back = []
     monkeypatch.setattr(addon.memory, "give_back", lambda: given_back.append(watcher.waiting))
-    monkeypatch.setattr(addon, "GIVE_BACK_AFTER", 3)
+    watcher._backlogs = addon.memory.Backlogs(3, 0.3, watcher._quiet_for)  # 3 images, 0.3 s of quiet
     for _ in range(2):
         watcher.response(image_flow(square_crop_copy(kodak(20))))
     await settle(watcher)
+    await asyncio.sleep(0.5)
     assert given_back == []  # too small a backlog to be worth it
     for _ in range(3):
         watcher.response(image_flow(square_crop_copy(kodak(20))))
     await settle(watcher)
-    assert given_back == [0]  # once, when none waits any more
+    assert given_back == []  # kept, ready for the next backlog, while the proxy may be busy
+    loop = asyncio.get_running_loop()
+    busy_until = loop.time() + 0.5
+    while loop.time() < busy_until:  # the proxy busy, its backlog checked
+        watcher.request(tflow.tflow())
+        await asyncio.sleep(0.01)
+    assert given_back == []
+    await asyncio.sleep(0.5)
+    assert given_back == [0]  # once, when none waits and the proxy has been quiet
 
 
 async def test_a_failing_store_does_not_break_the_watcher(watcher, caplog):

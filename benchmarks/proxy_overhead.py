@@ -1,7 +1,8 @@
 """Measures what Sentinelle's add-on adds to the latency of images going through the proxy.
 
-    python -m benchmarks.proxy_overhead [--requests 200] [--rounds 12] [--concurrency 1 8 32]
-        [--paced-rate 30] [--paced-seconds 20] [--paced-delay-ms 40] [--out FILE]
+    python -m benchmarks.proxy_overhead [--requests 200] [--rounds 30] [--concurrency 1 8 32]
+        [--paced-rate 30] [--paced-seconds 20] [--paced-delay-ms 40] [--instructions 500]
+        [--out FILE]
 
 In one run, on loopback and over HTTPS: a fake Instagram CDN (its own process) serving
 1080-px JPEGs, plain mitmproxy with no add-on (`mitmdump`), a second plain mitmproxy (the
@@ -10,32 +11,42 @@ host. Every image is offered to Sentinelle's checker (none matches, as in a real
 
 Closed loop: a client (this process) fetches images as fast as it can through each proxy in
 turn, at each number of concurrent connections, in interleaved rounds so that drift on the
-machine falls on all alike; the order of the proxies changes each round (`in_turn`). Before
-every round of every proxy the run waits until Sentinelle has no image waiting to be checked,
-so its deferred checks never run during another proxy's round (they would slow that proxy
-and flatter Sentinelle). The control's difference from the first plain mitmproxy is the
-benchmark's noise floor, reported next to what Sentinelle adds.
+machine falls on all alike; the order of the proxies changes each round (`in_turn`). The
+connections are opened before the rounds and kept open through them, as a browser keeps its
+connections to a CDN (`Client`). Before every round of every proxy the run waits until
+Sentinelle has no image waiting to be checked, so its deferred checks never run during
+another proxy's round (they would slow that proxy and flatter Sentinelle). The control's
+difference from the first plain mitmproxy is the benchmark's noise floor, reported next to
+what Sentinelle adds.
 
 Paced feed: then, through each proxy in turn, images are offered at a steady rate (open loop,
 as a feed scrolls) over at most 6 connections (a browser's limit per host), the CDN answering
 each after a delay, as over the internet. Reports latencies, and how many of the images
 Sentinelle saw it checked, during the feed and after it, and how many it shed.
-`--paced-seconds 0` leaves this leg out. Writes benchmarks/results/proxy-overhead.md, or --out.
+`--paced-seconds 0` leaves this leg out.
+
+Instructions: last, plain mitmproxy and Sentinelle serve `--instructions` images each under
+valgrind's callgrind, which counts the instructions they execute (benchmarks/instructions.py):
+the add-on's added work, free of the machine's noise. `--instructions 0` leaves it out.
+Writes benchmarks/results/proxy-overhead.md, or --out.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import shlex
 import ssl
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import aiohttp
 
+from benchmarks import instructions
 from benchmarks.scene import FEED, Proxy, Scene, fetch_image, machine
 from proxy.addon import SHED
 
@@ -46,6 +57,14 @@ QUIET_POLL_SECONDS = 0.05
 QUIET_TIMEOUT_SECONDS = 300
 # Browsers open at most 6 HTTP/1.1 connections to one host.
 BROWSER_CONNECTIONS = 6
+# Longer than a whole leg of rounds: the client never closes a connection between them.
+KEEP_ALIVE_SECONDS = 3600
+# The machine's speed drifts by a fifth from one second to the next (a shared host): the
+# paired median needs many rounds to settle.
+ROUNDS = 30
+# The instruction count: how many images, over how many connections (the most the closed loop uses).
+INSTRUCTION_REQUESTS = 500
+INSTRUCTION_CONNECTIONS = 32
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -54,32 +73,41 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-async def fetch_all(proxy_port: int, ca_file: Path, concurrency: int,
-                    requests: int) -> tuple[list[float], int]:
-    """Latency in ms of `requests` image fetches over `concurrency` kept-alive connections.
+class Client:
+    """Kept-alive connections to one proxy, as a browser keeps them to a CDN: opened once,
+    before the timed rounds, so that every timed image travels on an open connection (the TLS
+    handshakes, which Sentinelle's add-on takes no part in, are the slowest and most variable
+    part of a fetch, and were the main noise of this benchmark)."""
 
-    Each connection's first fetch opens it (TLS to the proxy, the proxy's TLS to the CDN) and
-    is not timed: the figures are those of images on an open connection, as a feed's are, and
-    the handshakes, which Sentinelle's add-on takes no part in, would otherwise make up the
-    slowest percent at 32 connections."""
-    context = ssl.create_default_context(cafile=str(ca_file))
-    latencies: list[float] = []
-    errors = 0
-    counter = iter(range(requests))
-    connector = aiohttp.TCPConnector(limit=concurrency, ssl=context)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    def __init__(self, proxy: Proxy, concurrency: int) -> None:
+        self.proxy, self.concurrency = proxy, concurrency
+        context = ssl.create_default_context(cafile=str(proxy.ca_file))
+        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(
+            limit=concurrency, ssl=context, keepalive_timeout=KEEP_ALIVE_SECONDS))
+
+    async def open(self) -> None:
+        """Open every connection (two fetches on each, untimed)."""
+        await self.fetch(2 * self.concurrency)
+
+    async def fetch(self, requests: int) -> tuple[list[float], int]:
+        """Latency in ms of `requests` image fetches over the open connections, and the errors."""
+        latencies: list[float] = []
+        errors = 0
+        counter = iter(range(requests))
+
         async def worker() -> None:
             nonlocal errors
-            opening = True
             for n in counter:
-                latency = await fetch_image(session, proxy_port, n)
+                latency = await fetch_image(self._session, self.proxy.port, n)
                 if latency is None:
                     errors += 1
-                elif not opening:
+                else:
                     latencies.append(latency)
-                opening = False
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies, errors
+        await asyncio.gather(*(worker() for _ in range(self.concurrency)))
+        return latencies, errors
+
+    async def close(self) -> None:
+        await self._session.close()
 
 
 async def paced_feed(proxy: Proxy, rate: float, seconds: float,
@@ -110,6 +138,14 @@ async def paced_feed(proxy: Proxy, rate: float, seconds: float,
             tasks.append(asyncio.create_task(one(n, session)))
         await asyncio.gather(*tasks)
     return latencies, errors
+
+
+async def warm_up(proxy: Proxy) -> None:
+    client = Client(proxy, 4)
+    try:
+        await client.fetch(40)
+    finally:
+        await client.close()
 
 
 def wait_until_checked(scene: Scene) -> dict:
@@ -153,34 +189,63 @@ def latency(latencies: list[float], errors: int) -> dict:
             "p99": percentile(latencies, 99) if latencies else float("nan"), "errors": errors}
 
 
-def closed_loop(scene: Scene, concurrency: int, rounds: int, requests: int) -> dict:
-    """Interleaved rounds of `requests` fetches per proxy at `concurrency` connections: each
-    proxy's p50 and p99 over all its rounds, and for Sentinelle and the control the median,
-    over the rounds, of their difference from plain mitmproxy in the same round (`paired`)."""
+async def closed_loop(scene: Scene, concurrency: int, rounds: int, requests: int) -> dict:
+    """Interleaved rounds of `requests` fetches per proxy at `concurrency` kept-alive
+    connections: each proxy's p50 and p99 over all its rounds, and for Sentinelle and the
+    control the median, over the rounds, of their difference from plain mitmproxy in the same
+    round (`paired`)."""
     proxies = list(scene.proxies.values())
+    clients = {p.name: Client(p, concurrency) for p in proxies}
     results: dict[str, tuple[list[float], int]] = {p.name: ([], 0) for p in proxies}
     each_round: list[dict[str, dict]] = []
-    before = wait_until_checked(scene)
-    for r in range(rounds):
-        this_round = {}
-        for proxy in in_turn(proxies, r):
-            wait_until_checked(scene)
-            latencies, errors = asyncio.run(fetch_all(proxy.port, proxy.ca_file, concurrency, requests))
-            results[proxy.name] = (results[proxy.name][0] + latencies, results[proxy.name][1] + errors)
-            this_round[proxy.name] = latency(latencies, errors)
-        each_round.append(this_round)
-    did = sentinelle_did(before, wait_until_checked(scene))
+    try:
+        for client in clients.values():
+            await client.open()
+        before = await asyncio.to_thread(wait_until_checked, scene)
+        for r in range(rounds):
+            this_round = {}
+            for proxy in in_turn(proxies, r):
+                await asyncio.to_thread(wait_until_checked, scene)
+                latencies, errors = await clients[proxy.name].fetch(requests)
+                results[proxy.name] = (results[proxy.name][0] + latencies, results[proxy.name][1] + errors)
+                this_round[proxy.name] = latency(latencies, errors)
+            each_round.append(this_round)
+        did = sentinelle_did(before, await asyncio.to_thread(wait_until_checked, scene))
+    finally:
+        for client in clients.values():
+            await client.close()
     return {"connections": concurrency, "did": did, "paired": paired(each_round),
             **{name: latency(*measured) for name, measured in results.items()}}
 
 
 def paired(each_round: list[dict[str, dict]]) -> dict[str, dict[str, float]]:
     """For Sentinelle and the control, the median over rounds of their p50 and p99 minus plain
-    mitmproxy's in the same round. The machine drifts from round to round (the same proxy's
-    CPU time per request moves by a third); within a round the proxies run seconds apart, so
-    the difference taken there, then its median, is much less noisy than the pooled figures."""
-    return {name: {q: statistics.median(r[name][q] - r[PLAIN][q] for r in each_round) for q in ("p50", "p99")}
-            for name in (SENTINELLE, CONTROL)}
+    mitmproxy's in the same round, and its 95 % interval (`p50_low`, `p50_high`, …). The
+    machine drifts from round to round (the same proxy's CPU time per request moves by a
+    third); within a round the proxies run seconds apart, so the difference taken there, then
+    its median, is much less noisy than the pooled figures."""
+    out: dict[str, dict[str, float]] = {}
+    for name in (SENTINELLE, CONTROL):
+        out[name] = {}
+        for q in ("p50", "p99"):
+            differences = [r[name][q] - r[PLAIN][q] for r in each_round]
+            low, high = median_interval(differences)
+            out[name] |= {q: statistics.median(differences), f"{q}_low": low, f"{q}_high": high}
+    return out
+
+
+def median_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float]:
+    """A `confidence` interval for the median of `values`, from their order (it assumes nothing
+    of their distribution): the k-th smallest and k-th largest, k the most ranks that each fall
+    below the median with a chance of at most (1 - confidence) / 2."""
+    ordered, n = sorted(values), len(values)
+    k, below = 0, 0.0
+    while k < n // 2 and below + math.comb(n, k) / 2**n <= (1 - confidence) / 2:
+        below += math.comb(n, k) / 2**n
+        k += 1
+    if k == 0:
+        return float("-inf"), float("inf")  # too few rounds to say
+    return ordered[k - 1], ordered[n - k]
 
 
 def paced_leg(scene: Scene, rate: float, seconds: float, cdn_delay_ms: float) -> dict:
@@ -201,12 +266,14 @@ def paced_leg(scene: Scene, rate: float, seconds: float, cdn_delay_ms: float) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=200, help="requests per round and proxy")
-    parser.add_argument("--rounds", type=int, default=12, help="interleaved rounds per proxy")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="interleaved rounds per proxy")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--paced-rate", type=float, default=30, help="paced feed: images per second")
     parser.add_argument("--paced-seconds", type=float, default=20,
                         help="paced feed: seconds per proxy (0: leave it out)")
     parser.add_argument("--paced-delay-ms", type=float, default=40, help="paced feed: the CDN's delay")
+    parser.add_argument("--instructions", type=int, default=INSTRUCTION_REQUESTS,
+                        help="images counted under callgrind per proxy (0: leave the leg out)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the report")
     args = parser.parse_args()
 
@@ -215,17 +282,45 @@ def main() -> None:
         scene.sentinelle()
         scene.plain_mitmproxy(CONTROL, "control")
         for proxy in scene.proxies.values():  # warm up: TLS leaves minted, workers spawned
-            asyncio.run(fetch_all(proxy.port, proxy.ca_file, 4, 40))
+            asyncio.run(warm_up(proxy))
         rows = []
         for concurrency in args.concurrency:
-            rows.append(closed_loop(scene, concurrency, args.rounds, args.requests))
+            rows.append(asyncio.run(closed_loop(scene, concurrency, args.rounds, args.requests)))
             print(rows[-1], flush=True)
         paced = None
         if args.paced_seconds > 0:
             paced = paced_leg(scene, args.paced_rate, args.paced_seconds, args.paced_delay_ms)
             print(paced, flush=True)
         counts = wait_until_checked(scene)
-    write_report(rows, paced, args, counts)
+    counted: dict | str | None = None
+    if args.instructions > 0:
+        counted = instructions.missing() or asyncio.run(instruction_leg(args.instructions))
+        print(counted, flush=True)
+    write_report(rows, paced, counted, args, counts)
+
+
+async def instruction_leg(requests: int) -> dict[str, int]:
+    """Instructions plain mitmproxy and Sentinelle each execute to serve `requests` images over
+    INSTRUCTION_CONNECTIONS open connections, both under callgrind, in a scene of their own; and
+    how many images Sentinelle checked meanwhile (`checked`)."""
+    counted = {}
+    with Scene() as scene:
+        wrap = instructions.callgrind
+        proxies = [(scene.plain_mitmproxy(PLAIN, "plain", wrap(scene.work / "plain.callgrind"),
+                                          instructions.START_TIMEOUT_SECONDS), scene.work / "plain.callgrind"),
+                   (scene.sentinelle(wrap(scene.work / "sentinelle.callgrind"), instructions.START_TIMEOUT_SECONDS),
+                    scene.work / "sentinelle.callgrind")]
+        for proxy, out in proxies:
+            client = Client(proxy, INSTRUCTION_CONNECTIONS)
+            try:
+                await client.open()
+                before = await asyncio.to_thread(wait_until_checked, scene)  # the warm-up images checked
+                counted[proxy.name] = await instructions.count(proxy, out, partial(client.fetch, requests))
+                if proxy.name == SENTINELLE:  # images handed over while counting, and checked
+                    counted["checked"] = scene.stats()["images"]["checked"] - before["checked"]
+            finally:
+                await client.close()
+    return counted
 
 
 def closed_loop_lines(rows: list[dict], args) -> list[str]:
@@ -253,10 +348,22 @@ def closed_loop_lines(rows: list[dict], args) -> list[str]:
         "", ("Added: Sentinelle's figure minus plain mitmproxy's — paired: the median over the rounds of "
              "the difference within each round; pooled: the difference of the p50 (p99) of all rounds "
              "together. Control's: the same for the second plain mitmproxy — what the benchmark reports "
-             "when nothing is added, its noise floor. Each connection's first fetch (its TLS handshakes) "
-             "is not timed."),
+             "when nothing is added, its noise floor. Connections are opened before the rounds and kept "
+             "open (their TLS handshakes are not timed)."),
         ("Shed: passed to the client unchecked because too many images were waiting (counted, shown "
-         "by `sentinelle doctor`). Checked includes the checks done between rounds."), ""]
+         "by `sentinelle doctor`). Checked includes the checks done between rounds."), "",
+        "The paired medians with their 95 % intervals (from the rounds' order, nothing assumed of their spread):", "",
+        "| connections | added p50 | control's p50 | added p99 | control's p99 |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+        *(f"| {row['connections']} | " + " | ".join(
+            _with_interval(row["paired"][name], q) for q in ("p50", "p99") for name in (SENTINELLE, CONTROL)) + " |"
+          for row in rows),
+        "", ("An interval that holds the control's figures as well as Sentinelle's says the rounds cannot "
+             "tell them apart; the instruction count below measures what they cannot."), ""]
+
+
+def _with_interval(paired: dict[str, float], q: str) -> str:
+    return f"{paired[q]:+.2f} ms [{paired[q + '_low']:+.2f}, {paired[q + '_high']:+.2f}]"
 
 
 def paced_lines(paced: dict, args) -> list[str]:
@@ -291,7 +398,30 @@ HOW_IT_IS_FAIR = (
     "beyond it.")
 
 
-def write_report(rows: list[dict], paced: dict | None, args, counts: dict) -> None:
+def instruction_lines(counted: dict | str, rows: list[dict], args) -> list[str]:
+    lines = [f"## Instructions per image: {args.instructions} images over {INSTRUCTION_CONNECTIONS} open "
+             "connections, each proxy under callgrind", ""]
+    if isinstance(counted, str):
+        return lines + [f"Left out: {counted}.", ""]
+    plain, ours = (counted[name] / args.instructions for name in (PLAIN, SENTINELLE))
+    return lines + [
+        "| proxy | instructions per image |", "| --- | ---: |",
+        f"| {PLAIN} | {plain:,.0f} |", f"| {SENTINELLE} | {ours:,.0f} |", "",
+        (f"Sentinelle's proxy executes **{ours - plain:+,.0f} instructions per image ({(ours - plain) / plain:+.2%})**: "
+         "its hooks, the images it holds for the checker, its looks for a quiet moment, and what holding "
+         f"them costs the rest of the process. Sentinelle checked {counted['checked']} of the "
+         f"{args.instructions} images while counting (a hand-over's own work would count too). Counted, "
+         "not timed: the same whatever the machine is doing. Served back to back, an image's latency is "
+         "the proxy's work for the images queued before it; if all of that added work is on the images' "
+         "path, it adds this share of the plain proxy's latency (memory and cache effects aside): "
+         + "; ".join(f"at {row['connections']} connections, {(ours - plain) / plain * row[PLAIN]['p50']:+.2f} ms "
+                     f"to the p50 and {(ours - plain) / plain * row[PLAIN]['p99']:+.2f} ms to the p99"
+                     for row in rows) + "."),
+        ""]
+
+
+def write_report(rows: list[dict], paced: dict | None, counted: dict | str | None, args,
+                 counts: dict) -> None:
     command = "python -m benchmarks.proxy_overhead " + shlex.join(sys.argv[1:])
     lines = [
         "# Proxy overhead benchmark", "",
@@ -305,6 +435,8 @@ def write_report(rows: list[dict], paced: dict | None, args, counts: dict) -> No
     ]
     if paced:
         lines += paced_lines(paced, args)
+    if counted is not None:
+        lines += instruction_lines(counted, rows, args)
     lines += [f"Sentinelle's counts at the end of the run: {counts}", ""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines))

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,27 +64,30 @@ class Scene:
             except subprocess.TimeoutExpired:
                 process.kill()
 
-    def sentinelle(self) -> Proxy:
+    def sentinelle(self, wrap: Sequence[str] = (), start_timeout: float = 30) -> Proxy:
+        """`sentinelle run` with the ENROLLED photos; `wrap`: a command to run it under
+        (valgrind), which may need a longer `start_timeout`."""
         data_dir = self.work / "data"
         subprocess.run([sys.executable, "-m", "server", "--data-dir", str(data_dir), "enroll",
                         *map(str, ENROLLED)], cwd=ROOT, check=True, capture_output=True)
         port, self.api_port = free_port(), free_port()
         process = self._start("sentinelle", [
-            sys.executable, "-m", "server", "--data-dir", str(data_dir), "run",
+            *wrap, sys.executable, "-m", "server", "--data-dir", str(data_dir), "run",
             "--proxy-port", str(port), "--api-port", str(self.api_port), *self._common])
-        _wait_for_port(port, process, self.logs[process.pid])
+        _wait_for_port(port, process, self.logs[process.pid], start_timeout)
         self.token = (data_dir / "token").read_text().strip()
         return self._add("with Sentinelle", port, data_dir / "mitmproxy" / "mitmproxy-ca-cert.pem", process)
 
-    def plain_mitmproxy(self, name: str = "mitmproxy alone", confdir: str = "plain") -> Proxy:
+    def plain_mitmproxy(self, name: str = "mitmproxy alone", confdir: str = "plain",
+                        wrap: Sequence[str] = (), start_timeout: float = 30) -> Proxy:
         """mitmproxy with no add-on; a second one (the benchmark's control) needs its own name and
-        confdir (where its CA is made)."""
+        confdir (where its CA is made). `wrap` and `start_timeout` as for `sentinelle`."""
         port = free_port()
         process = self._start(confdir, [
-            str(Path(sys.executable).with_name("mitmdump")), "-q", "--listen-host", "127.0.0.1", "-p", str(port),
-            "--set", f"confdir={self.work / confdir}",
+            *wrap, str(Path(sys.executable).with_name("mitmdump")), "-q", "--listen-host", "127.0.0.1",
+            "-p", str(port), "--set", f"confdir={self.work / confdir}",
             "--set", r"allow_hosts=^(.+\.)?cdninstagram\.com(:\d+)?$", *self._common])
-        _wait_for_port(port, process, self.logs[process.pid])
+        _wait_for_port(port, process, self.logs[process.pid], start_timeout)
         return self._add(name, port, self.work / confdir / "mitmproxy-ca-cert.pem", process)
 
     def stats(self) -> dict:

@@ -6,6 +6,7 @@ mitmproxy's own test helpers drive the hooks; fingerprinting runs in the real pr
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 import signal
@@ -204,6 +205,20 @@ async def test_a_burst_beyond_the_queue_is_shed_and_counted(watcher):
     for _ in range(5):
         watcher.response(image_flow(square_crop_copy(kodak(20))))
     assert watcher.waiting == 2 and watcher.counts.skipped["shed: too many waiting"] == 3
+    await settle(watcher)
+
+
+async def test_shedding_is_logged_once_per_hundred_images(watcher, caplog):
+    watcher.tctx.configure(watcher, sentinelle_max_pending=1)
+    body = square_crop_copy(kodak(20))
+    with caplog.at_level(logging.DEBUG, logger="sentinelle"):
+        for _ in range(251):
+            watcher.response(image_flow(body))
+    shed = [r for r in caplog.records if "too many waiting" in r.getMessage()]
+    assert watcher.counts.skipped["shed: too many waiting"] == 250
+    assert [(r.levelname, r.getMessage().split("(")[1]) for r in shed] == [
+        ("WARNING", "1 skipped for this reason so far)"), ("WARNING", "101 skipped for this reason so far)"),
+        ("WARNING", "201 skipped for this reason so far)")]
     await settle(watcher)
 
 

@@ -411,12 +411,11 @@ class Watcher:
     def _skip(self, platform: str, reason: str) -> None:
         self.counts.skipped[reason] += 1
         count = self.counts.skipped[reason]
-        if reason != SHED:
-            logger.info("Sentinelle skipped an image from %s: %s (%d skipped for this reason so far)",
-                        platform, reason, count)
-        elif count % 100 == 1:
+        if reason == SHED and count % 100 != 1:
             # Shedding means images went unchecked: say so, but once per hundred. A line per
             # image (counted all the same) would put a record through all of mitmproxy's log
             # handlers for every image shed, when the proxy is busiest.
-            logger.warning("Sentinelle skipped an image from %s: %s (%d skipped for this reason so far)",
-                           platform, reason, count)
+            return
+        logger.log(logging.WARNING if reason == SHED else logging.INFO,
+                   "Sentinelle skipped an image from %s: %s (%d skipped for this reason so far)",
+                   platform, reason, count)

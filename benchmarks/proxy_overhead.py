@@ -25,9 +25,12 @@ each after a delay, as over the internet. Reports latencies, and how many of the
 Sentinelle saw it checked, during the feed and after it, and how many it shed.
 `--paced-seconds 0` leaves this leg out.
 
-Instructions: last, plain mitmproxy and Sentinelle serve `--instructions` images each under
+Instructions: last, plain mitmproxy, Sentinelle, and plain mitmproxy running Sentinelle's add-on
+as a script (`mitmdump -s server/mitmdump_addon.py`) serve `--instructions` images each under
 valgrind's callgrind, which counts the instructions they execute (benchmarks/instructions.py):
-the add-on's added work, free of the machine's noise. `--instructions 0` leaves it out.
+the added work, free of the machine's noise. `sentinelle run` loads only the mitmproxy add-ons
+that carry its traffic (server/proxy_master.py), the third proxy all of mitmdump's: its count is
+the add-on's own cost, like for like. `--instructions 0` leaves the leg out.
 Writes benchmarks/results/proxy-overhead.md, or --out.
 """
 
@@ -52,6 +55,7 @@ from proxy.addon import SHED
 
 RESULTS = Path(__file__).parent / "results" / "proxy-overhead.md"
 PLAIN, CONTROL, SENTINELLE = "mitmproxy alone", "mitmproxy alone (control)", "with Sentinelle"
+ADDON = "mitmproxy with Sentinelle's add-on"  # counted under callgrind only
 # The fairness wait: how often to ask Sentinelle whether images still wait, and for how long.
 QUIET_POLL_SECONDS = 0.05
 QUIET_TIMEOUT_SECONDS = 300
@@ -148,21 +152,22 @@ async def warm_up(proxy: Proxy) -> None:
         await client.close()
 
 
-def wait_until_checked(scene: Scene) -> dict:
-    """Wait until Sentinelle has no image waiting to be checked; its image counts then.
+def wait_until_checked(scene: Scene, proxy: Proxy | None = None) -> dict:
+    """Wait until `proxy`'s Sentinelle (by default `sentinelle run`'s) has no image waiting to
+    be checked; its image counts then.
 
     Sentinelle checks images in the proxy's pauses: waiting here, before each round, puts
     those checks between rounds, never in another proxy's round."""
     deadline = time.monotonic() + QUIET_TIMEOUT_SECONDS
     while True:
-        images = scene.stats()["images"]
+        images = scene.stats(proxy)["images"]
         if images["waiting"] == 0:
             return images
         if time.monotonic() > deadline:
             raise TimeoutError(
                 f"Sentinelle still has {images['waiting']} images waiting to be checked after "
                 f"{QUIET_TIMEOUT_SECONDS} s of waiting between rounds (its counts: {images}); its log: "
-                f"{scene.proxies[SENTINELLE].log}")
+                f"{(proxy or scene.proxies[SENTINELLE]).log}")
         time.sleep(QUIET_POLL_SECONDS)
 
 
@@ -300,24 +305,28 @@ def main() -> None:
 
 
 async def instruction_leg(requests: int) -> dict[str, int]:
-    """Instructions plain mitmproxy and Sentinelle each execute to serve `requests` images over
-    INSTRUCTION_CONNECTIONS open connections, both under callgrind, in a scene of their own; and
-    how many images Sentinelle checked meanwhile (`checked`)."""
-    counted = {}
+    """Instructions each proxy executes to serve `requests` images over INSTRUCTION_CONNECTIONS
+    open connections, under callgrind, in a scene of their own: plain mitmproxy, `sentinelle
+    run`, and plain mitmproxy running Sentinelle's add-on (the add-on's own cost, like for like);
+    and how many images each Sentinelle checked meanwhile (`checked`)."""
+    counted: dict = {"checked": {}}
     with Scene() as scene:
-        wrap = instructions.callgrind
-        proxies = [(scene.plain_mitmproxy(PLAIN, "plain", wrap(scene.work / "plain.callgrind"),
-                                          instructions.START_TIMEOUT_SECONDS), scene.work / "plain.callgrind"),
-                   (scene.sentinelle(wrap(scene.work / "sentinelle.callgrind"), instructions.START_TIMEOUT_SECONDS),
-                    scene.work / "sentinelle.callgrind")]
-        for proxy, out in proxies:
+        wrap, start = instructions.callgrind, instructions.START_TIMEOUT_SECONDS
+        outs = {name: scene.work / f"{confdir}.callgrind" for name, confdir in
+                ((PLAIN, "plain"), (SENTINELLE, "sentinelle"), (ADDON, "addon"))}
+        proxies = [scene.plain_mitmproxy(PLAIN, "plain", wrap(outs[PLAIN]), start),
+                   scene.sentinelle(wrap(outs[SENTINELLE]), start),
+                   scene.mitmproxy_with_addon(ADDON, wrap(outs[ADDON]), start)]
+        for proxy in proxies:
             client = Client(proxy, INSTRUCTION_CONNECTIONS)
             try:
                 await client.open()
-                before = await asyncio.to_thread(wait_until_checked, scene)  # the warm-up images checked
-                counted[proxy.name] = await instructions.count(proxy, out, partial(client.fetch, requests))
-                if proxy.name == SENTINELLE:  # images handed over while counting, and checked
-                    counted["checked"] = scene.stats()["images"]["checked"] - before["checked"]
+                if proxy.api:  # the warm-up images checked first
+                    before = await asyncio.to_thread(wait_until_checked, scene, proxy)
+                counted[proxy.name] = await instructions.count(proxy, outs[proxy.name],
+                                                               partial(client.fetch, requests))
+                if proxy.api:  # images handed over while counting, and checked
+                    counted["checked"][proxy.name] = scene.stats(proxy)["images"]["checked"] - before["checked"]
             finally:
                 await client.close()
     return counted
@@ -395,7 +404,9 @@ HOW_IT_IS_FAIR = (
     "another proxy's round (they would slow it and flatter Sentinelle); the order of the proxies "
     "changes each round, so that each runs first, and after each other, as often. The control shows "
     "how far apart two identical proxies measure: Sentinelle's added figures mean something only "
-    "beyond it.")
+    "beyond it. `sentinelle run` is the proxy a family runs: it carries its traffic with 9 of the 36 "
+    "add-ons plain mitmproxy loads (server/proxy_master.py), so what it adds is its own add-on's work "
+    "less theirs; the instruction count at the end tells the two apart.")
 
 
 def instruction_lines(counted: dict | str, rows: list[dict], args) -> list[str]:
@@ -403,20 +414,34 @@ def instruction_lines(counted: dict | str, rows: list[dict], args) -> list[str]:
              "connections, each proxy under callgrind", ""]
     if isinstance(counted, str):
         return lines + [f"Left out: {counted}.", ""]
-    plain, ours = (counted[name] / args.instructions for name in (PLAIN, SENTINELLE))
+    per_image = {name: counted[name] / args.instructions for name in (PLAIN, SENTINELLE, ADDON)}
+    plain = per_image[PLAIN]
+    added = {name: (per_image[name] - plain) / plain for name in (SENTINELLE, ADDON)}
+
+    def on_latency(name: str) -> str:
+        return "; ".join(f"at {row['connections']} connections, {added[name] * row[PLAIN]['p50']:+.2f} ms "
+                         f"to the p50 and {added[name] * row[PLAIN]['p99']:+.2f} ms to the p99" for row in rows)
+
     return lines + [
-        "| proxy | instructions per image |", "| --- | ---: |",
-        f"| {PLAIN} | {plain:,.0f} |", f"| {SENTINELLE} | {ours:,.0f} |", "",
-        (f"Sentinelle's proxy executes **{ours - plain:+,.0f} instructions per image ({(ours - plain) / plain:+.2%})**: "
-         "its hooks, the images it holds for the checker, its looks for a quiet moment, and what holding "
-         f"them costs the rest of the process. Sentinelle checked {counted['checked']} of the "
-         f"{args.instructions} images while counting (a hand-over's own work would count too). Counted, "
-         "not timed: the same whatever the machine is doing. Served back to back, an image's latency is "
-         "the proxy's work for the images queued before it; if all of that added work is on the images' "
-         "path, it adds this share of the plain proxy's latency (memory and cache effects aside): "
-         + "; ".join(f"at {row['connections']} connections, {(ours - plain) / plain * row[PLAIN]['p50']:+.2f} ms "
-                     f"to the p50 and {(ours - plain) / plain * row[PLAIN]['p99']:+.2f} ms to the p99"
-                     for row in rows) + "."),
+        "| proxy | instructions per image | against mitmproxy alone |", "| --- | ---: | ---: |",
+        *(f"| {name} | {per_image[name]:,.0f} | " + ("—" if name == PLAIN else
+          f"{per_image[name] - plain:+,.0f} ({added[name]:+.2%})") + " |" for name in (PLAIN, SENTINELLE, ADDON)),
+        "",
+        (f"`sentinelle run` executes **{per_image[SENTINELLE] - plain:+,.0f} instructions per image "
+         f"({added[SENTINELLE]:+.2%})**: its add-on's work, less that of the mitmproxy add-ons it does not "
+         "load (server/proxy_master.py; mitmproxy offers every event of every flow to each add-on in "
+         f"turn). Sentinelle's add-on alone, in plain mitmproxy with all of mitmdump's own add-ons (`mitmdump "
+         f"-s server/mitmdump_addon.py`, like for like): **{per_image[ADDON] - plain:+,.0f} "
+         f"({added[ADDON]:+.2%})** — its hooks, the images it holds for the checker, its looks for a "
+         "quiet moment, and what holding them costs the rest of the process. Images checked while "
+         f"counting (a hand-over's own work would count too): {counted['checked'][SENTINELLE]} and "
+         f"{counted['checked'][ADDON]} of {args.instructions}. Counted, not timed: the same whatever the "
+         "machine is doing."),
+        "",
+        ("Served back to back, an image's latency is the proxy's work for the images queued before it; "
+         "if all of that work is on the images' path, the difference moves the plain proxy's latency by "
+         f"the same share (memory and cache effects aside). `sentinelle run`: {on_latency(SENTINELLE)}. "
+         f"The add-on alone: {on_latency(ADDON)}."),
         ""]
 
 

@@ -31,6 +31,7 @@ class Proxy:
     ca_file: Path
     process: subprocess.Popen
     log: Path  # what the process wrote (stdout and stderr)
+    api: tuple[int, str] | None = None  # the port and token of its Sentinelle API, if it has one
 
 
 @dataclass
@@ -76,7 +77,27 @@ class Scene:
             "--proxy-port", str(port), "--api-port", str(self.api_port), *self._common])
         _wait_for_port(port, process, self.logs[process.pid], start_timeout)
         self.token = (data_dir / "token").read_text().strip()
-        return self._add("with Sentinelle", port, data_dir / "mitmproxy" / "mitmproxy-ca-cert.pem", process)
+        return self._add("with Sentinelle", port, data_dir / "mitmproxy" / "mitmproxy-ca-cert.pem", process,
+                         (self.api_port, self.token))
+
+    def mitmproxy_with_addon(self, name: str = "mitmproxy with Sentinelle's add-on",
+                             wrap: Sequence[str] = (), start_timeout: float = 30) -> Proxy:
+        """Plain mitmproxy (all of mitmdump's own add-ons) running Sentinelle's add-on as a script
+        (`mitmdump -s server/mitmdump_addon.py`), the ENROLLED photos in a data dir of its own.
+        `wrap` and `start_timeout` as for `sentinelle`."""
+        data_dir, port, api_port = self.work / "addon-data", free_port(), free_port()
+        subprocess.run([sys.executable, "-m", "server", "--data-dir", str(data_dir), "enroll",
+                        *map(str, ENROLLED)], cwd=ROOT, check=True, capture_output=True)
+        process = self._start("addon", [
+            *wrap, str(Path(sys.executable).with_name("mitmdump")), "-q", "--listen-host", "127.0.0.1",
+            "-p", str(port), "--set", f"confdir={self.work / 'addon'}",
+            "-s", str(LOOPBACK_DNS), "-s", str(ROOT / "server" / "mitmdump_addon.py"),
+            *self._common[2:], "--set", f"sentinelle_api_port={api_port}"],
+            env={"SENTINELLE_HOME": str(data_dir)})
+        for listening in (port, api_port):  # the API (and its token) comes once the proxy runs
+            _wait_for_port(listening, process, self.logs[process.pid], start_timeout)
+        token = (data_dir / "token").read_text().strip()
+        return self._add(name, port, self.work / "addon" / "mitmproxy-ca-cert.pem", process, (api_port, token))
 
     def plain_mitmproxy(self, name: str = "mitmproxy alone", confdir: str = "plain",
                         wrap: Sequence[str] = (), start_timeout: float = 30) -> Proxy:
@@ -90,24 +111,26 @@ class Scene:
         _wait_for_port(port, process, self.logs[process.pid], start_timeout)
         return self._add(name, port, self.work / confdir / "mitmproxy-ca-cert.pem", process)
 
-    def stats(self) -> dict:
-        """Sentinelle's /api/stats."""
-        request = urllib.request.Request(f"http://127.0.0.1:{self.api_port}/api/stats",
-                                         headers={"Authorization": f"Bearer {self.token}"})
+    def stats(self, proxy: Proxy | None = None) -> dict:
+        """/api/stats of `proxy`'s Sentinelle, by default of `sentinelle run`."""
+        api_port, token = proxy.api if proxy is not None else (self.api_port, self.token)
+        request = urllib.request.Request(f"http://127.0.0.1:{api_port}/api/stats",
+                                         headers={"Authorization": f"Bearer {token}"})
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.load(response)
 
-    def _add(self, name: str, port: int, ca_file: Path, process: subprocess.Popen) -> Proxy:
-        self.proxies[name] = Proxy(name, port, ca_file, process, self.logs[process.pid])
+    def _add(self, name: str, port: int, ca_file: Path, process: subprocess.Popen,
+             api: tuple[int, str] | None = None) -> Proxy:
+        self.proxies[name] = Proxy(name, port, ca_file, process, self.logs[process.pid], api)
         return self.proxies[name]
 
-    def _start(self, name: str, args: list[str]) -> subprocess.Popen:
+    def _start(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
         # Output goes to a file, never to a pipe: nobody reads a pipe during a run, and once
         # its 64 KB are full the next log line blocks the process writing it — for Sentinelle,
         # its whole event loop, proxy and API (a soak used to stall so after ~55,000 images).
         log = self.work / f"{name}.log"
         with open(log, "w") as out:
-            process = subprocess.Popen(args, cwd=ROOT, env=os.environ | self._env, stdout=out,
+            process = subprocess.Popen(args, cwd=ROOT, env=os.environ | self._env | (env or {}), stdout=out,
                                        stderr=subprocess.STDOUT)
         self.logs[process.pid] = log
         self.processes.append(process)

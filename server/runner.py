@@ -16,8 +16,8 @@ from pathlib import Path
 
 from aiohttp import web
 from mitmproxy import exceptions
+from mitmproxy.master import Master
 from mitmproxy.options import Options
-from mitmproxy.tools.dump import DumpMaster
 
 from proxy.addon import Watcher
 from proxy.hosts import all_domains, normalise_domain
@@ -29,6 +29,7 @@ from server.contact import Contacts
 from server.events import Events
 from server.pac import pac_script
 from server.protected import INDEX_FILE, ProtectedSet
+from server.proxy_master import proxy_master
 from server.store import Store
 from server.watch_counts import write_counts
 
@@ -102,13 +103,10 @@ async def serve(
     store = Store(data_dir)
     events = Events()
     watcher = Watcher(ProtectedSet(store, data_dir / INDEX_FILE).index, alert_recorder(store, events))
-    master = DumpMaster(
-        Options(
-            listen_host="127.0.0.1", listen_port=ports.proxy,
-            confdir=str(mitmproxy_dir(data_dir)), upstream_cert=not ca.constrained,
-        ),
-        with_termlog=True, with_dumper=False,
-    )
+    master = proxy_master(Options(
+        listen_host="127.0.0.1", listen_port=ports.proxy,
+        confdir=str(mitmproxy_dir(data_dir)), upstream_cert=not ca.constrained,
+    ))
     try:
         master.addons.add(watcher, _Announce(data_dir, ports, say))
         master.options.update(termlog_verbosity="warn")
@@ -158,7 +156,7 @@ async def _keep_counts(data_dir: Path, watcher: Watcher, every: float = COUNTS_E
         await asyncio.sleep(every)
 
 
-def _stop_on_signals(master: DumpMaster) -> None:
+def _stop_on_signals(master: Master) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
@@ -167,7 +165,7 @@ def _stop_on_signals(master: DumpMaster) -> None:
             signal.signal(sig, lambda *_: loop.call_soon_threadsafe(master.shutdown))
 
 
-async def _close_client_connections(master: DumpMaster, timeout: float = 2.0) -> None:
+async def _close_client_connections(master: Master, timeout: float = 2.0) -> None:
     """mitmproxy leaves client connections open at shutdown: close them, and wait until
     they are closed, or the loop's end cancels their tasks and Python prints errors."""
     connections = master.addons.get("proxyserver").connections

@@ -161,6 +161,18 @@ async def test_other_responses_are_not_looked_at(watcher, flow_args):
     assert watcher.waiting == 0 and watcher.counts.seen == 0
 
 
+async def test_an_image_from_a_social_host_reached_by_its_address_is_still_looked_at(watcher):
+    # The host mitmproxy connected to decides, as it is the cheapest to read; when that is an
+    # address (a client that connected by IP), the Host header names the social host.
+    flow = image_flow(square_crop_copy(kodak(20)), host="157.240.0.1")
+    flow.request.headers["Host"] = CDN
+    watcher.response(flow)
+    watcher.response(image_flow(square_crop_copy(kodak(20)), host="157.240.0.1"))  # no Host: left alone
+    assert watcher.counts.seen == 1
+    await settle(watcher)
+    assert watcher.counts.checked == 1
+
+
 @pytest.mark.parametrize("body, reason", [
     (b"", "empty"),
     (b"\xff\xd8\xff\xe0 this is not really a jpeg" * 10, None),  # reason from the decoder

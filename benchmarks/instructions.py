@@ -24,6 +24,9 @@ from pathlib import Path
 
 from benchmarks.scene import Proxy
 
+# The count: how many images, over how many connections (the most the closed loop uses).
+INSTRUCTION_REQUESTS = 500
+INSTRUCTION_CONNECTIONS = 32
 # Under callgrind a process runs some fifty times slower: its start-up takes a minute or two.
 START_TIMEOUT_SECONDS = 300
 DUMP_TIMEOUT_SECONDS = 60

@@ -22,6 +22,11 @@ from tests.support.watcher import LOOPBACK_DNS, ROOT, free_port
 CDN = "scontent-bench.cdninstagram.com"
 FIXTURES = sorted((ROOT / "tests" / "fixtures" / "kodak").glob("*.jpg"))
 ENROLLED, FEED = FIXTURES[:12], FIXTURES[12:]  # the feed shows strangers only, as most feeds do
+# The proxies' names in the benchmarks' reports.
+PLAIN, CONTROL, SENTINELLE = "mitmproxy alone", "mitmproxy alone (control)", "with Sentinelle"
+ADDON = "mitmproxy with Sentinelle's add-on"  # mitmdump -s server/mitmdump_addon.py
+# Browsers open at most 6 HTTP/1.1 connections to one host.
+BROWSER_CONNECTIONS = 6
 
 
 @dataclass
@@ -77,10 +82,10 @@ class Scene:
             "--proxy-port", str(port), "--api-port", str(self.api_port), *self._common])
         _wait_for_port(port, process, self.logs[process.pid], start_timeout)
         self.token = (data_dir / "token").read_text().strip()
-        return self._add("with Sentinelle", port, data_dir / "mitmproxy" / "mitmproxy-ca-cert.pem", process,
+        return self._add(SENTINELLE, port, data_dir / "mitmproxy" / "mitmproxy-ca-cert.pem", process,
                          (self.api_port, self.token))
 
-    def mitmproxy_with_addon(self, name: str = "mitmproxy with Sentinelle's add-on",
+    def mitmproxy_with_addon(self, name: str = ADDON,
                              wrap: Sequence[str] = (), start_timeout: float = 30) -> Proxy:
         """Plain mitmproxy (all of mitmdump's own add-ons) running Sentinelle's add-on as a script
         (`mitmdump -s server/mitmdump_addon.py`), the ENROLLED photos in a data dir of its own.
@@ -99,7 +104,7 @@ class Scene:
         token = (data_dir / "token").read_text().strip()
         return self._add(name, port, self.work / "addon" / "mitmproxy-ca-cert.pem", process, (api_port, token))
 
-    def plain_mitmproxy(self, name: str = "mitmproxy alone", confdir: str = "plain",
+    def plain_mitmproxy(self, name: str = PLAIN, confdir: str = "plain",
                         wrap: Sequence[str] = (), start_timeout: float = 30) -> Proxy:
         """mitmproxy with no add-on; a second one (the benchmark's control) needs its own name and
         confdir (where its CA is made). `wrap` and `start_timeout` as for `sentinelle`."""

@@ -1,5 +1,6 @@
-"""The benchmarks' stage: a fake social CDN, `sentinelle run` and plain mitmproxy, each in its own
-process, on loopback. Used by `benchmarks.proxy_overhead` and `benchmarks.load`."""
+"""The benchmarks' stage: a fake social CDN, `sentinelle run`, plain mitmproxy and plain mitmproxy
+running Sentinelle's add-on, each in its own process, on loopback. Used by
+`benchmarks.proxy_overhead` and `benchmarks.load`."""
 
 from __future__ import annotations
 

@@ -183,7 +183,7 @@ def forget(obj: Context, photo: str) -> None:
 @click.option("--proxy-port", default=8080, show_default=True, help="Where the browser's proxy points.")
 @click.option("--api-port", default=8765, show_default=True, help="Where the extension connects.")
 @click.option("--set", "options", multiple=True, metavar="OPTION=VALUE",
-              help="Any mitmproxy option, as mitmproxy's own --set (repeatable).")
+              help="A mitmproxy option, as mitmproxy's own --set (repeatable); those that save, replay or rewrite flows are refused.")
 @click.option("--extension-origin", "extension_origins", multiple=True, metavar="ORIGIN",
               help="Another build of the extension allowed to use the API, e.g. "
                    "chrome-extension://<id> of a store build (repeatable).")

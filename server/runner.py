@@ -110,7 +110,11 @@ async def serve(
     try:
         master.addons.add(watcher, _Announce(data_dir, ports, say))
         master.options.update(termlog_verbosity="warn")
+        # Deferred, so that options of the scripts they load are known once the scripts are;
+        # what is still unknown then (a typo, or an add-on this proxy does not run) is refused.
         master.options.set(*mitmproxy_options, defer=True)
+        if master.options.deferred:
+            raise exceptions.OptionsError(f"unknown option(s): {', '.join(master.options.deferred)}")
     except exceptions.OptionsError as e:
         raise RunError(f"bad --set option: {e}") from None
     domains = all_domains(normalise_domain(d) for d in master.options.sentinelle_extra_hosts)

@@ -131,7 +131,11 @@ def test_the_data_dir_defaults_to_sentinelle_home(tmp_path, monkeypatch):
     assert (tmp_path / "home" / "token").read_text().strip() == result.output.strip()
 
 
-def test_run_refuses_a_bad_option_clearly(run):
-    result = run("run", "--proxy-port", "0", "--api-port", "0",
-                 "--set", "sentinelle_extra_hosts=not a domain", code=1)
-    assert "sentinelle_extra_hosts" in result.output and "Traceback" not in result.output
+@pytest.mark.parametrize("option", [
+    "sentinelle_extra_hosts=not a domain",   # a bad value
+    "sentinelle_extra_host=example.net",     # a typo: not silently ignored
+    "save_stream_file=flows.mitm",           # an add-on Sentinelle's proxy does not run
+])
+def test_run_refuses_a_bad_option_clearly(run, option):
+    result = run("run", "--proxy-port", "0", "--api-port", "0", "--set", option, code=1)
+    assert option.split("=")[0] in result.output and "Traceback" not in result.output

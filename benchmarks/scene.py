@@ -74,9 +74,7 @@ class Scene:
     def sentinelle(self, wrap: Sequence[str] = (), start_timeout: float = 30) -> Proxy:
         """`sentinelle run` with the ENROLLED photos; `wrap`: a command to run it under
         (valgrind), which may need a longer `start_timeout`."""
-        data_dir = self.work / "data"
-        subprocess.run([sys.executable, "-m", "server", "--data-dir", str(data_dir), "enroll",
-                        *map(str, ENROLLED)], cwd=ROOT, check=True, capture_output=True)
+        data_dir = _enrolled(self.work / "data")
         port, self.api_port = free_port(), free_port()
         process = self._start("sentinelle", [
             *wrap, sys.executable, "-m", "server", "--data-dir", str(data_dir), "run",
@@ -91,9 +89,7 @@ class Scene:
         """Plain mitmproxy (all of mitmdump's own add-ons) running Sentinelle's add-on as a script
         (`mitmdump -s server/mitmdump_addon.py`), the ENROLLED photos in a data dir of its own.
         `wrap` and `start_timeout` as for `sentinelle`."""
-        data_dir, port, api_port = self.work / "addon-data", free_port(), free_port()
-        subprocess.run([sys.executable, "-m", "server", "--data-dir", str(data_dir), "enroll",
-                        *map(str, ENROLLED)], cwd=ROOT, check=True, capture_output=True)
+        data_dir, port, api_port = _enrolled(self.work / "addon-data"), free_port(), free_port()
         process = self._start("addon", [
             *wrap, str(Path(sys.executable).with_name("mitmdump")), "-q", "--listen-host", "127.0.0.1",
             "-p", str(port), "--set", f"confdir={self.work / 'addon'}",
@@ -141,6 +137,13 @@ class Scene:
         self.logs[process.pid] = log
         self.processes.append(process)
         return process
+
+
+def _enrolled(data_dir: Path) -> Path:
+    """`data_dir`, with the ENROLLED photos enrolled in it."""
+    subprocess.run([sys.executable, "-m", "server", "--data-dir", str(data_dir), "enroll",
+                    *map(str, ENROLLED)], cwd=ROOT, check=True, capture_output=True)
+    return data_dir
 
 
 async def fetch_image(session, proxy_port: int, n: int, cdn_delay_ms: float = 0) -> float | None:

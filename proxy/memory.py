@@ -1,4 +1,5 @@
-"""How the proxy process's C allocator treats the memory images hold while they wait.
+"""How the proxy process treats the memory images hold while they wait: its C allocator, and
+its garbage collector (`spare_the_collector`).
 
 Every image waiting to be checked holds its body, some 150 KB to 2 MB. By default glibc
 hands freed memory straight back to the system (a block that large gets pages of its own,
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import gc
 from collections.abc import Callable
 from functools import cache
 
@@ -54,6 +56,16 @@ def give_back() -> bool:
         return False
     libc.malloc_trim(0)
     return True
+
+
+def spare_the_collector() -> None:
+    """Put every object alive now (modules, mitmproxy's and the matcher's code, the store) out of
+    the garbage collector's sight for the process's life: once the proxy runs, the collections
+    that the images held for the checker set off no longer go through them all. Counted under
+    callgrind, 500 images back to back (benchmarks/proxy_overhead.py): the collector's share of
+    what `sentinelle run` added per image fell by two thirds (some 175,000 instructions of
+    290,000); what the add-on adds inside a plain mitmdump fell from 325,000 to 204,000."""
+    gc.freeze()
 
 
 class Backlogs:

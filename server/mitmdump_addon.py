@@ -14,12 +14,12 @@ signs with the CA of its own confdir (`~/.mitmproxy`), which is not name-constra
 
 from __future__ import annotations
 
-import gc
 import logging
 
 from aiohttp import web
 from mitmproxy import ctx
 
+from proxy import memory
 from proxy.addon import Watcher
 from proxy.hosts import all_domains, normalise_domain
 from server.app import create_app
@@ -46,11 +46,7 @@ class SentinelleApi:
                           "Where Sentinelle's API for the extension listens on 127.0.0.1 (0: off).")
 
     async def running(self) -> None:
-        # As `sentinelle run` does (server/runner.py): what is alive once the proxy runs stays for
-        # the process's life, out of the garbage collector's sight. Counted under callgrind, 500
-        # images back to back: what the add-on adds per image falls from 325,000 instructions to
-        # 204,000 (benchmarks/proxy_overhead.py).
-        gc.freeze()
+        memory.spare_the_collector()  # as `sentinelle run` does, once everything is loaded
         port = ctx.options.sentinelle_api_port
         logger.warning("Sentinelle: watching the social networks; data dir %s", self._data_dir)
         if not port:

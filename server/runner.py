@@ -7,7 +7,6 @@ against and a `record` that stores a sighting and pushes the alert to the extens
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 from collections.abc import Callable, Sequence
@@ -19,6 +18,7 @@ from mitmproxy import exceptions
 from mitmproxy.master import Master
 from mitmproxy.options import Options
 
+from proxy import memory
 from proxy.addon import Watcher
 from proxy.hosts import all_domains, normalise_domain
 from proxy.sighting import Sighting
@@ -136,12 +136,7 @@ async def serve(
                            "Is Sentinelle already running? Or choose another --api-port.") from None
         _stop_on_signals(master)
         counting = asyncio.create_task(_keep_counts(data_dir, watcher))
-        # What is alive now (modules, mitmproxy's and the matcher's code, the store) stays for the
-        # process's life: out of the garbage collector's sight, the collections that the images
-        # held for the checker set off no longer go through it. Counted under callgrind, 500
-        # images back to back: the collector's share of Sentinelle's added instructions per
-        # image, some 175,000 of 290,000, falls by two thirds.
-        gc.freeze()
+        memory.spare_the_collector()  # what is alive now stays for the process's life
         await master.run()
     finally:
         if counting is not None:

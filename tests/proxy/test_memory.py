@@ -66,3 +66,16 @@ def test_without_glibc_nothing_is_asked(monkeypatch):
     monkeypatch.setattr(memory, "_libc", lambda: None)
     assert memory.give_back() is False
     assert memory.keep_for_reuse(2**20) is False
+
+
+def test_what_is_alive_when_the_proxy_starts_is_spared_by_the_collector():
+    # A process of its own: a freeze is the whole process's, for its life.
+    frozen = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+        import gc
+        from proxy import memory
+        before = gc.get_freeze_count()
+        memory.spare_the_collector()
+        print(before, gc.get_freeze_count(), sum(gc.get_count()))
+    """)], capture_output=True, text=True, check=True).stdout.split()
+    before, after, still_tracked = map(int, frozen)
+    assert before == 0 and after > 1000 and still_tracked < 100

@@ -27,10 +27,10 @@ from collections import Counter
 from pathlib import Path
 
 import aiohttp
+from sentinelle.proxy.fingerprint import fingerprint
+from sentinelle.proxy.images import ImageError
 
 from benchmarks.scene import machine
-from proxy.fingerprint import fingerprint
-from proxy.images import ImageError
 from tests.support.broken_images import FORMATS, broken, seed_images
 from tests.support.proxy_fuzz import make_cases, origin_files, send_all
 from tests.support.scenario import CDN, wait_for, watching

@@ -44,15 +44,19 @@ import imagehash
 import numpy as np
 import pdqhash
 from PIL import Image, ImageOps
-
-from benchmarks.transforms import CATALOGUE, CLASSES, Transform, served
-from proxy.fingerprint import enrollment_views, fingerprint, global_fingerprint
-from proxy.images import open_image
-from proxy.matcher import (
+from sentinelle.proxy.fingerprint import (
+    enrollment_views,
+    fingerprint,
+    global_fingerprint,
+)
+from sentinelle.proxy.images import open_image
+from sentinelle.proxy.matcher import (
     LOCAL_RULES,
     MATCH_THRESHOLD,
     Matcher,
 )
+
+from benchmarks.transforms import CATALOGUE, CLASSES, Transform, served
 
 cv2.setNumThreads(1)
 

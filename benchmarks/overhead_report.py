@@ -8,7 +8,15 @@ import sys
 import time
 
 from benchmarks.instructions import INSTRUCTION_CONNECTIONS
-from benchmarks.scene import ADDON, BROWSER_CONNECTIONS, CONTROL, FEED, PLAIN, SENTINELLE, machine
+from benchmarks.scene import (
+    ADDON,
+    BROWSER_CONNECTIONS,
+    CONTROL,
+    FEED,
+    PLAIN,
+    SENTINELLE,
+    machine,
+)
 
 
 def closed_loop_lines(rows: list[dict], args) -> list[str]:
@@ -84,7 +92,7 @@ HOW_IT_IS_FAIR = (
     "changes each round, so that each runs first, and after each other, as often. The control shows "
     "how far apart two identical proxies measure: Sentinelle's added figures mean something only "
     "beyond it. `sentinelle run` is the proxy a family runs: it carries its traffic with 9 of the 36 "
-    "add-ons plain mitmproxy loads (server/proxy_master.py), so what it adds is its own add-on's work "
+    "add-ons plain mitmproxy loads (server/run/proxy_master.py), so what it adds is its own add-on's work "
     "less theirs; the instruction count at the end tells the two apart.")
 
 
@@ -108,9 +116,9 @@ def instruction_lines(counted: dict | str, rows: list[dict], args) -> list[str]:
         "",
         (f"`sentinelle run` executes **{per_image[SENTINELLE] - plain:+,.0f} instructions per image "
          f"({added[SENTINELLE]:+.2%})**: its add-on's work, less that of the mitmproxy add-ons it does not "
-         "load (server/proxy_master.py; mitmproxy offers every event of every flow to each add-on in "
+         "load (server/run/proxy_master.py; mitmproxy offers every event of every flow to each add-on in "
          f"turn). Sentinelle's add-on alone, in plain mitmproxy with all of mitmdump's own add-ons (`mitmdump "
-         f"-s server/mitmdump_addon.py`, like for like): **{per_image[ADDON] - plain:+,.0f} "
+         f"-s server/run/mitmdump_addon.py`, like for like): **{per_image[ADDON] - plain:+,.0f} "
          f"({added[ADDON]:+.2%})** — its hooks, the images it holds for the checker, its looks for a "
          "quiet moment, and what holding them costs the rest of the process. Images checked while "
          f"counting (a hand-over's own work would count too): {counted['checked'][SENTINELLE]} and "

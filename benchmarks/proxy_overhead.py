@@ -26,10 +26,10 @@ Sentinelle saw it checked, during the feed and after it, and how many it shed.
 `--paced-seconds 0` leaves this leg out.
 
 Instructions: last, plain mitmproxy, Sentinelle, and plain mitmproxy running Sentinelle's add-on
-as a script (`mitmdump -s server/mitmdump_addon.py`) serve `--instructions` images each under
+as a script (`mitmdump -s server/run/mitmdump_addon.py`) serve `--instructions` images each under
 valgrind's callgrind, which counts the instructions they execute (benchmarks/instructions.py):
 the added work, free of the machine's noise. `sentinelle run` loads only the mitmproxy add-ons
-that carry its traffic (server/proxy_master.py), the third proxy all of mitmdump's: its count is
+that carry its traffic (server/run/proxy_master.py), the third proxy all of mitmdump's: its count is
 the add-on's own cost, like for like. `--instructions 0` leaves the leg out.
 Writes benchmarks/results/proxy-overhead.md, or --out.
 """
@@ -46,12 +46,21 @@ from functools import partial
 from pathlib import Path
 
 import aiohttp
+from sentinelle.proxy.addon import SHED
 
 from benchmarks import instructions
 from benchmarks.instructions import INSTRUCTION_CONNECTIONS, INSTRUCTION_REQUESTS
 from benchmarks.overhead_report import write_report
-from benchmarks.scene import ADDON, BROWSER_CONNECTIONS, CONTROL, PLAIN, SENTINELLE, Proxy, Scene, fetch_image
-from proxy.addon import SHED
+from benchmarks.scene import (
+    ADDON,
+    BROWSER_CONNECTIONS,
+    CONTROL,
+    PLAIN,
+    SENTINELLE,
+    Proxy,
+    Scene,
+    fetch_image,
+)
 
 RESULTS = Path(__file__).parent / "results" / "proxy-overhead.md"
 # The fairness wait: how often to ask Sentinelle whether images still wait, and for how long.

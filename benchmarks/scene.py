@@ -25,7 +25,7 @@ FIXTURES = sorted((ROOT / "tests" / "fixtures" / "kodak").glob("*.jpg"))
 ENROLLED, FEED = FIXTURES[:12], FIXTURES[12:]  # the feed shows strangers only, as most feeds do
 # The proxies' names in the benchmarks' reports.
 PLAIN, CONTROL, SENTINELLE = "mitmproxy alone", "mitmproxy alone (control)", "with Sentinelle"
-ADDON = "mitmproxy with Sentinelle's add-on"  # mitmdump -s server/mitmdump_addon.py
+ADDON = "mitmproxy with Sentinelle's add-on"  # mitmdump -s server/run/mitmdump_addon.py
 # Browsers open at most 6 HTTP/1.1 connections to one host.
 BROWSER_CONNECTIONS = 6
 
@@ -77,7 +77,7 @@ class Scene:
         data_dir = _enrolled(self.work / "data")
         port, self.api_port = free_port(), free_port()
         process = self._start("sentinelle", [
-            *wrap, sys.executable, "-m", "server", "--data-dir", str(data_dir), "run",
+            *wrap, sys.executable, "-m", "sentinelle.server", "--data-dir", str(data_dir), "run",
             "--proxy-port", str(port), "--api-port", str(self.api_port), *self._common])
         _wait_for_port(port, process, self.logs[process.pid], start_timeout)
         self.token = (data_dir / "token").read_text().strip()
@@ -87,13 +87,13 @@ class Scene:
     def mitmproxy_with_addon(self, name: str = ADDON,
                              wrap: Sequence[str] = (), start_timeout: float = 30) -> Proxy:
         """Plain mitmproxy (all of mitmdump's own add-ons) running Sentinelle's add-on as a script
-        (`mitmdump -s server/mitmdump_addon.py`), the ENROLLED photos in a data dir of its own.
+        (`mitmdump -s server/run/mitmdump_addon.py`), the ENROLLED photos in a data dir of its own.
         `wrap` and `start_timeout` as for `sentinelle`."""
         data_dir, port, api_port = _enrolled(self.work / "addon-data"), free_port(), free_port()
         process = self._start("addon", [
             *wrap, str(Path(sys.executable).with_name("mitmdump")), "-q", "--listen-host", "127.0.0.1",
             "-p", str(port), "--set", f"confdir={self.work / 'addon'}",
-            "-s", str(LOOPBACK_DNS), "-s", str(ROOT / "server" / "mitmdump_addon.py"),
+            "-s", str(LOOPBACK_DNS), "-s", str(ROOT / "server" / "run" / "mitmdump_addon.py"),
             *self._common[2:], "--set", f"sentinelle_api_port={api_port}"],
             env={"SENTINELLE_HOME": str(data_dir)})
         for listening in (port, api_port):  # the API (and its token) comes once the proxy runs
@@ -141,7 +141,7 @@ class Scene:
 
 def _enrolled(data_dir: Path) -> Path:
     """`data_dir`, with the ENROLLED photos enrolled in it."""
-    subprocess.run([sys.executable, "-m", "server", "--data-dir", str(data_dir), "enroll",
+    subprocess.run([sys.executable, "-m", "sentinelle.server", "--data-dir", str(data_dir), "enroll",
                     *map(str, ENROLLED)], cwd=ROOT, check=True, capture_output=True)
     return data_dir
 

@@ -25,13 +25,22 @@ from datetime import UTC, datetime
 from functools import partial
 
 from mitmproxy import ctx, exceptions, http
-
-from proxy import memory, worker
-from proxy.worker import IndexRef
-from proxy.attribution import MAX_FEED_BYTES, AttributionMap, is_feed, parse_feed
-from proxy.hosts import all_domains, allow_hosts_patterns, normalise_domain, platform_of
-from proxy.images import ImageError, is_image
-from proxy.sighting import Sighting, WatchCounts, evidence_headers
+from sentinelle.proxy import memory, worker
+from sentinelle.proxy.attribution import (
+    MAX_FEED_BYTES,
+    AttributionMap,
+    is_feed,
+    parse_feed,
+)
+from sentinelle.proxy.hosts import (
+    all_domains,
+    allow_hosts_patterns,
+    normalise_domain,
+    platform_of,
+)
+from sentinelle.proxy.images import ImageError, is_image
+from sentinelle.proxy.sighting import Sighting, WatchCounts, evidence_headers
+from sentinelle.proxy.worker import IndexRef
 
 logger = logging.getLogger("sentinelle")
 

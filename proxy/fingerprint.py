@@ -29,14 +29,13 @@ from functools import cached_property
 import imagehash
 import numpy as np
 from PIL import Image, ImageOps
-
-from proxy import local
-from proxy.frame import photo_box
-from proxy.images import MIN_SIDE, open_image
+from sentinelle.proxy import local
+from sentinelle.proxy.frame import photo_box
+from sentinelle.proxy.images import MIN_SIDE, open_image
 
 # Version 2 adds local features (and, in memory only, the framed photo). Version 1 rows,
 # a hash alone, are still read: they match through the global hash only until the photo
-# is enrolled again (see server/store.py's migration).
+# is enrolled again (see server/alerts/store.py's migration).
 FINGERPRINT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 
@@ -180,7 +179,7 @@ def enrollment_views(data: bytes) -> list[tuple[str, Fingerprint]]:
 
 def with_local_features(fp: Fingerprint, view: Image.Image) -> Fingerprint:
     """`fp` with the local features of `view` added: for rows enrolled before version 2, from
-    the only picture the store kept of the photo, its thumbnail (see server/store.py)."""
+    the only picture the store kept of the photo, its thumbnail (see server/alerts/store.py)."""
     return Fingerprint(phash=fp.phash, local=local.pack(local.extract(view, local.ENROL_FEATURES)))
 
 

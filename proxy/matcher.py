@@ -22,9 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-
-from proxy.fingerprint import PHASH_BITS, PHASH_BYTES, Fingerprint
-from proxy.local import LocalIndex
+from sentinelle.proxy.fingerprint import PHASH_BITS, PHASH_BYTES, Fingerprint
+from sentinelle.proxy.local import LocalIndex
 
 # The largest Hamming distance (out of 256 bits) at which a seen image counts as a copy.
 # Chosen with benchmarks/matcher.py on the dev corpus (100 protected photos enrolled as 10

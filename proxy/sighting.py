@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from proxy.attribution import Attribution
-from proxy.matcher import Match
+from sentinelle.proxy.attribution import Attribution
+from sentinelle.proxy.matcher import Match
 
 # The response headers kept as evidence: when and by whom the image was served, and the
 # CDN's own ids of the request, which a platform can trace in its logs. Never cookies.

@@ -17,8 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from proxy.fingerprint import fingerprint
-from proxy.matcher import Match, Matcher
+from sentinelle.proxy.fingerprint import fingerprint
+from sentinelle.proxy.matcher import Match, Matcher
 
 
 @dataclass(frozen=True)

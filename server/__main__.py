@@ -1,6 +1,6 @@
-"""`python -m server` is `sentinelle`."""
+"""`python -m sentinelle.server` is `sentinelle`."""
 
-from server.cli import main
+from sentinelle.server.cli.main import main
 
 if __name__ == "__main__":
     main()

@@ -10,10 +10,10 @@ import asyncio
 import hashlib
 import io
 import json
-import random
-import signal
 import os
+import random
 import shutil
+import signal
 import socket
 import stat
 import subprocess

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from proxy.addon import SHED
+from sentinelle.proxy.addon import SHED
+
 from tests.conftest import kodak
 from tests.support.scenario import CDN, wait_for, watching
 from tests.support.watcher import sentinelle

@@ -11,7 +11,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from proxy.addon import WORKER_LOST
+from sentinelle.proxy.addon import WORKER_LOST
+
 from tests.conftest import kodak, square_crop_copy
 from tests.support.scenario import CDN, wait_for, watching
 from tests.support.watcher import sentinelle

@@ -7,12 +7,12 @@ import zipfile
 from datetime import UTC, datetime
 
 from playwright.sync_api import expect
+from sentinelle.proxy.attribution import Attribution
+from sentinelle.proxy.matcher import Match
+from sentinelle.proxy.sighting import Sighting
+from sentinelle.server.alerts.store import Store
+from sentinelle.server.casefile import case as casefile
 
-from proxy.attribution import Attribution
-from proxy.matcher import Match
-from proxy.sighting import Sighting
-from server import casefile
-from server.store import Store
 from tests.conftest import kodak, square_crop_copy
 from tests.extension.conftest import screenshot
 

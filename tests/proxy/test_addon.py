@@ -15,13 +15,13 @@ import time
 import pytest
 from mitmproxy import exceptions
 from mitmproxy.test import taddons, tflow
+from sentinelle.proxy import addon
+from sentinelle.proxy.addon import LATE_SECONDS, QUIET_SECONDS, WORKER_LOST, Watcher
+from sentinelle.proxy.fingerprint import enrollment_views
+from sentinelle.proxy.matcher import Matcher
+from sentinelle.proxy.sighting import Sighting
+from sentinelle.proxy.worker import IndexRef, save_matcher
 
-from proxy import addon
-from proxy.addon import LATE_SECONDS, QUIET_SECONDS, WORKER_LOST, Watcher
-from proxy.fingerprint import enrollment_views
-from proxy.matcher import Matcher
-from proxy.sighting import Sighting
-from proxy.worker import IndexRef, save_matcher
 from tests.conftest import kodak, square_crop_copy
 
 CDN = "scontent-cdg4-1.cdninstagram.com"

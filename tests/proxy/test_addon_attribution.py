@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from mitmproxy.test import tflow
+from sentinelle.proxy.attribution import MAX_FEED_BYTES
 
-from proxy.attribution import MAX_FEED_BYTES
 from tests.conftest import kodak, square_crop_copy
 from tests.proxy.test_addon import image_flow, settle, watcher  # noqa: F401 (a fixture)
 

@@ -7,8 +7,14 @@ import time
 from pathlib import Path
 
 import pytest
-
-from proxy.attribution import MAX_FEED_BYTES, Attribution, AttributionMap, image_key, is_feed, parse_feed
+from sentinelle.proxy.attribution import (
+    MAX_FEED_BYTES,
+    Attribution,
+    AttributionMap,
+    image_key,
+    is_feed,
+    parse_feed,
+)
 
 FEEDS = Path(__file__).parents[1] / "fixtures" / "feeds"
 

@@ -10,9 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
-from benchmarks.transforms import served
-from proxy.fingerprint import (
+from sentinelle.proxy.fingerprint import (
     FINGERPRINT_VERSION,
     PHASH_BYTES,
     Fingerprint,
@@ -20,7 +18,9 @@ from proxy.fingerprint import (
     enrollment_views,
     fingerprint,
 )
-from proxy.images import CORRUPT, NOT_AN_IMAGE, TOO_SMALL, ImageError
+from sentinelle.proxy.images import CORRUPT, NOT_AN_IMAGE, TOO_SMALL, ImageError
+
+from benchmarks.transforms import served
 
 KODAK = Path(__file__).parents[1] / "fixtures" / "kodak"
 

@@ -3,9 +3,12 @@
 import re
 
 import pytest
-
-from proxy.hosts import (
-    SOCIAL_DOMAINS, all_domains, allow_hosts_patterns, normalise_domain, platform_of,
+from sentinelle.proxy.hosts import (
+    SOCIAL_DOMAINS,
+    all_domains,
+    allow_hosts_patterns,
+    normalise_domain,
+    platform_of,
 )
 
 

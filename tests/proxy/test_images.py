@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageFile
-
-from proxy import images
-from proxy.images import (
+from sentinelle.proxy import images
+from sentinelle.proxy.images import (
     BOMB,
     CORRUPT,
     EMPTY,
@@ -253,7 +252,7 @@ def test_reduce_to_shrinks_formats_without_draft_mode_too(fmt):
 
 
 def test_upright_size_reads_the_header_and_applies_the_exif_rotation():
-    from proxy.images import upright_size
+    from sentinelle.proxy.images import upright_size
 
     image = Image.new("RGB", (300, 200), "navy")
     exif = Image.Exif()

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from sentinelle.proxy import local
+from sentinelle.proxy.local import LocalIndex, extract, verify
+from sentinelle.proxy.matcher import LOCAL_RULES
 
 from benchmarks.transforms import off_centre_crop
-from proxy import local
-from proxy.local import LocalIndex, extract, verify
-from proxy.matcher import LOCAL_RULES
 
 KODAK = Path(__file__).parents[1] / "fixtures" / "kodak"
 

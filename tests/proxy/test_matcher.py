@@ -8,6 +8,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from sentinelle.proxy.fingerprint import (
+    PHASH_BITS,
+    PHASH_BYTES,
+    Fingerprint,
+    enrollment_views,
+    fingerprint,
+)
+from sentinelle.proxy.matcher import (
+    LOCAL_RULES,
+    MATCH_THRESHOLD,
+    Match,
+    Matcher,
+    score_of,
+)
 
 from benchmarks.transforms import (
     CAPTION,
@@ -17,14 +31,6 @@ from benchmarks.transforms import (
     SCREENSHOTS,
     TRANSFORMS,
 )
-from proxy.fingerprint import (
-    PHASH_BITS,
-    PHASH_BYTES,
-    Fingerprint,
-    enrollment_views,
-    fingerprint,
-)
-from proxy.matcher import LOCAL_RULES, MATCH_THRESHOLD, Match, Matcher, score_of
 
 KODAK = Path(__file__).parents[1] / "fixtures" / "kodak"
 ALL_PHOTOS = sorted(path.name for path in KODAK.glob("*.jpg"))

@@ -9,8 +9,7 @@ import sys
 import textwrap
 
 import pytest
-
-from proxy import memory
+from sentinelle.proxy import memory
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc_trim is glibc's")
@@ -37,7 +36,7 @@ def test_freed_memory_goes_back_to_the_system():
 # Two backlogs of 200 feed-sized images, one after the other; the page faults of the second.
 _SECOND_BACKLOG_FAULTS = textwrap.dedent("""
     import resource, sys
-    from proxy import memory
+    from sentinelle.proxy import memory
     if sys.argv[1] == "keep":
         assert memory.keep_for_reuse(128 * 2**20)
     body = bytes(150_000)
@@ -72,7 +71,7 @@ def test_what_is_alive_when_the_proxy_starts_is_spared_by_the_collector():
     # A process of its own: a freeze is the whole process's, for its life.
     frozen = subprocess.run([sys.executable, "-c", textwrap.dedent("""
         import gc
-        from proxy import memory
+        from sentinelle.proxy import memory
         before = gc.get_freeze_count()
         memory.spare_the_collector()
         print(before, gc.get_freeze_count(), sum(gc.get_count()))

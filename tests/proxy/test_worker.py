@@ -11,8 +11,8 @@ import subprocess
 import sys
 
 import pytest
+from sentinelle.proxy.worker import NICENESS
 
-from proxy.worker import NICENESS
 from tests.support.watcher import ROOT
 
 

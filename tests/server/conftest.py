@@ -1,8 +1,7 @@
 """Fixtures of the server's tests."""
 
 import pytest
-
-from server.store import Store
+from sentinelle.server.alerts.store import Store
 
 
 @pytest.fixture

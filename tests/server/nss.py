@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from server.trust import NICKNAME
+from sentinelle.server.setup.trust import NICKNAME
 
 FIREFOX_PROFILES = ("k3x9.default-release", "a1b2.default")
 

@@ -9,9 +9,8 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+import sentinelle.proxy.images  # noqa: F401 - registers the HEIF opener and saver
 from PIL import Image
-
-import proxy.images  # noqa: F401 - registers the HEIF opener and saver
 
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "AVIF", "HEIF")
 _PHOTO = Path(__file__).resolve().parents[1] / "fixtures" / "kodak" / "kodim05.jpg"

@@ -29,7 +29,7 @@ def free_port() -> int:
 def sentinelle(data_dir: Path, *args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
     """Run the `sentinelle` command as a parent would, in a child process."""
     return subprocess.run(
-        [sys.executable, "-m", "server", "--data-dir", str(data_dir), *args],
+        [sys.executable, "-m", "sentinelle.server", "--data-dir", str(data_dir), *args],
         cwd=ROOT, capture_output=True, text=True, check=check, timeout=120, **kwargs,
     )
 
@@ -52,7 +52,7 @@ class Watcher:
         env = os.environ | {"SENTINELLE_TEST_HOSTS": ",".join(f"{h}={p}" for h, p in hosts.items()),
                             "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "server", "--data-dir", str(data_dir), "run",
+            [sys.executable, "-m", "sentinelle.server", "--data-dir", str(data_dir), "run",
              "--proxy-port", str(self.proxy_port), "--api-port", str(self.api_port),
              "--set", f"scripts={LOOPBACK_DNS}",
              "--set", f"ssl_verify_upstream_trusted_ca={origin_ca}",

@@ -1,0 +1,100 @@
+"""Enrolling photos: from files or uploaded bytes to protected photos in the store.
+
+Shared by `sentinelle enroll` and `POST /api/photos`, so both accept and refuse the same
+things for the same reasons. The photo itself is not copied: the store keeps its
+fingerprints, a small thumbnail for the review page, and its SHA-256.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sentinelle.proxy.fingerprint import enrollment_views
+from sentinelle.proxy.images import ImageError, open_image, thumbnail_jpeg, upright_size
+from sentinelle.server.alerts.store import NewPhoto, Store
+
+THUMBNAIL_SIDE = 256
+_DECODING = threading.Lock()
+
+ENROLLED = "enrolled"
+ALREADY = "already enrolled"
+SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one file: enrolled, already enrolled, or skipped (and why)."""
+
+    source: str  # the path or upload name as given
+    status: str
+    reason: str | None = None
+    photo: dict | None = None
+
+    def as_dict(self) -> dict:
+        return {"file": self.source, "status": self.status, "reason": self.reason,
+                "photo": self.photo}
+
+
+def prepare_photo(data: bytes, name: str, child: str | None) -> NewPhoto:
+    """Everything the store keeps of a photo (pure and CPU-bound: fine in a worker thread).
+
+    Raises ImageError when the bytes are not a photo Sentinelle can protect.
+    """
+    views = enrollment_views(data)
+    width, height = upright_size(data)
+    thumbnail = thumbnail_jpeg(open_image(data, reduce_to=THUMBNAIL_SIDE), THUMBNAIL_SIDE)
+    return NewPhoto(
+        sha256=hashlib.sha256(data).hexdigest(), name=Path(name).name, child=child,
+        width=width, height=height, thumbnail=thumbnail, views=views,
+    )
+
+
+def enroll_bytes(store: Store, data: bytes, name: str, child: str | None) -> Outcome:
+    """Protect the photo in `data`; the same bytes again is a no-op."""
+    if existing := store.photo_by_sha256(hashlib.sha256(data).hexdigest()):
+        return Outcome(name, ALREADY, photo=existing)
+    try:
+        photo = prepare_photo(data, name, child)
+    except ImageError as e:
+        return Outcome(name, SKIPPED, e.reason)
+    return Outcome(name, ENROLLED, photo=store.add_photo(photo)[0])
+
+
+async def enroll_upload(store: Store, data: bytes, name: str, child: str | None) -> Outcome:
+    """`enroll_bytes` for the API: the fingerprinting runs in a thread, off the proxy's loop."""
+    if existing := store.photo_by_sha256(hashlib.sha256(data).hexdigest()):
+        return Outcome(name, ALREADY, photo=existing)
+    try:
+        photo = await asyncio.to_thread(_prepare_one_at_a_time, data, name, child)
+    except ImageError as e:
+        return Outcome(name, SKIPPED, e.reason)
+    return Outcome(name, ENROLLED, photo=store.add_photo(photo)[0])
+
+
+def enroll_file(store: Store, path: Path, child: str | None) -> Outcome:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        return Outcome(str(path), SKIPPED, f"unreadable ({e.strerror or e})")
+    outcome = enroll_bytes(store, data, path.name, child)
+    return Outcome(str(path), outcome.status, outcome.reason, outcome.photo)
+
+
+def _prepare_one_at_a_time(data: bytes, name: str, child: str | None) -> NewPhoto:
+    # open_image changes warning filters, which are process-wide: one decode at a time.
+    with _DECODING:
+        return prepare_photo(data, name, child)
+
+
+def files_under(paths: Iterable[Path]) -> Iterator[Path]:
+    """The files named, and every file in the folders named (recursively, in name order)."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file())
+        else:
+            yield path

@@ -1,0 +1,437 @@
+"""The store: the only module that speaks SQL. Protected photos, alerts and their evidence.
+
+One SQLite file (WAL mode, through sqlite-utils) in the data dir, and the evidence bytes
+as files beside it, named by their SHA-256. An evidence file is complete on disk before
+the row that names it is committed, so a crash can never leave a row pointing at half a file.
+Sightings are append-only: a status change touches the alert, never its evidence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import sqlite_utils
+from sentinelle.proxy.fingerprint import Fingerprint, with_local_features
+from sentinelle.proxy.sighting import Sighting
+
+STATUSES = ("new", "seen", "reported", "resolved", "false_alarm")
+
+_EXTENSIONS = {
+    "image/jpeg": ".jpg", "image/pjpeg": ".jpg", "image/png": ".png", "image/webp": ".webp",
+    "image/gif": ".gif", "image/avif": ".avif", "image/heic": ".heic", "image/heif": ".heif",
+}
+
+
+# Evidence is written under this prefix, then renamed to its final name once complete.
+_INCOMING = ".incoming-"
+
+
+class StoreError(Exception):
+    """Something the parent asked of the store cannot be done (unknown alert, bad status)."""
+
+
+@dataclass(frozen=True)
+class NewPhoto:
+    """A photo ready to be protected: its fingerprints and what the review page shows of it."""
+
+    sha256: str
+    name: str  # the file's original name
+    child: str | None
+    width: int
+    height: int
+    thumbnail: bytes  # a small JPEG
+    views: list[tuple[str, Fingerprint]]
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def image_key(url: str) -> str:
+    """The image a URL names, whatever its signing parameters: scheme, host and path."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path, "", ""))
+
+
+class Store:
+    """Sentinelle's database and evidence folder."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.evidence_dir = data_dir / "evidence"
+        self.evidence_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._discard_abandoned_evidence()
+        self.db = sqlite_utils.Database(data_dir / "sentinelle.db")
+        self.db.enable_wal()
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA busy_timeout = 5000")
+        migrate(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- protected photos -------------------------------------------------------
+
+    def add_photo(self, photo: NewPhoto) -> tuple[dict, bool]:
+        """Protect a photo; the same bytes twice is a no-op. Returns (photo, newly added)."""
+        if existing := self.photo_by_sha256(photo.sha256):
+            return existing, False
+        with self.db.atomic():
+            child_id = self._child_id(photo.child) if photo.child else None
+            photo_id = self.db["photos"].insert(
+                {
+                    "sha256": photo.sha256, "name": photo.name, "child_id": child_id,
+                    "width": photo.width, "height": photo.height,
+                    "thumbnail": photo.thumbnail, "enrolled_at": now(),
+                }
+            ).last_pk
+            self.db["fingerprints"].insert_all(
+                {"photo_id": photo_id, "view": view, "data": fp.to_bytes()}
+                for view, fp in photo.views
+            )
+            self._bump_photos_revision()
+        return self.photo(photo_id), True
+
+    def photos(self) -> list[dict]:
+        return list(self.db.query(_PHOTOS_SQL + " ORDER BY photos.id"))
+
+    def photo(self, photo_id: int) -> dict | None:
+        rows = list(self.db.query(_PHOTOS_SQL + " WHERE photos.id = ?", [photo_id]))
+        return rows[0] if rows else None
+
+    def photo_by_sha256(self, sha256: str) -> dict | None:
+        rows = list(self.db.query(_PHOTOS_SQL + " WHERE photos.sha256 = ?", [sha256]))
+        return rows[0] if rows else None
+
+    def find_photos(self, ref: str) -> list[dict]:
+        """Photos a parent may mean by `ref`: an id, or an original file name."""
+        if ref.isdigit() and (photo := self.photo(int(ref))):
+            return [photo]
+        return list(self.db.query(_PHOTOS_SQL + " WHERE photos.name = ?", [ref]))
+
+    def forget_photo(self, photo_id: int) -> None:
+        """Stop protecting a photo and delete what was kept of it. Its alerts stay, with its name."""
+        with self.db.atomic():
+            self.db.execute("DELETE FROM fingerprints WHERE photo_id = ?", [photo_id])
+            self.db.execute("DELETE FROM photos WHERE id = ?", [photo_id])
+            self._bump_photos_revision()
+
+    def photo_thumbnail(self, photo_id: int) -> bytes | None:
+        row = self.db.execute("SELECT thumbnail FROM photos WHERE id = ?", [photo_id]).fetchone()
+        return row[0] if row else None
+
+    def fingerprints(self) -> Iterator[tuple[int, str, Fingerprint]]:
+        """Every enrolled view, for the matcher: matching never re-reads the original files."""
+        for photo_id, view, data in self.db.execute(
+            "SELECT photo_id, view, data FROM fingerprints ORDER BY id"
+        ):
+            yield photo_id, view, Fingerprint.from_bytes(data)
+
+    def photos_revision(self) -> int:
+        """A number that changes whenever the protected set does, from any process."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'photos_revision'").fetchone()
+        return int(row[0]) if row else 0
+
+    # -- alerts and evidence ----------------------------------------------------
+
+    def record_sighting(self, sighting: Sighting) -> tuple[dict, bool]:
+        """Keep a sighting and its evidence. Returns (its alert, whether the alert is new).
+
+        Sightings of one photo posted by the same account group into one alert; when no
+        feed named the account, sightings of the same image do (a feed scrolled twice does
+        not alert twice). A new account posting the photo is a new alert.
+        """
+        evidence_file = self._write_evidence(sighting)
+        photo = self.photo(sighting.match.photo_id) or {}
+        seen_at = sighting.seen_at.isoformat(timespec="milliseconds")
+        key = image_key(sighting.image_url)
+        attribution = sighting.attribution
+        account = attribution.account if attribution else None
+        with self.db.atomic():
+            alert_id = self._alert_for(sighting.match.photo_id, sighting.platform, account, key)
+            is_new = alert_id is None
+            if is_new:
+                alert_id = self.db["alerts"].insert(
+                    {
+                        "photo_id": sighting.match.photo_id, "photo_name": photo.get("name"),
+                        "child": photo.get("child"), "image_key": key,
+                        "image_url": sighting.image_url, "page_url": sighting.page_url,
+                        "host": sighting.host, "platform": sighting.platform,
+                        "score": sighting.match.score, "first_seen": seen_at,
+                        "last_seen": seen_at, "count": 1, "status": "new",
+                        "status_changed_at": seen_at, "account": account,
+                        "account_url": attribution.account_url if attribution else None,
+                        "post_url": attribution.post_url if attribution else None,
+                    }
+                ).last_pk
+            else:
+                self.db.execute(
+                    "UPDATE alerts SET count = count + 1, last_seen = ?, score = max(score, ?),"
+                    " page_url = coalesce(?, page_url) WHERE id = ?",
+                    [seen_at, sighting.match.score, sighting.page_url, alert_id],
+                )
+                if attribution is not None:  # an image first seen unattributed now has its account
+                    self.db.execute(
+                        "UPDATE alerts SET account = coalesce(account, ?),"
+                        " account_url = coalesce(account_url, ?), post_url = coalesce(post_url, ?)"
+                        " WHERE id = ?",
+                        [account, attribution.account_url, attribution.post_url, alert_id],
+                    )
+            self.db["sightings"].insert(
+                {
+                    "alert_id": alert_id, "seen_at": seen_at, "image_url": sighting.image_url,
+                    "page_url": sighting.page_url, "host": sighting.host,
+                    "platform": sighting.platform, "content_type": sighting.content_type,
+                    "score": sighting.match.score, "view": sighting.match.view,
+                    "evidence_sha256": sighting.sha256, "evidence_file": evidence_file,
+                    "evidence_bytes": len(sighting.body), "image_key": key,
+                    "response_headers": json.dumps(dict(sighting.response_headers)),
+                    "account": account,
+                    "post_url": attribution.post_url if attribution else None,
+                    "attribution": json.dumps(attribution.as_dict(), ensure_ascii=False)
+                    if attribution else None,
+                }
+            )
+        return self.alert(alert_id), is_new
+
+    def _alert_for(self, photo_id: int, platform: str, account: str | None, key: str) -> int | None:
+        """The alert a sighting belongs to: its account's, else its image's; None for a new one."""
+        if account is not None:
+            row = self.db.execute(
+                "SELECT id FROM alerts WHERE photo_id = ? AND platform = ? AND account = ?"
+                " ORDER BY id LIMIT 1", [photo_id, platform, account],
+            ).fetchone()
+            if row:
+                return row[0]
+        # The same image seen before: its alert, if it has no account or this one.
+        row = self.db.execute(
+            "SELECT alerts.id FROM alerts JOIN sightings ON sightings.alert_id = alerts.id"
+            " WHERE alerts.photo_id = ? AND sightings.image_key = ?"
+            " AND (? IS NULL OR alerts.account IS NULL OR alerts.account = ?)"
+            " ORDER BY alerts.id LIMIT 1", [photo_id, key, account, account],
+        ).fetchone()
+        return row[0] if row else None
+
+    def alerts_of_account(self, account: str) -> list[dict]:
+        """The alerts of an account (any platform; a leading "@" is ignored), oldest first."""
+        return list(self.db.query(
+            _ALERTS_SQL + " WHERE account = ? COLLATE NOCASE ORDER BY id", [account.lstrip("@")]
+        ))
+
+    def alerts(self, status: str | None = None) -> list[dict]:
+        """Alerts, newest sighting first; only those with `status` when given."""
+        if status is not None:
+            _check_status(status)
+            return list(self.db.query(
+                _ALERTS_SQL + " WHERE status = ? ORDER BY last_seen DESC, id DESC", [status]
+            ))
+        return list(self.db.query(_ALERTS_SQL + " ORDER BY last_seen DESC, id DESC"))
+
+    def alert(self, alert_id: int) -> dict | None:
+        rows = list(self.db.query(_ALERTS_SQL + " WHERE id = ?", [alert_id]))
+        return rows[0] if rows else None
+
+    def sightings(self, alert_id: int) -> list[dict]:
+        """An alert's sightings, oldest first; response headers and feed record decoded from JSON."""
+        rows = list(self.db.query(
+            "SELECT * FROM sightings WHERE alert_id = ? ORDER BY id", [alert_id]
+        ))
+        for row in rows:
+            for column in ("response_headers", "attribution"):
+                if isinstance(row.get(column), str):
+                    row[column] = json.loads(row[column])
+        return rows
+
+    def set_status(self, alert_id: int, status: str) -> dict:
+        _check_status(status)
+        with self.db.atomic():
+            changed = self.db.execute(
+                "UPDATE alerts SET status = ?, status_changed_at = ? WHERE id = ?",
+                [status, now(), alert_id],
+            ).rowcount
+        if not changed:
+            raise StoreError(f"no alert {alert_id}")
+        return self.alert(alert_id)
+
+    def latest_evidence(self, alert_id: int) -> tuple[Path, str] | None:
+        """The newest evidence file of an alert and its content type."""
+        row = self.db.execute(
+            "SELECT evidence_file, content_type FROM sightings WHERE alert_id = ?"
+            " ORDER BY id DESC LIMIT 1",
+            [alert_id],
+        ).fetchone()
+        return (self.evidence_dir / row[0], row[1]) if row else None
+
+    # -- private ---------------------------------------------------------------
+
+    def _write_evidence(self, sighting: Sighting) -> str:
+        media_type = sighting.content_type.split(";", 1)[0].strip().lower()
+        name = sighting.sha256 + _EXTENSIONS.get(media_type, ".bin")
+        path = self.evidence_dir / name
+        if not path.exists():
+            fd, tmp = tempfile.mkstemp(dir=self.evidence_dir, prefix=_INCOMING)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(sighting.body)
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        return name
+
+    def _discard_abandoned_evidence(self) -> None:
+        # Half-written by a process that was killed. Never referenced by a row; an hour old,
+        # so not the one a running Sentinelle is writing right now.
+        cutoff = time.time() - 3600
+        for leftover in self.evidence_dir.glob(_INCOMING + "*"):
+            with contextlib.suppress(OSError):
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
+
+    def _child_id(self, name: str) -> int:
+        row = self.db.execute("SELECT id FROM children WHERE name = ?", [name]).fetchone()
+        if row:
+            return row[0]
+        return self.db["children"].insert({"name": name}).last_pk
+
+    def _bump_photos_revision(self) -> None:
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES ('photos_revision', 1)"
+            " ON CONFLICT(key) DO UPDATE SET value = value + 1"
+        )
+
+
+def _check_status(status: str) -> None:
+    if status not in STATUSES:
+        raise StoreError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
+
+
+_PHOTOS_SQL = """
+SELECT photos.id, photos.sha256, photos.name, children.name AS child,
+       photos.width, photos.height, photos.enrolled_at
+FROM photos LEFT JOIN children ON children.id = photos.child_id"""
+
+_ALERTS_SQL = """
+SELECT id, photo_id, photo_name, child, image_url, page_url, host, platform, account,
+       account_url, post_url, score, first_seen, last_seen, count, status, status_changed_at
+FROM alerts"""
+
+
+# -- schema -----------------------------------------------------------------------
+
+def _create_v1(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": int}, pk="key")
+    db["children"].create({"id": int, "name": str}, pk="id", not_null={"name"})
+    db["children"].create_index(["name"], unique=True)
+    db["photos"].create(
+        {"id": int, "sha256": str, "name": str, "child_id": int, "width": int, "height": int,
+         "thumbnail": bytes, "enrolled_at": str},
+        pk="id", not_null={"sha256", "name", "enrolled_at"},
+        foreign_keys=[("child_id", "children", "id")],
+    )
+    db["photos"].create_index(["sha256"], unique=True)
+    db["fingerprints"].create(
+        {"id": int, "photo_id": int, "view": str, "data": bytes},
+        pk="id", not_null={"photo_id", "view", "data"},
+        foreign_keys=[("photo_id", "photos", "id")],
+    )
+    db["fingerprints"].create_index(["photo_id"])
+    db["alerts"].create(
+        {"id": int, "photo_id": int, "photo_name": str, "child": str, "image_key": str,
+         "image_url": str, "page_url": str, "host": str, "platform": str, "score": float,
+         "first_seen": str, "last_seen": str, "count": int, "status": str,
+         "status_changed_at": str},
+        pk="id", not_null={"photo_id", "image_key", "image_url", "status"},
+    )
+    db["alerts"].create_index(["photo_id", "image_key"], unique=True)
+    db["alerts"].create_index(["status"])
+    db["sightings"].create(
+        {"id": int, "alert_id": int, "seen_at": str, "image_url": str, "page_url": str,
+         "host": str, "platform": str, "content_type": str, "score": float, "view": str,
+         "evidence_sha256": str, "evidence_file": str, "evidence_bytes": int},
+        pk="id", not_null={"alert_id", "seen_at", "evidence_sha256", "evidence_file"},
+        foreign_keys=[("alert_id", "alerts", "id")],
+    )
+    db["sightings"].create_index(["alert_id"])
+
+
+def _add_local_features(db: sqlite_utils.Database) -> None:
+    """Fingerprints v2: the "original" and "mirror" views gain local features (keypoints).
+
+    Photos enrolled before have only their hashes, and the store never kept the photo
+    itself: their keypoints are taken from the review page's thumbnail (256 px), the
+    best picture there is. They may match through edits a little less well than photos
+    enrolled since; enrolling the photo again (forget, then enrol) gives it keypoints
+    taken of the full photo.
+    """
+    from PIL import ImageOps
+    from sentinelle.proxy.images import ImageError, open_image
+
+    rows = db.execute(
+        "SELECT fingerprints.id, fingerprints.view, fingerprints.data, photos.thumbnail "
+        "FROM fingerprints JOIN photos ON photos.id = fingerprints.photo_id "
+        "WHERE fingerprints.view IN ('original', 'mirror')"
+    ).fetchall()
+    for row_id, view, data, thumbnail in rows:
+        fp = Fingerprint.from_bytes(data)
+        if fp.local or not thumbnail:
+            continue
+        try:
+            img = open_image(thumbnail, min_side=1)
+        except ImageError:
+            continue  # a damaged thumbnail: the photo keeps matching by its hashes
+        if view == "mirror":
+            img = ImageOps.mirror(img)
+        db.execute("UPDATE fingerprints SET data = ? WHERE id = ?", [with_local_features(fp, img).to_bytes(), row_id])
+
+
+def _add_attribution(db: sqlite_utils.Database) -> None:
+    """Who posted it: alerts group by account when a feed named it, and evidence is append-only.
+
+    Alerts gain the account, its page and the post; sightings gain the normalised image
+    address (so an image finds its alert whatever alert it joined), the response headers
+    kept as evidence and the feed record that named the account. Sightings can no longer
+    be changed or deleted, by Sentinelle or anyone using its database.
+    """
+    db.execute("DROP INDEX IF EXISTS idx_alerts_photo_id_image_key")
+    db["alerts"].create_index(["photo_id", "image_key"])
+    for column in ("account", "account_url", "post_url"):
+        db["alerts"].add_column(column, str)
+    db["alerts"].create_index(["photo_id", "platform", "account"])
+    for column in ("image_key", "response_headers", "account", "post_url", "attribution"):
+        db["sightings"].add_column(column, str)
+    for row_id, url in db.execute("SELECT id, image_url FROM sightings").fetchall():
+        db.execute("UPDATE sightings SET image_key = ? WHERE id = ?", [image_key(url or ""), row_id])
+    db["sightings"].create_index(["image_key"])
+    for event in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER sightings_append_only_{event.lower()} BEFORE {event} ON sightings"
+            " BEGIN SELECT RAISE(ABORT, 'sightings are evidence: append-only'); END"
+        )
+
+
+MIGRATIONS = [_create_v1, _add_attribution, _add_local_features]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """Bring the database to SCHEMA_VERSION, one recorded step at a time."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"this database was written by a newer Sentinelle (schema {version}); upgrade first"
+        )
+    for step in range(version, SCHEMA_VERSION):
+        with db.atomic():
+            MIGRATIONS[step](db)
+            db.execute(f"PRAGMA user_version = {step + 1}")

@@ -1,0 +1,365 @@
+"""The HTTP API on 127.0.0.1: alerts, evidence, enrollment and a live event stream.
+
+It answers only on loopback, only to requests addressed to loopback (no DNS rebinding),
+never to a web page (Origin), and, but for `/api/health` and `/proxy.pac`, only with the
+paired token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Callable, Iterable
+
+from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from sentinelle.server.alerts.enroll import enroll_upload
+from sentinelle.server.alerts.events import Events
+from sentinelle.server.alerts.store import STATUSES, Store, StoreError
+from sentinelle.server.api.pac import CONTENT_TYPE as PAC_CONTENT_TYPE
+from sentinelle.server.api.usage import process_usage
+from sentinelle.server.casefile import case as casefile
+from sentinelle.server.config import same_token
+from sentinelle.server.contact import EXTENSION, PAC, Contacts
+from sentinelle.server.version import sentinelle_version
+from yarl import URL
+
+STORE = web.AppKey("store", Store)
+EVENTS = web.AppKey("events", Events)
+TOKEN = web.AppKey("token", str)
+PORT = web.AppKey("port", int)
+COUNTS = web.AppKey("counts", Callable[[], dict])
+STREAMS = web.AppKey("streams", weakref.WeakSet)
+PROXY = web.AppKey("proxy", dict)
+CONTACTS = web.AppKey("contacts", Contacts)
+# Answered without the token: the browser's network stack fetches a PAC file without headers,
+# and it holds only the public list of social domains and the proxy's loopback port.
+PUBLIC_PATHS = frozenset({"/api/health", "/proxy.pac"})
+
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+# Sentinelle's own extension is the only browser origin allowed to call the API: in Chromium
+# its id is fixed by the key in extension/manifest.json; Firefox gives each install a random
+# moz-extension:// id, so any is accepted there (the token still has to match). A build with
+# another id (a store's) is added with `sentinelle run --extension-origin`.
+SENTINELLE_EXTENSION = "chrome-extension://pfhelnnocloeaoipenmhoeaoeggfalgo"
+FIREFOX_EXTENSIONS = "moz-extension://"
+EXTENSION_ORIGINS = web.AppKey("extension_origins", frozenset)
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+# A comment line this often keeps the stream open through idle periods and finds dead clients.
+HEARTBEAT_SECONDS = 15.0
+
+
+def create_app(
+    store: Store,
+    events: Events,
+    token: str,
+    *,
+    port: int | None = None,
+    counts: Callable[[], dict] = dict,
+    proxy: dict | None = None,
+    contacts: Contacts | None = None,
+    extension_origins: Iterable[str] = (),
+) -> web.Application:
+    """The API application. `port` pins the Host header check to the port it listens on.
+
+    `proxy` is `{"pac": script, "port": proxy port, "domains": [...]}`, served as `/proxy.pac`
+    and `/api/proxy`; `contacts` records when the extension and the PAC were last fetched.
+    """
+    app = web.Application(middlewares=[_json_errors, _guard])
+    app[STORE] = store
+    app[EVENTS] = events
+    app[TOKEN] = token
+    app[PORT] = port or 0
+    app[COUNTS] = counts
+    app[STREAMS] = weakref.WeakSet()
+    app[PROXY] = proxy or {}
+    app[EXTENSION_ORIGINS] = frozenset(o.rstrip("/") for o in extension_origins)
+    if contacts is not None:
+        app[CONTACTS] = contacts
+    app.on_shutdown.append(_close_streams)
+    app.add_routes(
+        [
+            web.get("/api/health", health),
+            web.get("/api/stats", stats),
+            web.get("/api/alerts", list_alerts),
+            web.get("/api/alerts/{id:\\d{1,18}}", get_alert),
+            web.patch("/api/alerts/{id:\\d{1,18}}", patch_alert),
+            web.get("/api/alerts/{id:\\d{1,18}}/evidence", alert_evidence),
+            web.get("/api/alerts/{id:\\d{1,18}}/photo", alert_photo),
+            web.get("/api/casefile", case_file),
+            web.get("/api/photos", list_photos),
+            web.post("/api/photos", upload_photos),
+            web.delete("/api/photos/{id:\\d{1,18}}", delete_photo),
+            web.get("/api/photos/{id:\\d{1,18}}/thumbnail", photo_thumbnail),
+            web.get("/api/events", event_stream),
+            web.get("/api/proxy", proxy_settings),
+            web.get("/proxy.pac", proxy_pac),
+        ]
+    )
+    return app
+
+
+def error(status: type[web.HTTPException], message: str, **headers: str) -> web.HTTPException:
+    return status(
+        text=web.json_response({"error": message}).text,
+        content_type="application/json",
+        headers=headers or None,
+    )
+
+
+# -- middlewares ---------------------------------------------------------------------
+
+@web.middleware
+async def _json_errors(request: web.Request, handler):
+    """aiohttp's own errors (404, 405, 413) as JSON, like ours."""
+    try:
+        return await handler(request)
+    except web.HTTPException as e:
+        if e.content_type == "application/json" or e.status < 400:
+            raise
+        kept = {k: v for k, v in e.headers.items() if k.lower() in ("allow", "www-authenticate")}
+        return web.json_response({"error": e.reason}, status=e.status, headers=kept)
+
+
+@web.middleware
+async def _guard(request: web.Request, handler):
+    if not addressed_to_loopback(request.host, request.app[PORT]):
+        raise error(web.HTTPForbidden, "requests must be addressed to 127.0.0.1 or localhost")
+    origin = request.headers.get("Origin")
+    if origin is not None and not _is_our_extension(origin, request.app[EXTENSION_ORIGINS]):
+        raise error(web.HTTPForbidden, "only Sentinelle's extension may use Sentinelle's API")
+    if request.path not in PUBLIC_PATHS:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not same_token(given.strip(), request.app[TOKEN]):
+            raise error(web.HTTPUnauthorized, "missing or wrong token: run `sentinelle token`",
+                        **{"WWW-Authenticate": "Bearer"})
+        _contact(request.app, EXTENSION)
+    return await handler(request)
+
+
+def _is_our_extension(origin: str, extra: frozenset[str]) -> bool:
+    return origin == SENTINELLE_EXTENSION or origin.startswith(FIREFOX_EXTENSIONS) or origin in extra
+
+
+def addressed_to_loopback(host_header: str, port: int) -> bool:
+    """Whether a Host header names this server on loopback: a page of a rebinding
+    domain that resolves to 127.0.0.1 still sends its own name, and is refused."""
+    try:
+        url = URL(f"http://{host_header}")
+    except ValueError:
+        return False
+    return (url.host or "").lower() in LOOPBACK_NAMES and (not port or url.explicit_port == port)
+
+
+# -- handlers ------------------------------------------------------------------------
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok", "version": sentinelle_version()})
+
+
+async def stats(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    return web.json_response(
+        {"photos": len(store.photos()), "alerts": len(store.alerts()),
+         "images": request.app[COUNTS](), "process": process_usage()}
+    )
+
+
+async def list_alerts(request: web.Request) -> web.Response:
+    status = request.query.get("status")
+    try:
+        alerts = request.app[STORE].alerts(status)
+    except StoreError as e:
+        raise error(web.HTTPBadRequest, str(e)) from None
+    return web.json_response([with_links(a) for a in alerts])
+
+
+async def get_alert(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    alert = _alert_or_404(request)
+    sightings = [
+        {k: v for k, v in s.items() if k != "evidence_file"} for s in store.sightings(alert["id"])
+    ]
+    return web.json_response(with_links(alert) | {"sightings": sightings})
+
+
+async def patch_alert(request: web.Request) -> web.Response:
+    _alert_or_404(request)
+    try:
+        body = await request.json()
+    except ValueError:
+        raise error(web.HTTPBadRequest, "the body must be JSON like {\"status\": \"seen\"}") from None
+    status = body.get("status") if isinstance(body, dict) else None
+    if status not in STATUSES:
+        raise error(web.HTTPBadRequest, f"status must be one of {', '.join(STATUSES)}")
+    alert = request.app[STORE].set_status(int(request.match_info["id"]), status)
+    return web.json_response(with_links(alert))
+
+
+async def alert_evidence(request: web.Request) -> web.StreamResponse:
+    alert = _alert_or_404(request)
+    found = request.app[STORE].latest_evidence(alert["id"])
+    if found is None or not found[0].is_file():
+        raise error(web.HTTPNotFound, "the evidence file is missing")
+    path, content_type = found
+    return web.FileResponse(path, headers={"Content-Type": content_type or "application/octet-stream",
+                                           "Cache-Control": "no-store"})
+
+
+async def alert_photo(request: web.Request) -> web.Response:
+    alert = _alert_or_404(request)
+    return _thumbnail(request.app[STORE], alert["photo_id"])
+
+
+async def case_file(request: web.Request) -> web.Response:
+    """The case file (a ZIP) of `?alert=ID` (repeatable) or `?account=NAME`, in `?lang=en|fr`
+    with the help lines of `?country=FR|US|GB|OTHER`."""
+    query = request.query
+    try:
+        ids = [int(i) for i in query.getall("alert", []) if len(i) <= 18]
+    except ValueError:
+        raise error(web.HTTPBadRequest, "alert must be an alert's number") from None
+    try:
+        case = casefile.collect(request.app[STORE], ids, query.get("account") or None)
+    except casefile.CaseFileError as e:
+        raise error(web.HTTPNotFound if ids or query.get("account") else web.HTTPBadRequest, str(e)) from None
+    data = await asyncio.to_thread(casefile.build, case, query.get("lang", "en"), query.get("country", "OTHER"))
+    return web.Response(body=data, content_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{casefile.file_name(case)}"',
+        "Cache-Control": "no-store"})
+
+
+async def list_photos(request: web.Request) -> web.Response:
+    return web.json_response(request.app[STORE].photos())
+
+
+async def upload_photos(request: web.Request) -> web.Response:
+    """Multipart: any number of `photo` files, and an optional `child` field."""
+    if not request.content_type.startswith("multipart/"):
+        raise error(web.HTTPBadRequest, "send the photos as multipart/form-data")
+    store = request.app[STORE]
+    child: str | None = None
+    outcomes = []
+    try:
+        reader = await request.multipart()
+        async for part in reader:
+            if part.name == "child":
+                child = (await part.text()).strip()[:100] or None
+            elif part.filename:
+                data = await _read_limited(part)
+                outcomes.append(await enroll_upload(store, data, part.filename, child))
+    except (ValueError, HttpProcessingError) as e:  # what aiohttp's reader raises for bad bodies
+        raise error(web.HTTPBadRequest, f"malformed multipart body: {e}") from None
+    if not outcomes:
+        raise error(web.HTTPBadRequest, "no photo in the upload")
+    return web.json_response([o.as_dict() for o in outcomes])
+
+
+async def delete_photo(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    photo_id = int(request.match_info["id"])
+    if store.photo(photo_id) is None:
+        raise error(web.HTTPNotFound, f"no photo {photo_id}")
+    store.forget_photo(photo_id)
+    return web.json_response({"forgotten": photo_id})
+
+
+async def photo_thumbnail(request: web.Request) -> web.Response:
+    return _thumbnail(request.app[STORE], int(request.match_info["id"]))
+
+
+async def event_stream(request: web.Request) -> web.StreamResponse:
+    """Server-Sent Events: an `alert` event for each new alert, `sighting` for a repeat."""
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
+    )
+    await response.prepare(request)
+    request.app[STREAMS].add(response)
+    try:
+        await response.write(b"retry: 2000\n: connected\n\n")
+        async with request.app[EVENTS].subscribe() as queue:
+            while True:
+                try:
+                    message = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+                except TimeoutError:
+                    await response.write(b": keep-alive\n\n")
+                    continue
+                if message is None:
+                    break
+                await response.write(message.encode())
+    except (ConnectionResetError, ConnectionError):
+        pass  # the extension went away; it reconnects by itself
+    return response
+
+
+async def proxy_pac(request: web.Request) -> web.Response:
+    """The PAC script: social hosts through the proxy, every other host DIRECT.
+
+    A browser's proxy resolver fetches it without fetch metadata; a web page including it
+    as a `<script>` sends no Origin but `Sec-Fetch-Site: cross-site`, and is refused: a site
+    must not learn that Sentinelle runs on this PC."""
+    if request.headers.get("Sec-Fetch-Site", "none") != "none":
+        raise error(web.HTTPForbidden, "web pages may not use Sentinelle's API")
+    pac = request.app[PROXY].get("pac")
+    if pac is None:
+        raise error(web.HTTPNotFound, "no proxy is running with this API")
+    _contact(request.app, PAC)
+    return web.Response(text=pac, content_type=PAC_CONTENT_TYPE, headers={"Cache-Control": "no-store"})
+
+
+async def proxy_settings(request: web.Request) -> web.Response:
+    """What the extension needs to send only the social hosts to the proxy: the PAC script
+    itself (Chrome's `chrome.proxy`, `pacScript.data`), or the domains and the proxy's port
+    (Firefox's `proxy.onRequest`)."""
+    proxy = request.app[PROXY]
+    if "port" not in proxy:
+        raise error(web.HTTPNotFound, "no proxy is running with this API")
+    _contact(request.app, PAC)
+    return web.json_response({"host": "127.0.0.1", "port": proxy["port"],
+                              "domains": proxy["domains"], "pac": proxy["pac"],
+                              "pac_url": f"http://127.0.0.1:{request.app[PORT]}/proxy.pac"})
+
+
+# -- helpers -------------------------------------------------------------------------
+
+def _contact(app: web.Application, kind: str) -> None:
+    if (contacts := app.get(CONTACTS)) is not None:
+        contacts.touch(kind)
+
+
+def with_links(alert: dict) -> dict:
+    base = f"/api/alerts/{alert['id']}"
+    return alert | {"evidence_url": base + "/evidence", "photo_url": base + "/photo"}
+
+
+def _alert_or_404(request: web.Request) -> dict:
+    alert_id = int(request.match_info["id"])
+    alert = request.app[STORE].alert(alert_id)
+    if alert is None:
+        raise error(web.HTTPNotFound, f"no alert {alert_id}")
+    return alert
+
+
+def _thumbnail(store: Store, photo_id: int) -> web.Response:
+    thumbnail = store.photo_thumbnail(photo_id)
+    if thumbnail is None:
+        raise error(web.HTTPNotFound, "this photo is no longer enrolled")
+    return web.Response(body=thumbnail, content_type="image/jpeg",
+                        headers={"Cache-Control": "no-store"})
+
+
+async def _read_limited(part) -> bytes:
+    chunks, size = [], 0
+    while chunk := await part.read_chunk():
+        size += len(chunk)
+        if size > MAX_UPLOAD_BYTES:
+            raise error(web.HTTPRequestEntityTooLarge,
+                        f"{part.filename}: larger than {MAX_UPLOAD_BYTES // 2**20} MB")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _close_streams(app: web.Application) -> None:
+    app[EVENTS].close()
+    for response in list(app[STREAMS]):
+        response.force_close()

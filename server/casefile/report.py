@@ -1,0 +1,373 @@
+"""The case file's report, for a person to read: report.html, and report.pdf (reportlab).
+
+The protected photo beside each copy, the accounts, post links, times and hashes, and the
+reporting channels of the platform and the parent's country, in English or French.
+`casefile.case` collects what goes in and packs the ZIP; this module only writes.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import unicodedata
+from collections.abc import Container
+from datetime import UTC, datetime
+from functools import cache
+
+from sentinelle.server.casefile.layout import Case, evidence_path, photo_path, utc
+
+_WORDS = {
+    "title": {"en": "Case file: copies of a child's photos on social networks",
+              "fr": "Dossier : copies des photos d'un enfant sur les réseaux sociaux"},
+    "made": {"en": "Made by Sentinelle on the family computer, {time} UTC.",
+             "fr": "Établi par Sentinelle sur l'ordinateur familial, le {time} UTC."},
+    "intro": {
+        "en": "Sentinelle watches the images social networks send to this computer's browser and "
+              "recognises copies of photos the parent protected. Each copy below is kept exactly as "
+              "the network sent it, with its address, the time (UTC), the server's response headers "
+              "and, when the network's feed named it, the account and post that published it.",
+        "fr": "Sentinelle examine les images que les réseaux sociaux envoient au navigateur de cet "
+              "ordinateur et reconnaît les copies des photos protégées par le parent. Chaque copie "
+              "ci-dessous est conservée telle que le réseau l'a envoyée, avec son adresse, l'heure "
+              "(UTC), les en-têtes de réponse du serveur et, quand le flux du réseau l'indiquait, le "
+              "compte et la publication qui l'ont publiée."},
+    "integrity": {
+        "en": "Integrity: manifest.json (and SHA256SUMS) list the SHA-256 of every file of this case "
+              "file. `sentinelle verify` or `sha256sum -c SHA256SUMS` shows any file changed, added or "
+              "removed. Each evidence file is named by its own SHA-256.",
+        "fr": "Intégrité : manifest.json (et SHA256SUMS) donnent le SHA-256 de chaque fichier de ce "
+              "dossier. `sentinelle verify` ou `sha256sum -c SHA256SUMS` signale tout fichier modifié, "
+              "ajouté ou retiré. Chaque fichier de preuve porte son propre SHA-256 pour nom."},
+    "glyphs": {
+        "en": "In report.pdf, characters its font cannot show (emoji, flags, some scripts) are written as "
+              "their Unicode name in brackets; report.html and sightings.json keep them exactly.",
+        "fr": "Dans report.pdf, les caractères que sa police ne peut pas afficher (émojis, drapeaux, "
+              "certaines écritures) sont écrits entre crochets sous leur nom Unicode (en anglais) ; "
+              "report.html et sightings.json les conservent à l'identique."},
+    "summary": {"en": "Summary", "fr": "Résumé"},
+    "child": {"en": "Child", "fr": "Enfant"},
+    "accounts": {"en": "Accounts", "fr": "Comptes"},
+    "alert": {"en": "Alert", "fr": "Alerte"},
+    "posted_by": {"en": "posted by @{account} on {platform}", "fr": "publiée par @{account} sur {platform}"},
+    "seen_on": {"en": "seen on {platform} (account not named by the feed)",
+                "fr": "vue sur {platform} (compte non indiqué par le flux)"},
+    "protected": {"en": "Protected photo (thumbnail)", "fr": "Photo protégée (miniature)"},
+    "received": {"en": "Copy received from the network", "fr": "Copie reçue du réseau"},
+    "no_photo": {"en": "(no longer enrolled)", "fr": "(plus protégée)"},
+    "account": {"en": "Account", "fr": "Compte"},
+    "post": {"en": "Post", "fr": "Publication"},
+    "caption": {"en": "Caption", "fr": "Légende"},
+    "platform": {"en": "Platform", "fr": "Plateforme"},
+    "first_seen": {"en": "First seen (UTC)", "fr": "Vue la première fois (UTC)"},
+    "last_seen": {"en": "Last seen (UTC)", "fr": "Vue la dernière fois (UTC)"},
+    "times": {"en": "Times seen", "fr": "Nombre de fois"},
+    "status": {"en": "Status", "fr": "Statut"},
+    "score": {"en": "Match score", "fr": "Score de correspondance"},
+    "sightings": {"en": "Sightings", "fr": "Observations"},
+    "time": {"en": "Time (UTC)", "fr": "Heure (UTC)"},
+    "image_url": {"en": "Image address", "fr": "Adresse de l'image"},
+    "page": {"en": "Page shown on", "fr": "Page affichée"},
+    "sha256": {"en": "SHA-256 of the bytes received", "fr": "SHA-256 des octets reçus"},
+    "file": {"en": "Evidence file", "fr": "Fichier de preuve"},
+    "headers": {"en": "Response headers", "fr": "En-têtes de réponse"},
+    "feed": {"en": "Feed record", "fr": "Enregistrement du flux"},
+    "report": {"en": "Where to report", "fr": "Où signaler"},
+    "country_lines": {"en": "Help lines: {country}", "fr": "Aides : {country}"},
+    "advice": {"en": "Advice", "fr": "Conseils"},
+    "unknown": {"en": "unknown", "fr": "inconnu"},
+    "colon": {"en": ": ", "fr": " : "},
+    "missing": {"en": "missing from Sentinelle's data dir", "fr": "absent du dossier de données de Sentinelle"},
+}
+_PLATFORM_NAMES = {"instagram": "Instagram", "facebook": "Facebook", "tiktok": "TikTok", "x": "X (Twitter)",
+                   "snapchat": "Snapchat", "reddit": "Reddit", "pinterest": "Pinterest"}
+
+
+class Report:
+    def __init__(self, case: Case, lang: str, country: str, steps: dict, files: dict[str, bytes]) -> None:
+        self.case, self.lang, self.country, self.steps, self.files = case, lang, country, steps, files
+
+    def w(self, key: str, **values: str) -> str:
+        return _WORDS[key][self.lang].format(**values)
+
+    def headline(self, alert: dict) -> str:
+        platform = _PLATFORM_NAMES.get(alert["platform"], alert["platform"] or "?")
+        if alert.get("account"):
+            return self.w("posted_by", account=alert["account"], platform=platform)
+        return self.w("seen_on", platform=platform)
+
+    def channels(self) -> list[tuple[str, list[tuple[str, str | None]]]]:
+        """(heading, [(label, url)]) for each platform of the case, the country, then advice."""
+        sections = []
+        for platform in dict.fromkeys(a["platform"] for a in self.case.alerts):
+            entries = self.steps.get("platforms", {}).get(platform) or self.steps.get("platforms", {}).get("other", [])
+            name = _PLATFORM_NAMES.get(platform, platform)
+            sections.append((f"{self.w('report')}{self.w('colon')}{name}", [(_pick(e["label"], self.lang), e.get("url")) for e in entries]))
+        country = self.steps.get("countries", {}).get(self.country)
+        if country:
+            lines = [(_pick(e["label"], self.lang) + (f" — {e['phone']}" if e.get("phone") else ""), e.get("url"))
+                     for e in country.get("help", [])]
+            sections.append((self.w("country_lines", country=_pick(country["name"], self.lang)), lines))
+        if advice := self.steps.get("advice"):
+            sections.append((self.w("advice"), [(_pick(a, self.lang), None) for a in advice]))
+        return sections
+
+    def facts(self, alert: dict) -> list[tuple[str, str, str | None]]:
+        """(label, text, link) rows describing an alert."""
+        unknown = self.w("unknown")
+        caption = next((s["attribution"].get("caption") for s in alert["sightings"]
+                        if isinstance(s.get("attribution"), dict) and s["attribution"].get("caption")), None)
+        rows = [
+            (self.w("platform"), _PLATFORM_NAMES.get(alert["platform"], alert["platform"] or unknown), None),
+            (self.w("account"), f"@{alert['account']}" if alert.get("account") else unknown, alert.get("account_url")),
+            (self.w("post"), alert.get("post_url") or unknown, alert.get("post_url")),
+        ]
+        if caption:
+            rows.append((self.w("caption"), caption, None))
+        rows += [
+            (self.w("first_seen"), _when(alert["first_seen"]), None),
+            (self.w("last_seen"), _when(alert["last_seen"]), None),
+            (self.w("times"), str(alert["count"]), None),
+            (self.w("status"), alert["status"], None),
+            (self.w("score"), f"{alert['score']:.2f}" if alert.get("score") is not None else unknown, None),
+        ]
+        return rows
+
+    def sighting_rows(self, s: dict) -> list[tuple[str, str, str | None]]:
+        headers = s.get("response_headers") or {}
+        rows = [
+            (self.w("time"), _when(s["seen_at"]), None),
+            (self.w("image_url"), s["image_url"], None),
+            (self.w("page"), s.get("page_url") or self.w("unknown"), None),
+            (self.w("sha256"), s["evidence_sha256"], None),
+            (self.w("file"), f"{evidence_path(s)} ({s.get('evidence_bytes')} B)"
+             + (f" — {self.w('missing')}" if s.get("evidence_missing") else ""), None),
+        ]
+        if isinstance(headers, dict) and headers:
+            rows.append((self.w("headers"), "; ".join(f"{k}: {v}" for k, v in headers.items()), None))
+        if isinstance(s.get("attribution"), dict):
+            record = s["attribution"].get("record") or ""
+            rows.append((self.w("feed"), f"{s['attribution'].get('feed_url')}\n{record[:1500]}", None))
+        return rows
+
+    def summary(self) -> list[tuple[str, str, str | None]]:
+        children = sorted({a["child"] for a in self.case.alerts if a.get("child")})
+        accounts = sorted({f"@{a['account']} ({a['platform']})" for a in self.case.alerts if a.get("account")})
+        return [
+            (self.w("child"), ", ".join(children) or self.w("unknown"), None),
+            (self.w("accounts"), ", ".join(accounts) or self.w("unknown"), None),
+            (self.w("alert"), ", ".join(f"#{a['id']}" for a in self.case.alerts), None),
+        ]
+
+    # -- HTML --
+
+    def html(self) -> str:
+        e = html.escape
+        out = [
+            "<!doctype html>", f'<html lang="{self.lang}"><head><meta charset="utf-8">',
+            f"<title>{e(self.w('title'))}</title><style>{_CSS}</style></head><body>",
+            f"<h1>{e(self.w('title'))}</h1>",
+            f"<p>{e(self.w('made', time=utc(self.case.created)))}</p>",
+            f"<p>{e(self.w('intro'))}</p>", f"<p class=note>{e(self.w('integrity'))}</p>",
+            f"<p class=note>{e(self.w('glyphs'))}</p>",
+            f"<h2>{e(self.w('summary'))}</h2>", _html_table(self.summary()),
+        ]
+        for alert in self.case.alerts:
+            out.append(f"<section><h2>{e(self.w('alert'))} #{alert['id']}{self.w('colon')}{e(self.headline(alert))}</h2>")
+            photo = (f'<img src="{e(photo_path(alert))}" alt="">' if alert["thumbnail"]
+                     else e(self.w("no_photo")))
+            for s in _copies(alert):
+                out.append(f'<div class=pair><figure>{photo}<figcaption>{e(self.w("protected"))}{self.w("colon")}'
+                           f'{e(alert.get("photo_name") or "")}</figcaption></figure>'
+                           f'<figure><img src="{e(evidence_path(s))}" alt=""><figcaption>'
+                           f'{e(self.w("received"))}, {e(_when(s["seen_at"]))} UTC</figcaption></figure></div>')
+            out.append(_html_table(self.facts(alert)))
+            out.append(f"<h3>{e(self.w('sightings'))} ({len(alert['sightings'])})</h3>")
+            for s in alert["sightings"]:
+                out.append(_html_table(self.sighting_rows(s), "sighting"))
+            out.append("</section>")
+        for heading, entries in self.channels():
+            out.append(f"<h2>{e(heading)}</h2><ul>")
+            for label, url in entries:
+                out.append(f'<li>{e(label)}' + (f' — <a href="{e(url)}">{e(url)}</a>' if url else "") + "</li>")
+            out.append("</ul>")
+        out.append("</body></html>")
+        return "\n".join(out)
+
+    # -- PDF --
+
+    def pdf(self) -> bytes:
+        from reportlab.lib import colors
+        from reportlab.lib.pagesizes import A4
+        from reportlab.lib.styles import ParagraphStyle
+        from reportlab.lib.units import mm
+        from reportlab.platypus import (
+            Image,
+            KeepTogether,
+            Paragraph,
+            SimpleDocTemplate,
+            Spacer,
+            Table,
+            TableStyle,
+        )
+
+        font, bold = _fonts()
+        body = ParagraphStyle("body", fontName=font, fontSize=9, leading=11.5, wordWrap="CJK")
+        small = ParagraphStyle("small", parent=body, fontSize=7.5, leading=9.5)
+        label_styles = {body: ParagraphStyle("label", parent=body, wordWrap=None),
+                        small: ParagraphStyle("small_label", parent=small, wordWrap=None)}
+        h1 = ParagraphStyle("h1", parent=body, fontName=bold, fontSize=15, leading=19, spaceAfter=6, wordWrap=None)
+        h2 = ParagraphStyle("h2", parent=body, fontName=bold, fontSize=12, leading=15, spaceBefore=10, spaceAfter=4)
+        h3 = ParagraphStyle("h3", parent=body, fontName=bold, fontSize=10, leading=13, spaceBefore=6, spaceAfter=3)
+        width = A4[0] - 30 * mm
+
+        def p(text: str, style=body, link: str | None = None) -> Paragraph:
+            markup = _xml(_describe_missing(text, _drawable(style.fontName))).replace("\n", "<br/>")
+            if link:
+                markup = f'<link href="{_xml(link)}" color="blue">{markup}</link>'
+            return Paragraph(markup, style)
+
+        def table(rows, style=body) -> Table:
+            t = Table([[p(label, label_styles[style]), p(text, style, link)] for label, text, link in rows],
+                      colWidths=[38 * mm, width - 38 * mm])
+            t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                   ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey),
+                                   ("TEXTCOLOR", (0, 0), (0, -1), colors.dimgrey)]))
+            return t
+
+        story = [p(self.w("title"), h1), p(self.w("made", time=utc(self.case.created))), Spacer(1, 4),
+                 p(self.w("intro")), Spacer(1, 4), p(self.w("integrity"), small), p(self.w("glyphs"), small),
+                 p(self.w("summary"), h2), table(self.summary())]
+        for alert in self.case.alerts:
+            story.append(p(f"{self.w('alert')} #{alert['id']}{self.w('colon')}{self.headline(alert)}", h2))
+            for s in _copies(alert):
+                cells = [_pdf_image(Image, alert["thumbnail"], 70 * mm) or p(self.w("no_photo")),
+                         _pdf_image(Image, self.files.get(evidence_path(s)), 70 * mm) or p("—")]
+                pair = Table([cells, [p(f"{self.w('protected')}{self.w('colon')}{alert.get('photo_name') or ''}", small),
+                                      p(f"{self.w('received')}, {_when(s['seen_at'])} UTC", small)]],
+                             colWidths=[width / 2, width / 2])
+                pair.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (0, 0), (-1, 0), "CENTER")]))
+                story += [KeepTogether([pair]), Spacer(1, 4)]
+            story += [table(self.facts(alert)), p(f"{self.w('sightings')} ({len(alert['sightings'])})", h3)]
+            for s in alert["sightings"]:
+                story += [table(self.sighting_rows(s), small), Spacer(1, 5)]
+        for heading, entries in self.channels():
+            story.append(p(heading, h2))
+            for label, url in entries:
+                story.append(p(f"• {label}" + (f" — {url}" if url else ""), body, url))
+        out = io.BytesIO()
+        doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm,
+                                topMargin=15 * mm, bottomMargin=15 * mm, title=self.w("title"),
+                                author="Sentinelle", invariant=1)
+        doc.build(story)
+        return out.getvalue()
+
+
+_CSS = """
+body { font-family: system-ui, sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; } .note { color: #555; font-size: .9em; }
+table { border-collapse: collapse; width: 100%; margin: .5em 0; }
+th, td { text-align: left; vertical-align: top; padding: .25em .5em; border-bottom: 1px solid #ddd; }
+th { width: 14em; color: #555; font-weight: normal; } td { word-break: break-all; }
+table.sighting { font-size: .85em; } .pair { display: flex; gap: 1em; }
+figure { margin: 0; flex: 1; } figure img { max-width: 100%; max-height: 20em; border: 1px solid #ccc; }
+section { border-top: 2px solid #444; margin-top: 2em; }
+"""
+
+
+def _html_table(rows: list[tuple[str, str, str | None]], cls: str = "") -> str:
+    e = html.escape
+    cells = []
+    for label, text, link in rows:
+        value = e(text).replace("\n", "<br>")
+        if link:
+            value = f'<a href="{e(link)}">{value}</a>'
+        cells.append(f"<tr><th>{e(label)}</th><td>{value}</td></tr>")
+    return f'<table class="{cls}">' + "".join(cells) + "</table>"
+
+
+def _pdf_image(image_cls, data: bytes | None, side: float):
+    """A reportlab image of at most side × side, from any format Pillow reads; None if unreadable."""
+    if not data:
+        return None
+    from sentinelle.proxy.images import ImageError, open_image
+    try:
+        img = open_image(data, min_side=1)
+    except ImageError:
+        return None
+    img.thumbnail((800, 800))
+    out = io.BytesIO()
+    img.convert("RGB").save(out, "JPEG", quality=85)
+    scale = side / max(img.size)
+    out.seek(0)
+    return image_cls(out, width=img.width * scale, height=img.height * scale)
+
+
+def _fonts() -> tuple[str, str]:
+    """Bitstream Vera, which ships with reportlab: accents and most Latin scripts, unlike the PDF base fonts."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    if "SentinelleVera" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("SentinelleVera", "Vera.ttf"))
+        pdfmetrics.registerFont(TTFont("SentinelleVeraBd", "VeraBd.ttf"))
+    return "SentinelleVera", "SentinelleVeraBd"
+
+
+@cache
+def _drawable(font_name: str) -> frozenset[int]:
+    """The code points a registered TrueType font has a glyph for, from its own character map."""
+    from reportlab.pdfbase import pdfmetrics
+    return frozenset(c for c, glyph in pdfmetrics.getFont(font_name).face.charToGlyph.items() if glyph)
+
+
+# Characters that only join or restyle their neighbours (zero-width joiner, text and emoji
+# presentation selectors): nothing to read in them once the emoji around them are named.
+_INVISIBLE = frozenset("\u200d\ufe0e\ufe0f")
+
+
+def _describe_missing(text: str, drawable: Container[int]) -> str:
+    """`text` with each character not in `drawable` written as its Unicode name in brackets.
+
+    "ok 😂🔥" -> "ok [face with tears of joy][fire]"; a joiner or variation selector is
+    dropped; a character without a name is "[U+XXXX]"; a space the font lacks is a space,
+    and a line break stays.
+    """
+    # Why: a TrueType font draws a character it lacks as an empty box, and Vera has no emoji
+    # and few scripts: without this, the reader of the PDF would not see what the account wrote.
+    out = []
+    for ch in text:
+        if ord(ch) in drawable or ch == "\n":
+            out.append(ch)
+        elif ch.isspace():
+            out.append(" ")
+        elif ch not in _INVISIBLE:
+            name = unicodedata.name(ch, "")
+            out.append(f"[{name.lower()}]" if name else f"[U+{ord(ch):04X}]")
+    return "".join(out)
+
+
+def _xml(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _pick(words: object, lang: str) -> str:
+    if isinstance(words, dict):
+        return str(words.get(lang) or words.get("en") or "")
+    return str(words or "")
+
+
+def _copies(alert: dict, most: int = 12) -> list[dict]:
+    """The first sighting of each distinct copy of an alert (all are in evidence/; the report shows `most`)."""
+    first: dict[str, dict] = {}
+    for s in alert["sightings"]:
+        if not s.get("evidence_missing"):
+            first.setdefault(s["evidence_sha256"], s)
+    return list(first.values())[:most]
+
+
+def _when(iso: str | None) -> str:
+    if not iso:
+        return "?"
+    try:
+        return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    except ValueError:
+        return iso

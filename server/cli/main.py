@@ -1,0 +1,322 @@
+"""The `sentinelle` command: enroll photos, check images, run the watcher, read the log.
+
+Each command is a thin layer over the store, the enroll module and the runner; what it
+prints is written for a parent, and `--json` where a script wants to read it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import click
+from sentinelle.proxy.fingerprint import fingerprint
+from sentinelle.proxy.images import ImageError
+from sentinelle.server.alerts.enroll import ALREADY, ENROLLED, enroll_file, files_under
+from sentinelle.server.alerts.protected import ProtectedSet
+from sentinelle.server.alerts.store import Store
+from sentinelle.server.casefile import case as casefile
+from sentinelle.server.config import (
+    default_data_dir,
+    ensure_data_dir,
+    load_or_create_token,
+)
+from sentinelle.server.run.runner import Ports, RunError, serve
+
+
+class Context:
+    """What every command shares: the data dir, and the store opened on first use."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(ensure_data_dir(self.data_dir))
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path),
+    help="Where Sentinelle keeps everything it writes "
+         "[default: $SENTINELLE_HOME, else your user data folder].",
+)
+@click.version_option(package_name="sentinelle")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: Path | None) -> None:
+    """Sentinelle tells you when your child's photos appear on a social network.
+
+    \b
+    First time:
+      sentinelle setup
+      sentinelle enroll --child Alice ~/Pictures/Alice
+      sentinelle service install
+      sentinelle doctor
+    """
+    ctx.obj = Context(data_dir or default_data_dir())
+    ctx.call_on_close(ctx.obj.close)
+
+
+@cli.command()
+@click.option("--child", help="Whose photos these are (shown in alerts).")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@click.pass_obj
+def enroll(obj: Context, child: str | None, paths: tuple[Path, ...]) -> None:
+    """Protect photos: files, or folders (searched recursively).
+
+    The photos never leave this computer: Sentinelle keeps their fingerprints, a small
+    thumbnail and their SHA-256. Enrolling the same file twice does nothing.
+
+    \b
+    Example:
+      sentinelle enroll --child Alice ~/Pictures/Alice holiday.jpg
+    """
+    files = list(files_under(paths))
+    if sys.stderr.isatty():
+        with click.progressbar(files, label="Enrolling", file=sys.stderr,
+                               item_show_func=lambda p: p.name if p else None) as bar:
+            outcomes = [enroll_file(obj.store, path, child) for path in bar]
+    else:
+        outcomes = [enroll_file(obj.store, path, child) for path in files]
+    enrolled = [o for o in outcomes if o.status == ENROLLED]
+    already = [o for o in outcomes if o.status == ALREADY]
+    skipped = [o for o in outcomes if o.status not in (ENROLLED, ALREADY)]
+    click.echo(f"Enrolled {len(enrolled)} photo(s); {len(already)} already enrolled; "
+               f"{len(skipped)} skipped.")
+    for outcome in skipped:
+        click.echo(f"  skipped {outcome.source}: {outcome.reason}")
+    if not enrolled and not already:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@click.pass_obj
+def check(obj: Context, as_json: bool, paths: tuple[Path, ...]) -> None:
+    """Say whether images are copies of an enrolled photo.
+
+    Uses the same matcher and settings as the watcher. Exit code 0 whatever was found.
+
+    \b
+    Example:
+      sentinelle check --json ~/Downloads/screenshot.png
+      {"file": "/home/me/Downloads/screenshot.png", "match": {"photo": "beach.jpg", ...}}
+    """
+    protected = ProtectedSet(obj.store)
+    names = {p["id"]: p for p in obj.store.photos()}
+    for path in files_under(paths):
+        line: dict = {"file": str(path), "match": None}
+        try:
+            found = protected.match(fingerprint(path.read_bytes()))
+        except ImageError as e:
+            line["error"] = e.reason
+        except OSError as e:
+            line["error"] = f"unreadable ({e.strerror or e})"
+        else:
+            if found is not None:
+                photo = names[found.photo_id]
+                line["match"] = {"photo": photo["name"], "child": photo["child"],
+                                 "score": round(found.score, 3)}
+        click.echo(json.dumps(line) if as_json else _check_line(line))
+
+
+def _check_line(line: dict) -> str:
+    if "error" in line:
+        return f"{line['file']}: cannot read ({line['error']})"
+    if line["match"] is None:
+        return f"{line['file']}: no match"
+    m = line["match"]
+    whose = f" of {m['child']}" if m["child"] else ""
+    return f"{line['file']}: COPY of {m['photo']}{whose} (score {m['score']})"
+
+
+@cli.command()
+@click.pass_obj
+def photos(obj: Context) -> None:
+    """List the enrolled photos.
+
+    \b
+    Example:
+      sentinelle photos
+    """
+    rows = obj.store.photos()
+    if not rows:
+        click.echo("No photo enrolled yet: sentinelle enroll --help")
+    for p in rows:
+        child = f"  ({p['child']})" if p["child"] else ""
+        click.echo(f"{p['id']:>4}  {p['name']}{child}  {p['width']}×{p['height']}  "
+                   f"enrolled {p['enrolled_at'][:16]}")
+
+
+@cli.command()
+@click.argument("photo")
+@click.pass_obj
+def forget(obj: Context, photo: str) -> None:
+    """Stop protecting a photo.
+
+    PHOTO is its number (from `sentinelle photos`) or its file name. Its alerts are kept.
+
+    \b
+    Example:
+      sentinelle forget beach.jpg
+    """
+    found = obj.store.find_photos(photo)
+    if not found:
+        raise click.ClickException(f"no enrolled photo {photo!r}: see `sentinelle photos`")
+    if len(found) > 1:
+        ids = ", ".join(str(p["id"]) for p in found)
+        raise click.ClickException(f"{len(found)} photos are named {photo!r} ({ids}): give a number")
+    obj.store.forget_photo(found[0]["id"])
+    click.echo(f"Forgot {found[0]['name']} (#{found[0]['id']}).")
+
+
+@cli.command()
+@click.option("--proxy-port", default=8080, show_default=True, help="Where the browser's proxy points.")
+@click.option("--api-port", default=8765, show_default=True, help="Where the extension connects.")
+@click.option("--set", "options", multiple=True, metavar="OPTION=VALUE",
+              help="A mitmproxy option, as mitmproxy's own --set (repeatable); those that save, replay or rewrite flows are refused.")
+@click.option("--extension-origin", "extension_origins", multiple=True, metavar="ORIGIN",
+              help="Another build of the extension allowed to use the API, e.g. "
+                   "chrome-extension://<id> of a store build (repeatable).")
+@click.pass_obj
+def run(obj: Context, proxy_port: int, api_port: int, options: tuple[str, ...],
+        extension_origins: tuple[str, ...]) -> None:
+    """Watch the browser's social-network traffic and raise alerts.
+
+    Point the browser's proxy at 127.0.0.1:PROXY_PORT and trust the CA certificate it
+    prints. Ctrl-C stops it.
+
+    \b
+    Example:
+      sentinelle run --proxy-port 8080 --set sentinelle_extra_hosts=example-social.net
+    """
+    obj.close()  # the runner opens its own store on its own loop
+    try:
+        asyncio.run(serve(obj.data_dir, Ports(proxy_port, api_port), options,
+                          extension_origins=extension_origins))
+    except RunError as e:
+        raise click.ClickException(str(e)) from None
+    except KeyboardInterrupt:
+        pass
+    click.echo("Sentinelle stopped.")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+def log(obj: Context, as_json: bool) -> None:
+    """Show the match log, newest first.
+
+    \b
+    Example:
+      sentinelle log --json
+    """
+    alerts = obj.store.alerts()
+    if not alerts and not as_json:
+        click.echo("No alert: none of the enrolled photos has been seen.")
+    for a in alerts:
+        if as_json:
+            click.echo(json.dumps(a))
+            continue
+        where = a["page_url"] or a["host"]
+        who = f"  posted by @{a['account']}" if a.get("account") else ""
+        post = f"\n      post: {a['post_url']}" if a.get("post_url") else ""
+        click.echo(f"#{a['id']:<4} {a['last_seen'][:19]}  {a['status']:<11} {a['platform']:<10} "
+                   f"{a['photo_name']}  ×{a['count']}{who}  on {where}\n      {a['image_url']}{post}")
+
+
+@cli.command()
+@click.argument("alert_ids", nargs=-1, type=int, metavar="ALERT_ID...")
+@click.option("--account", metavar="NAME", help="Every alert of this account (as `sentinelle log` shows it).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the ZIP [default: sentinelle-case-<time>.zip here].")
+@click.option("--lang", type=click.Choice(casefile.LANGUAGES), default=casefile.default_language,
+              help="Language of the report [default: your system's, else en].")
+@click.option("--country", type=click.Choice(casefile.COUNTRIES, case_sensitive=False),
+              default=casefile.default_country,
+              help="Whose help lines the report lists [default: your system's, else OTHER].")
+@click.pass_obj
+def export(obj: Context, alert_ids: tuple[int, ...], account: str | None, output: Path | None,
+           lang: str, country: str) -> None:
+    """Write a case file: a ZIP to hand to the platform, a help line or the police.
+
+    It holds a report (report.html and report.pdf) with the protected photo beside each
+    copy, the account and post, times and SHA-256 hashes and where to report; the evidence
+    files exactly as received; sightings.json; and manifest.json with the SHA-256 of every
+    file, so that any change is visible (`sentinelle verify`).
+
+    \b
+    Example:
+      sentinelle export 1 3
+      sentinelle export --account fake.account.123 --lang fr --country FR -o case.zip
+    """
+    try:
+        case = casefile.collect(obj.store, list(alert_ids), account)
+    except casefile.CaseFileError as e:
+        raise click.ClickException(str(e)) from None
+    data = casefile.build(case, lang, country)
+    output = output or Path(casefile.file_name(case))
+    output.write_bytes(data)
+    verdict = casefile.verify(output)
+    click.echo(f"Case file: {output} ({len(case.alerts)} alert(s), {verdict.checked} files).\n"
+               f"  SHA-256 of its manifest: {verdict.manifest_sha256}\n"
+               "  Note this number apart from the file: it proves the manifest was not changed either.")
+
+
+@cli.command()
+@click.argument("case_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                metavar="CASEFILE")
+def verify(case_file: Path) -> None:
+    """Check a case file: every file against the SHA-256 its manifest lists.
+
+    Exit code 0 when nothing was changed, added or removed; 1 otherwise.
+
+    \b
+    Example:
+      sentinelle verify sentinelle-case-20261125T094107Z.zip
+    """
+    verdict = casefile.verify(case_file)
+    for problem in verdict.problems:
+        click.echo(f"✗ {problem}")
+    if verdict.manifest_sha256:
+        click.echo(f"  SHA-256 of its manifest: {verdict.manifest_sha256}")
+    if not verdict.ok:
+        click.echo(f"{case_file}: TAMPERED or damaged ({len(verdict.problems)} problem(s)).")
+        sys.exit(1)
+    click.echo(f"✓ {case_file}: all {verdict.checked} files match the manifest.")
+
+
+@cli.command()
+@click.pass_obj
+def token(obj: Context) -> None:
+    """Print the token that pairs the browser extension.
+
+    It is created on first use, readable by you only.
+
+    \b
+    Example:
+      sentinelle token
+    """
+    click.echo(load_or_create_token(obj.data_dir))
+
+
+from sentinelle.server.cli.setup_commands import doctor, service, setup, uninstall  # noqa: E402 (they need `cli` above)
+
+for _command in (setup, service, doctor, uninstall):
+    cli.add_command(_command)
+
+
+def main() -> None:
+    cli(prog_name="sentinelle")

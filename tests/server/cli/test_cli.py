@@ -1,0 +1,141 @@
+"""server/cli/main.py: every command as a parent types it, on a real data dir."""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+from sentinelle.server.alerts.store import Store
+from sentinelle.server.cli.main import cli
+
+from tests.conftest import jpeg_bytes, kodak, square_crop_copy
+from tests.server.alerts.test_store import sighting
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def run(data_dir):
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0):
+        result = runner.invoke(cli, ["--data-dir", str(data_dir), *args], catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result
+
+    return run
+
+
+@pytest.fixture
+def mixed_folder(tmp_path) -> Path:
+    """Two photos, a copy of one in a sub-folder, a note, a broken JPEG and a tiny image."""
+    folder = tmp_path / "mixed"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.jpg").write_bytes(kodak(5).read_bytes())
+    (folder / "b.jpg").write_bytes(kodak(15).read_bytes())
+    (folder / "sub" / "copy-of-a.jpg").write_bytes(square_crop_copy(kodak(5)))
+    (folder / "notes.txt").write_text("not a photo")
+    (folder / "broken.jpg").write_bytes(kodak(20).read_bytes()[:3000])
+    (folder / "tiny.png").write_bytes(jpeg_bytes(Image.new("RGB", (40, 40), "red")))
+    return folder
+
+
+def commands() -> list[str]:
+    return sorted(cli.commands)
+
+
+def test_every_command_is_listed_has_help_with_an_example_and_is_in_the_readme(run):
+    listing = run("--help").output
+    readme = (ROOT / "README.md").read_text()
+    for name in commands():
+        assert re.search(rf"^\s+{name}\s", listing, re.M), name
+        assert "Example" in run(name, "--help").output, name
+        assert f"sentinelle {name}" in readme, f"README.md does not show `sentinelle {name}`"
+
+
+def test_enroll_takes_files_and_folders_and_says_what_it_skipped(run, mixed_folder):
+    result = run("enroll", "--child", "Alice", str(mixed_folder / "a.jpg"), str(mixed_folder))
+    out = result.output
+    assert "Enrolled 3 photo(s); 1 already enrolled; 3 skipped." in out
+    assert re.search(r"skipped .*notes\.txt: not an image", out)
+    assert re.search(r"skipped .*broken\.jpg: truncated or corrupt image", out)
+    assert re.search(r"skipped .*tiny\.png: too small", out)
+    again = run("enroll", str(mixed_folder / "a.jpg")).output
+    assert "Enrolled 0 photo(s); 1 already enrolled" in again
+
+
+def test_enroll_fails_only_when_nothing_could_be_enrolled(run, mixed_folder):
+    run("enroll", str(mixed_folder / "notes.txt"), code=1)
+    run("enroll", str(mixed_folder / "notes.txt"), str(mixed_folder / "a.jpg"), code=0)
+
+
+def test_check_json_answers_for_each_file_of_a_mixed_folder(run, mixed_folder, tmp_path):
+    run("enroll", "--child", "Alice", str(kodak(5)))
+    out = run("check", "--json", str(mixed_folder)).output
+    lines = {Path(d["file"]).name: d for d in map(json.loads, out.splitlines())}
+    assert set(lines) == {"a.jpg", "b.jpg", "copy-of-a.jpg", "notes.txt", "broken.jpg", "tiny.png"}
+    assert lines["copy-of-a.jpg"]["match"]["photo"] == "kodim05.jpg"
+    assert lines["copy-of-a.jpg"]["match"]["child"] == "Alice"
+    assert 0 < lines["copy-of-a.jpg"]["match"]["score"] <= 1
+    assert lines["a.jpg"]["match"]["photo"] == "kodim05.jpg"
+    assert lines["b.jpg"] == {"file": str(mixed_folder / "b.jpg"), "match": None}
+    assert lines["notes.txt"]["error"] == "not an image" and lines["notes.txt"]["match"] is None
+    assert "error" in lines["broken.jpg"]
+    single = json.loads(run("check", "--json", str(mixed_folder / "b.jpg")).output)
+    assert single == {"file": str(mixed_folder / "b.jpg"), "match": None}
+    human = run("check", str(mixed_folder / "sub" / "copy-of-a.jpg")).output
+    assert "COPY of kodim05.jpg of Alice" in human
+
+
+def test_photos_and_forget_by_name_or_number(run):
+    run("enroll", "--child", "Alice", str(kodak(5)), str(kodak(15)))
+    listing = run("photos").output
+    assert "kodim05.jpg  (Alice)" in listing and "kodim15.jpg" in listing
+    assert "Forgot kodim05.jpg" in run("forget", "kodim05.jpg").output
+    number = re.search(r"^\s*(\d+)\s+kodim15", run("photos").output, re.M).group(1)
+    run("forget", number)
+    assert "No photo enrolled yet" in run("photos").output
+    assert "no enrolled photo" in run("forget", "kodim05.jpg", code=1).output
+
+
+def test_log_lists_alerts_newest_first(run, data_dir):
+    assert "No alert" in run("log").output
+    run("enroll", str(kodak(5)))
+    store = Store(data_dir)
+    photo_id = store.photos()[0]["id"]
+    store.record_sighting(sighting(photo_id, "https://cdn/old.jpg", minutes=0))
+    store.record_sighting(sighting(photo_id, "https://cdn/new.jpg", minutes=3))
+    store.close()
+    rows = [json.loads(line) for line in run("log", "--json").output.splitlines()]
+    assert [r["image_url"] for r in rows] == ["https://cdn/new.jpg", "https://cdn/old.jpg"]
+    human = run("log").output
+    assert human.index("new.jpg") < human.index("old.jpg") and "instagram" in human
+
+
+def test_token_is_created_once_and_private(run, data_dir):
+    first = run("token").output.strip()
+    assert len(first) >= 32 and run("token").output.strip() == first
+    assert stat.S_IMODE((data_dir / "token").stat().st_mode) == 0o600
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+
+
+def test_the_data_dir_defaults_to_sentinelle_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("SENTINELLE_HOME", str(tmp_path / "home"))
+    result = CliRunner().invoke(cli, ["token"])
+    assert result.exit_code == 0
+    assert (tmp_path / "home" / "token").read_text().strip() == result.output.strip()
+
+
+@pytest.mark.parametrize("option", [
+    "sentinelle_extra_hosts=not a domain",   # a bad value
+    "sentinelle_extra_host=example.net",     # a typo: not silently ignored
+    "save_stream_file=flows.mitm",           # an add-on Sentinelle's proxy does not run
+])
+def test_run_refuses_a_bad_option_clearly(run, option):
+    result = run("run", "--proxy-port", "0", "--api-port", "0", "--set", option, code=1)
+    assert option.split("=")[0] in result.output and "Traceback" not in result.output

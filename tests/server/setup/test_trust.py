@@ -1,0 +1,234 @@
+"""server/setup/trust.py and `sentinelle setup` / `uninstall`: real NSS databases in a temporary HOME;
+the system store, Windows and macOS as the command lines they produce (never run here)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from cryptography import x509
+from sentinelle.server.cli.main import cli
+from sentinelle.server.config import mitmproxy_dir
+from sentinelle.server.setup import trust
+from sentinelle.server.setup.ca import load_ca
+from sentinelle.server.setup.plan import Machine, setup, uninstall
+from sentinelle.server.setup.trust import NICKNAME, Runner, plan
+
+from tests.server.nss import make_home, trust_flags, trusted_pem
+
+needs_certutil = pytest.mark.skipif(shutil.which("certutil") is None, reason="needs libnss3-tools")
+
+
+@pytest.fixture
+def home(tmp_path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def sentinelle(data_dir, home):
+    """`sentinelle …` as the parent types it, with HOME pointing at the temporary home.
+    Never touches the system store: these tests may run as root on a real machine."""
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0, input: str | None = None):
+        result = runner.invoke(cli, ["--data-dir", str(data_dir), *args], input=input,
+                               env={"HOME": str(home)}, catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return run
+
+
+@needs_certutil
+def test_setup_trusts_the_ca_in_chromium_and_every_firefox_profile_and_uninstall_removes_it(
+        sentinelle, data_dir, home):
+    dbs = make_home(home)
+    out = sentinelle("setup", "--no-system-store")
+    ca = load_ca(mitmproxy_dir(data_dir))
+    for db in dbs:
+        assert x509.load_pem_x509_certificate(trusted_pem(db).encode()) == ca.certificate
+        assert trust_flags(db) == "C,,"  # a trusted CA for web sites, nothing else
+        assert f"({db}): done." in out
+        assert f"undo: certutil -D -d sql:{db} -n 'Sentinelle local CA'" in out
+    assert "Firefox profile k3x9.default-release" in out and "Chromium/Chrome" in out
+    assert "PRIVATE KEY" not in out
+    assert len(json.loads((data_dir / trust.RECORD_FILE).read_text())) == len(dbs)
+
+    # Again: still one entry per database, nothing added twice.
+    sentinelle("setup", "--no-system-store")
+    assert all(trust_flags(db) == "C,," for db in dbs)
+
+    out = sentinelle("uninstall", "--purge")
+    assert all(trusted_pem(db) is None for db in dbs)
+    assert not data_dir.exists() and "Deleted" in out
+    assert all((db / "cert9.db").exists() for db in dbs)  # the browsers' own databases stay
+
+
+@needs_certutil
+def test_dry_run_shows_the_steps_and_changes_nothing(sentinelle, data_dir, home):
+    dbs = make_home(home)
+    out = sentinelle("setup", "--dry-run", "--no-system-store")
+    assert "Would create the data dir" in out and not data_dir.exists()
+    for db in dbs:
+        assert f"certutil -A -d sql:{db} -n 'Sentinelle local CA' -t C,, -i " in out
+        assert trusted_pem(db) is None
+
+
+@needs_certutil
+def test_a_new_ca_replaces_the_old_one_in_every_database(sentinelle, data_dir, home):
+    dbs = make_home(home)
+    sentinelle("setup", "--no-system-store")
+    old = load_ca(mitmproxy_dir(data_dir)).certificate
+    sentinelle("setup", "--no-system-store", "--new-ca")
+    new = load_ca(mitmproxy_dir(data_dir)).certificate
+    assert new != old
+    for db in dbs:
+        assert x509.load_pem_x509_certificates(trusted_pem(db).encode()) == [new]
+
+
+def test_uninstall_asks_before_deleting_the_data_dir(sentinelle, data_dir, home):
+    home.mkdir()
+    sentinelle("setup", "--no-system-store", code=0)
+    out = sentinelle("uninstall", input="n\n")
+    assert data_dir.exists() and "Kept" in out
+    sentinelle("uninstall", input="y\n")
+    assert not data_dir.exists()
+
+
+def test_without_a_browser_profile_setup_says_to_open_the_browser_first(sentinelle, home):
+    home.mkdir()
+    assert "open the browser once" in sentinelle("setup", "--no-system-store")
+
+
+# -- command lines, never run here ----------------------------------------------------------
+
+CA = Path("/data/mitmproxy/mitmproxy-ca-cert.pem")
+
+
+def test_the_linux_system_store_commands():
+    [debian] = plan("Linux", CA, Path("/nohome"), serial="ab", sha1="CD", debian_like=True)
+    assert debian.install == (("cp", str(CA), "/usr/local/share/ca-certificates/sentinelle.crt"),
+                              ("update-ca-certificates",))
+    assert debian.remove == (("rm", "-f", "/usr/local/share/ca-certificates/sentinelle.crt"),
+                             ("update-ca-certificates", "--fresh"))
+    [p11] = plan("Linux", CA, Path("/nohome"), serial="ab", sha1="CD", debian_like=False)
+    assert p11.install == (("trust", "anchor", "--store", str(CA)),)
+    assert p11.remove == (("trust", "anchor", "--remove", str(CA)),)
+    assert debian.needs_admin and p11.needs_admin
+    assert plan("Linux", CA, Path("/nohome"), serial="ab", sha1="CD", system_store=False) == []
+
+
+def test_the_windows_commands_trust_the_ca_for_this_user_only():
+    [step] = plan("Windows", CA, Path("C:/Users/me"), serial="1f2e", sha1="AB12")
+    assert step.install == (("certutil", "-user", "-addstore", "Root", str(CA)),)
+    assert step.remove == (("certutil", "-user", "-delstore", "Root", "1f2e"),)
+    assert not step.needs_admin
+
+
+def test_the_macos_commands_use_the_login_keychain():
+    home = Path("/Users/me")
+    keychain = "/Users/me/Library/Keychains/login.keychain-db"
+    [step] = plan("Darwin", CA, home, serial="1f2e", sha1="AB12")
+    assert step.install == (("security", "add-trusted-cert", "-r", "trustRoot", "-p", "ssl",
+                             "-k", keychain, str(CA)),)
+    assert step.remove == (("security", "remove-trusted-cert", str(CA)),
+                           ("security", "delete-certificate", "-Z", "AB12", keychain))
+
+
+class FakeCommands:
+    def __init__(self, fail: str | None = None):
+        self.ran: list[tuple[str, ...]] = []
+        self.fail = fail
+
+    def __call__(self, command):
+        self.ran.append(command)
+        code = 1 if self.fail and self.fail in command else 0
+        return subprocess.CompletedProcess(command, code, "", "boom" if code else "")
+
+
+SYSTEM = trust.linux_system_step(CA, debian_like=True)
+
+
+def test_without_administrator_rights_it_prints_the_exact_command():
+    commands = FakeCommands()
+    runner = Runner(run=commands, which=lambda tool: f"/usr/bin/{tool}", is_admin=False)
+    outcome = runner.install(SYSTEM)
+    assert outcome.status == "manual" and commands.ran == []
+    assert outcome.commands == [
+        f"sudo cp {CA} /usr/local/share/ca-certificates/sentinelle.crt",
+        "sudo update-ca-certificates"]
+
+
+def test_a_missing_tool_is_named_with_how_to_get_it():
+    step = trust.nss_step("Chromium/Chrome", Path("/h/.pki/nssdb"), CA)
+    outcome = Runner(run=FakeCommands(), which=lambda tool: None).install(step)
+    assert outcome.status == "manual" and "certutil not found" in outcome.detail
+    assert "libnss3-tools" in outcome.detail
+    assert outcome.commands == [f"certutil -A -d sql:/h/.pki/nssdb -n 'Sentinelle local CA' "
+                                f"-t C,, -i {CA}"]
+
+
+def test_a_failing_command_stops_the_step_and_says_why():
+    commands = FakeCommands(fail="update-ca-certificates")
+    outcome = Runner(run=commands, which=lambda t: t, is_admin=True).install(SYSTEM)
+    assert outcome.status == "failed" and outcome.detail == "boom"
+
+
+def test_what_was_done_or_left_to_the_parent_is_recorded_for_uninstall(data_dir):
+    data_dir.mkdir()
+    nss = trust.nss_step("Firefox profile x", Path("/h/.mozilla/firefox/x"), CA)
+    windows = trust.windows_step(CA, "1f2e")
+    failed = trust.macos_step(CA, "AB", Path("/Users/me"))
+    trust.record(data_dir, [trust.Outcome(SYSTEM, "manual"), trust.Outcome(nss, "done"),
+                            trust.Outcome(windows, "done"), trust.Outcome(failed, "failed")])
+    assert trust.recorded(data_dir, CA) == [SYSTEM, nss, windows]
+    trust.forget(data_dir, [SYSTEM, nss, windows])
+    assert trust.recorded(data_dir, CA) == [] and not (data_dir / trust.RECORD_FILE).exists()
+
+
+def test_the_record_holds_no_command_so_an_edited_one_runs_nothing_else(data_dir):
+    data_dir.mkdir()
+    (data_dir / trust.RECORD_FILE).write_text(json.dumps([
+        {"where": "x", "remove": [["rm", "-rf", "/"]]}, ["shell", "rm -rf /"],
+        ["system", "rm -rf /"], ["nss", "Chromium/Chrome", "/h/.pki/nssdb"]]))
+    [step] = trust.recorded(data_dir, CA)
+    assert step.remove == (("certutil", "-D", "-d", "sql:/h/.pki/nssdb", "-n", NICKNAME),)
+
+
+def test_purge_keeps_only_the_certificate_while_a_removal_is_left_to_the_parent(data_dir, tmp_path):
+    machine = Machine("Linux", tmp_path / "nohome")
+    no_rights = Runner(run=FakeCommands(), which=lambda tool: tool, is_admin=False)
+    said: list[str] = []
+    assert not setup(data_dir, machine, no_rights, said.append)  # the system store needs sudo
+    assert "sudo update-ca-certificates" in "\n".join(said)
+    assert [s.where for s in trust.recorded(data_dir, CA)] == [
+        "Linux system store (update-ca-certificates)"]
+
+    assert not uninstall(data_dir, machine, no_rights, said.append, purge=True)
+    assert "sudo update-ca-certificates --fresh" in "\n".join(said)
+    left = sorted(p.relative_to(data_dir).as_posix() for p in data_dir.rglob("*") if p.is_file())
+    assert left == ["mitmproxy/mitmproxy-ca-cert.pem"]  # the key is gone: it can sign nothing
+
+
+def test_a_trust_the_parent_already_removed_is_forgotten(data_dir, tmp_path):
+    data_dir.mkdir()
+    step = trust.nss_step("Chromium/Chrome", tmp_path / "db", CA)
+    trust.record(data_dir, [trust.Outcome(step, "done")])
+    gone = Runner(run=lambda c: subprocess.CompletedProcess(c, 255, "", ""), which=lambda t: t)
+    said: list[str] = []
+    assert uninstall(data_dir, Machine("Linux", tmp_path), gone, said.append, purge=False)
+    assert "already removed" in said[1] and trust.recorded(data_dir, CA) == []
+
+
+def test_extra_hosts_need_a_new_ca(sentinelle, data_dir, home):
+    home.mkdir()
+    sentinelle("setup", "--no-system-store")
+    out = sentinelle("setup", "--no-system-store", "--extra-host", "Example-Social.net")
+    assert "cannot vouch for example-social.net: add --new-ca" in out
+    out = sentinelle("setup", "--no-system-store", "--extra-host", "example-social.net", "--new-ca")
+    assert "CA created" in out and "cannot vouch" not in out and "Restart Sentinelle" in out
+    sentinelle("setup", "--no-system-store", "--extra-host", "not a domain", code=2)

@@ -1,0 +1,75 @@
+"""The house's rules, read from the source: one package, imports that point one way.
+
+`proxy` never imports `server`; within `server`, the concerns form no circle (a module may
+import another concern's module only where the arrow below allows it); every Python
+package under proxy/ and server/ is listed in pyproject.toml, so the wheel carries it.
+"""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Which of server's concerns each may import (besides itself and server's top-level
+# modules: config, contact, version, watch_counts, extension_files). The arrows point one
+# way: cli → run → api → casefile → alerts; setup stands beside them.
+MAY_IMPORT = {
+    "alerts": set(),
+    "casefile": {"alerts"},
+    "api": {"alerts", "casefile"},
+    "setup": set(),
+    "run": {"alerts", "api", "setup"},
+    "cli": {"alerts", "api", "casefile", "run", "setup"},
+}
+
+
+def imports_of(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def modules(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+def test_every_import_names_the_one_package():
+    for folder in ("proxy", "server", "tests", "benchmarks"):
+        for path in modules(folder):
+            stray = {m for m in imports_of(path) if m.split(".")[0] in ("proxy", "server")}
+            assert not stray, f"{path.relative_to(ROOT)} imports {stray}: write sentinelle.{next(iter(stray))}"
+
+
+def test_the_watcher_never_imports_the_server():
+    for path in modules("proxy"):
+        assert not {m for m in imports_of(path) if m.startswith("sentinelle.server")}, path
+
+
+def test_the_server_concerns_import_one_way():
+    for concern, allowed in MAY_IMPORT.items():
+        for path in modules(f"server/{concern}"):
+            for module in imports_of(path):
+                parts = module.split(".")
+                if parts[:2] != ["sentinelle", "server"] or len(parts) < 4:
+                    continue
+                other = parts[2]
+                assert other == concern or other in allowed or not (ROOT / "server" / other).is_dir(), (
+                    f"{path.relative_to(ROOT)} imports {module}: {concern} may not import {other}")
+
+
+def test_every_package_is_in_the_wheel():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["packages"])
+    for folder in ("proxy", "server"):
+        for init in (ROOT / folder).rglob("__init__.py"):
+            dotted = ".".join(("sentinelle", *init.parent.relative_to(ROOT).parts))
+            assert dotted in listed, f"{dotted} is not listed in pyproject.toml: the wheel would lack it"
+    assert config["package-dir"]["sentinelle.extension"] == "extension"

@@ -1,13 +1,17 @@
 """Load on the real proxy: a burst of images offered at a fixed rate, and a long soak.
 
     python -m benchmarks.load [--rate 200] [--seconds 60] [--soak 100000]
+                              [--store-copies 300] [--store-rate 20] [--disk-ms 200] [--store-only]
 
 Burst: images requested through `sentinelle run` at `--rate` per second for `--seconds`
 (open loop: a request starts on schedule whether or not the previous ones are done), from a
 fake Instagram CDN in its own process. Reports what the client got, and what Sentinelle did
 with the images (checked, shed by its bounded queue: counted, never silent) and its memory.
 Soak: `--soak` images through the proxy over 16 connections; memory, open files and tasks of
-the Sentinelle process after warm-up and at the end. Writes benchmarks/results/load.md.
+the Sentinelle process after warm-up and at the end. Store: copies of enrolled photos, each
+an alert's sighting to write, on the disk as it is and on one `--disk-ms` slower a write:
+the event loop's longest stall (benchmarks/store_stall.py). Writes benchmarks/results/load.md
+(`--store-only`: the store leg alone, printed, nothing written).
 
 No request waits forever: a request that gets no byte for REQUEST_TIMEOUT seconds fails, and
 when no image has been answered for STALL_SECONDS the run prints what Sentinelle, its
@@ -31,6 +35,7 @@ import aiohttp
 
 from benchmarks.proxy_overhead import percentile
 from benchmarks.scene import CDN, FEED, Proxy, Scene, fetch_image, machine
+from benchmarks.store_stall import store_legs, store_section
 
 RESULTS = Path(__file__).parent / "results" / "load.md"
 MB = 2**20
@@ -243,7 +248,15 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--soak", type=int, default=100_000)
+    parser.add_argument("--store-copies", type=int, default=300)
+    parser.add_argument("--store-rate", type=float, default=20)
+    parser.add_argument("--disk-ms", type=float, default=200)
+    parser.add_argument("--store-only", action="store_true")
     args = parser.parse_args()
+    if args.store_only:
+        print("\n".join(store_section(args.store_copies, args.store_rate,
+                                      store_legs(args.store_copies, args.store_rate, args.disk_ms))))
+        return
     soak_points: list[dict] = []
     stall = None
     with Scene() as scene:
@@ -256,12 +269,14 @@ def main() -> None:
             except Stalled as e:
                 stall = str(e)
                 print(f"\n!! The soak stalled: {stall}\n", flush=True)
-    write_report(args, burst_result, soak_points, stall)
+    store = store_legs(args.store_copies, args.store_rate, args.disk_ms)
+    write_report(args, burst_result, soak_points, stall, store_section(args.store_copies, args.store_rate, store))
     if stall:
         sys.exit(1)
 
 
-def write_report(args, b: dict, soak_points: list[dict], stall: str | None = None) -> None:
+def write_report(args, b: dict, soak_points: list[dict], stall: str | None = None,
+                 store: list[str] = ()) -> None:
     images = b["final"]["images"]
     shed = sum(n for reason, n in images["skipped"].items() if reason.startswith("shed"))
     rss = [s["rss_bytes"] for s in b["samples"]]
@@ -301,6 +316,7 @@ def write_report(args, b: dict, soak_points: list[dict], stall: str | None = Non
         ]
     if stall:
         lines += ["## The soak stalled", "", "```", stall, "```", ""]
+    lines += store
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text("\n".join(lines))
     print("\n".join(lines))

@@ -49,6 +49,7 @@ class Scene:
     api_port: int = 0
     token: str = ""
     cdn: subprocess.Popen | None = None  # the fake CDN's process
+    served: Sequence[Path] = tuple(FEED)  # what the fake CDN serves as /img/0.jpg, /img/1.jpg, …
 
     def __enter__(self) -> Scene:
         certs = make_origin_certs(self.work / "origin", [CDN])
@@ -57,7 +58,7 @@ class Scene:
         self._common = ["--set", f"scripts={LOOPBACK_DNS}",
                         "--set", f"ssl_verify_upstream_trusted_ca={certs.ca_file}"]
         origin = self._start("fake-cdn", [sys.executable, "-m", "benchmarks.fake_cdn", str(origin_port),
-                                          str(certs.cert_file), str(certs.key_file), *map(str, FEED)])
+                                          str(certs.cert_file), str(certs.key_file), *map(str, self.served)])
         _wait_for_port(origin_port, origin, self.logs[origin.pid])
         self.cdn = origin
         return self
@@ -71,14 +72,17 @@ class Scene:
             except subprocess.TimeoutExpired:
                 process.kill()
 
-    def sentinelle(self, wrap: Sequence[str] = (), start_timeout: float = 30) -> Proxy:
+    def sentinelle(self, wrap: Sequence[str] = (), start_timeout: float = 30, scripts: Sequence[Path] = (),
+                   env: dict[str, str] | None = None) -> Proxy:
         """`sentinelle run` with the ENROLLED photos; `wrap`: a command to run it under
-        (valgrind), which may need a longer `start_timeout`."""
+        (valgrind), which may need a longer `start_timeout`; `scripts`: more mitmproxy scripts
+        for it to load, with `env` in their environment."""
         data_dir = _enrolled(self.work / "data")
         port, self.api_port = free_port(), free_port()
         process = self._start("sentinelle", [
             *wrap, sys.executable, "-m", "sentinelle.server", "--data-dir", str(data_dir), "run",
-            "--proxy-port", str(port), "--api-port", str(self.api_port), *self._common])
+            "--proxy-port", str(port), "--api-port", str(self.api_port), *self._common,
+            *(arg for script in scripts for arg in ("--set", f"scripts={script}"))], env=env)
         _wait_for_port(port, process, self.logs[process.pid], start_timeout)
         self.token = (data_dir / "token").read_text().strip()
         return self._add(SENTINELLE, port, data_dir / "mitmproxy" / "mitmproxy-ca-cert.pem", process,

@@ -115,8 +115,10 @@ class Watcher:
     """Sentinelle's mitmproxy add-on.
 
     `protected` says where the protected set is saved for the workers, and its version
-    (asked at each image, so a change reaches the next one); `record` keeps a sighting, on
-    the event loop, never on the response path.
+    (asked at each image, so a change reaches the next one); `record` is handed each
+    sighting, on the event loop, never on the response path. Both must answer at once,
+    touching no disk: the server hands in a cached index and a recorder that queues.
+    `tune_memory`: the process is Sentinelle's own, so the allocator is the watcher's to tune.
     """
 
     def __init__(
@@ -125,10 +127,14 @@ class Watcher:
         record: Callable[[Sighting], None],
         *,
         workers: int | None = None,
+        tune_memory: bool = False,
     ) -> None:
         self._protected = protected
         self._record = record
         self._workers = workers or default_workers()
+        # Whether the process is Sentinelle's own (`sentinelle run`), so that the C allocator's
+        # settings are the watcher's to change; inside someone else's mitmdump they are not.
+        self._tune_memory = tune_memory
         self._extra_domains: tuple[str, ...] = ()
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._pending: set[asyncio.Future] = set()
@@ -193,7 +199,8 @@ class Watcher:
         self._max_pending = ctx.options.sentinelle_max_pending
 
     def running(self) -> None:
-        memory.keep_for_reuse(KEEP_FOR_REUSE)
+        if self._tune_memory:
+            memory.keep_for_reuse(KEEP_FOR_REUSE)
         self._start_pool()
 
     def done(self) -> None:

@@ -14,9 +14,13 @@ FILE = "watch-counts.json"
 def write_counts(data_dir: Path, counts: dict) -> None:
     """Replace the file at once (a reader never sees half of it)."""
     fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".counts-")
-    with os.fdopen(fd, "w") as f:
-        json.dump(counts, f)
-    os.replace(tmp, data_dir / FILE)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(counts, f)
+        os.replace(tmp, data_dir / FILE)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def read_counts(data_dir: Path) -> dict | None:

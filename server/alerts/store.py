@@ -156,6 +156,11 @@ class Store:
         attribution = sighting.attribution
         account = attribution.account if attribution else None
         with self.db.atomic():
+            if (row := self.db.execute(  # written already: a retry after a failure that came late
+                "SELECT alert_id FROM sightings WHERE image_key = ? AND seen_at = ? AND image_url = ?"
+                " AND evidence_sha256 = ?", [key, seen_at, sighting.image_url, sighting.sha256],
+            ).fetchone()):
+                return self.alert(row[0]), False
             alert_id = self._alert_for(sighting.match.photo_id, sighting.platform, account, key)
             is_new = alert_id is None
             if is_new:
@@ -219,6 +224,12 @@ class Store:
             " ORDER BY alerts.id LIMIT 1", [photo_id, key, account, account],
         ).fetchone()
         return row[0] if row else None
+
+    def counts(self) -> dict[str, int]:
+        """How many photos are protected and how many alerts there are, counted by SQLite."""
+        photos, alerts = self.db.execute(
+            "SELECT (SELECT count(*) FROM photos), (SELECT count(*) FROM alerts)").fetchone()
+        return {"photos": photos, "alerts": alerts}
 
     def alerts_of_account(self, account: str) -> list[dict]:
         """The alerts of an account (any platform; a leading "@" is ignored), oldest first."""

@@ -15,7 +15,10 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from sentinelle.server.alerts.enroll import enroll_upload
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.alerts.store import STATUSES, Store, StoreError
+from sentinelle.server.alerts.protected import LiveIndex
+from sentinelle.server.alerts.recorder import with_links
+from sentinelle.server.alerts.store import STATUSES, StoreError
+from sentinelle.server.alerts.store_thread import StoreThread
 from sentinelle.server.api.pac import CONTENT_TYPE as PAC_CONTENT_TYPE
 from sentinelle.server.api.usage import process_usage
 from sentinelle.server.casefile import case as casefile
@@ -24,7 +27,8 @@ from sentinelle.server.contact import EXTENSION, PAC, Contacts
 from sentinelle.server.version import sentinelle_version
 from yarl import URL
 
-STORE = web.AppKey("store", Store)
+STORE = web.AppKey("store", StoreThread)
+PROTECTED = web.AppKey("protected", LiveIndex)
 EVENTS = web.AppKey("events", Events)
 TOKEN = web.AppKey("token", str)
 PORT = web.AppKey("port", int)
@@ -50,7 +54,7 @@ HEARTBEAT_SECONDS = 15.0
 
 
 def create_app(
-    store: Store,
+    store: StoreThread,
     events: Events,
     token: str,
     *,
@@ -58,12 +62,15 @@ def create_app(
     counts: Callable[[], dict] = dict,
     proxy: dict | None = None,
     contacts: Contacts | None = None,
+    protected: LiveIndex | None = None,
     extension_origins: Iterable[str] = (),
 ) -> web.Application:
     """The API application. `port` pins the Host header check to the port it listens on.
 
     `proxy` is `{"pac": script, "port": proxy port, "domains": [...]}`, served as `/proxy.pac`
-    and `/api/proxy`; `contacts` records when the extension and the PAC were last fetched.
+    and `/api/proxy`; `contacts` records when the extension and the PAC were last fetched;
+    `protected`, the running proxy's index, is refreshed after an upload or a deletion.
+    Every call to the store runs in its thread (`StoreThread.run`), never on the loop.
     """
     app = web.Application(middlewares=[_json_errors, _guard])
     app[STORE] = store
@@ -76,6 +83,8 @@ def create_app(
     app[EXTENSION_ORIGINS] = frozenset(o.rstrip("/") for o in extension_origins)
     if contacts is not None:
         app[CONTACTS] = contacts
+    if protected is not None:
+        app[PROTECTED] = protected
     app.on_shutdown.append(_close_streams)
     app.add_routes(
         [
@@ -158,33 +167,32 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def stats(request: web.Request) -> web.Response:
-    store = request.app[STORE]
-    return web.json_response(
-        {"photos": len(store.photos()), "alerts": len(store.alerts()),
-         "images": request.app[COUNTS](), "process": process_usage()}
-    )
+    db = request.app[STORE]
+    counts = await db.run(db.store.counts)
+    return web.json_response(counts | {"images": request.app[COUNTS](), "process": process_usage()})
 
 
 async def list_alerts(request: web.Request) -> web.Response:
     status = request.query.get("status")
+    db = request.app[STORE]
     try:
-        alerts = request.app[STORE].alerts(status)
+        alerts = await db.run(db.store.alerts, status)
     except StoreError as e:
         raise error(web.HTTPBadRequest, str(e)) from None
     return web.json_response([with_links(a) for a in alerts])
 
 
 async def get_alert(request: web.Request) -> web.Response:
-    store = request.app[STORE]
-    alert = _alert_or_404(request)
+    db = request.app[STORE]
+    alert = await _alert_or_404(request)
     sightings = [
-        {k: v for k, v in s.items() if k != "evidence_file"} for s in store.sightings(alert["id"])
+        {k: v for k, v in s.items() if k != "evidence_file"} for s in await db.run(db.store.sightings, alert["id"])
     ]
     return web.json_response(with_links(alert) | {"sightings": sightings})
 
 
 async def patch_alert(request: web.Request) -> web.Response:
-    _alert_or_404(request)
+    await _alert_or_404(request)
     try:
         body = await request.json()
     except ValueError:
@@ -192,14 +200,16 @@ async def patch_alert(request: web.Request) -> web.Response:
     status = body.get("status") if isinstance(body, dict) else None
     if status not in STATUSES:
         raise error(web.HTTPBadRequest, f"status must be one of {', '.join(STATUSES)}")
-    alert = request.app[STORE].set_status(int(request.match_info["id"]), status)
+    db = request.app[STORE]
+    alert = await db.run(db.store.set_status, int(request.match_info["id"]), status)
     return web.json_response(with_links(alert))
 
 
 async def alert_evidence(request: web.Request) -> web.StreamResponse:
-    alert = _alert_or_404(request)
-    found = request.app[STORE].latest_evidence(alert["id"])
-    if found is None or not found[0].is_file():
+    alert = await _alert_or_404(request)
+    db = request.app[STORE]
+    found = await db.run(db.store.latest_evidence, alert["id"])
+    if found is None or not await db.run(found[0].is_file):
         raise error(web.HTTPNotFound, "the evidence file is missing")
     path, content_type = found
     return web.FileResponse(path, headers={"Content-Type": content_type or "application/octet-stream",
@@ -207,8 +217,8 @@ async def alert_evidence(request: web.Request) -> web.StreamResponse:
 
 
 async def alert_photo(request: web.Request) -> web.Response:
-    alert = _alert_or_404(request)
-    return _thumbnail(request.app[STORE], alert["photo_id"])
+    alert = await _alert_or_404(request)
+    return await _thumbnail(request, alert["photo_id"])
 
 
 async def case_file(request: web.Request) -> web.Response:
@@ -220,7 +230,8 @@ async def case_file(request: web.Request) -> web.Response:
     except ValueError:
         raise error(web.HTTPBadRequest, "alert must be an alert's number") from None
     try:
-        case = casefile.collect(request.app[STORE], ids, query.get("account") or None)
+        db = request.app[STORE]
+        case = await db.run(casefile.collect, db.store, ids, query.get("account") or None)
     except casefile.CaseFileError as e:
         raise error(web.HTTPNotFound if ids or query.get("account") else web.HTTPBadRequest, str(e)) from None
     data = await asyncio.to_thread(casefile.build, case, query.get("lang", "en"), query.get("country", "OTHER"))
@@ -230,14 +241,15 @@ async def case_file(request: web.Request) -> web.Response:
 
 
 async def list_photos(request: web.Request) -> web.Response:
-    return web.json_response(request.app[STORE].photos())
+    db = request.app[STORE]
+    return web.json_response(await db.run(db.store.photos))
 
 
 async def upload_photos(request: web.Request) -> web.Response:
     """Multipart: any number of `photo` files, and an optional `child` field."""
     if not request.content_type.startswith("multipart/"):
         raise error(web.HTTPBadRequest, "send the photos as multipart/form-data")
-    store = request.app[STORE]
+    db = request.app[STORE]
     child: str | None = None
     outcomes = []
     try:
@@ -247,25 +259,27 @@ async def upload_photos(request: web.Request) -> web.Response:
                 child = (await part.text()).strip()[:100] or None
             elif part.filename:
                 data = await _read_limited(part)
-                outcomes.append(await enroll_upload(store, data, part.filename, child))
+                outcomes.append(await enroll_upload(db, data, part.filename, child))
     except (ValueError, HttpProcessingError) as e:  # what aiohttp's reader raises for bad bodies
         raise error(web.HTTPBadRequest, f"malformed multipart body: {e}") from None
     if not outcomes:
         raise error(web.HTTPBadRequest, "no photo in the upload")
+    await _refresh_protected(request.app)
     return web.json_response([o.as_dict() for o in outcomes])
 
 
 async def delete_photo(request: web.Request) -> web.Response:
-    store = request.app[STORE]
+    db = request.app[STORE]
     photo_id = int(request.match_info["id"])
-    if store.photo(photo_id) is None:
+    if await db.run(db.store.photo, photo_id) is None:
         raise error(web.HTTPNotFound, f"no photo {photo_id}")
-    store.forget_photo(photo_id)
+    await db.run(db.store.forget_photo, photo_id)
+    await _refresh_protected(request.app)
     return web.json_response({"forgotten": photo_id})
 
 
 async def photo_thumbnail(request: web.Request) -> web.Response:
-    return _thumbnail(request.app[STORE], int(request.match_info["id"]))
+    return await _thumbnail(request, int(request.match_info["id"]))
 
 
 async def event_stream(request: web.Request) -> web.StreamResponse:
@@ -327,21 +341,24 @@ def _contact(app: web.Application, kind: str) -> None:
         contacts.touch(kind)
 
 
-def with_links(alert: dict) -> dict:
-    base = f"/api/alerts/{alert['id']}"
-    return alert | {"evidence_url": base + "/evidence", "photo_url": base + "/photo"}
+async def _refresh_protected(app: web.Application) -> None:
+    """The proxy sees the photos as they are now from its next image on."""
+    if (protected := app.get(PROTECTED)) is not None:
+        await protected.refresh()
 
 
-def _alert_or_404(request: web.Request) -> dict:
+async def _alert_or_404(request: web.Request) -> dict:
     alert_id = int(request.match_info["id"])
-    alert = request.app[STORE].alert(alert_id)
+    db = request.app[STORE]
+    alert = await db.run(db.store.alert, alert_id)
     if alert is None:
         raise error(web.HTTPNotFound, f"no alert {alert_id}")
     return alert
 
 
-def _thumbnail(store: Store, photo_id: int) -> web.Response:
-    thumbnail = store.photo_thumbnail(photo_id)
+async def _thumbnail(request: web.Request, photo_id: int) -> web.Response:
+    db = request.app[STORE]
+    thumbnail = await db.run(db.store.photo_thumbnail, photo_id)
     if thumbnail is None:
         raise error(web.HTTPNotFound, "this photo is no longer enrolled")
     return web.Response(body=thumbnail, content_type="image/jpeg",

@@ -1,12 +1,15 @@
 """`sentinelle run`: the proxy and the API in one process and one event loop, stopped cleanly.
 
 This is where the parts are wired: the watcher add-on gets the protected set to match
-against and a `record` that stores a sighting and pushes the alert to the extension.
+against (`LiveIndex`) and a `record` that stores a sighting and pushes the alert to the
+extension (`AlertRecorder`); the store runs in a thread of its own (`StoreThread`), so the
+event loop that carries the browser's traffic never waits on SQLite or the disk.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Callable, Sequence
@@ -20,11 +23,11 @@ from mitmproxy.options import Options
 from sentinelle.proxy import memory
 from sentinelle.proxy.addon import Watcher
 from sentinelle.proxy.hosts import all_domains, normalise_domain
-from sentinelle.proxy.sighting import Sighting
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.alerts.protected import INDEX_FILE, ProtectedSet
-from sentinelle.server.alerts.store import Store
-from sentinelle.server.api.app import create_app, with_links
+from sentinelle.server.alerts.protected import INDEX_FILE, LiveIndex
+from sentinelle.server.alerts.recorder import AlertRecorder
+from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.api.app import create_app
 from sentinelle.server.api.pac import pac_script
 from sentinelle.server.config import (
     ca_certificate,
@@ -41,6 +44,8 @@ logger = logging.getLogger("sentinelle")
 
 
 COUNTS_EVERY_SECONDS = 30.0
+# At a stop, how long sightings that wait for the disk may still be tried.
+STOP_WRITING_SECONDS = 5.0
 
 
 class RunError(Exception):
@@ -51,21 +56,6 @@ class RunError(Exception):
 class Ports:
     proxy: int = 8080
     api: int = 8765
-
-
-def alert_recorder(store: Store, events: Events) -> Callable[[Sighting], None]:
-    """The `record` the watcher calls on a match: store it, then tell the extension."""
-
-    def record(sighting: Sighting) -> None:
-        alert, is_new = store.record_sighting(sighting)
-        events.publish("alert" if is_new else "sighting", with_links(alert))
-        if is_new:
-            logger.warning(
-                "Sentinelle: a protected photo (%s) was seen on %s — alert #%d",
-                alert["photo_name"], alert["platform"], alert["id"],
-            )
-
-    return record
 
 
 class _Announce:
@@ -104,9 +94,19 @@ async def serve(
     if not ca.constrained:
         say("Warning: this CA can vouch for any site. Run `sentinelle setup --new-ca` to "
             "replace it with one limited to the social networks.")
-    store = Store(data_dir)
+    store = StoreThread(data_dir)
+    try:
+        await _serve(store, data_dir, ca, ports, mitmproxy_options, say, extension_origins)
+    finally:
+        store.close()
+
+
+async def _serve(store: StoreThread, data_dir: Path, ca, ports: Ports, mitmproxy_options: Sequence[str],
+                 say: Callable[[str], None], extension_origins: Sequence[str]) -> None:
     events = Events()
-    watcher = Watcher(ProtectedSet(store, data_dir / INDEX_FILE).index, alert_recorder(store, events))
+    protected = LiveIndex(store, data_dir / INDEX_FILE)
+    recorder = AlertRecorder(store, events)
+    watcher = Watcher(protected.current, recorder, tune_memory=True)
     master = proxy_master(Options(
         listen_host="127.0.0.1", listen_port=ports.proxy,
         confdir=str(mitmproxy_dir(data_dir)), upstream_cert=not ca.constrained,
@@ -127,11 +127,12 @@ async def serve(
             "them. `sentinelle setup --new-ca --extra-host DOMAIN` makes a CA that can.")
     proxy = {"pac": pac_script(domains, ports.proxy), "port": ports.proxy, "domains": domains}
     app = create_app(store, events, load_or_create_token(data_dir), port=ports.api,
-                     counts=watcher.report, proxy=proxy, contacts=Contacts(data_dir),
+                     counts=lambda: watcher.report() | {"unsaved": recorder.unsaved},
+                     proxy=proxy, contacts=Contacts(data_dir), protected=protected,
                      extension_origins=extension_origins)
     api = web.AppRunner(app, handle_signals=False, access_log=None)
     await api.setup()
-    counting: asyncio.Task | None = None
+    background: list[asyncio.Task] = []
     try:
         try:
             await web.TCPSite(api, "127.0.0.1", ports.api).start()
@@ -139,23 +140,37 @@ async def serve(
             raise RunError(f"cannot listen on 127.0.0.1:{ports.api} for the API: {e.strerror}. "
                            "Is Sentinelle already running? Or choose another --api-port.") from None
         _stop_on_signals(master)
-        counting = asyncio.create_task(_keep_counts(data_dir, watcher))
+        background += [asyncio.create_task(_keep_counts(data_dir, watcher)),
+                       asyncio.create_task(protected.keep_fresh())]
         memory.spare_the_collector()  # what is alive now stays for the process's life
         await master.run()
     finally:
-        if counting is not None:
-            counting.cancel()
+        for task in background:
+            task.cancel()
         await _close_client_connections(master)
         await api.cleanup()
-        store.close()
-        write_counts(data_dir, watcher.report())
+        await save_what_was_seen(recorder)
+        with contextlib.suppress(OSError):  # a full disk: the counts of this run are lost, nothing else
+            write_counts(data_dir, watcher.report())
         say(f"Images from social networks: {watcher.counts.summary()}.")
+
+
+async def save_what_was_seen(recorder: AlertRecorder, timeout: float = STOP_WRITING_SECONDS) -> None:
+    """Give the sightings still waiting for the disk a last chance to be written."""
+    try:
+        await asyncio.wait_for(recorder.flush(), timeout)
+    except TimeoutError:
+        logger.error("Sentinelle stops with %d sighting(s) it could not write (the disk refused them): "
+                     "they are lost.", recorder.unsaved)
 
 
 async def _keep_counts(data_dir: Path, watcher: Watcher, every: float = COUNTS_EVERY_SECONDS) -> None:
     """Write the watcher's counts for `sentinelle doctor`, now and every so often."""
     while True:
-        write_counts(data_dir, watcher.report())
+        try:  # in a thread: a slow disk must not hold the proxy's loop
+            await asyncio.to_thread(write_counts, data_dir, watcher.report())
+        except OSError as e:  # a full disk: `doctor` reads older counts; the proxy goes on
+            logger.debug("Sentinelle could not write its counts: %s", e)
         await asyncio.sleep(every)
 
 

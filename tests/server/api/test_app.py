@@ -14,8 +14,9 @@ from sentinelle.server.api.app import (
     SENTINELLE_EXTENSION,
     addressed_to_loopback,
     create_app,
-    with_links,
 )
+from sentinelle.server.alerts.recorder import with_links
+from sentinelle.server.alerts.store_thread import StoreThread
 
 from tests.conftest import kodak
 from tests.server.alerts.test_store import enroll, sighting
@@ -27,12 +28,14 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 @pytest.fixture
 async def api(aiohttp_client, data_dir):
     data_dir.mkdir()
-    store = Store(data_dir)
+    db = StoreThread(data_dir)
+    store = Store(data_dir)  # the test's own connection, to set the scene the API reads
     events = Events()
-    client = await aiohttp_client(create_app(store, events, TOKEN, counts=lambda: {"seen": 3}))
+    client = await aiohttp_client(create_app(db, events, TOKEN, counts=lambda: {"seen": 3}))
     client.store, client.events = store, events
     yield client
     store.close()
+    db.close()
 
 
 async def test_health_answers_without_a_token(api):
@@ -60,11 +63,11 @@ async def test_a_web_page_or_another_extension_is_refused_even_with_the_token(ap
 
 async def test_a_store_build_of_the_extension_is_accepted_when_named(aiohttp_client, data_dir):
     data_dir.mkdir()
-    store = Store(data_dir)
+    db = StoreThread(data_dir)
     other = "chrome-extension://bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-    client = await aiohttp_client(create_app(store, Events(), TOKEN, extension_origins=[other]))
+    client = await aiohttp_client(create_app(db, Events(), TOKEN, extension_origins=[other]))
     assert (await client.get("/api/alerts", headers=AUTH | {"Origin": other})).status == 200
-    store.close()
+    db.close()
 
 
 async def test_a_rebinding_host_name_is_refused(api):

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from sentinelle.proxy.hosts import all_domains
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.alerts.store import Store
+from sentinelle.server.alerts.store_thread import StoreThread
 from sentinelle.server.api.app import create_app
 from sentinelle.server.api.pac import pac_script
 from sentinelle.server.contact import EXTENSION, PAC, Contacts, last_contact
@@ -54,13 +54,13 @@ def test_the_script_holds_the_domains_and_the_port_and_nothing_else():
 @pytest.fixture
 async def api(aiohttp_client, data_dir):
     data_dir.mkdir()
-    store = Store(data_dir)
+    db = StoreThread(data_dir)
     proxy = {"pac": pac_script(["instagram.com"], 8080), "port": 8080, "domains": ["instagram.com"]}
-    client = await aiohttp_client(create_app(store, Events(), TOKEN, proxy=proxy,
+    client = await aiohttp_client(create_app(db, Events(), TOKEN, proxy=proxy,
                                              contacts=Contacts(data_dir)))
     client.data_dir = data_dir
     yield client
-    store.close()
+    db.close()
 
 
 async def test_the_pac_is_served_without_a_token_as_a_browser_fetches_it(api):
@@ -96,10 +96,10 @@ async def test_proxy_settings_need_the_token_and_mark_the_extension_paired(api):
 
 async def test_without_a_proxy_there_is_no_pac(aiohttp_client, data_dir):
     data_dir.mkdir()
-    store = Store(data_dir)
-    client = await aiohttp_client(create_app(store, Events(), TOKEN))
+    db = StoreThread(data_dir)
+    client = await aiohttp_client(create_app(db, Events(), TOKEN))
     assert (await client.get("/proxy.pac")).status == 404
-    store.close()
+    db.close()
 
 
 def test_contacts_are_written_at_most_once_a_minute(tmp_path):

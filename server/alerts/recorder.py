@@ -1,0 +1,88 @@
+"""Where an alert is recorded: a match the watcher saw goes to the store, then to the extension.
+
+The watcher calls the recorder on the event loop and it returns at once: the sighting is
+queued, written in the store's thread (`StoreThread`), and only then published on the
+event stream. A write that fails (a full disk, a read-only or locked database) is not the
+end of the evidence: the sighting stays queued, in order, and is written again a little
+later, for as long as it takes; the log says so once per outage, and `/api/stats` counts
+what waits (`unsaved`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import sqlite3
+
+from sentinelle.proxy.sighting import Sighting
+from sentinelle.server.alerts.events import Events
+from sentinelle.server.alerts.store_thread import StoreThread
+
+logger = logging.getLogger("sentinelle")
+
+# After a failed write, the first new try comes this soon, then twice as late each time,
+# up to the longest wait: a full disk freed by the parent is noticed within half a minute.
+FIRST_RETRY_SECONDS = 0.5
+LONGEST_RETRY_SECONDS = 30.0
+# What a write that cannot succeed now raises: the disk (OSError: full, read-only, gone)
+# or the database (sqlite3: full, locked, read-only, I/O error).
+WRITE_FAILURES = (OSError, sqlite3.Error)
+
+
+def with_links(alert: dict) -> dict:
+    """An alert as the API and the event stream show it: with where its images are."""
+    base = f"/api/alerts/{alert['id']}"
+    return alert | {"evidence_url": base + "/evidence", "photo_url": base + "/photo"}
+
+
+class AlertRecorder:
+    """The watcher's `record`: sightings to the store, in order, never dropped; then to `events`."""
+
+    def __init__(self, store: StoreThread, events: Events) -> None:
+        self._store, self._events = store, events
+        self._unsaved: collections.deque[Sighting] = collections.deque()
+        self._writing: asyncio.Task | None = None
+        self.failing = False  # the last write failed; cleared by the next one that succeeds
+
+    def __call__(self, sighting: Sighting) -> None:
+        self._unsaved.append(sighting)
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.get_running_loop().create_task(self._write_all())
+
+    @property
+    def unsaved(self) -> int:
+        """Sightings seen and not yet in the store."""
+        return len(self._unsaved)
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is written (tests, and stopping)."""
+        while self._writing is not None and not self._writing.done():
+            await asyncio.shield(self._writing)
+
+    async def _write_all(self) -> None:
+        wait = FIRST_RETRY_SECONDS
+        while self._unsaved:
+            sighting = self._unsaved[0]
+            try:
+                alert, is_new = await self._store.run(self._store.store.record_sighting, sighting)
+            except WRITE_FAILURES as e:
+                if not self.failing:
+                    logger.error("Sentinelle cannot write an alert's evidence (%s): it is kept in memory "
+                                 "and written as soon as the disk allows; free some space.", e)
+                self.failing = True
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, LONGEST_RETRY_SECONDS)
+                continue
+            except Exception:  # a sighting the store can never take (a bug): it must not hold the others
+                logger.exception("Sentinelle saw a protected photo but could not record it")
+                self._unsaved.popleft()
+                continue
+            self._unsaved.popleft()
+            if self.failing:
+                logger.warning("Sentinelle: the evidence could be written again.")
+                self.failing, wait = False, FIRST_RETRY_SECONDS
+            self._events.publish("alert" if is_new else "sighting", with_links(alert))
+            if is_new:
+                logger.warning("Sentinelle: a protected photo (%s) was seen on %s — alert #%d",
+                               alert["photo_name"], alert["platform"], alert["id"])

@@ -85,6 +85,9 @@ class Match:
     score: float
     stage: str = "global"
     inliers: int = 0
+    # Where the protected photo lies in the seen image: its four corners (top-left, top-right,
+    # bottom-right, bottom-left of the photo), in the seen image's pixels; None when unknown.
+    region: tuple[tuple[float, float], ...] | None = None
 
 
 def score_of(distance: int) -> float:

@@ -145,6 +145,7 @@ async function renderDetail(alertId) {
     showApiImage(document.getElementById("detail-photo"), page.api, alert.photo_url),
     showApiImage(document.getElementById("detail-evidence"), page.api, alert.evidence_url),
   ]);
+  await outline(document.getElementById("detail-evidence"), (alert.sightings || []).at(-1)?.region);
   document.getElementById("fact-first-seen").textContent = dateTime(alert.first_seen);
   document.getElementById("fact-last-seen").textContent = dateTime(alert.last_seen);
   document.getElementById("fact-times").textContent = tn("seenTimes", alert.count);
@@ -156,6 +157,30 @@ async function renderDetail(alertId) {
     new Intl.NumberFormat(uiLanguage(), { maximumFractionDigits: 2 }).format(alert.score);
   renderSightings(alert.sightings || []);
   renderNextSteps(alert);
+}
+
+/**
+ * Outline on the evidence where the protected photo lies in it: `region` is its four corners
+ * in the evidence's own pixels (the newest sighting's, the image the evidence route serves).
+ */
+async function outline(img, region) {
+  const svg = document.getElementById("detail-outline");
+  const note = document.getElementById("outline-note");
+  svg.setAttribute("hidden", "");
+  note.hidden = true;
+  if (!Array.isArray(region) || region.length < 3 || !img.src) return;
+  try {
+    await img.decode();
+  } catch {
+    return; // the evidence could not be shown: nothing to outline
+  }
+  const { naturalWidth: width, naturalHeight: height } = img;
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("width", width);
+  svg.setAttribute("height", height);
+  svg.querySelector("polygon").setAttribute("points", region.map(([x, y]) => `${Number(x)},${Number(y)}`).join(" "));
+  svg.removeAttribute("hidden");
+  note.hidden = false;
 }
 
 function renderStatus(alert) {

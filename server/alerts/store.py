@@ -203,6 +203,8 @@ class Store:
                     "post_url": attribution.post_url if attribution else None,
                     "attribution": json.dumps(attribution.as_dict(), ensure_ascii=False)
                     if attribution else None,
+                    "region": json.dumps([[round(x, 1), round(y, 1)] for x, y in sighting.match.region])
+                    if sighting.match.region else None,
                 }
             )
         return self.alert(alert_id), is_new
@@ -256,7 +258,7 @@ class Store:
             "SELECT * FROM sightings WHERE alert_id = ? ORDER BY id", [alert_id]
         ))
         for row in rows:
-            for column in ("response_headers", "attribution"):
+            for column in ("response_headers", "attribution", "region"):
                 if isinstance(row.get(column), str):
                     row[column] = json.loads(row[column])
         return rows
@@ -431,7 +433,13 @@ def _add_attribution(db: sqlite_utils.Database) -> None:
         )
 
 
-MIGRATIONS = [_create_v1, _add_attribution, _add_local_features]
+def _add_region(db: sqlite_utils.Database) -> None:
+    """The match says where: each sighting keeps the four corners of the protected photo in
+    the image seen (JSON `[[x, y], …]`, its pixels); sightings recorded before have none."""
+    db["sightings"].add_column("region", str)
+
+
+MIGRATIONS = [_create_v1, _add_attribution, _add_local_features, _add_region]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

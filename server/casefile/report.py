@@ -16,6 +16,9 @@ from functools import cache
 
 from sentinelle.server.casefile.layout import Case, evidence_path, photo_path, utc
 
+# The outline of the protected photo on the evidence (the HTML's stroke is in the CSS).
+OUTLINE = (228, 0, 43)
+
 _WORDS = {
     "title": {"en": "Case file: copies of a child's photos on social networks",
               "fr": "Dossier : copies des photos d'un enfant sur les réseaux sociaux"},
@@ -53,6 +56,8 @@ _WORDS = {
                 "fr": "vue sur {platform} (compte non indiqué par le flux)"},
     "protected": {"en": "Protected photo (thumbnail)", "fr": "Photo protégée (miniature)"},
     "received": {"en": "Copy received from the network", "fr": "Copie reçue du réseau"},
+    "outlined": {"en": " (outlined in red: where the protected photo lies in it)",
+                 "fr": " (entouré de rouge : où se trouve la photo protégée)"},
     "no_photo": {"en": "(no longer enrolled)", "fr": "(plus protégée)"},
     "account": {"en": "Account", "fr": "Compte"},
     "post": {"en": "Post", "fr": "Publication"},
@@ -178,8 +183,9 @@ class Report:
             for s in _copies(alert):
                 out.append(f'<div class=pair><figure>{photo}<figcaption>{e(self.w("protected"))}{self.w("colon")}'
                            f'{e(alert.get("photo_name") or "")}</figcaption></figure>'
-                           f'<figure><img src="{e(evidence_path(s))}" alt=""><figcaption>'
-                           f'{e(self.w("received"))}, {e(_when(s["seen_at"]))} UTC</figcaption></figure></div>')
+                           f'<figure>{_outlined(self.files.get(evidence_path(s)), evidence_path(s), s.get("region"))}'
+                           f'<figcaption>{e(self.w("received"))}, {e(_when(s["seen_at"]))} UTC'
+                           f'{e(self.w("outlined")) if s.get("region") else ""}</figcaption></figure></div>')
             out.append(_html_table(self.facts(alert)))
             out.append(f"<h3>{e(self.w('sightings'))} ({len(alert['sightings'])})</h3>")
             for s in alert["sightings"]:
@@ -241,7 +247,7 @@ class Report:
             story.append(p(f"{self.w('alert')} #{alert['id']}{self.w('colon')}{self.headline(alert)}", h2))
             for s in _copies(alert):
                 cells = [_pdf_image(Image, alert["thumbnail"], 70 * mm) or p(self.w("no_photo")),
-                         _pdf_image(Image, self.files.get(evidence_path(s)), 70 * mm) or p("—")]
+                         _pdf_image(Image, self.files.get(evidence_path(s)), 70 * mm, s.get("region")) or p("—")]
                 pair = Table([cells, [p(f"{self.w('protected')}{self.w('colon')}{alert.get('photo_name') or ''}", small),
                                       p(f"{self.w('received')}, {_when(s['seen_at'])} UTC", small)]],
                              colWidths=[width / 2, width / 2])
@@ -270,6 +276,9 @@ th, td { text-align: left; vertical-align: top; padding: .25em .5em; border-bott
 th { width: 14em; color: #555; font-weight: normal; } td { word-break: break-all; }
 table.sighting { font-size: .85em; } .pair { display: flex; gap: 1em; }
 figure { margin: 0; flex: 1; } figure img { max-width: 100%; max-height: 20em; border: 1px solid #ccc; }
+.seen { position: relative; display: inline-block; } .seen img { display: block; }
+.seen svg { position: absolute; inset: 0; width: 100%; height: 100%; }
+.seen polygon { fill: none; stroke: #e4002b; stroke-width: 3; vector-effect: non-scaling-stroke; }
 section { border-top: 2px solid #444; margin-top: 2em; }
 """
 
@@ -285,16 +294,43 @@ def _html_table(rows: list[tuple[str, str, str | None]], cls: str = "") -> str:
     return f'<table class="{cls}">' + "".join(cells) + "</table>"
 
 
-def _pdf_image(image_cls, data: bytes | None, side: float):
-    """A reportlab image of at most side × side, from any format Pillow reads; None if unreadable."""
+def _outlined(data: bytes | None, path: str, region: list | None) -> str:
+    """The evidence as the HTML report shows it: the image, and over it the outline of where
+    the protected photo lies in it (an SVG in the image's own pixels, so it scales with it)."""
+    img = f'<img src="{html.escape(path)}" alt="">'
+    size = _size(data) if region else None
+    if size is None:
+        return img
+    points = " ".join(f"{x:g},{y:g}" for x, y in region)
+    return (f'<span class=seen>{img}<svg viewBox="0 0 {size[0]} {size[1]}" preserveAspectRatio="none" '
+            f'aria-hidden="true"><polygon points="{points}"/></svg></span>')
+
+
+def _size(data: bytes | None) -> tuple[int, int] | None:
+    from sentinelle.proxy.images import ImageError, upright_size
+    try:
+        return upright_size(data) if data else None
+    except ImageError:
+        return None
+
+
+def _pdf_image(image_cls, data: bytes | None, side: float, region: list | None = None):
+    """A reportlab image of at most side × side, from any format Pillow reads, with `region`
+    (the protected photo's corners in its pixels) outlined; None if unreadable."""
     if not data:
         return None
+    from PIL import ImageDraw
     from sentinelle.proxy.images import ImageError, open_image
     try:
         img = open_image(data, min_side=1)
     except ImageError:
         return None
+    full_width = img.width
     img.thumbnail((800, 800))
+    if region:
+        scale = img.width / full_width
+        ImageDraw.Draw(img).polygon([(x * scale, y * scale) for x, y in region], outline=OUTLINE,
+                                    width=max(2, img.width // 200))
     out = io.BytesIO()
     img.convert("RGB").save(out, "JPEG", quality=85)
     scale = side / max(img.size)

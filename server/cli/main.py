@@ -129,6 +129,8 @@ def check(obj: Context, as_json: bool, paths: tuple[Path, ...]) -> None:
                 photo = names[found.photo_id]
                 line["match"] = {"photo": photo["name"], "child": photo["child"],
                                  "score": round(found.score, 3)}
+                if found.region:
+                    line["match"]["region"] = [[round(x, 1), round(y, 1)] for x, y in found.region]
         click.echo(json.dumps(line) if as_json else _check_line(line))
 
 

@@ -54,3 +54,30 @@ def test_the_review_page_says_who_posted_it(paired, server, tmp_path):
     with zipfile.ZipFile(path) as case:
         assert "posted by @fake.account.123 on Instagram" in case.read("report.html").decode()
     screenshot(review, "review-posted-by.png")
+
+
+def test_the_review_page_and_the_case_file_outline_where_the_photo_lies(paired, server, tmp_path):
+    copy = square_crop_copy(kodak(5))  # 480 × 480
+    region = ((40.0, 30.0), (440.0, 30.0), (440.0, 450.0), (40.0, 450.0))
+    store = Store(server.watcher.data_dir)
+    photo_id = store.photos()[0]["id"]
+    alert, _ = store.record_sighting(Sighting(
+        datetime.now(UTC), "https://scontent.cdninstagram.com/v/outlined.jpg", None, "scontent.cdninstagram.com",
+        "instagram", "image/jpeg", copy, Match(photo_id, "crop 1:1", 0, 1.0, region=region), {}))
+    store.close()
+    review = paired.open(f"review.html?alert={alert['id']}", 1280, 1400)
+    outline = review.locator("#detail-outline")
+    expect(outline).to_be_visible()
+    expect(outline.locator("polygon")).to_have_attribute("points", "40,30 440,30 440,450 40,450")
+    expect(outline).to_have_attribute("viewBox", "0 0 480 480")
+    expect(review.locator("#outline-note")).to_be_visible()
+    box, image = outline.bounding_box(), review.locator("#detail-evidence").bounding_box()
+    assert (box["x"], box["y"], box["width"], box["height"]) == (image["x"], image["y"], image["width"], image["height"])
+    screenshot(review, "review-outline.png")
+    with review.expect_download() as info:
+        review.get_by_role("button", name="Download the case file").click()
+    path = tmp_path / "case.zip"
+    info.value.save_as(path)
+    with zipfile.ZipFile(path) as case:
+        report = case.read("report.html").decode()
+    assert '<svg viewBox="0 0 480 480"' in report and '<polygon points="40,30 440,30 440,450 40,450"/>' in report

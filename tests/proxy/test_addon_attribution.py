@@ -39,7 +39,8 @@ async def test_a_match_carries_the_account_its_feed_named(watcher):
     flow = feed_flow(body, gzip=True)
     raw = flow.response.raw_content
     watcher.response(flow)
-    assert watcher.reading == 1 and flow.response.raw_content == raw  # the browser gets it as it came
+    assert watcher.reading == 1 and watcher.report()["reading"] == 1  # as /api/stats says
+    assert flow.response.raw_content == raw  # the browser gets it as it came
     await read_all(watcher)
     assert len(watcher.attributions) == 3
 

@@ -160,8 +160,8 @@ class Watcher:
         return len(self._feeds)
 
     def report(self) -> dict[str, object]:
-        """The counts so far, and how many images wait to be checked."""
-        return self.counts.as_dict() | {"waiting": self.waiting}
+        """The counts so far, how many images wait to be checked and how many feeds to be read."""
+        return self.counts.as_dict() | {"waiting": self.waiting, "reading": self.reading}
 
     # -- mitmproxy hooks --------------------------------------------------------
 

@@ -46,12 +46,16 @@ async def test_the_alert_names_the_account_and_its_case_file_stands_up(tmp_path,
     certs = make_origin_certs(tmp_path / "origin", [CDN, SITE])
     async with serve_origin(certs, files) as origin:
         watcher = await asyncio.to_thread(Watcher, data_dir, {CDN: origin.port, SITE: origin.port}, certs.ca_file)
+
+        def feeds_read() -> bool:  # every feed fetched so far is read for who posted what
+            return watcher.api("GET", "/api/stats")[1]["images"]["reading"] == 0
+
         try:
             # The browser loads the feed (compressed, as sites send it), then its images.
             got = await asyncio.to_thread(watcher.fetch, SITE, "/api/v1/feed/timeline/?enc=gzip")
             assert got.status == 200 and got.headers["Content-Encoding"] == "gzip"  # passed on as sent
             assert gzip.decompress(got.body) == files["/api/v1/feed/timeline/"][1]
-            await asyncio.sleep(0.5)  # a browser renders the feed before fetching its images
+            await wait_for(feeds_read)  # as a browser renders the feed before fetching its images
             image = await asyncio.to_thread(watcher.fetch, CDN, "/v/t51/111_n.jpg?stp=dst-jpg_e35_p640x640&oh=00_A&oe=1",
                                             headers={"Referer": f"https://{SITE}/"})
             assert image.body == copy
@@ -64,7 +68,7 @@ async def test_the_alert_names_the_account_and_its_case_file_stands_up(tmp_path,
 
             # Another account posting the same photo is its own alert.
             await asyncio.to_thread(watcher.fetch, SITE, "/api/v1/feed/user/second/")
-            await asyncio.sleep(0.5)
+            await wait_for(feeds_read)
             await asyncio.to_thread(watcher.fetch, CDN, "/v/t51/222_n.jpg?oh=00_B")
             await wait_for(lambda: watcher.api("GET", "/api/stats")[1]["alerts"] == 2)
             _, alerts = await asyncio.to_thread(watcher.api, "GET", "/api/alerts")

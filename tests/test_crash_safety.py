@@ -55,9 +55,10 @@ async def test_kill_9_during_a_burst_keeps_every_announced_alert(tmp_path, data_
     files = copies(BURST)
     async with watching(tmp_path, data_dir, files) as (watcher, _):
         events: list[tuple[str, dict]] = []
+        connected = asyncio.Event()
         reader = asyncio.create_task(read_events(
-            f"http://127.0.0.1:{watcher.api_port}/api/events", watcher.token, events))
-        await asyncio.sleep(0.3)
+            f"http://127.0.0.1:{watcher.api_port}/api/events", watcher.token, events, connected))
+        await asyncio.wait_for(connected.wait(), 20)  # the stream is subscribed
         pool = ThreadPoolExecutor(8)
         loop = asyncio.get_running_loop()
         burst = [loop.run_in_executor(pool, fetch_quietly, watcher, path) for path in files]

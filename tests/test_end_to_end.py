@@ -29,6 +29,11 @@ from tests.support.scenario import BANK, CDN, PAGE, read_events, wait_for, watch
 from tests.support.watcher import sentinelle
 
 
+def images(watcher) -> dict:
+    """The watcher's image counts, from /api/stats."""
+    return watcher.api("GET", "/api/stats")[1]["images"]
+
+
 async def test_a_copy_of_an_enrolled_photo_raises_exactly_one_alert(tmp_path, data_dir):
     enrolled = sentinelle(data_dir, "enroll", "--child", "Alice", str(kodak(5)), str(kodak(15)))
     assert "Enrolled 2 photo(s)" in enrolled.stdout
@@ -39,10 +44,11 @@ async def test_a_copy_of_an_enrolled_photo_raises_exactly_one_alert(tmp_path, da
              "/": ("text/html", b"<h1>Your bank</h1>")}
     async with watching(tmp_path, data_dir, files) as (watcher, certs):
         events: list[tuple[str, dict]] = []
+        connected = asyncio.Event()
         reader = asyncio.create_task(read_events(
-            f"http://127.0.0.1:{watcher.api_port}/api/events", watcher.token, events))
+            f"http://127.0.0.1:{watcher.api_port}/api/events", watcher.token, events, connected))
         try:
-            await asyncio.sleep(0.3)  # let the stream subscribe
+            await asyncio.wait_for(connected.wait(), 20)  # the stream is subscribed
             seen = await asyncio.to_thread(watcher.fetch, CDN, "/v/copy.jpg?sig=abc",
                                            headers={"Referer": PAGE})
             other = await asyncio.to_thread(watcher.fetch, CDN, "/v/stranger.jpg")
@@ -57,7 +63,9 @@ async def test_a_copy_of_an_enrolled_photo_raises_exactly_one_alert(tmp_path, da
             assert issuer_of(bank.peer_cert) == "Fake Origin CA"
 
             await wait_for(lambda: any(kind == "alert" for kind, _ in events))
-            await asyncio.sleep(1.0)  # time for a wrong second alert to show up
+            # Both images checked, none still waiting: a wrong second alert would be stored by
+            # now (a match is stored as it is counted, on the proxy's event loop).
+            await wait_for(lambda: images(watcher)["checked"] == 2 and images(watcher)["waiting"] == 0)
             status, alerts = await asyncio.to_thread(watcher.api, "GET", "/api/alerts")
             assert status == 200 and len(alerts) == 1
             alert = alerts[0]
@@ -79,6 +87,8 @@ async def test_a_copy_of_an_enrolled_photo_raises_exactly_one_alert(tmp_path, da
             await wait_for(lambda: any(kind == "sighting" for kind, _ in events))
             status, alerts = await asyncio.to_thread(watcher.api, "GET", "/api/alerts")
             assert len(alerts) == 1 and alerts[0]["count"] == 2
+            # The stream keeps its order: no wrong alert event was on its way before this one.
+            assert [kind for kind, _ in events] == ["alert", "sighting"]
         finally:
             reader.cancel()
             code = await asyncio.to_thread(watcher.stop)

@@ -12,7 +12,7 @@ import aiohttp
 from tests.conftest import kodak
 from tests.support.broken_images import seed_images
 from tests.support.proxy_fuzz import make_cases, origin_files, send_all
-from tests.support.scenario import CDN, watching
+from tests.support.scenario import CDN, wait_for, watching
 from tests.support.watcher import sentinelle
 
 CASES = 60
@@ -25,12 +25,14 @@ async def test_odd_responses_reach_the_browser_unchanged(tmp_path, data_dir):
     async with watching(tmp_path, data_dir, origin_files(cases)) as (watcher, _):
         outcomes = await asyncio.to_thread(send_all, watcher, CDN, cases)
         assert outcomes == {"ok": CASES}
-        for _ in range(200):
-            _, stats = await asyncio.to_thread(watcher.api, "GET", "/api/stats")
-            images = stats["images"]
-            if images["checked"] + sum(images["skipped"].values()) == images["seen"]:
-                break
-            await asyncio.sleep(0.05)
+
+        def accounted() -> bool:  # every image seen is checked, or skipped for a counted reason
+            images = watcher.api("GET", "/api/stats")[1]["images"]
+            return images["checked"] + sum(images["skipped"].values()) == images["seen"]
+
+        await wait_for(accounted, timeout=30)
+        _, stats = await asyncio.to_thread(watcher.api, "GET", "/api/stats")
+        images = stats["images"]
         assert images["seen"] > 0 and stats["alerts"] == 0
         assert images["checked"] + sum(images["skipped"].values()) == images["seen"]
 

@@ -49,7 +49,7 @@ class Census(threading.Thread):
     def run(self) -> None:
         while not self.stopping.is_set():
             self.most = max(self.most, len(workers_of(self.pid)))
-            time.sleep(0.005)
+            self.stopping.wait(0.005)  # the next count, or the end
 
 
 async def test_a_worker_killed_mid_feed_is_replaced_and_the_browser_never_waits(tmp_path, data_dir):

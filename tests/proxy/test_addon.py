@@ -11,18 +11,20 @@ import multiprocessing
 import os
 import signal
 import time
+from dataclasses import dataclass
 
 import pytest
 from mitmproxy import exceptions
 from mitmproxy.test import taddons, tflow
 from sentinelle.proxy import addon
-from sentinelle.proxy.addon import LATE_SECONDS, QUIET_SECONDS, WORKER_LOST, Watcher
+from sentinelle.proxy.addon import CONFIRM_SECONDS, LATE_SECONDS, QUIET_SECONDS, WORKER_LOST, Watcher
 from sentinelle.proxy.fingerprint import enrollment_views
 from sentinelle.proxy.matcher import Matcher
 from sentinelle.proxy.sighting import Sighting
 from sentinelle.proxy.worker import IndexRef, save_matcher
 
 from tests.conftest import kodak, square_crop_copy
+from tests.support.scenario import wait_for
 
 CDN = "scontent-cdg4-1.cdninstagram.com"
 
@@ -55,12 +57,8 @@ async def watcher(tmp_path):
 
 
 async def settle(watcher: Watcher) -> None:
-    for _ in range(600):
-        if not watcher.waiting:
-            await asyncio.sleep(0)  # let the last done-callback run
-            return
-        await asyncio.sleep(0.05)
-    raise TimeoutError("the pool did not finish")
+    """Until no image waits: the last one's done-callback, which takes it off, has run whole."""
+    await wait_for(lambda: not watcher.waiting, timeout=30, interval=0.005)
 
 
 async def test_a_copy_is_recorded_with_its_evidence_and_the_response_is_left_alone(watcher):
@@ -80,12 +78,24 @@ async def test_a_copy_is_recorded_with_its_evidence_and_the_response_is_left_alo
                                         "restarts": 0}
 
 
+@dataclass(frozen=True)
+class Handed:
+    args: tuple
+    at: float  # the event loop's clock
+    checked: int  # images checked before this one was handed over
+
+
 @pytest.fixture
-def submitted(watcher, monkeypatch) -> list:
-    """What the watcher hands to its pool, as it hands it."""
+def submitted(watcher, monkeypatch) -> list[Handed]:
+    """What the watcher hands to its pool, as it hands it, and when."""
     handed = []
     submit = watcher._pool.submit
-    monkeypatch.setattr(watcher._pool, "submit", lambda *args: handed.append(args) or submit(*args))
+
+    def recording(*args):  # called on the event loop, by run_in_executor
+        handed.append(Handed(args, asyncio.get_running_loop().time(), watcher.counts.checked))
+        return submit(*args)
+
+    monkeypatch.setattr(watcher._pool, "submit", recording)
     return handed
 
 
@@ -94,13 +104,13 @@ async def test_an_image_goes_to_the_pool_once_the_proxy_is_quiet(watcher, submit
     # over, wait until the proxy has had nothing to do for QUIET_SECONDS.
     watcher.response(image_flow(square_crop_copy(kodak(20))))
     watcher.response(image_flow(square_crop_copy(kodak(21))))
+    busy = watcher._last_busy
     assert submitted == [] and watcher.waiting == 2
-    await asyncio.sleep(QUIET_SECONDS / 2)
-    assert submitted == []
-    await asyncio.sleep(QUIET_SECONDS)
+    await wait_for(lambda: submitted, interval=0.001)
+    assert submitted[0].at - busy >= QUIET_SECONDS  # not before the proxy was quiet that long
     assert len(submitted) == 1  # one at a time for its one worker: the next when it is free
     await settle(watcher)
-    assert len(submitted) == 2
+    assert len(submitted) == 2 and submitted[1].checked == 1  # handed once the first was checked
     assert watcher.counts.checked == 2 and watcher.waiting == 0
 
 
@@ -120,19 +130,28 @@ async def test_a_proxy_held_up_past_its_quiet_period_is_not_taken_for_quiet(watc
     # A proxy waiting for a core (the machine busy) or blocked in a long step handles no
     # request either: its look for a quiet moment then comes late, and hands nothing over.
     watcher.response(image_flow(square_crop_copy(kodak(20))))
+    look, busy = watcher._pump, watcher._last_busy
     time.sleep(QUIET_SECONDS + 2 * LATE_SECONDS)  # the event loop held up, as by the kernel
-    await asyncio.sleep(0)
+    await wait_for(lambda: watcher._pump is not look, interval=0.001)  # the late look came
     assert submitted == [] and watcher.waiting == 1
-    await asyncio.sleep(QUIET_SECONDS * 2)  # then really quiet: it goes
-    assert len(submitted) == 1
+    assert watcher._last_busy > busy  # taken for busy: the held-up time was not a quiet one
+    late = watcher._last_busy
+    await wait_for(lambda: submitted, interval=0.001)  # then really quiet: it goes
+    assert len(submitted) == 1 and submitted[0].at - late >= QUIET_SECONDS
     await settle(watcher)
     assert watcher.counts.checked == 1
 
 
 async def test_images_still_to_hand_over_at_shutdown_start_no_pool(watcher):
     watcher.response(image_flow(square_crop_copy(kodak(20))))
+    due = watcher._pump_due
     watcher.done()
-    await asyncio.sleep(0)
+    # Past the moment the look for a quiet moment was set for: had done() left it set, it
+    # would have run by then (the event loop runs its timers in the order they are due).
+    loop = asyncio.get_running_loop()
+    past = loop.create_future()
+    loop.call_at(due + CONFIRM_SECONDS, past.set_result, None)
+    await past
     assert watcher._pool is None and watcher.waiting == 0
 
 
@@ -241,7 +260,8 @@ async def test_the_memory_a_backlog_held_is_given_back_once_the_proxy_stays_quie
     for _ in range(2):
         watcher.response(image_flow(square_crop_copy(kodak(20))))
     await settle(watcher)
-    await asyncio.sleep(0.5)
+    # Quiet for the 0.3 s, and no look left set for later: had it been worth it, it would be done.
+    await wait_for(lambda: watcher._quiet_for() >= 0.3 and watcher._backlogs._look is None)
     assert given_back == []  # too small a backlog to be worth it
     for _ in range(3):
         watcher.response(image_flow(square_crop_copy(kodak(20))))
@@ -253,7 +273,8 @@ async def test_the_memory_a_backlog_held_is_given_back_once_the_proxy_stays_quie
         watcher.request(tflow.tflow())
         await asyncio.sleep(0.01)
     assert given_back == []
-    await asyncio.sleep(0.5)
+    await wait_for(lambda: given_back)
+    assert watcher._quiet_for() >= 0.3 and watcher._backlogs._look is None  # no other look set
     assert given_back == [0]  # once, when none waits and the proxy has been quiet
 
 
@@ -295,8 +316,7 @@ async def test_the_workers_see_a_new_protected_set_at_the_next_image(watcher, tm
 async def test_a_worker_killed_mid_queue_is_replaced_once_and_checking_goes_on(watcher):
     for _ in range(20):
         watcher.response(image_flow(square_crop_copy(kodak(20))))
-    while not watcher._pending:  # until the worker holds one
-        await asyncio.sleep(0.001)
+    await wait_for(lambda: watcher._pending, interval=0.001)  # until the worker holds one
     broken = watcher._pool
     [pid] = broken._processes  # the pool's one worker (workers=1)
     before = {child.pid for child in multiprocessing.active_children()}
@@ -319,15 +339,12 @@ async def test_an_image_offered_to_a_pool_found_broken_goes_to_a_new_one(watcher
     broken = watcher._pool
     [pid] = broken._processes
     os.kill(pid, signal.SIGKILL)
-    for _ in range(200):  # until the pool's own thread has seen the death
-        if broken._broken:
-            break
-        await asyncio.sleep(0.01)
+    await wait_for(lambda: broken._broken, interval=0.01)  # the pool's own thread saw the death
     assert broken._broken
     # Before the loop hears of it, an image arrives: handing it over must not raise into
     # mitmproxy's event loop.
     watcher.response(image_flow(square_crop_copy(kodak(5))))
-    await asyncio.sleep(QUIET_SECONDS * 2)  # the hand-over, once the proxy is quiet
+    await wait_for(lambda: watcher._pool is not broken)  # the hand-over, once the proxy is quiet
     assert watcher._pool is not broken and watcher.counts.restarts == 1
     await settle(watcher)
     assert [s.match.photo_id for s in watcher.recorded] == [5] and watcher.counts.restarts == 1

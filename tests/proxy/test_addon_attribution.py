@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from sentinelle.proxy.attribution import MAX_FEED_BYTES
 
 from tests.conftest import kodak, square_crop_copy
 from tests.proxy.test_addon import image_flow, settle, watcher  # noqa: F401 (a fixture)
+from tests.support.scenario import wait_for
 
 FEEDS = Path(__file__).parents[1] / "fixtures" / "feeds"
 IMAGE = "https://scontent-cdg4-1.cdninstagram.com/v/t51.29350-15/431000001_1_n.jpg"
@@ -30,12 +30,8 @@ def feed_flow(body: bytes, host: str = "www.instagram.com", content_type: str = 
 
 
 async def read_all(watcher) -> None:
-    for _ in range(600):
-        if not watcher.reading:
-            await asyncio.sleep(0)
-            return
-        await asyncio.sleep(0.05)
-    raise TimeoutError("the feed was not read")
+    """Until no feed is being read: the last one's done-callback, which takes it off, has run whole."""
+    await wait_for(lambda: not watcher.reading, timeout=30, interval=0.005)
 
 
 async def test_a_match_carries_the_account_its_feed_named(watcher):
@@ -43,7 +39,8 @@ async def test_a_match_carries_the_account_its_feed_named(watcher):
     flow = feed_flow(body, gzip=True)
     raw = flow.response.raw_content
     watcher.response(flow)
-    assert watcher.reading == 1 and flow.response.raw_content == raw  # the browser gets it as it came
+    assert watcher.reading == 1 and watcher.report()["reading"] == 1  # as /api/stats says
+    assert flow.response.raw_content == raw  # the browser gets it as it came
     await read_all(watcher)
     assert len(watcher.attributions) == 3
 

@@ -34,20 +34,28 @@ async def watching(tmp_path: Path, data_dir: Path, files: dict[str, tuple[str, b
                 await asyncio.to_thread(watcher.stop)
 
 
-async def read_events(url: str, token: str, into: list[tuple[str, dict]]) -> None:
-    """Collect the SSE stream's events as the extension would read them."""
+async def read_events(url: str, token: str, into: list[tuple[str, dict]],
+                      connected: asyncio.Event | None = None) -> None:
+    """Collect the SSE stream's events as the extension would read them.
+
+    `connected` is set at the stream's `: connected` comment: the server subscribes to new
+    alerts in the same step of its event loop as it writes that line (server/api/app.py),
+    so no alert published after the client reads it is missed."""
     async with aiohttp.ClientSession() as session:
         async with session.get(url, headers={"Authorization": f"Bearer {token}"}) as response:
             kind = None
             async for raw in response.content:
                 line = raw.decode().rstrip("\n")
-                if line.startswith("event: "):
+                if line == ": connected" and connected is not None:
+                    connected.set()
+                elif line.startswith("event: "):
                     kind = line[7:]
                 elif line.startswith("data: ") and kind:
                     into.append((kind, json.loads(line[6:])))
 
 
 async def wait_for(condition, timeout: float = 20.0, interval: float = 0.05) -> None:
+    """Until `condition()` is true, looked at every `interval`; TimeoutError past `timeout`."""
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():
         if asyncio.get_running_loop().time() > deadline:

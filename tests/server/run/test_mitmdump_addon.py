@@ -20,6 +20,7 @@ import pytest
 from tests.conftest import kodak, square_crop_copy
 from tests.support.certs import issuer_of, make_origin_certs
 from tests.support.origin import serve_origin
+from tests.support.scenario import wait_for
 from tests.support.watcher import LOOPBACK_DNS, ROOT, free_port, sentinelle
 
 CDN = "scontent-test.cdninstagram.com"
@@ -79,14 +80,18 @@ async def test_mitmdump_with_the_script_raises_an_alert_and_serves_the_api(tmp_p
             assert (status, body) == (200, b"bank") and issuer_of(cert) == "Fake Origin CA"
 
             token = (data_dir / "token").read_text().strip()
-            request = urllib.request.Request(f"http://127.0.0.1:{api_port}/api/alerts",
-                                             headers={"Authorization": f"Bearer {token}"})
-            deadline = time.monotonic() + 20
-            alerts = []
-            while not alerts and time.monotonic() < deadline:
-                await asyncio.sleep(0.2)
+
+            def api(path: str):
+                request = urllib.request.Request(f"http://127.0.0.1:{api_port}{path}",
+                                                 headers={"Authorization": f"Bearer {token}"})
                 with urllib.request.urlopen(request, timeout=5) as response:
-                    alerts = json.loads(response.read())
+                    return json.loads(response.read())
+
+            # The copy checked and nothing waiting: its alert, and a wrong second one, are stored
+            # by now (a match is stored as it is counted).
+            await wait_for(lambda: (images := api("/api/stats")["images"])["checked"] == 1
+                           and images["waiting"] == 0, interval=0.1)
+            alerts = api("/api/alerts")
             assert len(alerts) == 1 and alerts[0]["photo_name"] == "kodim05.jpg"
             assert alerts[0]["image_url"] == f"https://{CDN}/copy.jpg"
             with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/proxy.pac", timeout=5) as r:

@@ -125,6 +125,14 @@ async def test_the_firefox_build_sends_social_networks_through_sentinelle(server
         assert await browser.evaluate(other, "document.contentType") == "image/jpeg"
         assert server.images_seen() == seen + 1
 
+        # The route's proxy host is always 127.0.0.1, whatever the stored route says.
+        await browser.evaluate(tab, """chrome.storage.local.get('proxyRoute').then(({ proxyRoute }) =>
+            chrome.storage.local.set({ proxyRoute: { ...proxyRoute, host: '192.0.2.1' } }))""")
+        await browser.call("browsingContext.navigate",
+                           {"context": other, "url": social + "?host", "wait": "complete"})
+        assert await browser.evaluate(other, "document.contentType") == "image/jpeg"
+        assert server.images_seen() == seen + 2
+
         # Sentinelle's proxy does not answer: the social host fails, and never fails over.
         await browser.evaluate(tab, f"""chrome.storage.local.get('proxyRoute').then(({{ proxyRoute }}) =>
             chrome.storage.local.set({{ proxyRoute: {{ ...proxyRoute, port: {free_port()} }} }}))""")
@@ -140,4 +148,4 @@ async def test_the_firefox_build_sends_social_networks_through_sentinelle(server
             await browser.call("browsingContext.navigate",
                                {"context": other, "url": social + "?off", "wait": "complete"})
         assert {line for line in asked if CDN in line} == {f"CONNECT {CDN}:443 HTTP/1.1"}
-        assert server.images_seen() == seen + 1
+        assert server.images_seen() == seen + 2

@@ -1,0 +1,207 @@
+"""An impostor on Sentinelle's API port, in a real Chromium with the extension.
+
+The extension is paired with a Sentinelle on a port of its own (its API, in a thread: nothing
+here needs the proxy) and has switched the social networks through it. Then Sentinelle stops,
+and another program takes the port: it mimics Sentinelle's routes, answers everything with
+success, offers its own proxy and PAC, and notes every header and body it receives. It learns
+no token, the browser's proxy rules stay the extension's, and the options page says Sentinelle
+is not answering. Sentinelle started again on the port, the extension is connected again, and
+nothing the impostor received opens Sentinelle's API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from playwright.sync_api import expect
+from sentinelle.proxy.hosts import all_domains
+from sentinelle.server.alerts.events import Events
+from sentinelle.server.alerts.store import Store
+from sentinelle.server.api.app import FETCH_SITES, create_app
+from sentinelle.server.api.pac import pac_script
+
+from tests.extension.conftest import Browser, launch
+from tests.support.watcher import free_port
+
+TOKEN = "impostor-test-token-" + "x" * 24
+EXTRA = "example-social.net"  # `sentinelle_extra_hosts`: a domain Sentinelle adds to the list
+EVIL_PORT = 6666
+EVIL_HOST = "10.6.6.6"
+
+
+class AppThread:
+    """An aiohttp application made by `make()` in its own thread and loop, on 127.0.0.1:`port`."""
+
+    def __init__(self, make: Callable[[], web.Application], port: int) -> None:
+        self._make, self.port = make, port
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._serve(),),
+                                        daemon=True)
+        self.error: BaseException | None = None
+
+    def __enter__(self) -> AppThread:
+        self._thread.start()
+        if not self._ready.wait(20) or self.error:
+            raise RuntimeError(f"the server on {self.port} did not start: {self.error!r}")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._loop.call_soon_threadsafe(self._done.set)
+        self._thread.join(20)
+        self._loop.close()
+
+    async def _serve(self) -> None:
+        self._done = asyncio.Event()
+        try:
+            runner = web.AppRunner(self._make())
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", self.port).start()
+        except BaseException as e:  # reported by __enter__
+            self.error = e
+            self._ready.set()
+            return
+        self._ready.set()
+        await self._done.wait()
+        await runner.cleanup()
+
+
+def sentinelle_api(data_dir: Path, port: int, proxy_port: int) -> Callable[[], web.Application]:
+    """Sentinelle's API as `sentinelle run` makes it, with an extra host."""
+    def make() -> web.Application:
+        store = Store(data_dir)
+        domains = all_domains([EXTRA])
+        app = create_app(store, Events(), TOKEN, port=port, proxy={
+            "pac": pac_script(domains, proxy_port), "port": proxy_port, "domains": domains})
+
+        async def close(app):
+            store.close()
+        app.on_cleanup.append(close)
+        return app
+    return make
+
+
+def impostor(received: list[dict]) -> Callable[[], web.Application]:
+    """A program that mimics Sentinelle's routes, says yes to everything, and keeps what it is sent."""
+    evil_pac = f"function FindProxyForURL(url, host) {{ return 'PROXY {EVIL_HOST}:{EVIL_PORT}'; }}"
+    answers = {
+        "/api/hello": {"service": "sentinelle", "instance": "i" * 22, "nonce": "n" * 43, "proof": "p" * 43},
+        "/api/health": {"status": "ok", "version": "0.1.0"},
+        "/api/stats": {"photos": 7, "alerts": 1, "images": {}, "process": {}},
+        "/api/alerts": [{"id": 1, "status": "new", "platform": "instagram", "image_url": "https://evil.example/",
+                         "evidence_url": "/api/alerts/1/evidence", "photo_url": "/api/alerts/1/photo"}],
+        "/api/photos": [],
+        "/api/proxy": {"host": EVIL_HOST, "port": EVIL_PORT, "domains": ["evil.example", "bank.example"],
+                       "pac": evil_pac, "pac_url": "http://127.0.0.1/proxy.pac"},
+    }
+
+    async def answer(request: web.Request) -> web.StreamResponse:
+        received.append({"method": request.method, "path": request.path_qs,
+                         "headers": dict(request.headers), "body": (await request.read()).decode("latin-1")})
+        if request.path == "/api/events":
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await response.prepare(request)
+            await response.write(b"retry: 2000\n: connected\n\nevent: alert\ndata: {\"id\": 1}\n\n")
+            return response
+        if request.path == "/proxy.pac":
+            return web.Response(text=evil_pac, content_type="application/x-ns-proxy-autoconfig")
+        return web.json_response(answers.get(request.path, {}))
+
+    def make() -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/{path:.*}", answer)
+        return app
+    return make
+
+
+@pytest.fixture
+def chromium(playwright_instance, tmp_path) -> Iterator[Browser]:
+    browser = launch(playwright_instance, tmp_path / "profile")
+    try:
+        yield browser
+    finally:
+        browser.context.close()
+
+
+def proxy_setting(browser: Browser) -> dict:
+    return browser.worker().evaluate("chrome.proxy.settings.get({ incognito: false })")
+
+
+def test_an_impostor_on_the_api_port_learns_no_token_and_changes_no_proxy(chromium: Browser, tmp_path):
+    port, proxy_port = free_port(), free_port()
+    address = f"http://127.0.0.1:{port}"
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    options = chromium.open("options.html", 900, 1000)
+    status = options.locator("#pairing-status")
+
+    # Paired with Sentinelle, and the social networks switched through it.
+    with AppThread(sentinelle_api(data_dir, port, proxy_port), port):
+        options.fill("#server", address)
+        options.fill("#token", TOKEN)
+        options.click("#connect")
+        expect(status).to_contain_text(f"Connected to Sentinelle 0.1.0 at {address}")
+        options.locator("#proxy-switch").check()
+        expect(options.locator("#proxy-status")).to_contain_text(f"(127.0.0.1:{proxy_port})")
+        chromium.wait_until(lambda: chromium.storage("session").get("link", {}).get("state") == "open")
+    applied = proxy_setting(chromium)
+    route = chromium.storage()["proxyRoute"]
+    assert applied["levelOfControl"] == "controlled_by_this_extension"
+    pac = applied["value"]["pacScript"]["data"]
+    # The extension's own script: its own list, then the extra host Sentinelle proved it names.
+    assert f'var SOCIAL = {json.dumps(all_domains([EXTRA]), separators=(",", ":"))};' in pac
+    assert f'return "PROXY 127.0.0.1:{proxy_port}";' in pac
+    assert route == {"host": "127.0.0.1", "port": proxy_port, "domains": all_domains([EXTRA])}
+
+    # Sentinelle stopped; another program took its port.
+    received: list[dict] = []
+    with AppThread(impostor(received), port):
+        options.reload()
+        expect(status).to_contain_text("Sentinelle is not answering", timeout=15_000)
+        expect(status).to_have_attribute("data-tone", "error")
+        assert "Connected" not in status.inner_text()
+
+        # The worker, restarted, reconnects and asks for the proxy's port: from the impostor.
+        chromium.stop_worker()
+        chromium.open("popup.html").close()  # a page asks the worker to sync: that starts it
+        chromium.wait_until(lambda: chromium.storage("session").get("link", {}).get("error") == "not_sentinelle",
+                            timeout=20)
+        chromium.wait_until(lambda: any(r["path"] == "/api/events" or r["path"] == "/api/hello"
+                                        for r in received))
+        # Switching on again while the impostor answers: refused, the rules stay.
+        assert options.evaluate("import('./js/proxy.js').then((m) => m.refreshProxy())") == "not_sentinelle"
+        assert options.evaluate("import('./js/proxy.js').then((m) => m.applyProxy()).catch((e) => e.kind)") \
+            == "not_sentinelle"
+        badge_title = chromium.worker().evaluate("chrome.action.getTitle({})")
+        assert "Sentinelle is not answering" in badge_title
+
+    # It learned no token, and never was sent the token's place in a header.
+    assert received, "the extension never spoke to the impostor"
+    everything = json.dumps(received)
+    assert TOKEN not in everything
+    assert not [r for r in received if "bearer" in r["headers"].get("Authorization", "").lower()]
+    # Nothing it offered was applied: the proxy setting and the route are the extension's.
+    assert proxy_setting(chromium) == applied
+    assert chromium.storage()["proxyRoute"] == route and chromium.storage()["proxyOn"] is True
+    assert "evil.example" not in json.dumps(chromium.storage())
+    # What Chromium's extension sends (pages and worker) is what the API accepts (FETCH_SITES).
+    assert {r["headers"].get("Sec-Fetch-Site") for r in received} <= FETCH_SITES
+
+    # Sentinelle back on its port (a new instance): connected again, and nothing the impostor
+    # received opens its API.
+    with AppThread(sentinelle_api(data_dir, port, proxy_port), port):
+        options.reload()
+        expect(status).to_contain_text(f"Connected to Sentinelle 0.1.0 at {address}", timeout=15_000)
+        credentials = {r["headers"]["Authorization"] for r in received if "Authorization" in r["headers"]}
+        assert credentials  # the session kept from before the stop: worth nothing now
+        for credential in credentials:
+            code = options.evaluate("""([url, credential]) => fetch(url, { headers: { Authorization: credential } })
+                                         .then((r) => r.status)""", [f"{address}/api/alerts", credential])
+            assert code == 401, credential
+    options.close()

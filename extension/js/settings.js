@@ -14,7 +14,11 @@ export class SettingsError extends Error {
   }
 }
 
-/** `http://127.0.0.1:8765/` → `http://127.0.0.1:8765`; throws SettingsError for anything else. */
+/**
+ * `http://127.0.0.1:8765/` → `http://127.0.0.1:8765`; throws SettingsError for anything else.
+ * `localhost` becomes 127.0.0.1, where Sentinelle listens: the name may also lead to ::1, where
+ * another program could listen and relay the handshake to Sentinelle.
+ */
 export function normaliseServer(text) {
   let url;
   try {
@@ -25,13 +29,14 @@ export function normaliseServer(text) {
   if (url.protocol !== "http:" || !LOOPBACK_HOSTS.includes(url.hostname)) {
     throw new SettingsError("errorServerNotLoopback");
   }
+  url.hostname = "127.0.0.1";
   return url.origin;
 }
 
 /** { server, token } once paired, else null. */
 export async function getPairing() {
   const { server, token } = await chrome.storage.local.get(["server", "token"]);
-  return server && token ? { server, token } : null;
+  return server && token ? { server: normaliseServer(server), token } : null; // saved by an older version: localhost
 }
 
 /** The address to show in the options page: the paired one, else the default. */

@@ -143,10 +143,12 @@ def test_an_impostor_on_the_api_port_learns_no_token_and_changes_no_proxy(chromi
 
     # Paired with Sentinelle, and the social networks switched through it.
     with AppThread(sentinelle_api(data_dir, port, proxy_port), port):
-        options.fill("#server", address)
+        # `localhost` is kept as 127.0.0.1, where Sentinelle listens (the name may lead to ::1).
+        options.fill("#server", f"http://localhost:{port}")
         options.fill("#token", TOKEN)
         options.click("#connect")
         expect(status).to_contain_text(f"Connected to Sentinelle 0.1.0 at {address}")
+        assert chromium.storage()["server"] == address
         options.locator("#proxy-switch").check()
         expect(options.locator("#proxy-status")).to_contain_text(f"(127.0.0.1:{proxy_port})")
         chromium.wait_until(lambda: chromium.storage("session").get("link", {}).get("state") == "open")

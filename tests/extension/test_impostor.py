@@ -207,3 +207,22 @@ def test_an_impostor_on_the_api_port_learns_no_token_and_changes_no_proxy(chromi
                                          .then((r) => r.status)""", [f"{address}/api/alerts", credential])
             assert code == 401, credential
     options.close()
+
+
+def test_the_options_page_says_so_in_french(playwright_instance, tmp_path):
+    """Paired, then an impostor on the port from the start: the French words, and still no token."""
+    port = free_port()
+    french = launch(playwright_instance, tmp_path / "profile-fr", lang="fr")
+    received: list[dict] = []
+    try:
+        with AppThread(impostor(received), port):
+            french.worker().evaluate("([server, token]) => chrome.storage.local.set({ server, token })",
+                                     [f"http://127.0.0.1:{port}", TOKEN])
+            options = french.open("options.html")
+            status = options.locator("#pairing-status[data-tone=error]")
+            expect(status).to_contain_text("Sentinelle ne répond pas", timeout=15_000)
+            assert "n'a pas pu prouver qu'il est Sentinelle" in status.inner_text()
+    finally:
+        french.context.close()
+    assert received and {r["path"] for r in received} == {"/api/hello"}
+    assert TOKEN not in json.dumps(received)

@@ -153,10 +153,11 @@ async def _guard(request: web.Request, handler):
         raise error(web.HTTPForbidden, "only Sentinelle's extension may use Sentinelle's API")
     if request.headers.get("Sec-Fetch-Site", "none") not in FETCH_SITES:
         raise error(web.HTTPForbidden, "web pages may not use Sentinelle's API")
-    if not _authorised(request) and request.path not in PUBLIC_PATHS:
-        raise error(web.HTTPUnauthorized, "missing or wrong token: run `sentinelle token`",
-                    **{"WWW-Authenticate": "Bearer"})
+    authorised = _authorised(request)  # on a public route too: its answer is signed for a session
     if request.path not in PUBLIC_PATHS:
+        if not authorised:
+            raise error(web.HTTPUnauthorized, "missing or wrong token: run `sentinelle token`",
+                        **{"WWW-Authenticate": "Bearer"})
         _contact(request.app, EXTENSION)
     return await handler(request)
 

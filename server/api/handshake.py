@@ -39,7 +39,8 @@ AUTH_SCHEME = "sentinelle"
 # Nonces, checks and sessions are base64url: 16 to 96 bytes.
 _VALUE = re.compile(r"^[A-Za-z0-9_-]{22,128}$")
 # Sessions kept per instance of Sentinelle: the newest ones (a page, the worker, a restart of the
-# browser each make one); an older one gets a 401 and the extension shakes hands again.
+# browser each make one); an older one gets a 401 and the extension shakes hands again. Only a
+# client that holds the token can open one (its check), so no other program can push them out.
 MAX_SESSIONS = 64
 
 

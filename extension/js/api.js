@@ -1,14 +1,18 @@
-// The one client of Sentinelle's HTTP API. Every failure becomes an ApiError whose `kind`
-// says what the parent can do about it:
+// The one client of Sentinelle's HTTP API. Before anything that depends on the token goes to
+// the paired address, the program there proves it is Sentinelle (trust.js): the token itself
+// never crosses the socket, and no answer is believed unless Sentinelle signed it.
+// Every failure becomes an ApiError whose `kind` says what the parent can do about it:
 //
 //   ApiError
-//   ├── not_paired    no address or token saved yet: open the options page
-//   ├── unreachable   nothing answers at the address: is `sentinelle run` running?
-//   ├── unauthorized  401: the token is wrong (run `sentinelle token` again)
-//   ├── forbidden     403: the server refuses this address or origin
-//   └── http          any other error status; `message` is the server's own words
+//   ├── not_paired      no address or token saved yet: open the options page
+//   ├── unreachable     nothing answers at the address: is `sentinelle run` running?
+//   ├── not_sentinelle  something answers, but cannot prove it is Sentinelle: nothing was sent
+//   ├── unauthorized    401: the token is wrong (run `sentinelle token` again)
+//   ├── forbidden       403: the server refuses this address or origin
+//   └── http            any other error status; `message` is the server's own words
 
 import { getPairing } from "./settings.js";
+import { HandshakeFailure, NONCE_HEADER, forgetSession, freshNonce, session, signedBy } from "./trust.js";
 
 export class ApiError extends Error {
   constructor(kind, message = kind, status = 0) {
@@ -22,6 +26,7 @@ export class ApiError extends Error {
     return {
       not_paired: "errorNotPaired",
       unreachable: "errorUnreachable",
+      not_sentinelle: "errorNotSentinelle",
       unauthorized: "errorUnauthorized",
       forbidden: "errorForbidden",
     }[this.kind] || "errorServer";
@@ -41,21 +46,20 @@ export class Api {
     return new Api(pairing.server, pairing.token);
   }
 
-  /** The raw Response of a successful request; ApiError otherwise. */
-  async fetch(path, { method = "GET", json, body, signal } = {}) {
-    const headers = { Authorization: `Bearer ${this.token}` };
-    if (json !== undefined) {
-      headers["Content-Type"] = "application/json";
-      body = JSON.stringify(json);
+  /**
+   * The raw Response of a successful request, signed by Sentinelle; ApiError otherwise. A kept
+   * session that Sentinelle no longer knows (it restarted: 401, unsigned) is renewed once.
+   */
+  async fetch(path, options = {}) {
+    let current = await this.session();
+    let [response, signed] = await this.send(path, options, current);
+    if (!signed && response.status === 401) {
+      current = await this.session({ renew: true });
+      [response, signed] = await this.send(path, options, current);
     }
-    let response;
-    try {
-      response = await fetch(this.server + path, {
-        method, headers, body, signal, cache: "no-store", credentials: "omit",
-      });
-    } catch (error) {
-      if (error.name === "AbortError") throw error;
-      throw new ApiError("unreachable", `${this.server}: ${error.message}`);
+    if (!signed) {
+      await forgetSession();
+      throw new ApiError("not_sentinelle", `${this.server}: the answer is not signed by Sentinelle`, response.status);
     }
     if (response.ok) return response;
     let message = `${response.status} ${response.statusText}`;
@@ -68,11 +72,41 @@ export class Api {
     throw new ApiError(kind, message, response.status);
   }
 
+  /** The session with Sentinelle at this address (trust.js); ApiError when none can be had. */
+  async session(options) {
+    try {
+      return await session(this.server, this.token, options);
+    } catch (error) {
+      if (!(error instanceof HandshakeFailure)) throw error;
+      throw new ApiError(error.kind, `${this.server}: ${error.kind}`, error.status);
+    }
+  }
+
+  /** One request with the session: [Response, whether Sentinelle signed it]. */
+  async send(path, { method = "GET", json, body, signal } = {}, current) {
+    const nonce = freshNonce(24);
+    const headers = { Authorization: `Sentinelle ${current.credential}`, [NONCE_HEADER]: nonce };
+    if (json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(json);
+    }
+    let response;
+    try {
+      response = await fetch(this.server + path, {
+        method, headers, body, signal, cache: "no-store", credentials: "omit", redirect: "error",
+      });
+    } catch (error) {
+      if (error.name === "AbortError") throw error;
+      throw new ApiError("unreachable", `${this.server}: ${error.message}`);
+    }
+    return [response, await signedBy(current, response, nonce)];
+  }
+
   async json(path, options) {
     return (await this.fetch(path, options)).json();
   }
 
-  /** Whether a Sentinelle answers at the address at all (no token needed). */
+  /** Sentinelle's version (a signed answer: Sentinelle proved itself first). */
   health() {
     return this.json("/api/health");
   }
@@ -93,7 +127,8 @@ export class Api {
     return this.json(`/api/alerts/${Number(id)}`, { method: "PATCH", json: { status } });
   }
 
-  /** The proxy's rules: `{ host, port, domains, pac, pac_url }` (and Sentinelle notes the contact). */
+  /** The proxy's port and domains (`{ host, port, domains, pac, pac_url }`; proxy.js uses only
+   * the port and validated domains) and Sentinelle notes the contact. */
   proxy() {
     return this.json("/api/proxy");
   }

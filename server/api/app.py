@@ -1,8 +1,9 @@
 """The HTTP API on 127.0.0.1: alerts, evidence, enrollment and a live event stream.
 
 It answers only on loopback, only to requests addressed to loopback (no DNS rebinding),
-never to a web page (Origin), and, but for `/api/health` and `/proxy.pac`, only with the
-paired token.
+never to a web page (Origin, fetch metadata), and, but for `/api/health`, `/api/hello` and
+`/proxy.pac`, only with the paired token or a session the extension opened with
+`/api/hello` (server/api/handshake.py), whose answers Sentinelle signs.
 """
 
 from __future__ import annotations
@@ -19,6 +20,15 @@ from sentinelle.server.alerts.protected import LiveIndex
 from sentinelle.server.alerts.recorder import with_links
 from sentinelle.server.alerts.store import STATUSES, StoreError
 from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.api.handshake import (
+    AUTH_SCHEME,
+    NONCE_HEADER,
+    PROOF_HEADER,
+    HandshakeError,
+    Session,
+    Sessions,
+    well_formed,
+)
 from sentinelle.server.api.pac import CONTENT_TYPE as PAC_CONTENT_TYPE
 from sentinelle.server.api.usage import process_usage
 from sentinelle.server.casefile import case as casefile
@@ -36,9 +46,19 @@ COUNTS = web.AppKey("counts", Callable[[], dict])
 STREAMS = web.AppKey("streams", weakref.WeakSet)
 PROXY = web.AppKey("proxy", dict)
 CONTACTS = web.AppKey("contacts", Contacts)
+SESSIONS = web.AppKey("sessions", Sessions)
 # Answered without the token: the browser's network stack fetches a PAC file without headers,
-# and it holds only the public list of social domains and the proxy's loopback port.
-PUBLIC_PATHS = frozenset({"/api/health", "/proxy.pac"})
+# and it holds only the public list of social domains and the proxy's loopback port; the
+# extension shakes hands (`/api/hello`) before it sends anything that depends on the token.
+PUBLIC_PATHS = frozenset({"/api/health", "/api/hello", "/proxy.pac"})
+# `Sec-Fetch-Site` of the requests Sentinelle answers: absent (a program, a browser's PAC
+# fetcher), `none` (Chromium's extension pages and worker, checked in Chromium 156) and
+# `same-origin` (Firefox's extension pages, which have the host permission, checked in Firefox
+# ESR 140; no web page is same-origin with the API, which serves no page). A web page's request
+# (`same-site`, `cross-site`) is refused on every route, with or without an Origin.
+FETCH_SITES = frozenset({"none", "same-origin"})
+# Where the guard leaves the session a request came with, for its answer to be signed.
+_SESSION = web.RequestKey("session", Session)
 
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 # Sentinelle's own extension is the only browser origin allowed to call the API: in Chromium
@@ -85,10 +105,13 @@ def create_app(
         app[CONTACTS] = contacts
     if protected is not None:
         app[PROTECTED] = protected
+    app[SESSIONS] = Sessions(token)
     app.on_shutdown.append(_close_streams)
+    app.on_response_prepare.append(_sign_answer)
     app.add_routes(
         [
             web.get("/api/health", health),
+            web.post("/api/hello", hello),
             web.get("/api/stats", stats),
             web.get("/api/alerts", list_alerts),
             web.get("/api/alerts/{id:\\d{1,18}}", get_alert),
@@ -137,13 +160,37 @@ async def _guard(request: web.Request, handler):
     origin = request.headers.get("Origin")
     if origin is not None and not _is_our_extension(origin, request.app[EXTENSION_ORIGINS]):
         raise error(web.HTTPForbidden, "only Sentinelle's extension may use Sentinelle's API")
+    if request.headers.get("Sec-Fetch-Site", "none") not in FETCH_SITES:
+        raise error(web.HTTPForbidden, "web pages may not use Sentinelle's API")
+    authorised = _authorised(request)  # on a public route too: its answer is signed for a session
     if request.path not in PUBLIC_PATHS:
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not same_token(given.strip(), request.app[TOKEN]):
+        if not authorised:
             raise error(web.HTTPUnauthorized, "missing or wrong token: run `sentinelle token`",
                         **{"WWW-Authenticate": "Bearer"})
         _contact(request.app, EXTENSION)
     return await handler(request)
+
+
+def _authorised(request: web.Request) -> bool:
+    """The paired token (`Bearer`, for programs), or a session of this instance (`Sentinelle`,
+    the extension's), which the guard leaves on the request for the answer to be signed."""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    given = given.strip()
+    if scheme.lower() == "bearer":
+        return same_token(given, request.app[TOKEN])
+    if scheme.lower() == AUTH_SCHEME and (session := request.app[SESSIONS].find(given)):
+        request[_SESSION] = session
+        return True
+    return False
+
+
+async def _sign_answer(request: web.Request, response: web.StreamResponse) -> None:
+    """Sign each answer to a session's request over its nonce, streams and errors included:
+    the extension believes no answer without this (server/api/handshake.py)."""
+    session: Session | None = request.get(_SESSION)
+    nonce = request.headers.get(NONCE_HEADER)
+    if session is not None and well_formed(nonce):
+        response.headers[PROOF_HEADER] = session.sign(nonce)
 
 
 def _is_our_extension(origin: str, extra: frozenset[str]) -> bool:
@@ -164,6 +211,24 @@ def addressed_to_loopback(host_header: str, port: int) -> bool:
 
 async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "version": sentinelle_version()})
+
+
+async def hello(request: web.Request) -> web.Response:
+    """The handshake (server/api/handshake.py): proves Sentinelle holds the token the client
+    holds, and opens a session, without either sending the token. 401 when the client's
+    check shows another token; nothing else is told."""
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    try:
+        answer = request.app[SESSIONS].hello(request.host, body)
+    except HandshakeError as e:
+        raise error(web.HTTPBadRequest, str(e)) from None
+    if answer is None:
+        raise error(web.HTTPUnauthorized, "missing or wrong token: run `sentinelle token`",
+                    **{"WWW-Authenticate": "Bearer"})
+    return web.json_response(answer, headers={"Cache-Control": "no-store"})
 
 
 async def stats(request: web.Request) -> web.Response:
@@ -310,10 +375,8 @@ async def proxy_pac(request: web.Request) -> web.Response:
     """The PAC script: social hosts through the proxy, every other host DIRECT.
 
     A browser's proxy resolver fetches it without fetch metadata; a web page including it
-    as a `<script>` sends no Origin but `Sec-Fetch-Site: cross-site`, and is refused: a site
-    must not learn that Sentinelle runs on this PC."""
-    if request.headers.get("Sec-Fetch-Site", "none") != "none":
-        raise error(web.HTTPForbidden, "web pages may not use Sentinelle's API")
+    as a `<script>` sends no Origin but `Sec-Fetch-Site: cross-site`, and the guard refuses
+    it: a site must not learn that Sentinelle runs on this PC."""
     pac = request.app[PROXY].get("pac")
     if pac is None:
         raise error(web.HTTPNotFound, "no proxy is running with this API")

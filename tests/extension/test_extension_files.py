@@ -12,7 +12,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from sentinelle.proxy.hosts import OTHER_PLATFORM, SOCIAL_DOMAINS
+from sentinelle.proxy.hosts import OTHER_PLATFORM, SOCIAL_DOMAINS, all_domains
 from sentinelle.server.alerts.store import STATUSES
 
 from tests.extension.conftest import EXTENSION_ID
@@ -96,6 +96,13 @@ def test_firefox_may_route_the_social_networks_and_nothing_else():
     social = FIREFOX["host_permissions"][2:]
     assert social == [f"*://*.{d}/*" for domains in SOCIAL_DOMAINS.values() for d in domains]
     assert "<all_urls>" not in FIREFOX["host_permissions"]
+
+
+def test_the_extension_ships_the_social_domains_of_proxy_hosts():
+    """The extension writes its proxy rules from its own list: it must be proxy/hosts.py's."""
+    shipped = load(EXTENSION / "data" / "social-domains.json")
+    assert shipped == all_domains()
+    assert FIREFOX["host_permissions"][2:] == [f"*://*.{d}/*" for d in shipped]
 
 
 def test_every_file_the_manifests_and_pages_name_exists():

@@ -125,6 +125,14 @@ async def test_the_firefox_build_sends_social_networks_through_sentinelle(server
         assert await browser.evaluate(other, "document.contentType") == "image/jpeg"
         assert server.images_seen() == seen + 1
 
+        # The route's proxy host is always 127.0.0.1, whatever the stored route says.
+        await browser.evaluate(tab, """chrome.storage.local.get('proxyRoute').then(({ proxyRoute }) =>
+            chrome.storage.local.set({ proxyRoute: { ...proxyRoute, host: '192.0.2.1' } }))""")
+        await browser.call("browsingContext.navigate",
+                           {"context": other, "url": social + "?host", "wait": "complete"})
+        assert await browser.evaluate(other, "document.contentType") == "image/jpeg"
+        assert server.images_seen() == seen + 2
+
         # Sentinelle's proxy does not answer: the social host fails, and never fails over.
         await browser.evaluate(tab, f"""chrome.storage.local.get('proxyRoute').then(({{ proxyRoute }}) =>
             chrome.storage.local.set({{ proxyRoute: {{ ...proxyRoute, port: {free_port()} }} }}))""")
@@ -140,4 +148,40 @@ async def test_the_firefox_build_sends_social_networks_through_sentinelle(server
             await browser.call("browsingContext.navigate",
                                {"context": other, "url": social + "?off", "wait": "complete"})
         assert {line for line in asked if CDN in line} == {f"CONNECT {CDN}:443 HTTP/1.1"}
-        assert server.images_seen() == seen + 1
+        assert server.images_seen() == seen + 2
+
+
+async def test_the_firefox_build_sends_an_impostor_no_token(tmp_path):
+    """Paired, and another program on the API port: Firefox's extension sends it only the
+    hello, and says Sentinelle is not answering. Its requests carry the fetch metadata the
+    API accepts (Firefox: `same-origin`, the extension having the host permission)."""
+    from aiohttp import web
+    from sentinelle.server.api.app import FETCH_SITES
+
+    from tests.extension.impostor import impostor
+
+    build = tmp_path / "firefox-build"
+    subprocess.run([str(EXTENSION / "make-firefox.sh"), str(build)], check=True, capture_output=True)
+    token = "firefox-impostor-test-token-" + "y" * 16
+    received: list[dict] = []
+    runner = web.AppRunner(impostor(received)())
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        async with firefox(tmp_path / "profile") as browser:
+            await browser.install(build)
+            tab = await browser.extension_tab()
+            await browser.wait_for(tab, "document.querySelector('#pairing-status').dataset.tone === 'info'")
+            await browser.evaluate(tab, f"chrome.storage.local.set({{ server: 'http://127.0.0.1:{port}', "
+                                        f"token: {json.dumps(token)} }})")
+            await browser.go(tab, "popup.html")  # then the options page again, as the parent would
+            await browser.go(tab, "options.html")
+            status = await browser.wait_for(tab, """document.querySelector('#pairing-status').dataset.tone
+                === 'error' && document.querySelector('#pairing-status').textContent""")
+            assert "Sentinelle is not answering" in status
+    finally:
+        await runner.cleanup()
+    assert received and {r["path"] for r in received} == {"/api/hello"}
+    assert token not in json.dumps(received)
+    assert {r["headers"].get("Sec-Fetch-Site") for r in received} <= FETCH_SITES

@@ -106,6 +106,9 @@ def test_the_switch_sends_social_networks_through_sentinelle_and_the_rest_direct
     assert setting["levelOfControl"] == "controlled_by_this_extension"
     assert setting["value"]["mode"] == "pac_script"
     assert "cdninstagram.com" in setting["value"]["pacScript"]["data"]
+    # The extension's own script (its list, written without the server's spaces), to 127.0.0.1.
+    assert '"instagram.com","cdninstagram.com",' in setting["value"]["pacScript"]["data"]
+    assert f'return "PROXY 127.0.0.1:{server.watcher.proxy_port}";' in setting["value"]["pacScript"]["data"]
     assert "url" not in setting["value"]["pacScript"]  # embedded: no fetch that could fail open
     stored = proxied.storage()
     assert stored["proxyOn"] is True and stored["proxyRoute"]["port"] == server.watcher.proxy_port

@@ -311,6 +311,29 @@ class Store:
                 if leftover.stat().st_mtime < cutoff:
                     leftover.unlink()
 
+    # -- children: names and handles ------------------------------------------------
+
+    def set_child(self, name: str, aliases: list[str] | None = None,
+                  handles: list[tuple[str, str]] | None = None) -> dict:
+        """Create or update a child; aliases or handles given replace hers, those not given stay."""
+        with self.db.atomic():
+            child_id = self._child_id(name)
+            if aliases is not None:
+                self.db.execute("UPDATE children SET aliases = ? WHERE id = ?",
+                                [json.dumps(list(dict.fromkeys(aliases)), ensure_ascii=False), child_id])
+            if handles is not None:
+                self.db.execute("UPDATE children SET handles = ? WHERE id = ?",
+                                [json.dumps([list(h) for h in dict.fromkeys(handles)], ensure_ascii=False), child_id])
+        return self.child(name)
+
+    def children(self) -> list[dict]:
+        """Every child: her name, nicknames, own accounts and how many of her photos are protected."""
+        return [_child_row(row) for row in self.db.query(_CHILDREN_SQL + " GROUP BY children.id ORDER BY children.name")]
+
+    def child(self, name: str) -> dict | None:
+        rows = list(self.db.query(_CHILDREN_SQL + " WHERE children.name = ? GROUP BY children.id", [name]))
+        return _child_row(rows[0]) if rows else None
+
     def _child_id(self, name: str) -> int:
         row = self.db.execute("SELECT id FROM children WHERE name = ?", [name]).fetchone()
         if row:
@@ -333,6 +356,16 @@ _PHOTOS_SQL = """
 SELECT photos.id, photos.sha256, photos.name, children.name AS child,
        photos.width, photos.height, photos.enrolled_at
 FROM photos LEFT JOIN children ON children.id = photos.child_id"""
+
+_CHILDREN_SQL = """
+SELECT children.id, children.name, children.aliases, children.handles, count(photos.id) AS photos
+FROM children LEFT JOIN photos ON photos.child_id = children.id"""
+
+
+def _child_row(row: dict) -> dict:
+    return row | {"aliases": json.loads(row["aliases"] or "[]"),
+                  "handles": [tuple(h) for h in json.loads(row["handles"] or "[]")]}
+
 
 _ALERTS_SQL = """
 SELECT id, photo_id, photo_name, child, image_url, page_url, host, platform, account,
@@ -439,7 +472,14 @@ def _add_region(db: sqlite_utils.Database) -> None:
     db["sightings"].add_column("region", str)
 
 
-MIGRATIONS = [_create_v1, _add_attribution, _add_local_features, _add_region]
+def _add_child_names(db: sqlite_utils.Database) -> None:
+    """A child has names and handles: her nicknames and her own accounts (JSON lists), so
+    that accounts pretending to be her can be told from hers."""
+    db["children"].add_column("aliases", str)
+    db["children"].add_column("handles", str)
+
+
+MIGRATIONS = [_create_v1, _add_attribution, _add_local_features, _add_region, _add_child_names]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

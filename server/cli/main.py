@@ -314,9 +314,10 @@ def token(obj: Context) -> None:
     click.echo(load_or_create_token(obj.data_dir))
 
 
-from sentinelle.server.cli.setup_commands import doctor, service, setup, uninstall  # noqa: E402 (they need `cli` above)
+from sentinelle.server.cli.children import child  # noqa: E402 (they need `cli` above)
+from sentinelle.server.cli.setup_commands import doctor, service, setup, uninstall  # noqa: E402
 
-for _command in (setup, service, doctor, uninstall):
+for _command in (setup, service, doctor, uninstall, child):
     cli.add_command(_command)
 
 

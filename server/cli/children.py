@@ -1,0 +1,85 @@
+"""`sentinelle child`: a child's names and her own accounts, as the parent says them.
+
+Her full name and nicknames let Sentinelle see accounts that pretend to be her; her own
+accounts (`--handle PLATFORM:HANDLE`) are never flagged. Registered on the `sentinelle`
+group by server/cli/main.py; the store keeps them (server/alerts/store.py).
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+from sentinelle.proxy.hosts import SOCIAL_DOMAINS
+
+
+def parse_handle(value: str) -> tuple[str, str]:
+    """`instagram:lea_mrtn` → ("instagram", "lea_mrtn"); click.BadParameter otherwise."""
+    platform, sep, handle = value.partition(":")
+    platform, handle = platform.strip().lower(), handle.strip().lstrip("@")
+    if not sep or platform not in SOCIAL_DOMAINS or not handle or any(c.isspace() for c in handle):
+        raise click.BadParameter(
+            f"{value!r}: write PLATFORM:HANDLE, PLATFORM one of {', '.join(SOCIAL_DOMAINS)}")
+    return platform, handle
+
+
+@click.group()
+def child() -> None:
+    """A child's names and her own accounts (to see accounts that pretend to be her).
+
+    \b
+    Example:
+      sentinelle child set "Léa Martin" --alias Lélé --handle instagram:lea_mrtn
+      sentinelle child list
+    """
+
+
+@child.command("set")
+@click.argument("name")
+@click.option("--alias", "aliases", multiple=True, metavar="TEXT", help="A nickname (repeatable).")
+@click.option("--handle", "handles", multiple=True, metavar="PLATFORM:HANDLE",
+              help="One of her own accounts, never flagged (repeatable).")
+@click.pass_obj
+def set_child(obj, name: str, aliases: tuple[str, ...], handles: tuple[str, ...]) -> None:
+    """Create or update a child: her full name, nicknames and own accounts.
+
+    Nicknames or handles given replace hers; those not given stay as they were.
+
+    \b
+    Example:
+      sentinelle child set "Léa Martin" --alias Lélé --handle instagram:lea_mrtn
+    """
+    name = " ".join(name.split())
+    if not name:
+        raise click.BadParameter("the child's name is empty", param_hint="NAME")
+    parsed = [parse_handle(h) for h in handles]
+    saved = obj.store.set_child(name, [a.strip() for a in aliases if a.strip()] if aliases else None,
+                                parsed if handles else None)
+    click.echo(_describe(saved))
+    if len(name.split()) < 2:
+        click.echo("  Note: with a first name alone, accounts are never matched by her name; "
+                   "give her full name to see accounts that take it.")
+
+
+@child.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+def list_children(obj, as_json: bool) -> None:
+    """The children, their nicknames, own accounts and protected photos."""
+    for row in obj.store.children():
+        if as_json:
+            click.echo(json.dumps({"name": row["name"], "aliases": row["aliases"],
+                                   "handles": [{"platform": p, "handle": h} for p, h in row["handles"]],
+                                   "photos": row["photos"]}, ensure_ascii=False))
+        else:
+            click.echo(_describe(row))
+
+
+def _describe(row: dict) -> str:
+    parts = [row["name"]]
+    if row["aliases"]:
+        parts.append("also " + ", ".join(row["aliases"]))
+    if row["handles"]:
+        parts.append("her accounts: " + ", ".join(f"{p}:@{h}" for p, h in row["handles"]))
+    parts.append(f"{row['photos']} photo(s) protected")
+    return " — ".join(parts)

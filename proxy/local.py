@@ -122,6 +122,41 @@ MAX_ROTATION_DEG = 45.0
 # enrolled one (an off-centre crop keeping 70 % of each side covers 49 %).
 MIN_OVERLAP = 0.3
 
+# --- a copy, not a place (`Verification.is_copy`) ----------------------------------------
+# Measured on the dev corpus (`../shared/datasets/dev`): 40 protected photos, each through
+# the 44 transforms of benchmarks/transforms.py at their own size and upscaled (3,520
+# copies), against the 362 pairs of different photographs of one place
+# (`same-place/sacre-coeur`, `same-place/desk-video`), each verified as the matcher does.
+#
+# Drift: the inliers' residuals averaged over each one and its DRIFT_NEIGHBOURS nearest
+# (see `drift`). Copies through every edit stayed at or below 0.61 px; the frames of a
+# hand-held video one second apart, whose many inliers fit a similarity to 1.5 px but
+# whose chairs move against the wall behind them, drifted 0.92 px and more (every pair
+# with 40 inliers or more but three drifted above 0.75). Hence 0.75: 0.14 px above the
+# worst copy, 0.17 below the closest frame with many inliers; the places that drift less
+# are those with few inliers, which the cells below turn away.
+DRIFT_NEIGHBOURS = 8
+MAX_DRIFT_PX = 0.75
+# Cells: the enrolled thumbnail in CELL_PX-square cells (40 px of the LOCAL_SIDE picture);
+# a cell counts when the enrolled picture has texture there (RMS gradient at least
+# CELL_TEXTURE grey levels: skies and walls say nothing) and agrees when the gradients of
+# the two aligned pictures correlate by at least CELL_AGREES there. A copy agrees almost
+# everywhere: every copy but those under stickers agreed in 81 % of its cells or more,
+# the stickered ones (a fifth of the picture under opaque emoji) in 72 % or more. Another
+# photograph of the same place agrees where the same stones are and nowhere else: other
+# light, sky, trees and people. The Sacré-Cœur from two spots agreed in up to 84 % of the
+# cells among pairs whose inliers did not drift (the photo found inside a "frame" of flat
+# sky, the sky left out). So MIN_AGREEMENT sits at 0.85 for a keypoint match, above every
+# place, which costs the stickered copies: a quarter of them, found by no hash, agree in
+# less (see benchmarks/results/matcher.md); a hash match (`AGREEMENT_HASH_MATCH`) has already shown that the
+# whole picture's layout agrees (no photograph of another place came within 100 bits),
+# and needs to agree in only 60 % of the cells, which every copy did.
+CELL_PX = 5
+CELL_TEXTURE = 4.0
+CELL_AGREES = 0.5
+MIN_AGREEMENT = 0.85
+AGREEMENT_HASH_MATCH = 0.6
+
 
 @dataclass(frozen=True, eq=False)
 class Features:
@@ -219,12 +254,45 @@ def lsh_keys(descriptors: np.ndarray) -> np.ndarray:
     return np.stack([bits[:, table] @ _WEIGHTS for table in _BITS], axis=1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
+class Verification:
+    """What `verify` found of a seen picture against an enrolled one.
+
+    `inliers`: one-to-one matches that agree with the fitted similarity `transform` (2 × 3,
+    seen picture → enrolled picture, both on their LOCAL_SIDE scale; None if none fits).
+    The rest is only measured when enough agree (otherwise -1 / 0): `correlation` of the two
+    pictures' gradients once aligned (-1 to 1), `drift` of the inliers away from the
+    similarity (px, see `drift`), and `agreement`, the share of textured cells where the
+    two pictures agree (0 to 1, see `cell_agreement`).
+    """
+
+    inliers: int
+    correlation: float
+    transform: np.ndarray | None
+    drift: float = 0.0
+    agreement: float = -1.0
+
+    def is_copy(self, rules: Sequence[tuple[int, float]], min_agreement: float = MIN_AGREEMENT) -> bool:
+        """Whether this is the same photograph: enough inliers that correlate (one of `rules`),
+        held together by the similarity alone (no parallax), agreeing across the picture
+        (in at least `min_agreement` of its textured cells)."""
+        return (
+            any(self.inliers >= need and self.correlation >= alike for need, alike in rules)
+            and self.drift <= MAX_DRIFT_PX
+            and self.agreement >= min_agreement
+        )
+
+
+NO_FIT = Verification(0, -1.0, None)
+
+
+@dataclass(frozen=True, eq=False)
 class LocalMatch:
     row: int  # the index of the view, in the order given to LocalIndex
     inliers: int  # matches that agree with the fitted similarity
     correlation: float  # of the two pictures' grey levels, once aligned by it (-1 to 1)
     votes: float
+    transform: np.ndarray  # 2 × 3, seen picture → the view's picture (LOCAL_SIDE scale)
 
 
 class LocalIndex:
@@ -277,7 +345,8 @@ class LocalIndex:
     def search(self, features: Features, rules: Sequence[tuple[int, float]]) -> LocalMatch | None:
         """The enrolled view `features` is a copy of, verified geometrically and photometrically, or None.
 
-        `rules`: (least inliers, least correlation) pairs; a view is a copy when it meets one of them.
+        `rules`: (least inliers, least correlation) pairs; a view is a copy when it meets one of
+        them and passes the same-photograph checks (`Verification.is_copy`).
         """
         least = min(inliers for inliers, _ in rules)
         if len(features) < least or self._view_count == 0:
@@ -287,11 +356,14 @@ class LocalIndex:
         for row in self.candidates(votes):
             if votes[row] < MIN_VOTES:
                 break
-            inliers, correlation = verify(features, self._views[int(row)], least)
-            accepted = any(inliers >= need and correlation >= alike for need, alike in rules)
-            if accepted and (best is None or inliers > best.inliers):
-                best = LocalMatch(int(row), inliers, correlation, float(votes[row]))
+            found = verify(features, self._views[int(row)], least)
+            if found.is_copy(rules) and (best is None or found.inliers > best.inliers):
+                best = LocalMatch(int(row), found.inliers, found.correlation, float(votes[row]), found.transform)
         return best
+
+    def view(self, row: int) -> Features:
+        """The features of the view at `row`, in the order given."""
+        return self._views[row]
 
     def candidates(self, votes: np.ndarray) -> list[int]:
         """The best-voted view of each of the VERIFY_CANDIDATES photos with the most votes, best first."""
@@ -314,39 +386,66 @@ def _bucket_ids(keys: np.ndarray) -> np.ndarray:
     return keys + (np.arange(LSH_TABLES, dtype=np.int64) << LSH_KEY_BITS)
 
 
-def verify(seen: Features, enrolled: Features, min_inliers: int = 0) -> tuple[int, float]:
-    """(inliers, correlation): how many one-to-one matches agree with one similarity transform,
-    and how alike the two pictures' grey levels are once aligned by it. (0, -1.0) if none fits;
-    the correlation is not computed (-1.0) when fewer than `min_inliers` agree."""
+def verify(seen: Features, enrolled: Features, min_inliers: int = 0) -> Verification:
+    """How `seen` lines up with `enrolled`: the one-to-one matches that agree with one similarity
+    transform (seen → enrolled), and, when at least `min_inliers` agree, how alike the two
+    pictures are once aligned by it (`Verification`). No transform when none fits."""
     if len(seen) < 3 or len(enrolled) < 3:
-        return 0, -1.0
+        return NO_FIT
     distances, nearest = two_nearest(seen.descriptors, enrolled.descriptors)
     good = distances[:, 0] < RATIO * distances[:, 1]
     query = np.flatnonzero(good)
     train = nearest[good, 0]
     if query.size < 3:
-        return 0, -1.0
+        return NO_FIT
     # One match per enrolled keypoint: many seen corners (a feed's text) may pick the same one.
     order = np.lexsort((distances[good, 0], train))
     train, query = train[order], query[order]
     first = np.concatenate([[True], train[1:] != train[:-1]])
     train, query = train[first], query[first]
     if query.size < 3:
-        return 0, -1.0
+        return NO_FIT
     transform, mask = cv2.estimateAffinePartial2D(
         seen.points[query], enrolled.points[train], method=cv2.RANSAC,
         ransacReprojThreshold=REPROJECTION_PX, maxIters=1000, confidence=0.995,
     )
     if transform is None or mask is None:
-        return 0, -1.0
+        return NO_FIT
     scale = float(np.hypot(transform[0, 0], transform[1, 0]))
     angle = float(np.degrees(np.arctan2(transform[1, 0], transform[0, 0])))
     if not (1 / MAX_SCALE <= scale <= MAX_SCALE) or abs(angle) > MAX_ROTATION_DEG:
-        return 0, -1.0
-    inliers = int(mask.sum())
-    if inliers < min_inliers:
-        return inliers, -1.0
-    return inliers, aligned_correlation(seen, enrolled, transform)
+        return NO_FIT
+    inliers = mask.reshape(-1).astype(bool)
+    count = int(inliers.sum())
+    if count < max(min_inliers, 1):
+        return Verification(count, -1.0, transform)
+    src, dst = seen.points[query[inliers]], enrolled.points[train[inliers]]
+    return Verification(
+        count,
+        aligned_correlation(seen, enrolled, transform),
+        transform,
+        drift=drift(src, dst, transform),
+        agreement=cell_agreement(seen, enrolled, transform),
+    )
+
+
+def drift(src: np.ndarray, dst: np.ndarray, transform: np.ndarray) -> float:
+    """How far the inliers stray from the similarity *together*, in pixels of the LOCAL_SIDE picture.
+
+    Each inlier's residual (where the transform sends it, minus where its twin is) is
+    averaged with those of its DRIFT_NEIGHBOURS nearest inliers, and the median length of
+    those local means is returned. A copy's residuals are the keypoints' own jitter, which
+    points in every direction and averages away (a few tenths of a pixel); another
+    photograph's residuals are parallax, that of a near thing against a far one, shared by
+    every keypoint of each thing: they do not average away. 0 when too few inliers.
+    """
+    if len(src) < DRIFT_NEIGHBOURS + 2:
+        return 0.0
+    residuals = src @ transform[:, :2].T + transform[:, 2] - dst
+    gaps = np.hypot(dst[:, None, 0] - dst[None, :, 0], dst[:, None, 1] - dst[None, :, 1])
+    neighbours = np.argpartition(gaps, DRIFT_NEIGHBOURS, axis=1)[:, : DRIFT_NEIGHBOURS + 1]  # itself among them
+    local_means = residuals[neighbours].mean(axis=1)
+    return float(np.median(np.hypot(local_means[:, 0], local_means[:, 1])))
 
 
 def two_nearest(queries: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -365,15 +464,31 @@ def aligned_correlation(seen: Features, enrolled: Features, transform: np.ndarra
     levels, so that a filter or a greyscale copy still correlates, while another photo
     of the same place (same wall, same window, another pose) does not.
     """
+    aligned = _aligned_thumbs(seen, enrolled, transform)
+    if aligned is None:
+        return -1.0
+    a, b, inside = aligned
+    keep = np.repeat(inside[None], 2, axis=0)
+    keep[:, :, 0] = keep[:, :, -1] = keep[:, 0, :] = keep[:, -1, :] = False  # borders of the gradient
+    a, b = a[keep], b[keep]
+    a, b = a - a.mean(), b - b.mean()
+    norm = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum() / norm) if norm > 0 else -1.0
+
+
+def _aligned_thumbs(seen: Features, enrolled: Features, transform: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The gradients of the seen thumbnail resampled onto the enrolled one, the enrolled one's, and
+    where the seen picture covers it; None if the thumbnails are too small or it covers less than MIN_OVERLAP."""
     thumb_height, thumb_width = enrolled.thumb.shape
     if thumb_height < 4 or thumb_width < 4 or seen.thumb.size == 0:
-        return -1.0
+        return None
     # Each enrolled thumbnail pixel's centre, on the enrolled LOCAL_SIDE picture (a thumbnail
     # enrolled by an earlier Sentinelle spreads the whole picture over it instead of whole
     # squares: off by less than 1 %)...
+    factor = _thumb_factor(enrolled)
     u, v = np.meshgrid(
-        (np.arange(thumb_width, dtype=np.float32) + 0.5) * THUMB_FACTOR,
-        (np.arange(thumb_height, dtype=np.float32) + 0.5) * THUMB_FACTOR,
+        (np.arange(thumb_width, dtype=np.float32) + 0.5) * factor,
+        (np.arange(thumb_height, dtype=np.float32) + 0.5) * factor,
     )
     # ... taken back to the seen picture (inverse of the similarity) ...
     inverse = cv2.invertAffineTransform(transform.astype(np.float64))
@@ -381,20 +496,49 @@ def aligned_correlation(seen: Features, enrolled: Features, transform: np.ndarra
     y = inverse[1, 0] * u + inverse[1, 1] * v + inverse[1, 2]
     # ... and on to the seen thumbnail.
     seen_height, seen_width = seen.thumb.shape
-    map_x = (x / THUMB_FACTOR - 0.5).astype(np.float32)
-    map_y = (y / THUMB_FACTOR - 0.5).astype(np.float32)
+    seen_factor = _thumb_factor(seen)
+    map_x = (x / seen_factor - 0.5).astype(np.float32)
+    map_y = (y / seen_factor - 0.5).astype(np.float32)
     inside = (map_x >= 0) & (map_x <= seen_width - 1) & (map_y >= 0) & (map_y <= seen_height - 1)
     if inside.mean() < MIN_OVERLAP:
-        return -1.0
+        return None
     resampled = cv2.remap(seen.thumb.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    a = _gradients(resampled)
-    b = _gradients(enrolled.thumb.astype(np.float32))
-    keep = np.repeat(inside[None], 2, axis=0)
-    keep[:, :, 0] = keep[:, :, -1] = keep[:, 0, :] = keep[:, -1, :] = False  # borders of the gradient
-    a, b = a[keep], b[keep]
-    a, b = a - a.mean(), b - b.mean()
-    norm = float(np.sqrt((a * a).sum() * (b * b).sum()))
-    return float((a * b).sum() / norm) if norm > 0 else -1.0
+    return _gradients(resampled), _gradients(enrolled.thumb.astype(np.float32)), inside
+
+
+def _thumb_factor(features: Features) -> int:
+    """How many picture pixels a thumbnail pixel spans: THUMB_FACTOR for thumbnails taken by this
+    Sentinelle, whatever it was for those stored by an earlier one (read from their sizes)."""
+    return max(1, round(features.width / max(1, features.thumb.shape[1])))
+
+
+def cell_agreement(seen: Features, enrolled: Features, transform: np.ndarray) -> float:
+    """The share of the enrolled picture's textured cells, where the seen picture covers it, whose gradients correlate.
+
+    The enrolled thumbnail is cut into CELL_PX-square cells; each cell the seen picture
+    covers, and that has texture in the enrolled picture, agrees when the correlation of the
+    two pictures' gradients there is at least CELL_AGREES. -1 when no cell counts.
+    """
+    aligned = _aligned_thumbs(seen, enrolled, transform)
+    if aligned is None:
+        return -1.0
+    a, b, inside = aligned
+    _, height, width = b.shape
+    agreeing = counted = 0
+    for top in range(1, height - 1, CELL_PX):
+        for left in range(1, width - 1, CELL_PX):
+            rows, cols = slice(top, min(top + CELL_PX, height - 1)), slice(left, min(left + CELL_PX, width - 1))
+            if not inside[rows, cols].all():
+                continue
+            x, y = a[:, rows, cols].reshape(-1), b[:, rows, cols].reshape(-1)
+            x, y = x - x.mean(), y - y.mean()
+            texture = float(np.sqrt((y * y).mean()))
+            if texture < CELL_TEXTURE:
+                continue
+            counted += 1
+            norm = float(np.sqrt((x * x).sum() * (y * y).sum()))
+            agreeing += norm > 0 and float((x * y).sum()) / norm >= CELL_AGREES
+    return agreeing / counted if counted else -1.0
 
 
 def _gradients(gray: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ them and send the result back pickled:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import imagehash
@@ -106,8 +106,9 @@ class Fingerprint:
     version: int = FINGERPRINT_VERSION
     # Where this picture lies in the image as it was received: (left, top, right, bottom) in its
     # full-resolution pixels (the whole image, or the photo found inside its frame). In memory
-    # only, like `framed`: what `Match.region` is measured in. Empty when unknown.
-    box: tuple[float, float, float, float] | tuple[()] = ()
+    # only, like `framed`, and not part of what the fingerprint is (two fingerprints of one
+    # picture are equal wherever it lies): what `Match.region` is measured in. Empty when unknown.
+    box: tuple[float, float, float, float] | tuple[()] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         if self.version not in READABLE_VERSIONS:

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from proxy.fingerprint import CROPS, PHASH_BITS, PHASH_BYTES, Fingerprint
-from proxy.local import AGREEMENT_HASH_MATCH, LocalIndex, verify
+from proxy.local import LocalIndex, verify
 
 # The largest Hamming distance (out of 256 bits) at which a seen image counts as a copy.
 # Chosen with benchmarks/matcher.py on the dev corpus (100 protected photos enrolled as 10
@@ -83,7 +83,8 @@ LOCAL_RULES = ((LOCAL_MIN_INLIERS, LOCAL_MIN_CORRELATION), (LOCAL_FEW_INLIERS, L
 
 # A hash match is checked with the keypoints like any other candidate (see the module's
 # docstring). When they cannot judge (fewer than LOCAL_FEW_INLIERS agree: a tiny or
-# featureless picture, or a photo enrolled without keypoints), the hash alone decides,
+# featureless picture, or a photo enrolled without keypoints; or they cover too little of
+# the photo to compare its cells), the hash alone decides,
 # but only this close: copies through every platform edit came within 22 bits on the dev
 # corpus, while the closest other photograph of one place, a video frame one second
 # later, came at 32 bits (`../shared/datasets/dev/same-place/desk-video`).
@@ -225,9 +226,11 @@ class Matcher:
         found = None
         if position is not None and len(fp.features) >= LOCAL_FEW_INLIERS:
             found = verify(fp.features, self._local.view(position), LOCAL_FEW_INLIERS)
-        if found is None or found.inliers < LOCAL_FEW_INLIERS:
+        if found is None or found.inliers < LOCAL_FEW_INLIERS or found.agreement == -1:
+            # Too few keypoints agree, or they do but over too little of the photo to compare
+            # its cells (a 9:16 crop of a panorama): the hash alone, closer.
             return distance <= UNVERIFIED_THRESHOLD
-        return found.is_copy(self.local_rules, AGREEMENT_HASH_MATCH)
+        return found.is_copy(self.local_rules)
 
     def _view_region(self, fp: Fingerprint, photo_id: int, view: str) -> Region:
         """The photo's corners in the seen image, for a hash match: the seen picture is the enrolled

@@ -137,6 +137,19 @@ MIN_OVERLAP = 0.3
 # are those with few inliers, which the cells below turn away.
 DRIFT_NEIGHBOURS = 8
 MAX_DRIFT_PX = 0.75
+# A second motion: the matches the similarity sends more than SECOND_MOTION_GAP px (twice
+# RANSAC's tolerance) from their twins, fitted again (RANSAC, same tolerance). A copy's
+# far-off matches are mistakes that agree on nothing: of 1,760 copies (20 photos, every
+# transform, both sizes), at most 6 ever agreed on a second similarity by chance (with a
+# gap of 6 to 16 px alike; without a gap, keypoints of coarse pyramid levels a few pixels
+# off the first fit make up "second motions" of up to 34 next to it). Another photograph
+# shows near and far things, or people, that moved differently from the rest: 27 of the 95
+# pairs of the same-place folders with 9 inliers or more had a second motion of 11 or more
+# (up to 48), and a foreground layer moved against its background
+# (tests/proxy/test_same_place.py) as many as it has corners. An edit never moves one part
+# of a photo against another: a copy may have at most MAX_SECOND_MOTION, 4 above the worst.
+MAX_SECOND_MOTION = 10
+SECOND_MOTION_GAP = 2 * REPROJECTION_PX
 # Cells: the enrolled thumbnail in CELL_PX-square cells (40 px of the LOCAL_SIDE picture).
 # A cell counts when the enrolled picture has texture there (RMS gradient at least
 # CELL_TEXTURE grey levels: skies and walls say nothing) and the seen picture covers it;
@@ -262,8 +275,9 @@ class Verification:
     seen picture → enrolled picture, both on their LOCAL_SIDE scale; None if none fits).
     The rest is only measured when enough agree (otherwise -1 / 0): `correlation` of the two
     pictures' gradients once aligned (-1 to 1), `drift` of the inliers away from the
-    similarity (px, see `drift`), and `agreement`, how closely the two pictures agree cell
-    by cell (-1 to 1, see `cell_agreement`).
+    similarity (px, see `drift`), `agreement`, how closely the two pictures agree cell
+    by cell (-1 to 1, see `cell_agreement`), and `second_motion`, how many of the other
+    matches agree on a second similarity of their own (see MAX_SECOND_MOTION).
     """
 
     inliers: int
@@ -271,15 +285,17 @@ class Verification:
     transform: np.ndarray | None
     drift: float = 0.0
     agreement: float = -1.0
+    second_motion: int = 0
 
     def is_copy(self, rules: Sequence[tuple[int, float]]) -> bool:
         """Whether this is the same photograph: enough inliers that correlate (one of `rules`),
-        held together by the similarity alone (no parallax), and the pictures alike cell by
-        cell, as only a copy is (`cell_agreement`)."""
+        held together by the similarity alone (no parallax, no second motion), and the
+        pictures alike cell by cell, as only a copy is (`cell_agreement`)."""
         return (
             any(self.inliers >= need and self.correlation >= alike for need, alike in rules)
             and self.drift <= MAX_DRIFT_PX
             and self.agreement >= MIN_AGREEMENT
+            and self.second_motion <= MAX_SECOND_MOTION
         )
 
 
@@ -426,7 +442,22 @@ def verify(seen: Features, enrolled: Features, min_inliers: int = 0) -> Verifica
         transform,
         drift=drift(src, dst, transform),
         agreement=cell_agreement(seen, enrolled, transform),
+        second_motion=second_motion(seen.points[query[~inliers]], enrolled.points[train[~inliers]], transform),
     )
+
+
+def second_motion(src: np.ndarray, dst: np.ndarray, transform: np.ndarray) -> int:
+    """How many of the matches that `transform` sends more than SECOND_MOTION_GAP px from their
+    twins agree on a second similarity of their own (0 if fewer than 4)."""
+    residuals = src @ transform[:, :2].T + transform[:, 2] - dst
+    far = np.hypot(residuals[:, 0], residuals[:, 1]) > SECOND_MOTION_GAP
+    src, dst = src[far], dst[far]
+    if len(src) < 4:
+        return 0
+    transform, mask = cv2.estimateAffinePartial2D(
+        src, dst, method=cv2.RANSAC, ransacReprojThreshold=REPROJECTION_PX, maxIters=500, confidence=0.99,
+    )
+    return int(mask.sum()) if transform is not None and mask is not None else 0
 
 
 def drift(src: np.ndarray, dst: np.ndarray, transform: np.ndarray) -> float:

@@ -252,8 +252,8 @@ class Matcher:
         corners = ((0, 0), (width, 0), (width, height), (0, height))
         return tuple(
             (
-                round(box[0] + ((width - x if mirrored else x) - crop_left) * scale_x, 1),
-                round(box[1] + (y - crop_top) * scale_y, 1),
+                round(float(box[0] + ((width - x if mirrored else x) - crop_left) * scale_x), 1),
+                round(float(box[1] + (y - crop_top) * scale_y), 1),
             )
             for x, y in corners
         )
@@ -304,4 +304,4 @@ def _fitted_region(fp: Fingerprint, enrolled, transform: np.ndarray, mirrored: b
     linear = np.asarray(transform, dtype=np.float64)[:, :2]
     points = (corners - np.asarray(transform, dtype=np.float64)[:, 2]) @ np.linalg.inv(linear).T
     scale_x, scale_y = (box[2] - box[0]) / seen.width, (box[3] - box[1]) / seen.height
-    return tuple((round(box[0] + x * scale_x, 1), round(box[1] + y * scale_y, 1)) for x, y in points)
+    return tuple((round(float(box[0] + x * scale_x), 1), round(float(box[1] + y * scale_y), 1)) for x, y in points)

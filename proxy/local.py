@@ -23,6 +23,14 @@ Searching them has two steps, both in `LocalIndex.search`:
    thumbnails). Another photo taken at the same place — same wall, same window, other
    people — can share a score of keypoints with a protected one; it does not share its
    picture.
+4. **A copy, not a place** (`Verification.is_copy`): an edit crops, scales, turns and
+   mirrors a photo as one piece, and leaves its pixels as they were except where it
+   covers them. So the inliers must not drift from the similarity region by region
+   (`drift`: parallax), the matches it leaves out must not agree on a second motion of
+   their own (`second_motion`: a near layer, or a person, that moved), and the two
+   pictures must agree almost perfectly in most of their cells (`cell_agreement`: other
+   light, other people, another perspective). Each measure is taken on the one or two
+   candidates an image has, never on every image.
 
 Pure numpy and OpenCV; no I/O. `extract` runs in the fingerprint worker processes,
 `LocalIndex.search` in the matcher.

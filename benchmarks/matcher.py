@@ -4,10 +4,16 @@
 
 Picks `--protected` photos of `CORPUS/people` (seeded) and enrols them as `sentinelle`
 does; makes every copy in `benchmarks.transforms.CATALOGUE` of each (three classes:
-platform, edits, screenshots); and uses every other photo of the corpus (people and
-scenes) as a distractor, a fifth of them also dressed like re-posts through every
-transform of the catalogue (captioned, stickered, in a story, screenshotted...): hard
-distractors. Each image goes through four matchers, each at its default settings:
+platform, edits, screenshots), twice: at the photo's own size (never served larger than
+the picture it is made of, as platforms do) and upscaled (served 1080 px wide); and uses
+every other photo of the corpus (people and scenes) as a distractor, a fifth of them also
+dressed like re-posts through every transform of the catalogue at both sizes (captioned,
+stickered, in a story, screenshotted...): hard distractors. Then the same-place row: each
+photo of each `CORPUS/same-place/` folder (different photographs of one place) enrolled
+alone, the others of its folder checked, and again beside the protected photos; any
+answer is a false alert. Each image goes through four matchers, each at its default
+settings (the baselines on one image in BASELINE_EVERY of the copies and distractors, to
+keep ORB's time within the run; on every pair of the same-place row):
 
 - **Sentinelle**: `proxy.fingerprint.fingerprint` + `proxy.matcher.Matcher.match`, as
   the proxy and `sentinelle check` run them;

@@ -4,10 +4,16 @@
 
 Picks `--protected` photos of `CORPUS/people` (seeded) and enrols them as `sentinelle`
 does; makes every copy in `benchmarks.transforms.CATALOGUE` of each (three classes:
-platform, edits, screenshots); and uses every other photo of the corpus (people and
-scenes) as a distractor, a fifth of them also dressed like re-posts through every
-transform of the catalogue (captioned, stickered, in a story, screenshotted...): hard
-distractors. Each image goes through four matchers, each at its default settings:
+platform, edits, screenshots), twice: at the photo's own size (never served larger than
+the picture it is made of, as platforms do) and upscaled (served 1080 px wide); and uses
+every other photo of the corpus (people and scenes) as a distractor, a fifth of them also
+dressed like re-posts through every transform of the catalogue at both sizes (captioned,
+stickered, in a story, screenshotted...): hard distractors. Then the same-place row: each
+photo of each `CORPUS/same-place/` folder (different photographs of one place) enrolled
+alone, the others of its folder checked, and again beside the protected photos; any
+answer is a false alert. Each image goes through four matchers, each at its default
+settings (the baselines on one image in BASELINE_EVERY of the copies and distractors, to
+keep ORB's time within the run; on every pair of the same-place row):
 
 - **Sentinelle**: `proxy.fingerprint.fingerprint` + `proxy.matcher.Matcher.match`, as
   the proxy and `sentinelle check` run them;
@@ -53,10 +59,11 @@ from sentinelle.proxy.images import open_image
 from sentinelle.proxy.matcher import (
     LOCAL_RULES,
     MATCH_THRESHOLD,
+    UNVERIFIED_THRESHOLD,
     Matcher,
 )
 
-from benchmarks.transforms import CATALOGUE, CLASSES, Transform, served
+from benchmarks.transforms import CATALOGUE, CLASSES, Transform, at_own_size, served
 
 cv2.setNumThreads(1)
 
@@ -69,6 +76,13 @@ PDQ_THRESHOLD = 31  # the PDQ authors' recommended match distance
 ORB_FEATURES = 600
 ORB_SIDE = 480
 ORB_MIN_INLIERS = 25
+SIZES = ("own size", "upscaled")
+# The baselines (ORB + RANSAC alone takes 200 ms an image) see one image in BASELINE_EVERY
+# of the copies and distractors (every such protected photo's copies, every such
+# distractor, dressed or not), picked by position; Sentinelle sees them all. The
+# same-place row is run whole by all four.
+BASELINE_EVERY = 6
+SAME_PLACE = "same-place"
 _POPCOUNT = np.array([bin(v).count("1") for v in range(256)], dtype=np.uint16)
 
 
@@ -201,6 +215,7 @@ class Seen:
     found: dict[str, bool]  # copies: the right photo named; distractors: any photo named (an alert)
     seconds: dict[str, float]
     stage: str = ""  # Sentinelle's stage that answered
+    size: str = "upscaled"  # copies: "own size" or "upscaled" (benchmarks.transforms.at_own_size)
     is_1080_jpeg: bool = False
     global_seconds: float = 0.0
     global_found: bool = False
@@ -213,6 +228,8 @@ class Run:
     speed: dict[str, list[float]] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)
     transforms: tuple[Transform, ...] = CATALOGUE
+    # Same place, different photograph: (folder, alone or beside the protected set) -> method -> (alerts, pairs)
+    places: dict[tuple[str, str], dict[str, list[int]]] = field(default_factory=dict)
 
 
 def _timed(fn: Callable[[bytes], int | None], data: bytes) -> tuple[int | None, float]:
@@ -254,38 +271,76 @@ def run(corpus: Path, protected_count: int, seed: int, scale: int, methods: tupl
         matcher.finish()
     log(f"enrolled {len(protected)} photos")
 
-    def look(kind: str, transform: Transform | None, data: bytes, truth: int | None) -> None:
+    def look(kind: str, transform: Transform | None, data: bytes, truth: int | None, baselines: bool) -> None:
         found, seconds = {}, {}
         for matcher in matchers:
+            if matcher is not sentinelle and not baselines:
+                continue
             answer, seconds[matcher.name] = _timed(matcher.query, data)
             found[matcher.name] = answer == truth if truth is not None else answer is not None
         seen = Seen(
             kind, transform.cls if transform else "", transform.family if transform else "plain",
             transform.name if transform else "as it is", found, seconds, sentinelle.last_stage,
-            _is_1080_jpeg(data),
+            transform.size if transform else "", _is_1080_jpeg(data),
         )
         answer, seen.global_seconds = _timed(sentinelle.query_global, data)
         seen.global_found = answer == truth if truth is not None else answer is not None
         result.seen.append(seen)
 
+    both_sizes = tuple(at_own_size(t) for t in transforms) + transforms
     for photo_id, path in enumerate(protected):
         img = open_image(path.read_bytes(), min_side=1)
-        for transform in transforms:
-            look("copy", transform, transform.apply(img), photo_id)
+        for transform in both_sizes:
+            look("copy", transform, transform.apply(img), photo_id, photo_id % BASELINE_EVERY == 0)
         if (photo_id + 1) % 10 == 0:
             log(f"copies of {photo_id + 1}/{len(protected)} protected photos")
     for number, path in enumerate(distractors, 1):
         data = path.read_bytes()
-        look("plain", None, data, None)
+        look("plain", None, data, None, number % BASELINE_EVERY == 0)
         if path in hard:
             img = open_image(data, min_side=1)
-            for transform in transforms:
-                look("hard", transform, transform.apply(img), None)
+            for transform in both_sizes:
+                look("hard", transform, transform.apply(img), None, number % BASELINE_EVERY == 0)
         if number % 50 == 0:
             log(f"distractors {number}/{len(distractors)}")
 
+    result.places = same_place(corpus, protected, methods, log)
+
     result.speed = speed(sentinelle, protected, people, scenes, scale, log)
     return result
+
+
+def same_place(corpus: Path, protected: list[Path], methods: tuple[str, ...], log=print) -> dict[tuple[str, str], dict[str, list[int]]]:
+    """Different photographs of one place: each photo of each `same-place` folder enrolled alone,
+    the others of its folder checked; then again with the protected photos enrolled beside it.
+    Any answer is a false alert. Every method, every pair."""
+    root = corpus / SAME_PLACE
+    folders = sorted(path for path in root.iterdir() if path.is_dir()) if root.is_dir() else []
+    kinds = {"Sentinelle": Sentinelle, "phash": PHash, "PDQ": PDQ, "ORB + RANSAC": OrbRansac}
+    protected_data = [path.read_bytes() for path in protected]
+    places: dict[tuple[str, str], dict[str, list[int]]] = {}
+    for folder in folders:
+        photos = [path.read_bytes() for path in sorted(folder.iterdir()) if path.suffix.lower() in (".jpg", ".jpeg", ".png")]
+        for setting in ("alone", f"beside {len(protected)} protected"):
+            counts = {method: [0, 0] for method in methods}
+            for method in methods:
+                beside = kinds[method]()
+                if setting != "alone":
+                    for photo_id, data in enumerate(protected_data):
+                        beside.enrol(photo_id, data)
+                for index, enrolled in enumerate(photos):
+                    matcher = kinds[method]()
+                    if setting != "alone":
+                        matcher.__dict__.update({k: list(v) if isinstance(v, list) else v for k, v in beside.__dict__.items()})
+                    matcher.enrol(-1, enrolled)
+                    matcher.finish()
+                    for other, data in enumerate(photos):
+                        if other != index:
+                            counts[method][0] += matcher.query(data) is not None
+                            counts[method][1] += 1
+            places[(folder.name, setting)] = counts
+            log(f"same place {folder.name}, {setting}: " + ", ".join(f"{m} {a}/{n}" for m, (a, n) in counts.items()))
+    return places
 
 
 def run_speed(corpus: Path, protected_count: int, seed: int, scale: int, log=print) -> Run:
@@ -375,7 +430,7 @@ def report(result: Run, command: str, methods: tuple[str, ...]) -> str:
         f"- date: {_command_output(['date', '-u'])}",
         f"- machine: {platform.machine()}, {_cpu_model()}, {os.cpu_count()} cores (one used, shared with other work)",
         f"- command: `{command}`",
-        f"- corpus: {sizes['protected']} protected photos from `people/`, each made into {len(result.transforms)} copies "
+        f"- corpus: {sizes['protected']} protected photos from `people/`, each made into {len(result.transforms)} copies at each of two sizes "
         f"({', '.join(f'{len(ts)} {cls}' for cls, ts in classes.items())}); {sizes['distractors']} distractors "
         f"(the other people + all scenes) as they are, and {sizes['hard']} of them also dressed through the same "
         f"{len(result.transforms)} transforms: {len(hard)} hard distractors",
@@ -389,52 +444,90 @@ def report(result: Run, command: str, methods: tuple[str, ...]) -> str:
         "- times are CPU time of the one process (`time.process_time`, one core: OpenCV set to one thread), per image, "
         "end to end from the bytes (decode, fingerprint, search); the machine is shared, so wall-clock times run higher",
         "",
-        "## Per class",
+        "- copies are made twice: at **own size** (`benchmarks.transforms.at_own_size`: never served larger than the "
+        "picture they are made of, as platforms do: a 70 % crop of a 481-px photo is a 337-px image; a screenshot or "
+        "story re-uploaded no wider than the photo) and **upscaled** (served 1080 px wide unless the transform says "
+        "otherwise, as v1 measured); the hard distractors likewise",
+        f"- the baselines (phash, PDQ, ORB) see one in {BASELINE_EVERY} of the protected photos' copies and of the "
+        "distractors (picked by position), to keep ORB's 200 ms an image within the run; their columns are over "
+        "that subset. Sentinelle sees every image. The same-place row is run whole by every method",
+        f"- Sentinelle's hash matches are checked with keypoints like any other candidate; when too few keypoints agree "
+        f"to judge, the hash alone decides, within {UNVERIFIED_THRESHOLD} bits",
         "",
-        "| class | copies | " + " | ".join(f"recall {m}" for m in methods) + " | hard distractors | "
-        + " | ".join(f"alerts {m}" for m in methods) + " | " + " | ".join(f"ms {m}" for m in methods) + " |",
-        "| --- | ---: | " + " | ".join("---:" for _ in methods * 3) + " | ---: |",
+        "## Same place, different photograph (every alert is a false one)",
+        "",
+        "Each photo of each `same-place/` folder enrolled alone, the others of its folder checked; then again with the "
+        f"{sizes['protected']} protected photos enrolled beside it. Alerts / pairs checked:",
+        "",
+        "| folder | enrolled | " + " | ".join(methods) + " |",
+        "| --- | --- | " + " | ".join("---:" for _ in methods) + " |",
     ]
-    for cls in classes:
-        lines.append(_row(f"**{cls}**", [s for s in copies if s.cls == cls], [s for s in hard if s.cls == cls], methods))
-    lines.append(_row("**all copies**", copies, hard, methods))
+    for (folder, setting), counts in result.places.items():
+        lines.append(f"| {folder} | {setting} | " + " | ".join(f"{counts[m][0]} / {counts[m][1]}" for m in methods) + " |")
+    for size in SIZES:
+        size_copies = [s for s in copies if s.size == size]
+        size_hard = [s for s in hard if s.size == size]
+        lines += [
+            "",
+            f"## Per class, copies at {size}",
+            "",
+            "| class | copies | " + " | ".join(f"recall {m}" for m in methods) + " | hard distractors | "
+            + " | ".join(f"alerts {m}" for m in methods) + " | " + " | ".join(f"ms {m}" for m in methods) + " |",
+            "| --- | ---: | " + " | ".join("---:" for _ in methods * 3) + " | ---: |",
+        ]
+        for cls in classes:
+            lines.append(_row(f"**{cls}**", [s for s in size_copies if s.cls == cls], [s for s in size_hard if s.cls == cls], methods))
+        lines.append(_row("**all copies**", size_copies, size_hard, methods))
+        lines += [
+            "",
+            f"## Per transform, copies at {size}",
+            "",
+            "| class | transform | copies | " + " | ".join(f"recall {m}" for m in methods) + " | "
+            + " | ".join(f"alerts {m}" for m in methods) + " | " + " | ".join(f"ms {m}" for m in methods) + " |",
+            "| --- | --- | ---: | " + " | ".join("---:" for _ in methods * 3) + " |",
+        ]
+        for cls, transforms in classes.items():
+            for family in dict.fromkeys(t.family for t in transforms):
+                family_copies = [s for s in size_copies if s.cls == cls and s.family == family]
+                family_hard = [s for s in size_hard if s.cls == cls and s.family == family]
+                lines.append(_row(f"{cls} | {family}", family_copies, family_hard, methods, hard_count=False))
     lines += [
         "",
         "Distractors raising an alert: " + "; ".join(
-            f"{m}: {sum(s.found[m] for s in plain)} of {len(plain)} plain, {sum(s.found[m] for s in hard)} of {len(hard)} hard"
-            for m in methods
+            f"{m}: {_count(plain, m)} plain, {_count(hard, m)} hard" for m in methods
         ) + ".",
         "",
-        "## Per transform",
-        "",
-        "| class | transform | copies | " + " | ".join(f"recall {m}" for m in methods) + " | "
-        + " | ".join(f"alerts {m}" for m in methods) + " | " + " | ".join(f"ms {m}" for m in methods) + " |",
-        "| --- | --- | ---: | " + " | ".join("---:" for _ in methods * 3) + " |",
+        "Per draw of each transform's parameters (Sentinelle's recall, and the stage that found the copies):", "",
+        "| class | transform | draw | size | recall | global / frame / local |", "| --- | --- | --- | --- | ---: | --- |",
     ]
-    for cls, transforms in classes.items():
-        for family in dict.fromkeys(t.family for t in transforms):
-            family_copies = [s for s in copies if s.cls == cls and s.family == family]
-            family_hard = [s for s in hard if s.cls == cls and s.family == family]
-            lines.append(_row(f"{cls} | {family}", family_copies, family_hard, methods, hard_count=False))
-    lines += ["", "Per draw of each transform's parameters (Sentinelle's recall, and the stage that found the copies):", "",
-              "| class | transform | draw | recall | global / frame / local |", "| --- | --- | --- | ---: | --- |"]
     for transform in result.transforms:
-        draws = [s for s in copies if s.name == transform.name and s.family == transform.family]
-        stages = " / ".join(str(sum(s.stage == stage for s in draws)) for stage in ("global", "frame", "local"))
-        lines.append(f"| {transform.cls} | {transform.family} | {transform.name} | "
-                     f"{_percent(sum(s.found['Sentinelle'] for s in draws), len(draws))} | {stages} |")
+        for size in SIZES:
+            draws = [s for s in copies if s.name == transform.name and s.family == transform.family and s.size == size]
+            stages = " / ".join(str(sum(s.stage == stage for s in draws)) for stage in ("global", "frame", "local"))
+            lines.append(f"| {transform.cls} | {transform.family} | {transform.name} | {size} | "
+                         f"{_percent(sum(s.found['Sentinelle'] for s in draws), len(draws))} | {stages} |")
     lines += ["", *_speed_section(result)]
     return "\n".join(lines) + "\n"
 
 
 def _row(label: str, copies: list[Seen], hard: list[Seen], methods: tuple[str, ...], hard_count: bool = True) -> str:
+    """Recall, alerts and ms of each method, each over the images it saw (the baselines see a subset)."""
     cells = [label, str(len(copies))]
-    cells += [_percent(sum(s.found[m] for s in copies), len(copies)) for m in methods]
+    for m in methods:
+        seen = [s for s in copies if m in s.found]
+        cells.append(_percent(sum(s.found[m] for s in seen), len(seen)))
     if hard_count:
         cells.append(str(len(hard)))
-    cells += [str(sum(s.found[m] for s in hard)) for m in methods]
-    cells += [_ms(s.seconds[m] for s in copies + hard) for m in methods]
+    cells += [_count(hard, m) for m in methods]
+    cells += [_ms(s.seconds[m] for s in copies + hard if m in s.seconds) for m in methods]
     return "| " + " | ".join(cells) + " |"
+
+
+def _count(seen: list[Seen], method: str) -> str:
+    """Alerts of `method` among the distractors it saw, "n of m" when it saw only some."""
+    looked = [s for s in seen if method in s.found]
+    alerts = sum(s.found[method] for s in looked)
+    return str(alerts) if len(looked) == len(seen) else f"{alerts} of {len(looked)}"
 
 
 def _speed_section(result: Run) -> list[str]:

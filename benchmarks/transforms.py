@@ -8,11 +8,12 @@ platform's own (made after resizing, then re-encoded), not the enrolled views.
 
 from __future__ import annotations
 
+import contextvars
 import io
 import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
@@ -21,6 +22,19 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 # wide, so serving them at 1080 upscales them: that is what the speed figures decode.
 SERVED_WIDTH = 1080
 SERVED_QUALITY = 85
+
+# A platform never serves a picture larger than it was uploaded: a re-post of a 500-px
+# photo, cropped off-centre, is a 380-px image. `at_own_size` makes a transform's copies
+# that way: every width a copy is served at (or re-uploaded at, for stories and
+# screenshots) is capped at the width of the picture handed to it, so that no pixel of
+# the photo is enlarged. Without it the catalogue serves copies 1080 px wide, which
+# upscales the dev corpus's ~500-px photos and gives the matcher more than a platform would.
+_OWN_SIZE: contextvars.ContextVar[bool] = contextvars.ContextVar("own_size", default=False)
+
+
+def _width(width: int, img: Image.Image) -> int:
+    """`width`, or the picture's own width if that is smaller and copies are made at their own size."""
+    return min(width, img.width) if _OWN_SIZE.get() else width
 
 
 # --- edits: Image -> Image -------------------------------------------------------------
@@ -98,8 +112,8 @@ def webp(img: Image.Image, quality: int) -> bytes:
 
 
 def served(img: Image.Image, width: int = SERVED_WIDTH, quality: int = SERVED_QUALITY) -> bytes:
-    """How a platform delivers a picture: resized to its width, as a JPEG."""
-    return jpeg(resize_width(img, width), quality)
+    """How a platform delivers a picture: resized to its width (never above its own at own size), as a JPEG."""
+    return jpeg(resize_width(img, _width(width, img)), quality)
 
 
 # --- the catalogue -------------------------------------------------------------------
@@ -111,6 +125,20 @@ class Transform:
     name: str  # this draw of its parameters
     apply: Callable[[Image.Image], bytes]
     cls: str = "platform"  # the issue's class: "platform", "edits" or "screenshots"
+    size: str = "upscaled"  # "upscaled" (served 1080 wide, as v1 measured) or "own size" (see at_own_size)
+
+
+def at_own_size(transform: Transform) -> Transform:
+    """The same transform, its copies served no larger than the picture they are made of."""
+
+    def apply(img: Image.Image) -> bytes:
+        token = _OWN_SIZE.set(True)
+        try:
+            return transform.apply(img)
+        finally:
+            _OWN_SIZE.reset(token)
+
+    return replace(transform, apply=apply, size="own size")
 
 
 def _edited(edit: Callable[[Image.Image], Image.Image], img: Image.Image, width: int = SERVED_WIDTH, quality: int = SERVED_QUALITY) -> bytes:
@@ -119,11 +147,11 @@ def _edited(edit: Callable[[Image.Image], Image.Image], img: Image.Image, width:
 
 def _cropped(ratio: float, img: Image.Image, width: int, quality: int) -> bytes:
     # The platform resizes the upload to its width first, then crops the frame it shows.
-    return jpeg(centre_crop(resize_width(img, width), ratio), quality)
+    return jpeg(centre_crop(resize_width(img, _width(width, img)), ratio), quality)
 
 
 def _reencoded(encode: Callable[[Image.Image], bytes], img: Image.Image) -> bytes:
-    return encode(resize_width(img, SERVED_WIDTH))
+    return encode(resize_width(img, _width(SERVED_WIDTH, img)))
 
 
 TRANSFORMS: tuple[Transform, ...] = (
@@ -201,7 +229,11 @@ def bordered(img: Image.Image, fraction: float, colour: str) -> Image.Image:
 
 
 def story(img: Image.Image, width: int = SERVED_WIDTH, fit: float = 1.0, text: bool = True) -> Image.Image:
-    """The photo on a 9:16 story: fitted to `fit` of the width, on a blurred, darkened copy of itself."""
+    """The photo on a 9:16 story: fitted to `fit` of the width, on a blurred, darkened copy of itself.
+
+    At own size the story is no wider than the photo would be in it at its own width."""
+    if _OWN_SIZE.get():
+        width = min(width, round(img.width / fit))
     height = round(width * 16 / 9)
     background = ImageOps.fit(img, (width, height)).filter(ImageFilter.GaussianBlur(width / 25))
     background = ImageEnhance.Brightness(background).enhance(0.7)
@@ -301,8 +333,11 @@ def phone_screenshot(img: Image.Image, dark: bool = False, caption: str = "best 
 
 
 def _screenshot(img: Image.Image, dark: bool, width: int, quality: int = SERVED_QUALITY) -> bytes:
-    """The screenshot of the photo as served at phone width, re-uploaded at `width` wide."""
-    return jpeg(resize_width(phone_screenshot(resize_width(img, PHONE_WIDTH), dark), width), quality)
+    """The screenshot of the photo as served at phone width, re-uploaded at `width` wide.
+
+    A phone shows any photo across its screen; at own size the screenshot is re-uploaded
+    no wider than the photo itself (the photo in it then at most at its own size)."""
+    return jpeg(resize_width(phone_screenshot(resize_width(img, PHONE_WIDTH), dark), _width(width, img)), quality)
 
 
 def _chain(img: Image.Image, steps: tuple[Callable[[Image.Image], Image.Image], ...], dark: bool, width: int, quality: int) -> bytes:

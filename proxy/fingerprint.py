@@ -23,7 +23,7 @@ them and send the result back pickled:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import imagehash
@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image, ImageOps
 from sentinelle.proxy import local
 from sentinelle.proxy.frame import photo_box
-from sentinelle.proxy.images import MIN_SIDE, open_image
+from sentinelle.proxy.images import MIN_SIDE, open_image, upright_size
 
 # Version 2 adds local features (and, in memory only, the framed photo). Version 1 rows,
 # a hash alone, are still read: they match through the global hash only until the photo
@@ -56,10 +56,13 @@ SEEN_DECODE_SIDE = 128
 # which the keypoints' 360-px picture is taken; a 1080 × 2340 phone screenshot too, its
 # photo then still 360 px wide after scaling.
 SEEN_LOCAL_DECODE_SIDE = 256
-# Smaller images seen are a feed's grid thumbnails and previews: the global hash alone
-# (platforms' resized copies), at a fifth of the cost. The same post's photo is served at
-# full size too, where the local stage sees it.
-LOCAL_MIN_SIDE_SEEN = 256
+# Smaller images seen get the global hash alone. Every image large enough to hash gets
+# keypoints too: a platform never serves a photo larger than it was uploaded, so a re-post
+# of a 500-px photo cropped off-centre is a 350-px image, and its keypoints are what finds
+# it (with 256 here, as before, a quarter of such copies were missed). They are also what
+# tells a hash match that is a copy from another photograph of the same place
+# (`proxy.matcher`), and a 100-px picture still holds a few dozen corners once enlarged.
+LOCAL_MIN_SIDE_SEEN = 64
 # The photo inside a frame is looked for on a copy about this many pixels on its short
 # side: enough to place its edges within a few pixels of the 360-px picture.
 FRAME_SEARCH_SIDE = 120
@@ -92,6 +95,7 @@ class Fingerprint:
     covers, and for fingerprints read from version 1 rows). `framed`: for an image seen on
     the wire that shows a photo inside a flat frame, the fingerprint of that photo alone;
     it lives only in memory, between the worker that takes it and the matcher.
+    `box`: where the picture lies in the image as received (in memory only).
     `to_bytes` writes the version first so that old rows in the database are still read.
     """
 
@@ -99,6 +103,11 @@ class Fingerprint:
     local: bytes = b""
     framed: Fingerprint | None = None
     version: int = FINGERPRINT_VERSION
+    # Where this picture lies in the image as it was received: (left, top, right, bottom) in its
+    # full-resolution pixels (the whole image, or the photo found inside its frame). In memory
+    # only, like `framed`, and not part of what the fingerprint is (two fingerprints of one
+    # picture are equal wherever it lies): what `Match.region` is measured in. Empty when unknown.
+    box: tuple[float, float, float, float] | tuple[()] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         if self.version not in READABLE_VERSIONS:
@@ -142,17 +151,24 @@ class Fingerprint:
 def fingerprint(data: bytes) -> Fingerprint:
     """Fingerprint an image seen on the wire: hash, local features, and the photo inside its frame if any. Raises ImageError."""
     img = open_image(data, reduce_to=SEEN_LOCAL_DECODE_SIDE, grey=True)
+    full_width, full_height = upright_size(data)
+    whole_box = (0.0, 0.0, float(full_width), float(full_height))
     if min(img.size) < LOCAL_MIN_SIDE_SEEN:
-        return fingerprint_image(img)
+        return Fingerprint(phash=_phash(img), box=whole_box)
     gray = np.asarray(img)
-    whole = Fingerprint(phash=_phash(img), local=local.pack(local.extract(gray, local.SEEN_FEATURES, local.SEEN_FAST_THRESHOLD)))
+    features = local.pack(local.extract(gray, local.SEEN_FEATURES, local.SEEN_FAST_THRESHOLD))
     box = _framed_box(gray)
     if box is None:
-        return whole
+        return Fingerprint(phash=_phash(img), local=features, box=whole_box)
     left, top, right, bottom = box
     photo = img.crop(box)
-    framed = Fingerprint(phash=_phash(photo), local=local.pack(local.extract(gray[top:bottom, left:right], local.SEEN_FEATURES, local.SEEN_FAST_THRESHOLD)))
-    return Fingerprint(phash=whole.phash, local=whole.local, framed=framed)
+    scale_x, scale_y = full_width / img.width, full_height / img.height
+    framed = Fingerprint(
+        phash=_phash(photo),
+        local=local.pack(local.extract(gray[top:bottom, left:right], local.SEEN_FEATURES, local.SEEN_FAST_THRESHOLD)),
+        box=(left * scale_x, top * scale_y, right * scale_x, bottom * scale_y),
+    )
+    return Fingerprint(phash=_phash(img), local=features, framed=framed, box=whole_box)
 
 
 def global_fingerprint(data: bytes) -> Fingerprint:

@@ -23,6 +23,14 @@ Searching them has two steps, both in `LocalIndex.search`:
    thumbnails). Another photo taken at the same place — same wall, same window, other
    people — can share a score of keypoints with a protected one; it does not share its
    picture.
+4. **A copy, not a place** (`Verification.is_copy`): an edit crops, scales, turns and
+   mirrors a photo as one piece, and leaves its pixels as they were except where it
+   covers them. So the inliers must not drift from the similarity region by region
+   (`drift`: parallax), the matches it leaves out must not agree on a second motion of
+   their own (`second_motion`: a near layer, or a person, that moved), and the two
+   pictures must agree almost perfectly in most of their cells (`cell_agreement`: other
+   light, other people, another perspective). Each measure is taken on the one or two
+   candidates an image has, never on every image.
 
 Pure numpy and OpenCV; no I/O. `extract` runs in the fingerprint worker processes,
 `LocalIndex.search` in the matcher.
@@ -122,6 +130,57 @@ MAX_ROTATION_DEG = 45.0
 # enrolled one (an off-centre crop keeping 70 % of each side covers 49 %).
 MIN_OVERLAP = 0.3
 
+# --- a copy, not a place (`Verification.is_copy`) ----------------------------------------
+# Measured on the dev corpus (`../shared/datasets/dev`): 40 protected photos, each through
+# the 44 transforms of benchmarks/transforms.py at their own size and upscaled (3,520
+# copies), against the 362 pairs of different photographs of one place
+# (`same-place/sacre-coeur`, `same-place/desk-video`), each verified as the matcher does.
+#
+# Drift: the inliers' residuals averaged over each one and its DRIFT_NEIGHBOURS nearest
+# (see `drift`). Copies through every edit stayed at or below 0.61 px; the frames of a
+# hand-held video one second apart, whose many inliers fit a similarity to 1.5 px but
+# whose chairs move against the wall behind them, drifted 0.92 px and more (every pair
+# with 40 inliers or more but three drifted above 0.75). Hence 0.75: 0.14 px above the
+# worst copy, 0.17 below the closest frame with many inliers; the places that drift less
+# are those with few inliers, which the cells below turn away.
+DRIFT_NEIGHBOURS = 8
+MAX_DRIFT_PX = 0.75
+# A second motion: the matches the similarity sends more than SECOND_MOTION_GAP px (twice
+# RANSAC's tolerance) from their twins, fitted again (RANSAC, same tolerance). A copy's
+# far-off matches are mistakes that agree on nothing: of 1,760 copies (20 photos, every
+# transform, both sizes), at most 6 ever agreed on a second similarity by chance (with a
+# gap of 6 to 16 px alike; without a gap, keypoints of coarse pyramid levels a few pixels
+# off the first fit make up "second motions" of up to 34 next to it). Another photograph
+# shows near and far things, or people, that moved differently from the rest: 27 of the 95
+# pairs of the same-place folders with 9 inliers or more had a second motion of 11 or more
+# (up to 48), and a foreground layer moved against its background
+# (tests/proxy/test_same_place.py) as many as it has corners. An edit never moves one part
+# of a photo against another: a copy may have at most MAX_SECOND_MOTION, 4 above the worst.
+MAX_SECOND_MOTION = 10
+SECOND_MOTION_GAP = 2 * REPROJECTION_PX
+# Cells: the enrolled thumbnail in CELL_PX-square cells (40 px of the LOCAL_SIDE picture).
+# A cell counts when the enrolled picture has texture there (RMS gradient at least
+# CELL_TEXTURE grey levels: skies and walls say nothing) and the seen picture covers it;
+# in each, the gradients of the two aligned pictures are correlated. A copy reproduces
+# its photo, so most cells correlate almost perfectly (an edit may cover some: a caption
+# bar, stickers); another photograph of the same place matches the same stones with
+# other light, another perspective and other people, never that closely. The test is on
+# the cell at the CELL_QUANTILE share of them, from the worst: that cell, and so more
+# than two in five, must correlate by MIN_AGREEMENT or more (`cell_agreement`). Of
+# 3,509 copies through every edit, at their own size and upscaled, the weakest reached
+# 0.970 (stickers and story); of the pairs of photographs of one place whose inliers
+# did not drift, the closest reached 0.934 (the Sacré-Cœur from two spots a few metres
+# apart). In decorrelation (1 - r): 3 % at most for a copy, 6.6 % at least for a place.
+# 0.955 sits between (1.5 points from the copies, 2.1 from the places); stickers may
+# hide up to half the cells before a copy fails. The full benchmark (8,800 copies of 100
+# photos, benchmarks/results/matcher.md) then found one copy below it, at 0.952: a 6°
+# tilt of a brick wall, whose fine, repeated texture decorrelates at 45-px thumbnails; it
+# is reported as a miss rather than the threshold moved to the data it was tested on.
+CELL_PX = 5
+CELL_TEXTURE = 6.0
+CELL_QUANTILE = 0.55
+MIN_AGREEMENT = 0.955
+
 
 @dataclass(frozen=True, eq=False)
 class Features:
@@ -219,12 +278,48 @@ def lsh_keys(descriptors: np.ndarray) -> np.ndarray:
     return np.stack([bits[:, table] @ _WEIGHTS for table in _BITS], axis=1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
+class Verification:
+    """What `verify` found of a seen picture against an enrolled one.
+
+    `inliers`: one-to-one matches that agree with the fitted similarity `transform` (2 × 3,
+    seen picture → enrolled picture, both on their LOCAL_SIDE scale; None if none fits).
+    The rest is only measured when enough agree (otherwise -1 / 0): `correlation` of the two
+    pictures' gradients once aligned (-1 to 1), `drift` of the inliers away from the
+    similarity (px, see `drift`), `agreement`, how closely the two pictures agree cell
+    by cell (-1 to 1, see `cell_agreement`), and `second_motion`, how many of the other
+    matches agree on a second similarity of their own (see MAX_SECOND_MOTION).
+    """
+
+    inliers: int
+    correlation: float
+    transform: np.ndarray | None
+    drift: float = 0.0
+    agreement: float = -1.0
+    second_motion: int = 0
+
+    def is_copy(self, rules: Sequence[tuple[int, float]]) -> bool:
+        """Whether this is the same photograph: enough inliers that correlate (one of `rules`),
+        held together by the similarity alone (no parallax, no second motion), and the
+        pictures alike cell by cell, as only a copy is (`cell_agreement`)."""
+        return (
+            any(self.inliers >= need and self.correlation >= alike for need, alike in rules)
+            and self.drift <= MAX_DRIFT_PX
+            and self.agreement >= MIN_AGREEMENT
+            and self.second_motion <= MAX_SECOND_MOTION
+        )
+
+
+NO_FIT = Verification(0, -1.0, None)
+
+
+@dataclass(frozen=True, eq=False)
 class LocalMatch:
     row: int  # the index of the view, in the order given to LocalIndex
     inliers: int  # matches that agree with the fitted similarity
     correlation: float  # of the two pictures' grey levels, once aligned by it (-1 to 1)
     votes: float
+    transform: np.ndarray  # 2 × 3, seen picture → the view's picture (LOCAL_SIDE scale)
 
 
 class LocalIndex:
@@ -277,7 +372,8 @@ class LocalIndex:
     def search(self, features: Features, rules: Sequence[tuple[int, float]]) -> LocalMatch | None:
         """The enrolled view `features` is a copy of, verified geometrically and photometrically, or None.
 
-        `rules`: (least inliers, least correlation) pairs; a view is a copy when it meets one of them.
+        `rules`: (least inliers, least correlation) pairs; a view is a copy when it meets one of
+        them and passes the same-photograph checks (`Verification.is_copy`).
         """
         least = min(inliers for inliers, _ in rules)
         if len(features) < least or self._view_count == 0:
@@ -287,11 +383,14 @@ class LocalIndex:
         for row in self.candidates(votes):
             if votes[row] < MIN_VOTES:
                 break
-            inliers, correlation = verify(features, self._views[int(row)], least)
-            accepted = any(inliers >= need and correlation >= alike for need, alike in rules)
-            if accepted and (best is None or inliers > best.inliers):
-                best = LocalMatch(int(row), inliers, correlation, float(votes[row]))
+            found = verify(features, self._views[int(row)], least)
+            if found.is_copy(rules) and (best is None or found.inliers > best.inliers):
+                best = LocalMatch(int(row), found.inliers, found.correlation, float(votes[row]), found.transform)
         return best
+
+    def view(self, row: int) -> Features:
+        """The features of the view at `row`, in the order given."""
+        return self._views[row]
 
     def candidates(self, votes: np.ndarray) -> list[int]:
         """The best-voted view of each of the VERIFY_CANDIDATES photos with the most votes, best first."""
@@ -314,39 +413,81 @@ def _bucket_ids(keys: np.ndarray) -> np.ndarray:
     return keys + (np.arange(LSH_TABLES, dtype=np.int64) << LSH_KEY_BITS)
 
 
-def verify(seen: Features, enrolled: Features, min_inliers: int = 0) -> tuple[int, float]:
-    """(inliers, correlation): how many one-to-one matches agree with one similarity transform,
-    and how alike the two pictures' grey levels are once aligned by it. (0, -1.0) if none fits;
-    the correlation is not computed (-1.0) when fewer than `min_inliers` agree."""
+def verify(seen: Features, enrolled: Features, min_inliers: int = 0) -> Verification:
+    """How `seen` lines up with `enrolled`: the one-to-one matches that agree with one similarity
+    transform (seen → enrolled), and, when at least `min_inliers` agree, how alike the two
+    pictures are once aligned by it (`Verification`). No transform when none fits."""
     if len(seen) < 3 or len(enrolled) < 3:
-        return 0, -1.0
+        return NO_FIT
     distances, nearest = two_nearest(seen.descriptors, enrolled.descriptors)
     good = distances[:, 0] < RATIO * distances[:, 1]
     query = np.flatnonzero(good)
     train = nearest[good, 0]
     if query.size < 3:
-        return 0, -1.0
+        return NO_FIT
     # One match per enrolled keypoint: many seen corners (a feed's text) may pick the same one.
     order = np.lexsort((distances[good, 0], train))
     train, query = train[order], query[order]
     first = np.concatenate([[True], train[1:] != train[:-1]])
     train, query = train[first], query[first]
     if query.size < 3:
-        return 0, -1.0
+        return NO_FIT
     transform, mask = cv2.estimateAffinePartial2D(
         seen.points[query], enrolled.points[train], method=cv2.RANSAC,
         ransacReprojThreshold=REPROJECTION_PX, maxIters=1000, confidence=0.995,
     )
     if transform is None or mask is None:
-        return 0, -1.0
+        return NO_FIT
     scale = float(np.hypot(transform[0, 0], transform[1, 0]))
     angle = float(np.degrees(np.arctan2(transform[1, 0], transform[0, 0])))
     if not (1 / MAX_SCALE <= scale <= MAX_SCALE) or abs(angle) > MAX_ROTATION_DEG:
-        return 0, -1.0
-    inliers = int(mask.sum())
-    if inliers < min_inliers:
-        return inliers, -1.0
-    return inliers, aligned_correlation(seen, enrolled, transform)
+        return NO_FIT
+    inliers = mask.reshape(-1).astype(bool)
+    count = int(inliers.sum())
+    if count < max(min_inliers, 1):
+        return Verification(count, -1.0, transform)
+    src, dst = seen.points[query[inliers]], enrolled.points[train[inliers]]
+    return Verification(
+        count,
+        aligned_correlation(seen, enrolled, transform),
+        transform,
+        drift=drift(src, dst, transform),
+        agreement=cell_agreement(seen, enrolled, transform),
+        second_motion=second_motion(seen.points[query[~inliers]], enrolled.points[train[~inliers]], transform),
+    )
+
+
+def second_motion(src: np.ndarray, dst: np.ndarray, transform: np.ndarray) -> int:
+    """How many of the matches that `transform` sends more than SECOND_MOTION_GAP px from their
+    twins agree on a second similarity of their own (0 if fewer than 4)."""
+    residuals = src @ transform[:, :2].T + transform[:, 2] - dst
+    far = np.hypot(residuals[:, 0], residuals[:, 1]) > SECOND_MOTION_GAP
+    src, dst = src[far], dst[far]
+    if len(src) < 4:
+        return 0
+    transform, mask = cv2.estimateAffinePartial2D(
+        src, dst, method=cv2.RANSAC, ransacReprojThreshold=REPROJECTION_PX, maxIters=500, confidence=0.99,
+    )
+    return int(mask.sum()) if transform is not None and mask is not None else 0
+
+
+def drift(src: np.ndarray, dst: np.ndarray, transform: np.ndarray) -> float:
+    """How far the inliers stray from the similarity *together*, in pixels of the LOCAL_SIDE picture.
+
+    Each inlier's residual (where the transform sends it, minus where its twin is) is
+    averaged with those of its DRIFT_NEIGHBOURS nearest inliers, and the median length of
+    those local means is returned. A copy's residuals are the keypoints' own jitter, which
+    points in every direction and averages away (a few tenths of a pixel); another
+    photograph's residuals are parallax, that of a near thing against a far one, shared by
+    every keypoint of each thing: they do not average away. 0 when too few inliers.
+    """
+    if len(src) < DRIFT_NEIGHBOURS + 2:
+        return 0.0
+    residuals = src @ transform[:, :2].T + transform[:, 2] - dst
+    gaps = np.hypot(dst[:, None, 0] - dst[None, :, 0], dst[:, None, 1] - dst[None, :, 1])
+    neighbours = np.argpartition(gaps, DRIFT_NEIGHBOURS, axis=1)[:, : DRIFT_NEIGHBOURS + 1]  # itself among them
+    local_means = residuals[neighbours].mean(axis=1)
+    return float(np.median(np.hypot(local_means[:, 0], local_means[:, 1])))
 
 
 def two_nearest(queries: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -365,15 +506,31 @@ def aligned_correlation(seen: Features, enrolled: Features, transform: np.ndarra
     levels, so that a filter or a greyscale copy still correlates, while another photo
     of the same place (same wall, same window, another pose) does not.
     """
+    aligned = _aligned_thumbs(seen, enrolled, transform)
+    if aligned is None:
+        return -1.0
+    a, b, inside = aligned
+    keep = np.repeat(inside[None], 2, axis=0)
+    keep[:, :, 0] = keep[:, :, -1] = keep[:, 0, :] = keep[:, -1, :] = False  # borders of the gradient
+    a, b = a[keep], b[keep]
+    a, b = a - a.mean(), b - b.mean()
+    norm = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum() / norm) if norm > 0 else -1.0
+
+
+def _aligned_thumbs(seen: Features, enrolled: Features, transform: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The gradients of the seen thumbnail resampled onto the enrolled one, the enrolled one's, and
+    where the seen picture covers it; None if the thumbnails are too small or it covers less than MIN_OVERLAP."""
     thumb_height, thumb_width = enrolled.thumb.shape
     if thumb_height < 4 or thumb_width < 4 or seen.thumb.size == 0:
-        return -1.0
+        return None
     # Each enrolled thumbnail pixel's centre, on the enrolled LOCAL_SIDE picture (a thumbnail
     # enrolled by an earlier Sentinelle spreads the whole picture over it instead of whole
     # squares: off by less than 1 %)...
+    factor = _thumb_factor(enrolled)
     u, v = np.meshgrid(
-        (np.arange(thumb_width, dtype=np.float32) + 0.5) * THUMB_FACTOR,
-        (np.arange(thumb_height, dtype=np.float32) + 0.5) * THUMB_FACTOR,
+        (np.arange(thumb_width, dtype=np.float32) + 0.5) * factor,
+        (np.arange(thumb_height, dtype=np.float32) + 0.5) * factor,
     )
     # ... taken back to the seen picture (inverse of the similarity) ...
     inverse = cv2.invertAffineTransform(transform.astype(np.float64))
@@ -381,20 +538,46 @@ def aligned_correlation(seen: Features, enrolled: Features, transform: np.ndarra
     y = inverse[1, 0] * u + inverse[1, 1] * v + inverse[1, 2]
     # ... and on to the seen thumbnail.
     seen_height, seen_width = seen.thumb.shape
-    map_x = (x / THUMB_FACTOR - 0.5).astype(np.float32)
-    map_y = (y / THUMB_FACTOR - 0.5).astype(np.float32)
+    seen_factor = _thumb_factor(seen)
+    map_x = (x / seen_factor - 0.5).astype(np.float32)
+    map_y = (y / seen_factor - 0.5).astype(np.float32)
     inside = (map_x >= 0) & (map_x <= seen_width - 1) & (map_y >= 0) & (map_y <= seen_height - 1)
     if inside.mean() < MIN_OVERLAP:
-        return -1.0
+        return None
     resampled = cv2.remap(seen.thumb.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    a = _gradients(resampled)
-    b = _gradients(enrolled.thumb.astype(np.float32))
-    keep = np.repeat(inside[None], 2, axis=0)
-    keep[:, :, 0] = keep[:, :, -1] = keep[:, 0, :] = keep[:, -1, :] = False  # borders of the gradient
-    a, b = a[keep], b[keep]
-    a, b = a - a.mean(), b - b.mean()
-    norm = float(np.sqrt((a * a).sum() * (b * b).sum()))
-    return float((a * b).sum() / norm) if norm > 0 else -1.0
+    return _gradients(resampled), _gradients(enrolled.thumb.astype(np.float32)), inside
+
+
+def _thumb_factor(features: Features) -> int:
+    """How many picture pixels a thumbnail pixel spans: THUMB_FACTOR for thumbnails taken by this
+    Sentinelle, whatever it was for those stored by an earlier one (read from their sizes)."""
+    return max(1, round(features.width / max(1, features.thumb.shape[1])))
+
+
+def cell_agreement(seen: Features, enrolled: Features, transform: np.ndarray) -> float:
+    """How closely the two aligned pictures agree, cell by cell: the correlation of their gradients
+    in the cell at the CELL_QUANTILE share of the enrolled picture's textured cells that the seen
+    picture covers, from the worst (see CELL_PX). -1 when fewer than four cells count."""
+    aligned = _aligned_thumbs(seen, enrolled, transform)
+    if aligned is None:
+        return -1.0
+    a, b, inside = aligned
+    _, height, width = b.shape
+    correlations = []
+    for top in range(1, height - 1, CELL_PX):
+        for left in range(1, width - 1, CELL_PX):
+            rows, cols = slice(top, min(top + CELL_PX, height - 1)), slice(left, min(left + CELL_PX, width - 1))
+            if not inside[rows, cols].all():
+                continue
+            x, y = a[:, rows, cols].reshape(-1), b[:, rows, cols].reshape(-1)
+            x, y = x - x.mean(), y - y.mean()
+            if float(np.sqrt((y * y).mean())) < CELL_TEXTURE:
+                continue
+            norm = float(np.sqrt((x * x).sum() * (y * y).sum()))
+            correlations.append(float((x * y).sum()) / norm if norm > 0 else 0.0)
+    if len(correlations) < 4:
+        return -1.0
+    return float(np.quantile(correlations, CELL_QUANTILE))
 
 
 def _gradients(gray: np.ndarray) -> np.ndarray:

@@ -17,7 +17,13 @@ import pytest
 from mitmproxy import exceptions
 from mitmproxy.test import taddons, tflow
 from sentinelle.proxy import addon
-from sentinelle.proxy.addon import CONFIRM_SECONDS, LATE_SECONDS, QUIET_SECONDS, WORKER_LOST, Watcher
+from sentinelle.proxy.addon import (
+    CONFIRM_SECONDS,
+    LATE_SECONDS,
+    QUIET_SECONDS,
+    WORKER_LOST,
+    Watcher,
+)
 from sentinelle.proxy.fingerprint import enrollment_views
 from sentinelle.proxy.matcher import Matcher
 from sentinelle.proxy.sighting import Sighting

@@ -1,4 +1,4 @@
-"""proxy/local.py: keypoints taken cheaply, candidates counted in photos, and a copy accepted by either of the matcher's rules."""
+"""proxy/local.py: keypoints taken cheaply, candidates counted in photos, a copy accepted by either of the matcher's rules, and another photograph of the same place told from a copy."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from sentinelle.proxy import local
-from sentinelle.proxy.local import LocalIndex, extract, verify
+from sentinelle.proxy.local import (
+    MAX_DRIFT_PX,
+    MIN_AGREEMENT,
+    LocalIndex,
+    drift,
+    extract,
+    verify,
+)
 from sentinelle.proxy.matcher import LOCAL_RULES
 
 from benchmarks.transforms import off_centre_crop
@@ -40,25 +47,63 @@ def test_a_large_picture_is_scaled_to_the_working_size():
 
 
 def test_a_copy_aligns_with_its_original():
-    inliers, correlation = verify(features("kodim04.jpg", keep=0.75), features("kodim04.jpg"))
-    assert inliers >= 30 and correlation > 0.8
-    inliers, correlation = verify(features("kodim05.jpg"), features("kodim04.jpg"))
-    assert inliers < 8 and correlation < 0.3
+    found = verify(features("kodim04.jpg", keep=0.75), features("kodim04.jpg"))
+    assert found.inliers >= 30 and found.correlation > 0.8
+    # ... and passes every check of the same photograph, with room to spare.
+    assert found.drift <= MAX_DRIFT_PX / 2 and found.agreement >= MIN_AGREEMENT
+    assert found.is_copy(LOCAL_RULES)
+    stranger = verify(features("kodim05.jpg"), features("kodim04.jpg"))
+    assert stranger.inliers < 8 and stranger.correlation < 0.3
+    assert not stranger.is_copy(LOCAL_RULES)
 
 
-def test_the_correlation_is_skipped_below_the_inliers_needed():
-    inliers, _ = verify(features("kodim04.jpg", keep=0.75), features("kodim04.jpg"))
-    assert verify(features("kodim04.jpg", keep=0.75), features("kodim04.jpg"), inliers + 1) == (inliers, -1.0)
+def test_the_fitted_transform_takes_the_seen_picture_to_the_enrolled_one():
+    # The crop keeps the bottom-left 75 %: the seen picture's top-left corner is the
+    # photo's (0, 25 %) point, and the seen picture spans 75 % of the photo.
+    seen, enrolled = features("kodim04.jpg", keep=0.75), features("kodim04.jpg")
+    transform = verify(seen, enrolled).transform
+    top_left = transform @ np.array([0.0, 0.0, 1.0])
+    bottom_right = transform @ np.array([seen.width, seen.height, 1.0])
+    assert np.allclose(top_left, [0, 0.25 * enrolled.height], atol=0.02 * enrolled.height)
+    assert np.allclose(bottom_right, [0.75 * enrolled.width, enrolled.height], atol=0.02 * enrolled.height)
+
+
+def test_the_measures_are_skipped_below_the_inliers_needed():
+    found = verify(features("kodim04.jpg", keep=0.75), features("kodim04.jpg"))
+    fewer = verify(features("kodim04.jpg", keep=0.75), features("kodim04.jpg"), found.inliers + 1)
+    assert fewer.inliers == found.inliers
+    assert (fewer.correlation, fewer.drift, fewer.agreement) == (-1.0, 0.0, -1.0)
+    assert not fewer.is_copy(LOCAL_RULES)
 
 
 def test_a_view_is_a_copy_when_it_meets_either_rule():
     seen, enrolled = features("kodim04.jpg", keep=0.75), features("kodim04.jpg")
-    inliers, correlation = verify(seen, enrolled)
+    found = verify(seen, enrolled)
+    inliers, correlation = found.inliers, found.correlation
     index = LocalIndex([enrolled])
     assert index.search(seen, [(inliers + 1, 0.0)]) is None  # too few inliers
     assert index.search(seen, [(inliers, correlation + 0.01)]) is None  # too little alike
-    found = index.search(seen, [(inliers + 1, 0.0), (inliers, correlation - 0.01)])  # the second rule holds
-    assert found is not None and found.row == 0 and found.inliers == inliers
+    match = index.search(seen, [(inliers + 1, 0.0), (inliers, correlation - 0.01)])  # the second rule holds
+    assert match is not None and match.row == 0 and match.inliers == inliers
+    assert match.transform.shape == (2, 3)
+
+
+# --- drift: parallax, not jitter ------------------------------------------------------------
+
+
+def test_jitter_averages_away_and_parallax_does_not():
+    rng = np.random.default_rng(3)
+    dst = rng.uniform(0, 360, (200, 2)).astype(np.float32)
+    identity = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+    # A copy: every keypoint off by a pixel or so, in every direction.
+    jittered = dst + rng.normal(0, 1.0, dst.shape).astype(np.float32)
+    assert drift(jittered, dst, identity) < 0.6
+    # Another viewpoint: the left half (near) moved 2.5 px against the right half (far),
+    # each keypoint with the same jitter; the residuals of each half point one way.
+    moved = jittered + np.where(dst[:, :1] < 180, [1.25, 0.0], [-1.25, 0.0]).astype(np.float32)
+    assert drift(moved, dst, identity) > 1.0
+    # Too few inliers to tell: no drift measured.
+    assert drift(moved[:5], dst[:5], identity) == 0.0
 
 
 def test_candidates_are_counted_in_photos_not_views():
@@ -68,6 +113,14 @@ def test_candidates_are_counted_in_photos_not_views():
     votes = np.array([9.0, 8.0, 3.0])
     assert LocalIndex(views, photos=[1, 1, 2]).candidates(votes) == [0, 2]
     assert LocalIndex(views).candidates(votes) == [0, 1]  # each view its own photo
+
+
+def test_an_earlier_thumbnail_is_read_at_its_own_scale():
+    # Thumbnails stored by an earlier Sentinelle may span another factor: read from their sizes.
+    picture = features("kodim04.jpg")
+    assert local._thumb_factor(picture) == local.THUMB_FACTOR
+    coarser = local.Features(picture.points, picture.descriptors, picture.width, picture.height, picture.thumb[::2, ::2])
+    assert local._thumb_factor(coarser) == 2 * local.THUMB_FACTOR
 
 
 def test_the_rules_demand_more_likeness_of_fewer_inliers():

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import math
+import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 from sentinelle.proxy.fingerprint import (
     PHASH_BITS,
     PHASH_BYTES,
@@ -15,13 +17,7 @@ from sentinelle.proxy.fingerprint import (
     enrollment_views,
     fingerprint,
 )
-from sentinelle.proxy.matcher import (
-    LOCAL_RULES,
-    MATCH_THRESHOLD,
-    Match,
-    Matcher,
-    score_of,
-)
+from sentinelle.proxy.matcher import LOCAL_RULES, MATCH_THRESHOLD, Match, Matcher, score_of
 
 from benchmarks.transforms import (
     CAPTION,
@@ -30,6 +26,9 @@ from benchmarks.transforms import (
     FAMILIES,
     SCREENSHOTS,
     TRANSFORMS,
+    at_own_size,
+    off_centre_crop,
+    served,
 )
 
 KODAK = Path(__file__).parents[1] / "fixtures" / "kodak"
@@ -206,3 +205,111 @@ def test_without_local_features_only_the_hashes_match():
     off_centre = next(t for t in EDITS if t.family == "off-centre crop")
     assert hashes_only.match(fingerprint(off_centre.apply(photo(PROTECTED[0])))) is None
     assert matcher().match(fingerprint(off_centre.apply(photo(PROTECTED[0])))).photo_id == 1
+
+
+# --- where: Match.region ---------------------------------------------------------------------
+#
+# The protected photo's four corners, clockwise from its own top-left, in the pixels of the
+# seen image as received. Each expectation below is worked out from the edit's own geometry
+# (benchmarks/transforms.py), not from the matcher.
+
+W, H = 512, 341  # every landscape Kodak fixture
+
+
+def assert_region(found, expected, tolerance):
+    assert found is not None and found.photo_id == 1
+    assert len(found.region) == 4 and all(len(point) == 2 for point in found.region)
+    assert all(isinstance(value, float) for point in found.region for value in point)
+    assert np.abs(np.array(found.region) - np.array(expected)).max() <= tolerance, found.region
+
+
+def by_name(name):
+    return next(t for t in CLASSES["platform"] + EDITS + SCREENSHOTS if t.name == name)
+
+
+def test_a_resized_copy_is_the_whole_image():
+    found = matcher().match(fingerprint(by_name("1080 wide (upscaled), q85").apply(photo(PROTECTED[0]))))
+    assert found.stage == "global"
+    assert_region(found, [(0, 0), (1080, 0), (1080, 719), (0, 719)], tolerance=2)
+
+
+def test_a_mirrored_copy_has_the_photos_top_left_on_the_right():
+    found = matcher().match(fingerprint(by_name("mirror at 1080, q85").apply(photo(PROTECTED[0]))))
+    assert found.view == "mirror"
+    assert_region(found, [(1080, 0), (0, 0), (0, 719), (1080, 719)], tolerance=2)
+
+
+def test_a_platform_crop_puts_the_photos_sides_outside_the_image():
+    # 1080 × 719, then the centred 4:5 box: 575 px wide from x = 252.
+    found = matcher().match(fingerprint(by_name("4:5 at 1080, q85").apply(photo(PROTECTED[0]))))
+    assert found.view == "crop 4:5" and found.stage == "global"
+    assert_region(found, [(-252, 0), (828, 0), (828, 719), (-252, 719)], tolerance=8)
+
+
+def crop_region(left, top, scale, mirrored=False):
+    corners = [(0, 0), (W, 0), (W, H), (0, H)]
+    return [(((W - x) if mirrored else x) * scale - left * scale, (y - top) * scale) for x, y in corners]
+
+
+def test_an_off_centre_crop_is_placed_by_the_fitted_transform():
+    # off_centre_crop(keep=0.78, anchor=(1, 0.5)): a 399 × 266 box from (113, 38), served 1080 wide.
+    found = matcher().match(fingerprint(by_name("78 %, right").apply(photo(PROTECTED[0]))))
+    assert found.stage == "local"
+    assert_region(found, crop_region(113, 38, 1080 / 399), tolerance=0.015 * 1080)
+
+
+def test_a_mirrored_off_centre_crop_is_placed_and_turned():
+    seen = served(off_centre_crop(ImageOps.mirror(photo(PROTECTED[0])), keep=0.78, anchor=(1, 0.5)))
+    found = matcher().match(fingerprint(seen))
+    assert found.stage == "local" and found.view == "mirror"
+    assert_region(found, crop_region(113, 38, 1080 / 399, mirrored=True), tolerance=0.015 * 1080)
+
+
+def test_a_tilted_copy_gives_a_turned_quadrilateral():
+    # rotated(6°, black corners): PIL turns the photo 6° anticlockwise on an expanded canvas.
+    angle = math.radians(6)
+    width, height = W * math.cos(angle) + H * math.sin(angle), W * math.sin(angle) + H * math.cos(angle)
+    expanded = (math.ceil(width), math.ceil(height))
+    scale = 1080 / expanded[0]
+    expected = []
+    for x, y in [(0, 0), (W, 0), (W, H), (0, H)]:
+        dx, dy = x - W / 2, y - H / 2
+        expected.append((
+            (expanded[0] / 2 + dx * math.cos(angle) + dy * math.sin(angle)) * scale,
+            (expanded[1] / 2 - dx * math.sin(angle) + dy * math.cos(angle)) * scale,
+        ))
+    found = matcher().match(fingerprint(by_name("6°, black corners").apply(photo(PROTECTED[0]))))
+    assert found.stage == "local"
+    assert_region(found, expected, tolerance=0.015 * 1080)
+    top_edge = np.subtract(found.region[1], found.region[0])
+    assert math.degrees(math.atan2(-top_edge[1], top_edge[0])) == pytest.approx(6, abs=0.5)
+
+
+def test_a_screenshot_places_the_photo_where_the_feed_shows_it():
+    # phone_screenshot: the photo 1080 px wide (1080 × 719) from y = 350.
+    found = matcher().match(fingerprint(by_name("light, phone resolution").apply(photo(PROTECTED[0]))))
+    assert found.stage == "frame"
+    assert_region(found, [(0, 350), (1080, 350), (1080, 1069), (0, 1069)], tolerance=12)
+
+
+def test_a_copy_at_its_own_size_is_placed_in_its_own_pixels():
+    # The same crop, served as it is (399 × 266): the region is in those pixels, not the
+    # keypoints' working scale.
+    found = matcher().match(fingerprint(at_own_size(by_name("78 %, right")).apply(photo(PROTECTED[0]))))
+    assert_region(found, crop_region(113, 38, 1.0), tolerance=0.015 * 399)
+
+
+def test_a_match_pickles_with_its_region():
+    found = matcher().match(fingerprint(by_name("78 %, right").apply(photo(PROTECTED[0]))))
+    assert pickle.loads(pickle.dumps(found)) == found
+
+
+@pytest.mark.parametrize("cls", list(CLASSES))
+def test_each_class_of_copies_at_their_own_size_is_found_on_every_protected_photo(cls):
+    missed = []
+    for photo_id, name in enumerate(PROTECTED, start=1):
+        for transform in CLASSES[cls]:
+            found = matcher().match(fingerprint(at_own_size(transform).apply(photo(name))))
+            if found is None or found.photo_id != photo_id:
+                missed.append((name, transform.family, transform.name, found))
+    assert missed == []

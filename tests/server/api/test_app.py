@@ -9,14 +9,14 @@ import json
 import aiohttp
 import pytest
 from sentinelle.server.alerts.events import Events
+from sentinelle.server.alerts.recorder import with_links
 from sentinelle.server.alerts.store import Store
+from sentinelle.server.alerts.store_thread import StoreThread
 from sentinelle.server.api.app import (
     SENTINELLE_EXTENSION,
     addressed_to_loopback,
     create_app,
 )
-from sentinelle.server.alerts.recorder import with_links
-from sentinelle.server.alerts.store_thread import StoreThread
 
 from tests.conftest import kodak
 from tests.server.alerts.test_store import enroll, sighting

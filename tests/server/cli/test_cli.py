@@ -82,6 +82,10 @@ def test_check_json_answers_for_each_file_of_a_mixed_folder(run, mixed_folder, t
     assert lines["copy-of-a.jpg"]["match"]["photo"] == "kodim05.jpg"
     assert lines["copy-of-a.jpg"]["match"]["child"] == "Alice"
     assert 0 < lines["copy-of-a.jpg"]["match"]["score"] <= 1
+    # Where: the 768 × 512 photo, its centre square cut and made 480 px, spans x -120 to 600.
+    region = lines["copy-of-a.jpg"]["match"]["region"]
+    expected = [[-120, 0], [600, 0], [600, 480], [-120, 480]]
+    assert all(abs(a - b) <= 6 for corner, want in zip(region, expected, strict=True) for a, b in zip(corner, want)), region
     assert lines["a.jpg"]["match"]["photo"] == "kodim05.jpg"
     assert lines["b.jpg"] == {"file": str(mixed_folder / "b.jpg"), "match": None}
     assert lines["notes.txt"]["error"] == "not an image" and lines["notes.txt"]["match"] is None

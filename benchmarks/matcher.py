@@ -63,7 +63,7 @@ from sentinelle.proxy.matcher import (
     Matcher,
 )
 
-from benchmarks.transforms import CATALOGUE, CLASSES, Transform, at_own_size, served
+from benchmarks.transforms import CATALOGUE, CLASSES, EXTRA_CLASSES, Transform, at_own_size, served
 
 cv2.setNumThreads(1)
 
@@ -253,7 +253,7 @@ def run(corpus: Path, protected_count: int, seed: int, scale: int, methods: tupl
     if distractor_count is not None:
         distractors = rng.sample(distractors, distractor_count)
     hard = set(rng.sample(distractors, len(distractors) // 5))
-    transforms = tuple(t for t in CATALOGUE if t.cls in classes)
+    transforms = tuple(t for t in CATALOGUE + sum(EXTRA_CLASSES.values(), ()) if t.cls in classes)
     result = Run(sizes={"protected": len(protected), "distractors": len(distractors), "hard": len(hard)}, transforms=transforms)
 
     sentinelle = Sentinelle()
@@ -422,7 +422,7 @@ def report(result: Run, command: str, methods: tuple[str, ...]) -> str:
     copies = [s for s in result.seen if s.kind == "copy"]
     plain = [s for s in result.seen if s.kind == "plain"]
     hard = [s for s in result.seen if s.kind == "hard"]
-    classes = {cls: [t for t in ts if t in result.transforms] for cls, ts in CLASSES.items()}
+    classes = {cls: [t for t in ts if t in result.transforms] for cls, ts in (CLASSES | EXTRA_CLASSES).items()}
     classes = {cls: ts for cls, ts in classes.items() if ts}
     lines = [
         "# Matcher benchmark",
@@ -613,8 +613,8 @@ def main(argv: list[str] | None = None) -> int:
         text = speed_report(run_speed(args.corpus, args.protected, args.seed, args.scale, log), command)
     else:
         classes = tuple(c.strip() for c in args.classes.split(","))
-        if not set(classes) <= set(CLASSES):
-            parser.error(f"--classes must be from {', '.join(CLASSES)}")
+        if not set(classes) <= set(CLASSES) | set(EXTRA_CLASSES):
+            parser.error(f"--classes must be from {', '.join([*CLASSES, *EXTRA_CLASSES])}")
         result = run(args.corpus, args.protected, args.seed, args.scale, methods, args.distractors, log=log, classes=classes)
         text = report(result, command, methods)
     text += f"\nWhole run: {time.perf_counter() - started:.0f} s.\n"

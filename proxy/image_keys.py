@@ -80,7 +80,7 @@ def platform_key(url: str) -> str | None:
         return f"reddit:{stem}"
     if _on(host, "pinimg.com"):
         stem = _stem(name)
-        return f"pinterest:{stem}" if _MD5.match(stem) else "pinterest:" + "/".join(segments[1:])
+        return f"pinterest:{stem}" if _MD5.match(stem) else "pinterest:" + "/".join(segments[1:-1] + [stem])
     if _on(host, "sc-cdn.net"):
         return f"snapchat:{name.split('.', 1)[0]}"
     return None

@@ -34,6 +34,15 @@ export function accountOf(alert) {
   return { kind: "page", label: host + (pathname.length > 1 ? pathname : ""), url };
 }
 
+/** { label, url } of who posted a re-posted copy first, as the feed named them, or null. */
+export function firstPosterOf(alert) {
+  if (!alert.first_account) return null;
+  return {
+    label: handle(alert.platform, alert.first_account),
+    url: safeUrl(alert.first_post_url) || safeUrl(alert.first_account_url),
+  };
+}
+
 /** An account as its network writes it: @name, u/name on Reddit, the bare name on Pinterest. */
 function handle(platform, account) {
   if (platform === "reddit") return `u/${account}`;

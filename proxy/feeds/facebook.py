@@ -6,8 +6,7 @@ A photo: `__typename`/`__isNode` "Photo", `id`, `owner {__typename, id, name}`, 
 (also `photo_image.uri`, `viewer_image.uri`). A story: `actors[0]` (who posted it),
 `attachments[].styles.attachment.media` (or `style_type_renderer`), and
 `….all_subattachments.nodes[].media` for an album. Facebook names people by their name and
-id, rarely by a handle: the account is the handle of the profile's address when the feed
-gives it, else the name.
+id, rarely by a handle: the account is the name, its address the profile's.
 """
 
 from __future__ import annotations
@@ -21,16 +20,17 @@ _PICTURE_KEYS = ("image", "photo_image", "viewer_image")
 
 
 def _who(user: object) -> tuple[str | None, str, str | None]:
-    """(account, its address format, display name) of an owner or actor."""
+    """(account, its address format, display name) of an owner or actor. Facebook shows
+    people by their name, and a feed gives it more surely than a handle: the account is the
+    name (so that one person is one account whatever else the feed left out), its address
+    the profile's when the feed gives one, else the one its id makes."""
     name = text(get(user, "name"), 200)
     url = text(get(user, "url")) or text(get(user, "profile_url"))
-    if url:
-        path = urlsplit(url).path.strip("/")
-        if path and "/" not in path and path != "profile.php":
-            return path, "https://www.facebook.com/{}", name
+    if url and urlsplit(url).hostname in ("www.facebook.com", "facebook.com", "m.facebook.com"):
+        return name, url.replace("{", "%7B").replace("}", "%7D"), name
     user_id = text(get(user, "id"), 64)
     if user_id and user_id.isdigit():
-        return name or user_id, f"https://www.facebook.com/profile.php?id={user_id}", name
+        return name, f"https://www.facebook.com/profile.php?id={user_id}", name
     return name, "", name
 
 

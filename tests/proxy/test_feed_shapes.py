@@ -138,7 +138,7 @@ SHAPES: dict[str, tuple[str, list[Named]]] = {
               "https://www.pinterest.com/pin/1125000000000000020/", "repin", "relay.origin")]),
     "facebook_photo_page.html": ("facebook", [
         Named("https://scontent-cdg4-1.xx.fbcdn.net/v/t39.30808-6/471000001_1_2_n.jpg?stp=dst-jpg_s2048x2048&oh=00_N",
-              "fb.owner.page", "https://www.facebook.com/photo/?fbid=1090000000000001")]),
+              "Fb Owner", "https://www.facebook.com/photo/?fbid=1090000000000001")]),
     "facebook_graphql_feed.json": ("facebook", [
         Named("https://scontent-cdg4-2.xx.fbcdn.net/v/t39.30808-6/471000004_1_2_n.jpg?stp=dst-jpg_p526x296&oh=00_N",
               "Feed Poster", "https://www.facebook.com/permalink.php?story_fbid=1090000000000002&id=100000000000002",

@@ -156,7 +156,10 @@ _PREFIX = re.compile(r"^\s*(?:for\s*\(;;\);|while\s*\(1\);|\)\]\}',?)")
 
 
 def _documents(text: str, content_type: str) -> Iterator[object]:
-    if "html" in content_type.lower() or text.lstrip()[:1] == "<":
+    # What the body is, not what it is labelled: Facebook's /api/graphql/ sends its JSON as
+    # text/html, and a page is HTML whatever its type says.
+    looks_like_json = text.lstrip()[:1] in ("{", "[") or _PREFIX.match(text) is not None
+    if text.lstrip()[:1] == "<" or ("html" in content_type.lower() and not looks_like_json):
         chunks = [m.group(1) for m in _SCRIPT_JSON.finditer(text)]
         chunks += [m.group(1) for m in _ASSIGNED_JSON.finditer(text)]
     else:

@@ -208,3 +208,12 @@ def test_a_profile_picture_does_not_hide_a_post_of_the_same_image():
                            {"url": "https://scontent.cdninstagram.com/v/t51.2885-19/1_2_3_n.jpg?stp=s1080x1080"}]}}]}).encode()
     (got,) = dict(parse_feed("instagram", "u", "application/json", body)).values()
     assert (got.account, got.kind) == ("poster", "post")
+
+
+def test_json_labelled_as_html_is_read_as_json():
+    """Facebook's /api/graphql/ answers `text/html` with its `for (;;);`-prefixed JSON."""
+    body = (FEEDS / "facebook_graphql_feed.json").read_bytes()
+    found = dict(parse_feed("facebook", "u", "text/html; charset=utf-8", body))
+    assert {a.account for a in found.values()} == {"Feed Poster"}
+    as_json = json.dumps({"itemList": [json.loads((FEEDS / "tiktok_item_list.json").read_text())["itemList"][0]]})
+    assert parse_feed("tiktok", "u", "text/html", as_json.encode())

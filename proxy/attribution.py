@@ -93,7 +93,11 @@ class AttributionMap:
         return len(self._entries)
 
     def add(self, key: str, attribution: Attribution) -> None:
-        self._entries[key] = attribution
+        """The latest feed's word on an image wins, except that an account's picture never
+        hides the post the same image was seen in."""
+        known = self._entries.get(key)
+        if not (known is not None and known.kind == POST and attribution.kind == PROFILE_PICTURE):
+            self._entries[key] = attribution
         self._entries.move_to_end(key)
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)

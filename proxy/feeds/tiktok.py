@@ -46,13 +46,21 @@ def _item(node: dict) -> Iterator[tuple[str, Fields]]:
 
 
 def _url_list(value: object) -> list[str]:
-    """An address, a list of them, or `{urlList: [...]}` (the same image from several mirrors)."""
-    return strings(value.get("urlList")) if isinstance(value, dict) else strings(value)
+    """An address, a list of them, or `{urlList: [...]}` / `{url_list: [...]}` (the same image
+    from several mirrors)."""
+    if isinstance(value, dict):
+        return strings(value.get("urlList")) or strings(value.get("url_list"))
+    return strings(value)
 
 
 def _account(node: dict) -> Iterator[tuple[str, Fields]]:
-    """An author or user (`uniqueId`, `nickname`, avatars at three sizes)."""
-    if not isinstance(node.get("uniqueId"), str):
+    """An author or user (`uniqueId`, `nickname`, avatars at three sizes), or a comment's
+    user in the app's snake case (`unique_id`, `avatar_thumb.url_list`; TikTok-Api `comment.py`)."""
+    if isinstance(node.get("uniqueId"), str):
+        handle, avatars = node["uniqueId"], _AVATARS
+    elif isinstance(node.get("unique_id"), str):
+        handle, avatars = node["unique_id"], ("avatar_thumb", "avatar_medium", "avatar_larger")
+    else:
         return
-    pictures = [url for key in _AVATARS for url in _url_list(node.get(key))]
-    yield from profile(node["uniqueId"], ACCOUNT_URL, pictures, node.get("nickname"))
+    pictures = [url for key in avatars for url in _url_list(node.get(key))]
+    yield from profile(handle, ACCOUNT_URL, pictures, node.get("nickname"))

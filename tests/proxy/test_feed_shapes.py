@@ -112,6 +112,9 @@ SHAPES: dict[str, tuple[str, list[Named]]] = {
     "tiktok_user_page.html": ("tiktok", [
         Named("https://p16-sign-va.tiktokcdn.com/tos-maliva-avt-0068/0a0b0c0d0e0f000000000000000000a3~c5_1080x1080.jpeg",
               "tt.profile", "https://www.tiktok.com/@tt.profile", kind="profile_picture")]),
+    "tiktok_comments.json": ("tiktok", [
+        Named("https://p19-sign.tiktokcdn-us.com/tos-maliva-avt-0068/0a0b0c0d0e0f000000000000000000c1~c5_720x720.jpeg",
+              "comment.author", "https://www.tiktok.com/@comment.author", kind="profile_picture")]),
     "reddit_listing.json": ("reddit", [
         Named("https://preview.redd.it/abc123xyz.jpeg?width=960&crop=smart&auto=webp&s=ffff", "throwaway_1234",
               "https://www.reddit.com/r/pics/comments/1h0aaaa/found_this/")]),
@@ -217,3 +220,16 @@ def test_json_labelled_as_html_is_read_as_json():
     assert {a.account for a in found.values()} == {"Feed Poster"}
     as_json = json.dumps({"itemList": [json.loads((FEEDS / "tiktok_item_list.json").read_text())["itemList"][0]]})
     assert parse_feed("tiktok", "u", "text/html", as_json.encode())
+
+
+def test_a_later_feed_s_profile_picture_does_not_hide_an_earlier_post_of_the_same_image():
+    url = "https://scontent.cdninstagram.com/v/t51.2885-15/5_6_7_n.jpg"
+    post = Attribution("instagram", "poster", None, "https://www.instagram.com/p/C/", None, "u", "{}")
+    picture = Attribution("instagram", "wearer", None, None, None, "u", "{}", kind="profile_picture")
+    attributions = AttributionMap()
+    attributions.add(image_key(url), post)
+    attributions.add(image_key(url), picture)
+    assert attributions.lookup(url) is post
+    newer = Attribution("instagram", "reposter", None, "https://www.instagram.com/p/D/", None, "u", "{}")
+    attributions.add(image_key(url), newer)
+    assert attributions.lookup(url) is newer

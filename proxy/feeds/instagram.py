@@ -40,15 +40,20 @@ def read(node: dict) -> Iterator[tuple[str, Fields]]:
 
 
 def _media(node: dict) -> Iterator[tuple[str, Fields]]:
-    code = text(node.get("code"), 64) or text(node.get("shortcode"), 64)
-    if code is None and isinstance(node.get("image_versions2"), dict):
-        code = shortcode(node.get("pk") or node.get("id"))  # a story item may carry no code
-    if code is None:
-        return
     user = node.get("user") if isinstance(node.get("user"), dict) else node.get("owner")
-    kind = "reel" if node.get("product_type") == "clips" else "p"
+    code = text(node.get("code"), 64) or text(node.get("shortcode"), 64)
+    if code is not None:
+        kind = "reel" if node.get("product_type") == "clips" else "p"
+        post_url = f"https://www.instagram.com/{kind}/{code}/"
+    elif isinstance(node.get("image_versions2"), dict) and (code := shortcode(node.get("pk") or node.get("id"))):
+        # A story item carries no code: its address is the story's, else the post its id makes.
+        pk, username = str(node.get("pk") or node.get("id")).split("_", 1)[0], text(get(user, "username"))
+        post_url = (f"https://www.instagram.com/stories/{username}/{pk}/" if username
+                    else f"https://www.instagram.com/p/{code}/")
+    else:
+        return
     fields = post(
-        get(user, "username"), ACCOUNT_URL, f"https://www.instagram.com/{kind}/{code}/",
+        get(user, "username"), ACCOUNT_URL, post_url,
         get(node, "caption", "text") or get(node, "edge_media_to_caption", "edges", 0, "node", "text"),
         get(user, "full_name"),
     )

@@ -53,7 +53,7 @@ SHAPES: dict[str, tuple[str, list[Named]]] = {
         Named("https://scontent-cdg4-1.cdninstagram.com/v/t51.2885-15/451000021_1_n.jpg?oh=new",
               "saved.poster", "https://www.instagram.com/p/DAsAvEdPoS1/"),
         Named("https://scontent-cdg4-1.cdninstagram.com/v/t51.2885-15/451000022_1_n.jpg?oh=new",
-              "story.teller", "https://www.instagram.com/p/CxorwuxQAAW/")]),  # the code of its pk
+              "story.teller", "https://www.instagram.com/stories/story.teller/3200000000000000022/")]),
     "instagram_graphql.json": ("instagram", [
         Named("https://scontent-lhr8-1.cdninstagram.com/v/t51.2885-15/s1080x1080/431000010_n.jpg?oh=zz",
               "copycat_account", "https://www.instagram.com/p/B1aBcDeFgHi/", caption="summer 🌞")]),

@@ -161,6 +161,10 @@ async function renderDetail(alertId) {
   document.getElementById("fact-page").replaceChildren(link(alert.page_url) || t("pageUnknown"));
   document.getElementById("fact-image").replaceChildren(link(alert.image_url) || alert.image_url);
   document.getElementById("fact-post").replaceChildren(link(alert.post_url) || t("postUnknown"));
+  const first = firstPosterOf(alert);
+  for (const row of document.querySelectorAll(".first-posted")) row.hidden = !first;
+  document.getElementById("fact-first-posted").replaceChildren(
+    ...(first ? [first.label, ...(first.url ? [" · ", link(first.url)] : [])] : []));
   document.getElementById("case-file-line").textContent = "";
   document.getElementById("fact-score").textContent =
     new Intl.NumberFormat(uiLanguage(), { maximumFractionDigits: 2 }).format(alert.score);

@@ -105,9 +105,12 @@ def test_the_review_page_and_popup_say_who_re_posted_it_and_whose_profile_pictur
     review = paired.open(f"review.html?alert={reposted['id']}", 1280, 1400)
     expect(review.locator("#detail-where")).to_have_text(
         "Re-posted by @the_retweeter, first posted by @first_poster on X (Twitter)")
+    expect(review.locator("#fact-first-posted")).to_have_text("@first_poster · https://x.com/first_poster/status/1")
+    expect(review.locator("#fact-first-posted a")).to_have_attribute("href", "https://x.com/first_poster/status/1")
     review = paired.open(f"review.html?alert={worn['id']}", 1280, 1400)
     expect(review.locator("#detail-where")).to_have_text(
         f"@alice.fan.page uses a photo of {child} as its profile picture on Instagram")
+    expect(review.locator("#fact-first-posted")).to_be_hidden()
     popup = paired.open("popup.html", 440, 600)
     places = popup.locator("#alerts .place")
     expect(places.filter(has_text="first posted by")).to_have_text("@the_retweeter, first posted by @first_poster")

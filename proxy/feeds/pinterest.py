@@ -36,7 +36,8 @@ def _pin(node: dict) -> Iterator[tuple[str, Fields]]:
     signature = node.get("image_signature") or node.get("imageSignature")
     if pin_id is None or not (isinstance(images, dict) or _signed(signature)):
         return
-    pinner = _user(node, "pinner") or _user(node, "native_creator") or _user(node, "nativeCreator")
+    pinner = (_user(node, "pinner") or _user(node, "native_creator") or _user(node, "nativeCreator")
+              or _user(node, "closeup_attribution"))  # ytdlp reads the pin's author there
     first = _user(node, "origin_pinner") or _user(node, "originPinner")
     fields = post(get(pinner or first, "username"), ACCOUNT_URL, f"https://www.pinterest.com/pin/{pin_id}/",
                   node.get("grid_title") or node.get("title") or node.get("gridTitle") or node.get("description"),

@@ -237,7 +237,7 @@ def test_a_later_feed_s_profile_picture_does_not_hide_an_earlier_post_of_the_sam
 
 def test_a_pin_without_a_pinner_is_its_closeup_attribution_s():
     """ytdlp `pinterest.py` names the uploader from `closeup_attribution` when that is all there is."""
-    md5 = "4d4e4f505152535455565758595a5b5c".replace("5", "a")[:32]
+    md5 = "4d4e4f50a1a2a3a44d4e4f50a1a2a3a4"
     pin = {"id": "1125000000000000030", "images": {"474x": {"url": f"https://i.pinimg.com/474x/4d/4e/4f/{md5}.jpg"}},
            "closeup_attribution": {"id": "9990030", "username": "closeup.author", "full_name": "Closeup"}}
     (got,) = dict(parse_feed("pinterest", "u", "application/json", json.dumps({"resource_response": {"data": pin}}).encode())).values()

@@ -14,6 +14,8 @@ import json
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import kodak, square_crop_copy
 from tests.support.certs import make_origin_certs
 from tests.support.origin import serve_origin
@@ -114,3 +116,61 @@ async def test_the_alert_names_the_account_and_its_case_file_stands_up(tmp_path,
             dst.writestr(name, data.replace(b"fake.account.123", b"someone.else") if name == "sightings.json" else data)
     result = sentinelle(data_dir, "verify", str(tampered), check=False)
     assert result.returncode == 1 and "sightings.json: changed" in result.stdout
+
+
+# Each platform through the real proxy: its feed as the site sends it (a fixture of
+# tests/fixtures/feeds/), then one of the feed's images fetched from its CDN at a size (or a
+# mirror, or a signature) the feed does not name. (site, feed path, content type, fixture,
+# CDN host, image path and query, account, post, who posted it first.)
+PLATFORMS = {
+    "instagram": ("www.instagram.com", "/graphql/query", "application/json", "instagram_xdt_home.json",
+                  "scontent-cdg4-1.cdninstagram.com",
+                  "/v/t51.2885-15/451000001_1_n.jpg?stp=dst-jpg_e35_s320x320&_nc_ht=x&oh=00_Other&oe=6745B000",
+                  "home.poster", "https://www.instagram.com/p/DAhOmEfEeD1/", None),
+    "x": ("x.com", "/i/api/graphql/Q1w2e3/HomeLatestTimeline", "application/json", "x_home_latest_timeline.json",
+          "pbs.twimg.com", "/media/GeOrIgInAl10?format=jpg&name=small",
+          "the_retweeter", "https://x.com/the_retweeter/status/1862000000000000011", "first_poster"),
+    "tiktok": ("www.tiktok.com", "/api/recommend/item_list/", "application/json", "tiktok_item_list.json",
+               "p19-sign.tiktokcdn-us.com",
+               "/tos-maliva-i-photomode-us/aabbccdd0001~tplv-photomode-tx2.jpeg?x-expires=1764200000&x-signature=New",
+               "tt.someone", "https://www.tiktok.com/@tt.someone/photo/7440000000000000001", None),
+    "reddit": ("www.reddit.com", "/r/aww/.json", "application/json", "reddit_crosspost.json",
+               "preview.redd.it", "/xp0riginal1.jpeg?width=640&crop=smart&auto=webp&s=5f5f5f",
+               "cross_poster", "https://www.reddit.com/r/aww/comments/1h1dddd/vu_ailleurs/", "original_poster"),
+    "pinterest": ("www.pinterest.com", "/resource/BaseSearchResource/get/", "application/json",
+                  "pinterest_search_repin.json", "i.pinimg.com",
+                  "/564x/1f/2e/3d/1f2e3d4c5b6a79881f2e3d4c5b6a7988.jpg",
+                  "re.pinner", "https://www.pinterest.com/pin/1125000000000000010/", "first.pinner"),
+    "facebook": ("www.facebook.com", "/api/graphql/", "text/html; charset=utf-8", "facebook_graphql_feed.json",
+                 "scontent-cdg4-2.xx.fbcdn.net", "/v/t39.30808-6/471000004_1_2_n.jpg?stp=dst-jpg_p526x395&oh=00_Q&oe=6745",
+                 "Feed Poster", "https://www.facebook.com/permalink.php?story_fbid=1090000000000002&id=100000000000002",
+                 None),
+    "snapchat": ("www.snapchat.com", "/spotlight/W7_EDlSpOtLiGhT0001", "text/html; charset=utf-8",
+                 "snapchat_spotlight.html", "cf-st.sc-cdn.net", "/d/sP0tThumb0001.1024.IRZXSOY",
+                 "snap.poster", "https://www.snapchat.com/spotlight/W7_EDlSpOtLiGhT0001", None),
+}
+
+
+@pytest.mark.parametrize("platform", sorted(PLATFORMS))
+async def test_each_platform_s_feed_names_who_posted_an_image_fetched_at_another_size(tmp_path, data_dir, platform):
+    site, feed_path, content_type, fixture, cdn, image, account, post_url, first = PLATFORMS[platform]
+    sentinelle(data_dir, "enroll", "--child", "Alice", str(kodak(5)))
+    copy = square_crop_copy(kodak(5))
+    files = {feed_path: (content_type, (FEEDS / fixture).read_bytes()), image.split("?")[0]: ("image/jpeg", copy)}
+    certs = make_origin_certs(tmp_path / "origin", [site, cdn])
+    async with serve_origin(certs, files) as origin:
+        watcher = await asyncio.to_thread(Watcher, data_dir, {site: origin.port, cdn: origin.port}, certs.ca_file)
+        try:
+            got = await asyncio.to_thread(watcher.fetch, site, feed_path)
+            assert got.status == 200
+            await wait_for(lambda: watcher.api("GET", "/api/stats")[1]["images"]["reading"] == 0)
+            fetched = await asyncio.to_thread(watcher.fetch, cdn, image, headers={"Referer": f"https://{site}/"})
+            assert fetched.body == copy
+            await wait_for(lambda: watcher.api("GET", "/api/stats")[1]["alerts"] == 1)
+            _, [alert] = await asyncio.to_thread(watcher.api, "GET", "/api/alerts")
+            assert (alert["platform"], alert["account"], alert["post_url"]) == (platform, account, post_url)
+            assert alert["first_account"] == first and alert["kind"] == "post"
+            assert alert["image_url"] == f"https://{cdn}{image}"
+        finally:
+            code = await asyncio.to_thread(watcher.stop)
+    assert code == 0 and "Traceback" not in watcher.output[1], watcher.output[1]

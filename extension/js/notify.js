@@ -1,7 +1,7 @@
 // System notifications for new alerts, with the protected photo as the icon where the browser allows.
 
 import { t, platformName } from "./i18n.js";
-import { accountOf } from "./places.js";
+import { accountOf, placeLabel } from "./places.js";
 
 const PREFIX = "alert-";
 // Larger evidence stays out of the notification (it is on the review page in full).
@@ -20,7 +20,8 @@ export async function notifyAlert(api, alert) {
   const fallbackIcon = chrome.runtime.getURL("icons/icon-128.png");
   const photo = await dataUrlOf(api, alert.photo_url);
   const evidence = await dataUrlOf(api, alert.evidence_url, MAX_NOTIFICATION_IMAGE);
-  const where = accountOf(alert)?.label || alert.host;
+  const place = accountOf(alert);
+  const where = place ? placeLabel(alert, place) : alert.host;
   const options = {
     type: "basic",
     iconUrl: photo || fallbackIcon,

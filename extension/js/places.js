@@ -2,6 +2,8 @@
 // (the server reads it), else the account or page read from the page address the browser
 // sent with the image (its Referer), when it sent one.
 
+import { t } from "./i18n.js";
+
 // Path words that are sections of a site, not account names.
 const NOT_ACCOUNTS = Object.freeze([
   "p", "reel", "reels", "explore", "stories", "accounts", "direct", "tv", "home", "i", "search",
@@ -32,6 +34,23 @@ export function accountOf(alert) {
   const account = accountName(host, parts);
   if (account) return { kind: "account", label: account, url };
   return { kind: "page", label: host + (pathname.length > 1 ? pathname : ""), url };
+}
+
+/** { label, url } of who posted a re-posted copy first, as the feed named them, or null. */
+export function firstPosterOf(alert) {
+  if (!alert.first_account) return null;
+  return {
+    label: handle(alert.platform, alert.first_account),
+    url: safeUrl(alert.first_post_url) || safeUrl(alert.first_account_url),
+  };
+}
+
+/** The place of an alert in a line: who showed the copy, and who posted it first or whose
+ *  profile picture it is. */
+export function placeLabel(alert, place) {
+  if (alert.account && alert.kind === "profile_picture") return t("profilePictureOf", place.label);
+  const first = alert.account && firstPosterOf(alert);
+  return first ? t("repostedFrom", [place.label, first.label]) : place.label;
 }
 
 /** An account as its network writes it: @name, u/name on Reddit, the bare name on Pinterest. */

@@ -5,7 +5,7 @@ import { Api } from "./api.js";
 import { dateTime, platformName, relativeTime, statusName, t, tn } from "./i18n.js";
 import { listen, send } from "./messaging.js";
 import { explain, extensionUrl, fromTemplate, localize, openTab, showApiImage } from "./page.js";
-import { accountOf } from "./places.js";
+import { accountOf, placeLabel } from "./places.js";
 import { getLink } from "./settings.js";
 
 const SHOWN = 5;
@@ -52,7 +52,7 @@ function card(api, alert) {
   item.querySelector(".child").textContent = alert.child ? t("ofChild", alert.child) : "";
   item.querySelector(".platform").textContent = platformName(alert.platform);
   const place = accountOf(alert);
-  item.querySelector(".place").textContent = place ? place.label : t("pageUnknown");
+  item.querySelector(".place").textContent = place ? placeLabel(alert, place) : t("pageUnknown");
   const when = item.querySelector(".last-seen");
   when.dateTime = alert.last_seen;
   when.textContent = relativeTime(alert.last_seen);

@@ -6,7 +6,7 @@ import { Api } from "./api.js";
 import { dateTime, platformName, relativeTime, statusName, t, tn, uiLanguage } from "./i18n.js";
 import { listen, send } from "./messaging.js";
 import { explain, fromTemplate, localize, showApiImage, text } from "./page.js";
-import { accountOf, safeUrl } from "./places.js";
+import { accountOf, firstPosterOf, safeUrl } from "./places.js";
 import { loadNextSteps, pickCountry, saveCountry, stepsFor } from "./next-steps.js";
 
 const page = {
@@ -121,6 +121,17 @@ function current() {
   return page.alerts.find((alert) => alert.id === page.selected) || null;
 }
 
+/** Who posted the copy (or re-posted it, naming who posted it first, or wears it as a profile picture). */
+function whoShowedIt(alert, place) {
+  const platform = platformName(alert.platform);
+  if (!alert.account || !place) return t("detailWhere", [platform, place ? place.label : t("pageUnknown")]);
+  if (alert.kind === "profile_picture") {
+    return t("detailProfilePicture", [place.label, alert.child || t("theChild"), platform]);
+  }
+  const first = firstPosterOf(alert);
+  return first ? t("detailReposted", [place.label, first.label, platform]) : t("detailPostedBy", [place.label, platform]);
+}
+
 async function renderDetail(alertId) {
   let alert;
   try {
@@ -138,9 +149,7 @@ async function renderDetail(alertId) {
     : alert.photo_name || t("photoUnknown");
   renderStatus(alert);
   const place = accountOf(alert);
-  document.getElementById("detail-where").textContent = alert.account && place
-    ? t("detailPostedBy", [place.label, platformName(alert.platform)])
-    : t("detailWhere", [platformName(alert.platform), place ? place.label : t("pageUnknown")]);
+  document.getElementById("detail-where").textContent = whoShowedIt(alert, place);
   await Promise.all([
     showApiImage(document.getElementById("detail-photo"), page.api, alert.photo_url),
     showApiImage(document.getElementById("detail-evidence"), page.api, alert.evidence_url),
@@ -152,6 +161,10 @@ async function renderDetail(alertId) {
   document.getElementById("fact-page").replaceChildren(link(alert.page_url) || t("pageUnknown"));
   document.getElementById("fact-image").replaceChildren(link(alert.image_url) || alert.image_url);
   document.getElementById("fact-post").replaceChildren(link(alert.post_url) || t("postUnknown"));
+  const first = firstPosterOf(alert);
+  for (const row of document.querySelectorAll(".first-posted")) row.hidden = !first;
+  document.getElementById("fact-first-posted").replaceChildren(
+    ...(first ? [first.label, ...(first.url ? [" · ", link(first.url)] : [])] : []));
   document.getElementById("case-file-line").textContent = "";
   document.getElementById("fact-score").textContent =
     new Intl.NumberFormat(uiLanguage(), { maximumFractionDigits: 2 }).format(alert.score);

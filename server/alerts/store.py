@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import sqlite_utils
 from sentinelle.proxy.fingerprint import Fingerprint, with_local_features
+from sentinelle.proxy.image_keys import platform_key
 from sentinelle.proxy.sighting import Sighting
 
 STATUSES = ("new", "seen", "reported", "resolved", "false_alarm")
@@ -57,9 +58,22 @@ def now() -> str:
 
 
 def image_key(url: str) -> str:
-    """The image a URL names, whatever its signing parameters: scheme, host and path."""
+    """The image a URL names, whatever its size, format and signature: on a social CDN the
+    platform's own key (proxy/image_keys.py), elsewhere scheme, host and path."""
+    if (key := platform_key(url)) is not None:
+        return key
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path, "", ""))
+
+
+# What an alert says of who showed the image and who posted it first, taken from the feed.
+_FIRST_POSTER = ("kind", "repost", "first_account", "first_account_url", "first_post_url")
+
+
+def _first_poster(attribution) -> dict[str, str | None]:
+    if attribution is None:
+        return dict.fromkeys(_FIRST_POSTER)
+    return {column: getattr(attribution, column) for column in _FIRST_POSTER}
 
 
 class Store:
@@ -155,13 +169,14 @@ class Store:
         key = image_key(sighting.image_url)
         attribution = sighting.attribution
         account = attribution.account if attribution else None
+        first = _first_poster(attribution)
         with self.db.atomic():
             if (row := self.db.execute(  # written already: a retry after a failure that came late
                 "SELECT alert_id FROM sightings WHERE image_key = ? AND seen_at = ? AND image_url = ?"
                 " AND evidence_sha256 = ?", [key, seen_at, sighting.image_url, sighting.sha256],
             ).fetchone()):
                 return self.alert(row[0]), False
-            alert_id = self._alert_for(sighting.match.photo_id, sighting.platform, account, key)
+            alert_id = self._alert_for(sighting.match.photo_id, sighting.platform, account, key, first["kind"])
             is_new = alert_id is None
             if is_new:
                 alert_id = self.db["alerts"].insert(
@@ -175,6 +190,7 @@ class Store:
                         "status_changed_at": seen_at, "account": account,
                         "account_url": attribution.account_url if attribution else None,
                         "post_url": attribution.post_url if attribution else None,
+                        **first,
                     }
                 ).last_pk
             else:
@@ -186,9 +202,13 @@ class Store:
                 if attribution is not None:  # an image first seen unattributed now has its account
                     self.db.execute(
                         "UPDATE alerts SET account = coalesce(account, ?),"
-                        " account_url = coalesce(account_url, ?), post_url = coalesce(post_url, ?)"
-                        " WHERE id = ?",
-                        [account, attribution.account_url, attribution.post_url, alert_id],
+                        " account_url = coalesce(account_url, ?), post_url = coalesce(post_url, ?),"
+                        " kind = coalesce(kind, ?), repost = coalesce(repost, ?),"
+                        " first_account = coalesce(first_account, ?),"
+                        " first_account_url = coalesce(first_account_url, ?),"
+                        " first_post_url = coalesce(first_post_url, ?) WHERE id = ?",
+                        [account, attribution.account_url, attribution.post_url,
+                         *(first[c] for c in _FIRST_POSTER), alert_id],
                     )
             self.db["sightings"].insert(
                 {
@@ -201,6 +221,7 @@ class Store:
                     "response_headers": json.dumps(dict(sighting.response_headers)),
                     "account": account,
                     "post_url": attribution.post_url if attribution else None,
+                    "kind": first["kind"], "first_account": first["first_account"],
                     "attribution": json.dumps(attribution.as_dict(), ensure_ascii=False)
                     if attribution else None,
                     "region": json.dumps([[round(x, 1), round(y, 1)] for x, y in sighting.match.region])
@@ -209,12 +230,15 @@ class Store:
             )
         return self.alert(alert_id), is_new
 
-    def _alert_for(self, photo_id: int, platform: str, account: str | None, key: str) -> int | None:
-        """The alert a sighting belongs to: its account's, else its image's; None for a new one."""
+    def _alert_for(self, photo_id: int, platform: str, account: str | None, key: str,
+                   kind: str | None = None) -> int | None:
+        """The alert a sighting belongs to: its account's (a post, or the account's profile
+        picture: two alerts), else its image's; None for a new one."""
         if account is not None:
             row = self.db.execute(
                 "SELECT id FROM alerts WHERE photo_id = ? AND platform = ? AND account = ?"
-                " ORDER BY id LIMIT 1", [photo_id, platform, account],
+                " AND coalesce(kind, 'post') = coalesce(?, 'post') ORDER BY id LIMIT 1",
+                [photo_id, platform, account, kind],
             ).fetchone()
             if row:
                 return row[0]
@@ -369,7 +393,9 @@ def _child_row(row: dict) -> dict:
 
 _ALERTS_SQL = """
 SELECT id, photo_id, photo_name, child, image_url, page_url, host, platform, account,
-       account_url, post_url, score, first_seen, last_seen, count, status, status_changed_at
+       account_url, post_url, coalesce(kind, 'post') AS kind, repost, first_account,
+       first_account_url, first_post_url, score, first_seen, last_seen, count, status,
+       status_changed_at
 FROM alerts"""
 
 
@@ -459,17 +485,47 @@ def _add_attribution(db: sqlite_utils.Database) -> None:
     for row_id, url in db.execute("SELECT id, image_url FROM sightings").fetchall():
         db.execute("UPDATE sightings SET image_key = ? WHERE id = ?", [image_key(url or ""), row_id])
     db["sightings"].create_index(["image_key"])
-    for event in ("UPDATE", "DELETE"):
-        db.execute(
-            f"CREATE TRIGGER sightings_append_only_{event.lower()} BEFORE {event} ON sightings"
-            " BEGIN SELECT RAISE(ABORT, 'sightings are evidence: append-only'); END"
-        )
+    _append_only(db)
 
 
 def _add_region(db: sqlite_utils.Database) -> None:
     """The match says where: each sighting keeps the four corners of the protected photo in
     the image seen (JSON `[[x, y], …]`, its pixels); sightings recorded before have none."""
     db["sightings"].add_column("region", str)
+
+
+def _platform_image_keys(db: sqlite_utils.Database) -> None:
+    """One image, one key: alerts and sightings of a social CDN's image are keyed by the
+    platform's stable part of its address (proxy/image_keys.py: a file name, a media id, an
+    md5), so two sizes or two signatures of one image find the same alert.
+
+    The key is derived from the address kept in each row, never evidence itself: the
+    append-only guard of sightings is lifted for this step alone, and put back.
+    """
+    for event in ("update", "delete"):
+        db.execute(f"DROP TRIGGER IF EXISTS sightings_append_only_{event}")
+    for table in ("alerts", "sightings"):
+        for row_id, url in db.execute(f"SELECT id, image_url FROM {table}").fetchall():
+            db.execute(f"UPDATE {table} SET image_key = ? WHERE id = ?", [image_key(url or ""), row_id])
+    _append_only(db)
+
+
+def _add_first_poster(db: sqlite_utils.Database) -> None:
+    """Re-posts and profile pictures: an alert says what the image was to the account that
+    showed it (`kind`: a post, or its profile picture) and, for a retweet, quote, cross-post
+    or re-pin, who posted it first. Alerts recorded before have none (NULL: a post)."""
+    for column in _FIRST_POSTER:
+        db["alerts"].add_column(column, str)
+    for column in ("kind", "first_account"):
+        db["sightings"].add_column(column, str)
+
+
+def _append_only(db: sqlite_utils.Database) -> None:
+    for event in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER sightings_append_only_{event.lower()} BEFORE {event} ON sightings"
+            " BEGIN SELECT RAISE(ABORT, 'sightings are evidence: append-only'); END"
+        )
 
 
 def _add_child_names(db: sqlite_utils.Database) -> None:
@@ -479,7 +535,8 @@ def _add_child_names(db: sqlite_utils.Database) -> None:
     db["children"].add_column("handles", str)
 
 
-MIGRATIONS = [_create_v1, _add_attribution, _add_local_features, _add_region, _add_child_names]
+MIGRATIONS = [_create_v1, _add_attribution, _add_local_features, _add_region, _platform_image_keys,
+              _add_first_poster, _add_child_names]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

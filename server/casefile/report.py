@@ -52,6 +52,13 @@ _WORDS = {
     "accounts": {"en": "Accounts", "fr": "Comptes"},
     "alert": {"en": "Alert", "fr": "Alerte"},
     "posted_by": {"en": "posted by @{account} on {platform}", "fr": "publiée par @{account} sur {platform}"},
+    "reposted_by": {"en": "re-posted by @{account}, first posted by @{first} on {platform}",
+                    "fr": "republiée par @{account}, publiée d'abord par @{first} sur {platform}"},
+    "profile_picture": {"en": "@{account} uses a photo of {child} as its profile picture on {platform}",
+                        "fr": "@{account} utilise une photo de {child} comme photo de profil sur {platform}"},
+    "a_child": {"en": "the child", "fr": "l'enfant"},
+    "first_posted_by": {"en": "First posted by", "fr": "Publiée d'abord par"},
+    "first_post": {"en": "Original post", "fr": "Publication d'origine"},
     "seen_on": {"en": "seen on {platform} (account not named by the feed)",
                 "fr": "vue sur {platform} (compte non indiqué par le flux)"},
     "protected": {"en": "Protected photo (thumbnail)", "fr": "Photo protégée (miniature)"},
@@ -96,6 +103,11 @@ class Report:
 
     def headline(self, alert: dict) -> str:
         platform = _PLATFORM_NAMES.get(alert["platform"], alert["platform"] or "?")
+        if alert.get("account") and alert.get("kind") == "profile_picture":
+            return self.w("profile_picture", account=alert["account"], platform=platform,
+                          child=alert.get("child") or self.w("a_child"))
+        if alert.get("account") and alert.get("first_account"):
+            return self.w("reposted_by", account=alert["account"], first=alert["first_account"], platform=platform)
         if alert.get("account"):
             return self.w("posted_by", account=alert["account"], platform=platform)
         return self.w("seen_on", platform=platform)
@@ -126,6 +138,10 @@ class Report:
             (self.w("account"), f"@{alert['account']}" if alert.get("account") else unknown, alert.get("account_url")),
             (self.w("post"), alert.get("post_url") or unknown, alert.get("post_url")),
         ]
+        if alert.get("first_account"):
+            rows.append((self.w("first_posted_by"), f"@{alert['first_account']}", alert.get("first_account_url")))
+        if alert.get("first_post_url"):
+            rows.append((self.w("first_post"), alert["first_post_url"], alert["first_post_url"]))
         if caption:
             rows.append((self.w("caption"), caption, None))
         rows += [

@@ -234,6 +234,10 @@ def log(obj: Context, as_json: bool) -> None:
             continue
         where = a["page_url"] or a["host"]
         who = f"  posted by @{a['account']}" if a.get("account") else ""
+        if a.get("account") and a.get("kind") == "profile_picture":
+            who = f"  the profile picture of @{a['account']}"
+        elif a.get("account") and a.get("first_account"):
+            who = f"  re-posted by @{a['account']}, first posted by @{a['first_account']}"
         post = f"\n      post: {a['post_url']}" if a.get("post_url") else ""
         click.echo(f"#{a['id']:<4} {a['last_seen'][:19]}  {a['status']:<11} {a['platform']:<10} "
                    f"{a['photo_name']}  ×{a['count']}{who}  on {where}\n      {a['image_url']}{post}")

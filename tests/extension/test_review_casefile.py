@@ -81,3 +81,37 @@ def test_the_review_page_and_the_case_file_outline_where_the_photo_lies(paired, 
     with zipfile.ZipFile(path) as case:
         report = case.read("report.html").decode()
     assert '<svg viewBox="0 0 480 480"' in report and '<polygon points="40,30 440,30 440,450 40,450"/>' in report
+
+
+def test_the_review_page_and_popup_say_who_re_posted_it_and_whose_profile_picture_it_is(paired, server):
+    store = Store(server.watcher.data_dir)
+    photo_id = store.photos()[0]["id"]
+    retweet = Attribution(
+        "x", "the_retweeter", "https://x.com/the_retweeter", "https://x.com/the_retweeter/status/2", "RT",
+        "https://x.com/i/api/graphql/q/HomeTimeline", "{}", repost="retweet", first_account="first_poster",
+        first_account_url="https://x.com/first_poster", first_post_url="https://x.com/first_poster/status/1")
+    reposted, _ = store.record_sighting(Sighting(
+        datetime.now(UTC), "https://pbs.twimg.com/media/GeRePoSt.jpg", None, "pbs.twimg.com", "x", "image/jpeg",
+        square_crop_copy(kodak(5)), Match(photo_id, "crop 1:1", 0, 1.0), {}, retweet))
+    picture = Attribution(
+        "instagram", "alice.fan.page", "https://www.instagram.com/alice.fan.page/",
+        "https://www.instagram.com/alice.fan.page/", None, "https://www.instagram.com/api/v1/web/search/topsearch/",
+        "{}", kind="profile_picture")
+    worn, _ = store.record_sighting(Sighting(
+        datetime.now(UTC), "https://scontent.cdninstagram.com/v/t51.2885-19/77_n.jpg", None, "scontent.cdninstagram.com",
+        "instagram", "image/jpeg", square_crop_copy(kodak(5), 150), Match(photo_id, "crop 1:1", 0, 1.0), {}, picture))
+    store.close()
+    child = worn["child"] or "your child"
+    review = paired.open(f"review.html?alert={reposted['id']}", 1280, 1400)
+    expect(review.locator("#detail-where")).to_have_text(
+        "Re-posted by @the_retweeter, first posted by @first_poster on X (Twitter)")
+    expect(review.locator("#fact-first-posted")).to_have_text("@first_poster · https://x.com/first_poster/status/1")
+    expect(review.locator("#fact-first-posted a")).to_have_attribute("href", "https://x.com/first_poster/status/1")
+    review = paired.open(f"review.html?alert={worn['id']}", 1280, 1400)
+    expect(review.locator("#detail-where")).to_have_text(
+        f"@alice.fan.page uses a photo of {child} as its profile picture on Instagram")
+    expect(review.locator("#fact-first-posted")).to_be_hidden()
+    popup = paired.open("popup.html", 440, 600)
+    places = popup.locator("#alerts .place")
+    expect(places.filter(has_text="first posted by")).to_have_text("@the_retweeter, first posted by @first_poster")
+    expect(places.filter(has_text="profile picture")).to_have_text("@alice.fan.page (profile picture)")

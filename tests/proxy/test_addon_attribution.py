@@ -75,3 +75,17 @@ async def test_feeds_of_other_hosts_and_unknown_shapes_are_harmless(watcher):
     await read_all(watcher)
     assert len(watcher.attributions) == 0
     assert watcher.counts.seen == 0  # feeds are not images
+
+
+async def test_a_profile_picture_that_copies_a_protected_photo_names_the_account_that_wears_it(watcher):
+    watcher.response(feed_flow((FEEDS / "instagram_search.json").read_bytes(), path="/api/v1/web/search/topsearch/?query=alice"))
+    await read_all(watcher)
+    # The search results named the picture at 150 px; the browser fetches it at 320.
+    image = image_flow(square_crop_copy(kodak(5), width=320), host="scontent-cdg4-1.cdninstagram.com")
+    image.request.path = "/v/t51.2885-19/461000030_1_n.jpg?stp=dst-jpg_s320x320&_nc_ht=x&oh=00_Other&oe=2"
+    watcher.response(image)
+    await settle(watcher)
+    [sighting] = watcher.recorded
+    assert sighting.attribution.kind == "profile_picture"
+    assert (sighting.attribution.account, sighting.attribution.display_name) == ("alice.fan.page", "Alice ❤")
+    assert sighting.attribution.post_url == "https://www.instagram.com/alice.fan.page/"

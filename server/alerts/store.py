@@ -3,7 +3,8 @@
 One SQLite file (WAL mode, through sqlite-utils) in the data dir, and the evidence bytes
 as files beside it, named by their SHA-256. An evidence file is complete on disk before
 the row that names it is committed, so a crash can never leave a row pointing at half a file.
-Sightings are append-only: a status change touches the alert, never its evidence.
+Sightings are append-only: a status change touches the alert, never its evidence. The
+tables and the steps that bring an older database to them are in `schema`.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import sqlite_utils
-from sentinelle.proxy.fingerprint import Fingerprint, with_local_features
-from sentinelle.proxy.image_keys import platform_key
+from sentinelle.proxy.fingerprint import Fingerprint
 from sentinelle.proxy.sighting import Sighting
+from sentinelle.server.alerts.schema import _FIRST_POSTER, StoreError, image_key, migrate
 
 STATUSES = ("new", "seen", "reported", "resolved", "false_alarm")
 
@@ -34,10 +34,6 @@ _EXTENSIONS = {
 
 # Evidence is written under this prefix, then renamed to its final name once complete.
 _INCOMING = ".incoming-"
-
-
-class StoreError(Exception):
-    """Something the parent asked of the store cannot be done (unknown alert, bad status)."""
 
 
 @dataclass(frozen=True)
@@ -55,19 +51,6 @@ class NewPhoto:
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def image_key(url: str) -> str:
-    """The image a URL names, whatever its size, format and signature: on a social CDN the
-    platform's own key (proxy/image_keys.py), elsewhere scheme, host and path."""
-    if (key := platform_key(url)) is not None:
-        return key
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path, "", ""))
-
-
-# What an alert says of who showed the image and who posted it first, taken from the feed.
-_FIRST_POSTER = ("kind", "repost", "first_account", "first_account_url", "first_post_url")
 
 
 def _first_poster(attribution) -> dict[str, str | None]:
@@ -397,157 +380,3 @@ SELECT id, photo_id, photo_name, child, image_url, page_url, host, platform, acc
        first_account_url, first_post_url, score, first_seen, last_seen, count, status,
        status_changed_at
 FROM alerts"""
-
-
-# -- schema -----------------------------------------------------------------------
-
-def _create_v1(db: sqlite_utils.Database) -> None:
-    db["meta"].create({"key": str, "value": int}, pk="key")
-    db["children"].create({"id": int, "name": str}, pk="id", not_null={"name"})
-    db["children"].create_index(["name"], unique=True)
-    db["photos"].create(
-        {"id": int, "sha256": str, "name": str, "child_id": int, "width": int, "height": int,
-         "thumbnail": bytes, "enrolled_at": str},
-        pk="id", not_null={"sha256", "name", "enrolled_at"},
-        foreign_keys=[("child_id", "children", "id")],
-    )
-    db["photos"].create_index(["sha256"], unique=True)
-    db["fingerprints"].create(
-        {"id": int, "photo_id": int, "view": str, "data": bytes},
-        pk="id", not_null={"photo_id", "view", "data"},
-        foreign_keys=[("photo_id", "photos", "id")],
-    )
-    db["fingerprints"].create_index(["photo_id"])
-    db["alerts"].create(
-        {"id": int, "photo_id": int, "photo_name": str, "child": str, "image_key": str,
-         "image_url": str, "page_url": str, "host": str, "platform": str, "score": float,
-         "first_seen": str, "last_seen": str, "count": int, "status": str,
-         "status_changed_at": str},
-        pk="id", not_null={"photo_id", "image_key", "image_url", "status"},
-    )
-    db["alerts"].create_index(["photo_id", "image_key"], unique=True)
-    db["alerts"].create_index(["status"])
-    db["sightings"].create(
-        {"id": int, "alert_id": int, "seen_at": str, "image_url": str, "page_url": str,
-         "host": str, "platform": str, "content_type": str, "score": float, "view": str,
-         "evidence_sha256": str, "evidence_file": str, "evidence_bytes": int},
-        pk="id", not_null={"alert_id", "seen_at", "evidence_sha256", "evidence_file"},
-        foreign_keys=[("alert_id", "alerts", "id")],
-    )
-    db["sightings"].create_index(["alert_id"])
-
-
-def _add_local_features(db: sqlite_utils.Database) -> None:
-    """Fingerprints v2: the "original" and "mirror" views gain local features (keypoints).
-
-    Photos enrolled before have only their hashes, and the store never kept the photo
-    itself: their keypoints are taken from the review page's thumbnail (256 px), the
-    best picture there is. They may match through edits a little less well than photos
-    enrolled since; enrolling the photo again (forget, then enrol) gives it keypoints
-    taken of the full photo.
-    """
-    from PIL import ImageOps
-    from sentinelle.proxy.images import ImageError, open_image
-
-    rows = db.execute(
-        "SELECT fingerprints.id, fingerprints.view, fingerprints.data, photos.thumbnail "
-        "FROM fingerprints JOIN photos ON photos.id = fingerprints.photo_id "
-        "WHERE fingerprints.view IN ('original', 'mirror')"
-    ).fetchall()
-    for row_id, view, data, thumbnail in rows:
-        fp = Fingerprint.from_bytes(data)
-        if fp.local or not thumbnail:
-            continue
-        try:
-            img = open_image(thumbnail, min_side=1)
-        except ImageError:
-            continue  # a damaged thumbnail: the photo keeps matching by its hashes
-        if view == "mirror":
-            img = ImageOps.mirror(img)
-        db.execute("UPDATE fingerprints SET data = ? WHERE id = ?", [with_local_features(fp, img).to_bytes(), row_id])
-
-
-def _add_attribution(db: sqlite_utils.Database) -> None:
-    """Who posted it: alerts group by account when a feed named it, and evidence is append-only.
-
-    Alerts gain the account, its page and the post; sightings gain the normalised image
-    address (so an image finds its alert whatever alert it joined), the response headers
-    kept as evidence and the feed record that named the account. Sightings can no longer
-    be changed or deleted, by Sentinelle or anyone using its database.
-    """
-    db.execute("DROP INDEX IF EXISTS idx_alerts_photo_id_image_key")
-    db["alerts"].create_index(["photo_id", "image_key"])
-    for column in ("account", "account_url", "post_url"):
-        db["alerts"].add_column(column, str)
-    db["alerts"].create_index(["photo_id", "platform", "account"])
-    for column in ("image_key", "response_headers", "account", "post_url", "attribution"):
-        db["sightings"].add_column(column, str)
-    for row_id, url in db.execute("SELECT id, image_url FROM sightings").fetchall():
-        db.execute("UPDATE sightings SET image_key = ? WHERE id = ?", [image_key(url or ""), row_id])
-    db["sightings"].create_index(["image_key"])
-    _append_only(db)
-
-
-def _add_region(db: sqlite_utils.Database) -> None:
-    """The match says where: each sighting keeps the four corners of the protected photo in
-    the image seen (JSON `[[x, y], …]`, its pixels); sightings recorded before have none."""
-    db["sightings"].add_column("region", str)
-
-
-def _platform_image_keys(db: sqlite_utils.Database) -> None:
-    """One image, one key: alerts and sightings of a social CDN's image are keyed by the
-    platform's stable part of its address (proxy/image_keys.py: a file name, a media id, an
-    md5), so two sizes or two signatures of one image find the same alert.
-
-    The key is derived from the address kept in each row, never evidence itself: the
-    append-only guard of sightings is lifted for this step alone, and put back.
-    """
-    for event in ("update", "delete"):
-        db.execute(f"DROP TRIGGER IF EXISTS sightings_append_only_{event}")
-    for table in ("alerts", "sightings"):
-        for row_id, url in db.execute(f"SELECT id, image_url FROM {table}").fetchall():
-            db.execute(f"UPDATE {table} SET image_key = ? WHERE id = ?", [image_key(url or ""), row_id])
-    _append_only(db)
-
-
-def _add_first_poster(db: sqlite_utils.Database) -> None:
-    """Re-posts and profile pictures: an alert says what the image was to the account that
-    showed it (`kind`: a post, or its profile picture) and, for a retweet, quote, cross-post
-    or re-pin, who posted it first. Alerts recorded before have none (NULL: a post)."""
-    for column in _FIRST_POSTER:
-        db["alerts"].add_column(column, str)
-    for column in ("kind", "first_account"):
-        db["sightings"].add_column(column, str)
-
-
-def _append_only(db: sqlite_utils.Database) -> None:
-    for event in ("UPDATE", "DELETE"):
-        db.execute(
-            f"CREATE TRIGGER sightings_append_only_{event.lower()} BEFORE {event} ON sightings"
-            " BEGIN SELECT RAISE(ABORT, 'sightings are evidence: append-only'); END"
-        )
-
-
-def _add_child_names(db: sqlite_utils.Database) -> None:
-    """A child has names and handles: her nicknames and her own accounts (JSON lists), so
-    that accounts pretending to be her can be told from hers."""
-    db["children"].add_column("aliases", str)
-    db["children"].add_column("handles", str)
-
-
-MIGRATIONS = [_create_v1, _add_attribution, _add_local_features, _add_region, _platform_image_keys,
-              _add_first_poster, _add_child_names]
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def migrate(db: sqlite_utils.Database) -> None:
-    """Bring the database to SCHEMA_VERSION, one recorded step at a time."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"this database was written by a newer Sentinelle (schema {version}); upgrade first"
-        )
-    for step in range(version, SCHEMA_VERSION):
-        with db.atomic():
-            MIGRATIONS[step](db)
-            db.execute(f"PRAGMA user_version = {step + 1}")

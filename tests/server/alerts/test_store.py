@@ -10,7 +10,8 @@ import pytest
 from sentinelle.proxy.matcher import Match
 from sentinelle.proxy.sighting import Sighting
 from sentinelle.server.alerts.enroll import prepare_photo
-from sentinelle.server.alerts.store import SCHEMA_VERSION, Store, StoreError, image_key
+from sentinelle.server.alerts.schema import SCHEMA_VERSION
+from sentinelle.server.alerts.store import Store, StoreError, image_key
 
 from tests.conftest import kodak
 
@@ -129,14 +130,14 @@ def test_image_key_drops_signing_parameters():
 
 
 def test_migrations_run_in_order_from_any_older_version(data_dir, monkeypatch):
-    from sentinelle.server.alerts import store as store_module
+    from sentinelle.server.alerts import schema
 
     data_dir.mkdir()
     Store(data_dir).close()  # a database at the current version
     def add_notes(db):
         db["alerts"].add_column("note", str)
-    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, add_notes])
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", len(store_module.MIGRATIONS))
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, add_notes])
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", len(schema.MIGRATIONS))
     upgraded = Store(data_dir)
     assert "note" in upgraded.db["alerts"].columns_dict
     assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 import sqlite_utils
 from sentinelle.proxy.attribution import Attribution
-from sentinelle.server.alerts import store as store_module
+from sentinelle.server.alerts import schema
 from sentinelle.server.alerts.store import Store
 
 from tests.server.alerts.test_store import enroll, sighting
@@ -84,10 +84,7 @@ def test_sightings_cannot_be_changed_or_deleted(store):
 def test_a_database_from_before_attribution_keeps_its_alerts_and_groups_as_before(data_dir):
     data_dir.mkdir()
     db = sqlite_utils.Database(data_dir / "sentinelle.db")
-    before = store_module.MIGRATIONS.index(store_module._add_attribution)
-    for step in store_module.MIGRATIONS[:before]:
-        step(db)
-    db.execute(f"PRAGMA user_version = {before}")
+    schema.migrate(db, until=schema._add_attribution)
     db["alerts"].insert({"photo_id": 1, "photo_name": "kodim05.jpg", "image_key": "https://cdn/a.jpg",
                          "image_url": "https://cdn/a.jpg?sig=1", "platform": "instagram", "count": 1,
                          "status": "reported", "first_seen": "2026-11-01", "last_seen": "2026-11-01"})

@@ -6,7 +6,7 @@ import sqlite_utils
 from PIL import Image
 from sentinelle.proxy.fingerprint import Fingerprint, fingerprint
 from sentinelle.proxy.matcher import Matcher
-from sentinelle.server.alerts import store as store_module
+from sentinelle.server.alerts import schema
 from sentinelle.server.alerts.enroll import prepare_photo
 from sentinelle.server.alerts.store import Store
 
@@ -18,7 +18,7 @@ def old_database(data_dir, number: int) -> None:
     """A database as Sentinelle v1 left it: schema 1, fingerprint rows holding a version 1 hash alone."""
     data_dir.mkdir()
     db = sqlite_utils.Database(data_dir / "sentinelle.db")
-    store_module._create_v1(db)
+    schema._create_v1(db)
     db.execute("PRAGMA user_version = 1")
     photo = prepare_photo(kodak(number).read_bytes(), kodak(number).name, None)
     photo_id = db["photos"].insert(
@@ -39,7 +39,7 @@ def test_an_old_database_is_migrated_and_then_sees_through_edits(data_dir):
     assert before.match(copy) is None
 
     store = Store(data_dir)
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == store_module.SCHEMA_VERSION >= 2
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION >= 2
     views = {view: fp for _, view, fp in store.fingerprints()}
     assert views["original"].local and views["mirror"].local  # keypoints, from the thumbnail
     assert not views["crop 4:5"].local  # the crops keep their hash alone, as newly enrolled ones do

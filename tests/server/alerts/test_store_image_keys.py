@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 import sqlite_utils
-from sentinelle.server.alerts import store as store_module
+from sentinelle.server.alerts import schema
 from sentinelle.server.alerts.store import Store, image_key
 
 from tests.server.alerts.test_store import enroll, sighting
@@ -68,10 +68,7 @@ def test_an_account_s_profile_picture_is_its_own_alert_beside_its_posts(store):
 def test_a_database_keyed_by_address_is_rekeyed_by_image_and_stays_append_only(data_dir):
     data_dir.mkdir()
     db = sqlite_utils.Database(data_dir / "sentinelle.db")
-    before = store_module.MIGRATIONS.index(store_module._platform_image_keys)
-    for step in store_module.MIGRATIONS[:before]:
-        step(db)
-    db.execute(f"PRAGMA user_version = {before}")
+    schema.migrate(db, until=schema._platform_image_keys)
     small, large = TWO_SIZES["instagram"]
     old_key = small.split("?")[0]  # what the store keyed by before: scheme, host and path
     db["alerts"].insert({"photo_id": 1, "photo_name": "kodim05.jpg", "image_key": old_key, "image_url": small,

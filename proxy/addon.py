@@ -4,9 +4,11 @@ The browser gets every response at once and unchanged. The bytes of a social hos
 image wait, in a bounded queue, for the proxy's next pause (QUIET_SECONDS), then go to a
 process pool to be fingerprinted and searched for (proxy/worker.py): the event loop, which
 serves every flow, never runs that work, and the pool never competes with a busy proxy.
-Only a match is handed on, through the `record` callable the runner wired in. The feed JSON (or HTML) of a social host
-goes to the same pool to be read for who posted which image (proxy/attribution.py), kept
-in memory only and attached to a match. This is the only module that imports mitmproxy.
+Only a match is handed on, through the `record` callable the runner wired in. The feed JSON
+(or HTML) of a social host goes to the same pool to be read for who posted which image
+(proxy/attribution.py), kept in memory only and attached to a match, and for accounts whose
+names look like a child's (proxy/lookalikes.py), handed on through `watch`. This is the
+only module that imports mitmproxy.
 """
 
 from __future__ import annotations
@@ -20,18 +22,13 @@ import os
 import signal
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 
 from mitmproxy import ctx, exceptions, http
 from sentinelle.proxy import memory, worker
-from sentinelle.proxy.attribution import (
-    MAX_FEED_BYTES,
-    AttributionMap,
-    is_feed,
-    parse_feed,
-)
+from sentinelle.proxy.attribution import MAX_FEED_BYTES, AttributionMap, is_feed
 from sentinelle.proxy.hosts import (
     all_domains,
     allow_hosts_patterns,
@@ -39,6 +36,7 @@ from sentinelle.proxy.hosts import (
     platform_of,
 )
 from sentinelle.proxy.images import ImageError, is_image
+from sentinelle.proxy.lookalikes import Lookalike
 from sentinelle.proxy.sighting import Sighting, WatchCounts, evidence_headers
 from sentinelle.proxy.worker import IndexRef
 
@@ -116,8 +114,9 @@ class Watcher:
 
     `protected` says where the protected set is saved for the workers, and its version
     (asked at each image, so a change reaches the next one); `record` is handed each
-    sighting, on the event loop, never on the response path. Both must answer at once,
-    touching no disk: the server hands in a cached index and a recorder that queues.
+    sighting, on the event loop, never on the response path; `watch` (if given) each account
+    a feed showed whose name looks like a child's. All must answer at once, touching no
+    disk: the server hands in a cached index and a recorder that queues.
     `tune_memory`: the process is Sentinelle's own, so the allocator is the watcher's to tune.
     """
 
@@ -126,11 +125,13 @@ class Watcher:
         protected: Callable[[], IndexRef],
         record: Callable[[Sighting], None],
         *,
+        watch: Callable[[Lookalike], None] | None = None,
         workers: int | None = None,
         tune_memory: bool = False,
     ) -> None:
         self._protected = protected
         self._record = record
+        self._watch = watch
         self._workers = workers or default_workers()
         # Whether the process is Sentinelle's own (`sentinelle run`), so that the C allocator's
         # settings are the watcher's to change; inside someone else's mitmdump they are not.
@@ -260,14 +261,15 @@ class Watcher:
         body = response.get_content(strict=False) or b""
         if not body or len(body) > MAX_FEED_BYTES:
             return
-        handed = self._hand_over(parse_feed, platform, flow.request.pretty_url, content_type, body)
+        handed = self._hand_over(worker.read_feed, platform, flow.request.pretty_url, content_type, body,
+                                 self._protected())
         if handed is None:
             return  # no worker to take it: passed unread
         pool, future = handed
         self._feeds.add(future)
-        future.add_done_callback(partial(self._read, pool))
+        future.add_done_callback(partial(self._read, pool, datetime.now(UTC)))
 
-    def _read(self, pool: concurrent.futures.Executor, future: asyncio.Future) -> None:
+    def _read(self, pool: concurrent.futures.Executor, seen_at: datetime, future: asyncio.Future) -> None:
         self._feeds.discard(future)
         if future.cancelled():
             return
@@ -277,7 +279,15 @@ class Watcher:
             else:
                 logger.info("Sentinelle could not read a feed: %r", error)
             return
-        self.attributions.add_all(future.result())
+        attributions, lookalikes = future.result()
+        self.attributions.add_all(attributions)
+        for lookalike in lookalikes:
+            if self._watch is None:
+                break
+            try:
+                self._watch(replace(lookalike, seen_at=seen_at))
+            except Exception:
+                logger.exception("Sentinelle saw an account that looks like a child's but could not note it")
 
     def _refusal(self, body: bytes) -> str | None:
         """Why an image is not to be kept for checking, if it is not."""

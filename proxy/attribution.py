@@ -53,7 +53,7 @@ class Attribution:
     feed_url: str  # the response the feed record came in
     record: str  # the feed record itself, as compact (trimmed) JSON: the evidence of the attribution
     display_name: str | None = None  # the account's name as the feed shows it
-    kind: str = POST  # "post", or "profile_picture": the image is the account's own picture
+    shown_as: str = POST  # "post", or "profile_picture": the image is the account's own picture
     repost: str | None = None  # how the post shows another's: retweet, quote, crosspost, repin, media
     first_account: str | None = None  # who posted it first, for a re-post
     first_account_url: str | None = None
@@ -96,7 +96,7 @@ class AttributionMap:
         """The latest feed's word on an image wins, except that an account's picture never
         hides the post the same image was seen in."""
         known = self._entries.get(key)
-        if not (known is not None and known.kind == POST and attribution.kind == PROFILE_PICTURE):
+        if not (known is not None and known.shown_as == POST and attribution.shown_as == PROFILE_PICTURE):
             self._entries[key] = attribution
         self._entries.move_to_end(key)
         while len(self._entries) > self._max:
@@ -142,9 +142,9 @@ def _better(known: Attribution | None, fields: dict[str, str | None]) -> bool:
     that names an account wins; a post wins over an account's picture of the same image."""
     if known is None:
         return True
-    if known.kind == PROFILE_PICTURE and fields.get("kind") == POST:
+    if known.shown_as == PROFILE_PICTURE and fields.get("shown_as") == POST:
         return True
-    return known.account is None and bool(fields.get("account")) and known.kind == fields.get("kind")
+    return known.account is None and bool(fields.get("account")) and known.shown_as == fields.get("shown_as")
 
 
 # -- finding JSON in a body ------------------------------------------------------------

@@ -1,10 +1,10 @@
 """What runs in each of the watcher's worker processes: fingerprint an image and search the
-protected set, all off the proxy's event loop. Kept apart from mitmproxy, which a worker
-never needs.
+protected set; read a feed for who posted which image and which accounts look like a child's.
+All off the proxy's event loop. Kept apart from mitmproxy, which a worker never needs.
 
-The protected set reaches the workers as a file (`save_matcher`), named in each task with
-its version: a worker loads it once per version and keeps it, so a task carries only the
-image's bytes.
+The protected set (the photos' fingerprints and the children's names) reaches the workers
+as a file (`save_matcher`), named in each task with its version: a worker loads it once per
+version and keeps it, so a task carries only the image's (or the feed's) bytes.
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sentinelle.proxy.attribution import Attribution, parse_feed
 from sentinelle.proxy.fingerprint import fingerprint
+from sentinelle.proxy.lookalikes import Lookalike, find_lookalikes
 from sentinelle.proxy.matcher import Match, Matcher
+from sentinelle.proxy.names import NameWatch
 
 
 @dataclass(frozen=True)
@@ -29,31 +32,48 @@ class IndexRef:
     version: int
 
 
-def save_matcher(matcher: Matcher, path: Path) -> None:
+@dataclass(frozen=True)
+class Protected:
+    """What the workers search: the photos' fingerprints, and the children's names."""
+
+    matcher: Matcher
+    names: NameWatch
+
+
+def save_matcher(matcher: Matcher, path: Path, names: NameWatch | None = None) -> None:
     """Write the protected set for the workers, at once (a worker never reads half a file).
 
-    The file holds fingerprints only, as the database does, in the same private data dir.
+    The file holds fingerprints and names only, as the database does, in the same private
+    data dir.
     """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".index-")
     try:
         with os.fdopen(fd, "wb") as f:
-            pickle.dump(matcher, f, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(Protected(matcher, names or NameWatch(())), f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-_loaded: tuple[IndexRef, Matcher] | None = None
+_loaded: tuple[IndexRef, Protected] | None = None
 
 
 def check(data: bytes, index: IndexRef) -> Match | None:
     """Fingerprint an image seen on the wire and say which protected photo it copies, if any.
     Raises ImageError for bytes that are not a usable image."""
-    return _matcher(index).match(fingerprint(data))
+    return _protected(index).matcher.match(fingerprint(data))
 
 
-def _matcher(index: IndexRef) -> Matcher:
+def read_feed(platform: str, feed_url: str, content_type: str, body: bytes,
+              index: IndexRef) -> tuple[list[tuple[str, Attribution]], list[Lookalike]]:
+    """Who posted which image in a feed response, and the accounts it shows that look like a
+    child's (proxy/lookalikes.py)."""
+    found = parse_feed(platform, feed_url, content_type, body)
+    return found, find_lookalikes((attribution for _, attribution in found), _protected(index).names)
+
+
+def _protected(index: IndexRef) -> Protected:
     global _loaded
     if _loaded is None or _loaded[0] != index:
         with open(index.path, "rb") as f:

@@ -169,7 +169,7 @@ async def test_each_platform_s_feed_names_who_posted_an_image_fetched_at_another
             await wait_for(lambda: watcher.api("GET", "/api/stats")[1]["alerts"] == 1)
             _, [alert] = await asyncio.to_thread(watcher.api, "GET", "/api/alerts")
             assert (alert["platform"], alert["account"], alert["post_url"]) == (platform, account, post_url)
-            assert alert["first_account"] == first and alert["kind"] == "post"
+            assert alert["first_account"] == first and alert["shown_as"] == "post"
             assert alert["image_url"] == f"https://{cdn}{image}"
         finally:
             code = await asyncio.to_thread(watcher.stop)

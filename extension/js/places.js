@@ -48,7 +48,7 @@ export function firstPosterOf(alert) {
 /** The place of an alert in a line: who showed the copy, and who posted it first or whose
  *  profile picture it is. */
 export function placeLabel(alert, place) {
-  if (alert.account && alert.kind === "profile_picture") return t("profilePictureOf", place.label);
+  if (alert.account && alert.shown_as === "profile_picture") return t("profilePictureOf", place.label);
   const first = alert.account && firstPosterOf(alert);
   return first ? t("repostedFrom", [place.label, first.label]) : place.label;
 }

@@ -125,7 +125,7 @@ function current() {
 function whoShowedIt(alert, place) {
   const platform = platformName(alert.platform);
   if (!alert.account || !place) return t("detailWhere", [platform, place ? place.label : t("pageUnknown")]);
-  if (alert.kind === "profile_picture") {
+  if (alert.shown_as === "profile_picture") {
     return t("detailProfilePicture", [place.label, alert.child || t("theChild"), platform]);
   }
   const first = firstPosterOf(alert);

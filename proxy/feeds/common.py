@@ -54,7 +54,7 @@ def post(handle: object, account_url: str, post_url: str | None, caption: object
     return {
         "account": handle, "account_url": (account_url.format(handle) or None) if handle else None,
         "post_url": post_url, "caption": text(caption), "display_name": text(display_name, 200),
-        "kind": POST,
+        "shown_as": POST,
     }
 
 
@@ -74,6 +74,6 @@ def profile(handle: object, account_url: str, picture: object, display_name: obj
     if handle is None:
         return
     fields = post(handle, account_url, account_url.format(handle) or None, None, display_name)
-    fields["kind"] = PROFILE_PICTURE
+    fields["shown_as"] = PROFILE_PICTURE
     for url in strings(picture):
         yield url, fields

@@ -1,4 +1,4 @@
-"""The protected set as the watcher sees it: a matcher kept in step with the store.
+"""The protected set as the watcher sees it: a matcher and the children's names, kept in step with the store.
 
 `sentinelle enroll` in another process, or the extension's upload, changes the photos;
 the watcher sees the change without a restart. Its workers get the matcher through a file
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sentinelle.proxy.fingerprint import Fingerprint
 from sentinelle.proxy.matcher import Match, Matcher
+from sentinelle.proxy.names import Child, NameWatch
 from sentinelle.proxy.worker import IndexRef, save_matcher
 from sentinelle.server.alerts.store import Store
 from sentinelle.server.alerts.store_thread import StoreThread
@@ -50,12 +51,13 @@ class ProtectedSet:
         return IndexRef(str(self._index_path), self._revision)
 
     def refresh(self) -> None:
-        """Rebuild the matcher (and its file) if the enrolled photos changed since."""
+        """Rebuild the matcher (and its file) if the enrolled photos or the children's names
+        changed since."""
         revision = self._store.photos_revision()
         if revision != self._revision:
             self._matcher = Matcher(self._store.fingerprints())
             if self._index_path is not None:
-                save_matcher(self._matcher, self._index_path)
+                save_matcher(self._matcher, self._index_path, names_of(self._store.children()))
             self._revision = revision
 
     def __len__(self) -> int:
@@ -94,3 +96,8 @@ class LiveIndex:
                 await self.refresh()
             except Exception as e:  # a locked or unreadable database: the old index serves meanwhile
                 logger.error("Sentinelle could not read the protected photos (%s); it tries again.", e)
+
+
+def names_of(children: list[dict]) -> NameWatch:
+    """What the watcher checks accounts against: every child's names and own handles."""
+    return NameWatch(Child(c["name"], tuple(c["aliases"]), tuple(map(tuple, c["handles"]))) for c in children)

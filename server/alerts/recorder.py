@@ -1,7 +1,7 @@
 """Where an alert is recorded: a match the watcher saw goes to the store, then to the extension.
 
-The watcher calls the recorder on the event loop and it returns at once: the sighting is
-queued, written in the store's thread (`StoreThread`), and only then published on the
+The watcher calls the recorder on the event loop and it returns at once: the sighting (or
+an account whose name looks like a child's, for the watch list) is queued, written in the store's thread (`StoreThread`), and only then published on the
 event stream. A write that fails (a full disk, a read-only or locked database) is not the
 end of the evidence: the sighting stays queued, in order, and is written again a little
 later, for as long as it takes; the log says so once per outage, and `/api/stats` counts
@@ -15,6 +15,7 @@ import collections
 import logging
 import sqlite3
 
+from sentinelle.proxy.lookalikes import Lookalike
 from sentinelle.proxy.sighting import Sighting
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.store_thread import StoreThread
@@ -37,22 +38,31 @@ def with_links(alert: dict) -> dict:
 
 
 class AlertRecorder:
-    """The watcher's `record`: sightings to the store, in order, never dropped; then to `events`."""
+    """The watcher's `record` and `watch`: sightings and look-alike accounts to the store, in
+    order, never dropped; then to `events`."""
 
     def __init__(self, store: StoreThread, events: Events) -> None:
         self._store, self._events = store, events
-        self._unsaved: collections.deque[Sighting] = collections.deque()
+        self._unsaved: collections.deque[Sighting | Lookalike] = collections.deque()
         self._writing: asyncio.Task | None = None
         self.failing = False  # the last write failed; cleared by the next one that succeeds
 
     def __call__(self, sighting: Sighting) -> None:
-        self._unsaved.append(sighting)
+        self._queue(sighting)
+
+    def watch(self, lookalike: Lookalike) -> None:
+        """An account whose name looks like a child's: to the watch list. In the same queue as
+        the sightings, so that the account is on the list before its photos are recorded."""
+        self._queue(lookalike)
+
+    def _queue(self, item: Sighting | Lookalike) -> None:
+        self._unsaved.append(item)
         if self._writing is None or self._writing.done():
             self._writing = asyncio.get_running_loop().create_task(self._write_all())
 
     @property
     def unsaved(self) -> int:
-        """Sightings seen and not yet in the store."""
+        """Sightings (and look-alike accounts) seen and not yet in the store."""
         return len(self._unsaved)
 
     async def flush(self) -> None:
@@ -63,9 +73,12 @@ class AlertRecorder:
     async def _write_all(self) -> None:
         wait = FIRST_RETRY_SECONDS
         while self._unsaved:
-            sighting = self._unsaved[0]
+            item = self._unsaved[0]
             try:
-                alert, is_new = await self._store.run(self._store.store.record_sighting, sighting)
+                if isinstance(item, Lookalike):
+                    await self._write_lookalike(item)
+                else:
+                    await self._write_sighting(item)
             except WRITE_FAILURES as e:
                 if not self.failing:
                     logger.error("Sentinelle cannot write an alert's evidence (%s): it is kept in memory "
@@ -82,7 +95,21 @@ class AlertRecorder:
             if self.failing:
                 logger.warning("Sentinelle: the evidence could be written again.")
                 self.failing, wait = False, FIRST_RETRY_SECONDS
-            self._events.publish("alert" if is_new else "sighting", with_links(alert))
-            if is_new:
-                logger.warning("Sentinelle: a protected photo (%s) was seen on %s — alert #%d",
-                               alert["photo_name"], alert["platform"], alert["id"])
+
+    async def _write_sighting(self, sighting: Sighting) -> None:
+        alert, is_new = await self._store.run(self._store.store.record_sighting, sighting)
+        self._events.publish("alert" if is_new else "sighting", with_links(alert))
+        if is_new:
+            logger.warning("Sentinelle: a protected photo (%s) was seen on %s — alert #%d%s",
+                           alert["photo_name"], alert["platform"], alert["id"],
+                           " (impersonation)" if alert["kind"] == "impersonation" else "")
+
+    async def _write_lookalike(self, lookalike: Lookalike) -> None:
+        store = self._store.store
+        entry, is_new, upgraded = await self._store.run(store.record_lookalike, lookalike)
+        if is_new:
+            self._events.publish("watch", entry)
+            logger.warning("Sentinelle: an account on %s looks like %s (@%s) — on the watch list",
+                           entry["platform"], entry["child"], entry["handle"])
+        for alert_id in upgraded:  # her photos were seen on it before its name was: now an impersonation
+            self._events.publish("alert", with_links(await self._store.run(store.alert, alert_id)))

@@ -15,7 +15,7 @@ from sentinelle.proxy.fingerprint import Fingerprint, with_local_features
 from sentinelle.proxy.image_keys import platform_key
 
 # What an alert says of who showed the image and who posted it first, taken from the feed.
-_FIRST_POSTER = ("kind", "repost", "first_account", "first_account_url", "first_post_url")
+_FIRST_POSTER = ("shown_as", "repost", "first_account", "first_account_url", "first_post_url")
 
 
 class StoreError(Exception):
@@ -146,7 +146,7 @@ def _add_first_poster(db: sqlite_utils.Database) -> None:
     """Re-posts and profile pictures: an alert says what the image was to the account that
     showed it (`kind`: a post, or its profile picture) and, for a retweet, quote, cross-post
     or re-pin, who posted it first. Alerts recorded before have none (NULL: a post)."""
-    for column in _FIRST_POSTER:
+    for column in ("kind", "repost", "first_account", "first_account_url", "first_post_url"):
         db["alerts"].add_column(column, str)
     for column in ("kind", "first_account"):
         db["sightings"].add_column(column, str)
@@ -167,8 +167,27 @@ def _add_child_names(db: sqlite_utils.Database) -> None:
     db["children"].add_column("handles", str)
 
 
+def _add_impersonation(db: sqlite_utils.Database) -> None:
+    """Accounts that pretend to be a child. An alert's `kind` now says what it is to the
+    parent: a copy of her photo, or an impersonation (an account whose name looks like hers
+    shows her photo); what the image was to the account (a post, its profile picture) moves
+    to `shown_as`. Alerts gain the account's display name and what of it resembled her.
+    The watch list keeps accounts whose names look like a child's, with or without her photos."""
+    for table in ("alerts", "sightings"):
+        db.execute(f"ALTER TABLE {table} RENAME COLUMN kind TO shown_as")
+    for column in ("kind", "display_name", "resemblance"):
+        db["alerts"].add_column(column, str)
+    db["watchlist"].create(
+        {"id": int, "child": str, "platform": str, "handle": str, "display_name": str,
+         "profile_url": str, "field": str, "what": str, "first_seen": str, "last_seen": str,
+         "count": int, "status": str, "status_changed_at": str, "feed_url": str, "record": str},
+        pk="id", not_null={"child", "platform", "handle", "status"},
+    )
+    db.execute("CREATE UNIQUE INDEX watchlist_account ON watchlist (platform, handle COLLATE NOCASE)")
+
+
 MIGRATIONS = [_create_v1, _add_attribution, _add_local_features, _add_region, _platform_image_keys,
-              _add_first_poster, _add_child_names]
+              _add_first_poster, _add_child_names, _add_impersonation]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

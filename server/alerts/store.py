@@ -23,6 +23,7 @@ import sqlite_utils
 from sentinelle.proxy.fingerprint import Fingerprint
 from sentinelle.proxy.sighting import Sighting
 from sentinelle.server.alerts.schema import _FIRST_POSTER, StoreError, image_key, migrate
+from sentinelle.server.alerts.watchlist import WatchList
 
 STATUSES = ("new", "seen", "reported", "resolved", "false_alarm")
 
@@ -59,8 +60,8 @@ def _first_poster(attribution) -> dict[str, str | None]:
     return {column: getattr(attribution, column) for column in _FIRST_POSTER}
 
 
-class Store:
-    """Sentinelle's database and evidence folder."""
+class Store(WatchList):
+    """Sentinelle's database and evidence folder (and the watch list: server/alerts/watchlist.py)."""
 
     def __init__(self, data_dir: Path) -> None:
         self.evidence_dir = data_dir / "evidence"
@@ -159,7 +160,7 @@ class Store:
                 " AND evidence_sha256 = ?", [key, seen_at, sighting.image_url, sighting.sha256],
             ).fetchone()):
                 return self.alert(row[0]), False
-            alert_id = self._alert_for(sighting.match.photo_id, sighting.platform, account, key, first["kind"])
+            alert_id = self._alert_for(sighting.match.photo_id, sighting.platform, account, key, first["shown_as"])
             is_new = alert_id is None
             if is_new:
                 alert_id = self.db["alerts"].insert(
@@ -173,7 +174,8 @@ class Store:
                         "status_changed_at": seen_at, "account": account,
                         "account_url": attribution.account_url if attribution else None,
                         "post_url": attribution.post_url if attribution else None,
-                        **first,
+                        "display_name": attribution.display_name if attribution else None,
+                        "kind": "copy", **first,
                     }
                 ).last_pk
             else:
@@ -186,11 +188,12 @@ class Store:
                     self.db.execute(
                         "UPDATE alerts SET account = coalesce(account, ?),"
                         " account_url = coalesce(account_url, ?), post_url = coalesce(post_url, ?),"
-                        " kind = coalesce(kind, ?), repost = coalesce(repost, ?),"
+                        " display_name = coalesce(display_name, ?),"
+                        " shown_as = coalesce(shown_as, ?), repost = coalesce(repost, ?),"
                         " first_account = coalesce(first_account, ?),"
                         " first_account_url = coalesce(first_account_url, ?),"
                         " first_post_url = coalesce(first_post_url, ?) WHERE id = ?",
-                        [account, attribution.account_url, attribution.post_url,
+                        [account, attribution.account_url, attribution.post_url, attribution.display_name,
                          *(first[c] for c in _FIRST_POSTER), alert_id],
                     )
             self.db["sightings"].insert(
@@ -204,24 +207,26 @@ class Store:
                     "response_headers": json.dumps(dict(sighting.response_headers)),
                     "account": account,
                     "post_url": attribution.post_url if attribution else None,
-                    "kind": first["kind"], "first_account": first["first_account"],
+                    "shown_as": first["shown_as"], "first_account": first["first_account"],
                     "attribution": json.dumps(attribution.as_dict(), ensure_ascii=False)
                     if attribution else None,
                     "region": json.dumps([[round(x, 1), round(y, 1)] for x, y in sighting.match.region])
                     if sighting.match.region else None,
                 }
             )
+            if account is not None:
+                self.impersonation_of(alert_id)
         return self.alert(alert_id), is_new
 
     def _alert_for(self, photo_id: int, platform: str, account: str | None, key: str,
-                   kind: str | None = None) -> int | None:
+                   shown_as: str | None = None) -> int | None:
         """The alert a sighting belongs to: its account's (a post, or the account's profile
         picture: two alerts), else its image's; None for a new one."""
         if account is not None:
             row = self.db.execute(
                 "SELECT id FROM alerts WHERE photo_id = ? AND platform = ? AND account = ?"
-                " AND coalesce(kind, 'post') = coalesce(?, 'post') ORDER BY id LIMIT 1",
-                [photo_id, platform, account, kind],
+                " AND coalesce(shown_as, 'post') = coalesce(?, 'post') ORDER BY id LIMIT 1",
+                [photo_id, platform, account, shown_as],
             ).fetchone()
             if row:
                 return row[0]
@@ -242,7 +247,7 @@ class Store:
 
     def alerts_of_account(self, account: str) -> list[dict]:
         """The alerts of an account (any platform; a leading "@" is ignored), oldest first."""
-        return list(self.db.query(
+        return _alerts(self.db.query(
             _ALERTS_SQL + " WHERE account = ? COLLATE NOCASE ORDER BY id", [account.lstrip("@")]
         ))
 
@@ -250,13 +255,13 @@ class Store:
         """Alerts, newest sighting first; only those with `status` when given."""
         if status is not None:
             _check_status(status)
-            return list(self.db.query(
+            return _alerts(self.db.query(
                 _ALERTS_SQL + " WHERE status = ? ORDER BY last_seen DESC, id DESC", [status]
             ))
-        return list(self.db.query(_ALERTS_SQL + " ORDER BY last_seen DESC, id DESC"))
+        return _alerts(self.db.query(_ALERTS_SQL + " ORDER BY last_seen DESC, id DESC"))
 
     def alert(self, alert_id: int) -> dict | None:
-        rows = list(self.db.query(_ALERTS_SQL + " WHERE id = ?", [alert_id]))
+        rows = _alerts(self.db.query(_ALERTS_SQL + " WHERE id = ?", [alert_id]))
         return rows[0] if rows else None
 
     def sightings(self, alert_id: int) -> list[dict]:
@@ -331,6 +336,7 @@ class Store:
             if handles is not None:
                 self.db.execute("UPDATE children SET handles = ? WHERE id = ?",
                                 [json.dumps([list(h) for h in dict.fromkeys(handles)], ensure_ascii=False), child_id])
+            self._bump_photos_revision()  # the watcher's workers check accounts against her names
         return self.child(name)
 
     def children(self) -> list[dict]:
@@ -376,7 +382,13 @@ def _child_row(row: dict) -> dict:
 
 _ALERTS_SQL = """
 SELECT id, photo_id, photo_name, child, image_url, page_url, host, platform, account,
-       account_url, post_url, coalesce(kind, 'post') AS kind, repost, first_account,
+       account_url, post_url, display_name, coalesce(kind, 'copy') AS kind, resemblance,
+       coalesce(shown_as, 'post') AS shown_as, repost, first_account,
        first_account_url, first_post_url, score, first_seen, last_seen, count, status,
        status_changed_at
 FROM alerts"""
+
+
+def _alerts(rows: Iterator[dict]) -> list[dict]:
+    """Alert rows as the API shows them: what of the account resembled a child, decoded."""
+    return [row | {"resemblance": json.loads(row["resemblance"]) if row["resemblance"] else None} for row in rows]

@@ -1,4 +1,5 @@
-"""The HTTP API on 127.0.0.1: alerts, evidence, enrollment and a live event stream.
+"""The HTTP API on 127.0.0.1: alerts, evidence, enrollment and a live event stream (the
+children and the watch list: server/api/people.py).
 
 It answers only on loopback, only to requests addressed to loopback (no DNS rebinding),
 never to a web page (Origin, fetch metadata), and, but for `/api/health`, `/api/hello` and
@@ -29,7 +30,9 @@ from sentinelle.server.api.handshake import (
     Sessions,
     well_formed,
 )
+from sentinelle.server.api.common import PROTECTED, STORE, error, refresh_protected
 from sentinelle.server.api.pac import CONTENT_TYPE as PAC_CONTENT_TYPE
+from sentinelle.server.api.people import PEOPLE_ROUTES
 from sentinelle.server.api.usage import process_usage
 from sentinelle.server.casefile import case as casefile
 from sentinelle.server.config import same_token
@@ -37,8 +40,6 @@ from sentinelle.server.contact import EXTENSION, PAC, Contacts
 from sentinelle.server.version import sentinelle_version
 from yarl import URL
 
-STORE = web.AppKey("store", StoreThread)
-PROTECTED = web.AppKey("protected", LiveIndex)
 EVENTS = web.AppKey("events", Events)
 TOKEN = web.AppKey("token", str)
 PORT = web.AppKey("port", int)
@@ -126,17 +127,10 @@ def create_app(
             web.get("/api/events", event_stream),
             web.get("/api/proxy", proxy_settings),
             web.get("/proxy.pac", proxy_pac),
+            *PEOPLE_ROUTES,
         ]
     )
     return app
-
-
-def error(status: type[web.HTTPException], message: str, **headers: str) -> web.HTTPException:
-    return status(
-        text=web.json_response({"error": message}).text,
-        content_type="application/json",
-        headers=headers or None,
-    )
 
 
 # -- middlewares ---------------------------------------------------------------------
@@ -329,7 +323,7 @@ async def upload_photos(request: web.Request) -> web.Response:
         raise error(web.HTTPBadRequest, f"malformed multipart body: {e}") from None
     if not outcomes:
         raise error(web.HTTPBadRequest, "no photo in the upload")
-    await _refresh_protected(request.app)
+    await refresh_protected(request.app)
     return web.json_response([o.as_dict() for o in outcomes])
 
 
@@ -339,7 +333,7 @@ async def delete_photo(request: web.Request) -> web.Response:
     if await db.run(db.store.photo, photo_id) is None:
         raise error(web.HTTPNotFound, f"no photo {photo_id}")
     await db.run(db.store.forget_photo, photo_id)
-    await _refresh_protected(request.app)
+    await refresh_protected(request.app)
     return web.json_response({"forgotten": photo_id})
 
 
@@ -402,12 +396,6 @@ async def proxy_settings(request: web.Request) -> web.Response:
 def _contact(app: web.Application, kind: str) -> None:
     if (contacts := app.get(CONTACTS)) is not None:
         contacts.touch(kind)
-
-
-async def _refresh_protected(app: web.Application) -> None:
-    """The proxy sees the photos as they are now from its next image on."""
-    if (protected := app.get(PROTECTED)) is not None:
-        await protected.refresh()
 
 
 async def _alert_or_404(request: web.Request) -> dict:

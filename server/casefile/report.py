@@ -103,7 +103,7 @@ class Report:
 
     def headline(self, alert: dict) -> str:
         platform = _PLATFORM_NAMES.get(alert["platform"], alert["platform"] or "?")
-        if alert.get("account") and alert.get("kind") == "profile_picture":
+        if alert.get("account") and alert.get("shown_as") == "profile_picture":
             return self.w("profile_picture", account=alert["account"], platform=platform,
                           child=alert.get("child") or self.w("a_child"))
         if alert.get("account") and alert.get("first_account"):

@@ -1,8 +1,9 @@
-"""`sentinelle child`: a child's names and her own accounts, as the parent says them.
+"""`sentinelle child`: a child's names and her own accounts, as the parent says them; and
+`sentinelle watchlist`: the accounts whose names look like hers.
 
 Her full name and nicknames let Sentinelle see accounts that pretend to be her; her own
 accounts (`--handle PLATFORM:HANDLE`) are never flagged. Registered on the `sentinelle`
-group by server/cli/main.py; the store keeps them (server/alerts/store.py).
+group by server/cli/main.py; the store keeps them (server/alerts/store.py, watchlist.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import json
 
 import click
 from sentinelle.proxy.hosts import SOCIAL_DOMAINS
+from sentinelle.server.alerts.schema import StoreError
+from sentinelle.server.alerts.watchlist import WATCH_STATUSES
 
 
 def parse_handle(value: str) -> tuple[str, str]:
@@ -83,3 +86,43 @@ def _describe(row: dict) -> str:
         parts.append("her accounts: " + ", ".join(f"{p}:@{h}" for p, h in row["handles"]))
     parts.append(f"{row['photos']} photo(s) protected")
     return " — ".join(parts)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--status", type=click.Choice(WATCH_STATUSES), help="Only the accounts with this status.")
+@click.option("--dismiss", "dismiss", type=int, metavar="ID", help="Dismiss this account: not her.")
+@click.option("--impersonation", "impersonation", type=int, metavar="ID",
+              help="Mark this account as pretending to be her.")
+@click.pass_obj
+def watchlist(obj, as_json: bool, status: str | None, dismiss: int | None, impersonation: int | None) -> None:
+    """Accounts whose names look like a child's, newest first.
+
+    An account that also shows one of her photos is an impersonation alert (`sentinelle
+    log`); one that only looks like her waits here, without a notification.
+
+    \b
+    Example:
+      sentinelle watchlist
+      sentinelle watchlist --dismiss 3
+    """
+    for entry_id, new_status in ((dismiss, "dismissed"), (impersonation, "impersonation")):
+        if entry_id is not None:
+            try:
+                entry = obj.store.set_watch_status(entry_id, new_status)
+            except StoreError as e:
+                raise click.ClickException(str(e)) from None
+            click.echo(f"#{entry['id']} @{entry['handle']} on {entry['platform']}: {new_status}.")
+            return
+    entries = obj.store.watchlist(status)
+    if not entries and not as_json:
+        click.echo("The watch list is empty: no account seen looks like a child's.")
+    for e in entries:
+        if as_json:
+            click.echo(json.dumps({k: v for k, v in e.items() if k != "record"}, ensure_ascii=False))
+            continue
+        shown = f" ({e['display_name']})" if e["display_name"] else ""
+        photos = f", {e['alerts']} impersonation alert(s)" if e["alerts"] else ""
+        click.echo(f"#{e['id']:<4} {e['last_seen'][:19]}  {e['status']:<13} {e['platform']:<10} "
+                   f"@{e['handle']}{shown}: its {e['field']} looks like {e['child']}'s {e['what']}"
+                   f"{photos}\n      {e['profile_url'] or ''}  seen {e['count']}×")

@@ -234,7 +234,10 @@ def log(obj: Context, as_json: bool) -> None:
             continue
         where = a["page_url"] or a["host"]
         who = f"  posted by @{a['account']}" if a.get("account") else ""
-        if a.get("account") and a.get("kind") == "profile_picture":
+        if a["kind"] == "impersonation":
+            who = f"  IMPERSONATION: @{a['account']} pretends to be {a['resemblance']['child']}" + (
+                " (its profile picture)" if a.get("shown_as") == "profile_picture" else "")
+        elif a.get("account") and a.get("shown_as") == "profile_picture":
             who = f"  the profile picture of @{a['account']}"
         elif a.get("account") and a.get("first_account"):
             who = f"  re-posted by @{a['account']}, first posted by @{a['first_account']}"
@@ -318,10 +321,10 @@ def token(obj: Context) -> None:
     click.echo(load_or_create_token(obj.data_dir))
 
 
-from sentinelle.server.cli.children import child  # noqa: E402 (they need `cli` above)
+from sentinelle.server.cli.children import child, watchlist  # noqa: E402 (they need `cli` above)
 from sentinelle.server.cli.setup_commands import doctor, service, setup, uninstall  # noqa: E402
 
-for _command in (setup, service, doctor, uninstall, child):
+for _command in (setup, service, doctor, uninstall, child, watchlist):
     cli.add_command(_command)
 
 

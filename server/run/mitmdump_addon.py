@@ -92,7 +92,7 @@ def _addons() -> list:
     events = Events()
     protected = LiveIndex(store, data_dir / INDEX_FILE)
     recorder = AlertRecorder(store, events)
-    watcher = Watcher(protected.current, recorder)  # a guest: the allocator is not its to tune
+    watcher = Watcher(protected.current, recorder, watch=recorder.watch)  # a guest: the allocator is not its to tune
     return [watcher, SentinelleApi(data_dir, store, events, watcher, protected, recorder)]
 
 

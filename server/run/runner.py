@@ -106,7 +106,7 @@ async def _serve(store: StoreThread, data_dir: Path, ca, ports: Ports, mitmproxy
     events = Events()
     protected = LiveIndex(store, data_dir / INDEX_FILE)
     recorder = AlertRecorder(store, events)
-    watcher = Watcher(protected.current, recorder, tune_memory=True)
+    watcher = Watcher(protected.current, recorder, watch=recorder.watch, tune_memory=True)
     master = proxy_master(Options(
         listen_host="127.0.0.1", listen_port=ports.proxy,
         confdir=str(mitmproxy_dir(data_dir)), upstream_cert=not ca.constrained,

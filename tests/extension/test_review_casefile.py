@@ -96,7 +96,7 @@ def test_the_review_page_and_popup_say_who_re_posted_it_and_whose_profile_pictur
     picture = Attribution(
         "instagram", "alice.fan.page", "https://www.instagram.com/alice.fan.page/",
         "https://www.instagram.com/alice.fan.page/", None, "https://www.instagram.com/api/v1/web/search/topsearch/",
-        "{}", kind="profile_picture")
+        "{}", shown_as="profile_picture")
     worn, _ = store.record_sighting(Sighting(
         datetime.now(UTC), "https://scontent.cdninstagram.com/v/t51.2885-19/77_n.jpg", None, "scontent.cdninstagram.com",
         "instagram", "image/jpeg", square_crop_copy(kodak(5), 150), Match(photo_id, "crop 1:1", 0, 1.0), {}, picture))

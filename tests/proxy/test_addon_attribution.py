@@ -86,6 +86,6 @@ async def test_a_profile_picture_that_copies_a_protected_photo_names_the_account
     watcher.response(image)
     await settle(watcher)
     [sighting] = watcher.recorded
-    assert sighting.attribution.kind == "profile_picture"
+    assert sighting.attribution.shown_as == "profile_picture"
     assert (sighting.attribution.account, sighting.attribution.display_name) == ("alice.fan.page", "Alice ❤")
     assert sighting.attribution.post_url == "https://www.instagram.com/alice.fan.page/"

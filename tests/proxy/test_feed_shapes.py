@@ -29,7 +29,7 @@ class Named:
     repost: str | None = None
     first_account: str | None = None
     first_post_url: str | None = None
-    kind: str = "post"
+    shown_as: str = "post"
     caption: str | None = None
 
 
@@ -40,7 +40,7 @@ SHAPES: dict[str, tuple[str, list[Named]]] = {
         Named("https://scontent.cdninstagram.com/v/t51.2885-15/451000002_2_n.jpg?stp=dst-jpg_s150x150&oh=x",
               "suggested.reel", "https://www.instagram.com/reel/DAeXpLoRe02/"),
         Named("https://scontent-cdg4-1.cdninstagram.com/v/t51.2885-19/461000001_1_n.jpg?stp=dst-jpg_s320x320&oh=z",
-              "home.poster", "https://www.instagram.com/home.poster/", kind="profile_picture")]),
+              "home.poster", "https://www.instagram.com/home.poster/", shown_as="profile_picture")]),
     "instagram_xdt_profile.json": ("instagram", [
         Named("https://scontent-lhr8-1.cdninstagram.com/v/t51.2885-15/451000012_1_n.jpg?stp=dst-jpg_e15_s240x240&oh=q",
               "grid.owner", "https://www.instagram.com/p/DApRoFiLe10/", caption="carrousel")]),
@@ -67,7 +67,7 @@ SHAPES: dict[str, tuple[str, list[Named]]] = {
               "profile.thief", "https://www.instagram.com/p/C9pRoFiLe01/")]),
     "instagram_search.json": ("instagram", [
         Named("https://scontent-cdg4-1.cdninstagram.com/v/t51.2885-19/461000030_1_n.jpg?stp=dst-jpg_s320x320&oh=b",
-              "alice.fan.page", "https://www.instagram.com/alice.fan.page/", kind="profile_picture")]),
+              "alice.fan.page", "https://www.instagram.com/alice.fan.page/", shown_as="profile_picture")]),
     "x_home_timeline.json": ("x", [
         Named("https://pbs.twimg.com/media/GdAbCdEfXYZ?format=webp&name=4096x4096",
               "someone_x", "https://x.com/someone_x/status/1861000000000000001")]),
@@ -81,7 +81,7 @@ SHAPES: dict[str, tuple[str, list[Named]]] = {
         Named("https://pbs.twimg.com/media/GeGrId000020?format=jpg&name=360x360", "media_owner",
               "https://x.com/media_owner/status/1862000000000000020"),
         Named("https://pbs.twimg.com/profile_images/1862000000000000099/AbCdEf_400x400.jpg", "media_owner",
-              "https://x.com/media_owner", kind="profile_picture")]),
+              "https://x.com/media_owner", shown_as="profile_picture")]),
     "x_tweet_detail.json": ("x", [
         Named("https://pbs.twimg.com/media/GeQuOtEd0030?format=jpg&name=medium", "the_quoter",
               "https://x.com/the_quoter/status/1862000000000000031", "quote", "quoted_author",
@@ -105,16 +105,16 @@ SHAPES: dict[str, tuple[str, list[Named]]] = {
         Named("https://p16-sign-va.tiktokcdn.com/tos-maliva-i-photomode-us/0a0b0c0d0e0f00000000000000000001~tplv-photomode-2k.jpeg",
               "sigi.poster", "https://www.tiktok.com/@sigi.poster/photo/7441000000000000001"),
         Named("https://p16-sign-va.tiktokcdn.com/tos-maliva-avt-0068/0a0b0c0d0e0f000000000000000000a1~c5_720x720.jpeg?x-signature=z",
-              "sigi.poster", "https://www.tiktok.com/@sigi.poster", kind="profile_picture")]),
+              "sigi.poster", "https://www.tiktok.com/@sigi.poster", shown_as="profile_picture")]),
     "tiktok_next_data.html": ("tiktok", [
         Named("https://p19-sign.tiktokcdn-us.com/obj/tos-maliva-p-0068/0a0b0c0d0e0f00000000000000000002?x-expires=9",
               "next.poster", "https://www.tiktok.com/@next.poster/video/7441000000000000002")]),
     "tiktok_user_page.html": ("tiktok", [
         Named("https://p16-sign-va.tiktokcdn.com/tos-maliva-avt-0068/0a0b0c0d0e0f000000000000000000a3~c5_1080x1080.jpeg",
-              "tt.profile", "https://www.tiktok.com/@tt.profile", kind="profile_picture")]),
+              "tt.profile", "https://www.tiktok.com/@tt.profile", shown_as="profile_picture")]),
     "tiktok_comments.json": ("tiktok", [
         Named("https://p19-sign.tiktokcdn-us.com/tos-maliva-avt-0068/0a0b0c0d0e0f000000000000000000c1~c5_720x720.jpeg",
-              "comment.author", "https://www.tiktok.com/@comment.author", kind="profile_picture")]),
+              "comment.author", "https://www.tiktok.com/@comment.author", shown_as="profile_picture")]),
     "reddit_listing.json": ("reddit", [
         Named("https://preview.redd.it/abc123xyz.jpeg?width=960&crop=smart&auto=webp&s=ffff", "throwaway_1234",
               "https://www.reddit.com/r/pics/comments/1h0aaaa/found_this/")]),
@@ -127,7 +127,7 @@ SHAPES: dict[str, tuple[str, list[Named]]] = {
               "crosspost", "original_poster", "https://www.reddit.com/r/pics/comments/1h1eeee/original/")]),
     "reddit_user_about.json": ("reddit", [
         Named("https://styles.redditmedia.com/t5_2abc/styles/profileIcon_av4tarUser01.jpg?width=64&s=1", "avatar_user",
-              "https://www.reddit.com/user/avatar_user/", kind="profile_picture")]),
+              "https://www.reddit.com/user/avatar_user/", shown_as="profile_picture")]),
     "pinterest_resource.json": ("pinterest", [
         Named("https://i.pinimg.com/736x/ab/cd/ef/abcdef0123456789.jpg", "pin.collector",
               "https://www.pinterest.com/pin/1125000000000000001/")]),
@@ -147,7 +147,7 @@ SHAPES: dict[str, tuple[str, list[Named]]] = {
               "Feed Poster", "https://www.facebook.com/permalink.php?story_fbid=1090000000000002&id=100000000000002",
               caption="souvenirs"),
         Named("https://scontent-cdg4-2.xx.fbcdn.net/v/t39.30808-1/481000002_1_2_n.jpg?stp=cp0_dst-jpg_s80x80&oh=00_N",
-              "Feed Poster", "https://www.facebook.com/profile.php?id=100000000000002", kind="profile_picture")]),
+              "Feed Poster", "https://www.facebook.com/profile.php?id=100000000000002", shown_as="profile_picture")]),
     "snapchat_spotlight.html": ("snapchat", [
         Named("https://cf-st.sc-cdn.net/d/sP0tThumb0001.1024.IRZXSOY", "snap.poster",
               "https://www.snapchat.com/spotlight/W7_EDlSpOtLiGhT0001", caption="au lac")]),
@@ -182,7 +182,7 @@ def test_each_image_names_its_account_and_post_at_another_size(name):
     for named in SHAPES[name][1]:
         got = attributions.lookup(named.url)
         assert got is not None, named.url
-        assert (got.account, got.post_url, got.kind) == (named.account, named.post_url, named.kind), named.url
+        assert (got.account, got.post_url, got.shown_as) == (named.account, named.post_url, named.shown_as), named.url
         assert (got.repost, got.first_account) == (named.repost, named.first_account), named.url
         if named.first_post_url:
             assert got.first_post_url == named.first_post_url
@@ -210,7 +210,7 @@ def test_a_profile_picture_does_not_hide_a_post_of_the_same_image():
                        "items": [{"code": "Cpost", "user": {"username": "poster"}, "image_versions2": {"candidates": [
                            {"url": "https://scontent.cdninstagram.com/v/t51.2885-19/1_2_3_n.jpg?stp=s1080x1080"}]}}]}).encode()
     (got,) = dict(parse_feed("instagram", "u", "application/json", body)).values()
-    assert (got.account, got.kind) == ("poster", "post")
+    assert (got.account, got.shown_as) == ("poster", "post")
 
 
 def test_json_labelled_as_html_is_read_as_json():
@@ -225,7 +225,7 @@ def test_json_labelled_as_html_is_read_as_json():
 def test_a_later_feed_s_profile_picture_does_not_hide_an_earlier_post_of_the_same_image():
     url = "https://scontent.cdninstagram.com/v/t51.2885-15/5_6_7_n.jpg"
     post = Attribution("instagram", "poster", None, "https://www.instagram.com/p/C/", None, "u", "{}")
-    picture = Attribution("instagram", "wearer", None, None, None, "u", "{}", kind="profile_picture")
+    picture = Attribution("instagram", "wearer", None, None, None, "u", "{}", shown_as="profile_picture")
     attributions = AttributionMap()
     attributions.add(image_key(url), post)
     attributions.add(image_key(url), picture)

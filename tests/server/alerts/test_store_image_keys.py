@@ -45,7 +45,7 @@ def test_a_repost_names_who_showed_it_and_who_posted_it_first(store):
                       first_post_url="https://x.com/first_poster/status/1")
     alert, _ = store.record_sighting(replace(sighting(photo["id"], TWO_SIZES["x"][0]), platform="x", attribution=retweet))
     assert (alert["account"], alert["repost"], alert["first_account"]) == ("the_retweeter", "retweet", "first_poster")
-    assert alert["first_post_url"] == "https://x.com/first_poster/status/1" and alert["kind"] == "post"
+    assert alert["first_post_url"] == "https://x.com/first_poster/status/1" and alert["shown_as"] == "post"
     [s] = store.sightings(alert["id"])
     assert s["first_account"] == "first_poster" and s["attribution"]["first_account"] == "first_poster"
 
@@ -54,11 +54,11 @@ def test_an_account_s_profile_picture_is_its_own_alert_beside_its_posts(store):
     photo = enroll(store, 5)
     post, _ = store.record_sighting(replace(sighting(photo["id"], "https://scontent.cdninstagram.com/v/t51.2885-15/1_n.jpg"),
                                             attribution=posted_by("alice.fan.page")))
-    picture = replace(posted_by("alice.fan.page"), kind="profile_picture", post_url="https://www.instagram.com/alice.fan.page/")
+    picture = replace(posted_by("alice.fan.page"), shown_as="profile_picture", post_url="https://www.instagram.com/alice.fan.page/")
     worn, new = store.record_sighting(replace(
         sighting(photo["id"], "https://scontent.cdninstagram.com/v/t51.2885-19/2_n.jpg", minutes=1), attribution=picture))
     assert new and worn["id"] != post["id"]
-    assert (worn["kind"], worn["account"], post["kind"]) == ("profile_picture", "alice.fan.page", "post")
+    assert (worn["shown_as"], worn["account"], post["shown_as"]) == ("profile_picture", "alice.fan.page", "post")
     again, new = store.record_sighting(replace(
         sighting(photo["id"], "https://scontent.cdninstagram.com/v/t51.2885-19/2_n.jpg?stp=s320x320", minutes=2),
         attribution=picture))
@@ -81,7 +81,7 @@ def test_a_database_keyed_by_address_is_rekeyed_by_image_and_stays_append_only(d
     try:
         (old,) = store.alerts()
         assert store.sightings(old["id"])[0]["image_key"] == "fbcdn:451_2_3_n"
-        assert old["kind"] == "post" and old["first_account"] is None
+        assert old["shown_as"] == "post" and old["first_account"] is None
         photo = enroll(store, 5)
         again, new = store.record_sighting(sighting(photo["id"], large))
         assert not new and again["id"] == old["id"] and again["count"] == 2

@@ -29,7 +29,7 @@ def store(data_dir):
                       first_account_url="https://x.com/first_poster", first_post_url="https://x.com/first_poster/status/1")
     store.record_sighting(replace(sighting(photo["id"], "https://pbs.twimg.com/media/GeA.jpg", body=square_crop_copy(kodak(5))),
                                   platform="x", attribution=retweet))
-    picture = replace(posted_by("alice.fan.page"), kind="profile_picture", post_url="https://www.instagram.com/alice.fan.page/")
+    picture = replace(posted_by("alice.fan.page"), shown_as="profile_picture", post_url="https://www.instagram.com/alice.fan.page/")
     store.record_sighting(replace(sighting(photo["id"], "https://scontent.cdninstagram.com/v/t51.2885-19/9_n.jpg",
                                            body=square_crop_copy(kodak(5), 150), minutes=1), attribution=picture))
     yield store
@@ -60,4 +60,4 @@ def test_the_log_says_it_too(store):
     assert "re-posted by @the_retweeter, first posted by @first_poster" in out
     assert "the profile picture of @alice.fan.page" in out
     rows = [json.loads(line) for line in CliRunner().invoke(cli, ["--data-dir", str(data_dir), "log", "--json"]).output.splitlines()]
-    assert {(r["kind"], r["first_account"]) for r in rows} == {("post", "first_poster"), ("profile_picture", None)}
+    assert {(r["shown_as"], r["first_account"]) for r in rows} == {("post", "first_poster"), ("profile_picture", None)}

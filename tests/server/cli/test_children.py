@@ -44,3 +44,24 @@ def test_a_wrong_handle_is_refused_with_what_to_write(data_dir):
 def test_a_first_name_alone_is_kept_and_the_parent_is_told_what_it_cannot_do(data_dir):
     done = run(data_dir, "child", "set", "Léa")
     assert done.exit_code == 0 and "first name alone" in done.output
+
+
+def test_the_watch_list_shows_look_alikes_and_a_parent_dismisses_one(data_dir):
+    from sentinelle.server.alerts.store import Store
+
+    from tests.server.alerts.test_watchlist import lookalike
+
+    assert "The watch list is empty" in run(data_dir, "watchlist").output
+    store = Store(data_dir)
+    entry, _, _ = store.record_lookalike(lookalike())
+    store.close()
+    shown = run(data_dir, "watchlist").output
+    assert "@alice.martin_2014 (Alice Martin): its handle looks like Alice Martin's full name" in shown
+    [listed] = [json.loads(line) for line in run(data_dir, "watchlist", "--json").output.splitlines()]
+    assert {k: listed[k] for k in ("platform", "handle", "display_name", "profile_url", "what", "status")} == {
+        "platform": "instagram", "handle": "alice.martin_2014", "display_name": "Alice Martin",
+        "profile_url": "https://www.instagram.com/alice.martin_2014/", "what": "full name", "status": "open"}
+    assert listed["last_seen"].startswith("2026-11-25T07:00")
+    assert "dismissed" in run(data_dir, "watchlist", "--dismiss", str(entry["id"])).output
+    assert run(data_dir, "watchlist", "--status", "open", "--json").output == ""
+    assert run(data_dir, "watchlist", "--dismiss", "99").exit_code == 1

@@ -1,0 +1,26 @@
+"""What the API's handlers share: where the store and the protected set hang on the app, and
+errors as JSON."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sentinelle.server.alerts.protected import LiveIndex
+from sentinelle.server.alerts.store_thread import StoreThread
+
+STORE = web.AppKey("store", StoreThread)
+PROTECTED = web.AppKey("protected", LiveIndex)
+
+
+def error(status: type[web.HTTPException], message: str, **headers: str) -> web.HTTPException:
+    return status(
+        text=web.json_response({"error": message}).text,
+        content_type="application/json",
+        headers=headers or None,
+    )
+
+
+async def refresh_protected(app: web.Application) -> None:
+    """The proxy sees the photos and the children's names as they are now, from its next
+    image or feed on."""
+    if (protected := app.get(PROTECTED)) is not None:
+        await protected.refresh()

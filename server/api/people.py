@@ -1,0 +1,97 @@
+"""The API's children and watch list: who is protected, by which names and handles, and the
+accounts whose names look like hers.
+
+    GET   /api/children             every child: name, nicknames, own handles, photos
+    PUT   /api/children             {"name", "aliases": [...], "handles": [[platform, handle], ...]}
+    GET   /api/watchlist[?status=]  accounts whose names look like a child's (open, dismissed, impersonation)
+    PATCH /api/watchlist/{id}       {"status": "dismissed" | "impersonation" | "open"}
+
+A change to a child's names reaches the proxy's next feed: the protected set is refreshed.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sentinelle.proxy.hosts import SOCIAL_DOMAINS
+from sentinelle.server.alerts.schema import StoreError
+from sentinelle.server.alerts.watchlist import WATCH_STATUSES
+from sentinelle.server.api.common import STORE, error, refresh_protected
+
+MAX_NAME = 100
+MAX_NAMES = 20  # nicknames, or handles, of one child
+
+
+async def list_children(request: web.Request) -> web.Response:
+    db = request.app[STORE]
+    return web.json_response(await db.run(db.store.children))
+
+
+async def set_child(request: web.Request) -> web.Response:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise error(web.HTTPBadRequest, "the body must be JSON like {\"name\": \"Léa Martin\"}") from None
+    try:
+        name, aliases, handles = child_fields(body)
+    except ValueError as e:
+        raise error(web.HTTPBadRequest, str(e)) from None
+    db = request.app[STORE]
+    child = await db.run(db.store.set_child, name, aliases, handles)
+    await refresh_protected(request.app)
+    return web.json_response(child)
+
+
+def child_fields(body: object) -> tuple[str, list[str] | None, list[tuple[str, str]] | None]:
+    """(name, nicknames, handles) from a request body; ValueError says what is wrong."""
+    if not isinstance(body, dict) or not isinstance(body.get("name"), str) or not body["name"].strip():
+        raise ValueError("give the child's full name: {\"name\": \"Léa Martin\"}")
+    name = body["name"].strip()[:MAX_NAME]
+    aliases = body.get("aliases")
+    if aliases is not None:
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases) or len(aliases) > MAX_NAMES:
+            raise ValueError(f"aliases: a list of at most {MAX_NAMES} names")
+        aliases = [a.strip()[:MAX_NAME] for a in aliases if a.strip()]
+    handles = body.get("handles")
+    if handles is not None:
+        if not isinstance(handles, list) or len(handles) > MAX_NAMES:
+            raise ValueError(f"handles: a list of at most {MAX_NAMES} [platform, handle] pairs")
+        pairs = []
+        for pair in handles:
+            if (not isinstance(pair, list) or len(pair) != 2 or not all(isinstance(p, str) for p in pair)
+                    or pair[0] not in SOCIAL_DOMAINS or not pair[1].strip().lstrip("@")):
+                raise ValueError(f"handles: each one [platform, handle], the platform one of {', '.join(SOCIAL_DOMAINS)}")
+            pairs.append((pair[0], pair[1].strip().lstrip("@")[:MAX_NAME]))
+        handles = pairs
+    return name, aliases, handles
+
+
+async def list_watchlist(request: web.Request) -> web.Response:
+    status = request.query.get("status")
+    db = request.app[STORE]
+    try:
+        return web.json_response(await db.run(db.store.watchlist, status))
+    except StoreError as e:
+        raise error(web.HTTPBadRequest, str(e)) from None
+
+
+async def patch_watch_entry(request: web.Request) -> web.Response:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise error(web.HTTPBadRequest, "the body must be JSON like {\"status\": \"dismissed\"}") from None
+    status = body.get("status") if isinstance(body, dict) else None
+    if status not in WATCH_STATUSES:
+        raise error(web.HTTPBadRequest, f"status must be one of {', '.join(WATCH_STATUSES)}")
+    db = request.app[STORE]
+    try:
+        return web.json_response(await db.run(db.store.set_watch_status, int(request.match_info["id"]), status))
+    except StoreError as e:
+        raise error(web.HTTPNotFound, str(e)) from None
+
+
+PEOPLE_ROUTES = [
+    web.get("/api/children", list_children),
+    web.put("/api/children", set_child),
+    web.get("/api/watchlist", list_watchlist),
+    web.patch("/api/watchlist/{id:\\d{1,18}}", patch_watch_entry),
+]

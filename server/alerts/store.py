@@ -22,7 +22,12 @@ from pathlib import Path
 import sqlite_utils
 from sentinelle.proxy.fingerprint import Fingerprint
 from sentinelle.proxy.sighting import Sighting
-from sentinelle.server.alerts.schema import _FIRST_POSTER, StoreError, image_key, migrate
+from sentinelle.server.alerts.schema import (
+    _FIRST_POSTER,
+    StoreError,
+    image_key,
+    migrate,
+)
 from sentinelle.server.alerts.watchlist import WatchList
 
 STATUSES = ("new", "seen", "reported", "resolved", "false_alarm")

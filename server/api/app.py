@@ -21,6 +21,7 @@ from sentinelle.server.alerts.protected import LiveIndex
 from sentinelle.server.alerts.recorder import with_links
 from sentinelle.server.alerts.store import STATUSES, StoreError
 from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.api.common import PROTECTED, STORE, error, refresh_protected
 from sentinelle.server.api.handshake import (
     AUTH_SCHEME,
     NONCE_HEADER,
@@ -30,7 +31,6 @@ from sentinelle.server.api.handshake import (
     Sessions,
     well_formed,
 )
-from sentinelle.server.api.common import PROTECTED, STORE, error, refresh_protected
 from sentinelle.server.api.pac import CONTENT_TYPE as PAC_CONTENT_TYPE
 from sentinelle.server.api.people import PEOPLE_ROUTES
 from sentinelle.server.api.usage import process_usage

@@ -321,8 +321,8 @@ def token(obj: Context) -> None:
     click.echo(load_or_create_token(obj.data_dir))
 
 
-from sentinelle.server.cli.children import child, watchlist  # noqa: E402 (they need `cli` above)
-from sentinelle.server.cli.setup_commands import doctor, service, setup, uninstall  # noqa: E402
+from sentinelle.server.cli.children import child, watchlist
+from sentinelle.server.cli.setup_commands import doctor, service, setup, uninstall
 
 for _command in (setup, service, doctor, uninstall, child, watchlist):
     cli.add_command(_command)

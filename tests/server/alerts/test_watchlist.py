@@ -23,7 +23,7 @@ def lookalike(handle: str = "alice.martin_2014", child: str = "Alice Martin", mi
         platform="instagram", handle=handle, display_name="Alice Martin",
         profile_url=f"https://www.instagram.com/{handle}/",
         resemblance=Resemblance(child, "handle", "full name"),
-        feed_url="https://www.instagram.com/api/v1/users/search/", record='{"username":"%s"}' % handle,
+        feed_url="https://www.instagram.com/api/v1/users/search/", record=f'{{"username":"{handle}"}}',
         seen_at=datetime(2026, 11, 25, 7, 0, tzinfo=UTC) + timedelta(minutes=minutes),
     )
 

@@ -10,7 +10,6 @@ import aiohttp
 import pytest
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.recorder import with_links
-from sentinelle.server.alerts.store import Store
 from sentinelle.server.alerts.store_thread import StoreThread
 from sentinelle.server.api.app import (
     SENTINELLE_EXTENSION,
@@ -20,22 +19,7 @@ from sentinelle.server.api.app import (
 
 from tests.conftest import kodak
 from tests.server.alerts.test_store import enroll, sighting
-
-TOKEN = "test-token-123"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture
-async def api(aiohttp_client, data_dir):
-    data_dir.mkdir()
-    db = StoreThread(data_dir)
-    store = Store(data_dir)  # the test's own connection, to set the scene the API reads
-    events = Events()
-    client = await aiohttp_client(create_app(db, events, TOKEN, counts=lambda: {"seen": 3}))
-    client.store, client.events = store, events
-    yield client
-    store.close()
-    db.close()
+from tests.server.api.conftest import AUTH, TOKEN
 
 
 async def test_health_answers_without_a_token(api):

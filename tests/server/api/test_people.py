@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.server.alerts.test_watchlist import lookalike
-from tests.server.api.test_app import AUTH, api  # noqa: F401 (the fixture)
+from tests.server.api.conftest import AUTH
 
 
 async def test_a_child_is_set_and_listed_with_her_names_and_accounts(api):

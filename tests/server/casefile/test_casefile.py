@@ -24,7 +24,7 @@ from sentinelle.server.extension_files import extension_file
 from tests.conftest import kodak, square_crop_copy
 from tests.server.alerts.test_store import enroll, sighting
 from tests.server.alerts.test_store_attribution import posted_by
-from tests.server.api.test_app import AUTH, api  # noqa: F401 (a fixture)
+from tests.server.api.conftest import AUTH, api  # noqa: F401 (a fixture)
 
 
 def record(store: Store, photo_id: int, account: str | None, url: str, body: bytes, minutes: int = 0,

@@ -73,6 +73,11 @@ class WatchList:
         rows = list(self.db.query(_WATCH_SQL + " WHERE id = ?", [entry_id]))
         return rows[0] if rows else None
 
+    def watch_entry_of(self, platform: str, handle: str) -> dict | None:
+        """The watch-list entry of an account, if it is on the list."""
+        rows = list(self.db.query(_WATCH_SQL + " WHERE platform = ? AND handle = ? COLLATE NOCASE", [platform, handle]))
+        return rows[0] if rows else None
+
     def set_watch_status(self, entry_id: int, status: str) -> dict:
         """Open, dismiss, or mark an account as impersonation. Dismissing it turns its
         impersonation alerts back into copies; marking it turns its copies into impersonations."""

@@ -58,6 +58,9 @@ def collect(store: Store, alert_ids: list[int] = (), account: str | None = None)
     for alert in alerts:
         alert["sightings"] = store.sightings(alert["id"])
         alert["thumbnail"] = store.photo_thumbnail(alert["photo_id"])
+        if alert["kind"] == "impersonation" and alert.get("account"):
+            # The account as the feeds showed it (a search result, a profile): its own evidence.
+            alert["watch"] = store.watch_entry_of(alert["platform"], alert["account"])
     return Case(alerts=alerts, evidence_dir=store.evidence_dir)
 
 

@@ -57,6 +57,28 @@ _WORDS = {
     "profile_picture": {"en": "@{account} uses a photo of {child} as its profile picture on {platform}",
                         "fr": "@{account} utilise une photo de {child} comme photo de profil sur {platform}"},
     "a_child": {"en": "the child", "fr": "l'enfant"},
+    "impersonates": {"en": "@{account} pretends to be {child} on {platform}: it {how}",
+                     "fr": "@{account} se fait passer pour {child} sur {platform} : {how}"},
+    "wears": {"en": "uses her photo as its profile picture", "fr": "il utilise sa photo comme photo de profil"},
+    "shows": {"en": "shows her photo", "fr": "il montre sa photo"},
+    "impersonation_first": {"en": "First: report the account as impersonation",
+                            "fr": "D'abord : signaler le compte pour usurpation d'identité"},
+    "impersonation_why": {
+        "en": "An account whose name looks like the child's shows her photo. Report the account itself with "
+              "the platform's impersonation form below (it takes the account down, not only the photo), then "
+              "each photo.",
+        "fr": "Un compte dont le nom ressemble à celui de l'enfant montre sa photo. Signalez le compte lui-même "
+              "avec le formulaire d'usurpation d'identité de la plateforme ci-dessous (il fait fermer le compte, "
+              "pas seulement retirer la photo), puis chaque photo."},
+    "display_name": {"en": "Name shown", "fr": "Nom affiché"},
+    "resembles": {"en": "Why it looks like her", "fr": "Pourquoi il lui ressemble"},
+    "resemblance": {"en": "its {field} looks like {child}'s {what}", "fr": "son {field} ressemble à : {what} de {child}"},
+    "handle": {"en": "handle", "fr": "identifiant"},
+    "display name": {"en": "display name", "fr": "nom affiché"},
+    "full name": {"en": "full name", "fr": "nom complet"},
+    "own handle": {"en": "own handle", "fr": "un de ses propres identifiants"},
+    "nickname and last name": {"en": "nickname and last name", "fr": "surnom et nom de famille"},
+    "account_seen": {"en": "Account as the feed showed it", "fr": "Compte tel que le flux l'a montré"},
     "first_posted_by": {"en": "First posted by", "fr": "Publiée d'abord par"},
     "first_post": {"en": "Original post", "fr": "Publication d'origine"},
     "seen_on": {"en": "seen on {platform} (account not named by the feed)",
@@ -103,6 +125,10 @@ class Report:
 
     def headline(self, alert: dict) -> str:
         platform = _PLATFORM_NAMES.get(alert["platform"], alert["platform"] or "?")
+        if alert.get("kind") == "impersonation" and alert.get("account"):
+            child = (alert.get("resemblance") or {}).get("child") or alert.get("child") or self.w("a_child")
+            how = self.w("wears" if alert.get("shown_as") == "profile_picture" else "shows")
+            return self.w("impersonates", account=alert["account"], child=child, platform=platform, how=how)
         if alert.get("account") and alert.get("shown_as") == "profile_picture":
             return self.w("profile_picture", account=alert["account"], platform=platform,
                           child=alert.get("child") or self.w("a_child"))
@@ -112,11 +138,25 @@ class Report:
             return self.w("posted_by", account=alert["account"], platform=platform)
         return self.w("seen_on", platform=platform)
 
+    def impersonation_forms(self) -> list[tuple[str, list[tuple[str, str | None]]]]:
+        """(heading, [(label, url)]) of the impersonation forms of each platform where the case
+        has an impersonation alert: what the report leads with."""
+        sections = []
+        for platform in dict.fromkeys(a["platform"] for a in self.case.alerts if a.get("kind") == "impersonation"):
+            entries = [e for e in self.steps.get("platforms", {}).get(platform, []) if e.get("impersonation")]
+            if entries:
+                name = _PLATFORM_NAMES.get(platform, platform)
+                sections.append((f"{self.w('impersonation_first')}{self.w('colon')}{name}",
+                                 [(_pick(e["label"], self.lang), e.get("url")) for e in entries]))
+        return sections
+
     def channels(self) -> list[tuple[str, list[tuple[str, str | None]]]]:
         """(heading, [(label, url)]) for each platform of the case, the country, then advice."""
         sections = []
         for platform in dict.fromkeys(a["platform"] for a in self.case.alerts):
             entries = self.steps.get("platforms", {}).get(platform) or self.steps.get("platforms", {}).get("other", [])
+            if any(a.get("kind") == "impersonation" and a["platform"] == platform for a in self.case.alerts):
+                entries = sorted(entries, key=lambda e: not e.get("impersonation"))  # its form first
             name = _PLATFORM_NAMES.get(platform, platform)
             sections.append((f"{self.w('report')}{self.w('colon')}{name}", [(_pick(e["label"], self.lang), e.get("url")) for e in entries]))
         country = self.steps.get("countries", {}).get(self.country)
@@ -138,6 +178,14 @@ class Report:
             (self.w("account"), f"@{alert['account']}" if alert.get("account") else unknown, alert.get("account_url")),
             (self.w("post"), alert.get("post_url") or unknown, alert.get("post_url")),
         ]
+        if alert.get("display_name"):
+            rows.append((self.w("display_name"), alert["display_name"], None))
+        if resemblance := alert.get("resemblance"):
+            field, what = (self.w(k) if k in _WORDS else k for k in (resemblance["field"], resemblance["what"]))
+            rows.append((self.w("resembles"), self.w("resemblance", field=field, child=resemblance["child"], what=what), None))
+        if watch := alert.get("watch"):
+            seen = f"{_when(watch['last_seen'])} UTC — {watch['feed_url']}\n{(watch.get('record') or '')[:1500]}"
+            rows.append((self.w("account_seen"), seen, None))
         if alert.get("first_account"):
             rows.append((self.w("first_posted_by"), f"@{alert['first_account']}", alert.get("first_account_url")))
         if alert.get("first_post_url"):
@@ -188,6 +236,7 @@ class Report:
             f"<title>{e(self.w('title'))}</title><style>{_CSS}</style></head><body>",
             f"<h1>{e(self.w('title'))}</h1>",
             f"<p>{e(self.w('made', time=utc(self.case.created)))}</p>",
+            *self._html_channels(self.impersonation_forms(), lead=True),
             f"<p>{e(self.w('intro'))}</p>", f"<p class=note>{e(self.w('integrity'))}</p>",
             f"<p class=note>{e(self.w('glyphs'))}</p>",
             f"<h2>{e(self.w('summary'))}</h2>", _html_table(self.summary()),
@@ -207,13 +256,20 @@ class Report:
             for s in alert["sightings"]:
                 out.append(_html_table(self.sighting_rows(s), "sighting"))
             out.append("</section>")
-        for heading, entries in self.channels():
-            out.append(f"<h2>{e(heading)}</h2><ul>")
-            for label, url in entries:
-                out.append(f'<li>{e(label)}' + (f' — <a href="{e(url)}">{e(url)}</a>' if url else "") + "</li>")
-            out.append("</ul>")
+        out += self._html_channels(self.channels())
         out.append("</body></html>")
         return "\n".join(out)
+
+    def _html_channels(self, sections: list[tuple[str, list[tuple[str, str | None]]]], lead: bool = False) -> list[str]:
+        e = html.escape
+        out = []
+        for heading, entries in sections:
+            out.append((f"<div class=lead><h2>{e(heading)}</h2><p>{e(self.w('impersonation_why'))}</p>" if lead
+                        else f"<h2>{e(heading)}</h2>") + "<ul>")
+            for label, url in entries:
+                out.append(f'<li>{e(label)}' + (f' — <a href="{e(url)}">{e(url)}</a>' if url else "") + "</li>")
+            out.append("</ul></div>" if lead else "</ul>")
+        return out
 
     # -- PDF --
 
@@ -256,8 +312,11 @@ class Report:
                                    ("TEXTCOLOR", (0, 0), (0, -1), colors.dimgrey)]))
             return t
 
-        story = [p(self.w("title"), h1), p(self.w("made", time=utc(self.case.created))), Spacer(1, 4),
-                 p(self.w("intro")), Spacer(1, 4), p(self.w("integrity"), small), p(self.w("glyphs"), small),
+        story = [p(self.w("title"), h1), p(self.w("made", time=utc(self.case.created))), Spacer(1, 4)]
+        for heading, entries in self.impersonation_forms():
+            story += [p(heading, h2), p(self.w("impersonation_why"))]
+            story += [p(f"• {label}" + (f" — {url}" if url else ""), body, url) for label, url in entries]
+        story += [p(self.w("intro")), Spacer(1, 4), p(self.w("integrity"), small), p(self.w("glyphs"), small),
                  p(self.w("summary"), h2), table(self.summary())]
         for alert in self.case.alerts:
             story.append(p(f"{self.w('alert')} #{alert['id']}{self.w('colon')}{self.headline(alert)}", h2))
@@ -296,6 +355,7 @@ figure { margin: 0; flex: 1; } figure img { max-width: 100%; max-height: 20em; b
 .seen svg { position: absolute; inset: 0; width: 100%; height: 100%; }
 .seen polygon { fill: none; stroke: #e4002b; stroke-width: 3; vector-effect: non-scaling-stroke; }
 section { border-top: 2px solid #444; margin-top: 2em; }
+.lead { border: 2px solid #e4002b; padding: 0 1em; margin: 1em 0; }
 """
 
 

@@ -103,7 +103,7 @@ async def test_a_look_alike_wearing_her_photo_is_an_impersonation_and_one_withou
         finally:
             reader.cancel()
             code = await asyncio.to_thread(watcher.stop)
-    out, err = watcher.output
+    _, err = watcher.output
     assert code == 0 and "Traceback" not in err, err
     # Of the accounts that look like no one, nothing was kept.
     for path in data_dir.rglob("*"):

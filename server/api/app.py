@@ -21,7 +21,13 @@ from sentinelle.server.alerts.protected import LiveIndex
 from sentinelle.server.alerts.recorder import with_links
 from sentinelle.server.alerts.store import STATUSES, StoreError
 from sentinelle.server.alerts.store_thread import StoreThread
-from sentinelle.server.api.common import PROTECTED, STORE, error, refresh_protected
+from sentinelle.server.api.common import (
+    PROTECTED,
+    STORE,
+    error,
+    refresh_protected,
+    status_of,
+)
 from sentinelle.server.api.handshake import (
     AUTH_SCHEME,
     NONCE_HEADER,
@@ -252,13 +258,7 @@ async def get_alert(request: web.Request) -> web.Response:
 
 async def patch_alert(request: web.Request) -> web.Response:
     await _alert_or_404(request)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise error(web.HTTPBadRequest, "the body must be JSON like {\"status\": \"seen\"}") from None
-    status = body.get("status") if isinstance(body, dict) else None
-    if status not in STATUSES:
-        raise error(web.HTTPBadRequest, f"status must be one of {', '.join(STATUSES)}")
+    status = await status_of(request, STATUSES)
     db = request.app[STORE]
     alert = await db.run(db.store.set_status, int(request.match_info["id"]), status)
     return web.json_response(with_links(alert))

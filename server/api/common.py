@@ -24,3 +24,15 @@ async def refresh_protected(app: web.Application) -> None:
     image or feed on."""
     if (protected := app.get(PROTECTED)) is not None:
         await protected.refresh()
+
+
+async def status_of(request: web.Request, statuses: tuple[str, ...]) -> str:
+    """The `status` a PATCH body asks for, one of `statuses`; 400 with what to send otherwise."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise error(web.HTTPBadRequest, f'the body must be JSON like {{"status": "{statuses[1]}"}}') from None
+    status = body.get("status") if isinstance(body, dict) else None
+    if status not in statuses:
+        raise error(web.HTTPBadRequest, f"status must be one of {', '.join(statuses)}")
+    return status

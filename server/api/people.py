@@ -15,7 +15,7 @@ from aiohttp import web
 from sentinelle.proxy.hosts import SOCIAL_DOMAINS
 from sentinelle.server.alerts.schema import StoreError
 from sentinelle.server.alerts.watchlist import WATCH_STATUSES
-from sentinelle.server.api.common import STORE, error, refresh_protected
+from sentinelle.server.api.common import STORE, error, refresh_protected, status_of
 
 MAX_NAME = 100
 MAX_NAMES = 20  # nicknames, or handles, of one child
@@ -75,13 +75,7 @@ async def list_watchlist(request: web.Request) -> web.Response:
 
 
 async def patch_watch_entry(request: web.Request) -> web.Response:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise error(web.HTTPBadRequest, "the body must be JSON like {\"status\": \"dismissed\"}") from None
-    status = body.get("status") if isinstance(body, dict) else None
-    if status not in WATCH_STATUSES:
-        raise error(web.HTTPBadRequest, f"status must be one of {', '.join(WATCH_STATUSES)}")
+    status = await status_of(request, WATCH_STATUSES)
     db = request.app[STORE]
     try:
         return web.json_response(await db.run(db.store.set_watch_status, int(request.match_info["id"]), status))

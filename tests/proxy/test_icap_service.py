@@ -82,7 +82,7 @@ async def test_a_small_copy_comes_whole_in_the_preview_and_gets_204_then_its_ale
 
 
 async def test_a_larger_copy_is_read_after_100_continue_and_gets_204_when_squid_allows_it(served):
-    watch, service, client = served
+    watch, _, client = served
     copy = large_copy()
     answer = await client.respmod(http_request(IMAGE_URL), http_response(length=len(copy)), copy, allow_204=True)
     assert answer.continued and answer.status == 204
@@ -116,13 +116,13 @@ async def test_a_response_of_no_interest_gets_204_after_its_preview_and_is_not_k
 
 
 async def test_a_response_without_a_body_gets_204(served):
-    watch, service, client = served
+    watch, _, client = served
     answer = await client.respmod(http_request(IMAGE_URL), http_response(status=304), None)
     assert answer.status == 204 and watch.counts.seen == 0
 
 
 async def test_an_unrelated_image_is_checked_and_forgotten(served):
-    watch, service, client = served
+    watch, _, client = served
     stranger = jpeg_bytes(Image.open(kodak(20)).resize((320, 213)))
     answer = await client.respmod(http_request(IMAGE_URL), http_response(length=len(stranger)), stranger)
     assert answer.status == 204
@@ -131,7 +131,7 @@ async def test_an_unrelated_image_is_checked_and_forgotten(served):
 
 
 async def test_a_compressed_feed_names_the_account_of_the_image_that_follows(served):
-    watch, service, client = served
+    watch, _, client = served
     feed = gzip.compress((FEEDS / "instagram_timeline.json").read_bytes())
     answer = await client.respmod(
         http_request("https://www.instagram.com/api/v1/feed/timeline/"),
@@ -145,7 +145,7 @@ async def test_a_compressed_feed_names_the_account_of_the_image_that_follows(ser
 
 
 async def test_requests_follow_each_other_on_one_connection(served):
-    watch, service, client = served
+    _, service, client = served
     for _ in range(3):
         assert (await client.respmod(http_request("https://www.instagram.com/x.css"),
                                      http_response(content_type="text/css"), b"body{}")).status == 204
@@ -169,7 +169,7 @@ async def test_reqmod_is_not_served(served):
 
 
 async def test_an_image_beyond_the_limit_is_passed_on_and_counted(served):
-    watch, service, client = served
+    watch, _, client = served
     watch.max_image_bytes = 70_000
     copy = large_copy()
     answer = await client.respmod(http_request(IMAGE_URL), http_response(length=len(copy)), copy, allow_204=False)

@@ -14,8 +14,7 @@ How it answers, cheapest first (RFC 3507 §4.5; Squid's ModXact.cc):
   the message given back unchanged, chunk by chunk as it comes (`200`, an echo): Squid keeps
   no copy of a larger body, so there is no other way to see it and pass it on.
 
-The preview is the most Squid sends (64 KB): most avatars, thumbnails and small feeds come
-whole in it. Every connection carries requests one after another (Squid keeps them open);
+The preview is 32 KB: most avatars and thumbnails come whole in it. Every connection carries requests one after another (Squid keeps them open);
 one event loop serves them all, and the checking happens in the watch's worker processes.
 """
 
@@ -34,8 +33,11 @@ from sentinelle.proxy.watch import FEED, IMAGE, Response, Watch, page_from, tria
 
 logger = logging.getLogger("sentinelle")
 
-# Squid previews at most what it can keep a copy of (BodyPipe::MaxCapacity, 64 KB).
-PREVIEW_BYTES = 64 * 1024
+# Half of what Squid can keep a copy of (BodyPipe::MaxCapacity, 64 KB). Squid offers a
+# preview up to that whole 64 KB, but its pipe holds a few bytes less: asked for 65,536 bytes,
+# Squid 5.7 sends 65,535 and waits forever for room to read the last one (seen with a 91 KB
+# image: the device timed out). Half leaves Squid all the room it needs.
+PREVIEW_BYTES = 32 * 1024
 # Told to Squid in OPTIONS: it opens up to this many connections to the service.
 MAX_CONNECTIONS = 512
 # Bytes written in an echo before waiting for Squid to take them.
@@ -60,9 +62,20 @@ class IcapService:
         # What the service answered, by kind: options, 204 (no interest / whole in preview / after
         # the body), echo, error.
         self.answers: collections.Counter[str] = collections.Counter()
+        self._connections: set[asyncio.Task] = set()  # one task a connection Squid keeps open
+
+    async def close(self, timeout: float = 2.0) -> None:
+        """End every connection (Squid keeps them open between requests), and wait for them to
+        end: a handler left to the loop's end would be cancelled there, and Python prints it."""
+        for task in list(self._connections):
+            task.cancel()
+        if self._connections:
+            await asyncio.wait(list(self._connections), timeout=timeout)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One connection from Squid: requests one after another until it closes."""
+        task = asyncio.current_task()
+        self._connections.add(task)
         try:
             while True:
                 try:
@@ -92,7 +105,10 @@ class IcapService:
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass  # Squid closed mid-request (its client went away): nothing to answer
+        except asyncio.CancelledError:
+            pass  # Sentinelle is stopping (`close`)
         finally:
+            self._connections.discard(task)
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()

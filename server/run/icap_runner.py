@@ -125,9 +125,7 @@ async def _serve(store: StoreThread, data_dir: Path, settings: IcapSettings, ext
             task.cancel()
         if server is not None:
             server.close()
-            # Connections Squid keeps open would hold wait_closed() (Python 3.12+) forever.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(server.wait_closed(), 1.0)
+            await service.close()  # the connections Squid keeps open
         if api is not None:
             await api.cleanup()
         watch.stop()

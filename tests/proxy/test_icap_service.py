@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from sentinelle.proxy.fingerprint import enrollment_views
-from sentinelle.proxy.icap_service import IcapService, serve
+from sentinelle.proxy.icap_service import PREVIEW_BYTES, IcapService, serve
 from sentinelle.proxy.matcher import Matcher
 from sentinelle.proxy.sighting import Sighting
 from sentinelle.proxy.watch import Watch
@@ -46,9 +46,9 @@ async def served(tmp_path):
 
 
 def small_copy() -> bytes:
-    """A copy of the protected photo under the 64 KB preview."""
+    """A copy of the protected photo under the 32 KB preview."""
     body = square_crop_copy(kodak(5), width=320, quality=70)
-    assert len(body) < 65536
+    assert len(body) < PREVIEW_BYTES
     return body
 
 
@@ -62,7 +62,7 @@ async def test_options_offer_a_preview_and_take_204(served):
     _, service, client = served
     answer = (await client.options()).decode()
     assert answer.startswith("ICAP/1.0 200 OK\r\n")
-    for line in ("Methods: RESPMOD", "Allow: 204", "Preview: 65536", "Transfer-Preview: *", f"ISTag: {ISTAG}"):
+    for line in ("Methods: RESPMOD", "Allow: 204", f"Preview: {PREVIEW_BYTES}", "Transfer-Preview: *", f"ISTag: {ISTAG}"):
         assert line in answer.split("\r\n")
     assert service.answers["options"] == 1
 

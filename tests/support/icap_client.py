@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 from sentinelle.proxy import icap
+from sentinelle.proxy.icap_service import PREVIEW_BYTES
 
 
 def http_request(url: str, **headers: str) -> bytes:
@@ -76,7 +77,7 @@ class Client:
         self.writer.write(b"OPTIONS icap://127.0.0.1/respmod ICAP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
         return await self.reader.readuntil(b"\r\n\r\n")
 
-    async def respmod(self, req_hdr: bytes, res_hdr: bytes, body: bytes | None, preview: int | None = 65536,
+    async def respmod(self, req_hdr: bytes, res_hdr: bytes, body: bytes | None, preview: int | None = PREVIEW_BYTES,
                       allow_204: bool = True) -> Answer:
         first, rest = respmod(req_hdr, res_hdr, body, preview, allow_204)
         self.writer.write(first)

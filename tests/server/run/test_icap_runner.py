@@ -7,6 +7,7 @@ import asyncio
 import socket
 
 from PIL import Image
+from sentinelle.proxy.icap_service import PREVIEW_BYTES
 
 from tests.conftest import jpeg_bytes, kodak, square_crop_copy
 from tests.support.icap_client import Client, http_request, http_response
@@ -28,7 +29,7 @@ async def test_a_copy_sent_over_icap_raises_one_alert_in_the_store_and_the_api(d
             answer = await client.respmod(http_request(IMAGE, Referer="https://www.instagram.com/"),
                                           http_response(length=len(body)), body, allow_204=False)
             # Whole in the preview: 204; larger: given back unchanged.
-            assert answer.status == 204 if len(body) < 65536 else answer.echoed.endswith(body)
+            assert answer.status == 204 if len(body) < PREVIEW_BYTES else answer.echoed.endswith(body)
         await client.close()
 
         def stats() -> dict:

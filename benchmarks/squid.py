@@ -53,6 +53,23 @@ KEEP_ALIVE_SECONDS = 3600
 DRAIN_TIMEOUT_SECONDS = 120
 
 
+def cpu_seconds(pid: int, children: bool = False) -> float:
+    """The CPU time (user + system) a process has used so far; `children`: its running children's
+    instead (the checkers, started by the ICAP service)."""
+    pids = [pid]
+    if children:
+        pids = [int(c) for task in Path(f"/proc/{pid}/task").iterdir()
+                for c in (task / "children").read_text().split()]
+    total = 0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))] if ordered else float("nan")
@@ -65,6 +82,13 @@ class Leg:
     latencies: list[float] = field(default_factory=list)
     seconds: float = 0.0
     errors: int = 0
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds used during the rounds, by process
+
+    def add_cpu(self, name: str, seconds: float) -> None:
+        self.cpu[name] = self.cpu.get(name, 0.0) + seconds
+
+    def cpu_ms(self, name: str) -> float:
+        return self.cpu.get(name, 0.0) * 1000 / len(self.latencies) if self.latencies else float("nan")
 
     @property
     def rate(self) -> float:
@@ -167,7 +191,13 @@ async def run(args) -> dict:
                         order = [ALONE, WITH] if n % 2 == 0 else [WITH, ALONE]
                         for name in order:
                             start = await drained(icap)
+                            pids = {"squid": (alone if name == ALONE else squid).process.pid}
+                            if name == WITH:
+                                pids |= {"icap": icap.process.pid, "checkers": icap.process.pid}
+                            cpu_before = {k: cpu_seconds(pid, k == "checkers") for k, pid in pids.items()}
                             await clients[name].round(args.requests, legs[name])
+                            for k, pid in pids.items():
+                                legs[name].add_cpu(k, cpu_seconds(pid, k == "checkers") - cpu_before[k])
                             if name == WITH:  # what the checkers kept up with while the traffic ran
                                 end = (await asyncio.to_thread(icap.api, "/api/stats"))["images"]
                                 checked_in_rounds += end["checked"] - start["checked"]
@@ -230,6 +260,18 @@ def report(args, results: dict, seconds: float) -> str:
             f"| {percentile(a.latencies, 90):.1f} / {percentile(w.latencies, 90):.1f} "
             f"| {percentile(a.latencies, 99):.1f} / {percentile(w.latencies, 99):.1f} "
             f"| {a.errors} / {w.errors} | {c['during']} / {c['checked']} (of {c['seen']}; skipped {c['skipped']}) |")
+    lines += [
+        "",
+        ("CPU time per image served, during the rounds (ms of one core): Squid alone; Squid with Sentinelle, "
+         "Sentinelle's ICAP service, its checkers (whatever they got of the cores while the traffic ran)"),
+        "",
+        "| checking processes | connections | Squid alone | Squid (with ICAP) | ICAP service | checkers |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for (workers, concurrency), legs in results["closed"].items():
+        a, w = legs[ALONE], legs[WITH]
+        lines.append(f"| {workers} | {concurrency} | {a.cpu_ms('squid'):.2f} | {w.cpu_ms('squid'):.2f} "
+                     f"| {w.cpu_ms('icap'):.2f} | {w.cpu_ms('checkers'):.2f} |")
     if results["paced"]:
         lines += [
             "",

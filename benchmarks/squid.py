@@ -2,7 +2,7 @@
 through Squid alone and through Squid with Sentinelle, side by side in one run.
 
     flock /tmp/sentinelle-bench.lock python -m benchmarks.squid [--requests 240] [--rounds 4]
-        [--concurrency 1 8 32] [--workers 1 2] [--paced-rate 40] [--paced-seconds 10] [--out FILE]
+        [--concurrency 1 8 32] [--workers 1 2] [--paced-rate 40 120] [--paced-seconds 10] [--out FILE]
 
 On loopback, over HTTPS: a fake Instagram CDN (its own process) serving 1080-px JPEGs of
 strangers (100 to 300 KB: over Squid's 64 KB backup limit, so each is given back by the ICAP
@@ -19,9 +19,9 @@ round Sentinelle's checkers are let finish what waits, so their work never runs 
 alone's round. Reports images per second, latencies (p50, p90, p99), and how many images the
 checkers had checked by the end of Sentinelle's rounds and in all.
 
-Paced: then, through Squid with Sentinelle, images at a steady rate (open loop, as a network's
-devices scroll), for `--paced-seconds` at each number of workers: how many were checked while
-the traffic ran, and the latency. Writes benchmarks/results/squid.md, or --out.
+Paced: then, through Squid alone and Squid with Sentinelle, images at steady rates (open loop,
+as a network's devices scroll), for `--paced-seconds` at each number of workers: the latency
+of each, how many images were checked while the traffic ran, and the checkers' CPU per image. Writes benchmarks/results/squid.md, or --out.
 """
 
 from __future__ import annotations
@@ -209,15 +209,23 @@ async def run(args) -> dict:
                         "seen": after["seen"] - before["seen"], "during": checked_in_rounds,
                         "checked": after["checked"] - before["checked"],
                         "skipped": sum(after["skipped"].values()) - sum(before["skipped"].values())}
-                if args.paced_seconds:
+                for rate in args.paced_rate if args.paced_seconds else ():
+                    alone_client = Client(alone.port, origin_port, ca_file, 64)
+                    alone_leg = await alone_client.paced(rate, args.paced_seconds)
+                    await alone_client.close()
                     client = Client(squid.port, origin_port, ca_file, 64)
                     start = await drained(icap)
-                    leg = await client.paced(args.paced_rate, args.paced_seconds)
+                    cpu = cpu_seconds(icap.process.pid, children=True)
+                    leg = await client.paced(rate, args.paced_seconds)
                     end = (await asyncio.to_thread(icap.api, "/api/stats"))["images"]
                     after = await drained(icap)
+                    cpu = cpu_seconds(icap.process.pid, children=True) - cpu
                     await client.close()
-                    results["paced"][workers] = (leg, end["checked"] - start["checked"], after["checked"] - start["checked"],
-                                                 after["seen"] - start["seen"])
+                    checked = after["checked"] - start["checked"]
+                    results["paced"][(workers, rate)] = {
+                        "alone": alone_leg, "with": leg, "during": end["checked"] - start["checked"],
+                        "checked": checked, "seen": after["seen"] - start["seen"],
+                        "check_ms": cpu * 1000 / checked if checked else float("nan")}
                 results["answers"][workers] = (await asyncio.to_thread(icap.api, "/api/stats"))["images"]["icap"]
             finally:
                 await asyncio.to_thread(squid.stop)
@@ -275,14 +283,19 @@ def report(args, results: dict, seconds: float) -> str:
     if results["paced"]:
         lines += [
             "",
-            f"## Paced: {args.paced_rate:g} images/s for {args.paced_seconds:g} s through Squid + Sentinelle",
+            f"## Paced: images at a steady rate for {args.paced_seconds:g} s, Squid alone then Squid + Sentinelle",
             "",
-            "| checking processes | images | p50 ms | p99 ms | errors | checked while the traffic ran / in all |",
-            "| ---: | ---: | ---: | ---: | ---: | --- |",
+            ("| checking processes | images/s | p50 ms: alone / + Sentinelle (added) | p99 ms | errors "
+             "| checked while the traffic ran / in all (of seen) | checkers' CPU per image checked |"),
+            "| ---: | ---: | --- | --- | ---: | --- | ---: |",
         ]
-        for workers, (leg, during, total, seen) in results["paced"].items():
-            lines.append(f"| {workers} | {seen} | {percentile(leg.latencies, 50):.1f} | "
-                         f"{percentile(leg.latencies, 99):.1f} | {leg.errors} | {during} / {total} |")
+        for (workers, rate), p in results["paced"].items():
+            a, w = p["alone"], p["with"]
+            p50a, p50w = percentile(a.latencies, 50), percentile(w.latencies, 50)
+            lines.append(f"| {workers} | {rate:g} | {p50a:.1f} / {p50w:.1f} ({p50w - p50a:+.1f}) "
+                         f"| {percentile(a.latencies, 99):.1f} / {percentile(w.latencies, 99):.1f} "
+                         f"| {a.errors} / {w.errors} | {p['during']} / {p['checked']} (of {p['seen']}) "
+                         f"| {p['check_ms']:.1f} ms |")
     lines += ["", "## What the ICAP service answered (all legs, by number of checking processes)", ""]
     for workers, answers in results["answers"].items():
         lines.append(f"- {workers}: " + ", ".join(f"{kind}: {n}" for kind, n in sorted(answers.items())))
@@ -320,7 +333,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--paced-rate", type=float, default=40.0)
+    parser.add_argument("--paced-rate", type=float, nargs="+", default=[40.0, 120.0])
     parser.add_argument("--paced-seconds", type=float, default=10.0)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()

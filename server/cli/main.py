@@ -23,6 +23,7 @@ from sentinelle.server.config import (
     ensure_data_dir,
     load_or_create_token,
 )
+from sentinelle.server.run.icap_runner import IcapSettings, serve_icap
 from sentinelle.server.run.runner import Ports, RunError, serve
 
 
@@ -208,6 +209,42 @@ def run(obj: Context, proxy_port: int, api_port: int, options: tuple[str, ...],
     try:
         asyncio.run(serve(obj.data_dir, Ports(proxy_port, api_port), options,
                           extension_origins=extension_origins))
+    except RunError as e:
+        raise click.ClickException(str(e)) from None
+    except KeyboardInterrupt:
+        pass
+    click.echo("Sentinelle stopped.")
+
+
+@cli.command()
+@click.option("--port", default=1344, show_default=True, help="Where Squid's icap_service points.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address to listen on (Squid on another machine: its address on a private network).")
+@click.option("--workers", type=click.IntRange(min=1), metavar="N",
+              help="Checking processes [default: all cores but one].")
+@click.option("--api-port", default=8765, show_default=True, help="Where the extension connects (0: no API).")
+@click.option("--extra-host", "extra_hosts", multiple=True, metavar="DOMAIN",
+              help="A domain to watch besides the built-in social networks (repeatable).")
+@click.option("--extension-origin", "extension_origins", multiple=True, metavar="ORIGIN",
+              help="Another build of the extension allowed to use the API (repeatable).")
+@click.pass_obj
+def icap(obj: Context, port: int, host: str, workers: int | None, api_port: int,
+         extra_hosts: tuple[str, ...], extension_origins: tuple[str, ...]) -> None:
+    """Watch a whole network's social-network traffic, as an ICAP service behind Squid.
+
+    Squid decrypts the social networks only and sends their responses here (`sentinelle
+    setup squid` writes its configuration); every response is answered at once, unchanged,
+    and its images are checked by N worker processes. Alerts go to the same store as `run`:
+    `sentinelle log`, `export` and the API work the same. Ctrl-C stops it.
+
+    \b
+    Example:
+      sentinelle icap --port 1344 --workers 2
+    """
+    obj.close()  # the runner opens its own store on its own loop
+    settings = IcapSettings(host=host, port=port, api_port=api_port, workers=workers, extra_hosts=extra_hosts)
+    try:
+        asyncio.run(serve_icap(obj.data_dir, settings, extension_origins=extension_origins))
     except RunError as e:
         raise click.ClickException(str(e)) from None
     except KeyboardInterrupt:

@@ -15,8 +15,11 @@ from pathlib import Path
 
 import click
 from sentinelle.proxy.hosts import normalise_domain
+from sentinelle.server.config import ensure_data_dir, mitmproxy_dir
 from sentinelle.server.contact import EXTENSION, PAC
 from sentinelle.server.setup import doctor as checks
+from sentinelle.server.setup import squid
+from sentinelle.server.setup.ca import KEY_AND_CERT, ensure_ca, uncovered
 from sentinelle.server.setup.plan import (
     Machine,
     install_service,
@@ -43,7 +46,7 @@ def _domain(value: str) -> str:
 DRY_RUN = click.option("--dry-run", is_flag=True, help="Show every step without doing it.")
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @DRY_RUN
 @click.option("--no-system-store", is_flag=True,
               help="Linux: trust the CA in the browsers only, not in the system store.")
@@ -52,8 +55,8 @@ DRY_RUN = click.option("--dry-run", is_flag=True, help="Show every step without 
               help="A domain the CA may also vouch for, besides the built-in social networks "
                    "(for `run --set sentinelle_extra_hosts=…`; with a new CA). Repeatable.")
 @click.option("--api-port", default=8765, show_default=True, help="Where the extension connects.")
-@click.pass_obj
-def setup(obj, dry_run: bool, no_system_store: bool, new_ca: bool,
+@click.pass_context
+def setup(ctx: click.Context, dry_run: bool, no_system_store: bool, new_ca: bool,
           extra_hosts: tuple[str, ...], api_port: int) -> None:
     """Set up this PC: data folder, token, Sentinelle's own CA, and the browsers' trust in it.
 
@@ -62,11 +65,16 @@ def setup(obj, dry_run: bool, no_system_store: bool, new_ca: bool,
     says what it did and how to undo it; where Sentinelle cannot act (administrator rights,
     a tool missing) it prints the exact command to type. `sentinelle uninstall` undoes it.
 
+    For a whole network behind Squid instead: `sentinelle setup squid`.
+
     \b
     Example:
       sentinelle setup --dry-run
       sentinelle setup
     """
+    if ctx.invoked_subcommand is not None:
+        return  # `setup squid`: the PC is not set up
+    obj = ctx.obj
     obj.close()
     ok = do_setup(obj.data_dir, this_machine(), Runner(dry_run=dry_run), click.echo,
                   system_store=not no_system_store, new_ca=new_ca, api_port=api_port,
@@ -188,3 +196,70 @@ def doctor(obj, as_json: bool, proxy_port: int, api_port: int) -> None:
     click.echo(checks.as_json(found) if as_json else checks.as_text(found))
     if not all(c.ok for c in found):
         sys.exit(1)
+
+
+@setup.command("squid")
+@click.option("--write", "folder", type=click.Path(file_okay=False, path_type=Path),
+              help=f"Write {squid.CONFIG_FILE} and Squid's copy of the CA ({squid.CA_FILE}) into this "
+                   "folder [default: print the configuration].")
+@click.option("--port", default=3128, show_default=True, help="Where the devices' proxy points.")
+@click.option("--listen", default="", metavar="ADDRESS", help="Listen on this address only [default: all].")
+@click.option("--icap", "icap", multiple=True, metavar="HOST:PORT",
+              help="Sentinelle's ICAP service (`sentinelle icap`); repeat for stand-bys, tried in order "
+                   "[default: 127.0.0.1:1344].")
+@click.option("--ssl-db", type=click.Path(path_type=Path), default=squid.SSL_DB, show_default=True,
+              help="Squid's database of the certificates it makes.")
+@click.option("--certgen", type=click.Path(path_type=Path), default=squid.CERTGEN, show_default=True,
+              help="Squid's certificate generator.")
+@click.option("--extra-host", "extra_hosts", multiple=True, metavar="DOMAIN",
+              help="A domain to decrypt and watch besides the built-in social networks (repeatable; "
+                   "the CA must cover it: `sentinelle setup --new-ca --extra-host DOMAIN`).")
+@click.pass_obj
+def setup_squid(obj, folder: Path | None, port: int, listen: str, icap: tuple[str, ...], ssl_db: Path,
+                certgen: Path, extra_hosts: tuple[str, ...]) -> None:
+    """Configure Squid for a whole network: decrypt the social networks only, with
+    Sentinelle's CA, and send their responses to `sentinelle icap`.
+
+    Every other site is spliced: passed through as it is, never decrypted. `bypass=on`: with
+    Sentinelle stopped, Squid passes responses on unchecked. The CA is the one `sentinelle
+    setup` makes (made here if there is none), which can vouch for the social networks only.
+
+    \b
+    Example:
+      sentinelle setup squid
+      sudo sentinelle --data-dir /var/lib/sentinelle setup squid --write /etc/squid/conf.d
+    """
+    obj.close()
+    extra = [_domain(d) for d in extra_hosts]
+    ca, _ = ensure_ca(mitmproxy_dir(ensure_data_dir(obj.data_dir)))
+    if outside := uncovered(ca.certificate, extra):
+        raise click.ClickException(f"Sentinelle's CA cannot vouch for {', '.join(outside)}: "
+                                   "`sentinelle setup --new-ca --extra-host DOMAIN` makes one that can.")
+    services = [_icap_address(value) for value in icap] or [squid.DEFAULT_ICAP]
+    ca_pem = mitmproxy_dir(obj.data_dir) / KEY_AND_CERT
+    target = (folder / squid.CA_FILE) if folder else ca_pem
+    settings = squid.SquidSettings(ca_file=target.absolute(), port=port, listen=listen, icap=services,
+                                   ssl_db=ssl_db, certgen=certgen, extra_domains=extra)
+    if folder is None:
+        click.echo(squid.squid_config(settings), nl=False)
+        return
+    written = squid.write_files(folder, settings, ca_pem.read_bytes())
+    init_db = " ".join(squid.init_ssl_db_command(settings))
+    click.echo(f"Squid configuration: {written.config}\n"
+               f"Squid's copy of Sentinelle's CA (key and certificate): {written.ca_file} (mode 0600"
+               + (f", owned by {written.owner})" if written.owner else ")") + "\n"
+               "Next:\n"
+               + ("" if written.owner else f"  sudo chown proxy: {written.ca_file}   # Squid must read it\n")
+               + f"  {init_db}   # once: Squid's database of the certificates it makes\n"
+               f"  In /etc/squid/squid.conf, remove Debian's own `http_port 3128` if this one uses {port},\n"
+               "  and allow the network's devices (`http_access allow localnet`).\n"
+               "  sudo systemctl restart squid\n"
+               f"  sentinelle icap   # as a service: Squid sends the social networks' responses to it\n"
+               f"  Devices trust {ca.certificate_file} and use this machine's port {port} as their proxy.")
+
+
+def _icap_address(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise click.BadParameter(f"{value!r} is not HOST:PORT", param_hint="--icap")
+    return host, int(port)

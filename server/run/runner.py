@@ -23,6 +23,7 @@ from mitmproxy.options import Options
 from sentinelle.proxy import memory
 from sentinelle.proxy.addon import Watcher
 from sentinelle.proxy.hosts import all_domains, normalise_domain
+from sentinelle.proxy.watch import Watch
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.protected import INDEX_FILE, LiveIndex
 from sentinelle.server.alerts.recorder import AlertRecorder
@@ -140,7 +141,7 @@ async def _serve(store: StoreThread, data_dir: Path, ca, ports: Ports, mitmproxy
             raise RunError(f"cannot listen on 127.0.0.1:{ports.api} for the API: {e.strerror}. "
                            "Is Sentinelle already running? Or choose another --api-port.") from None
         _stop_on_signals(master)
-        background += [asyncio.create_task(_keep_counts(data_dir, watcher)),
+        background += [asyncio.create_task(keep_counts(data_dir, watcher)),
                        asyncio.create_task(protected.keep_fresh())]
         memory.spare_the_collector()  # what is alive now stays for the process's life
         await master.run()
@@ -164,8 +165,8 @@ async def save_what_was_seen(recorder: AlertRecorder, timeout: float = STOP_WRIT
                      "they are lost.", recorder.unsaved)
 
 
-async def _keep_counts(data_dir: Path, watcher: Watcher, every: float = COUNTS_EVERY_SECONDS) -> None:
-    """Write the watcher's counts for `sentinelle doctor`, now and every so often."""
+async def keep_counts(data_dir: Path, watcher: Watch, every: float = COUNTS_EVERY_SECONDS) -> None:
+    """Write the watch's counts for `sentinelle doctor`, now and every so often."""
     while True:
         try:  # in a thread: a slow disk must not hold the proxy's loop
             await asyncio.to_thread(write_counts, data_dir, watcher.report())

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pytest
 from mitmproxy import exceptions
 from mitmproxy.test import taddons, tflow
-from sentinelle.proxy import addon
+from sentinelle.proxy import memory
 from sentinelle.proxy.addon import (
     CONFIRM_SECONDS,
     LATE_SECONDS,
@@ -261,8 +261,8 @@ async def test_shedding_is_logged_once_per_hundred_images(watcher, caplog):
 
 async def test_the_memory_a_backlog_held_is_given_back_once_the_proxy_stays_quiet(watcher, monkeypatch):
     given_back = []
-    monkeypatch.setattr(addon.memory, "give_back", lambda: given_back.append(watcher.waiting))
-    watcher._backlogs = addon.memory.Backlogs(3, 0.3, watcher._quiet_for)  # 3 images, 0.3 s of quiet
+    monkeypatch.setattr(memory, "give_back", lambda: given_back.append(watcher.waiting))
+    watcher._backlogs = memory.Backlogs(3, 0.3, watcher._quiet_for)  # 3 images, 0.3 s of quiet
     for _ in range(2):
         watcher.response(image_flow(square_crop_copy(kodak(20))))
     await settle(watcher)

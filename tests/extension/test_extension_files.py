@@ -182,7 +182,7 @@ def used_message_keys() -> set[str]:
         source = script.read_text()
         keys |= set(re.findall(r'\bt\("(\w+)"', source))
         keys |= {f"{k}_{form}" for k in re.findall(r'\btn\("(\w+)"', source) for form in ("one", "other")}
-        keys |= set(re.findall(r'"((?:error|link)[A-Z]\w+)"', source))
+        keys |= set(re.findall(r'"((?:error|link|resemblance)[A-Z]\w+)"', source))
     keys |= {f"status_{s}" for s in STATUSES}
     keys |= {f"platform_{p}" for p in [*SOCIAL_DOMAINS, OTHER_PLATFORM]}
     return keys

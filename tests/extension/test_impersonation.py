@@ -10,11 +10,20 @@ events the worker hears are the server's own. Notifications are read by wrapping
 
 from __future__ import annotations
 
+import re
 import time
+from datetime import UTC, datetime
 
 from playwright.sync_api import expect
+from sentinelle.proxy.attribution import Attribution
+from sentinelle.proxy.lookalikes import Lookalike
+from sentinelle.proxy.matcher import Match
+from sentinelle.proxy.names import Resemblance
+from sentinelle.proxy.sighting import Sighting
+from sentinelle.server.alerts.store import Store
 
-from tests.extension.conftest import Browser, Server
+from tests.conftest import kodak, square_crop_copy
+from tests.extension.conftest import Browser, Server, images_loaded, screenshot
 
 SPY = """() => {
     if (!self.notified) {
@@ -103,4 +112,71 @@ def test_a_copy_that_becomes_an_impersonation_alert_is_notified_once_more(paired
     expect(popup.locator("#alerts > li").first).to_be_visible()
     time.sleep(1)
     assert len(notified_of(paired, alert["id"])) == 2
+    popup.close()
+
+
+def lookalike(handle: str, child: str, what: str, display_name: str | None = None) -> Lookalike:
+    """An account a feed showed whose handle looks like a child's (as proxy/lookalikes.py makes them)."""
+    return Lookalike(
+        platform="instagram", handle=handle, display_name=display_name,
+        profile_url=f"https://www.instagram.com/{handle}/", resemblance=Resemblance(child, "handle", what),
+        feed_url="https://www.instagram.com/api/v1/web/search/topsearch/?query=x", record=f'{{"username":"{handle}"}}',
+        seen_at=datetime.now(UTC),
+    )
+
+
+def test_the_review_page_and_popup_label_an_impersonation_alert_and_lead_with_its_form(paired: Browser, server: Server):
+    store = Store(server.watcher.data_dir)
+    try:
+        photo_id = store.photos()[0]["id"]
+        store.record_lookalike(lookalike("alice_dupont_officiel", "Alice", "own handle", "Alice ♥"))
+        worn = Attribution(
+            "instagram", "alice_dupont_officiel", "https://www.instagram.com/alice_dupont_officiel/",
+            "https://www.instagram.com/alice_dupont_officiel/", None,
+            "https://www.instagram.com/api/v1/web/search/topsearch/", "{}", shown_as="profile_picture")
+        alert, _ = store.record_sighting(Sighting(
+            datetime.now(UTC), "https://scontent.cdninstagram.com/v/t51.2885-19/9201_n.jpg", None,
+            "scontent.cdninstagram.com", "instagram", "image/jpeg", square_crop_copy(kodak(5), 150),
+            Match(photo_id, "crop 1:1", 0, 1.0), {}, worn))
+    finally:
+        store.close()
+    assert alert["kind"] == "impersonation"
+
+    review = paired.open(f"review.html?alert={alert['id']}", 1280, 1400)
+    expect(review.locator("#detail-kind")).to_have_text("Impersonation")
+    expect(review.locator("#detail-kind")).to_be_visible()
+    expect(review.locator("#detail-impersonation")).to_have_text(
+        "An account pretends to be Alice: its handle looks like one of Alice's own accounts.")
+    expect(review.locator("#detail-where")).to_have_text(
+        "@alice_dupont_officiel uses a photo of Alice as its profile picture on Instagram")
+    expect(review.locator("#platform-steps-heading")).to_have_text("Report the account to Instagram")
+    first = review.locator("#platform-steps li").first.get_by_role("link")
+    expect(first).to_have_text("Report an account pretending to be your child (impersonation)")
+    expect(first).to_have_attribute("href", "https://help.instagram.com/contact/636276399721841")
+    row = review.locator(f'.alert-row[data-alert-id="{alert["id"]}"]')
+    expect(row.locator(".kind-chip")).to_have_text("Impersonation")
+    paired.wait_until(lambda: images_loaded(review))
+    screenshot(review, "review-impersonation.png")
+    review.select_option("#filter-kind", "impersonation")
+    expect(review.locator("#alert-list .alert-row .kind-chip:visible")).to_have_count(
+        review.locator("#alert-list .alert-row").count())
+    review.select_option("#filter-kind", "copy")
+    expect(row).to_have_count(0)
+
+    # A copy's next steps keep the platform's order (the photo's forms first).
+    copy = server.alert_for(server.show_copy(page="https://www.instagram.com/just.a.copy/"))
+    review.select_option("#filter-kind", "")
+    review.click("#refresh")
+    review.locator(f'.alert-row[data-alert-id="{copy["id"]}"]').click()
+    expect(review.locator("#detail-kind")).to_be_hidden()
+    expect(review.locator("#detail-impersonation")).to_be_hidden()
+    expect(review.locator("#platform-steps-heading")).to_have_text("Report it to Instagram")
+    expect(review.locator("#platform-steps li").first).to_contain_text("violates your child's privacy")
+    review.close()
+
+    popup = paired.open("popup.html", 440, 600)
+    card = popup.locator(f'#alerts > li[data-alert-id="{alert["id"]}"]')
+    expect(card.locator(".kind-chip")).to_have_text("Impersonation")
+    expect(card.locator(".child")).to_have_text("pretends to be Alice")
+    expect(card).to_have_class(re.compile(r"\bimpersonation\b"))
     popup.close()

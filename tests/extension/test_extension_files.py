@@ -105,6 +105,13 @@ def test_the_extension_ships_the_social_domains_of_proxy_hosts():
     assert FIREFOX["host_permissions"][2:] == [f"*://*.{d}/*" for d in shipped]
 
 
+def test_the_networks_a_child_s_accounts_can_be_on_are_those_sentinelle_watches():
+    """The options page's list of networks for her own accounts (js/platforms.js): the API refuses others."""
+    source = (EXTENSION / "js" / "platforms.js").read_text()
+    listed = re.search(r"PLATFORMS = Object\.freeze\(\[(.*?)\]\)", source).group(1)
+    assert re.findall(r'"(\w+)"', listed) == list(SOCIAL_DOMAINS)
+
+
 def test_every_file_the_manifests_and_pages_name_exists():
     named = [CHROMIUM["background"]["service_worker"], CHROMIUM["action"]["default_popup"],
              CHROMIUM["options_ui"]["page"], *CHROMIUM["icons"].values(),

@@ -180,3 +180,57 @@ def test_the_review_page_and_popup_label_an_impersonation_alert_and_lead_with_it
     expect(card.locator(".child")).to_have_text("pretends to be Alice")
     expect(card).to_have_class(re.compile(r"\bimpersonation\b"))
     popup.close()
+
+
+def test_the_options_page_names_a_child_and_her_own_accounts(paired: Browser, server: Server):
+    options = paired.open("options.html", 900, 1600)
+    expect(options.locator("#pairing-status")).to_have_attribute("data-tone", "ok")
+    expect(options.locator("#children > li", has_text="Alice")).to_be_visible()
+    options.fill("#child-name", "  Léa   Martin ")
+    options.fill("#child-aliases", "Lélé, Lea ,")
+    rows = options.locator("#child-handles > li")
+    expect(rows).to_have_count(1)
+    rows.nth(0).locator("select").select_option("instagram")
+    rows.nth(0).locator("input").fill("@lea_mrtn")
+    options.get_by_role("button", name="Add an account").click()
+    rows.nth(1).get_by_label("Network", exact=True).select_option(label="TikTok")
+    rows.nth(1).get_by_label("Her name on the network").fill("lea.mrtn")
+    options.get_by_role("button", name="Add an account").click()  # left empty: not sent
+    options.get_by_role("button", name="Save").click()
+    expect(options.locator("#child-status")).to_have_text("Saved: Léa Martin.")
+    lea = options.locator('#children > li[data-child="Léa Martin"]')
+    expect(lea).to_contain_text("also Lélé, Lea")
+    expect(lea).to_contain_text("her accounts: Instagram @lea_mrtn, TikTok @lea.mrtn")
+    expect(lea).to_contain_text("0 photos protected")
+    code, children = server.watcher.api("GET", "/api/children")
+    assert code == 200
+    [saved] = [c for c in children if c["name"] == "Léa Martin"]
+    assert saved["aliases"] == ["Lélé", "Lea"]
+    assert saved["handles"] == [["instagram", "lea_mrtn"], ["tiktok", "lea.mrtn"]]
+    screenshot(options, "options-children.png")
+
+    # Edited from the list: one account removed, the rest as they were.
+    options.get_by_role("button", name="Another child").click()
+    expect(options.locator("#child-name")).to_have_value("")
+    lea.get_by_role("button", name="Edit").click()
+    expect(options.locator("#child-name")).to_have_value("Léa Martin")
+    expect(options.locator("#child-aliases")).to_have_value("Lélé, Lea")
+    expect(rows).to_have_count(2)
+    rows.nth(1).get_by_role("button", name="Remove").click()
+    options.get_by_role("button", name="Save").click()
+    expect(lea).not_to_contain_text("TikTok")
+    [saved] = [c for c in server.watcher.api("GET", "/api/children")[1] if c["name"] == "Léa Martin"]
+    assert saved["handles"] == [["instagram", "lea_mrtn"]] and saved["aliases"] == ["Lélé", "Lea"]
+
+    # A first name alone is saved, with a word on what it cannot do; no name at all is refused.
+    options.get_by_role("button", name="Another child").click()
+    options.fill("#child-name", "Zoé")
+    options.get_by_role("button", name="Save").click()
+    expect(options.locator("#child-status")).to_contain_text("With a first name alone")
+    options.get_by_role("button", name="Another child").click()
+    options.get_by_role("button", name="Save").click()
+    expect(options.locator("#child-status")).to_have_text("Give her full name.")
+    expect(options.locator("#child-status")).to_have_attribute("data-tone", "error")
+    # Her names are offered as whose photos to protect.
+    assert "Léa Martin" in options.locator("#children-names option").evaluate_all("(os) => os.map((o) => o.value)")
+    options.close()

@@ -31,6 +31,11 @@ export function resemblanceText(resemblance) {
   return t(key, resemblance.child);
 }
 
+/** A sentence's first letter in upper case ("its handle…" → "Its handle…"), in any language. */
+export function capitalised(sentence) {
+  return sentence.charAt(0).toLocaleUpperCase() + sentence.slice(1);
+}
+
 /** Whom an impersonation alert pretends to be: the child its name resembles, else the photo's. */
 export function impersonated(alert) {
   return alert.resemblance?.child || alert.child || t("theChild");

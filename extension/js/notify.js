@@ -3,7 +3,7 @@
 // than a copy of her photo, and the parent should know which one this is before clicking.
 
 import { t, platformName } from "./i18n.js";
-import { impersonated, isImpersonation, resemblanceText } from "./impersonation.js";
+import { capitalised, impersonated, isImpersonation, resemblanceText } from "./impersonation.js";
 import { accountOf, placeLabel } from "./places.js";
 
 const PREFIX = "alert-";
@@ -75,10 +75,6 @@ function impersonationWords(alert) {
     message,
     contextMessage: why ? capitalised(why) : t("notificationContext"),
   };
-}
-
-function capitalised(sentence) {
-  return sentence.charAt(0).toLocaleUpperCase() + sentence.slice(1);
 }
 
 /** An API image as a data: URL (notifications cannot send the token), or null. */

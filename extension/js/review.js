@@ -2,21 +2,26 @@
 // date; the evidence at full size beside the protected photo; status changes saved to the
 // server; and what to do next for that platform and country (data/next-steps.json). An
 // impersonation alert (an account that pretends to be the child) is labelled as one, and its
-// next steps lead with the platform's impersonation form.
+// next steps lead with the platform's impersonation form. Below them, the watch list
+// (watch-list.js: accounts that only look like her, updated live) and "Look for her"
+// (look-for-her.js: links to each network's own search for her names).
 
 import { Api } from "./api.js";
 import { dateTime, platformName, relativeTime, statusName, t, tn, uiLanguage } from "./i18n.js";
 import { listen, send } from "./messaging.js";
 import { explain, fromTemplate, localize, showApiImage, text } from "./page.js";
 import { impersonated, isImpersonation, resemblanceText } from "./impersonation.js";
+import { loadSearches, showLookForHer } from "./look-for-her.js";
 import { accountOf, firstPosterOf, safeUrl } from "./places.js";
 import { loadNextSteps, pickCountry, saveCountry, stepsFor } from "./next-steps.js";
+import { showWatchList } from "./watch-list.js";
 
 const page = {
   api: null,
   alerts: [],
   selected: null, // the alert id shown in the detail pane
   nextSteps: null,
+  searches: null, // data/search.json
 };
 
 async function main() {
@@ -36,8 +41,16 @@ async function main() {
     renderNextSteps(current());
   });
   listen("alertsChanged", refresh);
-  page.nextSteps = await loadNextSteps();
+  // A new account on the watch list: the worker passes the event on, and only this list changes.
+  listen("watchChanged", () => page.api && showWatchList(page.api, page.nextSteps, accountDecided));
+  [page.nextSteps, page.searches] = await Promise.all([loadNextSteps(), loadSearches()]);
   await refresh();
+}
+
+/** The parent dismissed or marked a watch-list account: its alerts may have changed kind. */
+async function accountDecided() {
+  await refresh();
+  send("sync").catch(() => {});
 }
 
 async function refresh() {
@@ -52,7 +65,11 @@ async function refresh() {
   fillChoices("filter-child", page.alerts.map((alert) => alert.child).filter(Boolean), (c) => c);
   fillChoices("filter-platform", page.alerts.map((alert) => alert.platform), platformName);
   renderList();
-  if (page.selected) await renderDetail(page.selected);
+  await Promise.all([
+    page.selected && renderDetail(page.selected),
+    showWatchList(page.api, page.nextSteps, accountDecided),
+    page.api.children().then((children) => showLookForHer(children, page.searches), () => {}),
+  ]);
 }
 
 function fillChoices(selectId, values, label) {

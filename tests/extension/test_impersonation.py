@@ -69,10 +69,16 @@ def test_a_watch_list_account_is_quiet_and_an_impersonation_alert_says_so(paired
     name_child(server, "Alice", handles=[["instagram", "alice_dupont"]])
     badge = paired.badge()
 
-    # An account whose handle dresses hers: on the watch list, and nothing more.
+    review = paired.open("review.html", 1280, 1000)
+    expect(review.locator("#watch-count")).not_to_be_empty()
+
+    # An account whose handle dresses hers: on the watch list (live, from the worker's "watch"
+    # event, no reload), and nothing more: no notification, the badge as it was.
     server.show_feed("alice_dupont.2014", "/v/t51/9101_n.jpg", display_name="Alice D.")
-    paired.wait_until(lambda: watch_entry(server, "alice_dupont.2014"))
-    time.sleep(1.5)  # the worker heard the "watch" event well within this
+    entry = review.locator("#watch-open > li", has_text="@alice_dupont.2014")
+    expect(entry.locator(".watch-why")).to_have_text("Its handle looks like one of Alice's own accounts")
+    expect(entry.locator(".watch-display")).to_have_text("shown as “Alice D.”")
+    time.sleep(0.5)
     assert notified(paired) == [] and paired.badge() == badge
 
     # Then its post of her photo: an impersonation alert, notified as one.
@@ -85,6 +91,11 @@ def test_a_watch_list_account_is_quiet_and_an_impersonation_alert_says_so(paired
         "@alice_dupont.2014 on Instagram posted her photo (kodim05.jpg)",
         "Its handle looks like one of Alice's own accounts",
     )]
+    # On the review page, the account left the watch list for the alerts: it pretends to be her.
+    expect(review.locator(f'.alert-row[data-alert-id="{alert["id"]}"] .kind-chip')).to_have_text("Impersonation")
+    expect(entry).to_have_count(0)
+    expect(review.locator("#watch-marked > li", has_text="@alice_dupont.2014")).to_be_visible()
+    review.close()
 
 
 def test_a_copy_that_becomes_an_impersonation_alert_is_notified_once_more(paired: Browser, server: Server):
@@ -234,3 +245,76 @@ def test_the_options_page_names_a_child_and_her_own_accounts(paired: Browser, se
     # Her names are offered as whose photos to protect.
     assert "Léa Martin" in options.locator("#children-names option").evaluate_all("(os) => os.map((o) => o.value)")
     options.close()
+
+
+def test_the_review_page_shows_the_watch_list_and_the_parent_decides(paired: Browser, server: Server):
+    store = Store(server.watcher.data_dir)
+    try:
+        lea, _, _ = store.record_lookalike(lookalike("lea.martin.2013", "Léa Martin", "full name", "Léa Martin"))
+        lele, _, _ = store.record_lookalike(lookalike("lele_martin", "Léa Martin", "nickname and last name"))
+    finally:
+        store.close()
+    review = paired.open("review.html", 1280, 1400)
+    entry = review.locator(f'#watch-open > li[data-watch-id="{lea["id"]}"]')
+    expect(entry.locator(".watch-platform")).to_have_text("Instagram")
+    expect(entry.locator(".watch-handle")).to_have_text("@lea.martin.2013")
+    expect(entry.locator(".watch-handle")).to_have_attribute("href", "https://www.instagram.com/lea.martin.2013/")
+    expect(entry.locator(".watch-display")).to_have_text("shown as “Léa Martin”")
+    expect(entry.locator(".watch-why")).to_have_text("Its handle looks like Léa Martin's full name")
+    expect(entry.locator(".watch-when")).to_contain_text("First seen")
+    expect(entry.locator(".watch-when")).to_contain_text("seen once")
+    with paired.context.expect_page() as opened:
+        entry.get_by_role("button", name="Open the profile").click()
+    opened.value.close()
+    screenshot(review, "review-watchlist.png")
+
+    # Not her: gone from the list, and the server says so.
+    entry.get_by_role("button", name="Not her: dismiss").click()
+    expect(entry).to_have_count(0)
+    expect(review.locator("#watch-line")).to_have_text("Dismissed: @lea.martin.2013 will not be flagged again.")
+    assert watch_entry(server, "lea.martin.2013")["status"] == "dismissed"
+
+    # It pretends to be her: below, with Instagram's impersonation form.
+    other = review.locator(f'#watch-open > li[data-watch-id="{lele["id"]}"]')
+    expect(other.locator(".watch-why")).to_have_text("Its handle looks like a nickname and the last name of Léa Martin")
+    other.get_by_role("button", name="It pretends to be her").click()
+    expect(other).to_have_count(0)
+    marked = review.locator(f'#watch-marked > li[data-watch-id="{lele["id"]}"]')
+    expect(marked.get_by_role("link", name="Report it to Instagram")).to_have_attribute(
+        "href", "https://help.instagram.com/contact/636276399721841")
+    expect(marked.get_by_role("button", name="It pretends to be her")).to_be_hidden()
+    assert watch_entry(server, "lele_martin")["status"] == "impersonation"
+    review.close()
+
+
+def test_look_for_her_links_to_each_network_s_own_search(paired: Browser, server: Server):
+    name_child(server, "Léa Martin", aliases=["Lélé"], handles=[["instagram", "lea_mrtn"]])
+    review = paired.open("review.html", 1280, 1400)
+    lea = review.locator('#look-children > li[data-child="Léa Martin"]')
+    expect(lea.locator("h3")).to_have_text("Léa Martin")
+
+    def href(platform: str, term: str) -> str | None:
+        return lea.locator(f'li[data-platform="{platform}"] a[data-term="{term}"]').get_attribute("href")
+
+    expect(lea.locator('li[data-platform="instagram"] a')).to_have_count(3)
+    assert href("instagram", "Léa Martin") == "https://www.instagram.com/explore/search/keyword/?q=L%C3%A9a%20Martin"
+    assert href("tiktok", "Léa Martin") == "https://www.tiktok.com/search/user?q=L%C3%A9a%20Martin"
+    assert href("x", "Léa Martin") == "https://x.com/search?q=L%C3%A9a%20Martin&f=user"
+    assert href("facebook", "Lélé") == "https://www.facebook.com/search/people/?q=L%C3%A9l%C3%A9"
+    assert href("reddit", "lea_mrtn") == "https://www.reddit.com/search/?q=lea_mrtn&type=user"
+    assert href("pinterest", "lea_mrtn") == "https://www.pinterest.com/search/users/?q=lea_mrtn"
+    assert href("instagram", "lea_mrtn") == "https://www.instagram.com/explore/search/keyword/?q=lea_mrtn"
+    link = lea.locator('li[data-platform="x"] a[data-term="lea_mrtn"]')
+    expect(link).to_have_attribute("target", "_blank")
+    expect(link).to_have_attribute("rel", "noopener noreferrer")
+    expect(link).to_have_attribute("title", "Search X (Twitter) for lea_mrtn")
+    expect(lea.locator(".no-web-search")).to_have_text(["Snapchat has no search on the web: look in its app."])
+    # A click opens the search in a new tab (which the test browser cannot load: loopback only).
+    with paired.context.expect_page() as opened:
+        with paired.context.expect_event("request", lambda r: r.url.startswith("https://www.tiktok.com/")) as request:
+            lea.locator('li[data-platform="tiktok"] a[data-term="Lélé"]').click()
+    assert request.value.url == "https://www.tiktok.com/search/user?q=L%C3%A9l%C3%A9"
+    assert review.url.startswith(paired.url("review.html"))
+    opened.value.close()
+    screenshot(review, "review-look-for-her.png")
+    review.close()

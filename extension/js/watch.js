@@ -68,7 +68,7 @@ export function sync(heard = []) {
       return { unreviewed: unreviewed.length, notified: 0 };
     }
     const fresh = unreviewed.filter((alert) => alert.id > lastNotifiedId);
-    const turned = byId([...unreviewed, ...heard]).filter((alert) =>
+    const turned = byId([...heard, ...unreviewed]).filter((alert) => // the API's word is the newer
       isImpersonation(alert) && alert.id <= lastNotifiedId && !told.includes(alert.id)
       && alert.status !== "false_alarm"); // the parent's word stands
     const due = [...turned, ...fresh].sort((a, b) => a.id - b.id);
@@ -148,7 +148,8 @@ async function readStream(api) {
       await setLink({ state: "open", server: api.server });
       const events = parser.push(value);
       if (events.some((event) => event.type === "alert" || event.type === "sighting")) {
-        await sync(events.filter((event) => event.type === "alert").map((event) => parsed(event.data)).filter(Boolean));
+        const heard = events.filter((event) => event.type === "alert").map((event) => parsed(event.data));
+        await sync(heard.filter(Boolean));
         await broadcast("alertsChanged");
       }
       if (events.some((event) => event.type === "watch")) {

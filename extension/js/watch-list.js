@@ -63,8 +63,8 @@ function entryItem(api, entry, nextSteps, changed) {
   if (form) {
     const report = item.querySelector(".watch-report");
     report.textContent = t("watchReport", platformName(entry.platform));
-    report.href = form;
-    report.title = formLabel(nextSteps, entry.platform);
+    report.href = form.url;
+    report.title = form.label;
     report.hidden = false;
   }
   return item;
@@ -82,14 +82,12 @@ async function decide(api, entry, status, said, changed) {
   }
 }
 
-/** The platform's impersonation form (next-steps entries marked "impersonation"), or null. */
+/** `{ url, label }` of the platform's impersonation form (the next-steps entry marked
+ *  "impersonation"), in the UI language; null when the platform has none. */
 function impersonationForm(nextSteps, platform) {
   const entry = (nextSteps?.platforms[platform] || []).find((step) => step.impersonation === true);
-  return entry ? safeUrl(entry.url) : null;
-}
-
-function formLabel(nextSteps, platform) {
+  const url = entry && safeUrl(entry.url);
+  if (!url) return null;
   const language = uiLanguage().toLowerCase().startsWith("fr") ? "fr" : "en";
-  const entry = (nextSteps?.platforms[platform] || []).find((step) => step.impersonation === true);
-  return entry ? entry.label[language] || entry.label.en : "";
+  return { url, label: entry.label[language] || entry.label.en };
 }

@@ -251,3 +251,18 @@ def test_next_steps_name_the_help_lines_of_the_issue():
     assert "Report Harmful Content" in text("GB")
     instagram = json.dumps(NEXT_STEPS["platforms"]["instagram"])
     assert "impersonation" in instagram and "under 13" in instagram
+
+
+# -- look for her ------------------------------------------------------------------------
+
+def test_look_for_her_searches_every_network_that_can_be_searched_on_the_web():
+    """data/search.json: each network's own search for accounts, {q} the one variable part, or
+    the network named as having no web search; when it was reviewed, said in the file."""
+    searches = load(EXTENSION / "data" / "search.json")
+    assert set(searches["platforms"]) | set(searches["no_web_search"]) == set(SOCIAL_DOMAINS)
+    assert not set(searches["platforms"]) & set(searches["no_web_search"])
+    for platform, template in searches["platforms"].items():
+        assert template.startswith("https://") and template.count("{q}") == 1, platform
+        host = template.split("/")[2]
+        assert any(host == d or host.endswith("." + d) for d in SOCIAL_DOMAINS[platform]), platform
+    assert re.search(r"Reviewed \d{4}-\d{2}-\d{2}", searches["comment"])

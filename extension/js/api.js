@@ -137,6 +137,26 @@ export class Api {
     return this.json("/api/photos");
   }
 
+  /** Every child: `{ id, name, aliases, handles: [[platform, handle]…], photos }`. */
+  children() {
+    return this.json("/api/children");
+  }
+
+  /** Create or update a child by her full name; the nicknames and handles given replace hers. */
+  setChild({ name, aliases, handles }) {
+    return this.json("/api/children", { method: "PUT", json: { name, aliases, handles } });
+  }
+
+  /** Accounts whose names look like a child's (`open`, `dismissed`, `impersonation`, or all). */
+  watchlist(status) {
+    return this.json(status ? `/api/watchlist?status=${encodeURIComponent(status)}` : "/api/watchlist");
+  }
+
+  /** Dismiss a watch-list account, mark it as impersonation, or open it again. */
+  setWatchStatus(id, status) {
+    return this.json(`/api/watchlist/${Number(id)}`, { method: "PATCH", json: { status } });
+  }
+
   /** Enroll files (File or Blob with a name); resolves to one outcome per file. */
   enroll(files, child) {
     const form = new FormData();

@@ -1,5 +1,6 @@
-// What to do next about an alert: the platform's report forms, the country's help lines and
-// general advice, all from data/next-steps.json, in the UI language.
+// What to do next about an alert: the platform's report forms (its impersonation form first for
+// an account that pretends to be the child), the country's help lines and general advice, all
+// from data/next-steps.json, in the UI language.
 
 export async function loadNextSteps() {
   const response = await fetch(chrome.runtime.getURL("data/next-steps.json"));
@@ -23,12 +24,18 @@ export function saveCountry(code) {
   return chrome.storage.local.set({ country: code });
 }
 
-/** { platform: [...], country: [...], countryName, advice: [...] } with words in `language`. */
-export function stepsFor(data, platform, countryCode, language) {
+/**
+ * { platform: [...], country: [...], countryName, advice: [...] } with words in `language`. For
+ * an account that pretends to be the child (`impersonation`), the platform's impersonation form
+ * comes first: that is what the parent must fill in, before the forms about a photo.
+ */
+export function stepsFor(data, platform, countryCode, language, { impersonation = false } = {}) {
   const words = (entry) => ({ ...entry, label: entry.label[language] || entry.label.en });
   const country = data.countries[countryCode] || data.countries.OTHER;
+  const forms = data.platforms[platform] || data.platforms.other;
+  const first = impersonation ? forms.filter((entry) => entry.impersonation === true) : [];
   return {
-    platform: (data.platforms[platform] || data.platforms.other).map(words),
+    platform: [...first, ...forms.filter((entry) => !first.includes(entry))].map(words),
     country: country.help.map(words),
     countryName: country.name[language] || country.name.en,
     advice: data.advice.map((advice) => advice[language] || advice.en),

@@ -1,6 +1,9 @@
 // System notifications for new alerts, with the protected photo as the icon where the browser allows.
+// An impersonation alert says so first: an account that pretends to be the child is worse news
+// than a copy of her photo, and the parent should know which one this is before clicking.
 
 import { t, platformName } from "./i18n.js";
+import { capitalised, impersonated, isImpersonation, resemblanceText } from "./impersonation.js";
 import { accountOf, placeLabel } from "./places.js";
 
 const PREFIX = "alert-";
@@ -20,17 +23,15 @@ export async function notifyAlert(api, alert) {
   const fallbackIcon = chrome.runtime.getURL("icons/icon-128.png");
   const photo = await dataUrlOf(api, alert.photo_url);
   const evidence = await dataUrlOf(api, alert.evidence_url, MAX_NOTIFICATION_IMAGE);
-  const place = accountOf(alert);
-  const where = place ? placeLabel(alert, place) : alert.host;
   const options = {
     type: "basic",
     iconUrl: photo || fallbackIcon,
-    title: alert.child ? t("notificationTitleChild", alert.child) : t("notificationTitle"),
-    message: t("notificationMessage", [alert.photo_name || "?", platformName(alert.platform), where]),
-    contextMessage: t("notificationContext"),
+    ...(isImpersonation(alert) ? impersonationWords(alert) : copyWords(alert)),
     priority: 2,
   };
   const id = notificationId(alert.id);
+  // A copy notified before may come back as an impersonation: the new words replace the old.
+  await chrome.notifications.clear(id).catch(() => false);
   // Richest first: Chromium shows what was seen beside the protected photo; Firefox knows only
   // "basic"; and an image the browser cannot use must never cost the parent the notification.
   const attempts = [
@@ -46,6 +47,34 @@ export async function notifyAlert(api, alert) {
     }
   }
   return null;
+}
+
+/** A copy: whose photo, where, and who showed it. */
+function copyWords(alert) {
+  const place = accountOf(alert);
+  const where = place ? placeLabel(alert, place) : alert.host;
+  return {
+    title: alert.child ? t("notificationTitleChild", alert.child) : t("notificationTitle"),
+    message: t("notificationMessage", [alert.photo_name || "?", platformName(alert.platform), where]),
+    contextMessage: t("notificationContext"),
+  };
+}
+
+/** "An account pretends to be Léa" — "@lea.martin.2013 on Instagram uses her photo as its
+ *  profile picture" — "Its handle looks like Léa Martin's full name". */
+function impersonationWords(alert) {
+  const place = accountOf(alert);
+  const account = place?.label || alert.account || alert.host;
+  const platform = platformName(alert.platform);
+  const message = alert.shown_as === "profile_picture"
+    ? t("notificationImpersonationPicture", [account, platform])
+    : t("notificationImpersonationPost", [account, platform, alert.photo_name || "?"]);
+  const why = resemblanceText(alert.resemblance);
+  return {
+    title: t("notificationImpersonationTitle", impersonated(alert)),
+    message,
+    contextMessage: why ? capitalised(why) : t("notificationContext"),
+  };
 }
 
 /** An API image as a data: URL (notifications cannot send the token), or null. */

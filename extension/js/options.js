@@ -1,8 +1,10 @@
 // The options page: pairing with `sentinelle run` (address and token), the switch that sends only
 // the social networks through Sentinelle, enrolling photos from the browser (drag and drop or file
-// picker, several at once, with progress), and the enrolled list.
+// picker, several at once, with progress), the enrolled list, and each child's names and own
+// accounts (children.js).
 
 import { Api, ApiError } from "./api.js";
+import { enableChildren, listChildren, setUpChildren } from "./children.js";
 import { dateTime, t, tn } from "./i18n.js";
 import { send } from "./messaging.js";
 import { explain, fromTemplate, localize, showApiImage } from "./page.js";
@@ -37,6 +39,7 @@ async function main() {
     zone.classList.remove("dragging");
     enroll([...event.dataTransfer.files]);
   });
+  setUpChildren();
   await Promise.all([showPairing(), showProxy()]);
 }
 
@@ -54,7 +57,7 @@ async function showPairing() {
     const api = new Api(pairing.server, pairing.token);
     await describeServer(api);
     enableEnrollment(true);
-    await listPhotos(api);
+    await Promise.all([listPhotos(api), listChildren(api)]);
   } catch (error) {
     say("pairing-status", explain(error), "error");
     enableEnrollment(false);
@@ -106,7 +109,7 @@ async function connect() {
   $("unpair").hidden = false;
   enableEnrollment(true);
   send("sync").catch(() => {});
-  await listPhotos(api);
+  await Promise.all([listPhotos(api), listChildren(api)]);
 }
 
 async function describeServer(api) {
@@ -119,6 +122,8 @@ async function unpair() {
   $("unpair").hidden = true;
   $("photos").replaceChildren();
   $("photos-count").textContent = "";
+  $("children").replaceChildren();
+  $("children-count").textContent = "";
   send("sync").catch(() => {});
   await showPairing();
 }
@@ -166,6 +171,7 @@ async function switchProxy(on) {
 function enableEnrollment(enabled) {
   $("files").disabled = !enabled;
   $("drop-zone").classList.toggle("disabled", !enabled);
+  enableChildren(enabled);
 }
 
 /** Enroll the files one request each, so the progress moves and one bad file spoils nothing. */
@@ -200,7 +206,7 @@ async function enroll(files) {
   $("progress").value = files.length;
   $("progress-text").textContent = t("enrollDone", [counts.enrolled, counts.already, counts.skipped]);
   $("progress-box").dataset.done = "true";
-  await listPhotos(api);
+  await Promise.all([listPhotos(api), listChildren(api)]); // a new child's photos count there too
 }
 
 function resultItem(name, key, reason) {

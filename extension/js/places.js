@@ -54,7 +54,7 @@ export function placeLabel(alert, place) {
 }
 
 /** An account as its network writes it: @name, u/name on Reddit, the bare name on Pinterest. */
-function handle(platform, account) {
+export function handle(platform, account) {
   if (platform === "reddit") return `u/${account}`;
   return platform === "pinterest" ? account : `@${account}`;
 }

@@ -5,6 +5,7 @@ import { Api } from "./api.js";
 import { dateTime, platformName, relativeTime, statusName, t, tn } from "./i18n.js";
 import { listen, send } from "./messaging.js";
 import { explain, extensionUrl, fromTemplate, localize, openTab, showApiImage } from "./page.js";
+import { impersonated, isImpersonation } from "./impersonation.js";
 import { accountOf, placeLabel } from "./places.js";
 import { getLink } from "./settings.js";
 
@@ -49,7 +50,16 @@ function card(api, alert) {
   showApiImage(item.querySelector("img.seen"), api, alert.evidence_url);
   item.querySelector(".status-chip").textContent = statusName(alert.status);
   item.querySelector(".photo-name").textContent = alert.photo_name || t("photoUnknown");
-  item.querySelector(".child").textContent = alert.child ? t("ofChild", alert.child) : "";
+  if (isImpersonation(alert)) {
+    // Told apart at a glance: an account that pretends to be her, not only a copy of her photo.
+    item.classList.add("impersonation");
+    const chip = item.querySelector(".kind-chip");
+    chip.textContent = t("kindImpersonation");
+    chip.hidden = false;
+    item.querySelector(".child").textContent = t("pretendsToBe", impersonated(alert));
+  } else {
+    item.querySelector(".child").textContent = alert.child ? t("ofChild", alert.child) : "";
+  }
   item.querySelector(".platform").textContent = platformName(alert.platform);
   const place = accountOf(alert);
   item.querySelector(".place").textContent = place ? placeLabel(alert, place) : t("pageUnknown");

@@ -1,19 +1,27 @@
-// The review page (the match log): every alert, filtered by status, child, platform and date;
-// the evidence at full size beside the protected photo; status changes saved to the server;
-// and what to do next for that platform and country (data/next-steps.json).
+// The review page (the match log): every alert, filtered by status, child, platform, kind and
+// date; the evidence at full size beside the protected photo; status changes saved to the
+// server; and what to do next for that platform and country (data/next-steps.json). An
+// impersonation alert (an account that pretends to be the child) is labelled as one, and its
+// next steps lead with the platform's impersonation form. Below them, the watch list
+// (watch-list.js: accounts that only look like her, updated live) and "Look for her"
+// (look-for-her.js: links to each network's own search for her names).
 
 import { Api } from "./api.js";
 import { dateTime, platformName, relativeTime, statusName, t, tn, uiLanguage } from "./i18n.js";
 import { listen, send } from "./messaging.js";
 import { explain, fromTemplate, localize, showApiImage, text } from "./page.js";
+import { impersonated, isImpersonation, resemblanceText } from "./impersonation.js";
+import { loadSearches, showLookForHer } from "./look-for-her.js";
 import { accountOf, firstPosterOf, safeUrl } from "./places.js";
 import { loadNextSteps, pickCountry, saveCountry, stepsFor } from "./next-steps.js";
+import { showWatchList } from "./watch-list.js";
 
 const page = {
   api: null,
   alerts: [],
   selected: null, // the alert id shown in the detail pane
   nextSteps: null,
+  searches: null, // data/search.json
 };
 
 async function main() {
@@ -33,8 +41,16 @@ async function main() {
     renderNextSteps(current());
   });
   listen("alertsChanged", refresh);
-  page.nextSteps = await loadNextSteps();
+  // A new account on the watch list: the worker passes the event on, and only this list changes.
+  listen("watchChanged", () => page.api && showWatchList(page.api, page.nextSteps, accountDecided));
+  [page.nextSteps, page.searches] = await Promise.all([loadNextSteps(), loadSearches()]);
   await refresh();
+}
+
+/** The parent dismissed or marked a watch-list account: its alerts may have changed kind. */
+async function accountDecided() {
+  await refresh();
+  send("sync").catch(() => {});
 }
 
 async function refresh() {
@@ -49,7 +65,11 @@ async function refresh() {
   fillChoices("filter-child", page.alerts.map((alert) => alert.child).filter(Boolean), (c) => c);
   fillChoices("filter-platform", page.alerts.map((alert) => alert.platform), platformName);
   renderList();
-  if (page.selected) await renderDetail(page.selected);
+  await Promise.all([
+    page.selected && renderDetail(page.selected),
+    showWatchList(page.api, page.nextSteps, accountDecided),
+    page.api.children().then((children) => showLookForHer(children, page.searches), () => {}),
+  ]);
 }
 
 function fillChoices(selectId, values, label) {
@@ -67,12 +87,13 @@ function fillChoices(selectId, values, label) {
 /** The alerts the filters let through. Dates compare with the days the image was seen. */
 function filtered() {
   const value = (id) => document.getElementById(id).value;
-  const [status, child, platform, from, to] =
-    ["filter-status", "filter-child", "filter-platform", "filter-from", "filter-to"].map(value);
+  const [status, child, platform, kind, from, to] =
+    ["filter-status", "filter-child", "filter-platform", "filter-kind", "filter-from", "filter-to"].map(value);
   return page.alerts.filter((alert) =>
     (!status || alert.status === status)
     && (!child || alert.child === child)
     && (!platform || alert.platform === platform)
+    && (!kind || (kind === "impersonation") === isImpersonation(alert))
     && (!from || localDay(alert.last_seen) >= from)
     && (!to || localDay(alert.first_seen) <= to));
 }
@@ -97,6 +118,11 @@ function row(alert) {
   if (alert.id === page.selected) button.setAttribute("aria-current", "true");
   showApiImage(item.querySelector("img.seen"), page.api, alert.evidence_url);
   item.querySelector(".photo-name").textContent = alert.photo_name || t("photoUnknown");
+  if (isImpersonation(alert)) {
+    const chip = item.querySelector(".kind-chip");
+    chip.textContent = t("kindImpersonation");
+    chip.hidden = false;
+  }
   const place = accountOf(alert);
   item.querySelector(".row-where").textContent =
     [platformName(alert.platform), place?.label].filter(Boolean).join(" · ");
@@ -150,6 +176,12 @@ async function renderDetail(alertId) {
   renderStatus(alert);
   const place = accountOf(alert);
   document.getElementById("detail-where").textContent = whoShowedIt(alert, place);
+  document.getElementById("detail-kind").hidden = !isImpersonation(alert);
+  const pretends = document.getElementById("detail-impersonation");
+  pretends.hidden = !isImpersonation(alert);
+  pretends.textContent = isImpersonation(alert)
+    ? t("detailImpersonation", [impersonated(alert), resemblanceText(alert.resemblance) || t("kindImpersonation")])
+    : "";
   await Promise.all([
     showApiImage(document.getElementById("detail-photo"), page.api, alert.photo_url),
     showApiImage(document.getElementById("detail-evidence"), page.api, alert.evidence_url),
@@ -276,9 +308,11 @@ function renderNextSteps(alert) {
   }
   pickCountry(countries).then((code) => {
     select.value = code;
-    const steps = stepsFor(page.nextSteps, alert.platform, code, language);
-    document.getElementById("platform-steps-heading").textContent =
-      t("nextStepsPlatform", platformName(alert.platform));
+    const impersonation = isImpersonation(alert);
+    const steps = stepsFor(page.nextSteps, alert.platform, code, language, { impersonation });
+    document.getElementById("platform-steps-heading").textContent = impersonation
+      ? t("nextStepsImpersonation", platformName(alert.platform))
+      : t("nextStepsPlatform", platformName(alert.platform));
     document.getElementById("platform-steps").replaceChildren(...steps.platform.map(stepItem));
     document.getElementById("country-steps-heading").textContent = t("nextStepsHelp", steps.countryName);
     document.getElementById("country-steps").replaceChildren(...steps.country.map(stepItem));

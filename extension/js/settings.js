@@ -47,13 +47,13 @@ export async function getServer() {
 
 /** Pair with a server. What was known of the previous one (notified alerts) is forgotten. */
 export async function savePairing(server, token) {
-  await chrome.storage.local.remove("lastNotifiedId");
+  await chrome.storage.local.remove(["lastNotifiedId", "impersonationsNotified"]);
   await forgetSession();
   await chrome.storage.local.set({ server: normaliseServer(server), token: token.trim() });
 }
 
 export async function clearPairing() {
-  await chrome.storage.local.remove(["token", "lastNotifiedId"]);
+  await chrome.storage.local.remove(["token", "lastNotifiedId", "impersonationsNotified"]);
   await forgetSession();
 }
 

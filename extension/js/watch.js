@@ -1,5 +1,7 @@
 // The worker's two ways of learning about alerts, sharing one `sync`:
 //  - the event stream (fetch + SseParser): each `alert` or `sighting` event syncs within a second;
+//    a `watch` event (an account that only looks like the child, on the watch list) is passed on
+//    to the open pages and nothing more: the watch list is the quiet tier, no notification, no badge;
 //  - the `poll` alarm, every 30 s, which also reopens the stream after the worker was stopped.
 // Nothing is kept in globals: the stream is held by a Web Lock (released when the worker dies),
 // and what must outlive the worker (the last alert notified, the link state) is in chrome.storage.
@@ -7,6 +9,7 @@
 import { Api, ApiError } from "./api.js";
 import { showCount, showTrouble } from "./badge.js";
 import { broadcast } from "./messaging.js";
+import { isImpersonation } from "./impersonation.js";
 import { notifyAlert } from "./notify.js";
 import { getPairing, setLink } from "./settings.js";
 import { SseParser } from "./sse.js";
@@ -22,6 +25,9 @@ const SILENCE_MS = 45_000;
 const RETRY_DELAYS_MS = Object.freeze([1000, 2000, 4000]);
 // At most this many notifications at once (after a long sleep); the badge counts them all.
 const MAX_NOTIFICATIONS = 3;
+// How many impersonation alerts already notified as such are remembered (chrome.storage.local),
+// so that a copy which becomes one is told once more, and only once.
+const REMEMBERED_IMPERSONATIONS = 200;
 
 /** Make sure the poll alarm exists (alarms do not always survive a browser restart). */
 export async function ensureAlarm() {
@@ -33,8 +39,10 @@ export async function ensureAlarm() {
 /**
  * Read the unreviewed alerts: set the badge, and notify the ones not notified yet.
  * Serialised by a lock, so the stream and the alarm never notify the same alert twice.
+ * `heard`: alerts the event stream just sent, which may be older alerts that became
+ * impersonation alerts (the account's name was seen after her photo on it).
  */
-export function sync() {
+export function sync(heard = []) {
   return navigator.locks.request(SYNC_LOCK, async () => {
     let api;
     let unreviewed;
@@ -47,23 +55,41 @@ export function sync() {
       return { error: error.kind };
     }
     await showCount(unreviewed.length);
-    const { lastNotifiedId } = await chrome.storage.local.get("lastNotifiedId");
+    const stored = await chrome.storage.local.get(["lastNotifiedId", "impersonationsNotified"]);
+    const { lastNotifiedId } = stored;
+    const told = stored.impersonationsNotified || [];
     const newest = Math.max(0, ...unreviewed.map((alert) => alert.id));
     if (lastNotifiedId === undefined) {
       // Just paired: what was there before is counted on the badge, not notified one by one.
-      await chrome.storage.local.set({ lastNotifiedId: newest });
+      await chrome.storage.local.set({
+        lastNotifiedId: newest,
+        impersonationsNotified: unreviewed.filter(isImpersonation).map((alert) => alert.id),
+      });
       return { unreviewed: unreviewed.length, notified: 0 };
     }
-    const fresh = unreviewed.filter((alert) => alert.id > lastNotifiedId).sort((a, b) => a.id - b.id);
-    for (const alert of fresh.slice(-MAX_NOTIFICATIONS)) {
+    const fresh = unreviewed.filter((alert) => alert.id > lastNotifiedId);
+    const turned = byId([...heard, ...unreviewed]).filter((alert) => // the API's word is the newer
+      isImpersonation(alert) && alert.id <= lastNotifiedId && !told.includes(alert.id)
+      && alert.status !== "false_alarm"); // the parent's word stands
+    const due = [...turned, ...fresh].sort((a, b) => a.id - b.id);
+    for (const alert of due.slice(-MAX_NOTIFICATIONS)) {
       await notifyAlert(api, alert);
     }
-    if (fresh.length) {
-      await chrome.storage.local.set({ lastNotifiedId: Math.max(lastNotifiedId, newest) });
+    if (due.length) {
+      await chrome.storage.local.set({
+        lastNotifiedId: Math.max(lastNotifiedId, newest),
+        impersonationsNotified: [...told, ...due.filter(isImpersonation).map((alert) => alert.id)]
+          .slice(-REMEMBERED_IMPERSONATIONS),
+      });
       await broadcast("alertsChanged");
     }
-    return { unreviewed: unreviewed.length, notified: fresh.length };
+    return { unreviewed: unreviewed.length, notified: due.length };
   });
+}
+
+/** Each alert once, by id (the last word on it wins). */
+function byId(alerts) {
+  return [...new Map(alerts.map((alert) => [alert.id, alert])).values()];
 }
 
 /**
@@ -122,13 +148,27 @@ async function readStream(api) {
       await setLink({ state: "open", server: api.server });
       const events = parser.push(value);
       if (events.some((event) => event.type === "alert" || event.type === "sighting")) {
-        await sync();
+        const heard = events.filter((event) => event.type === "alert").map((event) => parsed(event.data));
+        await sync(heard.filter(Boolean));
         await broadcast("alertsChanged");
+      }
+      if (events.some((event) => event.type === "watch")) {
+        await broadcast("watchChanged"); // the review page's watch list: no badge, no notification
       }
     }
   } finally {
     clearTimeout(silence);
     chrome.storage.onChanged.removeListener(onPairing);
+  }
+}
+
+/** An event's JSON data, or null when it is not an object (the stream is believed, not trusted blindly). */
+function parsed(data) {
+  try {
+    const value = JSON.parse(data);
+    return value && typeof value === "object" && Number.isInteger(value.id) ? value : null;
+  } catch {
+    return null;
   }
 }
 

@@ -1,8 +1,9 @@
 """Fixtures for the extension tests: one real `sentinelle run`, one Chromium with the unpacked
 extension, shared by the module's tests (starting either takes seconds on a 2-core machine).
 
-A fake Instagram CDN serves copies of an enrolled photo over HTTPS on 127.0.0.1; a Python client
-fetches them through the proxy, as the browser would, and the extension must show the alert.
+A fake Instagram CDN serves copies of an enrolled photo over HTTPS on 127.0.0.1, and a fake
+Instagram site the feeds that name who posted them; a Python client fetches them through the
+proxy, as the browser would, and the extension must show the alert.
 Chromium itself does not browse through the proxy: the extension only talks to the API.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import os
 import threading
 import time
@@ -30,6 +32,9 @@ EXTENSION_ID = "pfhelnnocloeaoipenmhoeaoeggfalgo"  # from the fixed key in exten
 ARTIFACTS = ROOT / "artifacts" / "extension"
 CHROMIUM = Path("/usr/bin/chromium")
 CDN = "scontent-test.cdninstagram.com"
+SITE = "www.instagram.com"  # its feeds name the accounts (tests/fixtures/feeds/instagram_timeline.json)
+FEEDS = ROOT / "tests" / "fixtures" / "feeds"
+RECORDED_CDN = "scontent-cdg4-1.cdninstagram.com"
 PAGE = "https://www.instagram.com/fake.account.123/"
 ENROLLED = 5  # kodim05: enrolled before the watcher starts; its copies raise the alerts
 CHILD = "Alice"
@@ -115,6 +120,28 @@ class Server:
         assert fetched.status == 200 and fetched.body == self.copy
         return f"https://{CDN}{path}?sig=test"
 
+    def show_feed(self, account: str, image_path: str, display_name: str = "Not Alice") -> None:
+        """Fetch, through the proxy, an Instagram timeline in which `account` posted the image at
+        `image_path` of the CDN; return once Sentinelle has read it (as a browser renders a feed
+        before fetching its images)."""
+        text = (FEEDS / "instagram_timeline.json").read_text()
+        text = text.replace("fake.account.123", account).replace('"Not Alice"', json.dumps(display_name))
+        text = text.replace(f"{RECORDED_CDN}/v/t51.29350-15/431000001_1_n.jpg", f"{CDN}{image_path}")
+        path = f"/api/v1/feed/timeline/{next(self._paths)}/"
+        self.origin.files[path] = ("application/json; charset=utf-8", text.encode())
+        assert self.watcher.fetch(SITE, path).status == 200
+        deadline = time.monotonic() + 20
+        while self.watcher.api("GET", "/api/stats")[1]["images"]["reading"]:
+            assert time.monotonic() < deadline, "the feed was not read"
+            time.sleep(0.05)
+
+    def show_image(self, path: str, image: bytes, page: str = f"https://{SITE}/") -> str:
+        """Fetch `image` from the CDN at `path` through the proxy; its full address."""
+        self.origin.files[path] = ("image/jpeg", image)
+        fetched = self.watcher.fetch(CDN, path + "?oh=00_A", headers={"Referer": page})
+        assert fetched.status == 200 and fetched.body == image
+        return f"https://{CDN}{path}?oh=00_A"
+
     def alerts(self, status: str | None = None) -> list[dict]:
         code, alerts = self.watcher.api("GET", "/api/alerts" + (f"?status={status}" if status else ""))
         assert code == 200, alerts
@@ -142,11 +169,11 @@ def server(tmp_path_factory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("sentinelle")
     data_dir = folder / "data"
     sentinelle(data_dir, "enroll", "--child", CHILD, str(kodak(ENROLLED)))
-    certs = make_origin_certs(folder / "origin", [CDN])
+    certs = make_origin_certs(folder / "origin", [CDN, SITE])
     stranger = jpeg_bytes(Image.open(kodak(20)))
     cdn = OriginThread(certs, {"/v/stranger.jpg": ("image/jpeg", stranger)})
     origin = cdn.start()
-    watcher = Watcher(data_dir, {CDN: origin.port}, certs.ca_file)
+    watcher = Watcher(data_dir, {CDN: origin.port, SITE: origin.port}, certs.ca_file)
     try:
         # Warm the matcher's process pool up, so a match takes what it takes in use.
         assert watcher.fetch(CDN, "/v/stranger.jpg").status == 200

@@ -288,11 +288,14 @@ def test_the_whole_interface_in_french(playwright_instance, server: Server, tmp_
         expect(review.locator("#country-steps")).to_contain_text("3018")
         expect(review.locator("#platform-steps")).to_contain_text("usurpation d'identité")
         expect(review.get_by_role("button", name="Fausse alerte", exact=True)).to_be_visible()
+        expect(review.locator("#watch-heading")).to_have_text("Comptes qui ressemblent à votre enfant")
+        expect(review.locator("#look-heading")).to_have_text("La chercher")
         french.wait_until(lambda: images_loaded(review))
         screenshot(review, "review-fr.png")
 
         options = french.open("options.html", 900, 1000)
         expect(options.locator("#pairing-heading")).to_have_text("Se connecter à Sentinelle")
+        expect(options.locator("#children-heading")).to_have_text("Les noms de vos enfants")
         expect(options.locator("#pairing-status")).to_contain_text("Connectée à Sentinelle")
         # No element was left with its message key instead of words.
         for page in (popup, review, options):

@@ -105,6 +105,13 @@ def test_the_extension_ships_the_social_domains_of_proxy_hosts():
     assert FIREFOX["host_permissions"][2:] == [f"*://*.{d}/*" for d in shipped]
 
 
+def test_the_networks_a_child_s_accounts_can_be_on_are_those_sentinelle_watches():
+    """The options page's list of networks for her own accounts (js/platforms.js): the API refuses others."""
+    source = (EXTENSION / "js" / "platforms.js").read_text()
+    listed = re.search(r"PLATFORMS = Object\.freeze\(\[(.*?)\]\)", source).group(1)
+    assert re.findall(r'"(\w+)"', listed) == list(SOCIAL_DOMAINS)
+
+
 def test_every_file_the_manifests_and_pages_name_exists():
     named = [CHROMIUM["background"]["service_worker"], CHROMIUM["action"]["default_popup"],
              CHROMIUM["options_ui"]["page"], *CHROMIUM["icons"].values(),
@@ -182,7 +189,7 @@ def used_message_keys() -> set[str]:
         source = script.read_text()
         keys |= set(re.findall(r'\bt\("(\w+)"', source))
         keys |= {f"{k}_{form}" for k in re.findall(r'\btn\("(\w+)"', source) for form in ("one", "other")}
-        keys |= set(re.findall(r'"((?:error|link)[A-Z]\w+)"', source))
+        keys |= set(re.findall(r'"((?:error|link|resemblance)[A-Z]\w+)"', source))
     keys |= {f"status_{s}" for s in STATUSES}
     keys |= {f"platform_{p}" for p in [*SOCIAL_DOMAINS, OTHER_PLATFORM]}
     return keys
@@ -244,3 +251,18 @@ def test_next_steps_name_the_help_lines_of_the_issue():
     assert "Report Harmful Content" in text("GB")
     instagram = json.dumps(NEXT_STEPS["platforms"]["instagram"])
     assert "impersonation" in instagram and "under 13" in instagram
+
+
+# -- look for her ------------------------------------------------------------------------
+
+def test_look_for_her_searches_every_network_that_can_be_searched_on_the_web():
+    """data/search.json: each network's own search for accounts, {q} the one variable part, or
+    the network named as having no web search; when it was reviewed, said in the file."""
+    searches = load(EXTENSION / "data" / "search.json")
+    assert set(searches["platforms"]) | set(searches["no_web_search"]) == set(SOCIAL_DOMAINS)
+    assert not set(searches["platforms"]) & set(searches["no_web_search"])
+    for platform, template in searches["platforms"].items():
+        assert template.startswith("https://") and template.count("{q}") == 1, platform
+        host = template.split("/")[2]
+        assert any(host == d or host.endswith("." + d) for d in SOCIAL_DOMAINS[platform]), platform
+    assert re.search(r"Reviewed \d{4}-\d{2}-\d{2}", searches["comment"])

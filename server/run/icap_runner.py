@@ -36,7 +36,12 @@ from sentinelle.server.alerts.store_thread import StoreThread
 from sentinelle.server.api.app import create_app
 from sentinelle.server.config import ensure_data_dir, load_or_create_token
 from sentinelle.server.contact import Contacts
-from sentinelle.server.run.runner import RunError, keep_counts, save_what_was_seen
+from sentinelle.server.run.runner import (
+    RunError,
+    keep_counts,
+    listen,
+    save_what_was_seen,
+)
 from sentinelle.server.version import sentinelle_version
 from sentinelle.server.watch_counts import write_counts
 
@@ -105,11 +110,7 @@ async def _serve(store: StoreThread, data_dir: Path, settings: IcapSettings, ext
                              extension_origins=extension_origins)
             api = web.AppRunner(app, handle_signals=False, access_log=None)
             await api.setup()
-            try:
-                await web.TCPSite(api, "127.0.0.1", settings.api_port).start()
-            except OSError as e:
-                raise RunError(f"cannot listen on 127.0.0.1:{settings.api_port} for the API: {e.strerror}. "
-                               "Is Sentinelle already running? Or choose another --api-port.") from None
+            await listen(api, settings.api_port)
         _stop_on_signals(stop)
         background += [asyncio.create_task(keep_counts(data_dir, watch)),
                        asyncio.create_task(protected.keep_fresh())]

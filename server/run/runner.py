@@ -53,6 +53,15 @@ class RunError(Exception):
     """Sentinelle cannot start (a port in use, a bad option); the message says what to do."""
 
 
+async def listen(api: web.AppRunner, port: int) -> None:
+    """Serve the extension's API on 127.0.0.1:`port`; RunError says what to do if it is taken."""
+    try:
+        await web.TCPSite(api, "127.0.0.1", port).start()
+    except OSError as e:
+        raise RunError(f"cannot listen on 127.0.0.1:{port} for the API: {e.strerror}. "
+                       "Is Sentinelle already running? Or choose another --api-port.") from None
+
+
 @dataclass(frozen=True)
 class Ports:
     proxy: int = 8080
@@ -135,11 +144,7 @@ async def _serve(store: StoreThread, data_dir: Path, ca, ports: Ports, mitmproxy
     await api.setup()
     background: list[asyncio.Task] = []
     try:
-        try:
-            await web.TCPSite(api, "127.0.0.1", ports.api).start()
-        except OSError as e:
-            raise RunError(f"cannot listen on 127.0.0.1:{ports.api} for the API: {e.strerror}. "
-                           "Is Sentinelle already running? Or choose another --api-port.") from None
+        await listen(api, ports.api)
         _stop_on_signals(master)
         background += [asyncio.create_task(keep_counts(data_dir, watcher)),
                        asyncio.create_task(protected.keep_fresh())]

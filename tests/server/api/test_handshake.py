@@ -147,7 +147,9 @@ async def test_the_hello_answers_only_on_loopback_and_never_to_a_web_page(api):
 async def test_a_session_or_an_unsigned_credential_is_no_token(api):
     extension = Extension(api)
     credential, key = await extension.session()
-    for wrong in (f"Sentinelle {credential[:-1]}A", f"Bearer {credential}", "Sentinelle ",
+    # Its last character changed (to another: a session ending in "A" must not stay itself).
+    tampered = credential[:-1] + ("B" if credential.endswith("A") else "A")
+    for wrong in (f"Sentinelle {tampered}", f"Bearer {credential}", "Sentinelle ",
                   f"Sentinelle {b64(key)}", f"Sentinelle {TOKEN}"):
         response = await api.get("/api/alerts", headers={"Authorization": wrong})
         assert response.status == 401, wrong

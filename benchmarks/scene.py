@@ -59,7 +59,7 @@ class Scene:
                         "--set", f"ssl_verify_upstream_trusted_ca={certs.ca_file}"]
         origin = self._start("fake-cdn", [sys.executable, "-m", "benchmarks.fake_cdn", str(origin_port),
                                           str(certs.cert_file), str(certs.key_file), *map(str, self.served)])
-        _wait_for_port(origin_port, origin, self.logs[origin.pid])
+        wait_for_port(origin_port, origin, self.logs[origin.pid])
         self.cdn = origin
         return self
 
@@ -83,7 +83,7 @@ class Scene:
             *wrap, sys.executable, "-m", "sentinelle.server", "--data-dir", str(data_dir), "run",
             "--proxy-port", str(port), "--api-port", str(self.api_port), *self._common,
             *(arg for script in scripts for arg in ("--set", f"scripts={script}"))], env=env)
-        _wait_for_port(port, process, self.logs[process.pid], start_timeout)
+        wait_for_port(port, process, self.logs[process.pid], start_timeout)
         self.token = (data_dir / "token").read_text().strip()
         return self._add(SENTINELLE, port, data_dir / "mitmproxy" / "mitmproxy-ca-cert.pem", process,
                          (self.api_port, self.token))
@@ -101,7 +101,7 @@ class Scene:
             *self._common[2:], "--set", f"sentinelle_api_port={api_port}"],
             env={"SENTINELLE_HOME": str(data_dir)})
         for listening in (port, api_port):  # the API (and its token) comes once the proxy runs
-            _wait_for_port(listening, process, self.logs[process.pid], start_timeout)
+            wait_for_port(listening, process, self.logs[process.pid], start_timeout)
         token = (data_dir / "token").read_text().strip()
         return self._add(name, port, self.work / "addon" / "mitmproxy-ca-cert.pem", process, (api_port, token))
 
@@ -114,7 +114,7 @@ class Scene:
             *wrap, str(Path(sys.executable).with_name("mitmdump")), "-q", "--listen-host", "127.0.0.1",
             "-p", str(port), "--set", f"confdir={self.work / confdir}",
             "--set", r"allow_hosts=^(.+\.)?cdninstagram\.com(:\d+)?$", *self._common])
-        _wait_for_port(port, process, self.logs[process.pid], start_timeout)
+        wait_for_port(port, process, self.logs[process.pid], start_timeout)
         return self._add(name, port, self.work / confdir / "mitmproxy-ca-cert.pem", process)
 
     def stats(self, proxy: Proxy | None = None) -> dict:
@@ -168,7 +168,8 @@ async def fetch_image(session, proxy_port: int, n: int, cdn_delay_ms: float = 0)
     return (time.perf_counter() - started) * 1000
 
 
-def _wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+    """Until something listens on 127.0.0.1:`port`; the log of `process` if it exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

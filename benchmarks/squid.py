@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
@@ -41,7 +40,7 @@ from pathlib import Path
 
 import aiohttp
 
-from benchmarks.scene import CDN, ENROLLED, FEED, machine
+from benchmarks.scene import CDN, ENROLLED, FEED, machine, wait_for_port
 from tests.support.certs import make_origin_certs
 from tests.support.icap_process import SentinelleIcap
 from tests.support.squid import Squid, missing
@@ -306,19 +305,8 @@ def _start_cdn(work: Path, port: int, certs) -> subprocess.Popen:
     with open(work / "cdn.log", "w") as log:
         cdn = subprocess.Popen([sys.executable, "-m", "benchmarks.fake_cdn", str(port), str(certs.cert_file),
                                 str(certs.key_file), *map(str, FEED)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    _wait_listening(port)
+    wait_for_port(port, cdn, work / "cdn.log")
     return cdn
-
-
-def _wait_listening(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"the fake CDN does not listen on {port}")
 
 
 def _squid_version() -> str:

@@ -8,12 +8,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from sentinelle.proxy.fingerprint import enrollment_views
 from sentinelle.proxy.icap_service import PREVIEW_BYTES, IcapService, serve
-from sentinelle.proxy.matcher import Matcher
-from sentinelle.proxy.sighting import Sighting
-from sentinelle.proxy.watch import Watch
-from sentinelle.proxy.worker import IndexRef, save_matcher
 
 from tests.conftest import jpeg_bytes, kodak, square_crop_copy
 from tests.support.icap_client import Client, http_request, http_response
@@ -26,13 +21,7 @@ ISTAG = '"sentinelle-test"'
 
 
 @pytest.fixture
-async def served(tmp_path):
-    entries = [(5, view, fp) for view, fp in enrollment_views(kodak(5).read_bytes())]
-    save_matcher(Matcher(entries), tmp_path / "index")
-    recorded: list[Sighting] = []
-    watch = Watch(lambda: IndexRef(str(tmp_path / "index"), 1), recorded.append, workers=1, quiet_seconds=0)
-    watch.recorded = recorded
-    watch.start()
+async def served(watch):
     service = IcapService(watch, ISTAG)
     server = await serve(service, "127.0.0.1", 0)
     client = await Client.connect(server.sockets[0].getsockname()[1])
@@ -42,7 +31,6 @@ async def served(tmp_path):
         await client.close()
         server.close()
         await server.wait_closed()
-        watch.stop()
 
 
 def small_copy() -> bytes:

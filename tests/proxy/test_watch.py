@@ -7,30 +7,13 @@ import gzip
 from pathlib import Path
 
 import pytest
-from sentinelle.proxy.fingerprint import enrollment_views
-from sentinelle.proxy.matcher import Matcher
-from sentinelle.proxy.sighting import Sighting
-from sentinelle.proxy.watch import FEED, IMAGE, Response, Watch, page_from, triage
-from sentinelle.proxy.worker import IndexRef, save_matcher
+from sentinelle.proxy.watch import FEED, IMAGE, Response, page_from, triage
 
 from tests.conftest import kodak, square_crop_copy
 from tests.support.scenario import wait_for
 
 CDN = "scontent-cdg4-1.cdninstagram.com"
 FEEDS = Path(__file__).parents[1] / "fixtures" / "feeds"
-
-
-@pytest.fixture
-async def watch(tmp_path):
-    entries = [(5, view, fp) for view, fp in enrollment_views(kodak(5).read_bytes())]
-    save_matcher(Matcher(entries), tmp_path / "index")
-    recorded: list[Sighting] = []
-    # As the ICAP service runs it: images go to the checker as soon as a worker is free.
-    watch = Watch(lambda: IndexRef(str(tmp_path / "index"), 1), recorded.append, workers=1, quiet_seconds=0)
-    watch.recorded = recorded
-    watch.start()
-    yield watch
-    watch.stop()
 
 
 def image(body: bytes, **headers: str) -> Response:

@@ -1,0 +1,26 @@
+"""A watch with Kodak 5 protected, as the ICAP service runs it, for the tests of the watch and its fronts."""
+
+from __future__ import annotations
+
+import pytest
+from sentinelle.proxy.fingerprint import enrollment_views
+from sentinelle.proxy.matcher import Matcher
+from sentinelle.proxy.sighting import Sighting
+from sentinelle.proxy.watch import Watch
+from sentinelle.proxy.worker import IndexRef, save_matcher
+
+from tests.conftest import kodak
+
+
+@pytest.fixture
+async def watch(tmp_path):
+    """Started; what it records is in `watch.recorded`."""
+    entries = [(5, view, fp) for view, fp in enrollment_views(kodak(5).read_bytes())]
+    save_matcher(Matcher(entries), tmp_path / "index")
+    recorded: list[Sighting] = []
+    # As the ICAP service runs it: images go to the checker as soon as a worker is free.
+    watch = Watch(lambda: IndexRef(str(tmp_path / "index"), 1), recorded.append, workers=1, quiet_seconds=0)
+    watch.recorded = recorded
+    watch.start()
+    yield watch
+    watch.stop()

@@ -18,6 +18,7 @@ from sentinelle.proxy.matcher import Match
 from sentinelle.server.alerts.store import Store
 from sentinelle.server.casefile import case as casefile
 from sentinelle.server.casefile import report
+from sentinelle.server.casefile.words import WORDS
 from sentinelle.server.cli.main import cli
 from sentinelle.server.extension_files import extension_file
 
@@ -162,7 +163,7 @@ def test_the_pdf_describes_emoji_the_html_and_sightings_json_keep_them(store, tm
     pdf.write_bytes(_member(case.read_bytes(), "report.pdf"))
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     assert "trop drôle [face with tears of joy][fire] ça" in text
-    note = " ".join(report._WORDS["glyphs"][lang].split()[:6])  # the note that says so
+    note = " ".join(WORDS["glyphs"][lang].split()[:6])  # the note that says so
     assert note in " ".join(text.split())
     html = _member(case.read_bytes(), "report.html").decode()
     assert caption in html and "[face with tears of joy]" not in html and note in html

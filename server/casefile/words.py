@@ -1,0 +1,99 @@
+"""The case file's words, in English and French: what the report says, keyed by what it is for."""
+
+from __future__ import annotations
+
+WORDS = {
+    "title": {"en": "Case file: copies of a child's photos on social networks",
+              "fr": "Dossier : copies des photos d'un enfant sur les réseaux sociaux"},
+    "made": {"en": "Made by Sentinelle on the family computer, {time} UTC.",
+             "fr": "Établi par Sentinelle sur l'ordinateur familial, le {time} UTC."},
+    "intro": {
+        "en": "Sentinelle watches the images social networks send to this computer's browser and "
+              "recognises copies of photos the parent protected. Each copy below is kept exactly as "
+              "the network sent it, with its address, the time (UTC), the server's response headers "
+              "and, when the network's feed named it, the account and post that published it.",
+        "fr": "Sentinelle examine les images que les réseaux sociaux envoient au navigateur de cet "
+              "ordinateur et reconnaît les copies des photos protégées par le parent. Chaque copie "
+              "ci-dessous est conservée telle que le réseau l'a envoyée, avec son adresse, l'heure "
+              "(UTC), les en-têtes de réponse du serveur et, quand le flux du réseau l'indiquait, le "
+              "compte et la publication qui l'ont publiée."},
+    "integrity": {
+        "en": "Integrity: manifest.json (and SHA256SUMS) list the SHA-256 of every file of this case "
+              "file. `sentinelle verify` or `sha256sum -c SHA256SUMS` shows any file changed, added or "
+              "removed. Each evidence file is named by its own SHA-256.",
+        "fr": "Intégrité : manifest.json (et SHA256SUMS) donnent le SHA-256 de chaque fichier de ce "
+              "dossier. `sentinelle verify` ou `sha256sum -c SHA256SUMS` signale tout fichier modifié, "
+              "ajouté ou retiré. Chaque fichier de preuve porte son propre SHA-256 pour nom."},
+    "glyphs": {
+        "en": "In report.pdf, characters its font cannot show (emoji, flags, some scripts) are written as "
+              "their Unicode name in brackets; report.html and sightings.json keep them exactly.",
+        "fr": "Dans report.pdf, les caractères que sa police ne peut pas afficher (émojis, drapeaux, "
+              "certaines écritures) sont écrits entre crochets sous leur nom Unicode (en anglais) ; "
+              "report.html et sightings.json les conservent à l'identique."},
+    "summary": {"en": "Summary", "fr": "Résumé"},
+    "child": {"en": "Child", "fr": "Enfant"},
+    "accounts": {"en": "Accounts", "fr": "Comptes"},
+    "alert": {"en": "Alert", "fr": "Alerte"},
+    "posted_by": {"en": "posted by @{account} on {platform}", "fr": "publiée par @{account} sur {platform}"},
+    "reposted_by": {"en": "re-posted by @{account}, first posted by @{first} on {platform}",
+                    "fr": "republiée par @{account}, publiée d'abord par @{first} sur {platform}"},
+    "profile_picture": {"en": "@{account} uses a photo of {child} as its profile picture on {platform}",
+                        "fr": "@{account} utilise une photo de {child} comme photo de profil sur {platform}"},
+    "a_child": {"en": "the child", "fr": "l'enfant"},
+    "impersonates": {"en": "@{account} pretends to be {child} on {platform}: it {how}",
+                     "fr": "@{account} se fait passer pour {child} sur {platform} : {how}"},
+    "wears": {"en": "uses her photo as its profile picture", "fr": "il utilise sa photo comme photo de profil"},
+    "shows": {"en": "shows her photo", "fr": "il montre sa photo"},
+    "impersonation_first": {"en": "First: report the account as impersonation",
+                            "fr": "D'abord : signaler le compte pour usurpation d'identité"},
+    "impersonation_why": {
+        "en": "An account whose name looks like the child's shows her photo. Report the account itself with "
+              "the platform's impersonation form below (it takes the account down, not only the photo), then "
+              "each photo.",
+        "fr": "Un compte dont le nom ressemble à celui de l'enfant montre sa photo. Signalez le compte lui-même "
+              "avec le formulaire d'usurpation d'identité de la plateforme ci-dessous (il fait fermer le compte, "
+              "pas seulement retirer la photo), puis chaque photo."},
+    "display_name": {"en": "Name shown", "fr": "Nom affiché"},
+    "resembles": {"en": "Why it looks like her", "fr": "Pourquoi il lui ressemble"},
+    "resemblance": {"en": "its {field} looks like {child}'s {what}", "fr": "son {field} ressemble à : {what} de {child}"},
+    "handle": {"en": "handle", "fr": "identifiant"},
+    "display name": {"en": "display name", "fr": "nom affiché"},
+    "full name": {"en": "full name", "fr": "nom complet"},
+    "own handle": {"en": "own handle", "fr": "un de ses propres identifiants"},
+    "nickname and last name": {"en": "nickname and last name", "fr": "surnom et nom de famille"},
+    "account_seen": {"en": "Account as the feed showed it", "fr": "Compte tel que le flux l'a montré"},
+    "first_posted_by": {"en": "First posted by", "fr": "Publiée d'abord par"},
+    "first_post": {"en": "Original post", "fr": "Publication d'origine"},
+    "seen_on": {"en": "seen on {platform} (account not named by the feed)",
+                "fr": "vue sur {platform} (compte non indiqué par le flux)"},
+    "protected": {"en": "Protected photo (thumbnail)", "fr": "Photo protégée (miniature)"},
+    "received": {"en": "Copy received from the network", "fr": "Copie reçue du réseau"},
+    "outlined": {"en": " (outlined in red: where the protected photo lies in it)",
+                 "fr": " (entouré de rouge : où se trouve la photo protégée)"},
+    "no_photo": {"en": "(no longer enrolled)", "fr": "(plus protégée)"},
+    "account": {"en": "Account", "fr": "Compte"},
+    "post": {"en": "Post", "fr": "Publication"},
+    "caption": {"en": "Caption", "fr": "Légende"},
+    "platform": {"en": "Platform", "fr": "Plateforme"},
+    "first_seen": {"en": "First seen (UTC)", "fr": "Vue la première fois (UTC)"},
+    "last_seen": {"en": "Last seen (UTC)", "fr": "Vue la dernière fois (UTC)"},
+    "times": {"en": "Times seen", "fr": "Nombre de fois"},
+    "status": {"en": "Status", "fr": "Statut"},
+    "score": {"en": "Match score", "fr": "Score de correspondance"},
+    "sightings": {"en": "Sightings", "fr": "Observations"},
+    "time": {"en": "Time (UTC)", "fr": "Heure (UTC)"},
+    "image_url": {"en": "Image address", "fr": "Adresse de l'image"},
+    "page": {"en": "Page shown on", "fr": "Page affichée"},
+    "sha256": {"en": "SHA-256 of the bytes received", "fr": "SHA-256 des octets reçus"},
+    "file": {"en": "Evidence file", "fr": "Fichier de preuve"},
+    "headers": {"en": "Response headers", "fr": "En-têtes de réponse"},
+    "feed": {"en": "Feed record", "fr": "Enregistrement du flux"},
+    "report": {"en": "Where to report", "fr": "Où signaler"},
+    "country_lines": {"en": "Help lines: {country}", "fr": "Aides : {country}"},
+    "advice": {"en": "Advice", "fr": "Conseils"},
+    "unknown": {"en": "unknown", "fr": "inconnu"},
+    "colon": {"en": ": ", "fr": " : "},
+    "missing": {"en": "missing from Sentinelle's data dir", "fr": "absent du dossier de données de Sentinelle"},
+}
+PLATFORM_NAMES = {"instagram": "Instagram", "facebook": "Facebook", "tiktok": "TikTok", "x": "X (Twitter)",
+                   "snapchat": "Snapchat", "reddit": "Reddit", "pinterest": "Pinterest"}

@@ -631,7 +631,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated, from: " + ", ".join(METHODS))
     parser.add_argument("--distractors", type=int, default=None, help="use only this many distractors (quick runs; default: all)")
     parser.add_argument("--out", type=Path, default=None, help=f"where to write the markdown report (default: {RESULTS.name}, or {SPEED_RESULTS.name} with --speed-only)")
-    parser.add_argument("--classes", default=",".join(CLASSES), help="comma-separated transform classes to make copies of (default: all)")
+    parser.add_argument("--classes", default=",".join([*CLASSES, *EXTRA_CLASSES]), help="comma-separated transform classes to make copies of (default: all)")
     parser.add_argument("--speed-only", action="store_true", help="only the time per image that matches nothing, and enrolment (a few minutes)")
     args = parser.parse_args(argv)
     methods = tuple(m.strip() for m in args.methods.split(","))

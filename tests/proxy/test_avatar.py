@@ -53,7 +53,7 @@ def test_the_avatar_class_is_mostly_found_and_never_taken_for_another_photo():
             elif match is not None:
                 wrong.append((name, transform.name, transform.size, match))
     assert wrong == []
-    assert found >= 60  # 64 of 72 when this test was written
+    assert found >= 62  # 68 of 72 when this test was written (6,000 keypoints in the avatar view)
 
 
 @pytest.mark.parametrize("name", STRANGERS)
@@ -86,7 +86,7 @@ def test_a_mirrored_match_turns_the_photo_back():
     img = photo("kodim15.jpg")
     found = matcher().match(fingerprint(jpeg(mirror(square_crop(img, 0.4, (0.5, 0.5))).resize((150, 150)), 80)))
     (top_left, top_right, _, _) = found.region
-    assert top_left[0] > 150 > 0 > top_right[0]  # the photo's own top-left is on the right
+    assert top_left[0] > 150 and top_right[0] < 0  # the photo's own top-left is on the right
 
 
 def test_only_profile_sized_pictures_are_looked_at_this_way():

@@ -52,7 +52,7 @@ def test_an_older_database_gains_avatar_views_and_finds_profile_pictures(data_di
 
 def test_the_migration_leaves_photos_that_have_their_avatar_view_alone(data_dir):
     store = Store(data_dir)
-    photo, _ = store.add_photo(prepare_photo(kodak(7).read_bytes(), "kodim07.jpg", None))
+    store.add_photo(prepare_photo(kodak(7).read_bytes(), "kodim07.jpg", None))
     before = store.db.execute("SELECT id, data FROM fingerprints WHERE view = ?", [avatar.AVATAR_VIEW]).fetchall()
     schema._add_avatar_views(store.db)
     assert store.db.execute("SELECT id, data FROM fingerprints WHERE view = ?", [avatar.AVATAR_VIEW]).fetchall() == before

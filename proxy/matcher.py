@@ -299,7 +299,6 @@ class Matcher:
             region=_fitted_region(fp, self._local.view(found.row), found.transform, _is_mirror(view)),
         )
 
-
     def _avatar_match(self, fp: Fingerprint) -> Match | None:
         """A profile picture cut from a protected photo: the seen picture's keypoints, then its
         mirror's, against the photos' avatar views (`proxy.avatar`)."""

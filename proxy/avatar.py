@@ -69,8 +69,9 @@ AVATAR_VIEW = "avatar"
 # 93 / 94 / 95 % of them, no stranger alerting at any; at 800 px fewer (86 %), a 30 % crop
 # then lies further from the scale it is seen at. A FAST threshold of 4 rather than 6 keeps
 # 6,000 keypoints on smooth photos too. 6,000 cost 24 ms an enrolment (2,400: 16 ms) and 245
-# kB a photo, in the store and in each worker's memory (keypoints 36 bytes each, and the
-# thumbnail): 50 MB for 200 photos.
+# kB a photo in the store (keypoints 36 bytes each, and the thumbnail); in each worker's
+# memory more than twice that, with the inverted file (the pickled matcher: 790 kB a photo,
+# 260 kB without avatar views).
 AVATAR_SIDE = 600
 # The long side is capped: a panorama stays within what `local.pack` stores (a thumbnail at
 # most 255 px a side).

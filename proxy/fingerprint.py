@@ -11,12 +11,15 @@ them and send the result back pickled:
   reduced scale (the hash looks at a 64-px square, the keypoints at a 360-px picture).
   Besides the global hash it holds local features (`proxy.local`), and, when the image
   is a photo inside a flat frame (a screenshot of a feed, a caption bar, a border), the
-  same again of the photo alone (`framed`, found by `proxy.frame`).
+  same again of the photo alone (`framed`, found by `proxy.frame`); and when it has the
+  size and shape of a profile picture, keypoints of it and of its mirror at the scale a
+  profile picture shows a photo at (`avatar`, `avatar_mirror`: `proxy.avatar`).
 - `enrollment_views(data)`: for a photo a parent protects. A global hash sees the whole
   frame, so a platform's standard crops and a mirror image look like strangers to it;
   instead of asking the fast path to see through them, the protected photo is
   fingerprinted as each of those views, once, ahead of time. The whole photo and its
-  mirror also keep local features, for the edits no enrolled view foresees.
+  mirror also keep local features, for the edits no enrolled view foresees, and the photo
+  has an "avatar" view: its keypoints at the scale of a profile picture cropped from it.
 - `global_fingerprint(data)`: the hash alone (v1's fast path), for callers that only
   need the first pass.
 """
@@ -29,7 +32,7 @@ from functools import cached_property
 import imagehash
 import numpy as np
 from PIL import Image, ImageOps
-from sentinelle.proxy import local
+from sentinelle.proxy import avatar, local
 from sentinelle.proxy.frame import photo_box
 from sentinelle.proxy.images import MIN_SIDE, open_image, upright_size
 
@@ -96,6 +99,9 @@ class Fingerprint:
     the wire that shows a photo inside a flat frame, the fingerprint of that photo alone;
     it lives only in memory, between the worker that takes it and the matcher.
     `box`: where the picture lies in the image as received (in memory only).
+    `avatar`, `avatar_mirror`: for an image seen that has the size and shape of a profile
+    picture, its keypoints (and its mirror's) packed as `proxy.avatar` takes them (in
+    memory only). The enrolled "avatar" view keeps its own in `local`.
     `to_bytes` writes the version first so that old rows in the database are still read.
     """
 
@@ -108,6 +114,8 @@ class Fingerprint:
     # only, like `framed`, and not part of what the fingerprint is (two fingerprints of one
     # picture are equal wherever it lies): what `Match.region` is measured in. Empty when unknown.
     box: tuple[float, float, float, float] | tuple[()] = field(default=(), compare=False)
+    avatar: bytes = b""
+    avatar_mirror: bytes = b""
 
     def __post_init__(self) -> None:
         if self.version not in READABLE_VERSIONS:
@@ -126,6 +134,11 @@ class Fingerprint:
     def features(self) -> local.Features:
         """The local features, unpacked (empty if there are none)."""
         return local.unpack(self.local) if self.local else local.EMPTY
+
+    @cached_property
+    def avatar_features(self) -> tuple[local.Features, ...]:
+        """A seen profile picture's keypoints at the avatar scale, then its mirror's (none otherwise)."""
+        return tuple(local.unpack(packed) for packed in (self.avatar, self.avatar_mirror) if packed)
 
     def to_bytes(self) -> bytes:
         """One version byte, then the hash, then the packed local features (`framed` is not stored)."""
@@ -157,9 +170,15 @@ def fingerprint(data: bytes) -> Fingerprint:
         return Fingerprint(phash=_phash(img), box=whole_box)
     gray = np.asarray(img)
     features = local.pack(local.extract(gray, local.SEEN_FEATURES, local.SEEN_FAST_THRESHOLD))
+    profile = {}
+    if avatar.is_profile_sized(full_width, full_height):
+        profile = {
+            "avatar": local.pack(avatar.seen_features(gray)),
+            "avatar_mirror": local.pack(avatar.seen_features(gray, mirror=True)),
+        }
     box = _framed_box(gray)
     if box is None:
-        return Fingerprint(phash=_phash(img), local=features, box=whole_box)
+        return Fingerprint(phash=_phash(img), local=features, box=whole_box, **profile)
     left, top, right, bottom = box
     photo = img.crop(box)
     scale_x, scale_y = full_width / img.width, full_height / img.height
@@ -168,7 +187,7 @@ def fingerprint(data: bytes) -> Fingerprint:
         local=local.pack(local.extract(gray[top:bottom, left:right], local.SEEN_FEATURES, local.SEEN_FAST_THRESHOLD)),
         box=(left * scale_x, top * scale_y, right * scale_x, bottom * scale_y),
     )
-    return Fingerprint(phash=_phash(img), local=features, framed=framed, box=whole_box)
+    return Fingerprint(phash=_phash(img), local=features, framed=framed, box=whole_box, **profile)
 
 
 def global_fingerprint(data: bytes) -> Fingerprint:
@@ -180,8 +199,9 @@ def enrollment_views(data: bytes) -> list[tuple[str, Fingerprint]]:
     """Fingerprint a photo to protect as the views a platform makes of it, each named.
 
     "original" and "mirror" (both with local features), then each platform crop
-    ("crop 4:5") and its mirror ("crop 4:5 mirror"). Raises ImageError, "too small"
-    below MIN_SIDE px.
+    ("crop 4:5") and its mirror ("crop 4:5 mirror"), then "avatar" (keypoints at the
+    scale of a profile picture cropped from the photo: `avatar_view`). Raises ImageError,
+    "too small" below MIN_SIDE px.
     """
     img = open_image(data, reduce_to=ENROL_DECODE_SIDE, min_side=MIN_SIDE)
     views = []
@@ -190,7 +210,16 @@ def enrollment_views(data: bytes) -> list[tuple[str, Fingerprint]]:
             views.append((name, Fingerprint(phash=_phash(view), local=local.pack(local.extract(view, local.ENROL_FEATURES)))))
         else:
             views.append((name, fingerprint_image(view)))
+    views.append((avatar.AVATAR_VIEW, avatar_view(img)))
     return views
+
+
+def avatar_view(img: Image.Image) -> Fingerprint:
+    """A protected photo's "avatar" view: its hash, and its keypoints and fine thumbnail at the
+    scale of a profile picture cropped from it (`proxy.avatar`; the matcher searches them only for
+    images the size and shape of a profile picture, and never by the hash). Also made, for photos
+    enrolled before it existed, from the thumbnail the store kept (see server/alerts/schema.py)."""
+    return Fingerprint(phash=_phash(img), local=local.pack(avatar.enrolled_features(img)))
 
 
 def with_local_features(fp: Fingerprint, view: Image.Image) -> Fingerprint:

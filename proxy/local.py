@@ -209,30 +209,41 @@ EMPTY = Features(np.zeros((0, 2), np.float32), np.zeros((0, DESCRIPTOR_BYTES), n
 def extract(img: Image.Image | np.ndarray, max_features: int, fast_threshold: int = ENROL_FAST_THRESHOLD) -> Features:
     """The strongest `max_features` ORB keypoints of `img` (a picture, or its grey levels), scaled to LOCAL_SIDE."""
     gray = img if isinstance(img, np.ndarray) else np.asarray(img.convert("L"))
-    height, width = gray.shape
-    if min(width, height) < 8:
+    if min(gray.shape) < 8:
         return EMPTY
-    scale = min(LOCAL_SIDE / min(width, height), LOCAL_MAX_SIDE / max(width, height), MAX_UPSCALE)
-    if scale < 1 - SCALE_SLACK:
-        gray = cv2.resize(gray, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
-    elif scale > 1 + SCALE_SLACK:
-        # Small pictures are enlarged, so that a copy served larger meets its original at a
-        # similar scale: ORB's pyramid only looks at smaller versions of each.
-        gray = cv2.resize(gray, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_LINEAR)
+    gray = working_picture(gray, LOCAL_SIDE, LOCAL_MAX_SIDE, MAX_UPSCALE)
     height, width = gray.shape
-    # Each thumbnail pixel averages one THUMB_FACTOR-px square: the picture is trimmed to whole
-    # squares (a few pixels at its right and bottom edges), which lets OpenCV take its
-    # integer-factor path, ten times cheaper than an area resize by an odd factor.
-    thumb_width, thumb_height = max(1, width // THUMB_FACTOR), max(1, height // THUMB_FACTOR)
-    thumb = cv2.resize(
-        gray[: thumb_height * THUMB_FACTOR, : thumb_width * THUMB_FACTOR], (thumb_width, thumb_height), interpolation=cv2.INTER_AREA
-    )
+    thumb = thumbnail(gray, THUMB_FACTOR)
     orb = cv2.ORB_create(nfeatures=max_features, scaleFactor=1.2, nlevels=8, fastThreshold=fast_threshold)
     keypoints, descriptors = orb.detectAndCompute(gray, None)
     if descriptors is None or not keypoints:
         return Features(EMPTY.points, EMPTY.descriptors, width, height, thumb)
     points = np.array([kp.pt for kp in keypoints], dtype=np.float32)
     return Features(points, descriptors.astype(np.uint8), width, height, thumb)
+
+
+def working_picture(gray: np.ndarray, side: int, max_side: int, max_upscale: float) -> np.ndarray:
+    """`gray` scaled so that its short side is `side` px (its long side at most `max_side`),
+    enlarged by at most `max_upscale`; kept as it is within SCALE_SLACK of that."""
+    height, width = gray.shape
+    scale = min(side / min(width, height), max_side / max(width, height), max_upscale)
+    if scale < 1 - SCALE_SLACK:
+        return cv2.resize(gray, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+    if scale > 1 + SCALE_SLACK:
+        # Small pictures are enlarged, so that a copy served larger meets its original at a
+        # similar scale: ORB's pyramid only looks at smaller versions of each.
+        return cv2.resize(gray, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_LINEAR)
+    return gray
+
+
+def thumbnail(gray: np.ndarray, factor: int) -> np.ndarray:
+    """`gray` at 1/`factor` scale, each pixel the mean of one `factor`-px square."""
+    height, width = gray.shape
+    # The picture is trimmed to whole squares (a few pixels at its right and bottom edges),
+    # which lets OpenCV take its integer-factor path, ten times cheaper than an area resize
+    # by an odd factor.
+    thumb_width, thumb_height = max(1, width // factor), max(1, height // factor)
+    return cv2.resize(gray[: thumb_height * factor, : thumb_width * factor], (thumb_width, thumb_height), interpolation=cv2.INTER_AREA)
 
 
 _HEADER = struct.Struct("<HHHBB")  # keypoints, width, height, thumbnail width, thumbnail height
@@ -413,10 +424,11 @@ def _bucket_ids(keys: np.ndarray) -> np.ndarray:
     return keys + (np.arange(LSH_TABLES, dtype=np.int64) << LSH_KEY_BITS)
 
 
-def verify(seen: Features, enrolled: Features, min_inliers: int = 0) -> Verification:
+def verify(seen: Features, enrolled: Features, min_inliers: int = 0, *, min_overlap: float = MIN_OVERLAP) -> Verification:
     """How `seen` lines up with `enrolled`: the one-to-one matches that agree with one similarity
     transform (seen → enrolled), and, when at least `min_inliers` agree, how alike the two
-    pictures are once aligned by it (`Verification`). No transform when none fits."""
+    pictures are once aligned by it (`Verification`; the pictures are compared only if the seen
+    one covers at least `min_overlap` of the enrolled one). No transform when none fits."""
     if len(seen) < 3 or len(enrolled) < 3:
         return NO_FIT
     distances, nearest = two_nearest(seen.descriptors, enrolled.descriptors)
@@ -449,10 +461,10 @@ def verify(seen: Features, enrolled: Features, min_inliers: int = 0) -> Verifica
     src, dst = seen.points[query[inliers]], enrolled.points[train[inliers]]
     return Verification(
         count,
-        aligned_correlation(seen, enrolled, transform),
+        aligned_correlation(seen, enrolled, transform, min_overlap),
         transform,
         drift=drift(src, dst, transform),
-        agreement=cell_agreement(seen, enrolled, transform),
+        agreement=cell_agreement(seen, enrolled, transform, min_overlap),
         second_motion=second_motion(seen.points[query[~inliers]], enrolled.points[train[~inliers]], transform),
     )
 
@@ -498,15 +510,15 @@ def two_nearest(queries: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray
     return index.search(np.ascontiguousarray(queries), 2)
 
 
-def aligned_correlation(seen: Features, enrolled: Features, transform: np.ndarray) -> float:
+def aligned_correlation(seen: Features, enrolled: Features, transform: np.ndarray, min_overlap: float = MIN_OVERLAP) -> float:
     """Correlation of the enrolled thumbnail with the seen one resampled onto it through `transform` (seen → enrolled).
 
     Only where the seen picture covers the enrolled one counts (a crop shows part of it);
-    less than MIN_OVERLAP of it covered gives -1. Gradients are compared rather than grey
+    less than `min_overlap` of it covered gives -1. Gradients are compared rather than grey
     levels, so that a filter or a greyscale copy still correlates, while another photo
     of the same place (same wall, same window, another pose) does not.
     """
-    aligned = _aligned_thumbs(seen, enrolled, transform)
+    aligned = _aligned_thumbs(seen, enrolled, transform, min_overlap)
     if aligned is None:
         return -1.0
     a, b, inside = aligned
@@ -518,9 +530,12 @@ def aligned_correlation(seen: Features, enrolled: Features, transform: np.ndarra
     return float((a * b).sum() / norm) if norm > 0 else -1.0
 
 
-def _aligned_thumbs(seen: Features, enrolled: Features, transform: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _aligned_thumbs(
+    seen: Features, enrolled: Features, transform: np.ndarray, min_overlap: float = MIN_OVERLAP
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The gradients of the seen thumbnail resampled onto the enrolled one, the enrolled one's, and
-    where the seen picture covers it; None if the thumbnails are too small or it covers less than MIN_OVERLAP."""
+    where the seen picture covers it; None if the thumbnails are too small, or if it covers none
+    of it or less than `min_overlap`."""
     thumb_height, thumb_width = enrolled.thumb.shape
     if thumb_height < 4 or thumb_width < 4 or seen.thumb.size == 0:
         return None
@@ -542,7 +557,7 @@ def _aligned_thumbs(seen: Features, enrolled: Features, transform: np.ndarray) -
     map_x = (x / seen_factor - 0.5).astype(np.float32)
     map_y = (y / seen_factor - 0.5).astype(np.float32)
     inside = (map_x >= 0) & (map_x <= seen_width - 1) & (map_y >= 0) & (map_y <= seen_height - 1)
-    if inside.mean() < MIN_OVERLAP:
+    if not inside.any() or inside.mean() < min_overlap:
         return None
     resampled = cv2.remap(seen.thumb.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return _gradients(resampled), _gradients(enrolled.thumb.astype(np.float32)), inside
@@ -554,30 +569,47 @@ def _thumb_factor(features: Features) -> int:
     return max(1, round(features.width / max(1, features.thumb.shape[1])))
 
 
-def cell_agreement(seen: Features, enrolled: Features, transform: np.ndarray) -> float:
+def cell_agreement(seen: Features, enrolled: Features, transform: np.ndarray, min_overlap: float = MIN_OVERLAP) -> float:
     """How closely the two aligned pictures agree, cell by cell: the correlation of their gradients
     in the cell at the CELL_QUANTILE share of the enrolled picture's textured cells that the seen
     picture covers, from the worst (see CELL_PX). -1 when fewer than four cells count."""
-    aligned = _aligned_thumbs(seen, enrolled, transform)
-    if aligned is None:
-        return -1.0
-    a, b, inside = aligned
-    _, height, width = b.shape
-    correlations = []
-    for top in range(1, height - 1, CELL_PX):
-        for left in range(1, width - 1, CELL_PX):
-            rows, cols = slice(top, min(top + CELL_PX, height - 1)), slice(left, min(left + CELL_PX, width - 1))
-            if not inside[rows, cols].all():
-                continue
-            x, y = a[:, rows, cols].reshape(-1), b[:, rows, cols].reshape(-1)
-            x, y = x - x.mean(), y - y.mean()
-            if float(np.sqrt((y * y).mean())) < CELL_TEXTURE:
-                continue
-            norm = float(np.sqrt((x * x).sum() * (y * y).sum()))
-            correlations.append(float((x * y).sum()) / norm if norm > 0 else 0.0)
+    correlations = cell_correlations(seen, enrolled, transform, min_overlap)
     if len(correlations) < 4:
         return -1.0
     return float(np.quantile(correlations, CELL_QUANTILE))
+
+
+def cell_correlations(seen: Features, enrolled: Features, transform: np.ndarray, min_overlap: float = MIN_OVERLAP) -> np.ndarray:
+    """The correlation of the two aligned pictures' gradients in each CELL_PX-square cell of the
+    enrolled thumbnail that has texture (CELL_TEXTURE) and that the seen picture covers whole;
+    none if it covers less than `min_overlap` of it."""
+    aligned = _aligned_thumbs(seen, enrolled, transform, min_overlap)
+    if aligned is None:
+        return np.zeros(0)
+    a, b, inside = aligned
+    # The cells tile the thumbnail without its one-pixel border (where the gradients are not
+    # defined), the last row and column of cells narrower when it does not divide. Each cell's
+    # sums come from np.add.reduceat, not a Python loop over cells: a fine thumbnail
+    # (proxy.avatar) has hundreds.
+    a, b, inside = a[:, 1:-1, 1:-1].astype(np.float64), b[:, 1:-1, 1:-1].astype(np.float64), inside[1:-1, 1:-1]
+    if inside.size == 0:
+        return np.zeros(0)
+    rows, cols = np.arange(0, inside.shape[0], CELL_PX), np.arange(0, inside.shape[1], CELL_PX)
+
+    def sums(values: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(np.add.reduceat(values, rows, axis=-2), cols, axis=-1)
+
+    area = sums(np.ones(inside.shape))
+    covered = sums(inside.astype(np.float64)) == area
+    count = 2 * area  # both gradients of every pixel
+    mean_a, mean_b = sums(a).sum(axis=0) / count, sums(b).sum(axis=0) / count
+    var_a = sums(a * a).sum(axis=0) / count - mean_a**2
+    var_b = sums(b * b).sum(axis=0) / count - mean_b**2
+    cov = sums(a * b).sum(axis=0) / count - mean_a * mean_b
+    textured = covered & (np.sqrt(np.maximum(var_b, 0)) >= CELL_TEXTURE)
+    norm = np.sqrt(np.maximum(var_a, 0) * np.maximum(var_b, 0))
+    correlations = np.where(norm > 0, cov / np.where(norm > 0, norm, 1), 0.0)
+    return correlations[textured]
 
 
 def _gradients(gray: np.ndarray) -> np.ndarray:

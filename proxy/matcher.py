@@ -1,6 +1,6 @@
 """Holds the fingerprints of the protected photos and says which one, if any, an image seen on the wire is a copy of.
 
-Three stages, cheapest first; the first that finds a copy answers:
+Four stages, cheapest first; the first that finds a copy answers:
 
 1. **global**: the Hamming distance between 256-bit perceptual hashes of the whole image
    and every enrolled view (original, platform crops, mirrors: see `proxy.fingerprint`),
@@ -12,6 +12,11 @@ Three stages, cheapest first; the first that finds a copy answers:
    index, then the best candidates verified geometrically (a similarity fitted by
    RANSAC) and photometrically (the aligned pictures must correlate). Sees through
    stickers, off-centre crops, tilts, stories, screenshots and chains of them.
+4. **avatar**: for an image the size and shape of a profile picture only, its keypoints
+   (and its mirror's) at the scale a tight square crop of a photo shows it at, against
+   every protected photo's "avatar" view (`proxy.avatar`): profile pictures cut from 30 to
+   60 % of a photo, served at 150 to 320 px, that the whole photo's keypoints are too few
+   and too coarse to see. Checked as strictly, with rules of its own made for crops.
 
 **A copy, not a place.** An alert means the same photograph, never another photograph of
 the same place or moment. A hash, or a score of keypoints, cannot tell the two apart: a
@@ -40,6 +45,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from sentinelle.proxy.avatar import AVATAR_VIEW, AvatarIndex
 from sentinelle.proxy.fingerprint import CROPS, PHASH_BITS, PHASH_BYTES, Fingerprint
 from sentinelle.proxy.local import LocalIndex, verify
 
@@ -104,13 +110,14 @@ Region = tuple[tuple[float, float], ...]
 class Match:
     """A seen image judged to be a copy of a protected photo.
 
-    `view` is the enrolled view it matched ("original", "crop 4:5 mirror", ...), `stage`
-    the stage that found it ("global", "frame" or "local"). For the hash stages,
+    `view` is the enrolled view it matched ("original", "crop 4:5 mirror", ..., "avatar", or
+    "avatar mirror" for a profile picture that is a mirrored crop), `stage` the stage that
+    found it ("global", "frame", "local" or "avatar"). For the hash stages,
     `distance` is the Hamming distance in bits to that view and `score` how far the two
     are from chance: 1 - distance / (PHASH_BITS / 2), floored at 0 (1 is identical hashes,
     0 is as different as two unrelated photos). For the local stage, `inliers` is the
     number of keypoints that agree, `distance` is -1, and `score` the correlation of the
-    aligned pictures (0 to 1).
+    aligned pictures (0 to 1); for the avatar stage, that of their cells (the median cell).
 
     `region`: where the protected photo lies in the seen image: its four corners, clockwise
     from the photo's own top-left (top-left, top-right, bottom-right, bottom-left of the
@@ -146,18 +153,26 @@ class Matcher:
         local_rules: tuple[tuple[int, float], ...] = LOCAL_RULES,
         local: bool = True,
     ) -> None:
-        """`entries`: (photo id, view name, fingerprint) for each enrolled view.
+        """`entries`: (photo id, view name, fingerprint) for each enrolled view. The "avatar" views
+        go to the avatar stage alone (not to the hash stages: their hash is the original's).
 
-        `local=False` leaves the local stage out (the benchmark times the global pass alone).
+        `local=False` leaves the local and avatar stages out (the benchmark times the global pass alone).
         """
         photo_ids: list[int] = []
         views: list[str] = []
         hashes: list[bytes] = []
         local_rows: list[int] = []
         features = []
+        avatar_photos: list[int] = []
+        avatar_features = []
         for photo_id, view, fp in entries:
             if not isinstance(fp, Fingerprint):
                 raise TypeError(f"expected a Fingerprint for photo {photo_id} ({view}), got {type(fp).__name__}")
+            if view == AVATAR_VIEW:
+                if local and fp.local:
+                    avatar_photos.append(int(photo_id))
+                    avatar_features.append(fp.features)
+                continue
             if local and fp.local:
                 local_rows.append(len(views))
                 features.append(fp.features)
@@ -175,6 +190,7 @@ class Matcher:
         self._words = self._hashes.view(np.uint64)  # 4 words a hash: popcount in 64-bit steps
         self._local_rows = np.array(local_rows, dtype=np.int64)
         self._local = LocalIndex(features, self._photo_ids[self._local_rows])
+        self._avatars = AvatarIndex(avatar_features, avatar_photos)
         # For checking a hash match with keypoints: each photo's keypoint views, by mirror or not.
         self._keypoints_of: dict[tuple[int, bool], int] = {}
         for position, row in enumerate(local_rows):
@@ -193,6 +209,8 @@ class Matcher:
             found = self._local_match(fp.framed)
         if found is None:
             found = self._local_match(fp)
+        if found is None and fp.avatar:
+            found = self._avatar_match(fp)
         return found
 
     def match_global(self, fp: Fingerprint) -> Match | None:
@@ -200,7 +218,7 @@ class Matcher:
         return self._global(fp, "global", verified=False)
 
     def distances(self, fp: Fingerprint) -> np.ndarray:
-        """Hamming distance from `fp`'s hash to every enrolled view, in the order they were given."""
+        """Hamming distance from `fp`'s hash to every hashed view (all but the avatar views), in the order they were given."""
         query = np.frombuffer(fp.phash, dtype=np.uint64)
         return np.bitwise_count(np.bitwise_xor(self._words, query)).sum(axis=1, dtype=np.int64)
 
@@ -281,6 +299,27 @@ class Matcher:
             region=_fitted_region(fp, self._local.view(found.row), found.transform, _is_mirror(view)),
         )
 
+    def _avatar_match(self, fp: Fingerprint) -> Match | None:
+        """A profile picture cut from a protected photo: the seen picture's keypoints, then its
+        mirror's, against the photos' avatar views (`proxy.avatar`)."""
+        if len(self._avatars) == 0:
+            return None
+        for seen, mirrored in zip(fp.avatar_features, (False, True)):
+            found = self._avatars.search(seen)
+            if found is None:
+                continue
+            enrolled = self._avatars.view(found.row)
+            return Match(
+                photo_id=int(self._avatars.photo(found.row)),
+                view=f"{AVATAR_VIEW} mirror" if mirrored else AVATAR_VIEW,
+                distance=-1,
+                score=round(max(0.0, min(1.0, found.verification.mid)), 3),
+                stage="avatar",
+                inliers=found.verification.inliers,
+                region=_avatar_region(fp, seen, enrolled, found.verification.transform, mirrored),
+            )
+        return None
+
 
 def _is_mirror(view: str) -> bool:
     return view == "mirror" or view.endswith(" mirror")
@@ -308,5 +347,22 @@ def _fitted_region(fp: Fingerprint, enrolled, transform: np.ndarray, mirrored: b
         corners[:, 0] = width - corners[:, 0]
     linear = np.asarray(transform, dtype=np.float64)[:, :2]
     points = (corners - np.asarray(transform, dtype=np.float64)[:, 2]) @ np.linalg.inv(linear).T
+    scale_x, scale_y = (box[2] - box[0]) / seen.width, (box[3] - box[1]) / seen.height
+    return tuple((round(float(box[0] + x * scale_x), 1), round(float(box[1] + y * scale_y), 1)) for x, y in points)
+
+
+def _avatar_region(fp: Fingerprint, seen, enrolled, transform: np.ndarray, mirrored: bool) -> Region:
+    """The photo's corners in the seen image, for an avatar match: the avatar view's corners taken
+    back through the fitted similarity to the seen picture (or its mirror image, turned back), then
+    to the image's full-resolution pixels."""
+    box = fp.box
+    if not box or seen.width == 0:
+        return ()
+    width, height = enrolled.width, enrolled.height
+    corners = np.array([(0, 0), (width, 0), (width, height), (0, height)], dtype=np.float64)
+    linear = np.asarray(transform, dtype=np.float64)[:, :2]
+    points = (corners - np.asarray(transform, dtype=np.float64)[:, 2]) @ np.linalg.inv(linear).T
+    if mirrored:
+        points[:, 0] = seen.width - points[:, 0]
     scale_x, scale_y = (box[2] - box[0]) / seen.width, (box[3] - box[1]) / seen.height
     return tuple((round(float(box[0] + x * scale_x), 1), round(float(box[1] + y * scale_y), 1)) for x, y in points)

@@ -38,11 +38,12 @@ def fill(disk: Path) -> Path:
     """Write a file until the disk has no byte left; returns it."""
     filler = disk / "filler"
     block = b"\0" * 2**16
-    with open(filler, "wb") as f:
+    # Unbuffered: the last write fills what room is left (a part of a block), the next one
+    # fails, and nothing is left in a buffer for the close to fail on.
+    with open(filler, "wb", buffering=0) as f:
         with contextlib.suppress(OSError):
             while True:
                 f.write(block)
-                f.flush()
     return filler
 
 

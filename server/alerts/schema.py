@@ -11,7 +11,8 @@ from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 import sqlite_utils
-from sentinelle.proxy.fingerprint import Fingerprint, with_local_features
+from sentinelle.proxy.avatar import AVATAR_VIEW
+from sentinelle.proxy.fingerprint import Fingerprint, avatar_view, with_local_features
 from sentinelle.proxy.image_keys import platform_key
 
 # What an alert says of who showed the image and who posted it first, taken from the feed.
@@ -186,8 +187,30 @@ def _add_impersonation(db: sqlite_utils.Database) -> None:
     db.execute("CREATE UNIQUE INDEX watchlist_account ON watchlist (platform, handle COLLATE NOCASE)")
 
 
+def _add_avatar_views(db: sqlite_utils.Database) -> None:
+    """Profile pictures: each photo gains an "avatar" view, its keypoints at the scale of a
+    tight square crop served small (proxy/avatar.py). Photos enrolled before have none, and
+    the store never kept the photo itself: theirs is taken from the review page's thumbnail
+    (256 px), the best picture there is. A crop of a third of it holds few details, so such
+    a photo finds fewer profile pictures than one enrolled since; enrolling it again (forget,
+    then enrol) takes the view of the full photo.
+    """
+    from sentinelle.proxy.images import ImageError, open_image
+
+    rows = db.execute(
+        "SELECT id, thumbnail FROM photos WHERE thumbnail IS NOT NULL AND id NOT IN "
+        "(SELECT photo_id FROM fingerprints WHERE view = ?)", [AVATAR_VIEW]
+    ).fetchall()
+    for photo_id, thumbnail in rows:
+        try:
+            img = open_image(thumbnail, min_side=1)
+        except ImageError:
+            continue  # a damaged thumbnail: the photo keeps matching as before
+        db["fingerprints"].insert({"photo_id": photo_id, "view": AVATAR_VIEW, "data": avatar_view(img).to_bytes()})
+
+
 MIGRATIONS = [_create_v1, _add_attribution, _add_local_features, _add_region, _platform_image_keys,
-              _add_first_poster, _add_child_names, _add_impersonation]
+              _add_first_poster, _add_child_names, _add_impersonation, _add_avatar_views]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

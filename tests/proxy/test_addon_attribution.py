@@ -6,8 +6,11 @@ import json
 from pathlib import Path
 
 from mitmproxy.test import tflow
+from PIL import Image
 from sentinelle.proxy.attribution import MAX_FEED_BYTES
 
+from benchmarks.transforms import avatar as tight_square
+from benchmarks.transforms import jpeg
 from tests.conftest import kodak, square_crop_copy
 from tests.proxy.test_addon import image_flow, settle, watcher  # noqa: F401 (a fixture)
 from tests.support.scenario import wait_for
@@ -89,3 +92,21 @@ async def test_a_profile_picture_that_copies_a_protected_photo_names_the_account
     assert sighting.attribution.shown_as == "profile_picture"
     assert (sighting.attribution.account, sighting.attribution.display_name) == ("alice.fan.page", "Alice ❤")
     assert sighting.attribution.post_url == "https://www.instagram.com/alice.fan.page/"
+
+
+async def test_a_profile_picture_cut_tight_from_a_protected_photo_names_the_account_too(watcher):
+    # What a fake account does with a photo: a square of 40 % of it, around the upper left,
+    # as its profile picture, served at 150 px. The whole photo's hash and keypoints cannot
+    # see it (a third of the photo, at a third of the scale); the avatar stage does.
+    watcher.response(feed_flow((FEEDS / "instagram_search.json").read_bytes(), path="/api/v1/web/search/topsearch/?query=alice"))
+    await read_all(watcher)
+    with Image.open(kodak(5)) as photo:
+        picture = jpeg(tight_square(photo.convert("RGB"), 0.4, (0.35, 0.4)).resize((150, 150), Image.Resampling.LANCZOS), 80)
+    image = image_flow(picture, host="scontent-cdg4-1.cdninstagram.com")
+    image.request.path = "/v/t51.2885-19/461000030_1_n.jpg?stp=dst-jpg_s150x150&_nc_ht=x&oh=00_Other&oe=2"
+    watcher.response(image)
+    await settle(watcher)
+    [sighting] = watcher.recorded
+    assert (sighting.match.photo_id, sighting.match.stage) == (5, "avatar")
+    assert sighting.attribution.shown_as == "profile_picture"
+    assert sighting.attribution.account == "alice.fan.page"

@@ -35,6 +35,7 @@ VIEW_NAMES = [
     "crop 1.91:1 mirror",
     "crop 9:16",
     "crop 9:16 mirror",
+    "avatar",
 ]
 
 

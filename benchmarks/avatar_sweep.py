@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import random
 import time
 from pathlib import Path
 
@@ -26,23 +25,12 @@ from sentinelle.proxy import avatar
 from sentinelle.proxy.fingerprint import ENROL_DECODE_SIDE
 from sentinelle.proxy.images import open_image
 
-from benchmarks.matcher import DEFAULT_CORPUS
+from benchmarks.matcher import DEFAULT_CORPUS, draw
 from benchmarks.transforms import AVATARS, at_own_size
 
 cv2.setNumThreads(1)
 
 Copy = tuple[int, str, bytes]  # photo (its row), size ("own size" or "upscaled"), the picture
-
-
-def photos(corpus: Path, seed: int, protected_count: int) -> tuple[list[Path], list[Path]]:
-    """The protected photos and the hard distractors, drawn as benchmarks.matcher.run draws them."""
-    people = sorted((corpus / "people").glob("*.jpg"))
-    scenes = sorted((corpus / "scenes").glob("*.jpg"))
-    rng = random.Random(seed)
-    protected = rng.sample(people, protected_count)
-    chosen = set(protected)
-    distractors = [path for path in people if path not in chosen] + scenes
-    return protected, rng.sample(distractors, len(distractors) // 5)
 
 
 def profile_pictures(paths: list[Path]) -> list[Copy]:
@@ -103,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--protected", type=int, default=100)
     args = parser.parse_args(argv)
-    protected, hard = photos(args.corpus, args.seed, args.protected)
+    protected, _, hard = draw(args.corpus, args.protected, args.seed)
     enrolled = [open_image(path.read_bytes(), reduce_to=ENROL_DECODE_SIDE, min_side=1) for path in protected]
     copies, strangers = profile_pictures(protected), profile_pictures(hard)
     for spec in args.settings:

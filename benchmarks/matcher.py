@@ -254,7 +254,9 @@ def _cpu() -> float:
     return time.process_time()
 
 
-def run(corpus: Path, protected_count: int, seed: int, scale: int, methods: tuple[str, ...], distractor_count: int | None = None, log=print, classes: tuple[str, ...] = tuple(CLASSES)) -> Run:
+def draw(corpus: Path, protected_count: int, seed: int, distractor_count: int | None = None) -> tuple[list[Path], list[Path], list[Path]]:
+    """The protected photos (from people/), the distractors (the other people and every scene,
+    or `distractor_count` of them) and the fifth of those dressed as hard distractors."""
     people = sorted((corpus / "people").glob("*.jpg"))
     scenes = sorted((corpus / "scenes").glob("*.jpg"))
     rng = random.Random(seed)
@@ -263,7 +265,14 @@ def run(corpus: Path, protected_count: int, seed: int, scale: int, methods: tupl
     distractors = [path for path in people if path not in chosen] + scenes
     if distractor_count is not None:
         distractors = rng.sample(distractors, distractor_count)
-    hard = set(rng.sample(distractors, len(distractors) // 5))
+    return protected, distractors, rng.sample(distractors, len(distractors) // 5)
+
+
+def run(corpus: Path, protected_count: int, seed: int, scale: int, methods: tuple[str, ...], distractor_count: int | None = None, log=print, classes: tuple[str, ...] = tuple(CLASSES)) -> Run:
+    people = sorted((corpus / "people").glob("*.jpg"))
+    scenes = sorted((corpus / "scenes").glob("*.jpg"))
+    protected, distractors, hard_list = draw(corpus, protected_count, seed, distractor_count)
+    hard = set(hard_list)
     transforms = tuple(t for t in CATALOGUE + sum(EXTRA_CLASSES.values(), ()) if t.cls in classes)
     result = Run(sizes={"protected": len(protected), "distractors": len(distractors), "hard": len(hard)}, transforms=transforms)
 

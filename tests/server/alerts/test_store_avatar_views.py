@@ -13,6 +13,7 @@ from sentinelle.server.alerts.store import Store
 
 from benchmarks.transforms import AVATARS
 from tests.conftest import kodak
+from tests.support.older_store import insert_photo
 
 # The loosest profile picture of the class: 60 % of the photo around its centre, at 320 px.
 # The thumbnail the store kept is 256 px: a crop of a third of it would hold too little.
@@ -24,11 +25,7 @@ def database_before_avatars(data_dir, number: int) -> None:
     data_dir.mkdir()
     db = sqlite_utils.Database(data_dir / "sentinelle.db")
     schema.migrate(db, until=schema._add_avatar_views)
-    photo = prepare_photo(kodak(number).read_bytes(), kodak(number).name, None)
-    photo_id = db["photos"].insert(
-        {"sha256": photo.sha256, "name": photo.name, "width": photo.width, "height": photo.height,
-         "thumbnail": photo.thumbnail, "enrolled_at": "2026-11-01T00:00:00+00:00"}
-    ).last_pk
+    photo, photo_id = insert_photo(db, number)
     db["fingerprints"].insert_all(
         {"photo_id": photo_id, "view": view, "data": fp.to_bytes()} for view, fp in photo.views if view != avatar.AVATAR_VIEW
     )

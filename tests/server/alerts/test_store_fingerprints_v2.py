@@ -12,6 +12,7 @@ from sentinelle.server.alerts.store import Store
 
 from benchmarks.transforms import EDITS
 from tests.conftest import kodak
+from tests.support.older_store import insert_photo
 
 
 def old_database(data_dir, number: int) -> None:
@@ -20,11 +21,7 @@ def old_database(data_dir, number: int) -> None:
     db = sqlite_utils.Database(data_dir / "sentinelle.db")
     schema._create_v1(db)
     db.execute("PRAGMA user_version = 1")
-    photo = prepare_photo(kodak(number).read_bytes(), kodak(number).name, None)
-    photo_id = db["photos"].insert(
-        {"sha256": photo.sha256, "name": photo.name, "width": photo.width, "height": photo.height,
-         "thumbnail": photo.thumbnail, "enrolled_at": "2026-11-01T00:00:00+00:00"}
-    ).last_pk
+    photo, photo_id = insert_photo(db, number)
     db["fingerprints"].insert_all(
         {"photo_id": photo_id, "view": view, "data": bytes([1]) + fp.phash} for view, fp in photo.views
     )

@@ -1,0 +1,20 @@
+"""Databases as an older Sentinelle left them, for the store's migration tests."""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sentinelle.server.alerts.enroll import prepare_photo
+
+from tests.conftest import kodak
+
+
+def insert_photo(db: sqlite_utils.Database, number: int):
+    """Kodak photo `number`, prepared as enrolment prepares it, in the `photos` table as if
+    enrolled on 2026-11-01: the prepared photo and its row id (its fingerprint rows are the
+    caller's to write, as the older schema had them)."""
+    photo = prepare_photo(kodak(number).read_bytes(), kodak(number).name, None)
+    photo_id = db["photos"].insert(
+        {"sha256": photo.sha256, "name": photo.name, "width": photo.width, "height": photo.height,
+         "thumbnail": photo.thumbnail, "enrolled_at": "2026-11-01T00:00:00+00:00"}
+    ).last_pk
+    return photo, photo_id

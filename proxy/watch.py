@@ -256,7 +256,8 @@ class Watch:
     def describe(self, kept: object, platform: str, seen_at: float) -> Seen | None:
         """What is kept of an image while it is checked; None (counted) if its body, once decoded,
         is not worth checking. Here for a `Response`; a front that keeps something else says how."""
-        assert isinstance(kept, Response), "a front keeping another kind says how to describe it"
+        if not isinstance(kept, Response):
+            raise TypeError(f"a front that keeps {type(kept).__name__} says how to describe it")
         body = kept.body
         if (coding := kept.header("content-encoding", "identity").strip().lower()) != "identity":
             try:

@@ -46,7 +46,7 @@ def _domain(value: str) -> str:
 DRY_RUN = click.option("--dry-run", is_flag=True, help="Show every step without doing it.")
 
 
-@click.group(invoke_without_command=True)
+@click.group(invoke_without_command=True, subcommand_metavar="[squid [OPTIONS]]")
 @DRY_RUN
 @click.option("--no-system-store", is_flag=True,
               help="Linux: trust the CA in the browsers only, not in the system store.")

@@ -80,3 +80,8 @@ async def test_a_feed_read_names_the_account_of_a_match(watch):
     watch.take_image(image(copy), "instagram", copy)
     await wait_for(lambda: watch.recorded)
     assert watch.recorded[0].attribution.account == "fake.account.123"
+
+
+def test_a_front_that_keeps_something_else_must_say_how_to_describe_it(watch):
+    with pytest.raises(TypeError, match="says how to describe it"):
+        watch.describe(object(), "instagram", 0.0)

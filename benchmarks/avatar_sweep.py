@@ -26,7 +26,7 @@ from sentinelle.proxy.fingerprint import ENROL_DECODE_SIDE
 from sentinelle.proxy.images import open_image
 
 from benchmarks.matcher import DEFAULT_CORPUS, draw
-from benchmarks.transforms import AVATARS, at_own_size
+from benchmarks.transforms import AVATARS, at_both_sizes
 
 cv2.setNumThreads(1)
 
@@ -34,7 +34,7 @@ Copy = tuple[int, str, bytes]  # photo (its row), size ("own size" or "upscaled"
 
 
 def profile_pictures(paths: list[Path]) -> list[Copy]:
-    both_sizes = [at_own_size(t) for t in AVATARS] + list(AVATARS)
+    both_sizes = at_both_sizes(AVATARS)
     copies = []
     for row, path in enumerate(paths):
         img = open_image(path.read_bytes(), min_side=1)

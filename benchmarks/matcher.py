@@ -65,7 +65,15 @@ from sentinelle.proxy.matcher import (
     Matcher,
 )
 
-from benchmarks.transforms import AVATARS, CATALOGUE, CLASSES, EXTRA_CLASSES, Transform, at_own_size, served
+from benchmarks.transforms import (
+    AVATARS,
+    CATALOGUE,
+    CLASSES,
+    EXTRA_CLASSES,
+    Transform,
+    at_both_sizes,
+    served,
+)
 
 cv2.setNumThreads(1)
 
@@ -307,7 +315,7 @@ def run(corpus: Path, protected_count: int, seed: int, scale: int, methods: tupl
         seen.global_found = answer == truth if truth is not None else answer is not None
         result.seen.append(seen)
 
-    both_sizes = tuple(at_own_size(t) for t in transforms) + transforms
+    both_sizes = at_both_sizes(transforms)
     for photo_id, path in enumerate(protected):
         img = open_image(path.read_bytes(), min_side=1)
         for transform in both_sizes:
@@ -366,7 +374,7 @@ def same_place(corpus: Path, protected: list[Path], methods: tuple[str, ...], lo
         # wall or a facade from another shot is the hardest same-place case there is.
         setting = f"alone, others as {2 * len(AVATARS)} profile pictures each"
         counts = {"Sentinelle": [0, 0]}
-        avatars = [at_own_size(t) for t in AVATARS] + list(AVATARS)
+        avatars = at_both_sizes(AVATARS)
         made = [[t.apply(open_image(data, min_side=1)) for t in avatars] for data in photos]
         for index, enrolled in enumerate(photos):
             matcher = Sentinelle()

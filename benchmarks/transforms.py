@@ -141,6 +141,11 @@ def at_own_size(transform: Transform) -> Transform:
     return replace(transform, apply=apply, size="own size")
 
 
+def at_both_sizes(transforms: tuple[Transform, ...]) -> tuple[Transform, ...]:
+    """Each transform at its own size, then each as served (upscaled where it says so)."""
+    return tuple(at_own_size(t) for t in transforms) + tuple(transforms)
+
+
 def _edited(edit: Callable[[Image.Image], Image.Image], img: Image.Image, width: int = SERVED_WIDTH, quality: int = SERVED_QUALITY) -> bytes:
     return served(edit(img), width, quality)
 

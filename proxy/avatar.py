@@ -232,7 +232,7 @@ def _features(gray: np.ndarray, count: int) -> local.Features:
 def verify_profile(seen: local.Features, enrolled: local.Features) -> ProfileVerification:
     """How `seen` lines up with the avatar view `enrolled`: the fit (`local.verify`, whatever
     share of the photo the seen picture covers), then where it lies and how alike the two are."""
-    found = local.verify(seen, enrolled, MIN_INLIERS, min_overlap=0.0)
+    found = local.verify(seen, enrolled, MIN_INLIERS, compare=False)
     if found.transform is None or found.inliers < MIN_INLIERS:
         return ProfileVerification(found.inliers, found.transform)
     correlations = local.cell_correlations(seen, enrolled, found.transform, min_overlap=0.0)

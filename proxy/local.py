@@ -424,11 +424,12 @@ def _bucket_ids(keys: np.ndarray) -> np.ndarray:
     return keys + (np.arange(LSH_TABLES, dtype=np.int64) << LSH_KEY_BITS)
 
 
-def verify(seen: Features, enrolled: Features, min_inliers: int = 0, *, min_overlap: float = MIN_OVERLAP) -> Verification:
+def verify(seen: Features, enrolled: Features, min_inliers: int = 0, *, compare: bool = True) -> Verification:
     """How `seen` lines up with `enrolled`: the one-to-one matches that agree with one similarity
-    transform (seen → enrolled), and, when at least `min_inliers` agree, how alike the two
-    pictures are once aligned by it (`Verification`; the pictures are compared only if the seen
-    one covers at least `min_overlap` of the enrolled one). No transform when none fits."""
+    transform (seen → enrolled), and, when at least `min_inliers` agree, how the inliers hold
+    together and how alike the two pictures are once aligned by it (`Verification`). With
+    `compare=False` the pictures are not compared (correlation and agreement stay -1: a caller
+    with checks of its own, `proxy.avatar`). No transform when none fits."""
     if len(seen) < 3 or len(enrolled) < 3:
         return NO_FIT
     distances, nearest = two_nearest(seen.descriptors, enrolled.descriptors)
@@ -461,10 +462,10 @@ def verify(seen: Features, enrolled: Features, min_inliers: int = 0, *, min_over
     src, dst = seen.points[query[inliers]], enrolled.points[train[inliers]]
     return Verification(
         count,
-        aligned_correlation(seen, enrolled, transform, min_overlap),
+        aligned_correlation(seen, enrolled, transform) if compare else -1.0,
         transform,
         drift=drift(src, dst, transform),
-        agreement=cell_agreement(seen, enrolled, transform, min_overlap),
+        agreement=cell_agreement(seen, enrolled, transform) if compare else -1.0,
         second_motion=second_motion(seen.points[query[~inliers]], enrolled.points[train[~inliers]], transform),
     )
 
@@ -510,15 +511,15 @@ def two_nearest(queries: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray
     return index.search(np.ascontiguousarray(queries), 2)
 
 
-def aligned_correlation(seen: Features, enrolled: Features, transform: np.ndarray, min_overlap: float = MIN_OVERLAP) -> float:
+def aligned_correlation(seen: Features, enrolled: Features, transform: np.ndarray) -> float:
     """Correlation of the enrolled thumbnail with the seen one resampled onto it through `transform` (seen → enrolled).
 
     Only where the seen picture covers the enrolled one counts (a crop shows part of it);
-    less than `min_overlap` of it covered gives -1. Gradients are compared rather than grey
+    less than MIN_OVERLAP of it covered gives -1. Gradients are compared rather than grey
     levels, so that a filter or a greyscale copy still correlates, while another photo
     of the same place (same wall, same window, another pose) does not.
     """
-    aligned = _aligned_thumbs(seen, enrolled, transform, min_overlap)
+    aligned = _aligned_thumbs(seen, enrolled, transform)
     if aligned is None:
         return -1.0
     a, b, inside = aligned
@@ -569,11 +570,11 @@ def _thumb_factor(features: Features) -> int:
     return max(1, round(features.width / max(1, features.thumb.shape[1])))
 
 
-def cell_agreement(seen: Features, enrolled: Features, transform: np.ndarray, min_overlap: float = MIN_OVERLAP) -> float:
+def cell_agreement(seen: Features, enrolled: Features, transform: np.ndarray) -> float:
     """How closely the two aligned pictures agree, cell by cell: the correlation of their gradients
     in the cell at the CELL_QUANTILE share of the enrolled picture's textured cells that the seen
     picture covers, from the worst (see CELL_PX). -1 when fewer than four cells count."""
-    correlations = cell_correlations(seen, enrolled, transform, min_overlap)
+    correlations = cell_correlations(seen, enrolled, transform)
     if len(correlations) < 4:
         return -1.0
     return float(np.quantile(correlations, CELL_QUANTILE))

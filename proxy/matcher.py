@@ -296,7 +296,7 @@ class Matcher:
             score=round(max(0.0, min(1.0, found.correlation)), 3),
             stage="local",
             inliers=found.inliers,
-            region=_fitted_region(fp, self._local.view(found.row), found.transform, _is_mirror(view)),
+            region=_fitted_region(fp, fp.features, self._local.view(found.row), found.transform, mirrored_view=_is_mirror(view)),
         )
 
     def _avatar_match(self, fp: Fingerprint) -> Match | None:
@@ -316,7 +316,7 @@ class Matcher:
                 score=round(max(0.0, min(1.0, found.verification.mid)), 3),
                 stage="avatar",
                 inliers=found.verification.inliers,
-                region=_avatar_region(fp, seen, enrolled, found.verification.transform, mirrored),
+                region=_fitted_region(fp, seen, enrolled, found.verification.transform, mirrored_seen=mirrored),
             )
         return None
 
@@ -334,35 +334,23 @@ def _centre_box(width: float, height: float, ratio: float | None) -> tuple[float
     return 0.0, (height - width / ratio) / 2, float(width), width / ratio
 
 
-def _fitted_region(fp: Fingerprint, enrolled, transform: np.ndarray, mirrored: bool) -> Region:
+def _fitted_region(
+    fp: Fingerprint, seen, enrolled, transform: np.ndarray, *, mirrored_view: bool = False, mirrored_seen: bool = False
+) -> Region:
     """The photo's corners in the seen image, for a keypoint match: the enrolled view's corners
-    (the photo's own, swapped left for right on its mirror), taken back through the fitted
-    similarity to the seen picture, then to the image's full-resolution pixels."""
-    box, seen = fp.box, fp.features
-    if not box or seen.width == 0:
-        return ()
-    width, height = enrolled.width, enrolled.height
-    corners = np.array([(0, 0), (width, 0), (width, height), (0, height)], dtype=np.float64)
-    if mirrored:
-        corners[:, 0] = width - corners[:, 0]
-    linear = np.asarray(transform, dtype=np.float64)[:, :2]
-    points = (corners - np.asarray(transform, dtype=np.float64)[:, 2]) @ np.linalg.inv(linear).T
-    scale_x, scale_y = (box[2] - box[0]) / seen.width, (box[3] - box[1]) / seen.height
-    return tuple((round(float(box[0] + x * scale_x), 1), round(float(box[1] + y * scale_y), 1)) for x, y in points)
-
-
-def _avatar_region(fp: Fingerprint, seen, enrolled, transform: np.ndarray, mirrored: bool) -> Region:
-    """The photo's corners in the seen image, for an avatar match: the avatar view's corners taken
-    back through the fitted similarity to the seen picture (or its mirror image, turned back), then
-    to the image's full-resolution pixels."""
+    (the photo's own, swapped left for right when the view is its mirror), taken back through
+    the fitted similarity to the seen picture (turned back when its mirror image is what
+    matched), then to the image's full-resolution pixels."""
     box = fp.box
     if not box or seen.width == 0:
         return ()
     width, height = enrolled.width, enrolled.height
     corners = np.array([(0, 0), (width, 0), (width, height), (0, height)], dtype=np.float64)
+    if mirrored_view:
+        corners[:, 0] = width - corners[:, 0]
     linear = np.asarray(transform, dtype=np.float64)[:, :2]
     points = (corners - np.asarray(transform, dtype=np.float64)[:, 2]) @ np.linalg.inv(linear).T
-    if mirrored:
+    if mirrored_seen:
         points[:, 0] = seen.width - points[:, 0]
     scale_x, scale_y = (box[2] - box[0]) / seen.width, (box[3] - box[1]) / seen.height
     return tuple((round(float(box[0] + x * scale_x), 1), round(float(box[1] + y * scale_y), 1)) for x, y in points)

@@ -12,14 +12,14 @@ from sentinelle.proxy import avatar
 from sentinelle.proxy.fingerprint import enrollment_views, fingerprint
 from sentinelle.proxy.matcher import Matcher
 
-from benchmarks.transforms import AVATARS, at_own_size, jpeg, mirror
+from benchmarks.transforms import AVATARS, at_both_sizes, jpeg, mirror
 from benchmarks.transforms import avatar as square_crop
 from tests.proxy.test_matcher import PROTECTED, STRANGERS, matcher, photo
 from tests.proxy.test_same_place import encoded, two_layers
 
 # Both sizes of the benchmark's avatar class: 30, 45 and 60 % of the photo's side at 320 and
 # 150 px, and at the photo's own size when the square is smaller than that.
-BOTH_SIZES = AVATARS + tuple(at_own_size(t) for t in AVATARS)
+BOTH_SIZES = at_both_sizes(AVATARS)
 
 
 def profile_picture(img: Image.Image, side: float, centre: tuple[float, float], served: int = 150) -> bytes:

@@ -4,9 +4,9 @@
 
 The same photos as `python -m benchmarks.matcher` (its seed, its 100 protected photos of
 `people/`, its hard distractors): each protected photo's avatar view in one
-`proxy.avatar.AvatarIndex`, then the avatar class's 12 profile pictures of every protected
+`proxy.engine.avatar.AvatarIndex`, then the avatar class's 12 profile pictures of every protected
 photo (found: the right photo answers, as it is or mirrored) and of every hard distractor
-(an answer is a stranger alerting). Each argument sets constants of `proxy.avatar` for one
+(an answer is a stranger alerting). Each argument sets constants of `proxy.engine.avatar` for one
 run ("base": as they are). The other stages are left out, and pictures under 64 px (which
 the proxy does not look at) are counted like the others: the matcher's benchmark is what
 the figures of the README come from; this one only compares settings, a minute each.
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from sentinelle.proxy import avatar
-from sentinelle.proxy.fingerprint import ENROL_DECODE_SIDE
-from sentinelle.proxy.images import open_image
+from sentinelle.proxy.engine import avatar
+from sentinelle.proxy.engine.fingerprint import ENROL_DECODE_SIDE
+from sentinelle.proxy.engine.images import open_image
 
 from benchmarks.matcher import DEFAULT_CORPUS, draw
 from benchmarks.transforms import AVATARS, at_both_sizes
@@ -43,14 +43,14 @@ def profile_pictures(paths: list[Path]) -> list[Copy]:
 
 
 def settings(spec: str) -> dict[str, object]:
-    """"NAME=value,NAME=value" → {NAME: value}, each NAME a constant of proxy.avatar."""
+    """"NAME=value,NAME=value" → {NAME: value}, each NAME a constant of proxy.engine.avatar."""
     if spec == "base":
         return {}
     values = {}
     for part in spec.split(","):
         name, _, value = part.partition("=")
         if not hasattr(avatar, name.strip()):
-            raise SystemExit(f"proxy.avatar has no {name.strip()}")
+            raise SystemExit(f"proxy.engine.avatar has no {name.strip()}")
         values[name.strip()] = ast.literal_eval(value.strip())
     return values
 
@@ -86,7 +86,7 @@ def run(spec: str, enrolled: list, copies: list[Copy], strangers: list[Copy]) ->
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("settings", nargs="+", help='"base", or NAME=value[,NAME=value...] of proxy.avatar')
+    parser.add_argument("settings", nargs="+", help='"base", or NAME=value[,NAME=value...] of proxy.engine.avatar')
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--protected", type=int, default=100)

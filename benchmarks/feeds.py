@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sentinelle.proxy.attribution import MAX_FEED_BYTES, parse_feed
+from sentinelle.proxy.feeds.attribution import MAX_FEED_BYTES, parse_feed
 
 ROOT = Path(__file__).parents[1]
 FEEDS = ROOT / "tests" / "fixtures" / "feeds"
@@ -112,7 +112,7 @@ def main() -> None:
     for r in rows:
         lines.append(f"| {r['feed']}: {r['what']} | {r['bytes'] / 2**20:.2f} MB | {r['posts']} | {r['images']} "
                      f"| {r['best_ms']:.0f} ms | {r['median_ms']:.0f} ms |")
-    lines += ["", "Read in a worker of the watcher's pool (proxy/addon.py `_read_feed`), never on the event loop: "
+    lines += ["", "Read in a worker of the watcher's pool (proxy/fronts/addon.py `_read_feed`), never on the event loop: "
               "the browser has the feed before it is read."]
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

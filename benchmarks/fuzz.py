@@ -27,8 +27,8 @@ from collections import Counter
 from pathlib import Path
 
 import aiohttp
-from sentinelle.proxy.fingerprint import fingerprint
-from sentinelle.proxy.images import ImageError
+from sentinelle.proxy.engine.fingerprint import fingerprint
+from sentinelle.proxy.engine.images import ImageError
 
 from benchmarks.scene import machine
 from tests.support.broken_images import FORMATS, broken, seed_images

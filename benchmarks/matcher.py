@@ -16,7 +16,7 @@ answer is a false alert. Each image goes through four matchers, each at its defa
 settings (the baselines on one image in BASELINE_EVERY of the copies and distractors, to
 keep ORB's time within the run; on every pair of the same-place row):
 
-- **Sentinelle**: `proxy.fingerprint.fingerprint` + `proxy.matcher.Matcher.match`, as
+- **Sentinelle**: `proxy.engine.fingerprint.fingerprint` + `proxy.engine.matcher.Matcher.match`, as
   the proxy and `sentinelle check` run them;
 - **phash**: imagehash's 64-bit phash of the whole photo, threshold 10, full decode;
 - **PDQ**: `pdqhash` of the whole photo, threshold 31, full decode;
@@ -51,14 +51,14 @@ import imagehash
 import numpy as np
 import pdqhash
 from PIL import Image, ImageOps
-from sentinelle.proxy import avatar
-from sentinelle.proxy.fingerprint import (
+from sentinelle.proxy.engine import avatar
+from sentinelle.proxy.engine.fingerprint import (
     enrollment_views,
     fingerprint,
     global_fingerprint,
 )
-from sentinelle.proxy.images import ImageError, open_image
-from sentinelle.proxy.matcher import (
+from sentinelle.proxy.engine.images import ImageError, open_image
+from sentinelle.proxy.engine.matcher import (
     LOCAL_RULES,
     MATCH_THRESHOLD,
     UNVERIFIED_THRESHOLD,

@@ -5,7 +5,7 @@
 100,000 realistic accounts (French and English names and handles, from Faker's fr_FR, en_US
 and en_GB locales, in the shapes handles take: first.last, firstlast + year, initials,
 nicknames, Faker's own user names), and, planted among them, look-alikes of four children's
-names and handles in every disguise `proxy/names.py` sees through. Reports how many
+names and handles in every disguise `proxy/feeds/names.py` sees through. Reports how many
 look-alikes are found (goal: all), how many other accounts reach each child's watch list
 (goal: none that does not carry her full name), and the time per account (it runs on every
 account of every feed: goal 20 µs). Writes benchmarks/results/names.md.
@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 from faker import Faker
-from sentinelle.proxy.names import Child, NameWatch
+from sentinelle.proxy.feeds.names import Child, NameWatch
 
 from benchmarks.scene import machine
 

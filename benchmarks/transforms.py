@@ -446,5 +446,5 @@ CATALOGUE: tuple[Transform, ...] = PLATFORM + EDITS + SCREENSHOTS
 # The avatar class (profile pictures, issue 16) is measured with the others by the matcher's
 # benchmark, but kept out of CATALOGUE: the matcher's tests ask every transform of the
 # catalogue to be found on every fixture, and a square of sky or of a plain wall cannot be
-# told from a stranger's; tests/proxy/test_avatar.py holds the class to its own figures.
+# told from a stranger's; tests/proxy/engine/test_avatar.py holds the class to its own figures.
 EXTRA_CLASSES: dict[str, tuple[Transform, ...]] = {"avatar": AVATARS}

@@ -34,8 +34,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sentinelle.proxy.fingerprint import fingerprint
-from sentinelle.proxy.sighting import Sighting
+from sentinelle.proxy.engine.fingerprint import fingerprint
+from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.server.alerts.protected import ProtectedSet
 from sentinelle.server.alerts.store import Store
 

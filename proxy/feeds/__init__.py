@@ -1,6 +1,6 @@
 """The feed readers, one module a platform: each reads one JSON object of a feed and yields
 the images it names, with who showed them, who posted them first, and the accounts it saw
-(their profile pictures). `READERS` maps a platform to its reader; proxy/attribution.py
+(their profile pictures). `READERS` maps a platform to its reader; proxy/feeds/attribution.py
 walks a body's JSON and hands each object to it.
 """
 

@@ -1,7 +1,7 @@
 """What every feed reader shares: safe steps into JSON, the fields of an attribution, accounts.
 
 A reader takes one JSON object and yields `(image address, fields)`; the fields are those of
-`proxy.attribution.Attribution` other than where the feed came from. A reader never raises
+`proxy.feeds.attribution.Attribution` other than where the feed came from. A reader never raises
 on a shape it does not know: it looks before it steps (`get`), and yields nothing.
 """
 

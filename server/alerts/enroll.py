@@ -14,8 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sentinelle.proxy.fingerprint import enrollment_views
-from sentinelle.proxy.images import ImageError, open_image, thumbnail_jpeg, upright_size
+from sentinelle.proxy.engine.fingerprint import enrollment_views
+from sentinelle.proxy.engine.images import ImageError, open_image, thumbnail_jpeg, upright_size
 from sentinelle.server.alerts.store import NewPhoto, Store
 from sentinelle.server.alerts.store_thread import StoreThread
 

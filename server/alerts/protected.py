@@ -14,10 +14,10 @@ import asyncio
 import logging
 from pathlib import Path
 
-from sentinelle.proxy.fingerprint import Fingerprint
-from sentinelle.proxy.matcher import Match, Matcher
-from sentinelle.proxy.names import Child, NameWatch
-from sentinelle.proxy.worker import IndexRef, save_matcher
+from sentinelle.proxy.engine.fingerprint import Fingerprint
+from sentinelle.proxy.engine.matcher import Match, Matcher
+from sentinelle.proxy.feeds.names import Child, NameWatch
+from sentinelle.proxy.fronts.worker import IndexRef, save_matcher
 from sentinelle.server.alerts.store import Store
 from sentinelle.server.alerts.store_thread import StoreThread
 

@@ -15,8 +15,8 @@ import collections
 import logging
 import sqlite3
 
-from sentinelle.proxy.lookalikes import Lookalike
-from sentinelle.proxy.sighting import Sighting
+from sentinelle.proxy.feeds.lookalikes import Lookalike
+from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.store_thread import StoreThread
 

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 import sqlite_utils
-from sentinelle.proxy.avatar import AVATAR_VIEW
-from sentinelle.proxy.fingerprint import Fingerprint, avatar_view, with_local_features
-from sentinelle.proxy.image_keys import platform_key
+from sentinelle.proxy.engine.avatar import AVATAR_VIEW
+from sentinelle.proxy.engine.fingerprint import Fingerprint, avatar_view, with_local_features
+from sentinelle.proxy.feeds.image_keys import platform_key
 
 # What an alert says of who showed the image and who posted it first, taken from the feed.
 _FIRST_POSTER = ("shown_as", "repost", "first_account", "first_account_url", "first_post_url")
@@ -26,7 +26,7 @@ class StoreError(Exception):
 
 def image_key(url: str) -> str:
     """The image a URL names, whatever its size, format and signature: on a social CDN the
-    platform's own key (proxy/image_keys.py), elsewhere scheme, host and path."""
+    platform's own key (proxy/feeds/image_keys.py), elsewhere scheme, host and path."""
     if (key := platform_key(url)) is not None:
         return key
     parts = urlsplit(url)
@@ -80,7 +80,7 @@ def _add_local_features(db: sqlite_utils.Database) -> None:
     taken of the full photo.
     """
     from PIL import ImageOps
-    from sentinelle.proxy.images import ImageError, open_image
+    from sentinelle.proxy.engine.images import ImageError, open_image
 
     rows = db.execute(
         "SELECT fingerprints.id, fingerprints.view, fingerprints.data, photos.thumbnail "
@@ -129,7 +129,7 @@ def _add_region(db: sqlite_utils.Database) -> None:
 
 def _platform_image_keys(db: sqlite_utils.Database) -> None:
     """One image, one key: alerts and sightings of a social CDN's image are keyed by the
-    platform's stable part of its address (proxy/image_keys.py: a file name, a media id, an
+    platform's stable part of its address (proxy/feeds/image_keys.py: a file name, a media id, an
     md5), so two sizes or two signatures of one image find the same alert.
 
     The key is derived from the address kept in each row, never evidence itself: the
@@ -189,13 +189,13 @@ def _add_impersonation(db: sqlite_utils.Database) -> None:
 
 def _add_avatar_views(db: sqlite_utils.Database) -> None:
     """Profile pictures: each photo gains an "avatar" view, its keypoints at the scale of a
-    tight square crop served small (proxy/avatar.py). Photos enrolled before have none, and
+    tight square crop served small (proxy/engine/avatar.py). Photos enrolled before have none, and
     the store never kept the photo itself: theirs is taken from the review page's thumbnail
     (256 px), the best picture there is. A crop of a third of it holds few details, so such
     a photo finds fewer profile pictures than one enrolled since; enrolling it again (forget,
     then enrol) takes the view of the full photo.
     """
-    from sentinelle.proxy.images import ImageError, open_image
+    from sentinelle.proxy.engine.images import ImageError, open_image
 
     rows = db.execute(
         "SELECT id, thumbnail FROM photos WHERE thumbnail IS NOT NULL AND id NOT IN "

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
-from sentinelle.proxy.fingerprint import Fingerprint
-from sentinelle.proxy.sighting import Sighting
+from sentinelle.proxy.engine.fingerprint import Fingerprint
+from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.server.alerts.schema import (
     _FIRST_POSTER,
     StoreError,

@@ -15,7 +15,7 @@ import json
 from datetime import UTC, datetime
 
 import sqlite_utils
-from sentinelle.proxy.lookalikes import Lookalike
+from sentinelle.proxy.feeds.lookalikes import Lookalike
 from sentinelle.server.alerts.schema import StoreError
 
 WATCH_STATUSES = ("open", "dismissed", "impersonation")

@@ -289,7 +289,7 @@ def _outlined(data: bytes | None, path: str, region: list | None) -> str:
 
 
 def _size(data: bytes | None) -> tuple[int, int] | None:
-    from sentinelle.proxy.images import ImageError, upright_size
+    from sentinelle.proxy.engine.images import ImageError, upright_size
     try:
         return upright_size(data) if data else None
     except ImageError:
@@ -302,7 +302,7 @@ def _pdf_image(image_cls, data: bytes | None, side: float, region: list | None =
     if not data:
         return None
     from PIL import ImageDraw
-    from sentinelle.proxy.images import ImageError, open_image
+    from sentinelle.proxy.engine.images import ImageError, open_image
     try:
         img = open_image(data, min_side=1)
     except ImageError:

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import click
-from sentinelle.proxy.fingerprint import fingerprint
-from sentinelle.proxy.images import ImageError
+from sentinelle.proxy.engine.fingerprint import fingerprint
+from sentinelle.proxy.engine.images import ImageError
 from sentinelle.server.alerts.enroll import ALREADY, ENROLLED, enroll_file, files_under
 from sentinelle.server.alerts.protected import ProtectedSet
 from sentinelle.server.alerts.store import Store

@@ -5,7 +5,7 @@ The wiring is `sentinelle run`'s (server/run/runner.py), with Squid in mitmproxy
 same protected set (`LiveIndex`), the same recorder and store thread, the same API for the
 extension, `sentinelle log` and `export`. Squid decrypts the social networks and sends their
 responses here (`sentinelle setup squid` writes its configuration); the service answers at
-once (proxy/icap_service.py) and the watch checks the images in its worker processes.
+once (proxy/fronts/icap_service.py) and the watch checks the images in its worker processes.
 
 One service process, `workers` checking processes: Squid's `adaptation_service_set` is an
 ordered list of stand-bys, not a balancer (the first service that is up takes every
@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
-from sentinelle.proxy import memory
+from sentinelle.proxy.fronts import memory
 from sentinelle.proxy.hosts import normalise_domain
-from sentinelle.proxy.icap_service import IcapService, serve
-from sentinelle.proxy.watch import Watch
+from sentinelle.proxy.fronts.icap_service import IcapService, serve
+from sentinelle.proxy.fronts.watch import Watch
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.protected import INDEX_FILE, LiveIndex
 from sentinelle.server.alerts.recorder import AlertRecorder

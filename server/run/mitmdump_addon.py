@@ -22,7 +22,7 @@ import logging
 
 from aiohttp import web
 from mitmproxy import ctx
-from sentinelle.proxy.addon import Watcher
+from sentinelle.proxy.fronts.addon import Watcher
 from sentinelle.proxy.hosts import all_domains, normalise_domain
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.protected import INDEX_FILE, LiveIndex

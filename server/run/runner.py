@@ -20,10 +20,10 @@ from aiohttp import web
 from mitmproxy import exceptions
 from mitmproxy.master import Master
 from mitmproxy.options import Options
-from sentinelle.proxy import memory
-from sentinelle.proxy.addon import Watcher
+from sentinelle.proxy.fronts import memory
+from sentinelle.proxy.fronts.addon import Watcher
 from sentinelle.proxy.hosts import all_domains, normalise_domain
-from sentinelle.proxy.watch import Watch
+from sentinelle.proxy.fronts.watch import Watch
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.protected import INDEX_FILE, LiveIndex
 from sentinelle.server.alerts.recorder import AlertRecorder

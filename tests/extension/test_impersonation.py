@@ -15,11 +15,11 @@ import time
 from datetime import UTC, datetime
 
 from playwright.sync_api import expect
-from sentinelle.proxy.attribution import Attribution
-from sentinelle.proxy.lookalikes import Lookalike
-from sentinelle.proxy.matcher import Match
-from sentinelle.proxy.names import Resemblance
-from sentinelle.proxy.sighting import Sighting
+from sentinelle.proxy.feeds.attribution import Attribution
+from sentinelle.proxy.feeds.lookalikes import Lookalike
+from sentinelle.proxy.engine.matcher import Match
+from sentinelle.proxy.feeds.names import Resemblance
+from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.server.alerts.store import Store
 
 from tests.conftest import kodak, square_crop_copy
@@ -127,7 +127,7 @@ def test_a_copy_that_becomes_an_impersonation_alert_is_notified_once_more(paired
 
 
 def lookalike(handle: str, child: str, what: str, display_name: str | None = None) -> Lookalike:
-    """An account a feed showed whose handle looks like a child's (as proxy/lookalikes.py makes them)."""
+    """An account a feed showed whose handle looks like a child's (as proxy/feeds/lookalikes.py makes them)."""
     return Lookalike(
         platform="instagram", handle=handle, display_name=display_name,
         profile_url=f"https://www.instagram.com/{handle}/", resemblance=Resemblance(child, "handle", what),

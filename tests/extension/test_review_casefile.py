@@ -7,9 +7,9 @@ import zipfile
 from datetime import UTC, datetime
 
 from playwright.sync_api import expect
-from sentinelle.proxy.attribution import Attribution
-from sentinelle.proxy.matcher import Match
-from sentinelle.proxy.sighting import Sighting
+from sentinelle.proxy.feeds.attribution import Attribution
+from sentinelle.proxy.engine.matcher import Match
+from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.server.alerts.store import Store
 from sentinelle.server.casefile import case as casefile
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sentinelle.proxy.fingerprint import enrollment_views
-from sentinelle.proxy.matcher import Matcher
-from sentinelle.proxy.sighting import Sighting
-from sentinelle.proxy.watch import Watch
-from sentinelle.proxy.worker import IndexRef, save_matcher
+from sentinelle.proxy.engine.fingerprint import enrollment_views
+from sentinelle.proxy.engine.matcher import Matcher
+from sentinelle.proxy.fronts.sighting import Sighting
+from sentinelle.proxy.fronts.watch import Watch
+from sentinelle.proxy.fronts.worker import IndexRef, save_matcher
 
 from tests.conftest import kodak
 

@@ -9,7 +9,7 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-import sentinelle.proxy.images  # noqa: F401 - registers the HEIF opener and saver
+import sentinelle.proxy.engine.images  # noqa: F401 - registers the HEIF opener and saver
 from PIL import Image
 
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "AVIF", "HEIF")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from sentinelle.proxy import icap
-from sentinelle.proxy.icap_service import PREVIEW_BYTES
+from sentinelle.proxy.fronts import icap
+from sentinelle.proxy.fronts.icap_service import PREVIEW_BYTES
 
 
 def http_request(url: str, **headers: str) -> bytes:

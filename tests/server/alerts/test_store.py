@@ -7,8 +7,8 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sentinelle.proxy.matcher import Match
-from sentinelle.proxy.sighting import Sighting
+from sentinelle.proxy.engine.matcher import Match
+from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.server.alerts.enroll import prepare_photo
 from sentinelle.server.alerts.schema import SCHEMA_VERSION
 from sentinelle.server.alerts.store import Store, StoreError, image_key

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 import sqlite_utils
-from sentinelle.proxy.attribution import Attribution
+from sentinelle.proxy.feeds.attribution import Attribution
 from sentinelle.server.alerts import schema
 from sentinelle.server.alerts.store import Store
 

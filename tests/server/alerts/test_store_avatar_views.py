@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlite_utils
 from PIL import Image
-from sentinelle.proxy import avatar
-from sentinelle.proxy.fingerprint import Fingerprint, fingerprint
-from sentinelle.proxy.matcher import Matcher
+from sentinelle.proxy.engine import avatar
+from sentinelle.proxy.engine.fingerprint import Fingerprint, fingerprint
+from sentinelle.proxy.engine.matcher import Matcher
 from sentinelle.server.alerts import schema
 from sentinelle.server.alerts.enroll import prepare_photo
 from sentinelle.server.alerts.store import Store

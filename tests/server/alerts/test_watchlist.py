@@ -8,8 +8,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sentinelle.proxy.lookalikes import Lookalike
-from sentinelle.proxy.names import Resemblance
+from sentinelle.proxy.feeds.lookalikes import Lookalike
+from sentinelle.proxy.feeds.names import Resemblance
 from sentinelle.server.alerts.schema import StoreError
 
 from tests.server.alerts.test_store import enroll, sighting

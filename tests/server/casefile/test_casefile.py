@@ -14,7 +14,7 @@ import numpy
 import pytest
 from click.testing import CliRunner
 from PIL import Image
-from sentinelle.proxy.matcher import Match
+from sentinelle.proxy.engine.matcher import Match
 from sentinelle.server.alerts.store import Store
 from sentinelle.server.casefile import case as casefile
 from sentinelle.server.casefile import report

@@ -7,7 +7,7 @@ import asyncio
 import socket
 
 from PIL import Image
-from sentinelle.proxy.icap_service import PREVIEW_BYTES
+from sentinelle.proxy.fronts.icap_service import PREVIEW_BYTES
 
 from tests.conftest import jpeg_bytes, kodak, square_crop_copy
 from tests.support.icap_client import Client, http_request, http_response

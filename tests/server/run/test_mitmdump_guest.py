@@ -21,7 +21,7 @@ from tests.support.watcher import ROOT, free_port
 
 PROBE = '''
 import asyncio, gc, json, os
-from sentinelle.proxy import memory
+from sentinelle.proxy.fronts import memory
 
 calls = []
 _freeze, _keep = gc.freeze, memory.keep_for_reuse
@@ -46,7 +46,7 @@ addons = [Probe()]
 # A script that does what a process of Sentinelle's own does at start (server/run/runner.py
 # and the watcher with tune_memory): the probe must see it, or its silence proves nothing.
 OWNER = '''
-from sentinelle.proxy import memory
+from sentinelle.proxy.fronts import memory
 
 class Owner:
     def running(self):

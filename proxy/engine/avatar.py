@@ -1,0 +1,339 @@
+"""Profile pictures: a tight square crop of a protected photo (30 to 60 % of its side, around any part of it), served 150 to 320 px wide, found by keypoints taken at the scale it shows the photo at.
+
+Why the other stages miss them: the global hash sees the whole frame, and a crop of a third
+of the photo is another picture to it; the local stage (`proxy.engine.keypoints`) describes the whole
+photo at 360 px with 300 keypoints, so a square of 30 % of its side holds a few dozen of
+them, seen at a third of the size the profile picture shows them at, and its photometric
+check asks the seen picture to cover at least 30 % of the photo. Avatars kept 22 to 115
+keypoints and 0 to 14 of them agreed: none was found.
+
+So each protected photo gets one more enrolled view, "avatar" (`enrolled_features`):
+
+- the whole photo at AVATAR_SIDE (600 px on its short side, where a square of 30 to 60 % of
+  it is 180 to 360 px, the size a profile picture is looked at here), with AVATAR_FEATURES
+  keypoints, enough that any such square keeps a few hundred of them;
+- small ORB patches (PATCH_PX): a 150-px picture enlarged to 300 px loses a PATCH_PX-wide
+  border where no keypoint can be described; with OpenCV's 31 px that is a third of it;
+- a low FAST threshold (FAST_THRESHOLD) on both sides: faces and skin are smooth;
+- a grey thumbnail at 1/THUMB_FACTOR (150 px on the short side): a 30 % square of it is 45 px,
+  enough cells to compare; still a blur of the photo, smaller than the 256-px thumbnail the
+  review page keeps.
+
+An image seen on the wire is looked at this way only when it is the size and shape of a
+profile picture (`is_profile_sized`: square within PROFILE_MAX_RATIO, short side at most
+PROFILE_MAX_SIDE): its keypoints are taken at SEEN_SIDE (enlarged up to MAX_UPSCALE), and of
+its mirror image too (a selfie camera or an editor flips it).
+
+Search (`AvatarIndex.search`): the VOTING_FEATURES strongest keypoints of the seen picture
+find their nearest enrolled ones (an inverted file of every avatar view's descriptors, in
+faiss: the LSH votes of the local stage lose the right photo for a third of avatars, whose
+descriptors sit farther from their twins after a 3× enlargement); each photo gets a vote per
+nearest neighbour that passes the ratio test; the VERIFY_CANDIDATES photos with the most votes
+are verified.
+
+**A copy of a crop, not a place** (`ProfileVerification.is_copy`): a profile picture is the
+photo cropped and scaled, nothing else; so its keypoints fit one similarity, the seen picture
+lies inside the photo, and the two, aligned, agree almost perfectly cell by cell at the fine
+thumbnail's scale. A stranger's picture reaches a handful of chance inliers and disagrees.
+Another photograph of the same place is the hard case: a tight crop of a wall, a desk or a
+far facade, from another shot taken from nearly the same spot, can be made of the same
+stones. What still tells them apart is measured at the fine scale (a copy's cells keep their
+fine detail; another shot's move, blur and change with the light) and in the geometry (the
+inliers drift region by region with parallax; see `proxy.engine.keypoints.drift`); each threshold below
+says what it was measured on.
+
+Pure numpy, OpenCV and faiss; no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+from PIL import Image
+from sentinelle.proxy.engine import keypoints
+from sentinelle.proxy.engine.keypoints import cv2  # OpenCV, loaded the way proxy.engine.keypoints explains
+
+# The name of the enrolled view that holds a photo's keypoints at the avatar scale.
+AVATAR_VIEW = "avatar"
+
+# --- enrolment: the avatar view of a protected photo ------------------------------------
+# Measured on the dev corpus (benchmarks/matcher.py --classes avatar, 40 protected photos,
+# every avatar copy verified against its photo directly): whole photo at 360 / 600 / 720 px
+# with 1,200 / 2,400 / 3,200 keypoints: 72 / 87 / 90 % of copies with 9 inliers or more;
+# patches of 31 / 23 / 19 px at 600: 87 / 88 / 89 %. Then the search alone, on the matcher
+# benchmark's 100 protected photos (1,200 profile pictures, 1,644 of strangers' photos:
+# `python -m benchmarks.avatar_sweep`): 2,400 / 4,000 / 6,000 / 9,000 keypoints found 89 /
+# 93 / 94 / 95 % of them, no stranger alerting at any; at 800 px fewer (86 %), a 30 % crop
+# then lies further from the scale it is seen at. A FAST threshold of 4 rather than 6 keeps
+# 6,000 keypoints on smooth photos too. 6,000 cost 24 ms an enrolment (2,400: 16 ms) and 245
+# kB a photo in the store (keypoints 36 bytes each, and the thumbnail); in each worker's
+# memory more than twice that, with the inverted file (the pickled matcher: 790 kB a photo,
+# 260 kB without avatar views).
+AVATAR_SIDE = 600
+# The long side is capped: a panorama stays within what `keypoints.pack` stores (a thumbnail at
+# most 255 px a side).
+AVATAR_MAX_SIDE = 1000
+AVATAR_FEATURES = 6000
+PATCH_PX = 19
+FAST_THRESHOLD = 4
+THUMB_FACTOR = 4
+
+# --- images seen ----------------------------------------------------------------------
+# Profile pictures are square on every platform (Instagram 150 and 320 px, X 200 and 400,
+# TikTok, Facebook, Reddit); a little slack for a few pixels trimmed. Everything else
+# (posts, stories, screenshots) goes to the other stages alone.
+PROFILE_MAX_RATIO = 1.25
+PROFILE_MAX_SIDE = 400
+# Smaller profile pictures go by too (X's timelines show 48-px avatars, `_normal`), but images
+# under 64 px (images.MIN_SIDE_SEEN) are not looked at by any stage: a 48-px thumbnail of a
+# 40 % crop keeps too little of the photo (a try on the six Kodak fixtures of the tests found 1
+# of 12, a 40 and a 60 % crop of each).
+# The seen picture is described at this size (a 150-px avatar enlarged twice, a 96-px one
+# about three times), with this many keypoints.
+SEEN_SIDE = 300
+MAX_UPSCALE = 6.0
+SEEN_FEATURES = 1000
+
+# --- search ------------------------------------------------------------------------------
+# The strongest keypoints of the seen picture that vote: 150 find the right photo first as
+# often as 1,000 do (97 % of the avatars that can be found), at a seventh of the cost.
+VOTING_FEATURES = 150
+# Nearest-neighbour votes pass Lowe's ratio test, as verification does (keypoints.RATIO).
+# The inverted file has one list per INVERTED_LIST_SIZE enrolled descriptors, and each seen
+# descriptor looks into PROBED_SHARE of them (at least one): 2 lists of 240 for 100 photos.
+INVERTED_LIST_SIZE = 1000
+MAX_LISTS = 1024
+PROBED_SHARE = 1 / 128
+# At most this many descriptors train the lists (k-means): more cost time, not recall.
+TRAINING_SAMPLE = 100_000
+VERIFY_CANDIDATES = 2
+# A photo is verified only with this many votes: 2 of the 1,067 avatars found in the dev run
+# had fewer; 90 % of unrelated profile-sized pictures give no photo more than 2, so most of
+# them cost no verification at all (a millisecond or two each).
+MIN_VOTES = 3
+
+# --- a copy of a crop, not a place (`ProfileVerification.is_copy`) ------------------------
+# Measured on the dev corpus with benchmarks/matcher.py's avatar transforms: 100 protected
+# photos (1,200 avatar copies, at their own size and upscaled); 689 unrelated photos and 137
+# of them made into the same avatars (1,644), each as it is and mirrored; and the 27
+# photographs of `same-place/` (362 pairs), each enrolled alone and every other photo of its
+# folder made into the same 12 avatars (4,344).
+#
+# Inliers: unrelated pictures reach a dozen with chance fits; copies mostly dozens to
+# hundreds, a few smooth crops 6 to 10. The photometric checks below are what turns
+# strangers away (their cells disagree: the best of them stayed below 0.8 at the coarser
+# scale of the local stage), so the count only has to make the fit a fit.
+MIN_INLIERS = 6
+# A crop lies inside the photo: every copy had all of the seen picture inside it.
+MIN_INSIDE = 0.9
+# Cells: keypoints.CELL_PX-square cells (20 px of the AVATAR_SIDE picture) of the fine thumbnail
+# the seen picture covers and that have texture (keypoints.CELL_TEXTURE). Fewer than MIN_CELLS
+# and there is too little to compare: a crop of sky, a dark sweater.
+MIN_CELLS = 10
+# The cells at the 30 % and 55 % shares from the worst must correlate at least this much.
+# Copies: 0.991 and 0.996 at the median, 0.968 and 0.984 for the 5 % weakest (a striped
+# shirt, cobblestones: fine textures aliased by the resizing). Other photographs of one
+# place reached 0.977 and 0.988 (desk video frames one second apart, which drift), and,
+# among those whose inliers do not drift, 0.952 and 0.983 (the Sacré-Cœur's dome from two
+# spots).
+MIN_CELL_LOW = 0.96
+MIN_CELL_MID = 0.97
+CELL_LOW_QUANTILE = 0.3
+CELL_MID_QUANTILE = 0.55
+# Drift (keypoints.drift, in px of the AVATAR_SIDE picture): of the 1,012 copies with 20
+# inliers or more, 99 % drifted 0.50 or less and the worst 0.53 (a 3× enlargement adds
+# jitter that does not average away entirely); the frames of the desk video one second
+# apart whose cells agree drifted 0.54 to 0.97, two crops of them (the same 30 % of the desk,
+# both sizes) at 0.544 and 0.568. 0.5 turns those away and costs 10 copies: the thinnest
+# margin of this stage, reported with the benchmark's same-place row. (These were measured
+# with 2,400 keypoints a view; with 6,000, the benchmark's 4,344 profile pictures made of
+# other photographs of one place still raised no alert.) Second motions as in local
+# (MAX_SECOND_MOTION).
+MAX_DRIFT_PX = 0.5
+
+
+@dataclass(frozen=True, eq=False)
+class ProfileVerification:
+    """How a seen picture lines up with a photo's avatar view (`verify_profile`).
+
+    `inliers`, `transform`, `drift` and `second_motion` as in `keypoints.Verification`;
+    `inside`: the share of the seen picture that lies inside the photo; `cells`: how many
+    textured cells of the fine thumbnails were compared, `low` and `mid` the correlation of
+    the cells at the CELL_LOW_QUANTILE and CELL_MID_QUANTILE shares from the worst (-1 when
+    none). Measured only when at least MIN_INLIERS agree.
+    """
+
+    inliers: int
+    transform: np.ndarray | None
+    drift: float = 0.0
+    second_motion: int = 0
+    inside: float = 0.0
+    cells: int = 0
+    low: float = -1.0
+    mid: float = -1.0
+
+    def is_copy(self) -> bool:
+        """The same photograph, cropped and scaled (see the module's docstring)."""
+        return (
+            self.inliers >= MIN_INLIERS
+            and self.inside >= MIN_INSIDE
+            and self.cells >= MIN_CELLS
+            and self.low >= MIN_CELL_LOW
+            and self.mid >= MIN_CELL_MID
+            and self.drift <= MAX_DRIFT_PX
+            and self.second_motion <= keypoints.MAX_SECOND_MOTION
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class AvatarMatch:
+    row: int  # the avatar view, in the order given to AvatarIndex
+    verification: ProfileVerification
+
+
+def is_profile_sized(width: int, height: int) -> bool:
+    """Whether an image seen has the size and shape of a profile picture."""
+    short, long = min(width, height), max(width, height)
+    return 1 <= short <= PROFILE_MAX_SIDE and long / short <= PROFILE_MAX_RATIO
+
+
+def enrolled_features(img: Image.Image | np.ndarray) -> keypoints.Features:
+    """The avatar view of a protected photo: its keypoints and fine thumbnail at AVATAR_SIDE."""
+    gray = img if isinstance(img, np.ndarray) else np.asarray(img.convert("L"))
+    return _features(keypoints.working_picture(gray, AVATAR_SIDE, AVATAR_MAX_SIDE, MAX_UPSCALE), AVATAR_FEATURES)
+
+
+def seen_features(gray: np.ndarray, mirror: bool = False) -> keypoints.Features:
+    """The keypoints of a seen profile picture (or of its mirror image), strongest first."""
+    if mirror:
+        gray = np.ascontiguousarray(gray[:, ::-1])
+    return _features(keypoints.working_picture(gray, SEEN_SIDE, 2 * SEEN_SIDE, MAX_UPSCALE), SEEN_FEATURES)
+
+
+def _features(gray: np.ndarray, count: int) -> keypoints.Features:
+    height, width = gray.shape
+    thumb = keypoints.thumbnail(gray, THUMB_FACTOR)
+    if min(width, height) < 2 * PATCH_PX:
+        return keypoints.Features(keypoints.EMPTY.points, keypoints.EMPTY.descriptors, width, height, thumb)
+    orb = cv2.ORB_create(nfeatures=count, scaleFactor=1.2, nlevels=8, fastThreshold=FAST_THRESHOLD,
+                         edgeThreshold=PATCH_PX, patchSize=PATCH_PX)
+    corners, descriptors = orb.detectAndCompute(gray, None)
+    if descriptors is None or not corners:
+        return keypoints.Features(keypoints.EMPTY.points, keypoints.EMPTY.descriptors, width, height, thumb)
+    # Strongest first: the first VOTING_FEATURES are the ones that vote.
+    order = np.argsort([-kp.response for kp in corners], kind="stable")
+    points = np.array([corners[i].pt for i in order], dtype=np.float32)
+    return keypoints.Features(points, descriptors[order].astype(np.uint8), width, height, thumb)
+
+
+def verify_profile(seen: keypoints.Features, enrolled: keypoints.Features) -> ProfileVerification:
+    """How `seen` lines up with the avatar view `enrolled`: the fit (`keypoints.verify`, whatever
+    share of the photo the seen picture covers), then where it lies and how alike the two are."""
+    found = keypoints.verify(seen, enrolled, MIN_INLIERS, compare=False)
+    if found.transform is None or found.inliers < MIN_INLIERS:
+        return ProfileVerification(found.inliers, found.transform)
+    correlations = keypoints.cell_correlations(seen, enrolled, found.transform, min_overlap=0.0)
+    low, mid = (float(np.quantile(correlations, q)) for q in (CELL_LOW_QUANTILE, CELL_MID_QUANTILE)) if len(correlations) else (-1.0, -1.0)
+    return ProfileVerification(
+        found.inliers, found.transform, found.drift, found.second_motion,
+        inside=_inside(seen, enrolled, found.transform), cells=len(correlations), low=low, mid=mid,
+    )
+
+
+def _inside(seen: keypoints.Features, enrolled: keypoints.Features, transform: np.ndarray) -> float:
+    """The share of the seen picture that `transform` places inside the enrolled one (on a grid of points)."""
+    ys, xs = np.mgrid[4 : max(5, seen.height) : 8, 4 : max(5, seen.width) : 8]
+    points = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float64)
+    placed = points @ np.asarray(transform, np.float64)[:, :2].T + np.asarray(transform, np.float64)[:, 2]
+    inside = (placed[:, 0] >= 0) & (placed[:, 0] <= enrolled.width) & (placed[:, 1] >= 0) & (placed[:, 1] <= enrolled.height)
+    return float(inside.mean())
+
+
+class AvatarIndex:
+    """Every protected photo's avatar view: their descriptors in one inverted file for votes, and
+    each view's features for verification. Pickles (the faiss index as bytes)."""
+
+    def __init__(self, views: Sequence[keypoints.Features], photos: Sequence[int]) -> None:
+        if len(views) != len(photos):
+            raise ValueError("one photo for each view")
+        self._views = list(views)
+        self._photos = np.asarray(photos, dtype=np.int64)
+        counts = [len(view) for view in self._views]
+        self._owners = np.repeat(np.arange(len(self._views), dtype=np.int32), counts)
+        self._index = _inverted_file(self._views) if self._owners.size else None
+
+    def __len__(self) -> int:
+        return len(self._views)
+
+    def view(self, row: int) -> keypoints.Features:
+        """The features of the avatar view at `row`, in the order given."""
+        return self._views[row]
+
+    def photo(self, row: int) -> int:
+        """The photo the avatar view at `row` belongs to."""
+        return int(self._photos[row])
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        if self._index is not None:
+            state["_index"] = faiss.serialize_index_binary(self._index)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        if state["_index"] is not None:
+            state["_index"] = faiss.deserialize_index_binary(state["_index"])
+        self.__dict__.update(state)
+
+    def votes(self, seen: keypoints.Features) -> np.ndarray:
+        """For each view, how many of the seen picture's VOTING_FEATURES strongest descriptors have
+        their nearest enrolled one in it, clearly nearer than the second (keypoints.RATIO)."""
+        votes = np.zeros(len(self._views))
+        if self._index is None or len(seen) == 0:
+            return votes
+        distances, nearest = self._index.search(np.ascontiguousarray(seen.descriptors[:VOTING_FEATURES]), 2)
+        clear = (nearest[:, 0] >= 0) & ((nearest[:, 1] < 0) | (distances[:, 0] < keypoints.RATIO * distances[:, 1]))
+        return np.bincount(self._owners[nearest[clear, 0]], minlength=len(self._views)).astype(np.float64)
+
+    def search(self, seen: keypoints.Features) -> AvatarMatch | None:
+        """The avatar view `seen` is a copy of (`ProfileVerification.is_copy`), the one with most
+        inliers if several, or None."""
+        if len(seen) < MIN_INLIERS or self._index is None:
+            return None
+        votes = self.votes(seen)
+        best: AvatarMatch | None = None
+        for row in self._candidates(votes):
+            found = verify_profile(seen, self._views[row])
+            if found.is_copy() and (best is None or found.inliers > best.verification.inliers):
+                best = AvatarMatch(row, found)
+        return best
+
+    def _candidates(self, votes: np.ndarray) -> list[int]:
+        """The best-voted view of each of the VERIFY_CANDIDATES photos with the most votes (at least MIN_VOTES)."""
+        chosen: list[int] = []
+        photos: set[int] = set()
+        for row in np.argsort(-votes, kind="stable"):
+            if votes[row] < MIN_VOTES:
+                break
+            if int(self._photos[row]) not in photos:
+                photos.add(int(self._photos[row]))
+                chosen.append(int(row))
+                if len(chosen) == VERIFY_CANDIDATES:
+                    break
+        return chosen
+
+
+def _inverted_file(views: Sequence[keypoints.Features]) -> faiss.IndexBinaryIVF:
+    descriptors = np.ascontiguousarray(np.concatenate([view.descriptors for view in views]))
+    lists = int(min(MAX_LISTS, max(1, len(descriptors) // INVERTED_LIST_SIZE)))
+    index = faiss.IndexBinaryIVF(faiss.IndexBinaryFlat(keypoints.DESCRIPTOR_BYTES * 8), keypoints.DESCRIPTOR_BYTES * 8, lists)
+    # The same sample on every run and machine: the lists, and so the votes, are reproducible.
+    sample = descriptors
+    if len(descriptors) > TRAINING_SAMPLE:
+        sample = descriptors[np.random.default_rng(0).choice(len(descriptors), TRAINING_SAMPLE, replace=False)]
+    index.train(np.ascontiguousarray(sample))
+    index.add(descriptors)
+    index.nprobe = max(1, round(lists * PROBED_SHARE))
+    return index

@@ -1,0 +1,276 @@
+"""Turns image bytes into a `Fingerprint`: what Sentinelle keeps of a picture to recognise it.
+
+Never enough to redraw it beyond a blur: a hash, keypoints (corner positions and binary
+descriptors of their surroundings), and a 45-px grey thumbnail for the photometric check
+of the local stage — less than the 256-px thumbnail the review page already keeps.
+
+Two entry points, both pure top-level functions so that a `ProcessPoolExecutor` can run
+them and send the result back pickled:
+
+- `fingerprint(data)`: for every image a social network sends. The JPEG is decoded at a
+  reduced scale (the hash looks at a 64-px square, the keypoints at a 360-px picture).
+  Besides the global hash it holds local features (`proxy.engine.keypoints`), and, when the image
+  is a photo inside a flat frame (a screenshot of a feed, a caption bar, a border), the
+  same again of the photo alone (`framed`, found by `proxy.engine.frame`); and when it has the
+  size and shape of a profile picture, keypoints of it and of its mirror at the scale a
+  profile picture shows a photo at (`avatar`, `avatar_mirror`: `proxy.engine.avatar`).
+- `enrollment_views(data)`: for a photo a parent protects. A global hash sees the whole
+  frame, so a platform's standard crops and a mirror image look like strangers to it;
+  instead of asking the fast path to see through them, the protected photo is
+  fingerprinted as each of those views, once, ahead of time. The whole photo and its
+  mirror also keep local features, for the edits no enrolled view foresees, and the photo
+  has an "avatar" view: its keypoints at the scale of a profile picture cropped from it.
+- `global_fingerprint(data)`: the hash alone (v1's fast path), for callers that only
+  need the first pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import imagehash
+import numpy as np
+from PIL import Image, ImageOps
+from sentinelle.proxy.engine import avatar, keypoints
+from sentinelle.proxy.engine.frame import photo_box
+from sentinelle.proxy.engine.images import MIN_SIDE, open_image, upright_size
+
+# Version 2 adds local features (and, in memory only, the framed photo). Version 1 rows,
+# a hash alone, are still read: they match through the global hash only until the photo
+# is enrolled again (see server/alerts/store.py's migration).
+FINGERPRINT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+
+# 16×16 low frequencies of the DCT of a 64×64 greyscale copy, each bit "above the median
+# or not". 256 bits rather than imagehash's default 64: copies stay within a few dozen
+# bits while unrelated photos sit near 128, so there is room between them for a threshold.
+PHASH_SIZE = 16
+PHASH_BITS = PHASH_SIZE * PHASH_SIZE
+PHASH_BYTES = PHASH_BITS // 8
+PHASH_HASH_INPUT = PHASH_SIZE * 4  # imagehash.phash resizes to this square before its DCT
+
+# Images seen on the wire are decoded with a short side of at least this many pixels
+# (JPEG draft mode: 1/2, 1/4 or 1/8 scale inside the decoder). Twice the hash's 64 px, so
+# the final resize still averages several pixels into each and the hash barely moves:
+# what the global hash alone needs (`global_fingerprint`).
+SEEN_DECODE_SIDE = 128
+# With local features: a 1080-px-wide feed image decodes at half scale (540 px), from
+# which the keypoints' 360-px picture is taken; a 1080 × 2340 phone screenshot too, its
+# photo then still 360 px wide after scaling.
+SEEN_LOCAL_DECODE_SIDE = 256
+# Smaller images seen get the global hash alone. Every image large enough to hash gets
+# keypoints too: a platform never serves a photo larger than it was uploaded, so a re-post
+# of a 500-px photo cropped off-centre is a 350-px image, and its keypoints are what finds
+# it (with 256 here, as before, a quarter of such copies were missed). They are also what
+# tells a hash match that is a copy from another photograph of the same place
+# (`proxy.engine.matcher`), and a 100-px picture still holds a few dozen corners once enlarged.
+LOCAL_MIN_SIDE_SEEN = 64
+# The photo inside a frame is looked for on a copy about this many pixels on its short
+# side: enough to place its edges within a few pixels of the 360-px picture.
+FRAME_SEARCH_SIDE = 120
+# Protected photos are decoded with a short side of at least this: their narrowest crop
+# (9:16 of a landscape photo) then still keeps more than 256 px, and a 12-MP original
+# enrols in milliseconds rather than in a full-size decode.
+ENROL_DECODE_SIDE = 512
+
+# The platform crops a protected photo is also enrolled as, by the name shown to a parent,
+# with their width:height ratio: square grid and profile tiles, Instagram's tallest
+# portrait, link previews and landscape posts, stories and reels.
+CROPS: tuple[tuple[str, float], ...] = (
+    ("1:1", 1.0),
+    ("4:5", 4 / 5),
+    ("1.91:1", 1.91),
+    ("9:16", 9 / 16),
+)
+
+
+class FingerprintFormatError(ValueError):
+    """Stored fingerprint bytes that this version of Sentinelle cannot read."""
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What Sentinelle keeps of one view of an image.
+
+    `phash`: a 256-bit DCT perceptual hash of the whole view. `local`: its keypoints,
+    packed by `proxy.engine.keypoints.pack` (empty for the enrolled platform crops, which the hash
+    covers, and for fingerprints read from version 1 rows). `framed`: for an image seen on
+    the wire that shows a photo inside a flat frame, the fingerprint of that photo alone;
+    it lives only in memory, between the worker that takes it and the matcher.
+    `box`: where the picture lies in the image as received (in memory only).
+    `avatar`, `avatar_mirror`: for an image seen that has the size and shape of a profile
+    picture, its keypoints (and its mirror's) packed as `proxy.engine.avatar` takes them (in
+    memory only). The enrolled "avatar" view keeps its own in `local`.
+    `to_bytes` writes the version first so that old rows in the database are still read.
+    """
+
+    phash: bytes  # PHASH_BYTES bytes: the hash's 16×16 bits, row by row, numpy.packbits order
+    local: bytes = b""
+    framed: Fingerprint | None = None
+    version: int = FINGERPRINT_VERSION
+    # Where this picture lies in the image as it was received: (left, top, right, bottom) in its
+    # full-resolution pixels (the whole image, or the photo found inside its frame). In memory
+    # only, like `framed`, and not part of what the fingerprint is (two fingerprints of one
+    # picture are equal wherever it lies): what `Match.region` is measured in. Empty when unknown.
+    box: tuple[float, float, float, float] | tuple[()] = field(default=(), compare=False)
+    avatar: bytes = b""
+    avatar_mirror: bytes = b""
+
+    def __post_init__(self) -> None:
+        if self.version not in READABLE_VERSIONS:
+            raise FingerprintFormatError(f"unknown fingerprint version {self.version}")
+        if not isinstance(self.phash, bytes) or len(self.phash) != PHASH_BYTES:
+            raise FingerprintFormatError(f"a fingerprint holds a {PHASH_BYTES}-byte hash")
+        if not isinstance(self.local, bytes):
+            raise FingerprintFormatError("local features are bytes")
+        if self.local:
+            try:
+                keypoints.unpack(self.local)
+            except ValueError as err:
+                raise FingerprintFormatError(f"damaged local features: {err}") from None
+
+    @cached_property
+    def features(self) -> keypoints.Features:
+        """The local features, unpacked (empty if there are none)."""
+        return keypoints.unpack(self.local) if self.local else keypoints.EMPTY
+
+    @cached_property
+    def avatar_features(self) -> tuple[keypoints.Features, ...]:
+        """A seen profile picture's keypoints at the avatar scale, then its mirror's (none otherwise)."""
+        return tuple(keypoints.unpack(packed) for packed in (self.avatar, self.avatar_mirror) if packed)
+
+    def to_bytes(self) -> bytes:
+        """One version byte, then the hash, then the packed local features (`framed` is not stored)."""
+        return bytes([FINGERPRINT_VERSION]) + self.phash + self.local
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Fingerprint:
+        """Read what `to_bytes` wrote, or a version 1 row; refuse other versions and wrong lengths."""
+        if not data:
+            raise FingerprintFormatError("empty fingerprint")
+        version, payload = data[0], bytes(data[1:])
+        if version not in READABLE_VERSIONS:
+            raise FingerprintFormatError(
+                f"fingerprint version {version} is not one this Sentinelle reads (it reads {READABLE_VERSIONS})"
+            )
+        if version == 1 and len(payload) != PHASH_BYTES:
+            raise FingerprintFormatError(f"a version 1 fingerprint is {1 + PHASH_BYTES} bytes, not {len(data)}")
+        if len(payload) < PHASH_BYTES:
+            raise FingerprintFormatError(f"a fingerprint is at least {1 + PHASH_BYTES} bytes, not {len(data)}")
+        return cls(phash=payload[:PHASH_BYTES], local=payload[PHASH_BYTES:])
+
+
+def fingerprint(data: bytes) -> Fingerprint:
+    """Fingerprint an image seen on the wire: hash, local features, and the photo inside its frame if any. Raises ImageError."""
+    img = open_image(data, reduce_to=SEEN_LOCAL_DECODE_SIDE, grey=True)
+    full_width, full_height = upright_size(data)
+    whole_box = (0.0, 0.0, float(full_width), float(full_height))
+    if min(img.size) < LOCAL_MIN_SIDE_SEEN:
+        return Fingerprint(phash=_phash(img), box=whole_box)
+    gray = np.asarray(img)
+    features = keypoints.pack(keypoints.extract(gray, keypoints.SEEN_FEATURES, keypoints.SEEN_FAST_THRESHOLD))
+    profile = {}
+    if avatar.is_profile_sized(full_width, full_height):
+        profile = {
+            "avatar": keypoints.pack(avatar.seen_features(gray)),
+            "avatar_mirror": keypoints.pack(avatar.seen_features(gray, mirror=True)),
+        }
+    box = _framed_box(gray)
+    if box is None:
+        return Fingerprint(phash=_phash(img), local=features, box=whole_box, **profile)
+    left, top, right, bottom = box
+    photo = img.crop(box)
+    scale_x, scale_y = full_width / img.width, full_height / img.height
+    framed = Fingerprint(
+        phash=_phash(photo),
+        local=keypoints.pack(keypoints.extract(gray[top:bottom, left:right], keypoints.SEEN_FEATURES, keypoints.SEEN_FAST_THRESHOLD)),
+        box=(left * scale_x, top * scale_y, right * scale_x, bottom * scale_y),
+    )
+    return Fingerprint(phash=_phash(img), local=features, framed=framed, box=whole_box, **profile)
+
+
+def global_fingerprint(data: bytes) -> Fingerprint:
+    """The global hash alone, decoded at the smallest useful scale (v1's fast path). Raises ImageError."""
+    return fingerprint_image(open_image(data, reduce_to=SEEN_DECODE_SIDE))
+
+
+def enrollment_views(data: bytes) -> list[tuple[str, Fingerprint]]:
+    """Fingerprint a photo to protect as the views a platform makes of it, each named.
+
+    "original" and "mirror" (both with local features), then each platform crop
+    ("crop 4:5") and its mirror ("crop 4:5 mirror"), then "avatar" (keypoints at the
+    scale of a profile picture cropped from the photo: `avatar_view`). Raises ImageError,
+    "too small" below MIN_SIDE px.
+    """
+    img = open_image(data, reduce_to=ENROL_DECODE_SIDE, min_side=MIN_SIDE)
+    views = []
+    for name, view in platform_views(img):
+        if name in ("original", "mirror"):
+            views.append((name, Fingerprint(phash=_phash(view), local=keypoints.pack(keypoints.extract(view, keypoints.ENROL_FEATURES)))))
+        else:
+            views.append((name, fingerprint_image(view)))
+    views.append((avatar.AVATAR_VIEW, avatar_view(img)))
+    return views
+
+
+def avatar_view(img: Image.Image) -> Fingerprint:
+    """A protected photo's "avatar" view: its hash, and its keypoints and fine thumbnail at the
+    scale of a profile picture cropped from it (`proxy.engine.avatar`; the matcher searches them only for
+    images the size and shape of a profile picture, and never by the hash). Also made, for photos
+    enrolled before it existed, from the thumbnail the store kept (see server/alerts/schema.py)."""
+    return Fingerprint(phash=_phash(img), local=keypoints.pack(avatar.enrolled_features(img)))
+
+
+def with_local_features(fp: Fingerprint, view: Image.Image) -> Fingerprint:
+    """`fp` with the local features of `view` added: for rows enrolled before version 2, from
+    the only picture the store kept of the photo, its thumbnail (see server/alerts/store.py)."""
+    return Fingerprint(phash=fp.phash, local=keypoints.pack(keypoints.extract(view, keypoints.ENROL_FEATURES)))
+
+
+def _framed_box(gray: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The photo's box inside a framed image, on `gray`'s scale, found on a reduced copy."""
+    step = max(1, min(gray.shape) // FRAME_SEARCH_SIDE)
+    box = photo_box(gray[::step, ::step])
+    if box is None:
+        return None
+    height, width = gray.shape
+    left, top, right, bottom = (value * step for value in box)
+    return left, top, min(right, width), min(bottom, height)
+
+
+def platform_views(img: Image.Image) -> list[tuple[str, Image.Image]]:
+    """The whole image, its centre crops at the platform ratios, and the mirror of each."""
+    views = [("original", img)] + [(f"crop {name}", centre_crop(img, ratio)) for name, ratio in CROPS]
+    with_mirrors = []
+    for name, view in views:
+        with_mirrors.append((name, view))
+        with_mirrors.append(("mirror" if name == "original" else f"{name} mirror", ImageOps.mirror(view)))
+    return with_mirrors
+
+
+def centre_crop(img: Image.Image, ratio: float) -> Image.Image:
+    """The largest centred part of `img` whose width:height is `ratio`."""
+    width, height = img.size
+    if width / height > ratio:  # too wide: trim the sides
+        new_width = max(1, round(height * ratio))
+        left = (width - new_width) // 2
+        return img.crop((left, 0, left + new_width, height))
+    new_height = max(1, round(width / ratio))
+    top = (height - new_height) // 2
+    return img.crop((0, top, width, top + new_height))
+
+
+def fingerprint_image(img: Image.Image) -> Fingerprint:
+    """The global hash of an already decoded image (no local features)."""
+    return Fingerprint(phash=_phash(img))
+
+
+def _phash(img: Image.Image) -> bytes:
+    # The hash looks at a 64-px square: shrink large pictures by whole blocks first (cheap),
+    # so that its resize does not filter half a million pixels.
+    factor = min(img.size) // (2 * PHASH_HASH_INPUT)
+    if factor >= 2:
+        img = img.reduce(factor)
+    bits = imagehash.phash(img, hash_size=PHASH_SIZE).hash  # PHASH_SIZE×PHASH_SIZE booleans
+    return np.packbits(bits.reshape(-1)).tobytes()

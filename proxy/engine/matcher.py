@@ -1,0 +1,356 @@
+"""Holds the fingerprints of the protected photos and says which one, if any, an image seen on the wire is a copy of.
+
+Four stages, cheapest first; the first that finds a copy answers:
+
+1. **global**: the Hamming distance between 256-bit perceptual hashes of the whole image
+   and every enrolled view (original, platform crops, mirrors: see `proxy.engine.fingerprint`),
+   at once with numpy. Settles resized, re-encoded, filtered, cropped, mirrored copies.
+2. **frame**: the same, for the photo found inside a flat frame (a phone screenshot of a
+   feed, a caption bar, a border), when the image has one.
+3. **local**: keypoints (`proxy.engine.keypoints`) of the framed photo, then of the whole image,
+   against the keypoints of every protected photo and its mirror: votes from an inverted
+   index, then the best candidates verified geometrically (a similarity fitted by
+   RANSAC) and photometrically (the aligned pictures must correlate). Sees through
+   stickers, off-centre crops, tilts, stories, screenshots and chains of them.
+4. **avatar**: for an image the size and shape of a profile picture only, its keypoints
+   (and its mirror's) at the scale a tight square crop of a photo shows it at, against
+   every protected photo's "avatar" view (`proxy.engine.avatar`): profile pictures cut from 30 to
+   60 % of a photo, served at 150 to 320 px, that the whole photo's keypoints are too few
+   and too coarse to see. Checked as strictly, with rules of its own made for crops.
+
+**A copy, not a place.** An alert means the same photograph, never another photograph of
+the same place or moment. A hash, or a score of keypoints, cannot tell the two apart: a
+video frame one second later sits 32 bits from the first, and the Sacré-Cœur photographed
+from two spots shares dozens of keypoints. So every candidate, whichever stage found it,
+is checked the same way before it is an alert (`proxy.engine.keypoints.Verification.is_copy`): its
+keypoints must fit one similarity (crop, scale, rotation, mirror: the geometry of an edit)
+with no drift of whole regions against it (parallax, perspective: another viewpoint) and
+no second motion among the matches it leaves out (a near thing, or a person, that moved
+differently), and the two pictures, aligned, must agree almost perfectly in most of their
+cells (other light, other people, another perspective disagree in many places; a caption
+or stickers only where they sit). That costs a millisecond or two, on the one or two
+candidates an image has at most; an image that matches nothing never pays it. A hash
+match whose keypoints cannot judge (too few, or too little of the photo shown) must be
+closer (UNVERIFIED_THRESHOLD).
+
+Each stage has its own threshold, a named constant below with the reasoning behind it.
+
+Where: a `Match` carries the protected photo's four corners inside the seen image
+(`Match.region`), in the pixels of the image as it was received.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+from sentinelle.proxy.engine.avatar import AVATAR_VIEW, AvatarIndex
+from sentinelle.proxy.engine.fingerprint import CROPS, PHASH_BITS, PHASH_BYTES, Fingerprint
+from sentinelle.proxy.engine.keypoints import LocalIndex, verify
+
+# The largest Hamming distance (out of 256 bits) at which a seen image counts as a copy.
+# Chosen with benchmarks/matcher.py on the dev corpus (100 protected photos enrolled as 10
+# views each; 689 unrelated photos as they are and 3,014 dressed as re-posts; see
+# benchmarks/results/matcher.md):
+# - the closest any distractor came to any enrolled view is 86 bits (out of 3.7 million
+#   pairs, which are close to normal: mean 127.5, sd 8.3), so 85 is the largest distance
+#   that raises no false alert there;
+# - a household sees perhaps 10,000 images a day against up to 1,000 enrolled views:
+#   some 4 × 10^9 comparisons a year, a thousand times what the benchmark tried. So the
+#   threshold keeps a margin of 30 bits (3.5 sd) below the closest distractor: at 56 the
+#   normal fit puts a chance pairing at 2e-18 per comparison, leaving many orders of
+#   magnitude for tails heavier than normal (photos of similar composition);
+# - copies through every edit in scope (resize, re-encode, WebP, filters, greyscale,
+#   platform crops, mirror) came within 22 bits, so 56 also leaves 34 bits of room for
+#   harsher edits of the same kinds.
+MATCH_THRESHOLD = 56
+
+# The local stage's thresholds: a copy needs enough keypoint matches that agree on one
+# similarity transform (inliers) AND pictures that correlate once aligned by it (the
+# correlation of their gradients where they overlap, 0 to 1). Chosen with
+# benchmarks/matcher.py on the dev corpus (100 protected photos; 689 unrelated photos as
+# they are and 6,028 dressed as re-posts: 18,074 candidate views verified):
+# - unrelated photos, even dressed in the same captions, stickers, stories and screenshots
+#   as the copies, reached at most 7 inliers (RANSAC always finds a few that agree by
+#   chance) and a correlation of at most 0.34, never both high at once; another photo of the
+#   same place (same wall, same window, other people) reached 21 inliers, which is why the
+#   correlation is required too: its people and their poses differ;
+# - copies through every edit and screenshot in scope mostly keep dozens of inliers and a
+#   correlation above 0.6. Their hardest cases sit on one side or the other: stickers hide
+#   part of the picture (58 inliers, correlation 0.44), an off-centre crop of a smooth photo
+#   at 640 px keeps few corners (9 inliers, correlation 0.99).
+# Hence two ways to be a copy, each far from every distractor on one axis at least:
+# LOCAL_MIN_INLIERS with LOCAL_MIN_CORRELATION, or the fewer LOCAL_FEW_INLIERS with the
+# higher LOCAL_FEW_INLIERS_CORRELATION (which no distractor came within 0.25 of).
+LOCAL_MIN_INLIERS = 12
+LOCAL_MIN_CORRELATION = 0.42
+LOCAL_FEW_INLIERS = 9
+LOCAL_FEW_INLIERS_CORRELATION = 0.6
+LOCAL_RULES = ((LOCAL_MIN_INLIERS, LOCAL_MIN_CORRELATION), (LOCAL_FEW_INLIERS, LOCAL_FEW_INLIERS_CORRELATION))
+
+# A hash match is checked with the keypoints like any other candidate (see the module's
+# docstring). When they cannot judge (fewer than LOCAL_FEW_INLIERS agree: a tiny or
+# featureless picture, or a photo enrolled without keypoints; or they cover too little of
+# the photo to compare its cells: a 9:16 crop of a panorama), the hash alone decides, but
+# only this close: copies through every platform edit came within 22 bits on the dev
+# corpus, while the closest other photograph of one place, a video frame one second
+# later, came at 32 bits (`../shared/datasets/dev/same-place/desk-video`). A hash this
+# close is weaker evidence than the keypoints (a scene made in the tests, a near layer
+# moved against its background, hashes 14 bits from the first shot), so it is only the
+# last resort, for pictures with too little detail to verify.
+UNVERIFIED_THRESHOLD = 26
+
+# A region is four (x, y) points: the protected photo's corners, clockwise from its own
+# top-left corner, in the pixels of the seen image as it was received.
+Region = tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True)
+class Match:
+    """A seen image judged to be a copy of a protected photo.
+
+    `view` is the enrolled view it matched ("original", "crop 4:5 mirror", ..., "avatar", or
+    "avatar mirror" for a profile picture that is a mirrored crop), `stage` the stage that
+    found it ("global", "frame", "local" or "avatar"). For the hash stages,
+    `distance` is the Hamming distance in bits to that view and `score` how far the two
+    are from chance: 1 - distance / (PHASH_BITS / 2), floored at 0 (1 is identical hashes,
+    0 is as different as two unrelated photos). For the local stage, `inliers` is the
+    number of keypoints that agree, `distance` is -1, and `score` the correlation of the
+    aligned pictures (0 to 1); for the avatar stage, that of their cells (the median cell).
+
+    `region`: where the protected photo lies in the seen image: its four corners, clockwise
+    from the photo's own top-left (top-left, top-right, bottom-right, bottom-left of the
+    photo as it was enrolled), as (x, y) in the full-resolution pixels of the seen image as
+    it was received, whatever scale the stages worked at. A mirrored copy has the photo's
+    top-left on the right; a crop puts corners outside the image (negative, or beyond its
+    size); a tilted copy gives a turned quadrilateral. Empty when unknown (a fingerprint
+    made without its image's size).
+    """
+
+    photo_id: int
+    view: str
+    distance: int
+    score: float
+    stage: str = "global"
+    inliers: int = 0
+    region: Region = ()
+
+
+def score_of(distance: int) -> float:
+    """1 for identical hashes, 0 at the distance of two unrelated photos (half the bits)."""
+    return max(0.0, 1.0 - distance / (PHASH_BITS / 2))
+
+
+class Matcher:
+    """The protected set: every enrolled view of every protected photo, searched at once."""
+
+    def __init__(
+        self,
+        entries: Iterable[tuple[int, str, Fingerprint]],
+        *,
+        threshold: int = MATCH_THRESHOLD,
+        local_rules: tuple[tuple[int, float], ...] = LOCAL_RULES,
+        local: bool = True,
+    ) -> None:
+        """`entries`: (photo id, view name, fingerprint) for each enrolled view. The "avatar" views
+        go to the avatar stage alone (not to the hash stages: their hash is the original's).
+
+        `local=False` leaves the local and avatar stages out (the benchmark times the global pass alone).
+        """
+        photo_ids: list[int] = []
+        views: list[str] = []
+        hashes: list[bytes] = []
+        local_rows: list[int] = []
+        features = []
+        avatar_photos: list[int] = []
+        avatar_features = []
+        for photo_id, view, fp in entries:
+            if not isinstance(fp, Fingerprint):
+                raise TypeError(f"expected a Fingerprint for photo {photo_id} ({view}), got {type(fp).__name__}")
+            if view == AVATAR_VIEW:
+                if local and fp.local:
+                    avatar_photos.append(int(photo_id))
+                    avatar_features.append(fp.features)
+                continue
+            if local and fp.local:
+                local_rows.append(len(views))
+                features.append(fp.features)
+            photo_ids.append(int(photo_id))
+            views.append(view)
+            hashes.append(fp.phash)
+        if not 0 <= threshold <= PHASH_BITS:
+            raise ValueError(f"threshold must be between 0 and {PHASH_BITS} bits, not {threshold}")
+        self.threshold = threshold
+        self.local_rules = local_rules
+        self._photo_ids = np.array(photo_ids, dtype=np.int64)
+        self._views = views
+        self._photo_count = len(set(photo_ids))
+        self._hashes = np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(len(hashes), PHASH_BYTES)
+        self._words = self._hashes.view(np.uint64)  # 4 words a hash: popcount in 64-bit steps
+        self._local_rows = np.array(local_rows, dtype=np.int64)
+        self._local = LocalIndex(features, self._photo_ids[self._local_rows])
+        self._avatars = AvatarIndex(avatar_features, avatar_photos)
+        # For checking a hash match with keypoints: each photo's keypoint views, by mirror or not.
+        self._keypoints_of: dict[tuple[int, bool], int] = {}
+        for position, row in enumerate(local_rows):
+            self._keypoints_of.setdefault((photo_ids[row], _is_mirror(views[row])), position)
+
+    def __len__(self) -> int:
+        """How many distinct photos are protected."""
+        return self._photo_count
+
+    def match(self, fp: Fingerprint) -> Match | None:
+        """The protected photo `fp` is a copy of (the closest, if several), or None."""
+        found = self._global(fp, "global", verified=True)
+        if found is None and fp.framed is not None:
+            found = self._global(fp.framed, "frame", verified=True)
+        if found is None and fp.framed is not None:
+            found = self._local_match(fp.framed)
+        if found is None:
+            found = self._local_match(fp)
+        if found is None and fp.avatar:
+            found = self._avatar_match(fp)
+        return found
+
+    def match_global(self, fp: Fingerprint) -> Match | None:
+        """The first stage alone: the whole image's hash, unchecked (the benchmark times it alone)."""
+        return self._global(fp, "global", verified=False)
+
+    def distances(self, fp: Fingerprint) -> np.ndarray:
+        """Hamming distance from `fp`'s hash to every hashed view (all but the avatar views), in the order they were given."""
+        query = np.frombuffer(fp.phash, dtype=np.uint64)
+        return np.bitwise_count(np.bitwise_xor(self._words, query)).sum(axis=1, dtype=np.int64)
+
+    def _global(self, fp: Fingerprint, stage: str, verified: bool) -> Match | None:
+        distances = self.distances(fp)
+        if distances.size == 0:
+            return None
+        best = int(np.argmin(distances))
+        distance = int(distances[best])
+        if distance > self.threshold:
+            return None
+        photo_id, view = int(self._photo_ids[best]), self._views[best]
+        if verified and not self._confirmed(fp, photo_id, view, distance):
+            return None
+        return Match(
+            photo_id=photo_id,
+            view=view,
+            distance=distance,
+            score=score_of(distance),
+            stage=stage,
+            region=self._view_region(fp, photo_id, view),
+        )
+
+    def _confirmed(self, fp: Fingerprint, photo_id: int, view: str, distance: int) -> bool:
+        """Whether a hash match is the same photograph: checked with the keypoints of the photo
+        (or of its mirror, for a mirrored view); by the hash alone, closer, when they cannot judge."""
+        position = self._keypoints_of.get((photo_id, _is_mirror(view)))
+        found = None
+        if position is not None and len(fp.features) >= LOCAL_FEW_INLIERS:
+            found = verify(fp.features, self._local.view(position), LOCAL_FEW_INLIERS)
+        if found is None or found.inliers < LOCAL_FEW_INLIERS or found.agreement == -1:
+            # Too few keypoints agree, or they do but over too little of the photo to compare
+            # its cells (a 9:16 crop of a panorama): the hash alone, closer.
+            return distance <= UNVERIFIED_THRESHOLD
+        return found.is_copy(self.local_rules)
+
+    def _view_region(self, fp: Fingerprint, photo_id: int, view: str) -> Region:
+        """The photo's corners in the seen image, for a hash match: the seen picture is the enrolled
+        view (the photo's centre crop at a platform ratio, mirrored or not), stretched over its box."""
+        box = fp.box
+        if not box:
+            return ()
+        position = self._keypoints_of.get((photo_id, False), self._keypoints_of.get((photo_id, True)))
+        picture = self._local.view(position) if position is not None else None
+        if picture is None or picture.width == 0:
+            # Without the photo's proportions, take the view to be the whole photo.
+            width, height = box[2] - box[0], box[3] - box[1]
+        else:
+            width, height = picture.width, picture.height
+        ratio = dict(CROPS).get(view.removeprefix("crop ").removesuffix(" mirror")) if view.startswith("crop ") else None
+        crop_left, crop_top, crop_width, crop_height = _centre_box(width, height, ratio)
+        scale_x, scale_y = (box[2] - box[0]) / crop_width, (box[3] - box[1]) / crop_height
+        mirrored = _is_mirror(view)
+        corners = ((0, 0), (width, 0), (width, height), (0, height))
+        return tuple(
+            (
+                round(float(box[0] + ((width - x if mirrored else x) - crop_left) * scale_x), 1),
+                round(float(box[1] + (y - crop_top) * scale_y), 1),
+            )
+            for x, y in corners
+        )
+
+    def _local_match(self, fp: Fingerprint) -> Match | None:
+        if not fp.local or len(self._local) == 0:
+            return None
+        found = self._local.search(fp.features, self.local_rules)
+        if found is None:
+            return None
+        row = int(self._local_rows[found.row])
+        view = self._views[row]
+        return Match(
+            photo_id=int(self._photo_ids[row]),
+            view=view,
+            distance=-1,
+            score=round(max(0.0, min(1.0, found.correlation)), 3),
+            stage="local",
+            inliers=found.inliers,
+            region=_fitted_region(fp, fp.features, self._local.view(found.row), found.transform, mirrored_view=_is_mirror(view)),
+        )
+
+    def _avatar_match(self, fp: Fingerprint) -> Match | None:
+        """A profile picture cut from a protected photo: the seen picture's keypoints, then its
+        mirror's, against the photos' avatar views (`proxy.engine.avatar`)."""
+        if len(self._avatars) == 0:
+            return None
+        for seen, mirrored in zip(fp.avatar_features, (False, True)):
+            found = self._avatars.search(seen)
+            if found is None:
+                continue
+            enrolled = self._avatars.view(found.row)
+            return Match(
+                photo_id=int(self._avatars.photo(found.row)),
+                view=f"{AVATAR_VIEW} mirror" if mirrored else AVATAR_VIEW,
+                distance=-1,
+                score=round(max(0.0, min(1.0, found.verification.mid)), 3),
+                stage="avatar",
+                inliers=found.verification.inliers,
+                region=_fitted_region(fp, seen, enrolled, found.verification.transform, mirrored_seen=mirrored),
+            )
+        return None
+
+
+def _is_mirror(view: str) -> bool:
+    return view == "mirror" or view.endswith(" mirror")
+
+
+def _centre_box(width: float, height: float, ratio: float | None) -> tuple[float, float, float, float]:
+    """(left, top, width, height) of the largest centred box of width:height `ratio` (the whole picture if None)."""
+    if ratio is None:
+        return 0.0, 0.0, float(width), float(height)
+    if width / height > ratio:
+        return (width - height * ratio) / 2, 0.0, height * ratio, float(height)
+    return 0.0, (height - width / ratio) / 2, float(width), width / ratio
+
+
+def _fitted_region(
+    fp: Fingerprint, seen, enrolled, transform: np.ndarray, *, mirrored_view: bool = False, mirrored_seen: bool = False
+) -> Region:
+    """The photo's corners in the seen image, for a keypoint match: the enrolled view's corners
+    (the photo's own, swapped left for right when the view is its mirror), taken back through
+    the fitted similarity to the seen picture (turned back when its mirror image is what
+    matched), then to the image's full-resolution pixels."""
+    box = fp.box
+    if not box or seen.width == 0:
+        return ()
+    width, height = enrolled.width, enrolled.height
+    corners = np.array([(0, 0), (width, 0), (width, height), (0, height)], dtype=np.float64)
+    if mirrored_view:
+        corners[:, 0] = width - corners[:, 0]
+    linear = np.asarray(transform, dtype=np.float64)[:, :2]
+    points = (corners - np.asarray(transform, dtype=np.float64)[:, 2]) @ np.linalg.inv(linear).T
+    if mirrored_seen:
+        points[:, 0] = seen.width - points[:, 0]
+    scale_x, scale_y = (box[2] - box[0]) / seen.width, (box[3] - box[1]) / seen.height
+    return tuple((round(float(box[0] + x * scale_x), 1), round(float(box[1] + y * scale_y), 1)) for x, y in points)

@@ -1,0 +1,212 @@
+"""Who posted an image: the account, post and caption that a social network's feed names for it.
+
+Social sites send the feed as JSON (or HTML with JSON inside) before the browser fetches
+its images. `parse_feed` reads such a body and returns, for each image address it names,
+an `Attribution`; the watcher keeps them in a bounded `AttributionMap` in memory and looks
+an image up there when it matches a protected photo. Nothing here touches the disk: what
+the feed said of an image that matches nothing is forgotten with the map.
+
+One small pure reader per platform (proxy/feeds/) reads its known shapes; a shape it does
+not know yields nothing, never an error. Besides the posts, the readers name the accounts
+they see with their profile picture: a picture that matches a protected photo names the
+account that wears it. Images are keyed by the part of their address that stays the same
+across sizes and signatures (proxy/feeds/image_keys.py). No mitmproxy here: bytes, URLs and
+headers in, data out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+
+from sentinelle.proxy.feeds import READERS
+from sentinelle.proxy.feeds.common import POST, PROFILE_PICTURE
+from sentinelle.proxy.feeds.image_keys import parts, platform_key
+
+# A feed page is a few hundred KB; past this it is not parsed (and the browser still gets it).
+MAX_FEED_BYTES = 4 * 1024 * 1024
+# Feed records remembered; the oldest are forgotten first. ~1 KB each.
+MAP_ENTRIES = 10_000
+# JSON nodes visited in one body, so that a hostile document cannot keep a worker busy.
+MAX_NODES = 500_000
+# The feed record kept with an attribution is trimmed to this, as compact JSON.
+MAX_RECORD_CHARS = 16_000
+
+FEED_TYPES = frozenset({
+    "application/json", "text/json", "text/javascript", "application/javascript",
+    "application/x-javascript", "text/html", "application/ld+json",
+})
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """What a feed said about one image: who posted it, where, with what words."""
+
+    platform: str
+    account: str | None  # the handle, without "@"
+    account_url: str | None
+    post_url: str | None
+    caption: str | None
+    feed_url: str  # the response the feed record came in
+    record: str  # the feed record itself, as compact (trimmed) JSON: the evidence of the attribution
+    display_name: str | None = None  # the account's name as the feed shows it
+    shown_as: str = POST  # "post", or "profile_picture": the image is the account's own picture
+    repost: str | None = None  # how the post shows another's: retweet, quote, crosspost, repin, media
+    first_account: str | None = None  # who posted it first, for a re-post
+    first_account_url: str | None = None
+    first_post_url: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return asdict(self)
+
+
+def is_feed(content_type: str) -> bool:
+    """Whether a response may carry a feed: JSON, or HTML that may embed JSON."""
+    return content_type.split(";", 1)[0].strip().lower() in FEED_TYPES or content_type.lower().endswith("+json")
+
+
+def image_key(url: str) -> str:
+    """The image an address names, whatever its size, format and signature.
+
+    On a social CDN, the platform's own stable key (proxy/feeds/image_keys.py: the file name on
+    Instagram and Facebook, the media id on X, the part before `~` on TikTok, the id on
+    Reddit, the md5 on Pinterest); elsewhere host and path, without the query and the
+    file extension.
+    """
+    if (key := platform_key(url)) is not None:
+        return key
+    host, path = parts(url)
+    return host + re.sub(r"\.(jpe?g|png|webp|gif|avif|heic|heif)$", "", path, flags=re.IGNORECASE)
+
+
+class AttributionMap:
+    """Image key → the latest attribution seen for it, bounded; the oldest go first."""
+
+    def __init__(self, max_entries: int = MAP_ENTRIES) -> None:
+        self._max = max_entries
+        self._entries: OrderedDict[str, Attribution] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def add(self, key: str, attribution: Attribution) -> None:
+        """The latest feed's word on an image wins, except that an account's picture never
+        hides the post the same image was seen in."""
+        known = self._entries.get(key)
+        if not (known is not None and known.shown_as == POST and attribution.shown_as == PROFILE_PICTURE):
+            self._entries[key] = attribution
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+    def add_all(self, found: list[tuple[str, Attribution]]) -> None:
+        for key, attribution in found:
+            self.add(key, attribution)
+
+    def lookup(self, image_url: str) -> Attribution | None:
+        return self._entries.get(image_key(image_url))
+
+
+def parse_feed(platform: str, feed_url: str, content_type: str, body: bytes) -> list[tuple[str, Attribution]]:
+    """Every (image key, attribution) a feed response names. Runs in a worker: pure and picklable.
+
+    An unknown platform, an unknown shape, a body that is not JSON: an empty list.
+    """
+    reader = READERS.get(platform)
+    if reader is None or not body or len(body) > MAX_FEED_BYTES:
+        return []
+    text = body.decode("utf-8", errors="replace")
+    found: dict[str, Attribution] = {}
+    budget = [MAX_NODES]
+    for document in _documents(text, content_type):
+        for node in _walk(document, budget):
+            record = None
+            try:
+                for url, fields in reader(node):
+                    if not isinstance(url, str) or not url.startswith(("https://", "http://", "//")):
+                        continue
+                    key = image_key(url)
+                    if _better(found.get(key), fields):
+                        record = record or _record(node)
+                        found[key] = Attribution(platform=platform, feed_url=feed_url, record=record, **fields)
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError):
+                continue  # a node that looks like a post but is not one: ignored
+    return list(found.items())
+
+
+def _better(known: Attribution | None, fields: dict[str, str | None]) -> bool:
+    """Whether what a node says of an image replaces what the feed said before: the first post
+    that names an account wins; a post wins over an account's picture of the same image."""
+    if known is None:
+        return True
+    if known.shown_as == PROFILE_PICTURE and fields.get("shown_as") == POST:
+        return True
+    return known.account is None and bool(fields.get("account")) and known.shown_as == fields.get("shown_as")
+
+
+# -- finding JSON in a body ------------------------------------------------------------
+
+_SCRIPT_JSON = re.compile(
+    r"<script\b[^>]*\btype=[\"']application/(?:ld\+)?json[\"'][^>]*>(.*?)</script>",
+    re.IGNORECASE | re.DOTALL,
+)
+_ASSIGNED_JSON = re.compile(r"window\.(?:_sharedData|__INITIAL_STATE__|__PWS_DATA__)\s*=\s*(\{.*?\});\s*</script>",
+                            re.DOTALL)
+# Facebook and Instagram prefix some JSON with an infinite loop against JSON hijacking.
+_PREFIX = re.compile(r"^\s*(?:for\s*\(;;\);|while\s*\(1\);|\)\]\}',?)")
+
+
+def _documents(text: str, content_type: str) -> Iterator[object]:
+    # What the body is, not what it is labelled: Facebook's /api/graphql/ sends its JSON as
+    # text/html, and a page is HTML whatever its type says.
+    looks_like_json = text.lstrip()[:1] in ("{", "[") or _PREFIX.match(text) is not None
+    if text.lstrip()[:1] == "<" or ("html" in content_type.lower() and not looks_like_json):
+        chunks = [m.group(1) for m in _SCRIPT_JSON.finditer(text)]
+        chunks += [m.group(1) for m in _ASSIGNED_JSON.finditer(text)]
+    else:
+        # Some APIs send several JSON documents, one a line.
+        text = _PREFIX.sub("", text, count=1)
+        chunks = [text] if text.lstrip()[:1] in "{[" else []
+        if chunks and "\n{" in text:
+            chunks = [line for line in text.splitlines() if line.strip()]
+    for chunk in chunks:
+        try:
+            document = json.loads(chunk)
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser's stack
+            continue
+        yield document
+
+
+def _walk(document: object, budget: list[int]) -> Iterator[dict]:
+    """Every dict in a JSON document, depth first, within the node budget."""
+    stack = [document]
+    while stack and budget[0] > 0:
+        node = stack.pop()
+        budget[0] -= 1
+        if isinstance(node, dict):
+            yield node
+            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, (dict, list)))
+
+
+def _trim(node: object, depth: int = 0) -> object:
+    if isinstance(node, dict):
+        if depth >= 6:
+            return "…"
+        return {k: _trim(v, depth + 1) for k, v in list(node.items())[:60]}
+    if isinstance(node, list):
+        if depth >= 6:
+            return "…"
+        return [_trim(v, depth + 1) for v in node[:10]]
+    if isinstance(node, str) and len(node) > 2000:
+        return node[:2000] + "…"
+    return node
+
+
+def _record(node: dict) -> str:
+    text = json.dumps(_trim(node), ensure_ascii=False, separators=(",", ":"))
+    return text if len(text) <= MAX_RECORD_CHARS else text[:MAX_RECORD_CHARS] + "…"

@@ -1,0 +1,237 @@
+"""The ICAP front: Sentinelle's watch behind a network's Squid, as a RESPMOD service.
+
+Squid sends each response of a social host it decrypted (squid.conf: `adaptation_access`);
+this service reads it, answers at once with the message unchanged, and hands the image (or
+the feed) to the watch (proxy/fronts/watch.py), which checks it off the response path as it does
+for the mitmproxy front. It never changes a response and never waits for a check.
+
+How it answers, cheapest first (RFC 3507 §4.5; Squid's ModXact.cc):
+- a response of no interest (another host, not an image nor a feed, not a 200, no body):
+  `204 No Content` as soon as its preview is read;
+- a body that fits in the preview (`0; ieof`): it came whole; `204`;
+- a larger body: `100 Continue`, then the rest; `204` when Squid said `Allow: 204` (it kept a
+  copy: Squid does for a body whose size it knows and under 64 KB, its backup limit), else
+  the message given back unchanged, chunk by chunk as it comes (`200`, an echo): Squid keeps
+  no copy of a larger body, so there is no other way to see it and pass it on.
+
+The preview is 32 KB: most avatars and thumbnails come whole in it. Every connection carries requests one after another (Squid keeps them open);
+one event loop serves them all, and the checking happens in the watch's worker processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from sentinelle.proxy.fronts import encoding, icap
+from sentinelle.proxy.feeds.attribution import MAX_FEED_BYTES
+from sentinelle.proxy.hosts import platform_of
+from sentinelle.proxy.fronts.watch import FEED, IMAGE, Response, Watch, page_from, triage
+
+logger = logging.getLogger("sentinelle")
+
+# Half of what Squid can keep a copy of (BodyPipe::MaxCapacity, 64 KB). Squid offers a
+# preview up to that whole 64 KB, but its pipe holds a few bytes less: asked for 65,536 bytes,
+# Squid 5.7 sends 65,535 and waits forever for room to read the last one (seen with a 91 KB
+# image: the device timed out). Half leaves Squid all the room it needs.
+PREVIEW_BYTES = 32 * 1024
+# Told to Squid in OPTIONS: it opens up to this many connections to the service.
+MAX_CONNECTIONS = 512
+# Bytes written in an echo before waiting for Squid to take them.
+ECHO_HIGH_WATER = 256 * 1024
+SERVICE = "Sentinelle (watches images of social networks; never changes a response)"
+
+
+class IcapService:
+    """Serves ICAP connections for `watch`: RESPMOD and OPTIONS, any service path.
+
+    `istag` names the service's behaviour (Squid forgets what it knew of the service when it
+    changes); `extra_domains`: hosts to watch besides the built-in social networks.
+    """
+
+    def __init__(self, watch: Watch, istag: str, *, extra_domains: Sequence[str] = (),
+                 preview: int = PREVIEW_BYTES, max_connections: int = MAX_CONNECTIONS) -> None:
+        self._watch = watch
+        self._istag = istag
+        self._extra_domains = tuple(extra_domains)
+        self._preview = preview
+        self._max_connections = max_connections
+        # What the service answered, by kind: options, 204 (no interest / whole in preview / after
+        # the body), echo, error.
+        self.answers: collections.Counter[str] = collections.Counter()
+        self._connections: set[asyncio.Task] = set()  # one task a connection Squid keeps open
+
+    async def close(self, timeout: float = 2.0) -> None:
+        """End every connection (Squid keeps them open between requests), and wait for them to
+        end: a handler left to the loop's end would be cancelled there, and Python prints it."""
+        for task in list(self._connections):
+            task.cancel()
+        if self._connections:
+            await asyncio.wait(list(self._connections), timeout=timeout)
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One connection from Squid: requests one after another until it closes."""
+        task = asyncio.current_task()
+        self._connections.add(task)
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except asyncio.IncompleteReadError:
+                    return  # closed between two requests, as Squid does
+                except asyncio.LimitOverrunError:
+                    raise icap.IcapError(413, "head too large") from None
+                request = icap.parse_request(head)
+                self._watch.busy()
+                if request.method == "OPTIONS":
+                    self.answers["options"] += 1
+                    writer.write(icap.options(self._istag, SERVICE, self._preview, self._max_connections))
+                elif request.method == "RESPMOD":
+                    await self._respmod(request, reader, writer)
+                else:
+                    raise icap.IcapError(405 if request.method == "REQMOD" else 501,
+                                         f"{request.method} is not served here")
+                await writer.drain()
+                if (request.header("connection", "") or "").lower() == "close":
+                    return
+        except icap.IcapError as e:
+            self.answers["error"] += 1
+            logger.info("Sentinelle's ICAP service refused a request (%d): %s", e.status, e)
+            with contextlib.suppress(ConnectionError):
+                writer.write(icap.error(e.status, self._istag))
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass  # Squid closed mid-request (its client went away): nothing to answer
+        except asyncio.CancelledError:
+            pass  # Sentinelle is stopping (`close`)
+        finally:
+            self._connections.discard(task)
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    async def _respmod(self, request: icap.Request, reader: asyncio.StreamReader,
+                       writer: asyncio.StreamWriter) -> None:
+        sections = request.sections(await reader.readexactly(request.heads_size))
+        res_hdr = sections.get("res-hdr")
+        kind, platform, url, http_request, response = None, None, "", None, None
+        if res_hdr is not None:
+            response = icap.parse_http_head(res_hdr)
+            if "req-hdr" in sections:
+                http_request = icap.parse_http_head(sections["req-hdr"])
+                url = icap.request_url(http_request)
+                platform = platform_of(icap.url_host(url), self._extra_domains)
+        if not request.has_body:
+            self._no_content(writer, "no body")
+            return
+        body = _Body(MAX_FEED_BYTES)
+        ieof = await _read_chunks(reader, body.add) if request.preview is not None else False
+        if platform is not None and response is not None:
+            kind = triage(response.status, response.header("content-type", "") or "", bytes(body.data[:16]))
+        if kind is None:
+            if request.preview is not None:
+                self._no_content(writer, "of no interest")
+            elif request.allows_204:  # no preview (squid.conf says so): the whole body comes, unread
+                await _read_chunks(reader, _drop)
+                self._no_content(writer, "of no interest")
+            else:
+                await self._echo(writer, res_hdr, body, reader, keep=False)
+            return
+        body.limit = MAX_FEED_BYTES if kind == FEED else self._watch.max_image_bytes
+        if request.preview is not None and ieof:
+            self._no_content(writer, "whole in preview")
+        elif request.allows_204:
+            if request.preview is not None:
+                writer.write(icap.CONTINUE)
+            await _read_chunks(reader, body.add)
+            self._no_content(writer, "after the body")
+        else:
+            if request.preview is not None:
+                writer.write(icap.CONTINUE)
+            await self._echo(writer, res_hdr, body, reader, keep=True)
+        self._hand_over(kind, platform, url, http_request, response, body)
+
+    def _no_content(self, writer: asyncio.StreamWriter, why: str) -> None:
+        self.answers[f"204 {why}"] += 1
+        writer.write(icap.no_content(self._istag))
+
+    async def _echo(self, writer: asyncio.StreamWriter, res_hdr: bytes, body: _Body,
+                    reader: asyncio.StreamReader, *, keep: bool) -> None:
+        """Give the response back unchanged: its head, what came of the body, then the rest as it comes."""
+        self.answers["echo"] += 1
+        writer.write(icap.echo_head(self._istag, res_hdr, has_body=True) + icap.chunk(bytes(body.data)))
+        if not keep:
+            body.data.clear()
+
+        async def send(data: bytes) -> None:
+            writer.write(icap.chunk(data))
+            if keep:
+                body.add(data)
+            if writer.transport.get_write_buffer_size() > ECHO_HIGH_WATER:
+                await writer.drain()
+
+        await _read_chunks(reader, send)
+        writer.write(icap.LAST_CHUNK)
+
+    def _hand_over(self, kind: str, platform: str, url: str, http_request: icap.HttpHead | None,
+                   response: icap.HttpHead, body: _Body) -> None:
+        raw = bytes(body.data)
+        if kind == FEED:
+            if body.over or not self._watch.wants_feed(len(raw)):
+                return  # passed unread: its images are still checked, only without an account
+            coding = response.header("content-encoding", "identity") or "identity"
+            try:
+                decoded = encoding.decode(raw, coding, limit=MAX_FEED_BYTES)
+            except encoding.DecodeError:
+                return
+            self._watch.read_feed(platform, url, response.header("content-type", "") or "", decoded)
+        elif kind == IMAGE:
+            page = page_from(http_request.headers) if http_request is not None else None
+            seen = Response(url=url, host=icap.url_host(url), page_url=page, headers=response.headers, body=raw)
+            # An image over the limit was kept only up to it, plus a byte: refused, and counted, as too large.
+            self._watch.take_image(seen, platform, raw)
+
+
+class _Body:
+    """A body as it comes, kept up to `limit` bytes and one more (which says it was larger)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.data = bytearray()
+        self.over = False
+
+    def add(self, data: bytes) -> None:
+        room = self.limit + 1 - len(self.data)
+        if room > 0:
+            self.data += data[:room]
+        if len(self.data) > self.limit:
+            self.over = True
+
+
+def _drop(data: bytes) -> None:
+    pass
+
+
+async def _read_chunks(reader: asyncio.StreamReader, sink) -> bool:
+    """Read chunks up to the last one, giving each to `sink` (a function, or a coroutine
+    function); whether the last chunk said ieof."""
+    while True:
+        size, ieof = icap.parse_chunk_line(await reader.readuntil(b"\r\n"))
+        if size == 0:
+            while (await reader.readuntil(b"\r\n")) != b"\r\n":
+                pass  # trailer lines, until the empty one
+            return ieof
+        data = await reader.readexactly(size)
+        if await reader.readexactly(2) != b"\r\n":
+            raise icap.IcapError(400, "a chunk does not end with CRLF")
+        result = sink(data)
+        if asyncio.iscoroutine(result):
+            await result
+
+
+async def serve(service: IcapService, host: str, port: int) -> asyncio.Server:
+    """Listen for Squid on host:port."""
+    return await asyncio.start_server(service.handle, host, port, limit=icap.MAX_HEAD_BYTES + 1024)

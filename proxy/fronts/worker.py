@@ -1,0 +1,158 @@
+"""What runs in each of the watcher's worker processes: fingerprint an image and search the
+protected set; read a feed for who posted which image and which accounts look like a child's.
+All off the proxy's event loop. Kept apart from mitmproxy, which a worker never needs.
+
+The protected set (the photos' fingerprints and the children's names) reaches the workers
+as a file (`save_matcher`), named in each task with its version: a worker loads it once per
+version and keeps it, so a task carries only the image's (or the feed's) bytes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pickle
+import signal
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sentinelle.proxy.feeds.attribution import Attribution, parse_feed
+from sentinelle.proxy.engine.fingerprint import fingerprint
+from sentinelle.proxy.feeds.lookalikes import Lookalike, find_lookalikes
+from sentinelle.proxy.engine.matcher import Match, Matcher
+from sentinelle.proxy.feeds.names import NameWatch
+
+
+@dataclass(frozen=True)
+class IndexRef:
+    """Where the protected set is saved, and which version of it that file holds."""
+
+    path: str
+    version: int
+
+
+@dataclass(frozen=True)
+class Protected:
+    """What the workers search: the photos' fingerprints, and the children's names."""
+
+    matcher: Matcher
+    names: NameWatch
+
+
+def save_matcher(matcher: Matcher, path: Path, names: NameWatch | None = None) -> None:
+    """Write the protected set for the workers, at once (a worker never reads half a file).
+
+    The file holds fingerprints and names only, as the database does, in the same private
+    data dir.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".index-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(Protected(matcher, names or NameWatch(())), f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+_loaded: tuple[IndexRef, Protected] | None = None
+
+
+def check(data: bytes, index: IndexRef) -> Match | None:
+    """Fingerprint an image seen on the wire and say which protected photo it copies, if any.
+    Raises ImageError for bytes that are not a usable image."""
+    return _protected(index).matcher.match(fingerprint(data))
+
+
+def read_feed(platform: str, feed_url: str, content_type: str, body: bytes,
+              index: IndexRef) -> tuple[list[tuple[str, Attribution]], list[Lookalike]]:
+    """Who posted which image in a feed response, and the accounts it shows that look like a
+    child's (proxy/feeds/lookalikes.py)."""
+    found = parse_feed(platform, feed_url, content_type, body)
+    return found, find_lookalikes((attribution for _, attribution in found), _protected(index).names)
+
+
+def _protected(index: IndexRef) -> Protected:
+    global _loaded
+    if _loaded is None or _loaded[0] != index:
+        with open(index.path, "rb") as f:
+            _loaded = (index, pickle.load(f))  # our own file, in the private data dir
+    return _loaded[1]
+
+
+# Where the kernel has no idle class (macOS, BSD): a lower share of the CPU than the proxy
+# and the browser, though not none.
+NICENESS = 10
+
+
+def start() -> None:
+    """Initialise a worker: fingerprinting waits for spare CPU, the proxy and browser never
+    wait for it. Its imports are done by then, at normal priority."""
+    # Ctrl-C in a terminal reaches every process of the group: the main process stops the
+    # workers itself, so they must not die with a traceback of their own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent()
+    yield_cpu()
+
+
+# prctl(2) option: the signal the kernel sends this process when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """On Linux, end this worker when the process that started it ends, however it ends.
+
+    A worker otherwise outlives a `kill -9` of Sentinelle (or a crash): it waits on its
+    pipe forever, holding the protected set in memory. Elsewhere, nothing to do: the pool
+    stops its workers on a normal exit.
+    """
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+            return
+    except (OSError, AttributeError, TypeError):  # not Linux (Windows has no CDLL(None) at all)
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def yield_cpu() -> None:
+    """Run this process only on CPU time that nothing else wants, as far as the system allows.
+
+    On Linux, SCHED_IDLE: any thread of another class that wakes up (the proxy's, the
+    browser's) takes the CPU from it at once, even from another session or cgroup, where
+    under nice 10 it could run on to the end of its slice first; and sharing a CPU with a
+    busy thread of its own session it gets ~0.3 % of it, not ~10 %. So on a machine busy to
+    its last core images wait, and past `sentinelle_max_pending` waiting they pass
+    unchecked, counted (`sentinelle doctor` shows it).
+    """
+    try:
+        for thread in _threads():
+            try:
+                os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0))
+            except ProcessLookupError:  # that thread has ended since
+                pass
+        return
+    except (AttributeError, OSError):  # not Linux, or refused: fall back to nice
+        pass
+    try:
+        os.nice(NICENESS)
+    except (AttributeError, OSError):  # Windows has no nice(); a refused nice is harmless
+        pass
+
+
+def _threads() -> list[int]:
+    """Every thread of this process, on Linux. numpy and OpenCV start threads of their own
+    when imported, before start(), and on Linux each thread has its own scheduling: the
+    ones started later inherit it."""
+    try:
+        return [int(tid) for tid in os.listdir("/proc/self/task")]
+    except OSError:
+        return [0]
+
+
+def ready() -> bool:
+    """A task that does nothing: submitted at start so the workers are up before the first image."""
+    return True

@@ -1,0 +1,128 @@
+"""proxy/engine/keypoints.py: keypoints taken cheaply, candidates counted in photos, a copy accepted by either of the matcher's rules, and another photograph of the same place told from a copy."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from sentinelle.proxy.engine import keypoints
+from sentinelle.proxy.engine.keypoints import (
+    MAX_DRIFT_PX,
+    MIN_AGREEMENT,
+    LocalIndex,
+    drift,
+    extract,
+    verify,
+)
+from sentinelle.proxy.engine.matcher import LOCAL_RULES
+
+from benchmarks.transforms import off_centre_crop
+
+KODAK = Path(__file__).parents[2] / "fixtures" / "kodak"
+
+
+@functools.cache
+def features(name: str, keep: float = 1.0) -> keypoints.Features:
+    img = Image.open(KODAK / name).convert("RGB")
+    if keep < 1:
+        img = off_centre_crop(img, keep=keep, anchor=(0, 1))
+    return extract(img, keypoints.SEEN_FEATURES, keypoints.SEEN_FAST_THRESHOLD)
+
+
+def test_a_picture_near_the_working_size_is_not_resampled():
+    gray = np.random.default_rng(1).integers(0, 256, (361, 540), dtype=np.uint8)
+    found = extract(gray, keypoints.SEEN_FEATURES)
+    assert (found.width, found.height) == (540, 361)
+    # The thumbnail averages whole THUMB_FACTOR squares.
+    assert found.thumb.shape == (361 // keypoints.THUMB_FACTOR, 540 // keypoints.THUMB_FACTOR)
+    assert found.thumb[0, 0] == round(gray[: keypoints.THUMB_FACTOR, : keypoints.THUMB_FACTOR].mean())
+
+
+def test_a_large_picture_is_scaled_to_the_working_size():
+    gray = np.random.default_rng(2).integers(0, 256, (720, 1080), dtype=np.uint8)
+    found = extract(gray, keypoints.SEEN_FEATURES)
+    assert found.height == keypoints.LOCAL_SIDE and found.width == 540
+
+
+def test_a_copy_aligns_with_its_original():
+    found = verify(features("kodim04.jpg", keep=0.75), features("kodim04.jpg"))
+    assert found.inliers >= 30 and found.correlation > 0.8
+    # ... and passes every check of the same photograph, with room to spare.
+    assert found.drift <= MAX_DRIFT_PX / 2 and found.agreement >= MIN_AGREEMENT
+    assert found.is_copy(LOCAL_RULES)
+    stranger = verify(features("kodim05.jpg"), features("kodim04.jpg"))
+    assert stranger.inliers < 8 and stranger.correlation < 0.3
+    assert not stranger.is_copy(LOCAL_RULES)
+
+
+def test_the_fitted_transform_takes_the_seen_picture_to_the_enrolled_one():
+    # The crop keeps the bottom-left 75 %: the seen picture's top-left corner is the
+    # photo's (0, 25 %) point, and the seen picture spans 75 % of the photo.
+    seen, enrolled = features("kodim04.jpg", keep=0.75), features("kodim04.jpg")
+    transform = verify(seen, enrolled).transform
+    top_left = transform @ np.array([0.0, 0.0, 1.0])
+    bottom_right = transform @ np.array([seen.width, seen.height, 1.0])
+    assert np.allclose(top_left, [0, 0.25 * enrolled.height], atol=0.02 * enrolled.height)
+    assert np.allclose(bottom_right, [0.75 * enrolled.width, enrolled.height], atol=0.02 * enrolled.height)
+
+
+def test_the_measures_are_skipped_below_the_inliers_needed():
+    found = verify(features("kodim04.jpg", keep=0.75), features("kodim04.jpg"))
+    fewer = verify(features("kodim04.jpg", keep=0.75), features("kodim04.jpg"), found.inliers + 1)
+    assert fewer.inliers == found.inliers
+    assert (fewer.correlation, fewer.drift, fewer.agreement) == (-1.0, 0.0, -1.0)
+    assert not fewer.is_copy(LOCAL_RULES)
+
+
+def test_a_view_is_a_copy_when_it_meets_either_rule():
+    seen, enrolled = features("kodim04.jpg", keep=0.75), features("kodim04.jpg")
+    found = verify(seen, enrolled)
+    inliers, correlation = found.inliers, found.correlation
+    index = LocalIndex([enrolled])
+    assert index.search(seen, [(inliers + 1, 0.0)]) is None  # too few inliers
+    assert index.search(seen, [(inliers, correlation + 0.01)]) is None  # too little alike
+    match = index.search(seen, [(inliers + 1, 0.0), (inliers, correlation - 0.01)])  # the second rule holds
+    assert match is not None and match.row == 0 and match.inliers == inliers
+    assert match.transform.shape == (2, 3)
+
+
+# --- drift: parallax, not jitter ------------------------------------------------------------
+
+
+def test_jitter_averages_away_and_parallax_does_not():
+    rng = np.random.default_rng(3)
+    dst = rng.uniform(0, 360, (200, 2)).astype(np.float32)
+    identity = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+    # A copy: every keypoint off by a pixel or so, in every direction.
+    jittered = dst + rng.normal(0, 1.0, dst.shape).astype(np.float32)
+    assert drift(jittered, dst, identity) < 0.6
+    # Another viewpoint: the left half (near) moved 2.5 px against the right half (far),
+    # each keypoint with the same jitter; the residuals of each half point one way.
+    moved = jittered + np.where(dst[:, :1] < 180, [1.25, 0.0], [-1.25, 0.0]).astype(np.float32)
+    assert drift(moved, dst, identity) > 1.0
+    # Too few inliers to tell: no drift measured.
+    assert drift(moved[:5], dst[:5], identity) == 0.0
+
+
+def test_candidates_are_counted_in_photos_not_views():
+    # Photo 1 holds two views (say, the photo and its mirror), both voted above photo 2:
+    # photo 2 is still verified, rather than photo 1's second view.
+    views = [features("kodim04.jpg"), features("kodim04.jpg"), features("kodim05.jpg")]
+    votes = np.array([9.0, 8.0, 3.0])
+    assert LocalIndex(views, photos=[1, 1, 2]).candidates(votes) == [0, 2]
+    assert LocalIndex(views).candidates(votes) == [0, 1]  # each view its own photo
+
+
+def test_an_earlier_thumbnail_is_read_at_its_own_scale():
+    # Thumbnails stored by an earlier Sentinelle may span another factor: read from their sizes.
+    picture = features("kodim04.jpg")
+    assert keypoints._thumb_factor(picture) == keypoints.THUMB_FACTOR
+    coarser = keypoints.Features(picture.points, picture.descriptors, picture.width, picture.height, picture.thumb[::2, ::2])
+    assert keypoints._thumb_factor(coarser) == 2 * keypoints.THUMB_FACTOR
+
+
+def test_the_rules_demand_more_likeness_of_fewer_inliers():
+    by_inliers = sorted(LOCAL_RULES)
+    assert [alike for _, alike in by_inliers] == sorted((alike for _, alike in by_inliers), reverse=True)

@@ -1,0 +1,315 @@
+"""proxy/engine/matcher.py: copies of protected photos are found through each platform edit, edit and screenshot; strangers' photos are not, however dressed."""
+
+from __future__ import annotations
+
+import functools
+import math
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+from sentinelle.proxy.engine.fingerprint import (
+    PHASH_BITS,
+    PHASH_BYTES,
+    Fingerprint,
+    enrollment_views,
+    fingerprint,
+)
+from sentinelle.proxy.engine.matcher import LOCAL_RULES, MATCH_THRESHOLD, Match, Matcher, score_of
+
+from benchmarks.transforms import (
+    CAPTION,
+    CLASSES,
+    EDITS,
+    FAMILIES,
+    SCREENSHOTS,
+    TRANSFORMS,
+    at_own_size,
+    off_centre_crop,
+    served,
+)
+
+KODAK = Path(__file__).parents[2] / "fixtures" / "kodak"
+ALL_PHOTOS = sorted(path.name for path in KODAK.glob("*.jpg"))
+# Six photos play the child's, landscape and portrait; the other eighteen are strangers'.
+PROTECTED = ["kodim01.jpg", "kodim04.jpg", "kodim07.jpg", "kodim15.jpg", "kodim19.jpg", "kodim23.jpg"]
+STRANGERS = [name for name in ALL_PHOTOS if name not in PROTECTED]
+# How a stranger's photo may be dressed when it is re-posted: captioned, cropped, re-encoded, mirrored.
+DRESSINGS = [CAPTION] + [
+    t for t in TRANSFORMS if t.name in {"1:1 at 1080, q85", "4:5 at 640, q75", "JPEG q70", "mirror at 1080, q85", "grayscale"}
+]
+
+
+@functools.cache
+def photo(name: str) -> Image.Image:
+    return Image.open(KODAK / name).convert("RGB")
+
+
+@functools.cache
+def matcher() -> Matcher:
+    return Matcher(
+        (photo_id, view, fp)
+        for photo_id, name in enumerate(PROTECTED, start=1)
+        for view, fp in enrollment_views((KODAK / name).read_bytes())
+    )
+
+
+def fp_of_bits(bits: list[int]) -> Fingerprint:
+    return Fingerprint(phash=np.packbits(np.array(bits, dtype=np.uint8)).tobytes())
+
+
+def test_fixtures_are_there():
+    assert len(ALL_PHOTOS) == 24 and len(STRANGERS) == 18
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_each_edit_is_seen_through_on_every_protected_photo(family):
+    draws = [t for t in TRANSFORMS if t.family == family]
+    missed = []
+    for photo_id, name in enumerate(PROTECTED, start=1):
+        for transform in draws:
+            found = matcher().match(fingerprint(transform.apply(photo(name))))
+            if found is None or found.photo_id != photo_id:
+                missed.append((name, transform.name, found))
+    assert missed == []
+
+
+def test_the_exact_photo_matches_its_original_view():
+    # Not quite 0 bits: the fast path decodes the JPEG at half scale, enrolment at full.
+    found = matcher().match(fingerprint((KODAK / PROTECTED[0]).read_bytes()))
+    assert found is not None
+    assert (found.photo_id, found.view) == (1, "original")
+    assert found.distance <= 8
+    assert found.score == score_of(found.distance) > 0.9
+
+
+def test_a_mirrored_copy_is_found_through_the_mirror_view():
+    mirrored = next(t for t in TRANSFORMS if t.family == "mirror")
+    found = matcher().match(fingerprint(mirrored.apply(photo(PROTECTED[1]))))
+    assert found is not None
+    assert (found.photo_id, found.view) == (2, "mirror")
+    assert 0 < found.score <= 1
+
+
+@pytest.mark.parametrize("name", STRANGERS)
+def test_strangers_photos_do_not_match(name):
+    assert matcher().match(fingerprint((KODAK / name).read_bytes())) is None
+
+
+@pytest.mark.parametrize("name", STRANGERS[::2])
+def test_strangers_photos_dressed_as_reposts_do_not_match(name):
+    alerts = [(t.name, matcher().match(fingerprint(t.apply(photo(name))))) for t in DRESSINGS]
+    assert [alert for alert in alerts if alert[1] is not None] == []
+
+
+def test_len_counts_photos_not_views():
+    assert len(matcher()) == len(PROTECTED)
+    assert len(Matcher([])) == 0
+
+
+def test_an_empty_protected_set_matches_nothing():
+    assert Matcher([]).match(fingerprint((KODAK / PROTECTED[0]).read_bytes())) is None
+
+
+def test_the_closest_photo_wins_and_the_threshold_is_inclusive():
+    zeros = [0] * PHASH_BITS
+    near = [1] * 3 + [0] * (PHASH_BITS - 3)
+    far = [1] * 10 + [0] * (PHASH_BITS - 10)
+    entries = [(7, "original", fp_of_bits(far)), (8, "crop 4:5", fp_of_bits(near)), (7, "mirror", fp_of_bits(far))]
+    assert Matcher(entries).match(fp_of_bits(zeros)) == Match(8, "crop 4:5", 3, score_of(3))
+    assert Matcher(entries, threshold=3).match(fp_of_bits(zeros)) is not None
+    assert Matcher(entries, threshold=2).match(fp_of_bits(zeros)) is None
+
+
+def test_distances_are_hamming_distances():
+    rng = np.random.default_rng(5)
+    hashes = [rng.integers(0, 2, PHASH_BITS).tolist() for _ in range(50)]
+    query = rng.integers(0, 2, PHASH_BITS).tolist()
+    index = Matcher((i, "original", fp_of_bits(bits)) for i, bits in enumerate(hashes))
+    expected = [sum(a != b for a, b in zip(bits, query)) for bits in hashes]
+    assert index.distances(fp_of_bits(query)).tolist() == expected
+
+
+def test_score_runs_from_identical_to_chance():
+    assert score_of(0) == 1.0
+    assert score_of(PHASH_BITS // 2) == 0.0
+    assert score_of(PHASH_BITS) == 0.0
+    assert 0 < score_of(MATCH_THRESHOLD) < 1
+
+
+def test_bad_entries_and_thresholds_are_refused():
+    with pytest.raises(TypeError):
+        Matcher([(1, "original", bytes(PHASH_BYTES))])
+    with pytest.raises(ValueError):
+        Matcher([], threshold=PHASH_BITS + 1)
+    with pytest.raises(ValueError):
+        Matcher([], threshold=-1)
+
+
+def test_threshold_sits_between_copies_and_strangers():
+    # The benchmark's figures, kept honest on the fixtures: every stranger (plain) is
+    # farther than the threshold, with room to spare.
+    closest_stranger = min(
+        int(matcher().distances(fingerprint((KODAK / name).read_bytes())).min()) for name in STRANGERS
+    )
+    assert closest_stranger > MATCH_THRESHOLD + 16
+
+
+# --- the three classes of copies, and the local stage ------------------------------------
+
+
+@pytest.mark.parametrize("cls", list(CLASSES))
+def test_each_class_of_copies_is_found_on_every_protected_photo(cls):
+    missed = []
+    for photo_id, name in enumerate(PROTECTED, start=1):
+        for transform in CLASSES[cls]:
+            found = matcher().match(fingerprint(transform.apply(photo(name))))
+            if found is None or found.photo_id != photo_id:
+                missed.append((name, transform.family, transform.name, found))
+    assert missed == []
+
+
+# Every edit and screenshot a stranger's photo may be dressed in, a few strangers each.
+@pytest.mark.parametrize("name", STRANGERS[1::3])
+def test_strangers_photos_in_screenshots_stories_and_stickers_do_not_match(name):
+    alerts = [(t.name, matcher().match(fingerprint(t.apply(photo(name))))) for t in EDITS + SCREENSHOTS]
+    assert [alert for alert in alerts if alert[1] is not None] == []
+
+
+def test_each_stage_answers_for_what_it_is_for():
+    by_name = {t.name: t for t in CLASSES["platform"] + EDITS + SCREENSHOTS}
+    stage = {
+        name: matcher().match(fingerprint(by_name[name].apply(photo(PROTECTED[0])))).stage
+        for name in ("1080 wide (upscaled), q85", "light, phone resolution", "78 %, right")
+    }
+    assert stage == {"1080 wide (upscaled), q85": "global", "light, phone resolution": "frame", "78 %, right": "local"}
+
+
+def test_a_local_match_says_how_sure_it_is():
+    tilted = next(t for t in EDITS if t.name == "6°, black corners")
+    found = matcher().match(fingerprint(tilted.apply(photo(PROTECTED[2]))))
+    assert found is not None and found.photo_id == 3 and found.stage == "local"
+    assert found.view == "original" and found.distance == -1
+    assert any(found.inliers >= inliers and alike <= found.score <= 1 for inliers, alike in LOCAL_RULES)
+
+
+def test_without_local_features_only_the_hashes_match():
+    # Fingerprints read from version 1 rows hold a hash alone: the matcher still works.
+    hashes_only = Matcher(
+        (photo_id, view, Fingerprint(phash=fp.phash))
+        for photo_id, name in enumerate(PROTECTED, start=1)
+        for view, fp in enrollment_views((KODAK / name).read_bytes())
+    )
+    off_centre = next(t for t in EDITS if t.family == "off-centre crop")
+    assert hashes_only.match(fingerprint(off_centre.apply(photo(PROTECTED[0])))) is None
+    assert matcher().match(fingerprint(off_centre.apply(photo(PROTECTED[0])))).photo_id == 1
+
+
+# --- where: Match.region ---------------------------------------------------------------------
+#
+# The protected photo's four corners, clockwise from its own top-left, in the pixels of the
+# seen image as received. Each expectation below is worked out from the edit's own geometry
+# (benchmarks/transforms.py), not from the matcher.
+
+W, H = 512, 341  # every landscape Kodak fixture
+
+
+def assert_region(found, expected, tolerance):
+    assert found is not None and found.photo_id == 1
+    assert len(found.region) == 4 and all(len(point) == 2 for point in found.region)
+    assert all(isinstance(value, float) for point in found.region for value in point)
+    assert np.abs(np.array(found.region) - np.array(expected)).max() <= tolerance, found.region
+
+
+def by_name(name):
+    return next(t for t in CLASSES["platform"] + EDITS + SCREENSHOTS if t.name == name)
+
+
+def test_a_resized_copy_is_the_whole_image():
+    found = matcher().match(fingerprint(by_name("1080 wide (upscaled), q85").apply(photo(PROTECTED[0]))))
+    assert found.stage == "global"
+    assert_region(found, [(0, 0), (1080, 0), (1080, 719), (0, 719)], tolerance=2)
+
+
+def test_a_mirrored_copy_has_the_photos_top_left_on_the_right():
+    found = matcher().match(fingerprint(by_name("mirror at 1080, q85").apply(photo(PROTECTED[0]))))
+    assert found.view == "mirror"
+    assert_region(found, [(1080, 0), (0, 0), (0, 719), (1080, 719)], tolerance=2)
+
+
+def test_a_platform_crop_puts_the_photos_sides_outside_the_image():
+    # 1080 × 719, then the centred 4:5 box: 575 px wide from x = 252.
+    found = matcher().match(fingerprint(by_name("4:5 at 1080, q85").apply(photo(PROTECTED[0]))))
+    assert found.view == "crop 4:5" and found.stage == "global"
+    assert_region(found, [(-252, 0), (828, 0), (828, 719), (-252, 719)], tolerance=8)
+
+
+def crop_region(left, top, scale, mirrored=False):
+    corners = [(0, 0), (W, 0), (W, H), (0, H)]
+    return [(((W - x) if mirrored else x) * scale - left * scale, (y - top) * scale) for x, y in corners]
+
+
+def test_an_off_centre_crop_is_placed_by_the_fitted_transform():
+    # off_centre_crop(keep=0.78, anchor=(1, 0.5)): a 399 × 266 box from (113, 38), served 1080 wide.
+    found = matcher().match(fingerprint(by_name("78 %, right").apply(photo(PROTECTED[0]))))
+    assert found.stage == "local"
+    assert_region(found, crop_region(113, 38, 1080 / 399), tolerance=0.015 * 1080)
+
+
+def test_a_mirrored_off_centre_crop_is_placed_and_turned():
+    seen = served(off_centre_crop(ImageOps.mirror(photo(PROTECTED[0])), keep=0.78, anchor=(1, 0.5)))
+    found = matcher().match(fingerprint(seen))
+    assert found.stage == "local" and found.view == "mirror"
+    assert_region(found, crop_region(113, 38, 1080 / 399, mirrored=True), tolerance=0.015 * 1080)
+
+
+def test_a_tilted_copy_gives_a_turned_quadrilateral():
+    # rotated(6°, black corners): PIL turns the photo 6° anticlockwise on an expanded canvas.
+    angle = math.radians(6)
+    width, height = W * math.cos(angle) + H * math.sin(angle), W * math.sin(angle) + H * math.cos(angle)
+    expanded = (math.ceil(width), math.ceil(height))
+    scale = 1080 / expanded[0]
+    expected = []
+    for x, y in [(0, 0), (W, 0), (W, H), (0, H)]:
+        dx, dy = x - W / 2, y - H / 2
+        expected.append((
+            (expanded[0] / 2 + dx * math.cos(angle) + dy * math.sin(angle)) * scale,
+            (expanded[1] / 2 - dx * math.sin(angle) + dy * math.cos(angle)) * scale,
+        ))
+    found = matcher().match(fingerprint(by_name("6°, black corners").apply(photo(PROTECTED[0]))))
+    assert found.stage == "local"
+    assert_region(found, expected, tolerance=0.015 * 1080)
+    top_edge = np.subtract(found.region[1], found.region[0])
+    assert math.degrees(math.atan2(-top_edge[1], top_edge[0])) == pytest.approx(6, abs=0.5)
+
+
+def test_a_screenshot_places_the_photo_where_the_feed_shows_it():
+    # phone_screenshot: the photo 1080 px wide (1080 × 719) from y = 350.
+    found = matcher().match(fingerprint(by_name("light, phone resolution").apply(photo(PROTECTED[0]))))
+    assert found.stage == "frame"
+    assert_region(found, [(0, 350), (1080, 350), (1080, 1069), (0, 1069)], tolerance=12)
+
+
+def test_a_copy_at_its_own_size_is_placed_in_its_own_pixels():
+    # The same crop, served as it is (399 × 266): the region is in those pixels, not the
+    # keypoints' working scale.
+    found = matcher().match(fingerprint(at_own_size(by_name("78 %, right")).apply(photo(PROTECTED[0]))))
+    assert_region(found, crop_region(113, 38, 1.0), tolerance=0.015 * 399)
+
+
+def test_a_match_pickles_with_its_region():
+    found = matcher().match(fingerprint(by_name("78 %, right").apply(photo(PROTECTED[0]))))
+    assert pickle.loads(pickle.dumps(found)) == found
+
+
+@pytest.mark.parametrize("cls", list(CLASSES))
+def test_each_class_of_copies_at_their_own_size_is_found_on_every_protected_photo(cls):
+    missed = []
+    for photo_id, name in enumerate(PROTECTED, start=1):
+        for transform in CLASSES[cls]:
+            found = matcher().match(fingerprint(at_own_size(transform).apply(photo(name))))
+            if found is None or found.photo_id != photo_id:
+                missed.append((name, transform.family, transform.name, found))
+    assert missed == []

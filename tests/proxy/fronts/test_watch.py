@@ -1,0 +1,87 @@
+"""proxy/fronts/watch.py: the work every front shares, fed as a front without mitmproxy feeds it."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from pathlib import Path
+
+import pytest
+from sentinelle.proxy.fronts.watch import FEED, IMAGE, Response, page_from, triage
+
+from tests.conftest import kodak, square_crop_copy
+from tests.support.scenario import wait_for
+
+CDN = "scontent-cdg4-1.cdninstagram.com"
+FEEDS = Path(__file__).parents[2] / "fixtures" / "feeds"
+
+
+def image(body: bytes, **headers: str) -> Response:
+    return Response(url=f"https://{CDN}/v/t51.29350-15/431000001_1_n.jpg?stp=s640x640", host=CDN,
+                    page_url="https://www.instagram.com/",
+                    headers=(("Content-Type", "image/jpeg"), ("Date", "Fri, 04 Dec 2026 10:00:00 GMT"),
+                             ("Set-Cookie", "secret=1"), *headers.items()),
+                    body=body)
+
+
+@pytest.mark.parametrize(("status", "content_type", "head", "kind"), [
+    (200, "image/jpeg", b"", IMAGE),
+    (200, "application/octet-stream", b"\xff\xd8\xff\xe0", IMAGE),  # unlabelled, known by its bytes
+    (200, "application/json; charset=utf-8", b"{", FEED),
+    (200, "text/html", b"<!doctype", FEED),
+    (200, "text/css", b"body", None),
+    (200, "application/octet-stream", b"\x00\x01", None),
+    (304, "image/jpeg", b"", None),
+    (404, "application/json", b"{", None),
+])
+def test_triage_says_what_a_response_is_to_the_watch(status, content_type, head, kind):
+    assert triage(status, content_type, head) == kind
+
+
+def test_the_page_is_the_referer_else_the_origin():
+    assert page_from([("Origin", "https://x.com"), ("Referer", "https://x.com/home")]) == "https://x.com/home"
+    assert page_from([("origin", "https://x.com")]) == "https://x.com"
+    assert page_from([("Accept", "*/*")]) is None
+
+
+async def test_a_copy_handed_in_whole_is_recorded_with_its_evidence_even_while_the_front_is_busy(watch):
+    copy = square_crop_copy(kodak(5))
+    watch.busy()
+    watch.take_image(image(copy), "instagram", copy)
+    loop = asyncio.get_running_loop()
+    busy_until = loop.time() + 20
+    while not watch.recorded and loop.time() < busy_until:  # traffic back to back: no quiet moment
+        watch.busy()
+        await asyncio.sleep(0.001)
+    [sighting] = watch.recorded  # checked all the same: a network is never quiet at its peak
+    assert sighting.body == copy and sighting.match.photo_id == 5 and sighting.host == CDN
+    assert sighting.page_url == "https://www.instagram.com/"
+    assert sighting.response_headers == {"content-type": "image/jpeg", "date": "Fri, 04 Dec 2026 10:00:00 GMT"}
+
+
+async def test_a_compressed_image_is_decoded_and_a_bomb_is_skipped(watch):
+    copy = square_crop_copy(kodak(5))
+    watch.take_image(image(gzip.compress(copy), **{"Content-Encoding": "gzip"}), "instagram", gzip.compress(copy))
+    await wait_for(lambda: watch.recorded and not watch.waiting)
+    assert watch.recorded[0].body == copy
+    watch.max_image_bytes = 1000
+    bomb = gzip.compress(b"\0" * 100_000)
+    watch.take_image(image(bomb, **{"Content-Encoding": "gzip"}), "instagram", bomb)
+    await wait_for(lambda: not watch.waiting)
+    assert watch.counts.skipped["too large"] == 1 and len(watch.recorded) == 1
+
+
+async def test_a_feed_read_names_the_account_of_a_match(watch):
+    feed = (FEEDS / "instagram_timeline.json").read_bytes()
+    assert watch.wants_feed(len(feed))
+    watch.read_feed("instagram", "https://www.instagram.com/api/v1/feed/timeline/", "application/json", feed)
+    await wait_for(lambda: not watch.reading)
+    copy = square_crop_copy(kodak(5))
+    watch.take_image(image(copy), "instagram", copy)
+    await wait_for(lambda: watch.recorded)
+    assert watch.recorded[0].attribution.account == "fake.account.123"
+
+
+def test_a_front_that_keeps_something_else_must_say_how_to_describe_it(watch):
+    with pytest.raises(TypeError, match="says how to describe it"):
+        watch.describe(object(), "instagram", 0.0)

@@ -46,7 +46,7 @@ from functools import partial
 from pathlib import Path
 
 import aiohttp
-from sentinelle.proxy.fronts.addon import SHED
+from sentinelle.proxy.fronts.watch import SHED
 
 from benchmarks import instructions
 from benchmarks.instructions import INSTRUCTION_CONNECTIONS, INSTRUCTION_REQUESTS

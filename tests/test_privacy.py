@@ -6,7 +6,7 @@ import asyncio
 import random
 
 from PIL import Image
-from sentinelle.proxy.fronts.addon import SHED
+from sentinelle.proxy.fronts.watch import SHED
 
 from tests.conftest import jpeg_bytes, kodak
 from tests.support.scenario import CDN, wait_for, watching

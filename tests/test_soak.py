@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sentinelle.proxy.fronts.addon import SHED
+from sentinelle.proxy.fronts.watch import SHED
 
 from tests.conftest import kodak
 from tests.support.scenario import CDN, wait_for, watching

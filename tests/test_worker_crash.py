@@ -11,7 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sentinelle.proxy.fronts.addon import WORKER_LOST
+from sentinelle.proxy.fronts.watch import WORKER_LOST
 
 from tests.conftest import kodak, square_crop_copy
 from tests.support.scenario import CDN, wait_for, watching

@@ -1,11 +1,12 @@
-"""The mitmproxy add-on: picks the images social networks send and checks them off the response path.
+"""The mitmproxy front: an add-on that picks the images social networks send and hands them to
+the watch, off the response path.
 
-The browser gets every response at once and unchanged. This is the mitmproxy front of the
-watch (proxy/fronts/watch.py), which does the work every front shares: images wait for the proxy's
-next pause, then go to a process pool to be fingerprinted and searched for; feeds are read
-there for who posted which image; only a match is handed on, through the `record` callable
-the runner wired in. What is mitmproxy's is here: its options, its hooks, reading a flow.
-This is the only module that imports mitmproxy.
+The browser gets every response at once and unchanged. The watch (proxy/fronts/watch.py) does
+the work every front shares: images wait for the proxy's next pause, then go to a process
+pool to be decoded within a limit, fingerprinted and searched for; feeds are read there for
+who posted which image; only a match is handed on, through the `record` callable the root
+wired in. What is mitmproxy's is here: its options, its hooks, reading a flow. This is the
+only module that imports mitmproxy.
 """
 
 from __future__ import annotations
@@ -14,26 +15,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from mitmproxy import ctx, exceptions, http
+from sentinelle.proxy.fronts.sighting import evidence_headers
+from sentinelle.proxy.fronts.watch import FEED, MAX_IMAGE_BYTES, MAX_PENDING, Seen, Watch, triage
 from sentinelle.proxy.hosts import (
     all_domains,
     allow_hosts_patterns,
     normalise_domain,
     platform_of,
-)
-from sentinelle.proxy.fronts.sighting import evidence_headers
-from sentinelle.proxy.fronts.watch import (  # noqa: F401 (the add-on's constants, as its users name them)
-    CONFIRM_SECONDS,
-    FEED,
-    LATE_SECONDS,
-    MAX_IMAGE_BYTES,
-    MAX_PENDING,
-    QUIET_SECONDS,
-    SHED,
-    WORKER_LOST,
-    Seen,
-    Watch,
-    default_workers,
-    triage,
 )
 
 
@@ -42,16 +30,13 @@ def page_of(request: http.Request) -> str | None:
     return request.headers.get("referer") or request.headers.get("origin") or None
 
 
-class Watcher(Watch):
-    """Sentinelle's mitmproxy add-on: the watch, fed by mitmproxy's hooks.
+class Watcher:
+    """Sentinelle's mitmproxy add-on: the front of `watch` (it attaches itself), fed by
+    mitmproxy's hooks. Starting and stopping the watch is its owner's (the composition root)."""
 
-    `protected`, `record`, `watch`, `workers`, `tune_memory`: as for `Watch`. Images wait for the
-    proxy's quiet moments (QUIET_SECONDS): on a family PC the proxy shares its cores with the
-    browser.
-    """
-
-    def __init__(self, protected, record, *, watch=None, workers: int | None = None, tune_memory: bool = False) -> None:
-        super().__init__(protected, record, watch=watch, workers=workers, tune_memory=tune_memory)
+    def __init__(self, watch: Watch) -> None:
+        self.watch = watch
+        watch.attach(self)
         self._extra_domains: tuple[str, ...] = ()
 
     # -- mitmproxy hooks --------------------------------------------------------
@@ -63,7 +48,8 @@ class Watcher(Watch):
         )
         loader.add_option(
             "sentinelle_max_image_bytes", int, MAX_IMAGE_BYTES,
-            "Images larger than this are passed to the browser unchecked, and counted.",
+            "Images larger than this, as received or once decoded, are passed to the browser "
+            "unchecked, and counted.",
         )
         loader.add_option(
             "sentinelle_max_pending", int, MAX_PENDING,
@@ -85,21 +71,15 @@ class Watcher(Watch):
         for name in ("sentinelle_max_image_bytes", "sentinelle_max_pending"):
             if name in updated and getattr(ctx.options, name) < 1:
                 raise exceptions.OptionsError(f"{name} must be at least 1")
-        # Read at every image: kept here, not looked up in the options each time.
-        self.max_image_bytes = ctx.options.sentinelle_max_image_bytes
-        self.max_pending = ctx.options.sentinelle_max_pending
-
-    def running(self) -> None:
-        self.start()
-
-    def done(self) -> None:
-        self.stop()
+        # Read at every image: kept in the watch, not looked up in the options each time.
+        self.watch.max_image_bytes = ctx.options.sentinelle_max_image_bytes
+        self.watch.max_pending = ctx.options.sentinelle_max_pending
 
     def request(self, flow: http.HTTPFlow) -> None:
-        self.busy()
+        self.watch.busy()
 
     def response(self, flow: http.HTTPFlow) -> None:
-        self.busy()
+        self.watch.busy()
         response = flow.response
         if response is None or response.status_code != 200:
             return
@@ -115,29 +95,19 @@ class Watcher(Watch):
         content_type = response.headers.get("content-type", "")
         kind = triage(response.status_code, content_type, body[:16])
         if kind == FEED:
-            self._read_feed(flow, platform, content_type)
+            self.watch.read_feed(platform, flow.request.pretty_url, content_type, body,
+                                 response.headers.get("content-encoding", "identity"))
         elif kind is not None:
-            # The rest (URLs, headers kept as evidence, a compressed body's decoding) is read once
-            # the proxy is quiet (`describe`): mitmproxy sends the response when this hook returns,
-            # and every microsecond here is one each image waits.
-            self.take_image(flow, platform, body)
+            # The rest (URLs, headers kept as evidence) is read once the proxy is quiet
+            # (`describe`), and a compressed body is decoded in a worker, within the limit:
+            # mitmproxy sends the response when this hook returns, and every microsecond here
+            # is one each image waits.
+            self.watch.take_image(flow, platform, body)
 
-    # -- reading a flow, off the response path ------------------------------------
+    # -- the front's part of the watch, off the response path ---------------------
 
-    def _read_feed(self, flow: http.HTTPFlow, platform: str, content_type: str) -> None:
-        if not self.wants_feed(len(flow.response.raw_content)):
-            return  # passed unread: its images are still checked, only without an account
-        body = flow.response.get_content(strict=False) or b""
-        self.read_feed(platform, flow.request.pretty_url, content_type, body)
-
-    def describe(self, flow: http.HTTPFlow, platform: str, seen_at: float) -> Seen | None:
+    def describe(self, flow: http.HTTPFlow, platform: str, seen_at: float) -> Seen:
         response = flow.response
-        body = response.raw_content
-        if response.headers.get("content-encoding", "identity").lower() != "identity":
-            body = response.get_content(strict=False) or b""
-            if reason := self._unfit(body):
-                self._skip(platform, reason)
-                return None
         return Seen(
             seen_at=datetime.fromtimestamp(seen_at, UTC),
             image_url=flow.request.pretty_url,
@@ -145,6 +115,7 @@ class Watcher(Watch):
             host=flow.request.pretty_host,
             platform=platform,
             content_type=response.headers.get("content-type", ""),
-            body=body,
+            body=response.raw_content,
             headers=evidence_headers(response.headers.items(multi=True)),
+            coding=response.headers.get("content-encoding", "identity"),
         )

@@ -25,11 +25,14 @@ import collections
 import contextlib
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from sentinelle.proxy.fronts import encoding, icap
 from sentinelle.proxy.feeds.attribution import MAX_FEED_BYTES
+from sentinelle.proxy.fronts import icap
+from sentinelle.proxy.fronts.sighting import evidence_headers
+from sentinelle.proxy.fronts.watch import FEED, IMAGE, Seen, Watch, page_from, triage
 from sentinelle.proxy.hosts import platform_of
-from sentinelle.proxy.fronts.watch import FEED, IMAGE, Response, Watch, page_from, triage
 
 logger = logging.getLogger("sentinelle")
 
@@ -45,8 +48,25 @@ ECHO_HIGH_WATER = 256 * 1024
 SERVICE = "Sentinelle (watches images of social networks; never changes a response)"
 
 
+@dataclass(frozen=True)
+class Response:
+    """A social host's image response as Squid sent it: its body as received, still
+    content-encoded if it was. What the service keeps of an image until the watch describes it."""
+
+    url: str
+    host: str
+    page_url: str | None
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def header(self, name: str, default: str = "") -> str:
+        name = name.lower()
+        return next((value for key, value in self.headers if key.lower() == name), default)
+
+
 class IcapService:
-    """Serves ICAP connections for `watch`: RESPMOD and OPTIONS, any service path.
+    """Serves ICAP connections, the front of `watch` (it attaches itself): RESPMOD and OPTIONS,
+    any service path.
 
     `istag` names the service's behaviour (Squid forgets what it knew of the service when it
     changes); `extra_domains`: hosts to watch besides the built-in social networks.
@@ -55,6 +75,7 @@ class IcapService:
     def __init__(self, watch: Watch, istag: str, *, extra_domains: Sequence[str] = (),
                  preview: int = PREVIEW_BYTES, max_connections: int = MAX_CONNECTIONS) -> None:
         self._watch = watch
+        watch.attach(self)
         self._istag = istag
         self._extra_domains = tuple(extra_domains)
         self._preview = preview
@@ -180,19 +201,25 @@ class IcapService:
                    response: icap.HttpHead, body: _Body) -> None:
         raw = bytes(body.data)
         if kind == FEED:
-            if body.over or not self._watch.wants_feed(len(raw)):
+            if body.over:
                 return  # passed unread: its images are still checked, only without an account
-            coding = response.header("content-encoding", "identity") or "identity"
-            try:
-                decoded = encoding.decode(raw, coding, limit=MAX_FEED_BYTES)
-            except encoding.DecodeError:
-                return
-            self._watch.read_feed(platform, url, response.header("content-type", "") or "", decoded)
+            self._watch.read_feed(platform, url, response.header("content-type", "") or "", raw,
+                                  response.header("content-encoding", "identity") or "identity")
         elif kind == IMAGE:
             page = page_from(http_request.headers) if http_request is not None else None
             seen = Response(url=url, host=icap.url_host(url), page_url=page, headers=response.headers, body=raw)
             # An image over the limit was kept only up to it, plus a byte: refused, and counted, as too large.
             self._watch.take_image(seen, platform, raw)
+
+
+    def describe(self, kept: Response, platform: str, seen_at: float) -> Seen:
+        """What the watch keeps of an image while it is checked (the front's part of the watch)."""
+        return Seen(
+            seen_at=datetime.fromtimestamp(seen_at, UTC), image_url=kept.url, page_url=kept.page_url,
+            host=kept.host, platform=platform, content_type=kept.header("content-type"),
+            body=kept.body, headers=evidence_headers(kept.headers),
+            coding=kept.header("content-encoding", "identity").strip().lower() or "identity",
+        )
 
 
 class _Body:

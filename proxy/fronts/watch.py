@@ -2,12 +2,14 @@
 off the response path, matches handed on.
 
 A front — the mitmproxy add-on (proxy/fronts/addon.py) on a family PC, the ICAP service behind a
-network's Squid (proxy/fronts/icap_service.py) — decides nothing but what it must: it tells the watch
-when it handles traffic (`busy`), sorts each social host's response with `triage`, and hands in
-a feed (`read_feed`) or an image (`take_image`), then answers its client at once. The image's
-bytes wait, in a bounded queue, for a quiet moment (`quiet_seconds`), then go to a process
-pool to be fingerprinted and searched for (proxy/fronts/worker.py): the event loop, which serves every
-response, never runs that work. Only a match is handed on, as a `Sighting`, through the `record`
+network's Squid (proxy/fronts/icap_service.py) — is attached to the watch (`Front`) and decides
+nothing but what it must: it tells the watch when it handles traffic (`busy`), sorts each
+social host's response with `triage`, and hands in a feed (`read_feed`) or an image
+(`take_image`) as received, content-encoded or not, then answers its client at once. The
+image's bytes wait, in a bounded queue, for a quiet moment (`quiet_seconds`), then go to a
+process pool to be decoded within MAX_IMAGE_BYTES, fingerprinted and searched for
+(proxy/fronts/worker.py): the event loop, which serves every response, never runs that work,
+and a body that inflates to gigabytes stops at the limit, in a worker. Only a match is handed on, as a `Sighting`, through the `record`
 callable the runner wired in; feeds are read in the same pool for who posted which image
 (proxy/feeds/attribution.py), kept in memory only and attached to a match, and for accounts whose
 names look like a child's (proxy/feeds/lookalikes.py), handed on through `watch`. No mitmproxy
@@ -28,12 +30,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any, Protocol
 
-from sentinelle.proxy.fronts import encoding, memory, worker
-from sentinelle.proxy.feeds.attribution import MAX_FEED_BYTES, AttributionMap, is_feed
 from sentinelle.proxy.engine.images import ImageError, is_image
+from sentinelle.proxy.feeds.attribution import MAX_FEED_BYTES, AttributionMap, is_feed
 from sentinelle.proxy.feeds.lookalikes import Lookalike
-from sentinelle.proxy.fronts.sighting import Sighting, WatchCounts, evidence_headers
+from sentinelle.proxy.fronts import encoding, memory, worker
+from sentinelle.proxy.fronts.sighting import Sighting, WatchCounts
 from sentinelle.proxy.fronts.worker import IndexRef
 
 logger = logging.getLogger("sentinelle")
@@ -105,7 +108,7 @@ def triage(status: int, content_type: str, head: bytes) -> str | None:
 
 @dataclass(frozen=True)
 class Seen:
-    """What the watch keeps of an image response while it is being fingerprinted."""
+    """What the watch keeps of an image response while it is being checked."""
 
     seen_at: datetime
     image_url: str
@@ -113,24 +116,18 @@ class Seen:
     host: str
     platform: str
     content_type: str
-    body: bytes  # decoded: the image itself
+    body: bytes  # as received: still content-encoded if it was (`coding`)
     headers: dict[str, str]
+    coding: str = "identity"  # its Content-Encoding, undone in the worker within the limit
 
 
-@dataclass(frozen=True)
-class Response:
-    """A social host's image response as a front saw it, for a front that has it whole at once
-    (the ICAP service): its body as received, still content-encoded if it was."""
+class Front(Protocol):
+    """What the watch asks of the front attached to it (`Watch.attach`): what an image it kept
+    is, read once the front is quiet. `kept` is whatever the front handed to `take_image`
+    (a mitmproxy flow, an ICAP response): reading its URLs and headers then, not on the
+    response path, is what keeps each image's cost there to a few microseconds."""
 
-    url: str
-    host: str
-    page_url: str | None
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-
-    def header(self, name: str, default: str = "") -> str:
-        name = name.lower()
-        return next((value for key, value in self.headers if key.lower() == name), default)
+    def describe(self, kept: Any, platform: str, seen_at: float) -> Seen: ...
 
 
 class Watch:
@@ -138,8 +135,8 @@ class Watch:
 
     `protected` says where the protected set is saved for the workers, and its version
     (asked at each image, so a change reaches the next one); `record` is handed each
-    sighting, on the event loop, never on the response path; `watch` (if given) each account
-    a feed showed whose name looks like a child's. All must answer at once, touching no
+    sighting, on the event loop, never on the response path; `lookalike` (if given) each
+    account a feed showed whose name looks like a child's. All must answer at once, touching no
     disk: the server hands in a cached index and a recorder that queues.
     `tune_memory`: the process is Sentinelle's own, so the allocator is the watch's to tune.
     `quiet_seconds`: how long the front must have handled nothing before images are handed
@@ -151,14 +148,15 @@ class Watch:
         protected: Callable[[], IndexRef],
         record: Callable[[Sighting], None],
         *,
-        watch: Callable[[Lookalike], None] | None = None,
+        lookalike: Callable[[Lookalike], None] | None = None,
         workers: int | None = None,
         tune_memory: bool = False,
         quiet_seconds: float = QUIET_SECONDS,
     ) -> None:
         self._protected = protected
         self._record = record
-        self._watch = watch
+        self._lookalike = lookalike
+        self._front: Front | None = None
         self._workers = workers or default_workers()
         # Whether the process is Sentinelle's own (`sentinelle run`, `sentinelle icap`), so that
         # the C allocator's settings are the watch's to change; inside someone else's mitmdump
@@ -198,6 +196,12 @@ class Watch:
 
     # -- what a front calls ------------------------------------------------------
 
+    def attach(self, front: Front) -> None:
+        """The front whose traffic this watch checks (one front a watch)."""
+        if self._front is not None and self._front is not front:
+            raise ValueError("this watch already has a front")
+        self._front = front
+
     def start(self) -> None:
         """Start the checker's workers (and tune the allocator, in a process of Sentinelle's own)."""
         if self._tune_memory:
@@ -227,12 +231,14 @@ class Watch:
         """Whether a feed of `size` bytes (as received) will be read: not too large, and room to."""
         return size <= MAX_FEED_BYTES and len(self._feeds) < MAX_PENDING_FEEDS
 
-    def read_feed(self, platform: str, url: str, content_type: str, body: bytes) -> None:
-        """Read a feed (its decoded body) for who posted which image, and for accounts that
-        look like a child's, in the pool."""
-        if not body or len(body) > MAX_FEED_BYTES or len(self._feeds) >= MAX_PENDING_FEEDS:
+    def read_feed(self, platform: str, url: str, content_type: str, body: bytes,
+                  coding: str = "identity") -> None:
+        """Read a feed (its body as received, `coding` its Content-Encoding) for who posted which
+        image, and for accounts that look like a child's, in the pool."""
+        if not body or not self.wants_feed(len(body)):
             return  # passed unread: its images are still checked, only without an account
-        handed = self._hand_over(worker.read_feed, platform, url, content_type, body, self._protected())
+        handed = self._hand_over(worker.read_feed, platform, url, content_type, body, coding,
+                                 self._protected())
         if handed is None:
             return  # no worker to take it: passed unread
         pool, future = handed
@@ -253,30 +259,6 @@ class Watch:
         self._backlogs.held()
         self._hand_when_quiet()
 
-    def describe(self, kept: object, platform: str, seen_at: float) -> Seen | None:
-        """What is kept of an image while it is checked; None (counted) if its body, once decoded,
-        is not worth checking. Here for a `Response`; a front that keeps something else says how."""
-        if not isinstance(kept, Response):
-            raise TypeError(f"a front that keeps {type(kept).__name__} says how to describe it")
-        body = kept.body
-        if (coding := kept.header("content-encoding", "identity").strip().lower()) != "identity":
-            try:
-                body = encoding.decode(body, coding, limit=self.max_image_bytes)
-            except encoding.TooLarge:
-                reason = "too large"
-            except encoding.DecodeError:
-                reason = "undecodable"
-            else:
-                reason = self._unfit(body)
-            if reason:
-                self._skip(platform, reason)
-                return None
-        return Seen(
-            seen_at=datetime.fromtimestamp(seen_at, UTC), image_url=kept.url, page_url=kept.page_url,
-            host=kept.host, platform=platform, content_type=kept.header("content-type"),
-            body=body, headers=evidence_headers(kept.headers),
-        )
-
     # -- off the response path -------------------------------------------------
 
     def _read(self, pool: concurrent.futures.Executor, seen_at: datetime, future: asyncio.Future) -> None:
@@ -291,9 +273,9 @@ class Watch:
             return
         attributions, lookalikes = future.result()
         self.attributions.add_all(attributions)
-        for lookalike in lookalikes if self._watch is not None else ():
+        for lookalike in lookalikes if self._lookalike is not None else ():
             try:
-                self._watch(replace(lookalike, seen_at=seen_at))
+                self._lookalike(replace(lookalike, seen_at=seen_at))
             except Exception:
                 logger.exception("Sentinelle saw an account that looks like a child's but could not note it")
 
@@ -379,12 +361,12 @@ class Watch:
         while self._queued and len(self._pending) < self._workers:
             if loop.time() - self._last_busy < self._quiet_seconds:
                 break
-            if (seen := self.describe(*self._queued.popleft())) is not None:
-                self._submit(seen)
+            kept, platform, seen_at = self._queued.popleft()
+            self._submit(self._front.describe(kept, platform, seen_at))
         self._hand_when_quiet()
 
     def _submit(self, seen: Seen) -> None:
-        handed = self._hand_over(worker.check, seen.body, self._protected())
+        handed = self._hand_over(worker.check, seen.body, seen.coding, self.max_image_bytes, self._protected())
         if handed is None:
             self._skip(seen.platform, WORKER_LOST)
             return
@@ -402,6 +384,10 @@ class Watch:
         if (error := future.exception()) is not None:
             if isinstance(error, ImageError):
                 self._skip(seen.platform, error.reason)
+            elif isinstance(error, encoding.TooLarge):
+                self._skip(seen.platform, "too large")
+            elif isinstance(error, encoding.DecodeError):
+                self._skip(seen.platform, "undecodable")
             elif isinstance(error, concurrent.futures.BrokenExecutor):
                 self._skip(seen.platform, WORKER_LOST)
                 self._replace_pool(pool)
@@ -410,14 +396,15 @@ class Watch:
                 self._skip(seen.platform, "checker failed")
             return
         self.counts.checked += 1
-        found = future.result()
-        if found is None:
+        checked = future.result()
+        if checked is None:
             return  # nothing of it is kept
+        found, decoded = checked
         self.counts.matched += 1
         sighting = Sighting(
             seen_at=seen.seen_at, image_url=seen.image_url, page_url=seen.page_url,
             host=seen.host, platform=seen.platform, content_type=seen.content_type,
-            body=seen.body, match=found, response_headers=seen.headers,
+            body=seen.body if decoded is None else decoded, match=found, response_headers=seen.headers,
             attribution=self.attributions.lookup(seen.image_url),
         )
         try:

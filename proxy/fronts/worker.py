@@ -1,6 +1,8 @@
-"""What runs in each of the watcher's worker processes: fingerprint an image and search the
-protected set; read a feed for who posted which image and which accounts look like a child's.
-All off the proxy's event loop. Kept apart from mitmproxy, which a worker never needs.
+"""What runs in each of the watcher's worker processes: decode an image's body within a limit,
+fingerprint it and search the protected set; decode a feed within a limit and read it for who
+posted which image and which accounts look like a child's. All off the proxy's event loop:
+a body that inflates to gigabytes stops at its limit here, never in the proxy. Kept apart
+from mitmproxy, which a worker never needs.
 
 The protected set (the photos' fingerprints and the children's names) reaches the workers
 as a file (`save_matcher`), named in each task with its version: a worker loads it once per
@@ -17,11 +19,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sentinelle.proxy.feeds.attribution import Attribution, parse_feed
 from sentinelle.proxy.engine.fingerprint import fingerprint
-from sentinelle.proxy.feeds.lookalikes import Lookalike, find_lookalikes
 from sentinelle.proxy.engine.matcher import Match, Matcher
+from sentinelle.proxy.feeds.attribution import MAX_FEED_BYTES, Attribution, parse_feed
+from sentinelle.proxy.feeds.lookalikes import Lookalike, find_lookalikes
 from sentinelle.proxy.feeds.names import NameWatch
+from sentinelle.proxy.fronts import encoding
 
 
 @dataclass(frozen=True)
@@ -59,16 +62,29 @@ def save_matcher(matcher: Matcher, path: Path, names: NameWatch | None = None) -
 _loaded: tuple[IndexRef, Protected] | None = None
 
 
-def check(data: bytes, index: IndexRef) -> Match | None:
-    """Fingerprint an image seen on the wire and say which protected photo it copies, if any.
-    Raises ImageError for bytes that are not a usable image."""
-    return _protected(index).matcher.match(fingerprint(data))
+def check(body: bytes, coding: str, limit: int, index: IndexRef) -> tuple[Match, bytes | None] | None:
+    """Decode an image's body from its Content-Encoding `coding` (at most `limit` bytes), fingerprint
+    it and say which protected photo it copies, if any: (the match, the decoded image when the
+    body was encoded, else None: the evidence is the image itself), or None.
+
+    Raises encoding.TooLarge or DecodeError for a body that cannot be decoded within the limit,
+    ImageError for bytes that are not a usable image."""
+    data = encoding.decode(body, coding, limit)
+    found = _protected(index).matcher.match(fingerprint(data))
+    if found is None:
+        return None
+    return found, (None if data is body else data)
 
 
-def read_feed(platform: str, feed_url: str, content_type: str, body: bytes,
+def read_feed(platform: str, feed_url: str, content_type: str, body: bytes, coding: str,
               index: IndexRef) -> tuple[list[tuple[str, Attribution]], list[Lookalike]]:
-    """Who posted which image in a feed response, and the accounts it shows that look like a
-    child's (proxy/feeds/lookalikes.py)."""
+    """Who posted which image in a feed response (decoded from `coding`, at most MAX_FEED_BYTES),
+    and the accounts it shows that look like a child's (proxy/feeds/lookalikes.py). A body
+    that does not decode within the limit names nothing."""
+    try:
+        body = encoding.decode(body, coding, MAX_FEED_BYTES)
+    except encoding.DecodeError:
+        return [], []
     found = parse_feed(platform, feed_url, content_type, body)
     return found, find_lookalikes((attribution for _, attribution in found), _protected(index).names)
 

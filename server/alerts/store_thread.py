@@ -32,6 +32,7 @@ class StoreThread:
             self._executor.shutdown(wait=False)
             raise
         self.evidence_dir = self.store.evidence_dir
+        self._closed = False
 
     async def run(self, call: Callable[..., T], *args) -> T:
         """`call(*args)` in the store's thread; `call` may use `self.store` (and only there)."""
@@ -43,7 +44,10 @@ class StoreThread:
         return self._executor.submit(call, *args).result()
 
     def close(self) -> None:
-        """Wait for what was handed over, then close the database."""
+        """Wait for what was handed over, then close the database. Closing twice does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             self.wait(self.store.close)
         finally:

@@ -23,8 +23,11 @@ from sentinelle.server.config import (
     ensure_data_dir,
     load_or_create_token,
 )
-from sentinelle.server.run.icap_runner import IcapSettings, serve_icap
-from sentinelle.server.run.runner import Ports, RunError, serve
+from sentinelle.server.cli.options import setting_option
+from sentinelle.server.run.icap_runner import serve_icap
+from sentinelle.server.run.root import RunError
+from sentinelle.server.run.runner import serve
+from sentinelle.server.settings import Settings
 
 
 class Context:
@@ -186,13 +189,11 @@ def forget(obj: Context, photo: str) -> None:
 
 
 @cli.command()
-@click.option("--proxy-port", default=8080, show_default=True, help="Where the browser's proxy points.")
-@click.option("--api-port", default=8765, show_default=True, help="Where the extension connects.")
+@setting_option("proxy_port")
+@setting_option("api_port")
 @click.option("--set", "options", multiple=True, metavar="OPTION=VALUE",
               help="A mitmproxy option, as mitmproxy's own --set (repeatable); those that save, replay or rewrite flows are refused.")
-@click.option("--extension-origin", "extension_origins", multiple=True, metavar="ORIGIN",
-              help="Another build of the extension allowed to use the API, e.g. "
-                   "chrome-extension://<id> of a store build (repeatable).")
+@setting_option("extension_origins", metavar="ORIGIN")
 @click.pass_obj
 def run(obj: Context, proxy_port: int, api_port: int, options: tuple[str, ...],
         extension_origins: tuple[str, ...]) -> None:
@@ -206,9 +207,10 @@ def run(obj: Context, proxy_port: int, api_port: int, options: tuple[str, ...],
       sentinelle run --proxy-port 8080 --set sentinelle_extra_hosts=example-social.net
     """
     obj.close()  # the runner opens its own store on its own loop
+    settings = Settings(obj.data_dir, proxy_port=proxy_port, api_port=api_port,
+                        extension_origins=extension_origins)
     try:
-        asyncio.run(serve(obj.data_dir, Ports(proxy_port, api_port), options,
-                          extension_origins=extension_origins))
+        asyncio.run(serve(settings, options))
     except RunError as e:
         raise click.ClickException(str(e)) from None
     except KeyboardInterrupt:
@@ -217,18 +219,14 @@ def run(obj: Context, proxy_port: int, api_port: int, options: tuple[str, ...],
 
 
 @cli.command()
-@click.option("--port", default=1344, show_default=True, help="Where Squid's icap_service points.")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="The address to listen on (Squid on another machine: its address on a private network).")
-@click.option("--workers", type=click.IntRange(min=1), metavar="N",
-              help="Checking processes [default: all cores but one].")
-@click.option("--api-port", default=8765, show_default=True, help="Where the extension connects (0: no API).")
-@click.option("--extra-host", "extra_hosts", multiple=True, metavar="DOMAIN",
-              help="A domain to watch besides the built-in social networks (repeatable).")
-@click.option("--extension-origin", "extension_origins", multiple=True, metavar="ORIGIN",
-              help="Another build of the extension allowed to use the API (repeatable).")
+@setting_option("icap_port")
+@setting_option("icap_host")
+@setting_option("workers", type=click.IntRange(min=1), metavar="N")
+@setting_option("api_port", help="Where the extension connects (0: no API).")
+@setting_option("extra_hosts", metavar="DOMAIN")
+@setting_option("extension_origins", metavar="ORIGIN")
 @click.pass_obj
-def icap(obj: Context, port: int, host: str, workers: int | None, api_port: int,
+def icap(obj: Context, icap_port: int, icap_host: str, workers: int | None, api_port: int,
          extra_hosts: tuple[str, ...], extension_origins: tuple[str, ...]) -> None:
     """Watch a whole network's social-network traffic, as an ICAP service behind Squid.
 
@@ -242,9 +240,10 @@ def icap(obj: Context, port: int, host: str, workers: int | None, api_port: int,
       sentinelle icap --port 1344 --workers 2
     """
     obj.close()  # the runner opens its own store on its own loop
-    settings = IcapSettings(host=host, port=port, api_port=api_port, workers=workers, extra_hosts=extra_hosts)
+    settings = Settings(obj.data_dir, icap_host=icap_host, icap_port=icap_port, api_port=api_port,
+                        workers=workers, extra_hosts=extra_hosts, extension_origins=extension_origins)
     try:
-        asyncio.run(serve_icap(obj.data_dir, settings, extension_origins=extension_origins))
+        asyncio.run(serve_icap(settings))
     except RunError as e:
         raise click.ClickException(str(e)) from None
     except KeyboardInterrupt:

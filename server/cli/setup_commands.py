@@ -15,7 +15,9 @@ from pathlib import Path
 
 import click
 from sentinelle.proxy.hosts import normalise_domain
+from sentinelle.server.cli.options import setting_option
 from sentinelle.server.config import ensure_data_dir, mitmproxy_dir
+from sentinelle.server.settings import ICAP_PORT
 from sentinelle.server.contact import EXTENSION, PAC
 from sentinelle.server.setup import doctor as checks
 from sentinelle.server.setup import squid
@@ -54,7 +56,7 @@ DRY_RUN = click.option("--dry-run", is_flag=True, help="Show every step without 
 @click.option("--extra-host", "extra_hosts", multiple=True, metavar="DOMAIN",
               help="A domain the CA may also vouch for, besides the built-in social networks "
                    "(for `run --set sentinelle_extra_hosts=…`; with a new CA). Repeatable.")
-@click.option("--api-port", default=8765, show_default=True, help="Where the extension connects.")
+@setting_option("api_port")
 @click.pass_context
 def setup(ctx: click.Context, dry_run: bool, no_system_store: bool, new_ca: bool,
           extra_hosts: tuple[str, ...], api_port: int) -> None:
@@ -164,8 +166,8 @@ def service_status_command(obj) -> None:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: {\"ok\": …, \"checks\": […]}.")
-@click.option("--proxy-port", default=8080, show_default=True)
-@click.option("--api-port", default=8765, show_default=True)
+@setting_option("proxy_port")
+@setting_option("api_port")
 @click.pass_obj
 def doctor(obj, as_json: bool, proxy_port: int, api_port: int) -> None:
     """Check everything, and say what to do for each problem. Exit code 0 only when all pass.
@@ -206,7 +208,7 @@ def doctor(obj, as_json: bool, proxy_port: int, api_port: int) -> None:
 @click.option("--listen", default="", metavar="ADDRESS", help="Listen on this address only [default: all].")
 @click.option("--icap", "icap", multiple=True, metavar="HOST:PORT",
               help="Sentinelle's ICAP service (`sentinelle icap`); repeat for stand-bys, tried in order "
-                   "[default: 127.0.0.1:1344].")
+                   f"[default: 127.0.0.1:{ICAP_PORT}].")
 @click.option("--ssl-db", type=click.Path(path_type=Path), default=squid.SSL_DB, show_default=True,
               help="Squid's database of the certificates it makes.")
 @click.option("--certgen", type=click.Path(path_type=Path), default=squid.CERTGEN, show_default=True,

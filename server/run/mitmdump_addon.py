@@ -1,9 +1,10 @@
 """Sentinelle inside a mitmproxy you already run: `mitmdump -s server/run/mitmdump_addon.py`.
 
-The wiring `sentinelle run` does, for someone else's mitmproxy: the watcher add-on with the
-store of `$SENTINELLE_HOME` (else the usual data dir), and the API for the extension on
-127.0.0.1 (option `sentinelle_api_port`, default 8765; 0 turns it off). Alerts are also in
-`sentinelle log`.
+The composition root (server/run/root.py) with the mitmproxy front, for someone else's
+mitmproxy: the store of `$SENTINELLE_HOME` (else the usual data dir), and the API for the
+extension on 127.0.0.1 (option `sentinelle_api_port`; 0 turns it off; another build of the
+extension: `sentinelle_extension_origins`). Alerts are also in `sentinelle log`, and the
+counts in `sentinelle doctor`, as with `sentinelle run`.
 
 mitmproxy must run in a Python where Sentinelle is installed (its own .venv/bin/mitmdump,
 or `pipx inject mitmproxy /path/to/sentinelle`). Like `sentinelle run`, the watcher sets
@@ -17,83 +18,53 @@ of the garbage collector, no tuning of the allocator, as `sentinelle run` does i
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Sequence
+from dataclasses import replace
 
-from aiohttp import web
 from mitmproxy import ctx
 from sentinelle.proxy.fronts.addon import Watcher
 from sentinelle.proxy.hosts import all_domains, normalise_domain
-from sentinelle.server.alerts.events import Events
-from sentinelle.server.alerts.protected import INDEX_FILE, LiveIndex
-from sentinelle.server.alerts.recorder import AlertRecorder
-from sentinelle.server.alerts.store_thread import StoreThread
-from sentinelle.server.api.app import create_app
-from sentinelle.server.api.pac import pac_script
-from sentinelle.server.config import (
-    default_data_dir,
-    ensure_data_dir,
-    load_or_create_token,
-)
-from sentinelle.server.contact import Contacts
-from sentinelle.server.run.runner import save_what_was_seen
+from sentinelle.server.config import default_data_dir
+from sentinelle.server.run.root import RunError, Sentinelle
+from sentinelle.server.run.runner import proxy_rules
+from sentinelle.server.settings import API_PORT, PROXY_PORT, Settings, help_of
 
 logger = logging.getLogger("sentinelle")
 
 
-class SentinelleApi:
-    """The store's lifetime, the protected set kept fresh, and the extension's API next to
-    someone else's proxy."""
+class Guest:
+    """Starts and stops Sentinelle with someone else's proxy, with the API next to it."""
 
-    def __init__(self, data_dir, store: StoreThread, events: Events, watcher: Watcher,
-                 protected: LiveIndex, recorder: AlertRecorder) -> None:
-        self._data_dir, self._store, self._events, self._watcher = data_dir, store, events, watcher
-        self._protected, self._recorder = protected, recorder
-        self._runner: web.AppRunner | None = None
-        self._fresh: asyncio.Task | None = None
+    def __init__(self, sentinelle: Sentinelle) -> None:
+        self._sentinelle = sentinelle
 
     def load(self, loader) -> None:
-        loader.add_option("sentinelle_api_port", int, 8765,
-                          "Where Sentinelle's API for the extension listens on 127.0.0.1 (0: off).")
+        loader.add_option("sentinelle_api_port", int, API_PORT,
+                          f"{help_of('api_port')} 0: no API.")
+        loader.add_option("sentinelle_extension_origins", Sequence[str], [], help_of("extension_origins"))
 
     async def running(self) -> None:
-        self._fresh = asyncio.create_task(self._protected.keep_fresh())
-        port = ctx.options.sentinelle_api_port
-        logger.warning("Sentinelle: watching the social networks; data dir %s", self._data_dir)
-        if not port:
-            return
+        sentinelle = self._sentinelle
         domains = all_domains(normalise_domain(d) for d in ctx.options.sentinelle_extra_hosts)
-        proxy_port = ctx.options.listen_port or 8080
-        app = create_app(self._store, self._events, load_or_create_token(self._data_dir), port=port,
-                         counts=lambda: self._watcher.report() | {"unsaved": self._recorder.unsaved},
-                         contacts=Contacts(self._data_dir), protected=self._protected,
-                         proxy={"pac": pac_script(domains, proxy_port), "port": proxy_port,
-                                "domains": domains})
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await self._runner.setup()
+        proxy_port = ctx.options.listen_port or PROXY_PORT
+        sentinelle.settings = replace(sentinelle.settings, api_port=ctx.options.sentinelle_api_port,
+                                      proxy_port=proxy_port, extra_hosts=tuple(domains),
+                                      extension_origins=tuple(ctx.options.sentinelle_extension_origins))
+        logger.warning("Sentinelle: watching the social networks; data dir %s", sentinelle.data_dir)
         try:
-            await web.TCPSite(self._runner, "127.0.0.1", port).start()
-        except OSError as e:
-            logger.error("Sentinelle: cannot listen on 127.0.0.1:%d for the API (%s); "
-                         "choose another with --set sentinelle_api_port=PORT", port, e.strerror)
+            await sentinelle.start(proxy=proxy_rules(domains, proxy_port))
+        except RunError as e:
+            logger.error("Sentinelle: %s (mitmdump: --set sentinelle_api_port=PORT)", e)
 
     async def done(self) -> None:
-        if self._fresh is not None:
-            self._fresh.cancel()
-        if self._runner is not None:
-            await self._runner.cleanup()
-        await save_what_was_seen(self._recorder)
-        self._store.close()
+        logger.warning("Sentinelle: images from social networks: %s.", await self._sentinelle.close())
 
 
 def _addons() -> list:
-    data_dir = ensure_data_dir(default_data_dir())
-    store = StoreThread(data_dir)
-    events = Events()
-    protected = LiveIndex(store, data_dir / INDEX_FILE)
-    recorder = AlertRecorder(store, events)
-    watcher = Watcher(protected.current, recorder, watch=recorder.watch)  # a guest: the allocator is not its to tune
-    return [watcher, SentinelleApi(data_dir, store, events, watcher, protected, recorder)]
+    # A guest: the allocator and the collector are not its to tune.
+    sentinelle = Sentinelle(Settings(default_data_dir()), own_process=False)
+    return [Watcher(sentinelle.watch), Guest(sentinelle)]
 
 
 addons = _addons()

@@ -20,6 +20,7 @@ from pathlib import Path
 from cryptography import x509
 from sentinelle.server.config import mitmproxy_dir
 from sentinelle.server.contact import EXTENSION, last_contact
+from sentinelle.server.settings import API_PORT
 from sentinelle.server.setup import trust
 from sentinelle.server.setup.ca import load_ca
 from sentinelle.server.version import sentinelle_version
@@ -98,7 +99,7 @@ def check_trust(data_dir: Path, system: str, home: Path, runner: trust.Runner) -
     return checks
 
 
-def check_contact(data_dir: Path, kind: str, api_port: int = 8765,
+def check_contact(data_dir: Path, kind: str, api_port: int = API_PORT,
                   now: datetime | None = None) -> Check:
     when = last_contact(data_dir, kind)
     if kind == EXTENSION:

@@ -19,6 +19,7 @@ from sentinelle.server.config import (
     load_or_create_token,
     mitmproxy_dir,
 )
+from sentinelle.server.settings import API_PORT
 from sentinelle.server.setup import trust
 from sentinelle.server.setup.ca import (
     CERTIFICATE,
@@ -45,7 +46,7 @@ class Machine:
 
 
 def setup(data_dir: Path, machine: Machine, runner: trust.Runner, say: Say, *,
-          system_store: bool = True, new_ca: bool = False, api_port: int = 8765,
+          system_store: bool = True, new_ca: bool = False, api_port: int = API_PORT,
           extra_hosts: Sequence[str] = ()) -> bool:
     """Returns True when every step was done (or shown, with --dry-run).
 

@@ -33,12 +33,13 @@ except ImportError:  # Windows: Squid's user is never looked up there
     pwd = None
 
 from sentinelle.proxy.hosts import all_domains
+from sentinelle.server.settings import ICAP_PORT
 
 CERTGEN = Path("/usr/lib/squid/security_file_certgen")  # Debian's squid-openssl
 SSL_DB = Path("/var/lib/squid/ssl_db")
 CONFIG_FILE = "sentinelle.conf"
 CA_FILE = "sentinelle-ca.pem"  # Sentinelle's CA key and certificate, for Squid
-DEFAULT_ICAP = ("127.0.0.1", 1344)
+DEFAULT_ICAP = ("127.0.0.1", ICAP_PORT)
 SERVICE_SET = "sentinelle"
 
 

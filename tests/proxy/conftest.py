@@ -1,4 +1,4 @@
-"""A watch with Kodak 5 protected, as the ICAP service runs it, for the tests of the watch and its fronts."""
+"""A watch with Kodak 5 protected, as the ICAP service runs it, for the tests of the watch and its fronts (each attaches its front)."""
 
 from __future__ import annotations
 

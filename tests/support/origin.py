@@ -14,7 +14,9 @@ from tests.support.certs import OriginCerts
 
 @dataclass
 class Origin:
-    """Serves `files[path] = (content_type, body)`; every request path is counted in `hits`."""
+    """Serves `files[path] = (content_type, body)`, or `(content_type, body, headers)` for a body sent
+    as it is with headers of its own (a Content-Encoding it is already in); every request path
+    is counted in `hits`."""
 
     port: int = 0
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
@@ -32,8 +34,8 @@ async def serve_origin(certs: OriginCerts, files: dict[str, tuple[str, bytes]]) 
             return await _echo(request)
         if request.path not in origin.files:
             return web.Response(status=404, text="not found")
-        content_type, body = origin.files[request.path]
-        headers = {"Content-Type": content_type} if content_type else {}
+        content_type, body, *own = origin.files[request.path]
+        headers = ({"Content-Type": content_type} if content_type else {}) | (own[0] if own else {})
         encoding = request.query.get("enc")
         if encoding == "gzip":
             return web.Response(body=gzip.compress(body, mtime=0),

@@ -45,6 +45,7 @@ def test_a_worker_reads_a_search_response_for_posts_and_look_alikes(tmp_path):
         {"user": {"username": "chloe.b", "full_name": "Chloé", "profile_pic_url": "https://scontent.cdninstagram.com/v/t51.2885-19/8_n.jpg"}},
     ]}).encode()
     attributions, lookalikes = worker.read_feed("instagram", "https://www.instagram.com/api/v1/web/search/topsearch/",
-                                                "application/json", body, worker.IndexRef(str(tmp_path / "index"), 1))
+                                                "application/json", body, "identity",
+                                                worker.IndexRef(str(tmp_path / "index"), 1))
     assert len(attributions) == 2
     assert [(f.handle, f.display_name, f.resemblance.field) for f in lookalikes] == [("l3a.m4rtin", "Léa", "handle")]

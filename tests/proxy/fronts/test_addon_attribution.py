@@ -34,7 +34,7 @@ def feed_flow(body: bytes, host: str = "www.instagram.com", content_type: str = 
 
 async def read_all(watcher) -> None:
     """Until no feed is being read: the last one's done-callback, which takes it off, has run whole."""
-    await wait_for(lambda: not watcher.reading, timeout=30, interval=0.005)
+    await wait_for(lambda: not watcher.watch.reading, timeout=30, interval=0.005)
 
 
 async def test_a_match_carries_the_account_its_feed_named(watcher):
@@ -42,10 +42,10 @@ async def test_a_match_carries_the_account_its_feed_named(watcher):
     flow = feed_flow(body, gzip=True)
     raw = flow.response.raw_content
     watcher.response(flow)
-    assert watcher.reading == 1 and watcher.report()["reading"] == 1  # as /api/stats says
+    assert watcher.watch.reading == 1 and watcher.watch.report()["reading"] == 1  # as /api/stats says
     assert flow.response.raw_content == raw  # the browser gets it as it came
     await read_all(watcher)
-    assert len(watcher.attributions) == 3
+    assert len(watcher.watch.attributions) == 3
 
     image = image_flow(square_crop_copy(kodak(5)), host="scontent-cdg4-1.cdninstagram.com")
     image.request.path = "/v/t51.29350-15/431000001_1_n.jpg?stp=dst-jpg_e35_s640x640&oh=1&oe=2"
@@ -71,13 +71,13 @@ async def test_an_image_no_feed_named_keeps_its_page_only(watcher):
 
 async def test_feeds_of_other_hosts_and_unknown_shapes_are_harmless(watcher):
     watcher.response(feed_flow((FEEDS / "instagram_timeline.json").read_bytes(), host="www.mybank.fr"))
-    assert watcher.reading == 0
+    assert watcher.watch.reading == 0
     for body in (b"{not json", json.dumps({"data": [1, 2, 3]}).encode(), b""):
         watcher.response(feed_flow(body))
     watcher.response(feed_flow(b"{}" + b" " * (MAX_FEED_BYTES + 1)))  # too large: passed unread
     await read_all(watcher)
-    assert len(watcher.attributions) == 0
-    assert watcher.counts.seen == 0  # feeds are not images
+    assert len(watcher.watch.attributions) == 0
+    assert watcher.watch.counts.seen == 0  # feeds are not images
 
 
 async def test_a_profile_picture_that_copies_a_protected_photo_names_the_account_that_wears_it(watcher):

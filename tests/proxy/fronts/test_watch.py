@@ -1,4 +1,4 @@
-"""proxy/fronts/watch.py: the work every front shares, fed as a front without mitmproxy feeds it."""
+"""proxy/fronts/watch.py: the work every front shares, fed as the ICAP front (no mitmproxy) feeds it."""
 
 from __future__ import annotations
 
@@ -7,13 +7,20 @@ import gzip
 from pathlib import Path
 
 import pytest
-from sentinelle.proxy.fronts.watch import FEED, IMAGE, Response, page_from, triage
+from sentinelle.proxy.fronts.icap_service import IcapService, Response
+from sentinelle.proxy.fronts.watch import FEED, IMAGE, page_from, triage
 
 from tests.conftest import kodak, square_crop_copy
 from tests.support.scenario import wait_for
 
 CDN = "scontent-cdg4-1.cdninstagram.com"
 FEEDS = Path(__file__).parents[2] / "fixtures" / "feeds"
+
+
+@pytest.fixture(autouse=True)
+def front(watch):
+    """The ICAP service as the watch's front: it describes what it kept (`Response`)."""
+    return IcapService(watch, '"test"')
 
 
 def image(body: bytes, **headers: str) -> Response:
@@ -82,6 +89,10 @@ async def test_a_feed_read_names_the_account_of_a_match(watch):
     assert watch.recorded[0].attribution.account == "fake.account.123"
 
 
-def test_a_front_that_keeps_something_else_must_say_how_to_describe_it(watch):
-    with pytest.raises(TypeError, match="says how to describe it"):
-        watch.describe(object(), "instagram", 0.0)
+def test_a_watch_has_one_front(watch):
+    class Other:
+        def describe(self, kept, platform, seen_at):
+            raise AssertionError("never asked")
+
+    with pytest.raises(ValueError, match="already has a front"):
+        watch.attach(Other())

@@ -102,3 +102,7 @@ async def test_mitmdump_with_the_script_raises_an_alert_and_serves_the_api(tmp_p
     assert "Traceback" not in err + out, err + out
     log = sentinelle(data_dir, "log", "--json").stdout.splitlines()
     assert len(log) == 1 and json.loads(log[0])["child"] == "Alice"
+    # The guest keeps the counts `sentinelle doctor` reads, as `sentinelle run` does.
+    counts = json.loads((data_dir / "watch-counts.json").read_text())
+    assert counts["checked"] == 1 and counts["matched"] == 1
+    assert "images checked: 1 of 1" in sentinelle(data_dir, "doctor", check=False).stdout

@@ -1,0 +1,140 @@
+"""The composition root: Sentinelle wired once, whatever front it runs.
+
+`Sentinelle` builds, in this order, the store (in its own thread), the events, the protected
+set kept fresh (`LiveIndex`), the recorder and the watch; `start` starts the checking
+processes, serves the API and the background tasks (the counts `doctor` reads, the index kept
+in step with enrolments); `close` stops them all, in the one order that loses nothing, and
+may be called twice. A front attaches itself to `watch`: the mitmproxy add-on
+(`sentinelle run`, server/run/runner.py, and the guest in someone else's mitmdump,
+server/run/mitmdump_addon.py) or the ICAP service (`sentinelle icap`,
+server/run/icap_runner.py). Those three are thin adapters; the wiring is here, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from aiohttp import web
+from sentinelle.proxy.fronts import memory
+from sentinelle.proxy.fronts.watch import QUIET_SECONDS, Watch
+from sentinelle.server.alerts.events import Events
+from sentinelle.server.alerts.protected import INDEX_FILE, LiveIndex
+from sentinelle.server.alerts.recorder import AlertRecorder
+from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.api.app import create_app
+from sentinelle.server.config import ensure_data_dir, load_or_create_token
+from sentinelle.server.contact import Contacts
+from sentinelle.server.settings import Settings
+from sentinelle.server.watch_counts import write_counts
+
+logger = logging.getLogger("sentinelle")
+
+COUNTS_EVERY_SECONDS = 30.0
+# At a stop, how long sightings that wait for the disk may still be tried.
+STOP_WRITING_SECONDS = 5.0
+
+
+class RunError(Exception):
+    """Sentinelle cannot start (a port in use, a bad option); the message says what to do."""
+
+
+class Sentinelle:
+    """One Sentinelle process: its settings, store, events, protected set, recorder and watch.
+
+    `own_process`: the process is Sentinelle's own (`run`, `icap`), so the allocator and the
+    garbage collector are its to tune; a guest in someone else's mitmdump changes neither.
+    `quiet_seconds`: how long the front must have handled nothing before images are checked
+    (the ICAP service behind a network's Squid: 0, a network is never quiet at its peak).
+    """
+
+    def __init__(self, settings: Settings, *, own_process: bool = True,
+                 quiet_seconds: float = QUIET_SECONDS) -> None:
+        self.settings = settings
+        self._own_process = own_process
+        data_dir = ensure_data_dir(settings.data_dir)
+        self.store = StoreThread(data_dir)
+        try:
+            self.events = Events()
+            self.index = LiveIndex(self.store, data_dir / INDEX_FILE)
+            self.recorder = AlertRecorder(self.store, self.events)
+            self.watch = Watch(self.index.current, self.recorder, lookalike=self.recorder.watch,
+                               workers=settings.workers, tune_memory=own_process, quiet_seconds=quiet_seconds)
+        except BaseException:
+            self.store.close()
+            raise
+        self._api: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._extra_counts: Callable[[], dict] = dict
+        self._started = self._closed = False
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+    def counts(self) -> dict:
+        """The watch's counts, what waits for the disk, and what the front adds."""
+        return self.watch.report() | {"unsaved": self.recorder.unsaved} | self._extra_counts()
+
+    async def start(self, *, proxy: dict | None = None, extra_counts: Callable[[], dict] = dict) -> None:
+        """Start the checkers and the background tasks, then serve the API on 127.0.0.1 (unless
+        its port is 0). `proxy`: the proxy's rules for the extension and the PAC (`{"pac",
+        "port", "domains"}`); `extra_counts`: what the front adds to `/api/stats`. RunError
+        when the API's port is taken: the watch goes on (a guest in someone else's proxy keeps
+        watching without an API; `run` and `icap` stop)."""
+        if self._started:
+            raise RuntimeError("Sentinelle is started once")
+        self._started = True
+        self._extra_counts = extra_counts
+        self.watch.start()
+        self._tasks = [asyncio.create_task(self._keep_counts()), asyncio.create_task(self.index.keep_fresh())]
+        if self._own_process:
+            memory.spare_the_collector()  # what is alive now stays for the process's life
+        if port := self.settings.api_port:
+            app = create_app(self.store, self.events, load_or_create_token(self.data_dir), port=port,
+                             counts=self.counts, proxy=proxy, contacts=Contacts(self.data_dir),
+                             protected=self.index, extension_origins=self.settings.extension_origins)
+            self._api = web.AppRunner(app, handle_signals=False, access_log=None)
+            await self._api.setup()
+            try:
+                await web.TCPSite(self._api, "127.0.0.1", port).start()
+            except OSError as e:
+                raise RunError(f"cannot listen on 127.0.0.1:{port} for the API: {e.strerror}. "
+                               "Is Sentinelle already running? Or choose another --api-port.") from None
+
+    async def close(self) -> str:
+        """Stop everything, in order: the background tasks, the API, the checkers; then write
+        what waits for the disk (for STOP_WRITING_SECONDS at most) and the last counts, and
+        close the store. Returns the summary of what the watch did. Idempotent."""
+        if self._closed:
+            return self.watch.counts.summary()
+        self._closed = True
+        try:
+            for task in self._tasks:
+                task.cancel()
+            if self._api is not None:
+                await self._api.cleanup()
+            self.watch.stop()
+            try:
+                await asyncio.wait_for(self.recorder.flush(), STOP_WRITING_SECONDS)
+            except TimeoutError:
+                logger.error("Sentinelle stops with %d sighting(s) it could not write (the disk refused "
+                             "them): they are lost.", self.recorder.unsaved)
+            if self._started:
+                with contextlib.suppress(OSError):  # a full disk: the counts of this run are lost, nothing else
+                    write_counts(self.data_dir, self.counts())
+        finally:
+            self.store.close()
+        return self.watch.counts.summary()
+
+    async def _keep_counts(self, every: float = COUNTS_EVERY_SECONDS) -> None:
+        """Write the counts for `sentinelle doctor`, now and every so often."""
+        while True:
+            try:  # in a thread: a slow disk must not hold the proxy's loop
+                await asyncio.to_thread(write_counts, self.data_dir, self.counts())
+            except OSError as e:  # a full disk: `doctor` reads older counts; the proxy goes on
+                logger.debug("Sentinelle could not write its counts: %s", e)
+            await asyncio.sleep(every)

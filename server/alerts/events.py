@@ -1,11 +1,16 @@
-"""New alerts, pushed to whoever listens (the Server-Sent Events stream of the API)."""
+"""What happened, pushed to whoever listens: new alerts, sightings and watch-list accounts.
+
+Events are (kind, record) pairs, as the store returns records; how they go over the wire
+(Server-Sent Events, with the API's links) is the API's business (server/api/app.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+
+Event = tuple[str, dict]
 
 # A listener that stops reading is dropped rather than letting its queue grow.
 MAX_QUEUED = 100
@@ -15,10 +20,10 @@ class Events:
     """A fan-out of events to subscribers' queues, on one event loop."""
 
     def __init__(self) -> None:
-        self._queues: set[asyncio.Queue[str | None]] = set()
+        self._queues: set[asyncio.Queue[Event | None]] = set()
 
     def publish(self, kind: str, data: dict) -> None:
-        message = format_sse(kind, data)
+        message = (kind, data)
         for queue in list(self._queues):
             if queue.qsize() >= MAX_QUEUED:
                 self._queues.discard(queue)
@@ -33,16 +38,12 @@ class Events:
         self._queues.clear()
 
     @asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[str | None]]:
-        """A queue of formatted messages; None means the stream is over."""
-        queue: asyncio.Queue[str | None] = asyncio.Queue()
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[Event | None]]:
+        """A queue of events; None means the stream is over."""
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
         self._queues.add(queue)
         try:
             yield queue
         finally:
             self._queues.discard(queue)
 
-
-def format_sse(kind: str, data: dict) -> str:
-    """One Server-Sent Events message."""
-    return f"event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"

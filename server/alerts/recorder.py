@@ -31,12 +31,6 @@ LONGEST_RETRY_SECONDS = 30.0
 WRITE_FAILURES = (OSError, sqlite3.Error)
 
 
-def with_links(alert: dict) -> dict:
-    """An alert as the API and the event stream show it: with where its images are."""
-    base = f"/api/alerts/{alert['id']}"
-    return alert | {"evidence_url": base + "/evidence", "photo_url": base + "/photo"}
-
-
 class AlertRecorder:
     """The watcher's `record` and `watch`: sightings and look-alike accounts to the store, in
     order, never dropped; then to `events`."""
@@ -98,7 +92,7 @@ class AlertRecorder:
 
     async def _write_sighting(self, sighting: Sighting) -> None:
         alert, is_new = await self._store.run(self._store.store.record_sighting, sighting)
-        self._events.publish("alert" if is_new else "sighting", with_links(alert))
+        self._events.publish("alert" if is_new else "sighting", alert)
         if is_new:
             logger.warning("Sentinelle: a protected photo (%s) was seen on %s — alert #%d%s",
                            alert["photo_name"], alert["platform"], alert["id"],
@@ -112,4 +106,4 @@ class AlertRecorder:
             logger.warning("Sentinelle: an account on %s looks like %s (@%s) — on the watch list",
                            entry["platform"], entry["child"], entry["handle"])
         for alert_id in upgraded:  # her photos were seen on it before its name was: now an impersonation
-            self._events.publish("alert", with_links(await self._store.run(store.alert, alert_id)))
+            self._events.publish("alert", await self._store.run(store.alert, alert_id))

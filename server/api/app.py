@@ -10,6 +10,7 @@ never to a web page (Origin, fetch metadata), and, but for `/api/health`, `/api/
 from __future__ import annotations
 
 import asyncio
+import json
 import weakref
 from collections.abc import Callable, Iterable
 
@@ -18,7 +19,6 @@ from aiohttp.http_exceptions import HttpProcessingError
 from sentinelle.server.alerts.enroll import enroll_upload
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.protected import LiveIndex
-from sentinelle.server.alerts.recorder import with_links
 from sentinelle.server.alerts.store import STATUSES, StoreError
 from sentinelle.server.alerts.store_thread import StoreThread
 from sentinelle.server.api.common import (
@@ -27,6 +27,7 @@ from sentinelle.server.api.common import (
     error,
     refresh_protected,
     status_of,
+    with_links,
 )
 from sentinelle.server.api.handshake import (
     AUTH_SCHEME,
@@ -359,10 +360,17 @@ async def event_stream(request: web.Request) -> web.StreamResponse:
                     continue
                 if message is None:
                     break
-                await response.write(message.encode())
+                await response.write(server_sent_event(*message))
     except (ConnectionResetError, ConnectionError):
         pass  # the extension went away; it reconnects by itself
     return response
+
+
+def server_sent_event(kind: str, data: dict) -> bytes:
+    """One Server-Sent Events message; an alert goes with the API's links to its images."""
+    if kind in ("alert", "sighting"):
+        data = with_links(data)
+    return f"event: {kind}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
 async def proxy_pac(request: web.Request) -> web.Response:

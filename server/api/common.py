@@ -11,6 +11,12 @@ STORE = web.AppKey("store", StoreThread)
 PROTECTED = web.AppKey("protected", LiveIndex)
 
 
+def with_links(alert: dict) -> dict:
+    """An alert as the API and the event stream show it: with where its images are."""
+    base = f"/api/alerts/{alert['id']}"
+    return alert | {"evidence_url": base + "/evidence", "photo_url": base + "/photo"}
+
+
 def error(status: type[web.HTTPException], message: str, **headers: str) -> web.HTTPException:
     return status(
         text=web.json_response({"error": message}).text,

@@ -9,7 +9,6 @@ import json
 import aiohttp
 import pytest
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.alerts.recorder import with_links
 from sentinelle.server.alerts.store_thread import StoreThread
 from sentinelle.server.api.app import (
     SENTINELLE_EXTENSION,
@@ -169,10 +168,12 @@ async def test_the_event_stream_pushes_each_new_alert(api):
     assert response.headers["Content-Type"] == "text/event-stream"
     assert (await response.content.readuntil(b"\n\n")).startswith(b"retry:")
     alert, _ = api.store.record_sighting(sighting(photo["id"], "https://cdn/a.jpg"))
-    api.events.publish("alert", with_links(alert))
+    api.events.publish("alert", alert)
     message = await asyncio.wait_for(response.content.readuntil(b"\n\n"), 5)
     kind, data = message.decode().strip().split("\n")
-    assert kind == "event: alert" and json.loads(data[len("data: "):])["id"] == alert["id"]
+    sent = json.loads(data[len("data: "):])
+    assert kind == "event: alert" and sent["id"] == alert["id"]
+    assert sent["evidence_url"] == f"/api/alerts/{alert['id']}/evidence"  # the API's links, added on the wire
     response.close()
 
 

@@ -4,23 +4,16 @@ images were checked and how many passed unchecked. Counts only: nothing of any i
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
+
+from sentinelle.proxy.files import write_atomically
 
 FILE = "watch-counts.json"
 
 
 def write_counts(data_dir: Path, counts: dict) -> None:
     """Replace the file at once (a reader never sees half of it)."""
-    fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".counts-")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(counts, f)
-        os.replace(tmp, data_dir / FILE)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_atomically(data_dir / FILE, json.dumps(counts), prefix=".counts-")
 
 
 def read_counts(data_dir: Path) -> dict | None:

@@ -15,7 +15,6 @@ import ctypes
 import os
 import pickle
 import signal
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from sentinelle.proxy.engine.matcher import Match, Matcher
 from sentinelle.proxy.feeds.attribution import MAX_FEED_BYTES, Attribution, parse_feed
 from sentinelle.proxy.feeds.lookalikes import Lookalike, find_lookalikes
 from sentinelle.proxy.feeds.names import NameWatch
+from sentinelle.proxy.files import write_atomically
 from sentinelle.proxy.fronts import encoding
 
 
@@ -49,14 +49,8 @@ def save_matcher(matcher: Matcher, path: Path, names: NameWatch | None = None) -
     The file holds fingerprints and names only, as the database does, in the same private
     data dir.
     """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".index-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(Protected(matcher, names or NameWatch(())), f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    protected = Protected(matcher, names or NameWatch(()))
+    write_atomically(path, lambda f: pickle.dump(protected, f, protocol=pickle.HIGHEST_PROTOCOL), prefix=".index-")
 
 
 _loaded: tuple[IndexRef, Protected] | None = None

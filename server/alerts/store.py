@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
+from sentinelle.proxy.files import write_atomically
 from sentinelle.proxy.engine.fingerprint import Fingerprint
 from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.server.alerts.schema import (
@@ -307,16 +306,7 @@ class Store(WatchList):
         name = sighting.sha256 + _EXTENSIONS.get(media_type, ".bin")
         path = self.evidence_dir / name
         if not path.exists():
-            fd, tmp = tempfile.mkstemp(dir=self.evidence_dir, prefix=_INCOMING)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(sighting.body)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomically(path, sighting.body, prefix=_INCOMING)
         return name
 
     def _discard_abandoned_evidence(self) -> None:

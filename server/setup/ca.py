@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from sentinelle.proxy.files import write_atomically
 from sentinelle.proxy.hosts import all_domains
 
 KEY_AND_CERT = "mitmproxy-ca.pem"  # what mitmproxy loads: the key, then the certificate
@@ -119,7 +119,7 @@ def ensure_ca(confdir: Path, domains: Iterable[str] | None = None) -> tuple[CA, 
     """
     if (found := load_ca(confdir)) is not None:
         if not found.certificate_file.exists():
-            _write(found.certificate_file, _pem(found.certificate), 0o644)
+            write_atomically(found.certificate_file, _pem(found.certificate), 0o644)
         return found, False
     return write_ca(confdir, domains), True
 
@@ -131,8 +131,8 @@ def write_ca(confdir: Path, domains: Iterable[str] | None = None) -> CA:
     key_pem = key.private_bytes(serialization.Encoding.PEM,
                                 serialization.PrivateFormat.TraditionalOpenSSL,
                                 serialization.NoEncryption())
-    _write(confdir / KEY_AND_CERT, key_pem + _pem(certificate), 0o600)
-    _write(confdir / CERTIFICATE, _pem(certificate), 0o644)
+    write_atomically(confdir / KEY_AND_CERT, key_pem + _pem(certificate), 0o600)
+    write_atomically(confdir / CERTIFICATE, _pem(certificate), 0o644)
     # mitmproxy's own derived files would describe the CA they were made from.
     for stale in ("mitmproxy-ca.p12", "mitmproxy-ca-cert.p12", "mitmproxy-ca-cert.cer"):
         (confdir / stale).unlink(missing_ok=True)
@@ -143,11 +143,3 @@ def _pem(certificate: x509.Certificate) -> bytes:
     return certificate.public_bytes(serialization.Encoding.PEM)
 
 
-def _write(path: Path, data: bytes, mode: int) -> None:
-    """Write through a new file created with `mode` from its first byte, then rename it."""
-    partial = path.with_name(path.name + ".new")
-    partial.unlink(missing_ok=True)
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(partial, path)

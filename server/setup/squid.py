@@ -32,6 +32,7 @@ try:
 except ImportError:  # Windows: Squid's user is never looked up there
     pwd = None
 
+from sentinelle.proxy.files import write_atomically
 from sentinelle.proxy.hosts import all_domains
 from sentinelle.server.settings import ICAP_PORT
 
@@ -131,21 +132,15 @@ def write_files(folder: Path, settings: SquidSettings, ca_pem: bytes, squid_user
     says how to."""
     folder.mkdir(parents=True, exist_ok=True)
     ca_file = folder / CA_FILE
-    partial = ca_file.with_name(ca_file.name + ".new")
-    partial.unlink(missing_ok=True)
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # private from its first byte
-    with os.fdopen(fd, "wb") as f:
-        f.write(ca_pem)
-    owner = None
+    owner, ids = None, None
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         try:
             entry = pwd.getpwnam(squid_user)
         except KeyError:
             pass
         else:
-            os.chown(partial, entry.pw_uid, entry.pw_gid)
-            owner = squid_user
-    os.replace(partial, ca_file)
+            owner, ids = squid_user, (entry.pw_uid, entry.pw_gid)
+    write_atomically(ca_file, ca_pem, 0o600, owner=ids)  # private from its first byte
     config = folder / CONFIG_FILE
-    config.write_text(squid_config(settings))
+    write_atomically(config, squid_config(settings), 0o644)
     return Written(config, ca_file, owner)

@@ -26,6 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sentinelle.proxy.files import write_atomically
+
 NICKNAME = "Sentinelle local CA"
 RECORD_FILE = "trust.json"
 DEBIAN_ANCHOR = Path("/usr/local/share/ca-certificates/sentinelle.crt")
@@ -244,5 +246,4 @@ def _write_specs(data_dir: Path, specs: list[tuple[str, ...]]) -> None:
     if not specs:
         path.unlink(missing_ok=True)
         return
-    path.write_text(json.dumps([list(s) for s in specs], indent=2) + "\n")
-    path.chmod(0o600)
+    write_atomically(path, json.dumps([list(s) for s in specs], indent=2) + "\n")

@@ -10,7 +10,9 @@ never to a web page (Origin, fetch metadata), and, but for `/api/health`, `/api/
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
+import multiprocessing
 import weakref
 from collections.abc import Callable, Iterable
 
@@ -294,10 +296,20 @@ async def case_file(request: web.Request) -> web.Response:
         case = await db.run(casefile.collect, db.store, ids, query.get("account") or None)
     except casefile.CaseFileError as e:
         raise error(web.HTTPNotFound if ids or query.get("account") else web.HTTPBadRequest, str(e)) from None
-    data = await asyncio.to_thread(casefile.build, case, query.get("lang", "en"), query.get("country", "OTHER"))
+    data = await build_away(case, query.get("lang", "en"), query.get("country", "OTHER"))
     return web.Response(body=data, content_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{casefile.file_name(case)}"',
         "Cache-Control": "no-store"})
+
+
+async def build_away(case, lang: str, country: str) -> bytes:
+    """The case file, written in a process of its own: the PDF (reportlab, pure Python) would hold
+    the interpreter's lock for a second or more, and with it the event loop that carries the
+    browser's traffic, were it written in a thread here. Spawned, as the checkers are (a
+    forked copy of a running loop and its threads is not safe); an export is rare enough to
+    pay for the process's start."""
+    with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return await asyncio.get_running_loop().run_in_executor(pool, casefile.build, case, lang, country)
 
 
 async def list_photos(request: web.Request) -> web.Response:

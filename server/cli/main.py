@@ -63,7 +63,7 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
     \b
     First time:
       sentinelle setup
-      sentinelle enroll --child Alice ~/Pictures/Alice
+      sentinelle enroll --child "Alice Dupont" ~/Pictures/Alice
       sentinelle service install
       sentinelle doctor
     """
@@ -80,11 +80,13 @@ def enroll(obj: Context, child: str | None, paths: tuple[Path, ...]) -> None:
     """Protect photos: files, or folders (searched recursively).
 
     The photos never leave this computer: Sentinelle keeps their fingerprints, a small
-    thumbnail and their SHA-256. Enrolling the same file twice does nothing.
+    thumbnail and their SHA-256. Enrolling the same file twice does nothing. The child is
+    named as with `sentinelle child set`: her first name alone means her when hers is the
+    only full name that starts with it.
 
     \b
     Example:
-      sentinelle enroll --child Alice ~/Pictures/Alice holiday.jpg
+      sentinelle enroll --child "Alice Dupont" ~/Pictures/Alice holiday.jpg
     """
     if child is not None:
         child = _whose(obj.store, child)

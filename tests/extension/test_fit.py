@@ -14,10 +14,10 @@ import numpy
 import pytest
 from PIL import Image
 from playwright.sync_api import expect
-from sentinelle.proxy.attribution import Attribution
-from sentinelle.proxy.fingerprint import fingerprint
-from sentinelle.proxy.matcher import Match
-from sentinelle.proxy.sighting import Sighting
+from sentinelle.proxy.feeds.attribution import Attribution
+from sentinelle.proxy.engine.fingerprint import fingerprint
+from sentinelle.proxy.engine.matcher import Match
+from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.server.alerts.protected import ProtectedSet
 from sentinelle.server.alerts.store import Store
 

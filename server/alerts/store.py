@@ -409,6 +409,7 @@ class Store(WatchList):
             rename_child(self.db, child_id, meant.name)
         return child_id
 
+
 def _check_status(status: str) -> None:
     if status not in STATUSES:
         raise StoreError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")

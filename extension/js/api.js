@@ -142,9 +142,16 @@ export class Api {
     return this.json("/api/children");
   }
 
-  /** Create or update a child by her full name; the nicknames and handles given replace hers. */
-  setChild({ name, aliases, handles }) {
-    return this.json("/api/children", { method: "PUT", json: { name, aliases, handles } });
+  /** Create or update the child `name` means (with `id`: that child, given `name`); the nicknames
+   *  and handles given replace hers. Resolves to her, with `was`: her name before, when it changed. */
+  setChild({ id, name, aliases, handles }) {
+    return this.json("/api/children", { method: "PUT", json: { id, name, aliases, handles } });
+  }
+
+  /** Stop watching for a child: her photos are no longer protected; her alerts stay. Resolves to
+   *  `{ name, photos, alerts }`: what was removed, and how many of her alerts were kept. */
+  removeChild(id) {
+    return this.json(`/api/children/${Number(id)}`, { method: "DELETE" });
   }
 
   /** Accounts whose names look like a child's (`open`, `dismissed`, `impersonation`, or all). */

@@ -1,7 +1,8 @@
 // The options page's children: each child's full name, nicknames and own accounts, saved to
-// Sentinelle (PUT /api/children) and listed (GET /api/children), as `sentinelle child set` and
-// `sentinelle child list` do. Sentinelle checks the accounts the feeds show against them to see
-// the ones that pretend to be her; her own accounts are never flagged.
+// Sentinelle (PUT /api/children), listed (GET /api/children) and removed (DELETE), as `sentinelle
+// child set`, `child list` and `child remove` do. Sentinelle checks the accounts the feeds show
+// against them to see the ones that pretend to be her; her own accounts are never flagged. One
+// child, one name: the server says which child a name means, and the page says what it chose.
 
 import { Api } from "./api.js";
 import { platformName, t, tn } from "./i18n.js";
@@ -9,9 +10,12 @@ import { explain, fromTemplate, localize } from "./page.js";
 import { PLATFORMS } from "./platforms.js";
 
 const $ = (id) => document.getElementById(id);
+const hooks = { photosChanged: async () => {} };
 
-/** Wire the form once; the list fills when `listChildren` is called with a working API. */
-export function setUpChildren() {
+/** Wire the form once; the list fills when `listChildren` is called with a working API.
+ *  `photosChanged(api)` is called when a child's photos were removed with her. */
+export function setUpChildren(photosChanged) {
+  hooks.photosChanged = photosChanged;
   $("child-form").addEventListener("submit", (event) => {
     event.preventDefault();
     save();
@@ -51,14 +55,16 @@ export async function listChildren(api) {
   }));
 }
 
-/** The form's words as the API takes them: full name, nicknames, [platform, handle] pairs. */
+/** The form's words as the API takes them: full name, nicknames, [platform, handle] pairs, and
+ *  the child being edited (her name may be the one changed). */
 function fromForm() {
   const name = $("child-name").value.split(/\s+/).filter(Boolean).join(" ");
   const aliases = $("child-aliases").value.split(",").map((alias) => alias.trim()).filter(Boolean);
   const handles = [...$("child-handles").children]
     .map((row) => [row.querySelector("select").value, row.querySelector("input").value.trim().replace(/^@+/, "")])
     .filter(([, handle]) => handle);
-  return { name, aliases, handles };
+  const id = Number($("child-form").dataset.childId) || undefined;
+  return { id, name, aliases, handles };
 }
 
 async function save() {
@@ -72,9 +78,12 @@ async function save() {
     const api = await Api.fromStorage();
     const saved = await api.setChild(child);
     fill(saved);
-    // As `sentinelle child set` says: a first name alone never makes an account look like her.
+    // As `sentinelle child set` says: whom the name was taken for, and that a first name alone
+    // never makes an account look like her.
+    const chosen = saved.was ? t("childRenamed", [saved.was, saved.name])
+      : saved.name !== child.name ? t("childMeant", [child.name, saved.name]) : null;
     const alone = saved.name.split(/\s+/).length < 2;
-    say(alone ? `${t("childSaved", saved.name)} ${t("childFirstNameOnly")}` : t("childSaved", saved.name),
+    say([chosen, t("childSaved", saved.name), alone && t("childFirstNameOnly")].filter(Boolean).join(" "),
         alone ? "info" : "ok");
     await listChildren(api);
   } catch (error) {
@@ -82,7 +91,8 @@ async function save() {
   }
 }
 
-function fill({ name, aliases, handles }) {
+function fill({ id, name, aliases, handles }) {
+  $("child-form").dataset.childId = id || "";
   $("child-name").value = name;
   $("child-aliases").value = aliases.join(", ");
   $("child-handles").replaceChildren();
@@ -121,6 +131,29 @@ function childItem(child) {
     fill(child);
     say("", "info");
     $("child-name").focus();
+  });
+  const remove = item.querySelector(".child-remove");
+  remove.addEventListener("click", async () => {
+    // Two clicks: the first says what removing her does, the second removes her. No dialog to miss.
+    if (remove.dataset.confirm !== "true") {
+      remove.dataset.confirm = "true";
+      remove.textContent = t("childRemoveConfirm");
+      const what = item.querySelector(".child-remove-what");
+      what.textContent = tn("childRemoveWhat", child.photos);
+      what.hidden = false;
+      return;
+    }
+    remove.disabled = true;
+    try {
+      const api = await Api.fromStorage();
+      const removed = await api.removeChild(child.id);
+      if (Number($("child-form").dataset.childId) === child.id) fill({ name: "", aliases: [], handles: [] });
+      say(t("childRemoved", removed.name), "ok");
+      await Promise.all([listChildren(api), hooks.photosChanged(api)]);
+    } catch (error) {
+      remove.disabled = false;
+      say(explain(error), "error");
+    }
   });
   return item;
 }

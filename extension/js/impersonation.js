@@ -3,7 +3,8 @@
 // both say what of the account looked like what of hers. Shared by the worker (notifications),
 // the popup and the review page; no DOM here.
 
-import { t } from "./i18n.js";
+import { named, t } from "./i18n.js";
+import { handle } from "./places.js";
 
 // The server's `field` (what of the account) and `what` (what of hers), each to its sentence.
 const RESEMBLANCE_KEYS = Object.freeze({
@@ -28,7 +29,7 @@ export function isImpersonation(alert) {
 export function resemblanceText(resemblance) {
   if (!resemblance?.child) return null;
   const key = RESEMBLANCE_KEYS[resemblance.field]?.[resemblance.what] || "resemblanceOther";
-  return t(key, resemblance.child);
+  return t(key, named(resemblance.child));
 }
 
 /** A sentence's first letter in upper case ("its handle…" → "Its handle…"), in any language. */
@@ -39,4 +40,14 @@ export function capitalised(sentence) {
 /** Whom an impersonation alert pretends to be: the child its name resembles, else the photo's. */
 export function impersonated(alert) {
   return alert.resemblance?.child || alert.child || t("theChild");
+}
+
+/** The account that pretends to be her, as its network writes it ("@fake.account"). */
+export function impostor(alert) {
+  return alert.account ? handle(alert.platform, alert.account) : t("anAccount");
+}
+
+/** "@fake.account pretends to be Alice Dupont": the account, never the photo, pretends. */
+export function pretendsToBe(alert) {
+  return t("pretendsToBe", [impostor(alert), named(impersonated(alert))]);
 }

@@ -2,8 +2,8 @@
 // An impersonation alert says so first: an account that pretends to be the child is worse news
 // than a copy of her photo, and the parent should know which one this is before clicking.
 
-import { t, platformName } from "./i18n.js";
-import { capitalised, impersonated, isImpersonation, resemblanceText } from "./impersonation.js";
+import { named, platformName, t } from "./i18n.js";
+import { capitalised, isImpersonation, pretendsToBe, resemblanceText } from "./impersonation.js";
 import { accountOf, placeLabel } from "./places.js";
 
 const PREFIX = "alert-";
@@ -54,24 +54,22 @@ function copyWords(alert) {
   const place = accountOf(alert);
   const where = place ? placeLabel(alert, place) : alert.host;
   return {
-    title: alert.child ? t("notificationTitleChild", alert.child) : t("notificationTitle"),
+    title: alert.child ? t("notificationTitleChild", named(alert.child)) : t("notificationTitle"),
     message: t("notificationMessage", [alert.photo_name || "?", platformName(alert.platform), where]),
     contextMessage: t("notificationContext"),
   };
 }
 
-/** "An account pretends to be Léa" — "@lea.martin.2013 on Instagram uses her photo as its
+/** "@lea.martin.2013 pretends to be Léa Martin" — "On Instagram, it uses her photo as its
  *  profile picture" — "Its handle looks like Léa Martin's full name". */
 function impersonationWords(alert) {
-  const place = accountOf(alert);
-  const account = place?.label || alert.account || alert.host;
   const platform = platformName(alert.platform);
   const message = alert.shown_as === "profile_picture"
-    ? t("notificationImpersonationPicture", [account, platform])
-    : t("notificationImpersonationPost", [account, platform, alert.photo_name || "?"]);
+    ? t("notificationImpersonationPicture", platform)
+    : t("notificationImpersonationPost", [platform, alert.photo_name || "?"]);
   const why = resemblanceText(alert.resemblance);
   return {
-    title: t("notificationImpersonationTitle", impersonated(alert)),
+    title: pretendsToBe(alert),
     message,
     contextMessage: why ? capitalised(why) : t("notificationContext"),
   };

@@ -39,7 +39,7 @@ async function main() {
     zone.classList.remove("dragging");
     enroll([...event.dataTransfer.files]);
   });
-  setUpChildren();
+  setUpChildren(listPhotos);
   await Promise.all([showPairing(), showProxy()]);
 }
 
@@ -184,9 +184,10 @@ async function enroll(files) {
     say("pairing-status", explain(error), "error");
     return;
   }
-  const child = $("child").value.trim();
+  const child = $("child").value.split(/\s+/).filter(Boolean).join(" ");
   const results = $("enroll-results");
   results.replaceChildren();
+  say("enroll-chosen", "", "info");
   $("progress-box").hidden = false;
   $("progress").max = files.length;
   const counts = { enrolled: 0, already: 0, skipped: 0 };
@@ -198,6 +199,12 @@ async function enroll(files) {
       [outcome] = await api.enroll([file], child);
     } catch (error) {
       outcome = { file: file.name, status: "skipped", reason: explain(error) };
+    }
+    const whose = outcome.status === "enrolled" && outcome.photo?.child;
+    if (child && whose && whose !== child) {
+      // One child, one name: the server gave the photos to the child the name means.
+      say("enroll-chosen", t("enrollMeant", [child, whose]), "info");
+      $("child").value = whose;
     }
     const key = { enrolled: "enrolled", "already enrolled": "already" }[outcome.status] || "skipped";
     counts[key] += 1;

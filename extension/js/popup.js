@@ -2,10 +2,10 @@
 // the review page or to the page where it was seen.
 
 import { Api } from "./api.js";
-import { dateTime, platformName, relativeTime, statusName, t, tn } from "./i18n.js";
+import { dateTime, named, platformName, relativeTime, statusName, t, tn } from "./i18n.js";
 import { listen, send } from "./messaging.js";
 import { explain, extensionUrl, fromTemplate, localize, openTab, showApiImage } from "./page.js";
-import { impersonated, isImpersonation } from "./impersonation.js";
+import { isImpersonation, pretendsToBe } from "./impersonation.js";
 import { accountOf, placeLabel } from "./places.js";
 import { getLink } from "./settings.js";
 
@@ -56,10 +56,11 @@ function card(api, alert) {
     const chip = item.querySelector(".kind-chip");
     chip.textContent = t("kindImpersonation");
     chip.hidden = false;
-    item.querySelector(".child").textContent = t("pretendsToBe", impersonated(alert));
-  } else {
-    item.querySelector(".child").textContent = alert.child ? t("ofChild", alert.child) : "";
+    const pretends = item.querySelector(".pretends");
+    pretends.textContent = pretendsToBe(alert);
+    pretends.hidden = false;
   }
+  item.querySelector(".child").textContent = alert.child ? t("ofChild", named(alert.child)) : "";
   item.querySelector(".platform").textContent = platformName(alert.platform);
   const place = accountOf(alert);
   item.querySelector(".place").textContent = place ? placeLabel(alert, place) : t("pageUnknown");

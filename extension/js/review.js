@@ -7,13 +7,14 @@
 // (look-for-her.js: links to each network's own search for her names).
 
 import { Api } from "./api.js";
-import { dateTime, platformName, relativeTime, statusName, t, tn, uiLanguage } from "./i18n.js";
+import { dateTime, named, platformName, relativeTime, statusName, t, tn, uiLanguage } from "./i18n.js";
 import { listen, send } from "./messaging.js";
 import { explain, fromTemplate, localize, showApiImage, text } from "./page.js";
-import { impersonated, isImpersonation, resemblanceText } from "./impersonation.js";
+import { impersonated, impostor, isImpersonation, resemblanceText } from "./impersonation.js";
 import { loadSearches, showLookForHer } from "./look-for-her.js";
 import { accountOf, firstPosterOf, safeUrl } from "./places.js";
 import { loadNextSteps, pickCountry, saveCountry, stepsFor } from "./next-steps.js";
+import { visibleOutline } from "./outline.js";
 import { showWatchList } from "./watch-list.js";
 
 const page = {
@@ -152,7 +153,7 @@ function whoShowedIt(alert, place) {
   const platform = platformName(alert.platform);
   if (!alert.account || !place) return t("detailWhere", [platform, place ? place.label : t("pageUnknown")]);
   if (alert.shown_as === "profile_picture") {
-    return t("detailProfilePicture", [place.label, alert.child || t("theChild"), platform]);
+    return t("detailProfilePicture", [place.label, named(alert.child || t("theChild")), platform]);
   }
   const first = firstPosterOf(alert);
   return first ? t("detailReposted", [place.label, first.label, platform]) : t("detailPostedBy", [place.label, platform]);
@@ -171,7 +172,7 @@ async function renderDetail(alertId) {
   detail.hidden = false;
   detail.dataset.alertId = alert.id;
   document.getElementById("detail-title").textContent = alert.child
-    ? t("detailTitleChild", [alert.photo_name || t("photoUnknown"), alert.child])
+    ? t("detailTitleChild", [alert.photo_name || t("photoUnknown"), named(alert.child)])
     : alert.photo_name || t("photoUnknown");
   renderStatus(alert);
   const place = accountOf(alert);
@@ -180,7 +181,8 @@ async function renderDetail(alertId) {
   const pretends = document.getElementById("detail-impersonation");
   pretends.hidden = !isImpersonation(alert);
   pretends.textContent = isImpersonation(alert)
-    ? t("detailImpersonation", [impersonated(alert), resemblanceText(alert.resemblance) || t("kindImpersonation")])
+    ? t("detailImpersonation", [impostor(alert), named(impersonated(alert)),
+                                resemblanceText(alert.resemblance) || t("kindImpersonation")])
     : "";
   await Promise.all([
     showApiImage(document.getElementById("detail-photo"), page.api, alert.photo_url),
@@ -205,8 +207,10 @@ async function renderDetail(alertId) {
 }
 
 /**
- * Outline on the evidence where the protected photo lies in it: `region` is its four corners
- * in the evidence's own pixels (the newest sighting's, the image the evidence route serves).
+ * Outline on the evidence where the protected photo lies in it: `region` is its four corners in
+ * the evidence's own pixels (the newest sighting's, the image the evidence route serves), clipped
+ * to the evidence (outline.js). The stroke is clipped to the outline, so that it lies inside it and
+ * shows whole where the outline follows the image's edges.
  */
 async function outline(img, region) {
   const svg = document.getElementById("detail-outline");
@@ -220,11 +224,15 @@ async function outline(img, region) {
     return; // the evidence could not be shown: nothing to outline
   }
   const { naturalWidth: width, naturalHeight: height } = img;
+  const shown = visibleOutline(region, width, height);
+  if (!shown) return;
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.setAttribute("width", width);
   svg.setAttribute("height", height);
-  svg.querySelector("polygon").setAttribute("points", region.map(([x, y]) => `${Number(x)},${Number(y)}`).join(" "));
+  const points = shown.points.map(([x, y]) => `${x},${y}`).join(" ");
+  for (const polygon of svg.querySelectorAll("polygon")) polygon.setAttribute("points", points);
   svg.removeAttribute("hidden");
+  note.textContent = shown.runsPast ? t("outlineNotePart") : t("outlineNote");
   note.hidden = false;
 }
 

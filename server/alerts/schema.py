@@ -7,6 +7,7 @@ a test can stop before a given step (`migrate(db, until=step)`) to make an older
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
@@ -14,6 +15,7 @@ import sqlite_utils
 from sentinelle.proxy.engine.avatar import AVATAR_VIEW
 from sentinelle.proxy.engine.fingerprint import Fingerprint, avatar_view, with_local_features
 from sentinelle.proxy.feeds.image_keys import platform_key
+from sentinelle.server.alerts.child_names import one_child_each
 
 # What an alert says of who showed the image and who posted it first, taken from the feed.
 _FIRST_POSTER = ("shown_as", "repost", "first_account", "first_account_url", "first_post_url")
@@ -209,9 +211,68 @@ def _add_avatar_views(db: sqlite_utils.Database) -> None:
         db["fingerprints"].insert({"photo_id": photo_id, "view": AVATAR_VIEW, "data": avatar_view(img).to_bytes()})
 
 
+def _one_child_one_name(db: sqlite_utils.Database) -> None:
+    """One child, one name (server/alerts/child_names.py): a child an older Sentinelle kept as
+    two ("Alice" from `enroll --child Alice`, then "Alice Dupont" from `child set`; or "léa
+    martin" beside "Léa Martin") becomes one, as the store would have kept her had it known the
+    rule: her photos, nicknames and accounts together under her full name, and her alerts and
+    watch-list entries under that name too. A first name that several full names start with is
+    left alone (`sentinelle child rename` joins it to the one the parent means).
+    """
+    merges, renames = one_child_each(db.execute("SELECT id, name FROM children").fetchall())
+    for gone, kept in merges:
+        merge_child(db, gone, kept)
+    for child_id, name in renames.items():
+        rename_child(db, child_id, name)
+    if merges or renames:
+        bump_photos_revision(db)  # the watcher's workers check accounts against her names
+
+
 MIGRATIONS = [_create_v1, _add_attribution, _add_local_features, _add_region, _platform_image_keys,
-              _add_first_poster, _add_child_names, _add_impersonation, _add_avatar_views]
+              _add_first_poster, _add_child_names, _add_impersonation, _add_avatar_views,
+              _one_child_one_name]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+# -- children: shared by the store and the migration that made each child one --------------
+
+def rename_child(db: sqlite_utils.Database, child_id: int, name: str) -> None:
+    """Give a child another name, and her alerts and watch-list entries with it."""
+    (old,) = db.execute("SELECT name FROM children WHERE id = ?", [child_id]).fetchone()
+    db.execute("UPDATE children SET name = ? WHERE id = ?", [name, child_id])
+    _name_everywhere(db, old, name)
+
+
+def merge_child(db: sqlite_utils.Database, gone: int, kept: int) -> None:
+    """Make child `gone` one with child `kept`: her photos, nicknames and own accounts join
+    hers, what named her names `kept`, and `gone` is deleted."""
+    rows = {row[0]: row[1:] for row in db.execute(
+        "SELECT id, name, aliases, handles FROM children WHERE id IN (?, ?)", [gone, kept])}
+    (old, gone_aliases, gone_handles), (name, kept_aliases, kept_handles) = rows[gone], rows[kept]
+    aliases = dict.fromkeys(json.loads(kept_aliases or "[]") + json.loads(gone_aliases or "[]"))
+    handles = dict.fromkeys(map(tuple, json.loads(kept_handles or "[]") + json.loads(gone_handles or "[]")))
+    db.execute("UPDATE photos SET child_id = ? WHERE child_id = ?", [kept, gone])
+    db.execute("UPDATE children SET aliases = ?, handles = ? WHERE id = ?",
+               [json.dumps(list(aliases), ensure_ascii=False),
+                json.dumps([list(h) for h in handles], ensure_ascii=False), kept])
+    db.execute("DELETE FROM children WHERE id = ?", [gone])
+    _name_everywhere(db, old, name)
+
+
+def _name_everywhere(db: sqlite_utils.Database, old: str, name: str) -> None:
+    # Alerts and the watch list keep the child's name as text (what the review page filters on).
+    db.execute("UPDATE alerts SET child = ? WHERE child = ?", [name, old])
+    db.execute("UPDATE alerts SET resemblance = json_set(resemblance, '$.child', ?)"
+               " WHERE json_extract(resemblance, '$.child') = ?", [name, old])
+    db.execute("UPDATE watchlist SET child = ? WHERE child = ?", [name, old])
+
+
+def bump_photos_revision(db: sqlite_utils.Database) -> None:
+    """Change the number by which every process sees the protected set (photos, names) changed."""
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES ('photos_revision', 1)"
+        " ON CONFLICT(key) DO UPDATE SET value = value + 1"
+    )
 
 
 def migrate(db: sqlite_utils.Database, until: Callable | None = None) -> None:

@@ -21,11 +21,15 @@ import sqlite_utils
 from sentinelle.proxy.files import write_atomically
 from sentinelle.proxy.engine.fingerprint import Fingerprint
 from sentinelle.proxy.fronts.sighting import Sighting
+from sentinelle.server.alerts.child_names import Meant, same_name, tidy, which_child
 from sentinelle.server.alerts.schema import (
     _FIRST_POSTER,
     StoreError,
+    bump_photos_revision,
     image_key,
+    merge_child,
     migrate,
+    rename_child,
 )
 from sentinelle.server.alerts.watchlist import WatchList
 
@@ -99,7 +103,7 @@ class Store(WatchList):
                 {"photo_id": photo_id, "view": view, "data": fp.to_bytes()}
                 for view, fp in photo.views
             )
-            self._bump_photos_revision()
+            bump_photos_revision(self.db)
         return self.photo(photo_id), True
 
     def photos(self) -> list[dict]:
@@ -124,7 +128,7 @@ class Store(WatchList):
         with self.db.atomic():
             self.db.execute("DELETE FROM fingerprints WHERE photo_id = ?", [photo_id])
             self.db.execute("DELETE FROM photos WHERE id = ?", [photo_id])
-            self._bump_photos_revision()
+            bump_photos_revision(self.db)
 
     def photo_thumbnail(self, photo_id: int) -> bytes | None:
         row = self.db.execute("SELECT thumbnail FROM photos WHERE id = ?", [photo_id]).fetchone()
@@ -319,40 +323,81 @@ class Store(WatchList):
                     leftover.unlink()
 
     # -- children: names and handles ------------------------------------------------
+    # One child, one name (child_names.py): however the parent types a name, it means the
+    # child it names; a full name gives a child known by her first name alone her full name.
+
+    def meant_child(self, name: str) -> Meant:
+        """The child `name` means, and the name she goes by from now on; StoreError when a
+        first name could mean several children."""
+        meant = which_child(name, (row[0] for row in self.db.execute("SELECT name FROM children")))
+        if meant.ambiguous:
+            raise StoreError(f"{meant.typed!r} could be {' or '.join(meant.ambiguous)}: give her full name")
+        return meant
 
     def set_child(self, name: str, aliases: list[str] | None = None,
-                  handles: list[tuple[str, str]] | None = None) -> dict:
-        """Create or update a child; aliases or handles given replace hers, those not given stay."""
+                  handles: list[tuple[str, str]] | None = None) -> tuple[dict, Meant]:
+        """Create or update the child `name` means; aliases or handles given replace hers,
+        those not given stay. Returns her, and whom the name was taken to mean."""
         with self.db.atomic():
-            child_id = self._child_id(name)
+            meant = self.meant_child(name)
+            child_id = self._child_id(meant.name)
             if aliases is not None:
                 self.db.execute("UPDATE children SET aliases = ? WHERE id = ?",
                                 [json.dumps(list(dict.fromkeys(aliases)), ensure_ascii=False), child_id])
             if handles is not None:
                 self.db.execute("UPDATE children SET handles = ? WHERE id = ?",
                                 [json.dumps([list(h) for h in dict.fromkeys(handles)], ensure_ascii=False), child_id])
-            self._bump_photos_revision()  # the watcher's workers check accounts against her names
-        return self.child(name)
+            bump_photos_revision(self.db)  # the watcher's workers check accounts against her names
+        return self.child(child_id), meant
+
+    def rename_child(self, child_id: int, name: str) -> dict:
+        """Give a child another name; a name that is another child's makes the two one child,
+        under `name`, with both their photos, nicknames and accounts."""
+        name = tidy(name)
+        with self.db.atomic():
+            if self.child(child_id) is None:
+                raise StoreError(f"no child {child_id}")
+            other = next((row for row in self.db.execute("SELECT id, name FROM children WHERE id != ?", [child_id])
+                          if same_name(row[1]) == same_name(name)), None)
+            if other is not None:
+                merge_child(self.db, other[0], child_id)
+            rename_child(self.db, child_id, name)
+            bump_photos_revision(self.db)
+        return self.child(child_id)
+
+    def remove_child(self, child_id: int) -> dict:
+        """Stop watching for a child: her names and accounts go, and her photos are no longer
+        protected (what was kept of them is deleted). Her alerts, their evidence and the watch
+        list stay, with her name. Returns what was removed: {name, photos, alerts}."""
+        with self.db.atomic():
+            child = self.child(child_id)
+            if child is None:
+                raise StoreError(f"no child {child_id}")
+            (alerts,) = self.db.execute("SELECT count(*) FROM alerts WHERE child = ?", [child["name"]]).fetchone()
+            self.db.execute("DELETE FROM fingerprints WHERE photo_id IN (SELECT id FROM photos WHERE child_id = ?)",
+                            [child_id])
+            self.db.execute("DELETE FROM photos WHERE child_id = ?", [child_id])
+            self.db.execute("DELETE FROM children WHERE id = ?", [child_id])
+            bump_photos_revision(self.db)
+        return {"name": child["name"], "photos": child["photos"], "alerts": alerts}
 
     def children(self) -> list[dict]:
         """Every child: her name, nicknames, own accounts and how many of her photos are protected."""
         return [_child_row(row) for row in self.db.query(_CHILDREN_SQL + " GROUP BY children.id ORDER BY children.name")]
 
-    def child(self, name: str) -> dict | None:
-        rows = list(self.db.query(_CHILDREN_SQL + " WHERE children.name = ? GROUP BY children.id", [name]))
+    def child(self, child_id: int) -> dict | None:
+        rows = list(self.db.query(_CHILDREN_SQL + " WHERE children.id = ? GROUP BY children.id", [child_id]))
         return _child_row(rows[0]) if rows else None
 
     def _child_id(self, name: str) -> int:
-        row = self.db.execute("SELECT id FROM children WHERE name = ?", [name]).fetchone()
-        if row:
-            return row[0]
-        return self.db["children"].insert({"name": name}).last_pk
-
-    def _bump_photos_revision(self) -> None:
-        self.db.execute(
-            "INSERT INTO meta (key, value) VALUES ('photos_revision', 1)"
-            " ON CONFLICT(key) DO UPDATE SET value = value + 1"
-        )
+        """The child `name` means (given her full name if she had her first name only), made if new."""
+        meant = self.meant_child(name)
+        if meant.known is None:
+            return self.db["children"].insert({"name": meant.name}).last_pk
+        (child_id,) = self.db.execute("SELECT id FROM children WHERE name = ?", [meant.known]).fetchone()
+        if meant.renamed:
+            rename_child(self.db, child_id, meant.name)
+        return child_id
 
 
 def _check_status(status: str) -> None:

@@ -318,7 +318,8 @@ async def list_photos(request: web.Request) -> web.Response:
 
 
 async def upload_photos(request: web.Request) -> web.Response:
-    """Multipart: any number of `photo` files, and an optional `child` field."""
+    """Multipart: any number of `photo` files, and an optional `child` field (before them): the
+    name of the child it means (server/alerts/child_names.py) is the one each photo gets."""
     if not request.content_type.startswith("multipart/"):
         raise error(web.HTTPBadRequest, "send the photos as multipart/form-data")
     db = request.app[STORE]
@@ -327,8 +328,11 @@ async def upload_photos(request: web.Request) -> web.Response:
     try:
         reader = await request.multipart()
         async for part in reader:
-            if part.name == "child":
-                child = (await part.text()).strip()[:100] or None
+            if part.name == "child" and (typed := (await part.text()).strip()[:100]):
+                try:
+                    child = (await db.run(db.store.meant_child, typed)).name
+                except StoreError as e:  # a first name several children's full names start with
+                    raise error(web.HTTPBadRequest, str(e)) from None
             elif part.filename:
                 data = await _read_limited(part)
                 outcomes.append(await enroll_upload(db, data, part.filename, child))

@@ -1,12 +1,16 @@
 """The API's children and watch list: who is protected, by which names and handles, and the
 accounts whose names look like hers.
 
-    GET   /api/children             every child: name, nicknames, own handles, photos
+    GET   /api/children             every child: id, name, nicknames, own handles, photos
     PUT   /api/children             {"name", "aliases": [...], "handles": [[platform, handle], ...]}
+                                    (with "id": that child, renamed to "name")
+    DELETE /api/children/{id}       stop watching for her: {"name", "photos", "alerts"}
     GET   /api/watchlist[?status=]  accounts whose names look like a child's (open, dismissed, impersonation)
     PATCH /api/watchlist/{id}       {"status": "dismissed" | "impersonation" | "open"}
 
-A change to a child's names reaches the proxy's next feed: the protected set is refreshed.
+A name means the child it names however it is typed (server/alerts/child_names.py): the
+answer to a PUT says, in "was", the name she had when the one sent became hers. A change to a
+child's names reaches the proxy's next feed: the protected set is refreshed.
 """
 
 from __future__ import annotations
@@ -36,9 +40,31 @@ async def set_child(request: web.Request) -> web.Response:
     except ValueError as e:
         raise error(web.HTTPBadRequest, str(e)) from None
     db = request.app[STORE]
-    child = await db.run(db.store.set_child, name, aliases, handles)
+    was = None
+    if (child_id := body.get("id")) is not None:  # the options page's form, editing this child
+        if type(child_id) is not int or not 0 < child_id < 2**63:
+            raise error(web.HTTPBadRequest, "id: the number of the child to rename")
+        if (before := await db.run(db.store.child, child_id)) is None:
+            raise error(web.HTTPNotFound, f"no child {child_id}")
+        was = before["name"]
+        await db.run(db.store.rename_child, child_id, name)
+    try:
+        child, meant = await db.run(db.store.set_child, name, aliases, handles)
+    except StoreError as e:  # a first name several children's full names start with
+        raise error(web.HTTPBadRequest, str(e)) from None
     await refresh_protected(request.app)
-    return web.json_response(child)
+    was = meant.known if meant.renamed else was
+    return web.json_response(child | {"was": was if was != child["name"] else None})
+
+
+async def remove_child(request: web.Request) -> web.Response:
+    db = request.app[STORE]
+    try:
+        removed = await db.run(db.store.remove_child, int(request.match_info["id"]))
+    except StoreError as e:
+        raise error(web.HTTPNotFound, str(e)) from None
+    await refresh_protected(request.app)
+    return web.json_response(removed)
 
 
 def child_fields(body: object) -> tuple[str, list[str] | None, list[tuple[str, str]] | None]:
@@ -86,6 +112,7 @@ async def patch_watch_entry(request: web.Request) -> web.Response:
 PEOPLE_ROUTES = [
     web.get("/api/children", list_children),
     web.put("/api/children", set_child),
+    web.delete("/api/children/{id:\\d{1,18}}", remove_child),
     web.get("/api/watchlist", list_watchlist),
     web.patch("/api/watchlist/{id:\\d{1,18}}", patch_watch_entry),
 ]

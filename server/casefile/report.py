@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from functools import cache
 
 from sentinelle.server.casefile.layout import Case, evidence_path, photo_path, utc
-from sentinelle.server.casefile.words import PLATFORM_NAMES, WORDS
+from sentinelle.server.casefile.outline import Outline, visible_outline
+from sentinelle.server.casefile.words import PLATFORM_NAMES, WORDS, with_names
 
 # The outline of the protected photo on the evidence (the HTML's stroke is in the CSS).
 OUTLINE = (228, 0, 43)
@@ -27,7 +28,7 @@ class Report:
         self.case, self.lang, self.country, self.steps, self.files = case, lang, country, steps, files
 
     def w(self, key: str, **values: str) -> str:
-        return WORDS[key][self.lang].format(**values)
+        return with_names(WORDS[key][self.lang], self.lang, **values)
 
     def headline(self, alert: dict) -> str:
         platform = PLATFORM_NAMES.get(alert["platform"], alert["platform"] or "?")
@@ -87,8 +88,10 @@ class Report:
         if alert.get("display_name"):
             rows.append((self.w("display_name"), alert["display_name"], None))
         if resemblance := alert.get("resemblance"):
-            field, what = (self.w(k) if k in WORDS else k for k in (resemblance["field"], resemblance["what"]))
-            rows.append((self.w("resembles"), self.w("resemblance", field=field, child=resemblance["child"], what=what), None))
+            field = self.w(resemblance["field"]) if resemblance["field"] in WORDS else resemblance["field"]
+            what = (self.w(resemblance["what"], child=resemblance["child"]) if resemblance["what"] in WORDS
+                    else f"{resemblance['what']} ({resemblance['child']})")
+            rows.append((self.w("resembles"), self.w("resemblance", field=field, what=what), None))
         if watch := alert.get("watch"):
             seen = f"{_when(watch['last_seen'])} UTC — {watch['feed_url']}\n{(watch.get('record') or '')[:1500]}"
             rows.append((self.w("account_seen"), seen, None))
@@ -133,6 +136,11 @@ class Report:
             (self.w("alert"), ", ".join(f"#{a['id']}" for a in self.case.alerts), None),
         ]
 
+    def received(self, s: dict, drawn: tuple[Outline, tuple[int, int]] | None) -> str:
+        """The caption of a copy: when it was received, and what its red outline is."""
+        outlined = "" if drawn is None else self.w("outlined_part" if drawn[0].runs_past else "outlined")
+        return f"{self.w('received')}, {_when(s['seen_at'])} UTC{outlined}"
+
     # -- HTML --
 
     def html(self) -> str:
@@ -152,11 +160,11 @@ class Report:
             photo = (f'<img src="{e(photo_path(alert))}" alt="">' if alert["thumbnail"]
                      else e(self.w("no_photo")))
             for s in _copies(alert):
+                drawn, clip_id = _outline(self.files.get(evidence_path(s)), s.get("region")), f"outline-{s['id']}"
                 out.append(f'<div class=pair><figure>{photo}<figcaption>{e(self.w("protected"))}{self.w("colon")}'
                            f'{e(alert.get("photo_name") or "")}</figcaption></figure>'
-                           f'<figure>{_outlined(self.files.get(evidence_path(s)), evidence_path(s), s.get("region"))}'
-                           f'<figcaption>{e(self.w("received"))}, {e(_when(s["seen_at"]))} UTC'
-                           f'{e(self.w("outlined")) if s.get("region") else ""}</figcaption></figure></div>')
+                           f'<figure>{_outlined(evidence_path(s), drawn, clip_id)}'
+                           f'<figcaption>{e(self.received(s, drawn))}</figcaption></figure></div>')
             out.append(_html_table(self.facts(alert)))
             out.append(f"<h3>{e(self.w('sightings'))} ({len(alert['sightings'])})</h3>")
             for s in alert["sightings"]:
@@ -227,10 +235,12 @@ class Report:
         for alert in self.case.alerts:
             story.append(p(f"{self.w('alert')} #{alert['id']}{self.w('colon')}{self.headline(alert)}", h2))
             for s in _copies(alert):
+                data = self.files.get(evidence_path(s))
+                drawn = _outline(data, s.get("region"))
                 cells = [_pdf_image(Image, alert["thumbnail"], 70 * mm) or p(self.w("no_photo")),
-                         _pdf_image(Image, self.files.get(evidence_path(s)), 70 * mm, s.get("region")) or p("—")]
+                         _pdf_image(Image, data, 70 * mm, drawn[0] if drawn else None) or p("—")]
                 pair = Table([cells, [p(f"{self.w('protected')}{self.w('colon')}{alert.get('photo_name') or ''}", small),
-                                      p(f"{self.w('received')}, {_when(s['seen_at'])} UTC", small)]],
+                                      p(self.received(s, drawn), small)]],
                              colWidths=[width / 2, width / 2])
                 pair.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("ALIGN", (0, 0), (-1, 0), "CENTER")]))
                 story += [KeepTogether([pair]), Spacer(1, 4)]
@@ -259,7 +269,7 @@ table.sighting { font-size: .85em; } .pair { display: flex; gap: 1em; }
 figure { margin: 0; flex: 1; } figure img { max-width: 100%; max-height: 20em; border: 1px solid #ccc; }
 .seen { position: relative; display: inline-block; } .seen img { display: block; }
 .seen svg { position: absolute; inset: 0; width: 100%; height: 100%; }
-.seen polygon { fill: none; stroke: #e4002b; stroke-width: 3; vector-effect: non-scaling-stroke; }
+.seen polygon { fill: none; stroke: #e4002b; stroke-width: 6; vector-effect: non-scaling-stroke; }
 section { border-top: 2px solid #444; margin-top: 2em; }
 .lead { border: 2px solid #e4002b; padding: 0 1em; margin: 1em 0; }
 """
@@ -276,16 +286,26 @@ def _html_table(rows: list[tuple[str, str, str | None]], cls: str = "") -> str:
     return f'<table class="{cls}">' + "".join(cells) + "</table>"
 
 
-def _outlined(data: bytes | None, path: str, region: list | None) -> str:
-    """The evidence as the HTML report shows it: the image, and over it the outline of where
-    the protected photo lies in it (an SVG in the image's own pixels, so it scales with it)."""
-    img = f'<img src="{html.escape(path)}" alt="">'
+def _outline(data: bytes | None, region: list | None) -> tuple[Outline, tuple[int, int]] | None:
+    """What to outline on the evidence `data` (the protected photo's `region` clipped to it,
+    server/casefile/outline.py) and the evidence's size; None when there is nothing to draw."""
     size = _size(data) if region else None
-    if size is None:
+    outline = visible_outline(region, *size) if size else None
+    return (outline, size) if outline else None
+
+
+def _outlined(path: str, drawn: tuple[Outline, tuple[int, int]] | None, clip_id: str) -> str:
+    """The evidence as the HTML report shows it: the image, and over it the outline (an SVG in
+    the image's own pixels, so it scales with it). The stroke is clipped to the outline, so that
+    it lies inside it and shows whole where the outline follows the image's edges."""
+    img = f'<img src="{html.escape(path)}" alt="">'
+    if drawn is None:
         return img
-    points = " ".join(f"{x:g},{y:g}" for x, y in region)
-    return (f'<span class=seen>{img}<svg viewBox="0 0 {size[0]} {size[1]}" preserveAspectRatio="none" '
-            f'aria-hidden="true"><polygon points="{points}"/></svg></span>')
+    outline, (width, height) = drawn
+    points = " ".join(f"{x:g},{y:g}" for x, y in outline.points)
+    return (f'<span class=seen>{img}<svg viewBox="0 0 {width} {height}" preserveAspectRatio="none" '
+            f'aria-hidden="true"><clipPath id="{clip_id}"><polygon points="{points}"/></clipPath>'
+            f'<polygon points="{points}" clip-path="url(#{clip_id})"/></svg></span>')
 
 
 def _size(data: bytes | None) -> tuple[int, int] | None:
@@ -296,9 +316,9 @@ def _size(data: bytes | None) -> tuple[int, int] | None:
         return None
 
 
-def _pdf_image(image_cls, data: bytes | None, side: float, region: list | None = None):
-    """A reportlab image of at most side × side, from any format Pillow reads, with `region`
-    (the protected photo's corners in its pixels) outlined; None if unreadable."""
+def _pdf_image(image_cls, data: bytes | None, side: float, outline: Outline | None = None):
+    """A reportlab image of at most side × side, from any format Pillow reads, with `outline`
+    (in its full-size pixels) drawn in red; None if unreadable."""
     if not data:
         return None
     from PIL import ImageDraw
@@ -309,10 +329,12 @@ def _pdf_image(image_cls, data: bytes | None, side: float, region: list | None =
         return None
     full_width = img.width
     img.thumbnail((800, 800))
-    if region:
+    if outline:
+        # Pillow draws a wide outline inside the polygon, and an image's last pixel is at its
+        # width - 1: there, an outline along the image's edges shows whole.
         scale = img.width / full_width
-        ImageDraw.Draw(img).polygon([(x * scale, y * scale) for x, y in region], outline=OUTLINE,
-                                    width=max(2, img.width // 200))
+        ImageDraw.Draw(img).polygon([(min(x * scale, img.width - 1), min(y * scale, img.height - 1))
+                                     for x, y in outline.points], outline=OUTLINE, width=max(2, img.width // 200))
     out = io.BytesIO()
     img.convert("RGB").save(out, "JPEG", quality=85)
     scale = side / max(img.size)

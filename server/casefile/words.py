@@ -1,6 +1,37 @@
-"""The case file's words, in English and French: what the report says, keyed by what it is for."""
+"""The case file's words, in English and French: what the report says, keyed by what it is
+for; and `with_names`, which puts names into them as each language writes them."""
 
 from __future__ import annotations
+
+import re
+import unicodedata
+
+# The words French writes without their last letter before a vowel sound: "d'Alice", not "de Alice".
+_ELIDING = re.compile(r"\b(de|que|le|la|jusque|lorsque|puisque|quoique) \{(\w+)\}", re.IGNORECASE)
+_VOWELS = frozenset("aeiouyæœ")
+
+
+def vowel_sound(word: str) -> bool:
+    """Whether a French word or name begins with a vowel sound: a vowel (accents aside), an h
+    before a vowel (mute in nearly every first name: Hélène, Hugo), a y before a consonant
+    (Yves, not Yann)."""
+    letters = "".join(c for c in unicodedata.normalize("NFD", word.casefold()) if not unicodedata.combining(c))
+    first, second = (letters + "  ")[:2]
+    if first == "h":
+        return second in _VOWELS
+    if first == "y":
+        return second.isalpha() and second not in _VOWELS
+    return first in _VOWELS
+
+
+def with_names(template: str, lang: str, **values: str) -> str:
+    """`template` filled with `values`, the word before each one elided as `lang` writes it:
+    "une photo de {child}" with Alice is "une photo d'Alice", with Léa "une photo de Léa"."""
+    if lang == "fr":
+        template = _ELIDING.sub(
+            lambda m: f"{m[1][:-1]}'{{{m[2]}}}" if vowel_sound(values.get(m[2], "")) else m[0], template)
+    return template.format(**values)
+
 
 WORDS = {
     "title": {"en": "Case file: copies of a child's photos on social networks",
@@ -55,12 +86,13 @@ WORDS = {
               "pas seulement retirer la photo), puis chaque photo."},
     "display_name": {"en": "Name shown", "fr": "Nom affiché"},
     "resembles": {"en": "Why it looks like her", "fr": "Pourquoi il lui ressemble"},
-    "resemblance": {"en": "its {field} looks like {child}'s {what}", "fr": "son {field} ressemble à : {what} de {child}"},
+    "resemblance": {"en": "its {field} looks like {what}", "fr": "son {field} ressemble {what}"},
     "handle": {"en": "handle", "fr": "identifiant"},
     "display name": {"en": "display name", "fr": "nom affiché"},
-    "full name": {"en": "full name", "fr": "nom complet"},
-    "own handle": {"en": "own handle", "fr": "un de ses propres identifiants"},
-    "nickname and last name": {"en": "nickname and last name", "fr": "surnom et nom de famille"},
+    "full name": {"en": "{child}'s full name", "fr": "au nom complet de {child}"},
+    "own handle": {"en": "one of {child}'s own handles", "fr": "à l'un des identifiants de {child}"},
+    "nickname and last name": {"en": "a nickname and the last name of {child}",
+                               "fr": "à un surnom et au nom de famille de {child}"},
     "account_seen": {"en": "Account as the feed showed it", "fr": "Compte tel que le flux l'a montré"},
     "first_posted_by": {"en": "First posted by", "fr": "Publiée d'abord par"},
     "first_post": {"en": "Original post", "fr": "Publication d'origine"},
@@ -70,6 +102,8 @@ WORDS = {
     "received": {"en": "Copy received from the network", "fr": "Copie reçue du réseau"},
     "outlined": {"en": " (outlined in red: where the protected photo lies in it)",
                  "fr": " (entouré de rouge : où se trouve la photo protégée)"},
+    "outlined_part": {"en": " (the protected photo runs past this image's edges: outlined in red is the part shown)",
+                      "fr": " (la photo protégée déborde des bords de cette image : la partie montrée est entourée de rouge)"},
     "no_photo": {"en": "(no longer enrolled)", "fr": "(plus protégée)"},
     "account": {"en": "Account", "fr": "Compte"},
     "post": {"en": "Post", "fr": "Publication"},

@@ -12,6 +12,7 @@ import json
 
 import click
 from sentinelle.proxy.hosts import SOCIAL_DOMAINS
+from sentinelle.server.alerts.child_names import Meant
 from sentinelle.server.alerts.schema import StoreError
 from sentinelle.server.alerts.watchlist import WATCH_STATUSES
 
@@ -34,6 +35,7 @@ def child() -> None:
     Example:
       sentinelle child set "Léa Martin" --alias Lélé --handle instagram:lea_mrtn
       sentinelle child list
+      sentinelle child remove "Léa Martin"
     """
 
 
@@ -46,22 +48,96 @@ def child() -> None:
 def set_child(obj, name: str, aliases: tuple[str, ...], handles: tuple[str, ...]) -> None:
     """Create or update a child: her full name, nicknames and own accounts.
 
-    Nicknames or handles given replace hers; those not given stay as they were.
+    NAME means the child it names whatever its case, accents or spaces; her first name alone
+    means her when hers is the only full name that starts with it; and her full name, given
+    to a child known so far by her first name alone, becomes her name. Nicknames or handles
+    given replace hers; those not given stay as they were.
 
     \b
     Example:
       sentinelle child set "Léa Martin" --alias Lélé --handle instagram:lea_mrtn
     """
-    name = " ".join(name.split())
-    if not name:
+    if not name.split():
         raise click.BadParameter("the child's name is empty", param_hint="NAME")
     parsed = [parse_handle(h) for h in handles]
-    saved = obj.store.set_child(name, [a.strip() for a in aliases if a.strip()] if aliases else None,
-                                parsed if handles else None)
+    try:
+        saved, meant = obj.store.set_child(name, [a.strip() for a in aliases if a.strip()] if aliases else None,
+                                           parsed if handles else None)
+    except StoreError as e:
+        raise click.ClickException(str(e)) from None
+    if chosen := said_whom(meant, "that is {name}"):
+        click.echo(chosen)
     click.echo(_describe(saved))
-    if len(name.split()) < 2:
+    if len(saved["name"].split()) < 2:
         click.echo("  Note: with a first name alone, accounts are never matched by her name; "
                    "give her full name to see accounts that take it.")
+
+
+def said_whom(meant: Meant, known: str) -> str | None:
+    """What the parent is told when the name typed was taken for another: `known` (with
+    {name}) when it means a child by another spelling; None when it is the name as typed."""
+    if meant.renamed:
+        return f"{meant.known} is now {meant.name}: the same child."
+    if meant.known is not None and meant.known != meant.typed:
+        return f"{meant.typed}: {known.format(name=meant.name)}."
+    return None
+
+
+@child.command("rename")
+@click.argument("name")
+@click.argument("new_name", metavar="NEW_NAME")
+@click.pass_obj
+def rename(obj, name: str, new_name: str) -> None:
+    """Give a child another name (a misspelling mended, a name changed).
+
+    When NEW_NAME is another child's, the two are one child from now on: her photos,
+    nicknames and own accounts together, under NEW_NAME.
+
+    \b
+    Example:
+      sentinelle child rename "Alice Dupond" "Alice Dupont"
+    """
+    if not new_name.split():
+        raise click.BadParameter("the new name is empty", param_hint="NEW_NAME")
+    found = _known(obj.store, name)
+    renamed = obj.store.rename_child(found["id"], new_name)
+    click.echo(f"{found['name']} is now {renamed['name']}.")
+    click.echo(_describe(renamed))
+
+
+@child.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def remove(obj, name: str, yes: bool) -> None:
+    """Stop watching for a child: her names, own accounts and photos.
+
+    Her photos are no longer protected (Sentinelle deletes what it kept of them, as `forget`
+    does); her alerts and their evidence stay, with her name, for a case file.
+
+    \b
+    Example:
+      sentinelle child remove "Alice Dupont"
+    """
+    found = _known(obj.store, name)
+    if not yes:
+        click.confirm(f"Remove {found['name']} and stop protecting her {found['photos']} photo(s)? "
+                      "Her alerts and their evidence stay.", abort=True)
+    removed = obj.store.remove_child(found["id"])
+    click.echo(f"Removed {removed['name']}: {removed['photos']} photo(s) no longer protected; "
+               f"her {removed['alerts']} alert(s) kept.")
+
+
+def _known(store, name: str) -> dict:
+    """The child the parent names, or a ClickException that says why there is none."""
+    try:
+        meant = store.meant_child(name)
+    except StoreError as e:
+        raise click.ClickException(str(e)) from None
+    found = next((c for c in store.children() if c["name"] == meant.known), None)
+    if found is None:
+        raise click.ClickException(f"no child named {meant.typed!r}: see `sentinelle child list`")
+    return found
 
 
 @child.command("list")

@@ -16,6 +16,7 @@ from sentinelle.proxy.engine.fingerprint import fingerprint
 from sentinelle.proxy.engine.images import ImageError
 from sentinelle.server.alerts.enroll import ALREADY, ENROLLED, enroll_file, files_under
 from sentinelle.server.alerts.protected import ProtectedSet
+from sentinelle.server.alerts.schema import StoreError
 from sentinelle.server.alerts.store import Store
 from sentinelle.server.casefile import case as casefile
 from sentinelle.server.config import (
@@ -62,7 +63,7 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
     \b
     First time:
       sentinelle setup
-      sentinelle enroll --child Alice ~/Pictures/Alice
+      sentinelle enroll --child "Alice Dupont" ~/Pictures/Alice
       sentinelle service install
       sentinelle doctor
     """
@@ -79,12 +80,16 @@ def enroll(obj: Context, child: str | None, paths: tuple[Path, ...]) -> None:
     """Protect photos: files, or folders (searched recursively).
 
     The photos never leave this computer: Sentinelle keeps their fingerprints, a small
-    thumbnail and their SHA-256. Enrolling the same file twice does nothing.
+    thumbnail and their SHA-256. Enrolling the same file twice does nothing. The child is
+    named as with `sentinelle child set`: her first name alone means her when hers is the
+    only full name that starts with it.
 
     \b
     Example:
-      sentinelle enroll --child Alice ~/Pictures/Alice holiday.jpg
+      sentinelle enroll --child "Alice Dupont" ~/Pictures/Alice holiday.jpg
     """
+    if child is not None:
+        child = _whose(obj.store, child)
     files = list(files_under(paths))
     if sys.stderr.isatty():
         with click.progressbar(files, label="Enrolling", file=sys.stderr,
@@ -101,6 +106,20 @@ def enroll(obj: Context, child: str | None, paths: tuple[Path, ...]) -> None:
         click.echo(f"  skipped {outcome.source}: {outcome.reason}")
     if not enrolled and not already:
         sys.exit(1)
+
+
+def _whose(store: Store, child: str) -> str:
+    """The name of the child `--child` means (one child, one name: server/alerts/child_names.py),
+    said to the parent when it is not the name typed."""
+    if not child.split():
+        raise click.BadParameter("the child's name is empty", param_hint="--child")
+    try:
+        meant = store.meant_child(child)
+    except StoreError as e:
+        raise click.ClickException(str(e)) from None
+    if chosen := said_whom(meant, "the photos go to {name}"):
+        click.echo(chosen)
+    return meant.name
 
 
 @cli.command()
@@ -167,25 +186,31 @@ def photos(obj: Context) -> None:
 
 
 @cli.command()
-@click.argument("photo")
+@click.argument("photos", nargs=-1, required=True, metavar="PHOTO...")
 @click.pass_obj
-def forget(obj: Context, photo: str) -> None:
-    """Stop protecting a photo.
+def forget(obj: Context, photos: tuple[str, ...]) -> None:
+    """Stop protecting photos.
 
-    PHOTO is its number (from `sentinelle photos`) or its file name. Its alerts are kept.
+    Each PHOTO is a number (from `sentinelle photos`) or a file name. Their alerts are kept.
+    Nothing is forgotten unless every photo named is found, once.
 
     \b
     Example:
       sentinelle forget beach.jpg
+      sentinelle forget 1 2 3
     """
-    found = obj.store.find_photos(photo)
-    if not found:
-        raise click.ClickException(f"no enrolled photo {photo!r}: see `sentinelle photos`")
-    if len(found) > 1:
-        ids = ", ".join(str(p["id"]) for p in found)
-        raise click.ClickException(f"{len(found)} photos are named {photo!r} ({ids}): give a number")
-    obj.store.forget_photo(found[0]["id"])
-    click.echo(f"Forgot {found[0]['name']} (#{found[0]['id']}).")
+    chosen: dict[int, dict] = {}
+    for ref in photos:
+        found = obj.store.find_photos(ref)
+        if not found:
+            raise click.ClickException(f"no enrolled photo {ref!r}: see `sentinelle photos`")
+        if len(found) > 1:
+            ids = ", ".join(str(p["id"]) for p in found)
+            raise click.ClickException(f"{len(found)} photos are named {ref!r} ({ids}): give a number")
+        chosen[found[0]["id"]] = found[0]
+    for photo in chosen.values():
+        obj.store.forget_photo(photo["id"])
+        click.echo(f"Forgot {photo['name']} (#{photo['id']}).")
 
 
 @cli.command()
@@ -357,7 +382,7 @@ def token(obj: Context) -> None:
     click.echo(load_or_create_token(obj.data_dir))
 
 
-from sentinelle.server.cli.children import child, watchlist
+from sentinelle.server.cli.children import child, said_whom, watchlist
 from sentinelle.server.cli.setup_commands import doctor, service, setup, uninstall
 
 for _command in (setup, service, doctor, uninstall, child, watchlist):

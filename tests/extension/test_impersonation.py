@@ -87,8 +87,8 @@ def test_a_watch_list_account_is_quiet_and_an_impersonation_alert_says_so(paired
     assert alert["kind"] == "impersonation"
     paired.wait_until(lambda: notified_of(paired, alert["id"]))
     assert notified_of(paired, alert["id"]) == [(
-        "An account pretends to be Alice",
-        "@alice_dupont.2014 on Instagram posted her photo (kodim05.jpg)",
+        "@alice_dupont.2014 pretends to be Alice",
+        "On Instagram, it posted her photo (kodim05.jpg)",
         "Its handle looks like one of Alice's own accounts",
     )]
     # On the review page, the account left the watch list for the alerts: it pretends to be her.
@@ -113,8 +113,8 @@ def test_a_copy_that_becomes_an_impersonation_alert_is_notified_once_more(paired
     server.show_feed("lili.rose.2012", "/v/t51/9102_n.jpg")
     paired.wait_until(lambda: len(notified_of(paired, alert["id"])) == 2)
     assert notified_of(paired, alert["id"])[1] == (
-        "An account pretends to be Alice",
-        "@lili.rose.2012 on Instagram posted her photo (kodim05.jpg)",
+        "@lili.rose.2012 pretends to be Alice",
+        "On Instagram, it posted her photo (kodim05.jpg)",
         "Its handle looks like one of Alice's own accounts",
     )
     # Once: another sync (a page opening, the alarm) does not tell it again.
@@ -157,7 +157,7 @@ def test_the_review_page_and_popup_label_an_impersonation_alert_and_lead_with_it
     expect(review.locator("#detail-kind")).to_have_text("Impersonation")
     expect(review.locator("#detail-kind")).to_be_visible()
     expect(review.locator("#detail-impersonation")).to_have_text(
-        "An account pretends to be Alice: its handle looks like one of Alice's own accounts.")
+        "@alice_dupont_officiel pretends to be Alice: its handle looks like one of Alice's own accounts.")
     expect(review.locator("#detail-where")).to_have_text(
         "@alice_dupont_officiel uses a photo of Alice as its profile picture on Instagram")
     expect(review.locator("#platform-steps-heading")).to_have_text("Report the account to Instagram")
@@ -188,7 +188,8 @@ def test_the_review_page_and_popup_label_an_impersonation_alert_and_lead_with_it
     popup = paired.open("popup.html", 440, 600)
     card = popup.locator(f'#alerts > li[data-alert-id="{alert["id"]}"]')
     expect(card.locator(".kind-chip")).to_have_text("Impersonation")
-    expect(card.locator(".child")).to_have_text("pretends to be Alice")
+    expect(card.locator(".pretends")).to_have_text("@alice_dupont_officiel pretends to be Alice")
+    expect(card.locator(".photo-name")).to_have_text("kodim05.jpg")  # the account pretends, not the photo
     expect(card).to_have_class(re.compile(r"\bimpersonation\b"))
     popup.close()
 
@@ -244,6 +245,54 @@ def test_the_options_page_names_a_child_and_her_own_accounts(paired: Browser, se
     expect(options.locator("#child-status")).to_have_attribute("data-tone", "error")
     # Her names are offered as whose photos to protect.
     assert "Léa Martin" in options.locator("#children-names option").evaluate_all("(os) => os.map((o) => o.value)")
+    options.close()
+
+
+def test_the_options_page_keeps_one_child_per_name_and_removes_one(paired: Browser, server: Server):
+    name_child(server, "Inès Roy")
+    options = paired.open("options.html", 900, 1600)
+    children = options.locator("#children > li")
+    ines = options.locator("#children > li", has_text="Inès")
+    expect(ines).to_have_count(1)
+    status = options.locator("#child-status")
+
+    # Her first name, without its accent: the child Sentinelle knows, said so.
+    options.fill("#child-name", "ines")
+    options.get_by_role("button", name="Save").click()
+    expect(status).to_have_text("ines: that is Inès Roy. Saved: Inès Roy.")
+    expect(ines).to_have_count(1)
+
+    # Edited, her name mended: the same child, renamed, not a second one.
+    count = children.count()
+    ines.get_by_role("button", name="Edit").click()
+    options.fill("#child-name", "Inès Royer")
+    options.get_by_role("button", name="Save").click()
+    expect(status).to_have_text("Inès Roy is now Inès Royer: the same child. Saved: Inès Royer.")
+    expect(ines.locator(".child-name")).to_have_text("Inès Royer")
+    expect(children).to_have_count(count)
+
+    # Her photos, enrolled under her first name, are hers.
+    options.fill("#child", "Ines")
+    options.set_input_files("#files", [kodak(15)])
+    expect(options.locator("#progress-text")).to_have_text(
+        "Done. Protected: 1 · already protected: 0 · skipped: 0", timeout=30_000)
+    expect(options.locator("#enroll-chosen")).to_have_text("Ines: the photos go to Inès Royer.")
+    expect(options.locator("#child")).to_have_value("Inès Royer")
+    expect(ines).to_contain_text("1 photo protected")
+    photo = options.locator("#photos > li", has_text="kodim15.jpg")
+    expect(photo).to_contain_text("Inès Royer")
+
+    # Removed in two clicks, the first saying what becomes of her photos and alerts.
+    ines.get_by_role("button", name="Remove").click()
+    expect(ines.locator(".child-remove-what")).to_have_text(
+        "Her photo will no longer be protected; her alerts and their evidence stay in the log.")
+    screenshot(options, "options-child-remove.png")
+    ines.get_by_role("button", name="Yes, remove her").click()
+    expect(status).to_have_text("Removed: Inès Royer. Her photos are no longer protected; her alerts stay in the log.")
+    expect(ines).to_have_count(0)
+    expect(photo).to_have_count(0)
+    assert [c for c in server.watcher.api("GET", "/api/children")[1] if c["name"].startswith("Inès")] == []
+    assert [p for p in server.watcher.api("GET", "/api/photos")[1] if p["name"] == "kodim15.jpg"] == []
     options.close()
 
 

@@ -68,9 +68,10 @@ def test_the_review_page_and_the_case_file_outline_where_the_photo_lies(paired, 
     review = paired.open(f"review.html?alert={alert['id']}", 1280, 1400)
     outline = review.locator("#detail-outline")
     expect(outline).to_be_visible()
-    expect(outline.locator("polygon")).to_have_attribute("points", "40,30 440,30 440,450 40,450")
+    expect(outline.locator(".stroke")).to_have_attribute("points", "40,30 440,30 440,450 40,450")
     expect(outline).to_have_attribute("viewBox", "0 0 480 480")
-    expect(review.locator("#outline-note")).to_be_visible()
+    expect(review.locator("#outline-note")).to_have_text(
+        "Outlined in red: where the protected photo lies in what was seen.")
     box, image = outline.bounding_box(), review.locator("#detail-evidence").bounding_box()
     assert (box["x"], box["y"], box["width"], box["height"]) == (image["x"], image["y"], image["width"], image["height"])
     screenshot(review, "review-outline.png")

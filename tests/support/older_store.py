@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import sqlite_utils
+from sentinelle.server.alerts import schema
 from sentinelle.server.alerts.enroll import prepare_photo
 
 from tests.conftest import kodak
+
+
+def database_before(data_dir: Path, step: Callable) -> sqlite_utils.Database:
+    """A database in a new `data_dir` as the Sentinelle before `step` (a migration of
+    server/alerts/schema.py) left it: every migration up to that one, for the caller to fill."""
+    data_dir.mkdir()
+    db = sqlite_utils.Database(data_dir / "sentinelle.db")
+    schema.migrate(db, until=step)
+    return db
 
 
 def insert_photo(db: sqlite_utils.Database, number: int):

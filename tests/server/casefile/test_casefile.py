@@ -250,3 +250,26 @@ def _member(zip_bytes: bytes, name: str) -> bytes:
     import io
     with zipfile.ZipFile(io.BytesIO(zip_bytes)) as z:
         return z.read(name)
+
+
+def test_a_crop_is_outlined_where_it_shows_the_photo_and_says_the_photo_runs_past(store):
+    """A centre crop's region has two corners left and right of the image: what is drawn is
+    the region clipped to the image, its edges, and the caption says why."""
+    photo_id = store.photos()[0]["id"]
+    copy = square_crop_copy(kodak(5))  # 480 × 480 of a 768 × 512 photo
+    region = ((-120.7, 0.0), (600.7, 0.0), (600.7, 480.0), (-120.7, 480.0))
+    s = replace(sighting(photo_id, "https://scontent.cdninstagram.com/v/crop.jpg", body=copy),
+                match=Match(photo_id=photo_id, view="crop 1:1", distance=4, score=0.97, region=region))
+    alert, _ = store.record_sighting(s)
+    for lang in ("en", "fr"):
+        html = _member(casefile.build(casefile.collect(store, [alert["id"]]), lang, "FR"), "report.html").decode()
+        assert '<polygon points="0,0 480,0 480,480 0,480" clip-path="url(#outline-' in html
+        assert report.html.escape(WORDS["outlined_part"][lang]) in html
+    # The PDF's picture: red along all four edges, the photo's own pixels inside.
+    drawn = report._pdf_image(lambda out, width, height: out, copy, 100,
+                              report._outline(copy, [list(p) for p in region])[0])
+    pixels = numpy.asarray(Image.open(drawn).convert("RGB")).astype(int)
+    red = (pixels[..., 0] > 180) & (pixels[..., 1] < 80) & (pixels[..., 2] < 100)
+    for edge in (red[:, 0], red[:, -1], red[0, :], red[-1, :]):
+        assert edge.mean() > 0.9
+    assert red[20:-20, 20:-20].mean() < 0.01

@@ -64,7 +64,7 @@ def test_in_french_and_in_sightings_json_too(store):
     report = html.unescape(files["report.html"].decode())
     assert "D'abord : signaler le compte pour usurpation d'identité : Instagram" in report
     assert "@alice.martin_2014 se fait passer pour Alice Martin sur Instagram : il utilise sa photo comme photo de profil" in report
-    assert "son identifiant ressemble à : nom complet de Alice Martin" in report
+    assert "son identifiant ressemble au nom complet d'Alice Martin" in report
     [alert] = json.loads(files["sightings.json"])
     assert alert["kind"] == "impersonation" and alert["watch"]["handle"] == "alice.martin_2014"
 

@@ -51,7 +51,7 @@ def test_the_case_file_says_who_re_posted_it_and_who_posted_it_first(store):
 
 def test_the_case_file_says_whose_profile_picture_it_is(store):
     assert "@alice.fan.page uses a photo of Alice as its profile picture on Instagram" in report_of(store, "alice.fan.page", "en")
-    assert "@alice.fan.page utilise une photo de Alice comme photo de profil" in report_of(store, "alice.fan.page", "fr")
+    assert "@alice.fan.page utilise une photo d'Alice comme photo de profil" in report_of(store, "alice.fan.page", "fr")
 
 
 def test_the_log_says_it_too(store):

@@ -65,3 +65,48 @@ def test_the_watch_list_shows_look_alikes_and_a_parent_dismisses_one(data_dir):
     assert "dismissed" in run(data_dir, "watchlist", "--dismiss", str(entry["id"])).output
     assert run(data_dir, "watchlist", "--status", "open", "--json").output == ""
     assert run(data_dir, "watchlist", "--dismiss", "99").exit_code == 1
+
+
+def test_the_readme_s_example_makes_one_child_and_says_what_it_chose(data_dir):
+    assert run(data_dir, "enroll", "--child", "Alice", str(kodak(5))).output.startswith("Enrolled 1 photo(s)")
+    done = run(data_dir, "child", "set", "Alice Dupont", "--alias", "Lili", "--handle", "instagram:alice_dpt")
+    assert done.output.splitlines() == [
+        "Alice is now Alice Dupont: the same child.",
+        "Alice Dupont — also Lili — her accounts: instagram:@alice_dpt — 1 photo(s) protected"]
+    again = run(data_dir, "enroll", "--child", "alice", str(kodak(7)))
+    assert again.output.splitlines()[0] == "alice: the photos go to Alice Dupont."
+    assert run(data_dir, "child", "set", "ALICE  dupont").output.startswith(
+        "ALICE dupont: that is Alice Dupont.\nAlice Dupont — also Lili")
+    listed = [json.loads(line)["name"] for line in run(data_dir, "child", "list", "--json").output.splitlines()]
+    assert listed == ["Alice Dupont"]
+    assert "(Alice Dupont)" in run(data_dir, "photos").output
+
+
+def test_a_first_name_that_two_full_names_start_with_is_refused_and_nothing_enrolled(data_dir):
+    run(data_dir, "child", "set", "Alice Dupont")
+    run(data_dir, "child", "set", "Alice Martin")
+    for args in (("enroll", "--child", "Alice", str(kodak(5))), ("child", "set", "Alice")):
+        done = run(data_dir, *args)
+        assert done.exit_code == 1 and "'Alice' could be Alice Dupont or Alice Martin: give her full name" in done.output
+    assert "No photo enrolled yet" in run(data_dir, "photos").output
+
+
+def test_a_child_is_renamed_and_a_name_that_is_another_s_makes_them_one(data_dir):
+    run(data_dir, "enroll", "--child", "Alice Dupond", str(kodak(5)))
+    run(data_dir, "enroll", "--child", "Alice Dupont", str(kodak(7)))
+    done = run(data_dir, "child", "rename", "alice dupond", "Alice Dupont")
+    assert done.output.splitlines() == ["Alice Dupond is now Alice Dupont.", "Alice Dupont — 2 photo(s) protected"]
+    assert "no child named 'Jules'" in run(data_dir, "child", "rename", "Jules", "Jules Roy").output
+
+
+def test_removing_a_child_asks_first_then_says_what_became_of_her_photos_and_alerts(data_dir):
+    run(data_dir, "enroll", "--child", "Alice Dupont", str(kodak(5)), str(kodak(7)))
+    asked = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "child", "remove", "Alice"], input="n\n")
+    assert asked.exit_code == 1 and "Remove Alice Dupont and stop protecting her 2 photo(s)? " \
+        "Her alerts and their evidence stay." in asked.output
+    assert "Alice Dupont" in run(data_dir, "child", "list").output
+    done = run(data_dir, "child", "remove", "Alice Dupont", "--yes")
+    assert done.output == "Removed Alice Dupont: 2 photo(s) no longer protected; her 0 alert(s) kept.\n"
+    assert run(data_dir, "child", "list").output == ""
+    assert "No photo enrolled yet" in run(data_dir, "photos").output
+    assert "no child named 'Alice Dupont'" in run(data_dir, "child", "remove", "Alice Dupont", "--yes").output

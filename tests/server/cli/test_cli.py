@@ -107,6 +107,16 @@ def test_photos_and_forget_by_name_or_number(run):
     assert "no enrolled photo" in run("forget", "kodim05.jpg", code=1).output
 
 
+def test_forget_takes_several_photos_and_forgets_none_when_one_is_unknown(run):
+    run("enroll", str(kodak(5)), str(kodak(15)), str(kodak(20)))
+    numbers = re.findall(r"^\s*(\d+)\s", run("photos").output, re.M)
+    assert "no enrolled photo '99'" in run("forget", *numbers[:2], "99", code=1).output
+    assert len(re.findall(r"^\s*\d+\s", run("photos").output, re.M)) == 3
+    out = run("forget", numbers[0], "kodim15.jpg", numbers[0]).output
+    assert out.splitlines() == [f"Forgot kodim05.jpg (#{numbers[0]}).", f"Forgot kodim15.jpg (#{numbers[1]})."]
+    assert "kodim20.jpg" in run("photos").output and "kodim05" not in run("photos").output
+
+
 def test_log_lists_alerts_newest_first(run, data_dir):
     assert "No alert" in run("log").output
     run("enroll", str(kodak(5)))

@@ -1,0 +1,33 @@
+"""server/casefile/words.py: names put into the report's sentences as each language writes them."""
+
+from __future__ import annotations
+
+import pytest
+from sentinelle.server.casefile.words import WORDS, vowel_sound, with_names
+
+
+@pytest.mark.parametrize(("name", "vowel"), [
+    ("Alice", True), ("Éloïse", True), ("île", True), ("Œdipe", True), ("Ugo", True),
+    ("Hélène", True), ("Hugo", True), ("Yves", True), ("Yvette", True),
+    ("Léa", False), ("Yann", False), ("Yasmine", False), ("Hr", False), ("@alice", False), ("", False),
+])
+def test_a_vowel_sound_is_a_vowel_a_mute_h_or_a_y_before_a_consonant(name, vowel):
+    assert vowel_sound(name) is vowel
+
+
+def test_french_elides_the_word_before_a_name_that_begins_with_a_vowel_sound():
+    assert with_names("une photo de {child}", "fr", child="Alice") == "une photo d'Alice"
+    assert with_names("une photo de {child}", "fr", child="Léa") == "une photo de Léa"
+    assert with_names("De {child}, que {b}, le {c}, la {d}, jusque {e}", "fr",
+                      child="Hugo", b="Yves", c="Ours", d="Île", e="Emma") == "D'Hugo, qu'Yves, l'Ours, l'Île, jusqu'Emma"
+    # Only the word right before the name, only whole words, and never in English.
+    assert with_names("fonde {child}", "fr", child="Alice") == "fonde Alice"
+    assert with_names("a photo de {child}", "en", child="Alice") == "a photo de Alice"
+
+
+def test_the_report_s_french_sentences_elide_before_the_child_s_name():
+    assert with_names(WORDS["profile_picture"]["fr"], "fr", account="x", platform="X", child="Alice") == \
+        "@x utilise une photo d'Alice comme photo de profil sur X"
+    what = with_names(WORDS["own handle"]["fr"], "fr", child="Inès Roy")
+    assert with_names(WORDS["resemblance"]["fr"], "fr", field="identifiant", what=what) == \
+        "son identifiant ressemble à l'un des identifiants d'Inès Roy"

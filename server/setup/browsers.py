@@ -69,10 +69,6 @@ class Store:
     make: bool = False
     todo: str = ""
 
-    @property
-    def exists(self) -> bool:
-        return (self.db / "cert9.db").is_file()
-
 
 def installed(home: Home, which: Callable[[str], str | None] = shutil.which,
               root: Path = Path("/")) -> frozenset[str]:
@@ -154,7 +150,7 @@ def firefox_stores(home: Home, browsers: frozenset[str]) -> list[Store]:
                 found.append(Store(label, profile, todo=OPEN_PROFILE))
     if not found and "firefox" in browsers:
         # Firefox makes its first profile at its first start: nothing to trust before that.
-        found.append(Store("Firefox", firefox_roots(home)[1], todo=OPEN_FIREFOX))
+        found.append(Store("Firefox", home.config / "mozilla" / "firefox", todo=OPEN_FIREFOX))
     return found
 
 

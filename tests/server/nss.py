@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 from sentinelle.server.setup.trust import NICKNAME
+
+needs_certutil = pytest.mark.skipif(shutil.which("certutil") is None, reason="needs libnss3-tools")
 
 FIREFOX = Path(".config") / "mozilla" / "firefox"  # where Firefox 147+ makes its profiles on a new home
 FIREFOX_PROFILES = ("k3x9.default-esr", "a1b2.default")

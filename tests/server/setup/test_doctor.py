@@ -4,11 +4,9 @@ all pass on a PC set up as the README says, with a real `sentinelle run`."""
 from __future__ import annotations
 
 import json
-import shutil
 import urllib.request
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sentinelle.server.config import mitmproxy_dir
 from sentinelle.server.contact import EXTENSION, Contacts
 from sentinelle.server.setup.ca import write_ca
@@ -17,12 +15,10 @@ from sentinelle.server.setup.plan import NO_BROWSER, Machine
 from sentinelle.server.setup.trust import Runner
 
 from tests.conftest import kodak
-from tests.server.nss import FIREFOX, home_env, make_home
+from tests.server.nss import FIREFOX, home_env, make_home, needs_certutil
 from tests.support.certs import make_origin_certs
 from tests.support.watcher import Watcher, free_port, sentinelle
 
-
-needs_certutil = pytest.mark.skipif(shutil.which("certutil") is None, reason="needs libnss3-tools")
 
 
 def doctor(data_dir, home, *args):

@@ -19,9 +19,7 @@ from sentinelle.server.setup.ca import load_ca
 from sentinelle.server.setup.plan import NO_BROWSER, Machine, setup, uninstall
 from sentinelle.server.setup.trust import NICKNAME, Runner, plan
 
-from tests.server.nss import make_home, trust_flags, trusted_pem
-
-needs_certutil = pytest.mark.skipif(shutil.which("certutil") is None, reason="needs libnss3-tools")
+from tests.server.nss import make_home, needs_certutil, trust_flags, trusted_pem
 
 
 @pytest.fixture
@@ -249,9 +247,12 @@ def test_the_record_holds_no_command_so_an_edited_one_runs_nothing_else(data_dir
     data_dir.mkdir()
     (data_dir / trust.RECORD_FILE).write_text(json.dumps([
         {"where": "x", "remove": [["rm", "-rf", "/"]]}, ["shell", "rm -rf /"],
-        ["system", "rm -rf /"], ["nss", "Chromium/Chrome", "/h/.pki/nssdb"]]))
-    [step] = trust.recorded(data_dir, CA)
-    assert step.remove == (("certutil", "-D", "-d", "sql:/h/.pki/nssdb", "-n", NICKNAME),)
+        ["system", "rm -rf /"], ["nss", "Chromium/Chrome", "/h/.pki/nssdb", "rm -rf /"],
+        ["nss", "Chromium/Chrome", "/h/.pki/nssdb"], ["nss", "Firefox profile p", "/h/p", "made"]]))
+    chromium, made = trust.recorded(data_dir, CA)
+    assert chromium.remove == (("certutil", "-D", "-d", "sql:/h/.pki/nssdb", "-n", NICKNAME),)
+    # A database setup made is only emptied of the CA, like any other: never deleted.
+    assert made.makes_db and made.remove == (("certutil", "-D", "-d", "sql:/h/p", "-n", NICKNAME),)
 
 
 def test_purge_keeps_only_the_certificate_while_a_removal_is_left_to_the_parent(data_dir, tmp_path):

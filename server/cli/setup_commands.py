@@ -35,7 +35,8 @@ from sentinelle.server.setup.trust import Runner
 
 def this_machine() -> Machine:
     return Machine(system=platform.system(), home=Path.home(),
-                   uid=os.getuid() if hasattr(os, "getuid") else 0, user=getpass.getuser())
+                   uid=os.getuid() if hasattr(os, "getuid") else 0, user=getpass.getuser(),
+                   env=dict(os.environ))
 
 
 def _domain(value: str) -> str:
@@ -188,7 +189,7 @@ def doctor(obj, as_json: bool, proxy_port: int, api_port: int) -> None:
         checks.check_api(api_port),
         checks.check_proxy(proxy_port),
         checks.check_ca(data_dir),
-        *checks.check_trust(data_dir, machine.system, machine.home, Runner()),
+        *checks.check_trust(data_dir, machine, Runner()),
         checks.check_contact(data_dir, EXTENSION, api_port),
         checks.check_contact(data_dir, PAC, api_port),
         checks.check_photos(data_dir, lambda: len(obj.store.photos())),

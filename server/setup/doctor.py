@@ -3,7 +3,7 @@
 Each check returns a `Check` (passed or not, what was found, what to do). It only reads:
 it asks the API's public `/api/health` (never a route with the token, which would count as
 the extension's contact), opens a TCP connection to the proxy, reads the store, the CA
-and the browsers' NSS databases.
+and the browsers' NSS databases (every one found, trusted or not: server/setup/browsers.py).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from sentinelle.server.contact import EXTENSION, last_contact
 from sentinelle.server.settings import API_PORT
 from sentinelle.server.setup import trust
 from sentinelle.server.setup.ca import load_ca
+from sentinelle.server.setup.plan import NO_BROWSER, Machine, browser_stores
 from sentinelle.server.version import sentinelle_version
 from sentinelle.server.watch_counts import read_counts
 
@@ -69,20 +70,23 @@ def check_ca(data_dir: Path) -> Check:
     return Check("Sentinelle's CA", True, f"limited to the social networks ({ca.certificate_file})")
 
 
-def check_trust(data_dir: Path, system: str, home: Path, runner: trust.Runner) -> list[Check]:
-    """One check per browser profile (Linux NSS databases) or per OS store."""
+def check_trust(data_dir: Path, machine: Machine, runner: trust.Runner) -> list[Check]:
+    """One check per browser database found, trusted or not (Linux), or for the OS store."""
     ca = load_ca(mitmproxy_dir(data_dir))
     if ca is None:
         return [Check("CA trusted by the browsers", False, "there is no CA yet", "run `sentinelle setup`")]
-    steps = trust.plan(system, ca.certificate_file, home, serial=ca.serial, sha1=ca.sha1,
-                       system_store=False)
+    steps = trust.plan(machine.system, ca.certificate_file, machine.home, serial=ca.serial,
+                       sha1=ca.sha1, stores=browser_stores(machine, runner), system_store=False)
     if not steps:
-        return [Check("CA trusted by the browsers", False,
-                      "no Chromium, Chrome or Firefox profile found",
-                      "open the browser once, close it, then run `sentinelle setup`")]
+        return [Check("CA trusted by the browsers", False, "no Chromium, Chrome or Firefox found",
+                      NO_BROWSER)]
     checks = []
     for step in steps:
         name = f"CA trusted by {step.where}"
+        if step.todo:
+            missing, _, fix = step.todo.partition(": ")
+            checks.append(Check(name, False, missing, fix))
+            continue
         if step.check is None or runner.which(step.check[0]) is None:
             tool = step.check[0] if step.check else "a checking tool"
             checks.append(Check(name, False, f"cannot check: {tool} not found", step.tool_hint))
@@ -90,7 +94,8 @@ def check_trust(data_dir: Path, system: str, home: Path, runner: trust.Runner) -
         nss = "-d" in step.check  # NSS certutil: -a prints the certificate to compare
         done = runner.run(step.check + (("-a",) if nss else ()))
         if done.returncode != 0:
-            checks.append(Check(name, False, "not trusted", "run `sentinelle setup`"))
+            found = "no certificate database yet" if step.makes_db else "not trusted"
+            checks.append(Check(name, False, found, "run `sentinelle setup`"))
         elif nss and not _same_certificate(done.stdout, ca.certificate):
             checks.append(Check(name, False, "trusts another Sentinelle CA (an older one)",
                                 "run `sentinelle setup` again"))

@@ -9,8 +9,8 @@ and the login service; the data dir only when asked.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sentinelle.proxy.hosts import all_domains
@@ -20,7 +20,7 @@ from sentinelle.server.config import (
     mitmproxy_dir,
 )
 from sentinelle.server.settings import API_PORT
-from sentinelle.server.setup import trust
+from sentinelle.server.setup import browsers, trust
 from sentinelle.server.setup.ca import (
     CERTIFICATE,
     ensure_ca,
@@ -37,12 +37,27 @@ MARKS = {"done": "✓", "dry-run": "·", "manual": "!", "failed": "✗"}
 
 @dataclass(frozen=True)
 class Machine:
-    """The facts setup depends on (platform.system(), the home folder); a seam for tests."""
+    """The facts setup depends on (platform.system(), the home folder, the environment that
+    says where its XDG folders are); a seam for tests."""
 
     system: str
     home: Path
     uid: int = 0
     user: str = ""
+    env: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+
+NO_BROWSER = ("No Chromium, Chrome or Firefox on this PC: Sentinelle watches what they show. Install "
+              "one (Debian, Ubuntu: sudo apt install chromium, or firefox-esr), then run "
+              "`sentinelle setup` again.")
+
+
+def browser_stores(machine: Machine, runner: trust.Runner) -> list[browsers.Store]:
+    """The NSS databases of this user's browsers (Linux only: elsewhere the OS store serves)."""
+    if machine.system in ("Windows", "Darwin"):
+        return []
+    home = browsers.Home.of(machine.home, machine.env)
+    return browsers.stores(home, browsers.installed(home, runner.which))
 
 
 def setup(data_dir: Path, machine: Machine, runner: trust.Runner, say: Say, *,
@@ -81,16 +96,16 @@ def setup(data_dir: Path, machine: Machine, runner: trust.Runner, say: Say, *,
             say("  Restart Sentinelle (`sentinelle service uninstall`, then `install`) to use it.")
         ca_file, serial, sha1 = ca.certificate_file, ca.serial, ca.sha1
 
+    stores = browser_stores(machine, runner)
     steps = trust.plan(machine.system, ca_file, machine.home, serial=serial, sha1=sha1,
-                       system_store=system_store)
-    if machine.system not in ("Windows", "Darwin") and not any(
-            s.where.startswith(("Chromium", "Firefox")) for s in steps):
-        say("! No Chromium, Chrome or Firefox profile found: open the browser once, close it, "
-            "then run `sentinelle setup` again.")
-    say("Trust:" if steps else "Trust: nothing to do.")
+                       stores=stores, system_store=system_store)
+    say("Trust:")
     outcomes = [runner.install(step) for step in steps]
     for outcome in outcomes:
         say(describe(outcome, undo=True))
+    no_browser = machine.system not in ("Windows", "Darwin") and not stores
+    if no_browser:
+        say(f"  ! {NO_BROWSER}")
     if not runner.dry_run:
         trust.record(data_dir, outcomes)
     say("Next:\n"
@@ -99,15 +114,17 @@ def setup(data_dir: Path, machine: Machine, runner: trust.Runner, say: Say, *,
         f"Sentinelle\"\n  (or set the browser's automatic proxy configuration URL to "
         f"http://127.0.0.1:{api_port}/proxy.pac)\n"
         "  sentinelle doctor            # check everything")
-    return all(o.status in ("done", "dry-run") for o in outcomes)
+    return not no_browser and all(o.status in ("done", "dry-run") for o in outcomes)
 
 
 def describe(outcome: trust.Outcome, undo: bool = False) -> str:
     o, mark = outcome, MARKS[outcome.status]
     lines = {
-        "done": f"  {mark} {o.step.where}: done.",
+        "done": f"  {mark} {o.step.where}: done"
+                + (" (a new database, where the browser reads it)." if o.step.makes_db and undo else "."),
         "dry-run": f"  {mark} {o.step.where}: would run:",
-        "manual": f"  {mark} {o.step.where}: not done ({o.detail}). Type:",
+        "manual": f"  {mark} {o.step.where}: not done ({o.detail}). Type:" if o.commands
+              else f"  {mark} {o.step.where}: not done: {o.detail}.",
         "failed": f"  {mark} {o.step.where}: failed ({o.detail}). The command was:",
     }[o.status]
     if o.status != "done":
@@ -132,6 +149,8 @@ def uninstall(data_dir: Path, machine: Machine, runner: trust.Runner, say: Say, 
             continue
         outcome = runner.remove(step)
         say(describe(outcome))
+        if step.makes_db and outcome.status == "done":
+            say("      The database setup made stays: the browser uses it as its own now.")
         (undone if outcome.status == "done" else left).append(step)
         ok &= outcome.status in ("done", "dry-run")
     if not runner.dry_run:

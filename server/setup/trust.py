@@ -1,16 +1,24 @@
 """Making the browsers trust Sentinelle's CA, and undoing exactly that.
 
-`plan()` is pure: from the system, the home folder and the NSS databases found there, it
-lists the steps, each with the command lines that install the CA and those that remove
-it. `Runner` carries them out, or, where it cannot (no administrator rights, a tool
-missing, `--dry-run`), says the exact command for the parent to type. What was installed
-is recorded in the data dir (`trust.json`) so that `sentinelle uninstall` removes that and
-nothing else. The record holds what each step was (`spec`), never command lines: uninstall
-rebuilds the commands with the functions below, so an edited record cannot run anything else.
+`plan()` is pure: from the system, the home folder and the NSS databases found there
+(server/setup/browsers.py), it lists the steps, each with the command lines that install the
+CA and those that remove it. `Runner` carries them out, or, where it cannot (no
+administrator rights, a tool missing, `--dry-run`), says the exact command for the parent to
+type. What was installed is recorded in the data dir (`trust.json`) so that `sentinelle
+uninstall` removes that and nothing else. The record holds what each step was (`spec`),
+never command lines: uninstall rebuilds the commands with the functions below, so an edited
+record cannot run anything else.
 
-Where each browser looks:
-- Linux: Chromium and Chrome read the NSS database `~/.pki/nssdb`; Firefox one NSS
-  database per profile; other programs the system store (needs root).
+Where each browser takes a user's own root from, and why this one:
+- Linux: the user's NSS databases, with `certutil` (libnss3-tools): Chromium and Chrome
+  read one shared database, Firefox one per profile (where: browsers.py). It is the only
+  place both take a root from without administrator rights: Chrome's `CACertificates`
+  policy and Firefox's `policies.json` (`Certificates.Install`) are files under /etc or
+  the install folder, and Firefox's `security.enterprise_roots.enabled` reads the OS store
+  on Windows and macOS only. A database the browser has not made yet is made where it will
+  read it, as it would make it (`certutil -N --empty-password`); uninstall removes the CA
+  from it and leaves the database, which the browser may keep its own certificates in by
+  then. The system store (update-ca-certificates, needs root) is for other programs.
 - Windows: the user's Root store (Chrome, Edge; Firefox ≥ 120 reads it too).
 - macOS: the login keychain (Safari, Chrome; Firefox ≥ 120 reads it too).
 """
@@ -27,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sentinelle.proxy.files import write_atomically
+from sentinelle.server.setup.browsers import Store
 
 NICKNAME = "Sentinelle local CA"
 RECORD_FILE = "trust.json"
@@ -48,6 +57,8 @@ class Step:
     needs_admin: bool = False
     tool_hint: str = ""  # how to get the tool when it is missing
     spec: tuple[str, ...] = ()  # what rebuilds this step (see `from_spec`)
+    makes_db: bool = False  # install makes the database first (the browser has not yet)
+    todo: str = ""  # nothing to run: what the parent must do first
 
 
 @dataclass
@@ -58,34 +69,30 @@ class Outcome:
     commands: list[str] = field(default_factory=list)
 
 
-# -- where the browsers look ------------------------------------------------------------
+# -- the steps ------------------------------------------------------------------------
 
-def nss_databases(home: Path) -> list[tuple[str, Path]]:
-    """The NSS databases (cert9.db) of Chromium/Chrome and of each Firefox profile under `home`."""
-    found: list[tuple[str, Path]] = []
-    for label, db in (("Chromium/Chrome", home / ".pki" / "nssdb"),
-                      ("Chromium (snap)", home / "snap" / "chromium" / "current" / ".pki" / "nssdb")):
-        if (db / "cert9.db").is_file():
-            found.append((label, db))
-    for root in (home / ".mozilla" / "firefox",
-                 home / "snap" / "firefox" / "common" / ".mozilla" / "firefox",
-                 home / ".var" / "app" / "org.mozilla.firefox" / ".mozilla" / "firefox"):
-        for db in sorted(root.glob("*/cert9.db")) if root.is_dir() else ():
-            found.append((f"Firefox profile {db.parent.name}", db.parent))
-    return found
-
-
-def nss_step(label: str, db: Path, ca_file: Path) -> Step:
+def nss_step(label: str, db: Path, ca_file: Path, make: bool = False) -> Step:
+    """Trust the CA in the NSS database `db`; `make`: make the database first."""
     target = f"sql:{db}"
+    made = (("mkdir", "-p", "-m", "700", str(db)),
+            ("certutil", "-N", "-d", target, "--empty-password")) if make else ()
     return Step(
         where=f"{label} ({db})",
-        before=(("certutil", "-D", "-d", target, "-n", NICKNAME),),
-        install=(("certutil", "-A", "-d", target, "-n", NICKNAME, "-t", "C,,", "-i", str(ca_file)),),
+        # Only where a database is: `certutil -D` on a folder without one makes one.
+        before=() if make else (("certutil", "-D", "-d", target, "-n", NICKNAME),),
+        install=(*made, ("certutil", "-A", "-d", target, "-n", NICKNAME, "-t", "C,,", "-i", str(ca_file))),
         remove=(("certutil", "-D", "-d", target, "-n", NICKNAME),),
         check=("certutil", "-L", "-d", target, "-n", NICKNAME),
         tool_hint="install it: sudo apt install libnss3-tools (Fedora: nss-tools)",
-        spec=("nss", label, str(db)),
+        spec=("nss", label, str(db), *(("made",) if make else ())),
+        makes_db=make,
     )
+
+
+def store_step(store: Store, ca_file: Path) -> Step:
+    if store.todo:
+        return Step(where=f"{store.label} ({store.db})", install=(), remove=(), todo=store.todo)
+    return nss_step(store.label, store.db, ca_file, make=store.make)
 
 
 def linux_system_step(ca_file: Path, debian_like: bool) -> Step:
@@ -131,13 +138,15 @@ def macos_step(ca_file: Path, sha1: str, home: Path) -> Step:
 
 
 def plan(system: str, ca_file: Path, home: Path, *, serial: str, sha1: str,
-         system_store: bool = True, debian_like: bool | None = None) -> list[Step]:
-    """Every step that makes this user's browsers trust `ca_file`; `system` as platform.system()."""
+         stores: Sequence[Store] = (), system_store: bool = True,
+         debian_like: bool | None = None) -> list[Step]:
+    """Every step that makes this user's browsers trust `ca_file`; `system` as platform.system(),
+    `stores` the browsers' NSS databases on Linux (browsers.stores)."""
     if system == "Windows":
         return [windows_step(ca_file, serial)]
     if system == "Darwin":
         return [macos_step(ca_file, sha1, home)]
-    steps = [nss_step(label, db, ca_file) for label, db in nss_databases(home)]
+    steps = [store_step(store, ca_file) for store in stores]
     if system_store:
         if debian_like is None:
             debian_like = DEBIAN_ANCHOR.parent.is_dir()
@@ -184,6 +193,8 @@ class Runner:
         return Outcome(step, "done", "", [shlex.join(c) for c in commands])
 
     def install(self, step: Step) -> Outcome:
+        if step.todo:
+            return Outcome(step, "manual", step.todo)
         return self.apply(step, step.install, step.before)
 
     def remove(self, step: Step) -> Outcome:
@@ -201,8 +212,8 @@ class Runner:
 def from_spec(spec: Sequence[str], ca_file: Path) -> Step | None:
     """The step a recorded spec stands for, or None for a record this version does not know."""
     match list(spec):
-        case ["nss", label, db]:
-            return nss_step(label, Path(db), ca_file)
+        case ["nss", label, db, *made] if made in ([], ["made"]):
+            return nss_step(label, Path(db), ca_file, make=bool(made))
         case ["system", variant] if variant in ("debian", "p11-kit"):
             return linux_system_step(ca_file, debian_like=variant == "debian")
         case ["windows", serial]:
@@ -213,12 +224,13 @@ def from_spec(spec: Sequence[str], ca_file: Path) -> Step | None:
 
 
 def record(data_dir: Path, outcomes: Sequence[Outcome]) -> None:
-    """Keep the steps that were done or left to the parent, for `sentinelle uninstall`."""
-    specs = {tuple(s): None for s in _specs(data_dir)}
+    """Keep the steps that were done or left to the parent, for `sentinelle uninstall`. One
+    entry per place: a database setup made stays recorded as made when set up again."""
+    specs = {tuple(s[:3]): tuple(s) for s in _specs(data_dir)}
     for o in outcomes:
         if o.status in ("done", "manual") and o.step.spec:
-            specs[o.step.spec] = None
-    _write_specs(data_dir, list(specs))
+            specs.setdefault(o.step.spec[:3], o.step.spec)
+    _write_specs(data_dir, list(specs.values()))
 
 
 def recorded(data_dir: Path, ca_file: Path) -> list[Step]:

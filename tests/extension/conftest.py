@@ -23,6 +23,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import jpeg_bytes, kodak, square_crop_copy
+from tests.server.nss import home_env
 from tests.support.certs import make_origin_certs
 from tests.support.origin import Origin, serve_origin
 from tests.support.watcher import ROOT, Watcher, sentinelle
@@ -39,9 +40,7 @@ PAGE = "https://www.instagram.com/fake.account.123/"
 ENROLLED = 5  # kodim05: enrolled before the watcher starts; its copies raise the alerts
 CHILD = "Alice"
 
-CHROMIUM_ARGS = [
-    f"--disable-extensions-except={EXTENSION}",
-    f"--load-extension={EXTENSION}",
+BROWSER_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
@@ -50,6 +49,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+CHROMIUM_ARGS = [f"--disable-extensions-except={EXTENSION}", f"--load-extension={EXTENSION}", *BROWSER_ARGS]
 # The browser under test reaches nothing but loopback: every other name fails to resolve,
 # without a DNS query (the pages it opens for the parent, like Instagram's, stay unloaded).
 RESOLVER_RULES = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"
@@ -264,17 +264,21 @@ class Browser:
         self.wait_until(lambda: not self.worker_running())
 
 
+def resolver_rules(hosts: dict[str, int] | None = None) -> str:
+    """Chromium's flag that resolves `hosts`, each to a port on 127.0.0.1, and no other name."""
+    mapped = "".join(f"MAP {host} 127.0.0.1:{port}, " for host, port in (hosts or {}).items())
+    return f"--host-resolver-rules={mapped}{RESOLVER_RULES}"
+
+
 def launch(playwright, profile: Path, *, lang: str | None = None, home: Path | None = None,
            hosts: dict[str, int] | None = None) -> Browser:
-    """Chromium with the extension. `home`: a HOME (its NSS database is the one Chromium
-    trusts); `hosts`: names the browser itself resolves, each to a port on 127.0.0.1."""
+    """Chromium with the extension. `home`: a HOME (with its XDG folders under it: its NSS
+    database is the one Chromium trusts); `hosts`: names the browser itself resolves, each to
+    a port on 127.0.0.1."""
     if not CHROMIUM.exists():
         pytest.fail("the extension tests need Debian's Chromium: apt-get install chromium", pytrace=False)
-    mapped = "".join(f"MAP {host} 127.0.0.1:{port}, " for host, port in (hosts or {}).items())
-    args = [*CHROMIUM_ARGS, f"--host-resolver-rules={mapped}{RESOLVER_RULES}"]
-    env = dict(os.environ)
-    if home:
-        env["HOME"] = str(home)
+    args = [*CHROMIUM_ARGS, resolver_rules(hosts)]
+    env = home_env(home) if home else dict(os.environ)
     if lang:
         args.append(f"--lang={lang}")
         env |= {"LANGUAGE": lang, "LANG": f"{lang}_FR.UTF-8" if lang == "fr" else env.get("LANG", "C")}

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import aiohttp
 
+from tests.server.nss import home_env
 from tests.support.watcher import free_port
 
 FIREFOX = shutil.which("firefox-esr") or shutil.which("firefox")
@@ -79,6 +80,13 @@ class Firefox:
                 raise TimeoutError(f"still false: {expression}")
             await asyncio.sleep(0.05)
 
+    async def certificate_issuer(self) -> str | None:
+        """The common name of the issuer of the certificate the selected tab was shown, read in
+        the browser's own window (needs `firefox(..., system_access=True)`)."""
+        window = (await self.call("browsingContext.getTree", {"moz:scope": "chrome"}))["contexts"][0]
+        return await self.evaluate(window["context"], "gBrowser.selectedBrowser.securityUI.secInfo"
+                                                      "?.serverCert?.issuerCommonName ?? null")
+
     async def go(self, context: str, page: str) -> None:
         """Open another page of the extension in the tab (as a link of the extension would)."""
         await self.evaluate(context, f"void (location.href = {json.dumps(self.url(page))})")
@@ -86,10 +94,19 @@ class Firefox:
                                      "&& document.readyState === 'complete'")
 
 
+def first_run(home: Path, screenshot: Path) -> None:
+    """Start Firefox once on a fresh `home` and let it close, as a parent opening it the first
+    time: it makes its profiles there (where, is Firefox's choice)."""
+    subprocess.run([FIREFOX, "--headless", "--screenshot", str(screenshot), "about:blank"],
+                   env=home_env(home), capture_output=True, timeout=120, check=True)
+
+
 @contextlib.asynccontextmanager
-async def firefox(profile: Path, proxy_port: int = 9) -> AsyncIterator[Firefox]:
+async def firefox(profile: Path, proxy_port: int = 9, home: Path | None = None,
+                  system_access: bool = False) -> AsyncIterator[Firefox]:
     """Firefox ESR on `profile`; its own proxy, for every address but loopback, is
-    127.0.0.1:`proxy_port` (by default a closed port)."""
+    127.0.0.1:`proxy_port` (by default a closed port). `home`: its HOME; `system_access`: BiDi
+    may also script the browser's own window (to read what the address bar's padlock shows)."""
     profile.mkdir(parents=True, exist_ok=True)
     prefs = {
         "extensions.webextensions.uuids": json.dumps({GECKO_ID: INTERNAL_UUID}),
@@ -113,8 +130,8 @@ async def firefox(profile: Path, proxy_port: int = 9) -> AsyncIterator[Firefox]:
     port = free_port()
     process = subprocess.Popen(
         [FIREFOX, "--headless", f"--remote-debugging-port={port}", "--profile", str(profile),
-         "--no-remote", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+         "--no-remote", *(["--remote-allow-system-access"] if system_access else []), "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=home_env(home) if home else None,
     )
     try:
         async with aiohttp.ClientSession() as http:

@@ -27,7 +27,9 @@ from tests.extension.conftest import (
     launch,
     screenshot,
 )
+from tests.server.nss import CHROMIUM_DB, home_env
 from tests.support.certs import make_origin_certs
+from tests.support.watcher import sentinelle
 
 BANK = "www.example-bank.test"
 BANK_PAGE = b"<!doctype html><title>Bank</title><h1>Your bank</h1>"
@@ -47,16 +49,17 @@ def bank(tmp_path_factory) -> Iterator[tuple[OriginThread, object]]:
 
 @pytest.fixture(scope="module")
 def proxied(playwright_instance, server: Server, bank, tmp_path_factory) -> Iterator[Browser]:
-    """Chromium with the extension, trusting Sentinelle's CA (as `sentinelle setup` makes it)
-    and the bank's CA in the NSS database of its HOME; it resolves the bank's name only."""
+    """Chromium with the extension, on a fresh HOME where `sentinelle setup` made it trust
+    Sentinelle's CA (as on a parent's PC); it resolves the bank's name only."""
     origin, certs = bank
     home = tmp_path_factory.mktemp("home")
-    nssdb = home / ".pki" / "nssdb"
-    nssdb.mkdir(parents=True)
-    for args in (["-N", "--empty-password"],
-                 ["-A", "-n", COMMON_NAME, "-t", "C,,", "-i", str(server.watcher.ca_file)],
-                 ["-A", "-n", "Fake Origin CA", "-t", "C,,", "-i", str(certs.ca_file)]):
-        subprocess.run(["certutil", *args, "-d", f"sql:{nssdb}"], check=True, capture_output=True)
+    # Firefox is installed here but was never opened in this HOME: setup says so and fails.
+    done = sentinelle(server.watcher.data_dir, "setup", "--no-system-store", check=False,
+                      env=home_env(home))
+    assert f"✓ Chromium/Chrome ({home / CHROMIUM_DB}): done" in done.stdout, done.stdout
+    # The bank's CA stands for a public one, which Chromium trusts without anyone's help.
+    subprocess.run(["certutil", "-A", "-n", "Fake Origin CA", "-t", "C,,", "-i", str(certs.ca_file),
+                    "-d", f"sql:{home / CHROMIUM_DB}"], check=True, capture_output=True)
     browser = launch(playwright_instance, tmp_path_factory.mktemp("chromium-proxy"),
                      home=home, hosts={BANK: origin.port})
     try:

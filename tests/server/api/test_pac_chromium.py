@@ -2,7 +2,7 @@
 
 Chromium gets only `--proxy-pac-url=http://127.0.0.1:API/proxy.pac` (what the extension's
 switch applies) and trusts Sentinelle's CA because `sentinelle setup` put it in the NSS
-database of its temporary HOME. The proxy alone can reach the fake CDN (test resolver in
+database of its temporary HOME (which setup made, where Chromium reads it). The proxy alone can reach the fake CDN (test resolver in
 the proxy); Chromium alone can reach the fake bank (`--host-resolver-rules`): each page
 loads only by the route the PAC chose.
 """
@@ -10,7 +10,6 @@ loads only by the route the PAC chose.
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 from sentinelle.server.setup.ca import COMMON_NAME
 
 from tests.conftest import kodak, square_crop_copy
-from tests.server.nss import trusted_pem
+from tests.server.nss import CHROMIUM_DB, home_env, trusted_pem
 from tests.support.certs import make_origin_certs
 from tests.support.origin import serve_origin
 from tests.support.watcher import Watcher, sentinelle
@@ -34,11 +33,10 @@ async def test_chromium_sends_social_hosts_to_the_proxy_and_the_rest_direct(tmp_
     from playwright.async_api import async_playwright
 
     home = tmp_path / "home"
-    nssdb = home / ".pki" / "nssdb"
-    nssdb.mkdir(parents=True)
-    subprocess.run(["certutil", "-N", "-d", f"sql:{nssdb}", "--empty-password"], check=True)
-    env = os.environ | {"HOME": str(home)}
-    await asyncio.to_thread(sentinelle, data_dir, "setup", "--no-system-store", env=env)
+    nssdb = home / CHROMIUM_DB  # made by setup, where Chromium reads it
+    env = home_env(home)
+    # Firefox, if installed here, was never opened in this HOME: setup says so and fails.
+    await asyncio.to_thread(sentinelle, data_dir, "setup", "--no-system-store", env=env, check=False)
     assert trusted_pem(nssdb) is not None
 
     certs = make_origin_certs(tmp_path / "origin", [CDN, BANK])

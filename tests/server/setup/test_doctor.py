@@ -4,25 +4,25 @@ all pass on a PC set up as the README says, with a real `sentinelle run`."""
 from __future__ import annotations
 
 import json
-import os
 import urllib.request
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sentinelle.server.config import mitmproxy_dir
 from sentinelle.server.contact import EXTENSION, Contacts
 from sentinelle.server.setup.ca import write_ca
-from sentinelle.server.setup.doctor import Check, as_text, check_contact, check_disk
+from sentinelle.server.setup.doctor import Check, as_text, check_contact, check_disk, check_trust
+from sentinelle.server.setup.plan import NO_BROWSER, Machine
+from sentinelle.server.setup.trust import Runner
 
 from tests.conftest import kodak
-from tests.server.nss import make_home
+from tests.server.nss import FIREFOX, home_env, make_home, needs_certutil
 from tests.support.certs import make_origin_certs
 from tests.support.watcher import Watcher, free_port, sentinelle
 
 
+
 def doctor(data_dir, home, *args):
-    env = os.environ | {"HOME": str(home)}
-    done = sentinelle(data_dir, "doctor", "--json", *args, check=False, env=env)
+    done = sentinelle(data_dir, "doctor", "--json", *args, check=False, env=home_env(home))
     return done.returncode, json.loads(done.stdout)
 
 
@@ -43,11 +43,11 @@ def test_on_a_bare_pc_every_check_says_what_to_do(tmp_path, data_dir):
     assert passed == ["version", "disk space"]
 
 
-@pytest.mark.skipif(not os.path.exists("/usr/bin/certutil"), reason="needs libnss3-tools")
+@needs_certutil
 def test_on_a_pc_set_up_as_the_readme_says_every_check_passes(tmp_path, data_dir):
     home = tmp_path / "home"
     make_home(home)
-    env = os.environ | {"HOME": str(home)}
+    env = home_env(home)
     sentinelle(data_dir, "setup", "--no-system-store", env=env)
     sentinelle(data_dir, "enroll", "--child", "Alice", str(kodak(5)))
     certs = make_origin_certs(tmp_path / "origin", ["example.test"])
@@ -75,16 +75,49 @@ def test_on_a_pc_set_up_as_the_readme_says_every_check_passes(tmp_path, data_dir
         watcher.stop()
 
 
+@needs_certutil
 def test_a_database_trusting_an_older_ca_is_reported(tmp_path, data_dir):
     home = tmp_path / "home"
     make_home(home)
-    env = os.environ | {"HOME": str(home)}
-    sentinelle(data_dir, "setup", "--no-system-store", env=env)
+    sentinelle(data_dir, "setup", "--no-system-store", env=home_env(home))
     # A new CA made without re-running setup: the browsers still trust the old one.
     write_ca(mitmproxy_dir(data_dir))
     _, report = doctor(data_dir, home)
     stale = [c for c in report["checks"] if c["name"].startswith("CA trusted by")]
     assert stale and all(not c["ok"] and "older" in c["found"] for c in stale)
+
+
+@needs_certutil
+def test_every_profile_found_is_listed_trusted_or_not(tmp_path, data_dir):
+    home = tmp_path / "home"
+    make_home(home)
+    sentinelle(data_dir, "setup", "--no-system-store", env=home_env(home))
+    # Made after setup: a profile Firefox used without leaving a database, a new one never opened.
+    root = home / FIREFOX
+    for folder, left in (("old.default", "prefs.js"), ("new.work", "times.json")):
+        (root / folder).mkdir()
+        (root / folder / left).write_text("{}")
+    with (root / "profiles.ini").open("a") as ini:
+        ini.write("\n[Profile2]\nName=old\nPath=old.default\n\n[Profile3]\nName=work\nPath=new.work\n")
+    code, report = doctor(data_dir, home)
+    assert code == 1
+    trust = {c["name"]: c for c in report["checks"] if c["name"].startswith("CA trusted by")}
+    assert [c["ok"] for c in trust.values()] == [True, True, True, False, False]
+    old = trust[f"CA trusted by Firefox profile old.default ({root / 'old.default'})"]
+    assert old["found"] == "no certificate database yet" and "about:profiles" in old["fix"]
+    new = trust[f"CA trusted by Firefox profile new.work ({root / 'new.work'})"]
+    assert new == {"name": new["name"], "ok": False, "found": "no certificate database yet",
+                   "fix": "run `sentinelle setup`"}
+
+
+def test_a_browser_without_a_profile_or_no_browser_at_all_fails_with_what_to_do(tmp_path, data_dir):
+    write_ca(mitmproxy_dir(data_dir))
+    home = Machine("Linux", tmp_path / "home")
+    [firefox] = check_trust(data_dir, home, Runner(which={"firefox": "/usr/bin/firefox"}.get))
+    assert (firefox.ok, firefox.found) == (False, "no profile yet")
+    assert firefox.fix == "open Firefox once and close it, then run `sentinelle setup` again"
+    [nothing] = check_trust(data_dir, home, Runner(which=lambda tool: None))
+    assert not nothing.ok and nothing.fix == NO_BROWSER
 
 
 def test_last_contact_is_shown_with_its_age(tmp_path):

@@ -62,7 +62,8 @@ class Sentinelle:
             self.index = LiveIndex(self.store, data_dir / INDEX_FILE)
             self.recorder = AlertRecorder(self.store, self.events)
             self.watch = Watch(self.index.current, self.recorder, lookalike=self.recorder.watch,
-                               workers=settings.workers, tune_memory=own_process, quiet_seconds=quiet_seconds)
+                               named=self.recorder.named, workers=settings.workers, tune_memory=own_process,
+                               quiet_seconds=quiet_seconds)
         except BaseException:
             self.store.close()
             raise
@@ -89,6 +90,8 @@ class Sentinelle:
             raise RuntimeError("Sentinelle is started once")
         self._started = True
         self._extra_counts = extra_counts
+        # Alerts that know their account by its id alone: the next feed that names it names them.
+        self.watch.await_names(await self.store.run(self.store.store.unnamed_accounts))
         self.watch.start()
         self._tasks = [asyncio.create_task(self._keep_counts()), asyncio.create_task(self.index.keep_fresh())]
         if self._own_process:

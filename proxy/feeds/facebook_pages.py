@@ -127,6 +127,7 @@ class _Page(HTMLParser):
         self.addresses: dict[str, str] = {}  # a person's name → the address the page's JSON-LD gives
         self.meta: dict[str, str] = {}  # the page's og:title and og:url: what the page is of
         self._json_ld: list[str] | None = None
+        self._links: list[_Element] = []  # the links open now, innermost last: where text goes
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = {name: value or "" for name, value in attrs}
@@ -146,6 +147,7 @@ class _Page(HTMLParser):
         element.ring = next((m.group(1) for sigil in sigils if (m := _RING.match(sigil))), element.ring)
         if tag == "a" and attributes.get("href"):
             element.href = attributes["href"]
+            self._links.append(element)
         label = attributes.get("alt") or attributes.get("aria-label") or None
         profile = "profpic" in attributes.get("class", "").split()
         urls = [attributes["src"]] if tag == "img" and attributes.get("src") else []
@@ -153,7 +155,7 @@ class _Page(HTMLParser):
         for url in urls:
             if url.startswith(("https://", "http://")) and "fbcdn.net" in url and "//static." not in url:
                 picture = profile or bool(label and label.endswith(_PICTURE_SUFFIXES)) or bool(_PROFILE_TYPE.search(url))
-                anchor = next((e.href for e in reversed([*self.stack, element]) if e.href is not None), None)
+                anchor = element.href or (self._links[-1].href if self._links else None)
                 (element if tag not in _VOID else parent).images.append(_Image(url, label, picture, element.ring, anchor))
         if tag not in _VOID:
             self.stack.append(element)
@@ -172,12 +174,8 @@ class _Page(HTMLParser):
         if self._json_ld is not None:
             self._json_ld.append(data)
             return
-        if self.cdata_elem is not None:  # a script's or a style's text: never a name
-            return
-        for element in reversed(self.stack):
-            if element.href is not None:
-                element.link_text.append(data)
-                return
+        if self.cdata_elem is None and self._links:  # a script's or a style's text is never a name
+            self._links[-1].link_text.append(data)
 
     def close(self) -> None:
         super().close()
@@ -203,6 +201,8 @@ class _Page(HTMLParser):
                     self.addresses.setdefault(name, account_link(url)[0])
 
     def _close(self, element: _Element) -> None:
+        if element.href is not None:
+            self._links.remove(element)
         if element.href is not None and (found := account_link(element.href)):
             name = " ".join("".join(element.link_text).split())
             if 0 < len(name) <= _LONGEST_NAME:

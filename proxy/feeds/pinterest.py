@@ -12,7 +12,7 @@ A board (`type: board`, in `initialReduxState.boards.<id>`, `BoardsFeedResource`
 `pin.board`): `url` (`/<owner>/<slug>/`), `owner`, and the covers its owner's pins make:
 `images {"170x": [{url}, …]}` (a list of the latest pins), `image_cover_url`,
 `image_cover_hd_url`, `image_thumbnail_url`, `cover_images.<size>.url`, `cover_pin.image_url`
-(gdl `PinterestBoardExtractor`). The account is the board's owner, from `owner` or else the
+(gdl `pinterest.py`). The account is the board's owner, from `owner` or else the
 board's address.
 """
 

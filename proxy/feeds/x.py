@@ -8,7 +8,9 @@ about May 2025, `legacy.screen_name` before; `rest_id` its id), `legacy {id_str,
 extended_entities.media[], retweeted_status_result}`, `quoted_status_result` beside
 `legacy`; a link's card `card.legacy.binding_values[].value.image_value.url` and an article's
 cover `article.article_results.result.cover_media.media_info.original_img_url`, both shown by
-the tweet's author (gdl `_extract_card`, `_extract_article`). `TweetWithVisibilityResults`
+the tweet's author (gdl `_extract_card`, twscrape `_parse_card`; articles as the captures in
+../shared/datasets/feeds/x/ show them). The author may sit in `author_results` instead of
+`core.user_results` (twscrape `_get_tweet_user_obj`). `TweetWithVisibilityResults`
 holds it in `.tweet`; every object is read wherever it sits, so the operation and its
 instruction paths do not matter. A user result shows its avatar (`avatar.image_url`,
 `legacy.profile_image_url_https`) and banner (`banner.image_url`,
@@ -36,7 +38,7 @@ def _result(value: object) -> dict | None:
 
 
 def _author(tweet: dict) -> dict:
-    user = _result(get(tweet, "core", "user_results", "result"))
+    user = _result(get(tweet, "core", "user_results", "result")) or _result(get(tweet, "author_results", "result"))
     return user or (tweet.get("user") if isinstance(tweet.get("user"), dict) else {})
 
 

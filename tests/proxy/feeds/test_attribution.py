@@ -236,3 +236,15 @@ def test_another_s_sound_keeps_its_creator_s_name_and_the_sound_s_page_without_a
     got = dict(parse_feed("tiktok", "u", "application/json", body))[image_key(cover)]
     assert (got.account, got.display_name, got.shown_as) == (None, "Someone Else", "profile_picture")
     assert got.post_url == "https://www.tiktok.com/music/un-son-connu-7442000000000000191"
+
+
+def test_a_tweet_whose_author_sits_in_author_results_names_it():
+    """twscrape `_get_tweet_user_obj` reads `core.user_results`, else `author_results`."""
+    tweet = {"__typename": "Tweet", "rest_id": "1862000000000000301",
+             "author_results": {"result": {"__typename": "User", "rest_id": "1862000000000000300",
+                                           "core": {"screen_name": "elsewhere_author"}}},
+             "legacy": {"id_str": "1862000000000000301", "full_text": "photo",
+                        "extended_entities": {"media": [{"type": "photo", "media_url_https": "https://pbs.twimg.com/media/GeAuThOr301.jpg"}]}}}
+    body = json.dumps({"data": {"tweetResult": {"result": tweet}}}).encode()
+    got = dict(parse_feed("x", "u", "application/json", body))["x:media/GeAuThOr301"]
+    assert (got.account, got.account_id) == ("elsewhere_author", "1862000000000000300")

@@ -177,8 +177,9 @@ class _Page(HTMLParser):
         if self.cdata_elem is None and self._links:  # a script's or a style's text is never a name
             self._links[-1].link_text.append(data)
 
-    def close(self) -> None:
-        super().close()
+    def finish(self) -> None:
+        """Close what the page left open and name what is left. What follows the page's last
+        whole tag (a page cut short mid-tag) is not read: never half a tag taken for text."""
         while len(self.stack) > 1:
             self._close(self.stack.pop())
         self._resolve(self.stack[0], page=True)
@@ -347,7 +348,7 @@ def read_page(html: str) -> Iterator[tuple[str, Fields, str]]:
     page = _Page()
     try:
         page.feed(html)
-        page.close()
     except (AssertionError, ValueError):  # a page the parser gives up on: what it read stands
         pass
+    page.finish()
     yield from page.found

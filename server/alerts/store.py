@@ -16,22 +16,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlite_utils
+from sentinelle.proxy.feeds.image_keys import image_key
 from sentinelle.proxy.files import write_atomically
-from sentinelle.proxy.engine.fingerprint import Fingerprint
 from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.server.alerts.child_names import Meant, same_name, tidy, which_child
 from sentinelle.server.alerts.schema import (
-    _FIRST_POSTER,
+    FIRST_POSTER,
     StoreError,
     bump_photos_revision,
-    image_key,
     merge_child,
     migrate,
     rename_child,
 )
 from sentinelle.server.alerts.watchlist import WatchList
+
+if TYPE_CHECKING:  # the matching engine is loaded only by what compares images
+    from sentinelle.proxy.engine.fingerprint import Fingerprint
 
 STATUSES = ("new", "seen", "reported", "resolved", "false_alarm")
 
@@ -64,8 +67,8 @@ def now() -> str:
 
 def _first_poster(attribution) -> dict[str, str | None]:
     if attribution is None:
-        return dict.fromkeys(_FIRST_POSTER)
-    return {column: getattr(attribution, column) for column in _FIRST_POSTER}
+        return dict.fromkeys(FIRST_POSTER)
+    return {column: getattr(attribution, column) for column in FIRST_POSTER}
 
 
 class Store(WatchList):
@@ -139,7 +142,7 @@ class Store(WatchList):
         for photo_id, view, data in self.db.execute(
             "SELECT photo_id, view, data FROM fingerprints ORDER BY id"
         ):
-            yield photo_id, view, Fingerprint.from_bytes(data)
+            yield photo_id, view, _fingerprint(data)
 
     def photos_revision(self) -> int:
         """A number that changes whenever the protected set does, from any process."""
@@ -202,7 +205,7 @@ class Store(WatchList):
                         " first_account_url = coalesce(first_account_url, ?),"
                         " first_post_url = coalesce(first_post_url, ?) WHERE id = ?",
                         [account, attribution.account_url, attribution.post_url, attribution.display_name,
-                         *(first[c] for c in _FIRST_POSTER), alert_id],
+                         *(first[c] for c in FIRST_POSTER), alert_id],
                     )
             self.db["sightings"].insert(
                 {
@@ -432,3 +435,9 @@ FROM alerts"""
 def _alerts(rows: Iterator[dict]) -> list[dict]:
     """Alert rows as the API shows them: what of the account resembled a child, decoded."""
     return [row | {"resemblance": json.loads(row["resemblance"]) if row["resemblance"] else None} for row in rows]
+
+
+def _fingerprint(data: bytes) -> Fingerprint:
+    from sentinelle.proxy.engine.fingerprint import Fingerprint  # only for the matcher's callers
+
+    return Fingerprint.from_bytes(data)

@@ -2,6 +2,11 @@
 
 Each command is a thin layer over the store, the enroll module and the runner; what it
 prints is written for a parent, and `--json` where a script wants to read it.
+
+A command imports what it uses when it runs, not when the program starts: the matching engine
+(OpenCV, faiss, numpy), mitmproxy and aiohttp cost seconds to load, and `token`, `log`,
+`photos`, `child`, `watchlist`, `doctor` and `setup` need none of them
+(tests/server/cli/test_startup.py).
 """
 
 from __future__ import annotations
@@ -10,14 +15,10 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sentinelle.proxy.engine.fingerprint import fingerprint
-from sentinelle.proxy.engine.images import ImageError
-from sentinelle.server.alerts.enroll import ALREADY, ENROLLED, enroll_file, files_under
-from sentinelle.server.alerts.protected import ProtectedSet
 from sentinelle.server.alerts.schema import StoreError
-from sentinelle.server.alerts.store import Store
 from sentinelle.server.casefile import case as casefile
 from sentinelle.server.config import (
     default_data_dir,
@@ -25,10 +26,11 @@ from sentinelle.server.config import (
     load_or_create_token,
 )
 from sentinelle.server.cli.options import setting_option
-from sentinelle.server.run.icap_runner import serve_icap
-from sentinelle.server.run.root import RunError
-from sentinelle.server.run.runner import serve
+from sentinelle.server.run import RunError
 from sentinelle.server.settings import Settings
+
+if TYPE_CHECKING:
+    from sentinelle.server.alerts.store import Store
 
 
 class Context:
@@ -41,6 +43,8 @@ class Context:
     @property
     def store(self) -> Store:
         if self._store is None:
+            from sentinelle.server.alerts.store import Store
+
             self._store = Store(ensure_data_dir(self.data_dir))
         return self._store
 
@@ -90,6 +94,8 @@ def enroll(obj: Context, child: str | None, paths: tuple[Path, ...]) -> None:
     """
     if child is not None:
         child = _whose(obj.store, child)
+    from sentinelle.server.alerts.enroll import ALREADY, ENROLLED, enroll_file, files_under
+
     files = list(files_under(paths))
     if sys.stderr.isatty():
         with click.progressbar(files, label="Enrolling", file=sys.stderr,
@@ -137,6 +143,11 @@ def check(obj: Context, as_json: bool, paths: tuple[Path, ...]) -> None:
       sentinelle check --json ~/Downloads/screenshot.png
       {"file": "/home/me/Downloads/screenshot.png", "match": {"photo": "beach.jpg", ...}}
     """
+    from sentinelle.proxy.engine.fingerprint import fingerprint
+    from sentinelle.proxy.engine.images import ImageError
+    from sentinelle.server.alerts.enroll import files_under
+    from sentinelle.server.alerts.protected import ProtectedSet
+
     protected = ProtectedSet(obj.store)
     names = {p["id"]: p for p in obj.store.photos()}
     for path in files_under(paths):
@@ -235,6 +246,8 @@ def run(obj: Context, proxy_port: int, api_port: int, options: tuple[str, ...],
     settings = Settings(obj.data_dir, proxy_port=proxy_port, api_port=api_port,
                         extension_origins=extension_origins)
     try:
+        from sentinelle.server.run.runner import serve
+
         asyncio.run(serve(settings, options))
     except RunError as e:
         raise click.ClickException(str(e)) from None
@@ -268,6 +281,8 @@ def icap(obj: Context, icap_port: int, icap_host: str, workers: int | None, api_
     settings = Settings(obj.data_dir, icap_host=icap_host, icap_port=icap_port, api_port=api_port,
                         workers=workers, extra_hosts=extra_hosts, extension_origins=extension_origins)
     try:
+        from sentinelle.server.run.icap_runner import serve_icap
+
         asyncio.run(serve_icap(settings))
     except RunError as e:
         raise click.ClickException(str(e)) from None

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sentinelle.proxy.feeds.attribution import Attribution, AttributionMap, image_key, parse_feed
+from sentinelle.proxy.feeds.attribution import Attribution, AttributionMap, parse_feed
+from sentinelle.proxy.feeds.image_keys import image_key
 
 FEEDS = Path(__file__).parents[2] / "fixtures" / "feeds"
 IMAGE_URL = re.compile(r"https?:(?:\\?/){2}[a-z0-9.-]+\.(?:cdninstagram\.com|fbcdn\.net|twimg\.com|tiktokcdn(?:-us)?\.com"

@@ -11,7 +11,8 @@ from sentinelle.proxy.engine.matcher import Match
 from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.server.alerts.enroll import prepare_photo
 from sentinelle.server.alerts.schema import SCHEMA_VERSION
-from sentinelle.server.alerts.store import Store, StoreError, image_key
+from sentinelle.proxy.feeds.image_keys import image_key
+from sentinelle.server.alerts.store import Store, StoreError
 
 from tests.conftest import kodak
 
@@ -126,7 +127,22 @@ def test_reopening_keeps_everything(store, data_dir):
 
 
 def test_image_key_drops_signing_parameters():
-    assert image_key("https://CDN.example/v/a.jpg?sig=1&e=2#x") == "https://cdn.example/v/a.jpg"
+    assert image_key("https://CDN.example/v/a.jpg?sig=1&e=2#x") == "cdn.example/v/a"
+
+
+def test_an_older_store_keys_its_images_as_the_feeds_map_does(data_dir):
+    from sentinelle.server.alerts import schema
+    import sqlite_utils
+
+    data_dir.mkdir()
+    db = sqlite_utils.Database(data_dir / "old.db")
+    schema.migrate(db, until=schema._one_image_key)
+    db["photos"].insert({"id": 1, "sha256": "s", "name": "a.jpg", "enrolled_at": "2026-12-01T00:00:00+00:00"})
+    url = "https://social.example/img/a.jpg?sig=1"
+    db["alerts"].insert({"photo_id": 1, "image_key": "https://social.example/img/a.jpg", "image_url": url,
+                         "status": "new"})
+    schema.migrate(db)
+    assert [r["image_key"] for r in db["alerts"].rows] == [image_key(url)] == ["social.example/img/a"]
 
 
 def test_migrations_run_in_order_from_any_older_version(data_dir, monkeypatch):

@@ -8,7 +8,8 @@ from dataclasses import replace
 import pytest
 import sqlite_utils
 from sentinelle.server.alerts import schema
-from sentinelle.server.alerts.store import Store, image_key
+from sentinelle.proxy.feeds.image_keys import image_key
+from sentinelle.server.alerts.store import Store
 
 from tests.server.alerts.test_store import enroll, sighting
 from tests.server.alerts.test_store_attribution import posted_by

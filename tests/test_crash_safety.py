@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PIL import Image
-from sentinelle.server.alerts.store import Store
+from sentinelle.server.store.records import Store
 
 from tests.conftest import jpeg_bytes, kodak
 from tests.support.scenario import CDN, read_events, wait_for, watching

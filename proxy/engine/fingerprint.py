@@ -38,7 +38,7 @@ from sentinelle.proxy.engine.images import MIN_SIDE, open_image, upright_size
 
 # Version 2 adds local features (and, in memory only, the framed photo). Version 1 rows,
 # a hash alone, are still read: they match through the global hash only until the photo
-# is enrolled again (see server/alerts/store.py's migration).
+# is enrolled again (see server/store/records.py's migration).
 FINGERPRINT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 
@@ -218,13 +218,13 @@ def avatar_view(img: Image.Image) -> Fingerprint:
     """A protected photo's "avatar" view: its hash, and its keypoints and fine thumbnail at the
     scale of a profile picture cropped from it (`proxy.engine.avatar`; the matcher searches them only for
     images the size and shape of a profile picture, and never by the hash). Also made, for photos
-    enrolled before it existed, from the thumbnail the store kept (see server/alerts/schema.py)."""
+    enrolled before it existed, from the thumbnail the store kept (see server/store/schema.py)."""
     return Fingerprint(phash=_phash(img), local=keypoints.pack(avatar.enrolled_features(img)))
 
 
 def with_local_features(fp: Fingerprint, view: Image.Image) -> Fingerprint:
     """`fp` with the local features of `view` added: for rows enrolled before version 2, from
-    the only picture the store kept of the photo, its thumbnail (see server/alerts/store.py)."""
+    the only picture the store kept of the photo, its thumbnail (see server/store/records.py)."""
     return Fingerprint(phash=fp.phash, local=keypoints.pack(keypoints.extract(view, keypoints.ENROL_FEATURES)))
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from sentinelle.proxy.engine.fingerprint import enrollment_views
 from sentinelle.proxy.engine.images import ImageError, open_image, thumbnail_jpeg, upright_size
-from sentinelle.server.alerts.store import NewPhoto, Store
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.records import NewPhoto, Store
+from sentinelle.server.store.door import StoreThread
 
 THUMBNAIL_SIDE = 256
 _DECODING = threading.Lock()

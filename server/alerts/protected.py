@@ -18,8 +18,8 @@ from sentinelle.proxy.engine.fingerprint import Fingerprint
 from sentinelle.proxy.engine.matcher import Match, Matcher
 from sentinelle.proxy.feeds.names import Child, NameWatch
 from sentinelle.proxy.fronts.worker import IndexRef, save_matcher
-from sentinelle.server.alerts.store import Store
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.records import Store
+from sentinelle.server.store.door import StoreThread
 
 logger = logging.getLogger("sentinelle")
 

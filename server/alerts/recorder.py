@@ -18,7 +18,7 @@ import sqlite3
 from sentinelle.proxy.feeds.lookalikes import Lookalike
 from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.door import StoreThread
 
 logger = logging.getLogger("sentinelle")
 

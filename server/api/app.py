@@ -21,8 +21,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 from sentinelle.server.alerts.enroll import enroll_upload
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.protected import LiveIndex
-from sentinelle.server.alerts.store import STATUSES, StoreError
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.records import STATUSES, StoreError
+from sentinelle.server.store.door import StoreThread
 from sentinelle.server.api.common import (
     PROTECTED,
     STORE,
@@ -319,7 +319,7 @@ async def list_photos(request: web.Request) -> web.Response:
 
 async def upload_photos(request: web.Request) -> web.Response:
     """Multipart: any number of `photo` files, and an optional `child` field (before them): the
-    name of the child it means (server/alerts/child_names.py) is the one each photo gets."""
+    name of the child it means (server/store/child_names.py) is the one each photo gets."""
     if not request.content_type.startswith("multipart/"):
         raise error(web.HTTPBadRequest, "send the photos as multipart/form-data")
     db = request.app[STORE]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 from sentinelle.server.alerts.protected import LiveIndex
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.door import StoreThread
 
 STORE = web.AppKey("store", StoreThread)
 PROTECTED = web.AppKey("protected", LiveIndex)

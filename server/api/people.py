@@ -8,7 +8,7 @@ accounts whose names look like hers.
     GET   /api/watchlist[?status=]  accounts whose names look like a child's (open, dismissed, impersonation)
     PATCH /api/watchlist/{id}       {"status": "dismissed" | "impersonation" | "open"}
 
-A name means the child it names however it is typed (server/alerts/child_names.py): the
+A name means the child it names however it is typed (server/store/child_names.py): the
 answer to a PUT says, in "was", the name she had when the one sent became hers. A change to a
 child's names reaches the proxy's next feed: the protected set is refreshed.
 """
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from aiohttp import web
 from sentinelle.proxy.hosts import SOCIAL_DOMAINS
-from sentinelle.server.alerts.schema import StoreError
-from sentinelle.server.alerts.watchlist import WATCH_STATUSES
+from sentinelle.server.store.schema import StoreError
+from sentinelle.server.store.watchlist import WATCH_STATUSES
 from sentinelle.server.api.common import STORE, error, refresh_protected, status_of
 
 MAX_NAME = 100

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from sentinelle.server.alerts.schema import StoreError
+from sentinelle.server.store.schema import StoreError
 from sentinelle.server.casefile import case as casefile
 from sentinelle.server.config import (
     default_data_dir,
@@ -30,7 +30,7 @@ from sentinelle.server.run import RunError
 from sentinelle.server.settings import Settings
 
 if TYPE_CHECKING:
-    from sentinelle.server.alerts.store import Store
+    from sentinelle.server.store.records import Store
 
 
 class Context:
@@ -43,7 +43,7 @@ class Context:
     @property
     def store(self) -> Store:
         if self._store is None:
-            from sentinelle.server.alerts.store import Store
+            from sentinelle.server.store.records import Store
 
             self._store = Store(ensure_data_dir(self.data_dir))
         return self._store
@@ -115,7 +115,7 @@ def enroll(obj: Context, child: str | None, paths: tuple[Path, ...]) -> None:
 
 
 def _whose(store: Store, child: str) -> str:
-    """The name of the child `--child` means (one child, one name: server/alerts/child_names.py),
+    """The name of the child `--child` means (one child, one name: server/store/child_names.py),
     said to the parent when it is not the name typed."""
     if not child.split():
         raise click.BadParameter("the child's name is empty", param_hint="--child")

@@ -20,7 +20,7 @@ from aiohttp import web
 from playwright.sync_api import expect
 from sentinelle.proxy.hosts import all_domains
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.door import StoreThread
 from sentinelle.server.api.app import FETCH_SITES, create_app
 from sentinelle.server.api.pac import pac_script
 

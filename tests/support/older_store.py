@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import sqlite_utils
-from sentinelle.server.alerts import schema
+from sentinelle.server.store import schema
 from sentinelle.server.alerts.enroll import prepare_photo
 
 from tests.conftest import kodak
@@ -14,7 +14,7 @@ from tests.conftest import kodak
 
 def database_before(data_dir: Path, step: Callable) -> sqlite_utils.Database:
     """A database in a new `data_dir` as the Sentinelle before `step` (a migration of
-    server/alerts/schema.py) left it: every migration up to that one, for the caller to fill."""
+    server/store/schema.py) left it: every migration up to that one, for the caller to fill."""
     data_dir.mkdir()
     db = sqlite_utils.Database(data_dir / "sentinelle.db")
     schema.migrate(db, until=step)

@@ -10,10 +10,10 @@ import time
 import pytest
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.recorder import AlertRecorder
-from sentinelle.server.alerts.store import Store
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.records import Store
+from sentinelle.server.store.door import StoreThread
 
-from tests.server.alerts.test_store import enroll, sighting
+from tests.server.store.test_store import enroll, sighting
 
 
 @pytest.fixture

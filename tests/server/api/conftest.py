@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.alerts.store import Store
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.records import Store
+from sentinelle.server.store.door import StoreThread
 from sentinelle.server.api.app import create_app
 
 TOKEN = "test-token-123"

@@ -9,7 +9,7 @@ import json
 import aiohttp
 import pytest
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.door import StoreThread
 from sentinelle.server.api.app import (
     SENTINELLE_EXTENSION,
     addressed_to_loopback,
@@ -17,7 +17,7 @@ from sentinelle.server.api.app import (
 )
 
 from tests.conftest import kodak
-from tests.server.alerts.test_store import enroll, sighting
+from tests.server.store.test_store import enroll, sighting
 from tests.server.api.conftest import AUTH, TOKEN
 
 

@@ -10,7 +10,7 @@ import secrets
 
 import pytest
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.door import StoreThread
 from sentinelle.server.api.app import create_app
 from sentinelle.server.api.handshake import (
     CLIENT_CHECK,

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from sentinelle.proxy.hosts import all_domains
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.door import StoreThread
 from sentinelle.server.api.app import create_app
 from sentinelle.server.api.pac import pac_script
 from sentinelle.server.contact import EXTENSION, PAC, Contacts, last_contact

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from PIL import Image
-from sentinelle.server.alerts.store import Store
+from sentinelle.server.store.records import Store
 from sentinelle.server.cli.main import cli
 
 from tests.conftest import jpeg_bytes, kodak, square_crop_copy
-from tests.server.alerts.test_store import sighting
+from tests.server.store.test_store import sighting
 
 ROOT = Path(__file__).resolve().parents[3]
 

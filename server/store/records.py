@@ -22,8 +22,8 @@ import sqlite_utils
 from sentinelle.proxy.feeds.image_keys import image_key
 from sentinelle.proxy.files import write_atomically
 from sentinelle.proxy.fronts.sighting import Sighting
-from sentinelle.server.alerts.child_names import Meant, same_name, tidy, which_child
-from sentinelle.server.alerts.schema import (
+from sentinelle.server.store.child_names import Meant, same_name, tidy, which_child
+from sentinelle.server.store.schema import (
     FIRST_POSTER,
     StoreError,
     bump_photos_revision,
@@ -31,7 +31,7 @@ from sentinelle.server.alerts.schema import (
     migrate,
     rename_child,
 )
-from sentinelle.server.alerts.watchlist import WatchList
+from sentinelle.server.store.watchlist import WatchList
 
 if TYPE_CHECKING:  # the matching engine is loaded only by what compares images
     from sentinelle.proxy.engine.fingerprint import Fingerprint
@@ -72,7 +72,7 @@ def _first_poster(attribution) -> dict[str, str | None]:
 
 
 class Store(WatchList):
-    """Sentinelle's database and evidence folder (and the watch list: server/alerts/watchlist.py)."""
+    """Sentinelle's database and evidence folder (and the watch list: server/store/watchlist.py)."""
 
     def __init__(self, data_dir: Path) -> None:
         self.evidence_dir = data_dir / "evidence"

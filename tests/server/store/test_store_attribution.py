@@ -1,4 +1,4 @@
-"""server/alerts/store.py, migration 3: alerts group by the account that posted the photo; evidence is append-only."""
+"""server/store/records.py, migration 3: alerts group by the account that posted the photo; evidence is append-only."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from dataclasses import replace
 import pytest
 import sqlite_utils
 from sentinelle.proxy.feeds.attribution import Attribution
-from sentinelle.server.alerts import schema
-from sentinelle.server.alerts.store import Store
+from sentinelle.server.store import schema
+from sentinelle.server.store.records import Store
 
-from tests.server.alerts.test_store import enroll, sighting
+from tests.server.store.test_store import enroll, sighting
 
 
 def posted_by(account: str, post: str = "C0dE", platform: str = "instagram") -> Attribution:

@@ -1,4 +1,4 @@
-"""server/alerts/store.py and schema.py: one child, one name in the store; renaming, joining
+"""server/store/records.py and schema.py: one child, one name in the store; renaming, joining
 and removing a child; and the migration that makes one child of those an older store split."""
 
 from __future__ import annotations
@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from sentinelle.server.alerts import schema
-from sentinelle.server.alerts.store import Store, StoreError
+from sentinelle.server.store import schema
+from sentinelle.server.store.records import Store, StoreError
 
-from tests.server.alerts.test_store import enroll, sighting
+from tests.server.store.test_store import enroll, sighting
 from tests.support.older_store import database_before, insert_photo
 
 

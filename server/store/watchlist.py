@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 from sentinelle.proxy.feeds.lookalikes import Lookalike
-from sentinelle.server.alerts.schema import StoreError
+from sentinelle.server.store.schema import StoreError
 
 WATCH_STATUSES = ("open", "dismissed", "impersonation")
 COPY, IMPERSONATION = "copy", "impersonation"

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 from sentinelle.proxy.feeds.image_keys import image_key
-from sentinelle.server.alerts.child_names import one_child_each
+from sentinelle.server.store.child_names import one_child_each
 
 # The enrolled view that holds a photo's keypoints at the scale of a profile picture
 # (proxy/engine/avatar.py AVATAR_VIEW, which a test keeps equal to this).
@@ -211,7 +211,7 @@ def _add_avatar_views(db: sqlite_utils.Database) -> None:
 
 
 def _one_child_one_name(db: sqlite_utils.Database) -> None:
-    """One child, one name (server/alerts/child_names.py): a child an older Sentinelle kept as
+    """One child, one name (server/store/child_names.py): a child an older Sentinelle kept as
     two ("Alice" from `enroll --child Alice`, then "Alice Dupont" from `child set`; or "léa
     martin" beside "Léa Martin") becomes one, as the store would have kept her had it known the
     rule: her photos, nicknames and accounts together under her full name, and her alerts and

@@ -1,4 +1,4 @@
-"""server/alerts/store.py, migration 2: photos enrolled with hashes alone gain local features, from the thumbnail the store kept."""
+"""server/store/records.py, migration 2: photos enrolled with hashes alone gain local features, from the thumbnail the store kept."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import sqlite_utils
 from PIL import Image
 from sentinelle.proxy.engine.fingerprint import Fingerprint, fingerprint
 from sentinelle.proxy.engine.matcher import Matcher
-from sentinelle.server.alerts import schema
+from sentinelle.server.store import schema
 from sentinelle.server.alerts.enroll import prepare_photo
-from sentinelle.server.alerts.store import Store
+from sentinelle.server.store.records import Store
 
 from benchmarks.transforms import EDITS
 from tests.conftest import kodak

@@ -1,4 +1,4 @@
-"""server/alerts/store.py, migrations 5 and 6: one alert per image whatever its size or
+"""server/store/records.py, migrations 5 and 6: one alert per image whatever its size or
 signature; who showed it, who posted it first, and profile pictures."""
 
 from __future__ import annotations
@@ -7,12 +7,12 @@ from dataclasses import replace
 
 import pytest
 import sqlite_utils
-from sentinelle.server.alerts import schema
+from sentinelle.server.store import schema
 from sentinelle.proxy.feeds.image_keys import image_key
-from sentinelle.server.alerts.store import Store
+from sentinelle.server.store.records import Store
 
-from tests.server.alerts.test_store import enroll, sighting
-from tests.server.alerts.test_store_attribution import posted_by
+from tests.server.store.test_store import enroll, sighting
+from tests.server.store.test_store_attribution import posted_by
 
 TWO_SIZES = {
     "instagram": ("https://scontent-cdg4-1.cdninstagram.com/v/t51.2885-15/451_2_3_n.jpg?stp=dst-jpg_s1080x1080&oh=00_A&oe=1",

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from sentinelle.server.alerts.store import Store
+from sentinelle.server.store.records import Store
 
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""server/alerts/schema.py, migration 9: photos enrolled before profile pictures were looked for gain an "avatar" view, from the thumbnail the store kept."""
+"""server/store/schema.py, migration 9: photos enrolled before profile pictures were looked for gain an "avatar" view, from the thumbnail the store kept."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from PIL import Image
 from sentinelle.proxy.engine import avatar
 from sentinelle.proxy.engine.fingerprint import Fingerprint, fingerprint
 from sentinelle.proxy.engine.matcher import Matcher
-from sentinelle.server.alerts import schema
+from sentinelle.server.store import schema
 from sentinelle.server.alerts.enroll import prepare_photo
-from sentinelle.server.alerts.store import Store
+from sentinelle.server.store.records import Store
 
 from benchmarks.transforms import AVATARS
 from tests.conftest import kodak

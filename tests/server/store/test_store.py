@@ -1,4 +1,4 @@
-"""server/alerts/store.py: photos, alerts grouped by image, append-only evidence, migrations."""
+"""server/store/records.py: photos, alerts grouped by image, append-only evidence, migrations."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from sentinelle.proxy.engine.matcher import Match
 from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.server.alerts.enroll import prepare_photo
-from sentinelle.server.alerts.schema import SCHEMA_VERSION
+from sentinelle.server.store.schema import SCHEMA_VERSION
 from sentinelle.proxy.feeds.image_keys import image_key
-from sentinelle.server.alerts.store import Store, StoreError
+from sentinelle.server.store.records import Store, StoreError
 
 from tests.conftest import kodak
 
@@ -131,7 +131,7 @@ def test_image_key_drops_signing_parameters():
 
 
 def test_an_older_store_keys_its_images_as_the_feeds_map_does(data_dir):
-    from sentinelle.server.alerts import schema
+    from sentinelle.server.store import schema
     import sqlite_utils
 
     data_dir.mkdir()
@@ -146,7 +146,7 @@ def test_an_older_store_keys_its_images_as_the_feeds_map_does(data_dir):
 
 
 def test_migrations_run_in_order_from_any_older_version(data_dir, monkeypatch):
-    from sentinelle.server.alerts import schema
+    from sentinelle.server.store import schema
 
     data_dir.mkdir()
     Store(data_dir).close()  # a database at the current version

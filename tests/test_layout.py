@@ -74,3 +74,26 @@ def test_every_package_is_in_the_wheel():
             dotted = ".".join(("sentinelle", *init.parent.relative_to(ROOT).parts))
             assert dotted in listed, f"{dotted} is not listed in pyproject.toml: the wheel would lack it"
     assert config["package-dir"]["sentinelle.extension"] == "extension"
+
+
+SQL = ("SELECT ", "INSERT ", "UPDATE ", "DELETE ", "CREATE ", "PRAGMA ", "ALTER ", "DROP ")
+
+
+def test_only_the_store_speaks_sql():
+    for folder in ("proxy", "server"):
+        for path in modules(folder):
+            if path.is_relative_to(ROOT / "server" / "store"):
+                continue
+            assert not {m for m in imports_of(path) if m.split(".")[0] in ("sqlite_utils",)}, path
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    assert not node.value.lstrip().startswith(SQL), (
+                        f"{path.relative_to(ROOT)} holds SQL ({node.value[:40]!r}): it belongs in server/store/")
+
+
+def test_nobody_but_the_store_opens_its_door():
+    """The door has no public connection or store: callers hand it functions of the store."""
+    from sentinelle.server.store.door import StoreDoor
+
+    assert not [name for name in vars(StoreDoor) if name in ("store", "db", "connection")]
+    assert not [name for name in StoreDoor.__init__.__code__.co_names if name in ("store", "db")]

@@ -17,7 +17,7 @@ from pathlib import Path
 from sentinelle.proxy.engine.fingerprint import enrollment_views
 from sentinelle.proxy.engine.images import ImageError, open_image, thumbnail_jpeg, upright_size
 from sentinelle.server.store.records import NewPhoto, Store
-from sentinelle.server.store.door import StoreThread
+from sentinelle.server.store.door import StoreDoor
 
 THUMBNAIL_SIDE = 256
 _DECODING = threading.Lock()
@@ -66,17 +66,17 @@ def enroll_bytes(store: Store, data: bytes, name: str, child: str | None) -> Out
     return Outcome(name, ENROLLED, photo=store.add_photo(photo)[0])
 
 
-async def enroll_upload(db: StoreThread, data: bytes, name: str, child: str | None) -> Outcome:
+async def enroll_upload(db: StoreDoor, data: bytes, name: str, child: str | None) -> Outcome:
     """`enroll_bytes` for the API: the fingerprinting runs in a thread, the store's calls in
-    the store's thread; the proxy's loop waits on neither."""
+    the store's threads (its door); the proxy's loop waits on neither."""
     sha256 = hashlib.sha256(data).hexdigest()
-    if existing := await db.run(db.store.photo_by_sha256, sha256):
+    if existing := await db.read(Store.photo_by_sha256, sha256):
         return Outcome(name, ALREADY, photo=existing)
     try:
         photo = await asyncio.to_thread(_prepare_one_at_a_time, data, name, child)
     except ImageError as e:
         return Outcome(name, SKIPPED, e.reason)
-    return Outcome(name, ENROLLED, photo=(await db.run(db.store.add_photo, photo))[0])
+    return Outcome(name, ENROLLED, photo=(await db.write(Store.add_photo, photo))[0])
 
 
 def enroll_file(store: Store, path: Path, child: str | None) -> Outcome:

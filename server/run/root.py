@@ -24,7 +24,7 @@ from sentinelle.proxy.fronts.watch import QUIET_SECONDS, Watch
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.protected import INDEX_FILE, LiveIndex
 from sentinelle.server.alerts.recorder import AlertRecorder
-from sentinelle.server.store.door import StoreThread
+from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.api.app import create_app
 from sentinelle.server.config import ensure_data_dir, load_or_create_token
 from sentinelle.server.contact import Contacts
@@ -53,7 +53,7 @@ class Sentinelle:
         self.settings = settings
         self._own_process = own_process
         data_dir = ensure_data_dir(settings.data_dir)
-        self.store = StoreThread(data_dir)
+        self.store = StoreDoor(data_dir)
         try:
             self.events = Events()
             self.index = LiveIndex(self.store, data_dir / INDEX_FILE)

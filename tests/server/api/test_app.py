@@ -9,7 +9,7 @@ import json
 import aiohttp
 import pytest
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.store.door import StoreThread
+from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.api.app import (
     SENTINELLE_EXTENSION,
     addressed_to_loopback,
@@ -46,7 +46,7 @@ async def test_a_web_page_or_another_extension_is_refused_even_with_the_token(ap
 
 async def test_a_store_build_of_the_extension_is_accepted_when_named(aiohttp_client, data_dir):
     data_dir.mkdir()
-    db = StoreThread(data_dir)
+    db = StoreDoor(data_dir)
     other = "chrome-extension://bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
     client = await aiohttp_client(create_app(db, Events(), TOKEN, extension_origins=[other]))
     assert (await client.get("/api/alerts", headers=AUTH | {"Origin": other})).status == 200

@@ -105,8 +105,8 @@ def test_find_photos_by_number_or_name(store):
 
 
 def test_the_database_is_in_wal_mode_and_versioned(store, data_dir):
-    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_a_database_from_a_newer_sentinelle_is_refused(data_dir):
@@ -155,8 +155,8 @@ def test_migrations_run_in_order_from_any_older_version(data_dir, monkeypatch):
     monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, add_notes])
     monkeypatch.setattr(schema, "SCHEMA_VERSION", len(schema.MIGRATIONS))
     upgraded = Store(data_dir)
-    assert "note" in upgraded.db["alerts"].columns_dict
-    assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+    assert "note" in upgraded._db["alerts"].columns_dict
+    assert upgraded._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
     upgraded.close()
 
 

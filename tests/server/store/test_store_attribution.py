@@ -76,7 +76,7 @@ def test_sightings_cannot_be_changed_or_deleted(store):
     alert, _ = store.record_sighting(attributed(photo["id"], "https://cdn/a.jpg", "fake.account.123"))
     for statement in ("UPDATE sightings SET evidence_sha256 = 'forged'", "DELETE FROM sightings"):
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            store.db.execute(statement)
+            store._db.execute(statement)
     store.set_status(alert["id"], "resolved")
     assert store.sightings(alert["id"])[0]["evidence_sha256"] != "forged"
 

@@ -90,7 +90,7 @@ def test_a_store_of_today_s_schema_with_a_child_split_in_two_is_made_one(data_di
     db.close()
     store = Store(data_dir)
     try:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
         assert [(c["id"], c["name"], c["aliases"], c["handles"], c["photos"]) for c in store.children()] == [
             (full, "Alice Dupont", ["Lili", "Ali"], [("instagram", "alice_dpt")], 1),
             (full + 1, "Léa Martin", [], [("tiktok", "lea.m")], 0)]

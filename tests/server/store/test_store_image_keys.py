@@ -87,6 +87,6 @@ def test_a_database_keyed_by_address_is_rekeyed_by_image_and_stays_append_only(d
         again, new = store.record_sighting(sighting(photo["id"], large))
         assert not new and again["id"] == old["id"] and again["count"] == 2
         with pytest.raises(Exception, match="append-only"):
-            store.db.execute("UPDATE sightings SET image_key = 'x'")
+            store._db.execute("UPDATE sightings SET image_key = 'x'")
     finally:
         store.close()

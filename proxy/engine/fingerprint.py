@@ -38,9 +38,11 @@ from sentinelle.proxy.engine.images import MIN_SIDE, open_image, upright_size
 
 # Version 2 adds local features (and, in memory only, the framed photo). Version 1 rows,
 # a hash alone, are still read: they match through the global hash only until the photo
-# is enrolled again (see server/store/records.py's migration).
-FINGERPRINT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# is enrolled again (see server/store/records.py's migration). Version 3 gives the local
+# features' thumbnail two bytes a side instead of one (`proxy.engine.keypoints.pack`): version 2
+# rows are read as they are, their header widened on the way in (`keypoints.upgrade_v2`).
+FINGERPRINT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 # 16×16 low frequencies of the DCT of a 64×64 greyscale copy, each bit "above the median
 # or not". 256 bits rather than imagehash's default 64: copies stay within a few dozen
@@ -146,7 +148,7 @@ class Fingerprint:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Fingerprint:
-        """Read what `to_bytes` wrote, or a version 1 row; refuse other versions and wrong lengths."""
+        """Read what `to_bytes` wrote, or a row of an earlier version; refuse other versions and wrong lengths."""
         if not data:
             raise FingerprintFormatError("empty fingerprint")
         version, payload = data[0], bytes(data[1:])
@@ -158,7 +160,13 @@ class Fingerprint:
             raise FingerprintFormatError(f"a version 1 fingerprint is {1 + PHASH_BYTES} bytes, not {len(data)}")
         if len(payload) < PHASH_BYTES:
             raise FingerprintFormatError(f"a fingerprint is at least {1 + PHASH_BYTES} bytes, not {len(data)}")
-        return cls(phash=payload[:PHASH_BYTES], local=payload[PHASH_BYTES:])
+        features = payload[PHASH_BYTES:]
+        if version == 2 and features:
+            try:
+                features = keypoints.upgrade_v2(features)
+            except ValueError as err:
+                raise FingerprintFormatError(f"damaged local features: {err}") from None
+        return cls(phash=payload[:PHASH_BYTES], local=features)
 
 
 def fingerprint(data: bytes) -> Fingerprint:

@@ -14,10 +14,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sentinelle.proxy.engine.fingerprint import enrollment_views
-from sentinelle.proxy.engine.images import ImageError, open_image, thumbnail_jpeg, upright_size
-from sentinelle.server.store.records import NewPhoto, Store
+from sentinelle.proxy.engine.fingerprint import protected_picture, protected_views
+from sentinelle.proxy.engine.images import ImageError, thumbnail_jpeg, upright_size
 from sentinelle.server.store.door import StoreThread
+from sentinelle.server.store.records import NewPhoto, Store
 
 THUMBNAIL_SIDE = 256
 _DECODING = threading.Lock()
@@ -44,14 +44,15 @@ class Outcome:
 def prepare_photo(data: bytes, name: str, child: str | None) -> NewPhoto:
     """Everything the store keeps of a photo (pure and CPU-bound: fine in a worker thread).
 
-    Raises ImageError when the bytes are not a photo Sentinelle can protect.
+    The photo is decoded once, already shrunk (`protected_picture`): its views and its
+    thumbnail are both taken of that picture. Raises ImageError when the bytes are not a
+    photo Sentinelle can protect.
     """
-    views = enrollment_views(data)
+    img = protected_picture(data)
     width, height = upright_size(data)
-    thumbnail = thumbnail_jpeg(open_image(data, reduce_to=THUMBNAIL_SIDE), THUMBNAIL_SIDE)
     return NewPhoto(
         sha256=hashlib.sha256(data).hexdigest(), name=Path(name).name, child=child,
-        width=width, height=height, thumbnail=thumbnail, views=views,
+        width=width, height=height, thumbnail=thumbnail_jpeg(img, THUMBNAIL_SIDE), views=protected_views(img),
     )
 
 
@@ -89,7 +90,8 @@ def enroll_file(store: Store, path: Path, child: str | None) -> Outcome:
 
 
 def _prepare_one_at_a_time(data: bytes, name: str, child: str | None) -> NewPhoto:
-    # open_image changes warning filters, which are process-wide: one decode at a time.
+    # open_image changes warning filters, which are process-wide, and a photo's decoding may
+    # take hundreds of MB: one decode at a time.
     with _DECODING:
         return prepare_photo(data, name, child)
 

@@ -73,8 +73,8 @@ AVATAR_VIEW = "avatar"
 # memory more than twice that, with the inverted file (the pickled matcher: 790 kB a photo,
 # 260 kB without avatar views).
 AVATAR_SIDE = 600
-# The long side is capped: a panorama stays within what `keypoints.pack` stores (a thumbnail at
-# most 255 px a side).
+# The long side is capped: a panorama's view then costs no more to keep than a 5:3 photo's
+# (within keypoints.SCALE_SLACK: a 1,045 × 588 photo is described as it is, its thumbnail 261 px wide).
 AVATAR_MAX_SIDE = 1000
 AVATAR_FEATURES = 6000
 PATCH_PX = 19

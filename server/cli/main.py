@@ -81,35 +81,40 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
                 type=click.Path(exists=True, path_type=Path))
 @click.pass_obj
 def enroll(obj: Context, child: str | None, paths: tuple[Path, ...]) -> None:
-    """Protect photos: files, or folders (searched recursively).
+    """Protect photos: files, folders (searched recursively) or ZIP archives.
 
     The photos never leave this computer: Sentinelle keeps their fingerprints, a small
-    thumbnail and their SHA-256. Enrolling the same file twice does nothing. The child is
-    named as with `sentinelle child set`: her first name alone means her when hers is the
-    only full name that starts with it.
+    thumbnail and their SHA-256. Enrolling the same file twice does nothing. A ZIP (an
+    Instagram or Google Takeout export) is read as a folder of its pictures; its other
+    files are left alone. The child is named as with `sentinelle child set`: her first name
+    alone means her when hers is the only full name that starts with it.
 
     \b
     Example:
-      sentinelle enroll --child "Alice Dupont" ~/Pictures/Alice holiday.jpg
+      sentinelle enroll --child "Alice Dupont" ~/Pictures/Alice holiday.jpg instagram-export.zip
     """
     if child is not None:
         child = _whose(obj.store, child)
-    from sentinelle.server.alerts.enroll import ALREADY, ENROLLED, enroll_file, files_under
+    from sentinelle.server.alerts.album import Album
+    from sentinelle.server.alerts.enroll import ALREADY, ENROLLED, enroll_candidate
 
-    files = list(files_under(paths))
-    if sys.stderr.isatty():
-        with click.progressbar(files, label="Enrolling", file=sys.stderr,
-                               item_show_func=lambda p: p.name if p else None) as bar:
-            outcomes = [enroll_file(obj.store, path, child) for path in bar]
-    else:
-        outcomes = [enroll_file(obj.store, path, child) for path in files]
+    with Album(paths) as album:
+        if sys.stderr.isatty():
+            with click.progressbar(album.candidates, label="Enrolling", file=sys.stderr,
+                                   item_show_func=lambda c: c.name if c else None) as bar:
+                outcomes = [enroll_candidate(obj.store, candidate, child) for candidate in bar]
+        else:
+            outcomes = [enroll_candidate(obj.store, candidate, child) for candidate in album.candidates]
     enrolled = [o for o in outcomes if o.status == ENROLLED]
     already = [o for o in outcomes if o.status == ALREADY]
     skipped = [o for o in outcomes if o.status not in (ENROLLED, ALREADY)]
     click.echo(f"Enrolled {len(enrolled)} photo(s); {len(already)} already enrolled; "
                f"{len(skipped)} skipped.")
     for outcome in skipped:
-        click.echo(f"  skipped {outcome.source}: {outcome.reason}")
+        detail = f" ({outcome.detail})" if outcome.detail else ""
+        click.echo(f"  skipped {outcome.source}: {outcome.reason}{detail}")
+    if album.ignored:
+        click.echo(f"  left alone {album.ignored} other file(s) in the archives (not pictures).")
     if not enrolled and not already:
         sys.exit(1)
 
@@ -145,7 +150,7 @@ def check(obj: Context, as_json: bool, paths: tuple[Path, ...]) -> None:
     """
     from sentinelle.proxy.engine.fingerprint import fingerprint
     from sentinelle.proxy.engine.images import ImageError
-    from sentinelle.server.alerts.enroll import files_under
+    from sentinelle.server.alerts.album import files_under
     from sentinelle.server.alerts.protected import ProtectedSet
 
     protected = ProtectedSet(obj.store)

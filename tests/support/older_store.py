@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from pathlib import Path
 
 import sqlite_utils
+from sentinelle.proxy.engine.fingerprint import Fingerprint
 from sentinelle.server.store import schema
 from sentinelle.server.alerts.enroll import prepare_photo
 
@@ -31,3 +33,14 @@ def insert_photo(db: sqlite_utils.Database, number: int):
          "thumbnail": photo.thumbnail, "enrolled_at": "2026-11-01T00:00:00+00:00"}
     ).last_pk
     return photo, photo_id
+
+
+def version_2_bytes(fp: Fingerprint) -> bytes:
+    """`fp` as Sentinelle stored it before fingerprint version 3: a version byte 2, the hash, then
+    the local features with a header of three 16-bit numbers and two bytes (the thumbnail's
+    sides), written here by hand as that Sentinelle wrote it."""
+    if not fp.local:
+        return bytes([2]) + fp.phash
+    count, width, height, thumb_width, thumb_height = struct.unpack_from("<HHHHH", fp.local)
+    header = struct.pack("<HHHBB", count, width, height, thumb_width, thumb_height)
+    return bytes([2]) + fp.phash + header + fp.local[10:]

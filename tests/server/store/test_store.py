@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -41,6 +42,25 @@ def test_a_photo_is_kept_as_fingerprints_and_a_thumbnail_once(store):
     assert store.photo_thumbnail(photo["id"])[:2] == b"\xff\xd8"
     views = {view for photo_id, view, _ in store.fingerprints() if photo_id == photo["id"]}
     assert "original" in views and len(views) > 1
+
+
+class Unwritable:
+    """A fingerprint that fails as it is written: what a full disk or a fault midway looks like."""
+
+    def to_bytes(self) -> bytes:
+        raise OSError("no space left on device")
+
+
+def test_a_photo_is_written_whole_or_not_at_all(store):
+    photo = prepare_photo(kodak(5).read_bytes(), "kodim05.jpg", "Alice")
+    broken = replace(photo, views=photo.views[:3] + [("crop 9:16", Unwritable())] + photo.views[3:])
+    before = store.photos_revision()
+    with pytest.raises(OSError):
+        store.add_photo(broken)
+    assert store.db.execute("SELECT (SELECT count(*) FROM photos), (SELECT count(*) FROM fingerprints),"
+                            " (SELECT count(*) FROM children)").fetchone() == (0, 0, 0)
+    assert store.photos_revision() == before
+    assert store.add_photo(photo)[1]  # and the same photo enrols whole afterwards
 
 
 def test_the_revision_changes_with_the_protected_set(store):

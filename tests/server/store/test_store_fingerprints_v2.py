@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite_utils
 from PIL import Image
-from sentinelle.proxy.engine.fingerprint import Fingerprint, fingerprint
+from sentinelle.proxy.engine.fingerprint import FINGERPRINT_VERSION, Fingerprint, fingerprint
 from sentinelle.proxy.engine.matcher import Matcher
 from sentinelle.server.store import schema
 from sentinelle.server.alerts.enroll import prepare_photo
@@ -50,7 +50,7 @@ def test_photos_enrolled_now_store_everything_matching_needs(data_dir):
     photo, _ = store.add_photo(prepare_photo(kodak(7).read_bytes(), "kodim07.jpg", None))
     rows = store._db.execute("SELECT view, data FROM fingerprints WHERE photo_id = ?", [photo["id"]]).fetchall()
     stored = {view: Fingerprint.from_bytes(data) for view, data in rows}
-    assert all(data[0] == 2 for _, data in rows)
+    assert all(data[0] == FINGERPRINT_VERSION for _, data in rows)
     assert len(stored["original"].features) >= 100 and len(stored["mirror"].features) >= 100
     store.close()
 

@@ -138,7 +138,7 @@ def test_any_photo_is_enrolled_whole(store, photo):
     assert outcome.status in (ENROLLED, ALREADY), (outcome.reason, outcome.detail)
     upright = (height, width) if orientation in (6, 8) else (width, height)
     assert (outcome.photo["width"], outcome.photo["height"]) == upright
-    rows = store.db.execute("SELECT view, data FROM fingerprints WHERE photo_id = ?", [outcome.photo["id"]]).fetchall()
+    rows = store._db.execute("SELECT view, data FROM fingerprints WHERE photo_id = ?", [outcome.photo["id"]]).fetchall()
     views = {view: Fingerprint.from_bytes(data) for view, data in rows}
     assert sorted(views) == sorted(VIEW_NAMES)
     if max(width, height) <= 8 * min(width, height):

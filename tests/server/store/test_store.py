@@ -57,7 +57,7 @@ def test_a_photo_is_written_whole_or_not_at_all(store):
     before = store.photos_revision()
     with pytest.raises(OSError):
         store.add_photo(broken)
-    assert store.db.execute("SELECT (SELECT count(*) FROM photos), (SELECT count(*) FROM fingerprints),"
+    assert store._db.execute("SELECT (SELECT count(*) FROM photos), (SELECT count(*) FROM fingerprints),"
                             " (SELECT count(*) FROM children)").fetchone() == (0, 0, 0)
     assert store.photos_revision() == before
     assert store.add_photo(photo)[1]  # and the same photo enrols whole afterwards

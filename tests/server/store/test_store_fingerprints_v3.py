@@ -44,7 +44,7 @@ def test_version_2_rows_load_as_they_were_enrolled(data_dir):
     photo = database_with_version_2_rows(data_dir, 7)
     store = Store(data_dir)
     try:
-        assert {data[0] for (data,) in store.db.execute("SELECT data FROM fingerprints")} == {2}
+        assert {data[0] for (data,) in store._db.execute("SELECT data FROM fingerprints")} == {2}
         assert {view: fp for _, view, fp in store.fingerprints()} == dict(photo.views)
         found = Matcher(store.fingerprints()).match(fingerprint(square_crop_copy(kodak(7))))
         assert found is not None
@@ -57,7 +57,7 @@ def test_a_wide_photo_enrols_beside_version_2_rows_and_both_match(data_dir):
     store = Store(data_dir)
     try:
         wide, _ = store.add_photo(prepare_photo(wide_photo(), "wide.jpg", None))
-        (data,) = store.db.execute("SELECT data FROM fingerprints WHERE photo_id = ? AND view = ?",
+        (data,) = store._db.execute("SELECT data FROM fingerprints WHERE photo_id = ? AND view = ?",
                                    [wide["id"], avatar.AVATAR_VIEW]).fetchone()
         assert data[0] == FINGERPRINT_VERSION
         views = {(photo_id, view): fp for photo_id, view, fp in store.fingerprints()}

@@ -144,7 +144,7 @@ def test_every_relative_link_leads_to_a_file_and_its_heading(path):
 
 def named_paths(text: str) -> list[str]:
     """Paths a text names in backquotes: `server/run/root.py`, `tests/fixtures/feeds/`."""
-    return [p for p in re.findall(r"`([\w.-]+(?:/[\w.-]+)+/?)`", text)]
+    return re.findall(r"`([\w.-]+(?:/[\w.-]+)+/?)`", text)
 
 
 def resolves(path: str, near: Path) -> bool | None:

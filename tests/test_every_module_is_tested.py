@@ -1,5 +1,5 @@
 """Every module of proxy/ and server/ has its test file beside the others (tests/ mirrors the
-tree: proxy/engine/frame.py → tests/proxy/engine/test_frame.py), or is listed here with where
+tree: proxy/engine/avatar.py → tests/proxy/engine/test_avatar.py), or is listed here with where
 its behaviour is proven instead. A listed module's tests must exist: the list cannot drift."""
 
 from __future__ import annotations

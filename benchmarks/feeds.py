@@ -1,7 +1,7 @@
 """The feed readers on what the platforms really sent, and on the most a feed can be: how many
 of each capture's images they name an account for, and how long they take.
 
-    python -m benchmarks.feeds [--captures DIR] [--megabytes 4] [--rounds 5] [--out FILE] [--readme]
+    python -m benchmarks.feeds [--captures DIR] [--megabytes 4] [--rounds 5] [--out FILE] [--docs]
 
 Captures: every response of --captures (default ../shared/datasets/feeds/, one folder a
 platform, each with its SOURCES.tsv) is read as a worker reads it (`parse_feed`, into the
@@ -19,8 +19,8 @@ proxy/feeds/attribution.py MAX_FEED_BYTES).
 
 Times are of `parse_feed` on the whole body (decoding, finding the JSON or walking the page,
 reading every post and account), best and median of the rounds, in this process (the worker
-runs the same function). Writes benchmarks/results/feeds.md, or --out; with --readme, puts the
-platforms' table in the README's "Who posted it" section too.
+runs the same function). Writes benchmarks/results/feeds.md, or --out; with --docs, puts the
+platforms' table in docs/parents.md's "Who posted it" section too.
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ from benchmarks.feed_census import ACCOUNT, CAPTURES, POST, captures, census, co
 
 ROOT = Path(__file__).parents[1]
 FEEDS = ROOT / "tests" / "fixtures" / "feeds"
-# The README's table of what the readers name on the captures, between these two lines.
-README_TABLE = ("<!-- benchmarks.feeds: captures -->", "<!-- /benchmarks.feeds -->")
+# The parents' guide's table of what the readers name on the captures, between these two lines.
+DOCS = ROOT / "docs" / "parents.md"
+DOCS_TABLE = ("<!-- benchmarks.feeds: captures -->", "<!-- /benchmarks.feeds -->")
 
 
 def _grow(template: str, tokens: tuple[str, ...], wrap: Callable[[str], str], size: int) -> tuple[bytes, int]:
@@ -188,13 +189,15 @@ def captures_table(rows: list[dict]) -> list[str]:
     return lines
 
 
-def update_readme(readme: Path, table: list[str], when: str) -> None:
-    """Put the platforms' table between the README's markers."""
-    text = readme.read_text()
-    start, end = text.index(README_TABLE[0]), text.index(README_TABLE[1])
-    block = [README_TABLE[0], *table, "",
-             f"(`python -m benchmarks.feeds`, {when}: [`benchmarks/results/feeds.md`](benchmarks/results/feeds.md))"]
-    readme.write_text(text[:start] + "\n".join(block) + "\n" + text[end:])
+def update_docs(doc: Path, table: list[str], when: str) -> None:
+    """Put the platforms' table between the markers of docs/parents.md ("Who posted it")."""
+    text = doc.read_text()
+    start, end = text.index(DOCS_TABLE[0]), text.index(DOCS_TABLE[1])
+    block = [DOCS_TABLE[0], *table, "",
+             f"(`python -m benchmarks.feeds`, {when}: [`benchmarks/results/feeds.md`](../benchmarks/results/feeds.md))"]
+    doc.write_text(text[:start] + "\n".join(block) + "\n" + text[end:])
+
+
 def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
@@ -207,7 +210,7 @@ def main() -> None:
     parser.add_argument("--megabytes", type=float, default=MAX_FEED_BYTES / 2**20)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "feeds.md")
-    parser.add_argument("--readme", action="store_true", help="put the platforms' table in README.md")
+    parser.add_argument("--docs", action="store_true", help="put the platforms' table in docs/parents.md")
     args = parser.parse_args()
     if not captures(args.captures):
         parser.error(f"no captures in {args.captures}: give --captures DIR (one folder a platform)")
@@ -243,11 +246,11 @@ def main() -> None:
     for r in rows:
         lines.append(f"| {r['feed']}: {r['what']} | {r['bytes'] / 2**20:.2f} MB | {r['posts']} | {r['images']} "
                      f"| {r['best_ms']:.0f} ms | {r['median_ms']:.0f} ms |")
-    lines += ["", "Read in a worker of the watcher's pool (proxy/fronts/watch.py `read_feed`), never on the event loop: "
+    lines += ["", "Read in a worker of the watcher's pool (proxy/fronts/worker.py `read_feed`), never on the event loop: "
               "the browser has the feed before it is read."]
     args.out.write_text("\n".join(lines) + "\n")
-    if args.readme:
-        update_readme(ROOT / "README.md", platforms_table(read), when)
+    if args.docs:
+        update_docs(DOCS, platforms_table(read), when)
     print("\n".join(lines))
 
 

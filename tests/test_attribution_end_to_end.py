@@ -177,7 +177,7 @@ async def test_each_platform_s_feed_names_who_posted_an_image_fetched_at_another
 
 
 async def test_an_alert_known_by_id_is_named_by_a_later_feed_and_a_story_keeps_its_expiry(tmp_path, data_dir):
-    """A hashtag grid names the poster by id alone (../shared/feed-shapes.md; gdl
+    """A hashtag grid names the poster by id alone (docs/feed-shapes.md; gdl
     `_parse_post_graphql`); her stories, seen later, name her handle: the first alert says who,
     and the story's alert keeps when the story disappears."""
     sentinelle(data_dir, "enroll", "--child", "Alice", str(kodak(5)))

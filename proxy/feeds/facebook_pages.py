@@ -179,7 +179,10 @@ class _Page(HTMLParser):
 
     def finish(self) -> None:
         """Close what the page left open and name what is left. What follows the page's last
-        whole tag (a page cut short mid-tag) is not read: never half a tag taken for text."""
+        whole tag (a page cut short mid-tag) is not read: never half a tag taken for text; nor is
+        the text of a link the page never closed (cut short mid-name: never half a name)."""
+        for link in self._links:
+            link.link_text.clear()
         while len(self.stack) > 1:
             self._close(self.stack.pop())
         self._resolve(self.stack[0], page=True)

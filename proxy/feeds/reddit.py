@@ -1,5 +1,5 @@
 """Reddit: posts of listings (`kind: t3`), their previews, galleries and cross-posts, and
-users (`kind: t2`) with their icon (../shared/feed-shapes.md, Reddit; gdl `reddit.py`
+users (`kind: t2`) with their icon (docs/feed-shapes.md, Reddit; gdl `reddit.py`
 `_extract_gallery`). Without `raw_json=1` addresses carry `&amp;`: image keys unescape them.
 
 A post's images: `url` (on i.redd.it), `preview.images[]` at every size with their

@@ -1,6 +1,6 @@
 """TikTok: the items of `…/item_list/` APIs, of a page's rehydration JSON, of the older
 `SIGI_STATE` and `__NEXT_DATA__`; photo posts and video covers; the sounds' covers; the
-accounts they name (../shared/feed-shapes.md, TikTok; gdl `tiktok.py`, ytdlp `tiktok.py`,
+accounts they name (docs/feed-shapes.md, TikTok; gdl `tiktok.py`, ytdlp `tiktok.py`,
 TikTok-Api).
 
 An item: `id`, `desc`, `author` (`{id, uniqueId, nickname, avatarThumb}`, or in `SIGI_STATE`

@@ -91,7 +91,7 @@ async def test_a_feed_read_names_the_account_of_a_match(watch):
 
 
 def hashtag_naming_by_id(owner_id: str) -> bytes:
-    """A hashtag grid (../shared/feed-shapes.md; gdl `_parse_post_graphql`) naming the owner by id alone."""
+    """A hashtag grid (docs/feed-shapes.md; gdl `_parse_post_graphql`) naming the owner by id alone."""
     node = {"shortcode": "CIdOnLy77", "owner": {"id": owner_id},
             "display_url": f"https://{CDN}/v/t51.29350-15/431000001_1_n.jpg?stp=s1080x1080"}
     return json.dumps({"data": {"hashtag": {"edge_hashtag_to_media": {"edges": [{"node": node}]}}}}).encode()

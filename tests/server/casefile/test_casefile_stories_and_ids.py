@@ -12,13 +12,13 @@ from io import BytesIO
 import pytest
 from click.testing import CliRunner
 from sentinelle.proxy.feeds.attribution import AccountNamed
-from sentinelle.server.alerts.store import Store
+from sentinelle.server.store.records import Store
 from sentinelle.server.casefile import case as casefile
 from sentinelle.server.cli.main import cli
 
 from tests.conftest import kodak, square_crop_copy
-from tests.server.alerts.test_store import enroll, sighting
-from tests.server.alerts.test_store_account_ids import by_id
+from tests.server.store.test_store import enroll, sighting
+from tests.server.store.test_store_account_ids import by_id
 
 POST = "https://www.instagram.com/p/CHaShTaG061/"
 

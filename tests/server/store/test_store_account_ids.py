@@ -1,4 +1,4 @@
-"""server/alerts/store.py, migration 11: an account known by its id alone until a feed names
+"""server/store/records.py and schema.py (`_add_account_ids_and_stories`, migration 12): an account known by its id alone until a feed names
 it, and stories, kept with when they disappear."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import pytest
 from sentinelle.proxy.feeds.attribution import AccountNamed, Attribution
 from sentinelle.proxy.feeds.lookalikes import Lookalike
 from sentinelle.proxy.feeds.names import Resemblance
-from sentinelle.server.alerts import schema
-from sentinelle.server.alerts.store import Store
+from sentinelle.server.store import schema
+from sentinelle.server.store.records import Store
 
-from tests.server.alerts.test_store import enroll, sighting
+from tests.server.store.test_store import enroll, sighting
 from tests.support.older_store import database_before, insert_photo
 
 
@@ -97,12 +97,12 @@ def test_a_store_of_today_s_schema_gains_account_ids_and_expiries(data_dir):
     db.close()
     store = Store(data_dir)
     try:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
         old = store.alert(alert_id)
         assert (old["account"], old["account_id"], old["expires_at"], old["shown_as"]) == ("old.account", None, None, "post")
         assert store.sightings(alert_id)[0]["account_id"] is None
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):  # evidence stays append-only
-            store.db.execute("UPDATE sightings SET account_id = '1'")
+            store._db.execute("UPDATE sightings SET account_id = '1'")
         alert, _ = store.record_sighting(seen(photo_id, "https://cdn/a.jpg", by_id("61", "C61")))
         assert alert["account_id"] == "61" and store.unnamed_accounts() == [("instagram", "61")]
     finally:

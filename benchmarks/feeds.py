@@ -36,9 +36,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sentinelle.proxy.feeds.attribution import MAX_FEED_BYTES, AttributionMap, parse_feed
-
 from benchmarks.feed_census import ACCOUNT, CAPTURES, POST, captures, census, content_type
+from sentinelle.proxy.feeds.attribution import MAX_FEED_BYTES, AttributionMap, parse_feed
 
 ROOT = Path(__file__).parents[1]
 FEEDS = ROOT / "tests" / "fixtures" / "feeds"

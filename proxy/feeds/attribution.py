@@ -142,9 +142,9 @@ class AttributionMap:
     def lookup(self, image_url: str) -> Attribution | None:
         """What the feeds said of an image, its account named by handle where an id is known."""
         found = self._entries.get(image_key(image_url))
-        if found is not None and found.account is None and found.account_id is not None:
-            if (named := self.named(found.platform, found.account_id)) is not None:
-                return named.names(found)
+        if (found is not None and found.account is None and found.account_id is not None
+                and (named := self.named(found.platform, found.account_id)) is not None):
+            return named.names(found)
         return found
 
 

@@ -21,6 +21,7 @@ name, its address the profile's (as proxy/feeds/facebook.py does). Pure: a page'
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterator
@@ -349,9 +350,7 @@ def _record(element: _Element, image: _Image, fields: Fields) -> str:
 def read_page(html: str) -> Iterator[tuple[str, Fields, str]]:
     """Every (image address, fields, record) a Facebook page's HTML names."""
     page = _Page()
-    try:
+    with contextlib.suppress(AssertionError, ValueError):  # a page the parser gives up on: what it read stands
         page.feed(html)
-    except (AssertionError, ValueError):  # a page the parser gives up on: what it read stands
-        pass
     page.finish()
     yield from page.found

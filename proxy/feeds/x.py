@@ -20,9 +20,8 @@ the organisation's picture, `url.url` its account).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import json
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 from sentinelle.proxy.feeds.common import Fields, dicts, get, identifier, post, profile, reposted, strings, text

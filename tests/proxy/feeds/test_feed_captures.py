@@ -8,9 +8,9 @@ account (benchmarks/feed_census.py counts them). Skipped, saying why, without ..
 from __future__ import annotations
 
 import pytest
-from sentinelle.proxy.feeds.attribution import Attribution, AttributionMap, parse_feed
 
 from benchmarks.feed_census import ACCOUNT, CAPTURES, captures, census, content_type
+from sentinelle.proxy.feeds.attribution import Attribution, AttributionMap, parse_feed
 
 pytestmark = pytest.mark.skipif(not captures(), reason=f"the real captures are not here ({CAPTURES})")
 

@@ -7,12 +7,12 @@ import sqlite3
 from dataclasses import replace
 
 import pytest
+
 from sentinelle.proxy.feeds.attribution import AccountNamed, Attribution
 from sentinelle.proxy.feeds.lookalikes import Lookalike
 from sentinelle.proxy.feeds.names import Resemblance
 from sentinelle.server.store import schema
 from sentinelle.server.store.records import Store
-
 from tests.server.store.test_store import enroll, sighting
 from tests.support.older_store import database_before, insert_photo
 

@@ -125,8 +125,8 @@ function row(alert) {
     chip.hidden = false;
   }
   const place = accountOf(alert);
-  item.querySelector(".row-where").textContent =
-    [platformName(alert.platform), place?.label].filter(Boolean).join(" · ");
+  const shown = place && alert.shown_as === "story" ? t("storyOf", place.label) : place?.label;
+  item.querySelector(".row-where").textContent = [platformName(alert.platform), shown].filter(Boolean).join(" · ");
   const when = item.querySelector(".row-when");
   when.dateTime = alert.last_seen;
   when.textContent = `${relativeTime(alert.last_seen)} · ${tn("seenTimes", alert.count)}`;

@@ -139,6 +139,7 @@ def test_the_review_page_says_a_story_disappears_and_names_an_account_by_id_unti
     expect(review.locator("#detail-where")).to_have_text("Shown by @story.fake.alice in a story on Instagram")
     expect(review.locator("#detail-story")).to_contain_text("A story disappears from the network a day after it is posted")
     expect(review.locator("#detail-story")).to_contain_text("The evidence is what Sentinelle kept.")
+    expect(review.locator(".row-where").filter(has_text="story")).to_have_text("Instagram · @story.fake.alice (story)")
     review = paired.open(f"review.html?alert={unnamed['id']}", 1280, 1400)
     expect(review.locator("#detail-where")).to_have_text(
         "Posted on Instagram by account id 4300000061: the network's feed has not named its handle yet")

@@ -223,12 +223,13 @@ class Browser:
 
     def pair(self, server: Server) -> None:
         """Pair through storage, as the options page does (its own test goes through the form)."""
+        self.pair_with(server.address, server.token)
+
+    def pair_with(self, address: str, token: str) -> None:
         stored = self.storage()
-        if stored.get("server") == server.address and stored.get("token") == server.token:
+        if stored.get("server") == address and stored.get("token") == token:
             return
-        self.worker().evaluate(
-            "([server, token]) => chrome.storage.local.set({server, token})",
-            [server.address, server.token])
+        self.worker().evaluate("([server, token]) => chrome.storage.local.set({server, token})", [address, token])
 
     def wait_until(self, condition: Callable[[], object], timeout: float = 10.0, step: float = 0.05):
         deadline = time.monotonic() + timeout

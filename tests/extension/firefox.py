@@ -50,12 +50,12 @@ class Firefox:
     async def install(self, folder: Path) -> None:
         await self.call("webExtension.install", {"extensionData": {"type": "path", "path": str(folder)}})
 
-    async def extension_tab(self, timeout: float = 20.0) -> str:
-        """The browsing context of the first tab that shows a page of the extension."""
+    async def extension_tab(self, page: str = "", timeout: float = 20.0) -> str:
+        """The browsing context of the first tab that shows a page of the extension (`page`: that one)."""
         deadline = asyncio.get_running_loop().time() + timeout
         while asyncio.get_running_loop().time() < deadline:
             for context in (await self.call("browsingContext.getTree", {}))["contexts"]:
-                if context["url"].startswith(self.url("")):
+                if context["url"].startswith(self.url(page)):
                     return context["context"]
             await asyncio.sleep(0.1)
         raise TimeoutError("no tab shows a page of the extension")

@@ -16,9 +16,12 @@ from urllib.parse import quote
 from aiohttp import web
 from sentinelle.proxy.hosts import all_domains
 from sentinelle.server.alerts.events import Events
+from sentinelle.server.alerts.store import Store
 from sentinelle.server.alerts.store_thread import StoreThread
 from sentinelle.server.api.app import create_app
 from sentinelle.server.api.pac import pac_script
+
+from tests.server.alerts.test_store import enroll, sighting
 
 EVIL_PORT = 6666
 EVIL_HOST = "10.6.6.6"
@@ -79,6 +82,18 @@ def sentinelle_api(data_dir: Path, token: str, port: int, proxy_port: int,
         app.on_cleanup.append(close)
         return app
     return make
+
+
+def store_with_an_alert(data_dir: Path) -> int:
+    """Sentinelle's store in `data_dir`, new, with a photo enrolled and an alert on it; its id."""
+    data_dir.mkdir()
+    store = Store(data_dir)
+    try:
+        photo = enroll(store, 5)
+        alert, _ = store.record_sighting(sighting(photo["id"], "https://scontent.cdninstagram.com/a.jpg"))
+    finally:
+        store.close()
+    return alert["id"]
 
 
 def traces_of_her(received: list[dict], photo: bytes) -> list[str]:

@@ -193,37 +193,20 @@ async def test_nothing_of_hers_reaches_an_impostor_from_firefox(tmp_path):
     request on its port with an unsigned 401. Enrolling a photo (dropped on the options page),
     saving her child and marking an alert, twice each, send it nothing of hers, never a body,
     and its first answer forgets the session."""
-    from sentinelle.server.alerts.store import Store
-
-    from tests.extension.impostor import (
-        HER_ALIASES,
-        HER_HANDLE,
-        HER_NAME,
-        AppThread,
-        methods_beyond_hello,
-        impostor,
-        sentinelle_api,
-        traces_of_her,
-    )
-    from tests.server.alerts.test_store import enroll, sighting
+    from tests.extension import impostor as on_the_port
 
     build = tmp_path / "firefox-build"
     subprocess.run([str(EXTENSION / "make-firefox.sh"), str(build)], check=True, capture_output=True)
     token = "firefox-impostor-test-token-" + "z" * 16
     port = free_port()
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    store = Store(data_dir)
-    photo = enroll(store, 5)
-    alert, _ = store.record_sighting(sighting(photo["id"], "https://scontent.cdninstagram.com/a.jpg"))
-    store.close()
+    alert = on_the_port.store_with_an_alert(tmp_path / "data")
     hers = kodak(7).read_bytes()
     received: list[dict] = []
     async with firefox(tmp_path / "profile") as browser:
         await browser.install(build)
         options = await browser.extension_tab("options.html")
         await browser.wait_for(options, "document.querySelector('#pairing-status').dataset.tone === 'info'")
-        with AppThread(sentinelle_api(data_dir, token, port, free_port()), port):
+        with on_the_port.AppThread(on_the_port.sentinelle_api(tmp_path / "data", token, port, free_port()), port):
             await browser.evaluate(options, f"""(() => {{
                 document.querySelector('#server').value = 'http://127.0.0.1:{port}';
                 document.querySelector('#token').value = {json.dumps(token)};
@@ -231,11 +214,11 @@ async def test_nothing_of_hers_reaches_an_impostor_from_firefox(tmp_path):
             }})()""")
             await browser.wait_for(options, "document.querySelector('#pairing-status').dataset.tone === 'ok'")
             await browser.wait_for(options, "chrome.storage.local.get('token').then((s) => Boolean(s.token))")
-            await browser.evaluate(options, f"void window.open('review.html?alert={alert['id']}')")
+            await browser.evaluate(options, f"void window.open('review.html?alert={alert}')")
             review = await browser.extension_tab("review.html")
             await browser.wait_for(review, "document.querySelector('#status-line').textContent.includes('New')")
 
-        with AppThread(impostor(received, refuse=True), port):
+        with on_the_port.AppThread(on_the_port.impostor(received, refuse=True), port):
             for attempt in range(2):
                 name = f"lea-birthday-{attempt}.jpg"
                 await browser.evaluate(options, f"""(() => {{
@@ -251,11 +234,11 @@ async def test_nothing_of_hers_reaches_an_impostor_from_firefox(tmp_path):
 
                 await browser.evaluate(options, f"""(() => {{
                     document.querySelector('#child-status').removeAttribute('data-tone');
-                    document.querySelector('#child-name').value = {json.dumps(HER_NAME)};
-                    document.querySelector('#child-aliases').value = {json.dumps(", ".join(HER_ALIASES))};
+                    document.querySelector('#child-name').value = {json.dumps(on_the_port.HER_NAME)};
+                    document.querySelector('#child-aliases').value = {json.dumps(", ".join(on_the_port.HER_ALIASES))};
                     const row = document.querySelector('#child-handles li:last-child');
                     row.querySelector('select').value = 'instagram';
-                    row.querySelector('input').value = {json.dumps(HER_HANDLE)};
+                    row.querySelector('input').value = {json.dumps(on_the_port.HER_HANDLE)};
                     document.querySelector('#child-save').click();
                 }})()""")
                 await browser.wait_for(options, "document.querySelector('#child-status').dataset.tone === 'error'")
@@ -270,7 +253,7 @@ async def test_nothing_of_hers_reaches_an_impostor_from_firefox(tmp_path):
                 assert "Saved" not in line
             await browser.wait_for(options, "chrome.storage.session.get('apiSession').then((s) => !s.apiSession)")
 
-    assert received and traces_of_her(received, hers) == []
-    assert methods_beyond_hello(received) == {"GET"}
+    assert received and on_the_port.traces_of_her(received, hers) == []
+    assert on_the_port.methods_beyond_hello(received) == {"GET"}
     assert len({r["headers"]["Authorization"] for r in received if "Authorization" in r["headers"]}) <= 1
     assert token not in json.dumps(received)

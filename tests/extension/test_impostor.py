@@ -22,7 +22,6 @@ import pytest
 from aiohttp import web
 from playwright.sync_api import expect
 from sentinelle.proxy.hosts import all_domains
-from sentinelle.server.alerts.store import Store
 from sentinelle.server.api.app import FETCH_SITES
 
 from tests.conftest import kodak
@@ -32,12 +31,12 @@ from tests.extension.impostor import (
     HER_HANDLE,
     HER_NAME,
     AppThread,
-    methods_beyond_hello,
     impostor,
+    methods_beyond_hello,
     sentinelle_api,
+    store_with_an_alert,
     traces_of_her,
 )
-from tests.server.alerts.test_store import enroll, sighting
 from tests.support.watcher import free_port
 
 TOKEN = "impostor-test-token-" + "x" * 24
@@ -165,18 +164,14 @@ def test_nothing_of_hers_reaches_an_impostor(chromium: Browser, tmp_path, refuse
     the first unsigned answer forgets the session."""
     port = free_port()
     data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    store = Store(data_dir)
-    photo = enroll(store, 5)
-    alert, _ = store.record_sighting(sighting(photo["id"], "https://scontent.cdninstagram.com/a.jpg"))
-    store.close()
-    hers = kodak(7).read_bytes()  # the photo the parent enrols (a Kodak fixture, drawn by no one of hers)
+    alert = store_with_an_alert(data_dir)
+    hers = kodak(7).read_bytes()  # the photo the parent enrols (a Kodak fixture)
 
     with AppThread(sentinelle(data_dir, port, free_port()), port):
         chromium.pair_with(f"http://127.0.0.1:{port}", TOKEN)
         options = chromium.open("options.html", 900, 1200)
         expect(options.locator("#pairing-status")).to_contain_text("Connected to Sentinelle")
-        review = chromium.open(f"review.html?alert={alert['id']}")
+        review = chromium.open(f"review.html?alert={alert}")
         expect(review.locator("#status-line")).to_contain_text("New")
         assert chromium.storage("session").get("apiSession")
 

@@ -24,10 +24,11 @@ from sentinelle.proxy.fronts.watch import QUIET_SECONDS, Watch
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.protected import INDEX_FILE, LiveIndex
 from sentinelle.server.alerts.recorder import AlertRecorder
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.api.app import create_app
 from sentinelle.server.config import ensure_data_dir, load_or_create_token
 from sentinelle.server.contact import Contacts
+from sentinelle.server.run import RunError
 from sentinelle.server.settings import Settings
 from sentinelle.server.watch_counts import write_counts
 
@@ -36,10 +37,6 @@ logger = logging.getLogger("sentinelle")
 COUNTS_EVERY_SECONDS = 30.0
 # At a stop, how long sightings that wait for the disk may still be tried.
 STOP_WRITING_SECONDS = 5.0
-
-
-class RunError(Exception):
-    """Sentinelle cannot start (a port in use, a bad option); the message says what to do."""
 
 
 class Sentinelle:
@@ -56,7 +53,7 @@ class Sentinelle:
         self.settings = settings
         self._own_process = own_process
         data_dir = ensure_data_dir(settings.data_dir)
-        self.store = StoreThread(data_dir)
+        self.store = StoreDoor(data_dir)
         try:
             self.events = Events()
             self.index = LiveIndex(self.store, data_dir / INDEX_FILE)

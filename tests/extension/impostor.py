@@ -16,12 +16,12 @@ from urllib.parse import quote
 from aiohttp import web
 from sentinelle.proxy.hosts import all_domains
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.alerts.store import Store
-from sentinelle.server.alerts.store_thread import StoreThread
 from sentinelle.server.api.app import create_app
 from sentinelle.server.api.pac import pac_script
+from sentinelle.server.store.door import StoreDoor
+from sentinelle.server.store.records import Store
 
-from tests.server.alerts.test_store import enroll, sighting
+from tests.server.store.test_store import enroll, sighting
 
 EVIL_PORT = 6666
 EVIL_HOST = "10.6.6.6"
@@ -72,7 +72,7 @@ def sentinelle_api(data_dir: Path, token: str, port: int, proxy_port: int,
                    extra: tuple[str, ...] = ()) -> Callable[[], web.Application]:
     """Sentinelle's API as `sentinelle run` makes it (with `extra` hosts), on the store of `data_dir`."""
     def make() -> web.Application:
-        store = StoreThread(data_dir)
+        store = StoreDoor(data_dir)
         domains = all_domains(list(extra))
         app = create_app(store, Events(), token, port=port, proxy={
             "pac": pac_script(domains, proxy_port), "port": proxy_port, "domains": domains})

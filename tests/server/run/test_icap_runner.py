@@ -54,3 +54,15 @@ def test_a_port_in_use_is_said_plainly(data_dir):
         port = taken.getsockname()[1]
         result = sentinelle(data_dir, "icap", "--port", str(port), "--api-port", str(free_port()), check=False)
     assert result.returncode == 1 and f"cannot listen on 127.0.0.1:{port} for ICAP" in result.stderr
+
+
+def test_the_icap_service_never_loads_mitmproxy():
+    import subprocess
+    import sys
+
+    from tests.support.watcher import ROOT
+
+    code = ("import sys; from sentinelle.server.cli import main; from sentinelle.server.run import icap_runner; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'mitmproxy'))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

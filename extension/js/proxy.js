@@ -159,8 +159,8 @@ export async function clearProxy() {
  * and Sentinelle stopped, they fail to load until it is back on its port.
  */
 export async function refreshProxy() {
+  if (!(await getProxySwitch())) return "off";
   const kept = await getProxyRoute();
-  if (!kept && !(await getProxySwitch())) return "off";
   try {
     if (kept) await applyRoute(kept);
     await applyProxy();

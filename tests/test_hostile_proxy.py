@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import http.client
-import resource
-import socket
 import ssl
 import time
 from collections.abc import AsyncIterator
@@ -26,6 +24,7 @@ from tests.support.certs import OriginCerts, make_origin_certs
 from tests.support.memory import Sampled
 from tests.support.origin import serve_origin
 from tests.support.scenario import CDN, wait_for
+from tests.support.sockets import closed_by_peer, hoard
 from tests.support.watcher import Watcher, sentinelle
 from tests.test_impersonation_end_to_end import search_results
 
@@ -176,31 +175,7 @@ async def test_bodies_past_the_checked_size_go_through_as_they_come(tmp_path, da
     assert code == 0 and "Traceback" not in watcher.output[1], watcher.output[1]
 
 
-def hoard(port: int, count: int, first_bytes: bytes = b"") -> list[socket.socket]:
-    """`count` connections to 127.0.0.1:port that send `first_bytes` and nothing more."""
-    sockets = []
-    for _ in range(count):
-        s = socket.create_connection(("127.0.0.1", port), timeout=5)
-        if first_bytes:
-            s.sendall(first_bytes)
-        sockets.append(s)
-    return sockets
-
-
-def closed_by_peer(s: socket.socket) -> bool:
-    s.settimeout(0.01)
-    try:
-        return s.recv(1) == b""
-    except TimeoutError:
-        return False
-    except OSError:
-        return True  # reset
-
-
 async def test_a_program_hoarding_connections_leaves_the_proxy_serving(tmp_path, data_dir):
-    # The hoarder (this test) needs its 2,500 sockets.
-    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     files = {PICTURE: ("image/jpeg", square_crop_copy(kodak(5), width=320))}
     certs = make_origin_certs(tmp_path / "origin", [CDN])
     async with serve_origin(certs, files) as origin:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import zipfile
@@ -273,3 +274,34 @@ def test_a_crop_is_outlined_where_it_shows_the_photo_and_says_the_photo_runs_pas
     for edge in (red[:, 0], red[:, -1], red[0, :], red[-1, :]):
         assert edge.mean() > 0.9
     assert red[20:-20, 20:-20].mean() < 0.01
+
+
+@pytest.mark.parametrize("hostile", ["javascript:alert(document.domain)//", " javascript:alert(1)", "java\tscript:alert(1)",
+                                     "JavaScript:alert(1)", "data:text/html,<script>alert(1)</script>", "vbscript:x"])
+def test_only_web_addresses_are_links_in_the_report(data_dir, hostile):
+    # An address a feed gave (Facebook's node.url, probe of issue 30) is shown, never followed.
+    data_dir.mkdir()
+    store = Store(data_dir)
+    try:
+        photo = enroll(store, 5)
+        s = replace(sighting(photo["id"], "https://scontent.xx.fbcdn.net/v/a.jpg", body=square_crop_copy(kodak(5))),
+                    attribution=replace(posted_by("Feed Poster", platform="facebook"), post_url=hostile,
+                                        account_url=hostile, repost="media", first_account="First",
+                                        first_account_url="https://www.facebook.com/first", first_post_url=hostile))
+        store.record_sighting(s)
+        data = casefile.build(casefile.collect(store, [1]), "en", "OTHER")
+    finally:
+        store.close()
+    html = _member(data, "report.html").decode()
+    links = re.findall(r'href="([^"]*)"', html)
+    assert "https://www.facebook.com/first" in links and all(link.startswith("https://") for link in links), links
+    assert _escaped(hostile) in html  # shown, as text
+    pdf = _member(data, "report.pdf")
+    targets = re.findall(rb"/URI \((.*?)\)", pdf)
+    assert b"https://www.facebook.com/first" in targets and all(t.startswith(b"https://") for t in targets), targets
+
+
+def _escaped(text: str) -> str:
+    import html
+
+    return html.escape(text).replace("\n", "<br>")

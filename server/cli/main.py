@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 from sentinelle.proxy.engine.fingerprint import fingerprint
 from sentinelle.proxy.engine.images import ImageError
+from sentinelle.proxy.files import write_atomically
 from sentinelle.server.alerts.enroll import ALREADY, ENROLLED, enroll_file, files_under
 from sentinelle.server.alerts.protected import ProtectedSet
 from sentinelle.server.alerts.schema import StoreError
@@ -344,7 +345,7 @@ def export(obj: Context, alert_ids: tuple[int, ...], account: str | None, output
         raise click.ClickException(str(e)) from None
     data = casefile.build(case, lang, country)
     output = output or Path(casefile.file_name(case))
-    output.write_bytes(data)
+    write_atomically(output, data, 0o600)  # photos of a child: the parent's to read, whatever the umask
     verdict = casefile.verify(output)
     click.echo(f"Case file: {output} ({len(case.alerts)} alert(s), {verdict.checked} files).\n"
                f"  SHA-256 of its manifest: {verdict.manifest_sha256}\n"

@@ -21,7 +21,7 @@ from tests.support.icap_client import Client, http_request, http_response
 from tests.support.icap_process import SentinelleIcap
 from tests.support.memory import Sampled
 from tests.support.scenario import wait_for
-from tests.support.sockets import closed_by_peer, hoard
+from tests.support.sockets import closed_by_peer, hoard, trickle
 from tests.support.watcher import sentinelle
 
 IMAGE = "https://scontent-cdg4-1.cdninstagram.com/v/t51.29350-15/431000001_1_n.jpg?stp=dst-jpg_p640x640"
@@ -104,7 +104,7 @@ async def test_unfinished_heads_are_closed_and_the_connections_capped(data_dir):
         hoarded = await asyncio.to_thread(hoard, service.port, 1500, b"RESPMOD icap://127.0.0.1/respmod ICAP/1.0\r\nHo")
         try:
             await wait_for(lambda: sum(not closed_by_peer(s) for s in hoarded) <= MAX_CONNECTIONS, timeout=10)
-            await asyncio.sleep(11)  # past the time a head has to arrive whole
+            await trickle(hoarded, 11)  # past the time a head has to arrive whole, a byte at a time
             assert sum(not closed_by_peer(s) for s in hoarded) == 0
             # Squid, connecting now, is served.
             client = await Client.connect(service.port, service.key)

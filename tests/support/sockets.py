@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import resource
 import socket
@@ -33,3 +34,15 @@ def closed_by_peer(s: socket.socket) -> bool:
         return False
     except OSError:
         return True  # reset
+
+
+async def trickle(sockets: list[socket.socket], seconds: float, every: float = 2.0) -> None:
+    """Send one byte on each of `sockets` every `every` seconds, for `seconds`: a head that
+    keeps coming, and never ends."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        await asyncio.sleep(every)
+        for s in sockets:
+            with contextlib.suppress(OSError):  # closed already
+                s.send(b"x")

@@ -63,7 +63,11 @@ class Watcher:
         )
         # configure() is not called for an add-on's own defaults: intercept the
         # built-in list from the start, and let configure() add the extra hosts. Bodies past
-        # the largest one checked are passed on as they come, never held whole.
+        # the largest one checked are passed on as they come, never held whole: mitmproxy 11
+        # holds every body it intercepts (the social hosts, and plain HTTP, which it never
+        # tunnels) unless told to stream it, and with `stream_large_bodies` it streams one
+        # whose Content-Length is larger, or, without one, once it has held that much. The
+        # hosts it tunnels are relayed as bytes, never held.
         loader.master.options.update(allow_hosts=allow_hosts_patterns(all_domains()),
                                      stream_large_bodies=_largest_checked(MAX_IMAGE_BYTES))
 

@@ -15,7 +15,7 @@ import json
 import os
 import time
 
-from sentinelle.server.alerts import store as store_module
+from sentinelle.server.store import records as store_module
 
 DELAY = float(os.environ.get("SENTINELLE_BENCH_DISK_MS", "0")) / 1000
 OUT = os.environ.get("SENTINELLE_BENCH_STALLS", "")

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PIL import Image
-from sentinelle.server.alerts.store import Store
+from sentinelle.server.store.records import Store
 
 from tests.conftest import jpeg_bytes, kodak
 from tests.support.scenario import CDN, read_events, wait_for, watching
@@ -76,7 +76,7 @@ async def test_kill_9_during_a_burst_keeps_every_announced_alert(tmp_path, data_
 
     store = Store(data_dir)  # the database opens...
     try:
-        assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert store._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         kept = {alert["id"] for alert in store.alerts()}
         assert announced <= kept  # ...with every alert whose notification went out,
         for alert_id in kept:     # and every evidence file it names is whole.

@@ -14,15 +14,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 # Which of server's concerns each may import (besides itself and server's top-level
-# modules: config, contact, version, watch_counts, extension_files). The arrows point one
-# way: cli → run → api → casefile → alerts; setup stands beside them.
+# modules: config, contact, settings, version, watch_counts, extension_files). The arrows point
+# one way: cli → run → api → casefile → alerts → store; setup stands beside them.
 MAY_IMPORT = {
-    "alerts": set(),
-    "casefile": {"alerts"},
-    "api": {"alerts", "casefile"},
+    "store": set(),
+    "alerts": {"store"},
+    "casefile": {"alerts", "store"},
+    "api": {"alerts", "casefile", "store"},
     "setup": set(),
-    "run": {"alerts", "api", "setup"},
-    "cli": {"alerts", "api", "casefile", "run", "setup"},
+    "run": {"alerts", "api", "setup", "store"},
+    "cli": {"alerts", "api", "casefile", "run", "setup", "store"},
 }
 
 
@@ -73,3 +74,26 @@ def test_every_package_is_in_the_wheel():
             dotted = ".".join(("sentinelle", *init.parent.relative_to(ROOT).parts))
             assert dotted in listed, f"{dotted} is not listed in pyproject.toml: the wheel would lack it"
     assert config["package-dir"]["sentinelle.extension"] == "extension"
+
+
+SQL = ("SELECT ", "INSERT ", "UPDATE ", "DELETE ", "CREATE ", "PRAGMA ", "ALTER ", "DROP ")
+
+
+def test_only_the_store_speaks_sql():
+    for folder in ("proxy", "server"):
+        for path in modules(folder):
+            if path.is_relative_to(ROOT / "server" / "store"):
+                continue
+            assert not {m for m in imports_of(path) if m.split(".")[0] in ("sqlite_utils",)}, path
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    assert not node.value.lstrip().startswith(SQL), (
+                        f"{path.relative_to(ROOT)} holds SQL ({node.value[:40]!r}): it belongs in server/store/")
+
+
+def test_nobody_but_the_store_opens_its_door():
+    """The door has no public connection or store: callers hand it functions of the store."""
+    from sentinelle.server.store.door import StoreDoor
+
+    assert not [name for name in vars(StoreDoor) if name in ("store", "db", "connection")]
+    assert not [name for name in StoreDoor.__init__.__code__.co_names if name in ("store", "db")]

@@ -14,12 +14,13 @@ them and send the result back pickled:
   same again of the photo alone (`framed`, found by `proxy.engine.frame`); and when it has the
   size and shape of a profile picture, keypoints of it and of its mirror at the scale a
   profile picture shows a photo at (`avatar`, `avatar_mirror`: `proxy.engine.avatar`).
-- `enrollment_views(data)`: for a photo a parent protects. A global hash sees the whole
-  frame, so a platform's standard crops and a mirror image look like strangers to it;
-  instead of asking the fast path to see through them, the protected photo is
-  fingerprinted as each of those views, once, ahead of time. The whole photo and its
-  mirror also keep local features, for the edits no enrolled view foresees, and the photo
-  has an "avatar" view: its keypoints at the scale of a profile picture cropped from it.
+- `enrollment_views(data)`: for a photo a parent protects (`protected_picture`, then
+  `protected_views`). A global hash sees the whole frame, so a platform's standard crops
+  and a mirror image look like strangers to it; instead of asking the fast path to see
+  through them, the protected photo is fingerprinted as each of those views, once, ahead
+  of time. The whole photo and its mirror also keep local features, for the edits no
+  enrolled view foresees, and the photo has an "avatar" view: its keypoints at the scale
+  of a profile picture cropped from it.
 - `global_fingerprint(data)`: the hash alone (v1's fast path), for callers that only
   need the first pass.
 """
@@ -34,13 +35,15 @@ import numpy as np
 from PIL import Image, ImageOps
 from sentinelle.proxy.engine import avatar, keypoints
 from sentinelle.proxy.engine.frame import photo_box
-from sentinelle.proxy.engine.images import MIN_SIDE, open_image, upright_size
+from sentinelle.proxy.engine.images import MIN_SIDE, PROTECTED, open_image, upright_size
 
 # Version 2 adds local features (and, in memory only, the framed photo). Version 1 rows,
 # a hash alone, are still read: they match through the global hash only until the photo
-# is enrolled again (see server/alerts/store.py's migration).
-FINGERPRINT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# is enrolled again (see server/store/records.py's migration). Version 3 gives the local
+# features' thumbnail two bytes a side instead of one (`proxy.engine.keypoints.pack`): version 2
+# rows are read as they are, their header widened on the way in (`keypoints.upgrade_v2`).
+FINGERPRINT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 # 16×16 low frequencies of the DCT of a 64×64 greyscale copy, each bit "above the median
 # or not". 256 bits rather than imagehash's default 64: copies stay within a few dozen
@@ -146,7 +149,7 @@ class Fingerprint:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Fingerprint:
-        """Read what `to_bytes` wrote, or a version 1 row; refuse other versions and wrong lengths."""
+        """Read what `to_bytes` wrote, or a row of an earlier version; refuse other versions and wrong lengths."""
         if not data:
             raise FingerprintFormatError("empty fingerprint")
         version, payload = data[0], bytes(data[1:])
@@ -158,7 +161,13 @@ class Fingerprint:
             raise FingerprintFormatError(f"a version 1 fingerprint is {1 + PHASH_BYTES} bytes, not {len(data)}")
         if len(payload) < PHASH_BYTES:
             raise FingerprintFormatError(f"a fingerprint is at least {1 + PHASH_BYTES} bytes, not {len(data)}")
-        return cls(phash=payload[:PHASH_BYTES], local=payload[PHASH_BYTES:])
+        features = payload[PHASH_BYTES:]
+        if version == 2 and features:
+            try:
+                features = keypoints.upgrade_v2(features)
+            except ValueError as err:
+                raise FingerprintFormatError(f"damaged local features: {err}") from None
+        return cls(phash=payload[:PHASH_BYTES], local=features)
 
 
 def fingerprint(data: bytes) -> Fingerprint:
@@ -196,14 +205,22 @@ def global_fingerprint(data: bytes) -> Fingerprint:
 
 
 def enrollment_views(data: bytes) -> list[tuple[str, Fingerprint]]:
-    """Fingerprint a photo to protect as the views a platform makes of it, each named.
+    """Fingerprint a photo to protect as the views a platform makes of it, each named
+    (`protected_views` of `protected_picture`). Raises ImageError, "too small" below MIN_SIDE px."""
+    return protected_views(protected_picture(data))
 
-    "original" and "mirror" (both with local features), then each platform crop
-    ("crop 4:5") and its mirror ("crop 4:5 mirror"), then "avatar" (keypoints at the
-    scale of a profile picture cropped from the photo: `avatar_view`). Raises ImageError,
-    "too small" below MIN_SIDE px.
-    """
-    img = open_image(data, reduce_to=ENROL_DECODE_SIDE, min_side=MIN_SIDE)
+
+def protected_picture(data: bytes) -> Image.Image:
+    """A photo to protect, decoded as enrolment looks at it: upright RGB, its short side at least
+    ENROL_DECODE_SIDE (or whole when smaller), within the limits of a protected photo
+    (`images.PROTECTED`). Raises ImageError."""
+    return open_image(data, reduce_to=ENROL_DECODE_SIDE, min_side=MIN_SIDE, limits=PROTECTED)
+
+
+def protected_views(img: Image.Image) -> list[tuple[str, Fingerprint]]:
+    """The views of a decoded photo to protect: "original" and "mirror" (both with local
+    features), then each platform crop ("crop 4:5") and its mirror ("crop 4:5 mirror"), then
+    "avatar" (keypoints at the scale of a profile picture cropped from the photo: `avatar_view`)."""
     views = []
     for name, view in platform_views(img):
         if name in ("original", "mirror"):
@@ -218,13 +235,13 @@ def avatar_view(img: Image.Image) -> Fingerprint:
     """A protected photo's "avatar" view: its hash, and its keypoints and fine thumbnail at the
     scale of a profile picture cropped from it (`proxy.engine.avatar`; the matcher searches them only for
     images the size and shape of a profile picture, and never by the hash). Also made, for photos
-    enrolled before it existed, from the thumbnail the store kept (see server/alerts/schema.py)."""
+    enrolled before it existed, from the thumbnail the store kept (see server/store/schema.py)."""
     return Fingerprint(phash=_phash(img), local=keypoints.pack(avatar.enrolled_features(img)))
 
 
 def with_local_features(fp: Fingerprint, view: Image.Image) -> Fingerprint:
     """`fp` with the local features of `view` added: for rows enrolled before version 2, from
-    the only picture the store kept of the photo, its thumbnail (see server/alerts/store.py)."""
+    the only picture the store kept of the photo, its thumbnail (see server/store/records.py)."""
     return Fingerprint(phash=fp.phash, local=keypoints.pack(keypoints.extract(view, keypoints.ENROL_FEATURES)))
 
 

@@ -6,7 +6,7 @@ makes a copy look like a stranger. Keypoints do not care about the frame: a few 
 ORB corners, each with a 256-bit binary descriptor, are taken of every protected photo
 (and its mirror) at enrolment, and of every image seen.
 
-Searching them has two steps, both in `LocalIndex.search`:
+Searching them has four steps, all in `LocalIndex.search`:
 
 1. **Votes** from an inverted index: each descriptor is bucketed under a few keys, each
    key a fixed random sample of its bits (locality-sensitive hashing for the Hamming
@@ -246,25 +246,32 @@ def thumbnail(gray: np.ndarray, factor: int) -> np.ndarray:
     return cv2.resize(gray[: thumb_height * factor, : thumb_width * factor], (thumb_width, thumb_height), interpolation=cv2.INTER_AREA)
 
 
-_HEADER = struct.Struct("<HHHBB")  # keypoints, width, height, thumbnail width, thumbnail height
+# Header: keypoints, width, height, thumbnail width, thumbnail height, each an unsigned 16-bit
+# number; positions are quarter-pixels in 16 bits too, so a picture up to 16,383 px a side fits
+# (working pictures are at most LOCAL_MAX_SIDE, or avatar.AVATAR_MAX_SIDE, plus SCALE_SLACK).
+_HEADER = struct.Struct("<HHHHH")
+_MAX_SIDE = 65535 // 4
+# Fingerprints of version 2 kept the thumbnail's sides in one byte each, which the finer
+# thumbnail of a wide photo's avatar view outgrew (a 1045 × 588 photo: 261 px). Still read
+# (`upgrade_v2`), never written.
+_HEADER_V2 = struct.Struct("<HHHBB")
 
 
 def pack(features: Features) -> bytes:
-    """A small header, positions as uint16 quarter-pixels, descriptors, then the thumbnail."""
-    quarter = np.clip(np.round(features.points * 4), 0, 65535).astype("<u2")
+    """A small header, positions as uint16 quarter-pixels, descriptors, then the thumbnail.
+    ValueError (never a struct error) for a picture larger than the layout holds."""
     thumb_height, thumb_width = features.thumb.shape
+    if not (0 <= features.width <= _MAX_SIDE and 0 <= features.height <= _MAX_SIDE and len(features) <= 65535):
+        raise ValueError(f"local features of a {features.width} × {features.height} picture with "
+                         f"{len(features)} keypoints do not fit the stored layout")
+    quarter = np.clip(np.round(features.points * 4), 0, 65535).astype("<u2")
     header = _HEADER.pack(len(features), features.width, features.height, thumb_width, thumb_height)
     return header + quarter.tobytes() + features.descriptors.tobytes() + features.thumb.tobytes()
 
 
 def unpack(data: bytes) -> Features:
     """Read what `pack` wrote; ValueError if the bytes do not add up."""
-    if len(data) < _HEADER.size:
-        raise ValueError("local features too short for their header")
-    count, width, height, thumb_width, thumb_height = _HEADER.unpack_from(data)
-    expected = _HEADER.size + count * (4 + DESCRIPTOR_BYTES) + thumb_width * thumb_height
-    if len(data) != expected:
-        raise ValueError(f"local features of {count} keypoints take {expected} bytes, not {len(data)}")
+    count, width, height, thumb_width, thumb_height = _read_header(_HEADER, data)
     offset = _HEADER.size
     points = np.frombuffer(data, dtype="<u2", count=count * 2, offset=offset).reshape(count, 2).astype(np.float32) / 4
     offset += count * 4
@@ -272,6 +279,24 @@ def unpack(data: bytes) -> Features:
     offset += count * DESCRIPTOR_BYTES
     thumb = np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(thumb_height, thumb_width)
     return Features(points, descriptors, width, height, thumb)
+
+
+def upgrade_v2(data: bytes) -> bytes:
+    """Local features as fingerprint version 2 packed them, in today's layout (only the header
+    differs); ValueError if the bytes do not add up."""
+    fields = _read_header(_HEADER_V2, data)
+    return _HEADER.pack(*fields) + data[_HEADER_V2.size :]
+
+
+def _read_header(header: struct.Struct, data: bytes) -> tuple[int, int, int, int, int]:
+    """The header's fields, checked against the length of `data`."""
+    if len(data) < header.size:
+        raise ValueError("local features too short for their header")
+    count, width, height, thumb_width, thumb_height = header.unpack_from(data)
+    expected = header.size + count * (4 + DESCRIPTOR_BYTES) + thumb_width * thumb_height
+    if len(data) != expected:
+        raise ValueError(f"local features of {count} keypoints take {expected} bytes, not {len(data)}")
+    return count, width, height, thumb_width, thumb_height
 
 
 def _lsh_bits() -> np.ndarray:

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 
 from sentinelle.proxy.feeds import READERS
 from sentinelle.proxy.feeds.common import POST, PROFILE_PICTURE
-from sentinelle.proxy.feeds.image_keys import parts, platform_key
+from sentinelle.proxy.feeds.image_keys import image_key
 
 # A feed page is a few hundred KB; past this it is not parsed (and the browser still gets it).
 MAX_FEED_BYTES = 4 * 1024 * 1024
@@ -66,20 +66,6 @@ class Attribution:
 def is_feed(content_type: str) -> bool:
     """Whether a response may carry a feed: JSON, or HTML that may embed JSON."""
     return content_type.split(";", 1)[0].strip().lower() in FEED_TYPES or content_type.lower().endswith("+json")
-
-
-def image_key(url: str) -> str:
-    """The image an address names, whatever its size, format and signature.
-
-    On a social CDN, the platform's own stable key (proxy/feeds/image_keys.py: the file name on
-    Instagram and Facebook, the media id on X, the part before `~` on TikTok, the id on
-    Reddit, the md5 on Pinterest); elsewhere host and path, without the query and the
-    file extension.
-    """
-    if (key := platform_key(url)) is not None:
-        return key
-    host, path = parts(url)
-    return host + re.sub(r"\.(jpe?g|png|webp|gif|avif|heic|heif)$", "", path, flags=re.IGNORECASE)
 
 
 class AttributionMap:

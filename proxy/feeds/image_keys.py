@@ -2,7 +2,7 @@
 
 A feed names an image at one size (`…_n.jpg?stp=…s1080x1080&oh=…`), the browser fetches it
 at another (`…s640x640&oh=…`), a minute later with another signature, from another mirror.
-The part of the address that stays the same (docs: ../shared/feed-shapes.md) is the key:
+The part of the address that stays the same (docs/feed-shapes.md) is the key:
 
 | platform | address | key |
 | --- | --- | --- |
@@ -14,7 +14,8 @@ The part of the address that stays the same (docs: ../shared/feed-shapes.md) is 
 | Snapchat | `cf-st.sc-cdn.net/d/<id>.256.IRZXSOY` | `<id>` |
 
 `platform_key` gives that key (`"<family>:<id>"`), or None for an address of no known CDN;
-each caller decides what an unknown address keys to. Pure functions, no I/O.
+`image_key`, the one key every part of Sentinelle uses (the feeds' map in memory, the alerts
+in the store), falls back to host and path elsewhere. Pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -85,3 +86,16 @@ def platform_key(url: str) -> str | None:
         return f"snapchat:{name.split('.', 1)[0]}"
     return None
 
+
+def image_key(url: str) -> str:
+    """The image an address names, whatever its size, format and signature.
+
+    On a social CDN, the platform's own stable key (proxy/feeds/image_keys.py: the file name on
+    Instagram and Facebook, the media id on X, the part before `~` on TikTok, the id on
+    Reddit, the md5 on Pinterest); elsewhere host and path, without the query and the
+    file extension.
+    """
+    if (key := platform_key(url)) is not None:
+        return key
+    host, path = parts(url)
+    return host + _EXTENSION.sub("", path)

@@ -10,9 +10,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sentinelle.proxy.feeds.attribution import Attribution
-from sentinelle.proxy.engine.matcher import Match
+
+if TYPE_CHECKING:  # a sighting's reader (the store, `sentinelle log`) needs no matching engine
+    from sentinelle.proxy.engine.matcher import Match
 
 # The response headers kept as evidence: when and by whom the image was served, and the
 # CDN's own ids of the request, which a platform can trace in its logs. Never cookies.

@@ -2,10 +2,10 @@
 
 `sentinelle enroll` in another process, or the extension's upload, changes the photos;
 the watcher sees the change without a restart. Its workers get the matcher through a file
-in the data dir, rewritten when the photos change. `ProtectedSet` does that work where it
-is called (`sentinelle check`); `LiveIndex` does it for a running proxy, in the store's
-thread, so that neither SQLite nor the rebuilt index ever holds the event loop: the watcher
-asks `LiveIndex.current` at each image and gets, at once, the index as last refreshed.
+in the data dir, rewritten when the photos change. `ProtectedSet` matches where it is called
+(`sentinelle check`); `LiveIndex` keeps the file for a running proxy, off the event loop and
+off the store's threads: the watcher asks `LiveIndex.current` at each image and gets, at
+once, the index as last refreshed.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from sentinelle.proxy.engine.fingerprint import Fingerprint
 from sentinelle.proxy.engine.matcher import Match, Matcher
 from sentinelle.proxy.feeds.names import Child, NameWatch
 from sentinelle.proxy.fronts.worker import IndexRef, save_matcher
-from sentinelle.server.alerts.store import Store
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.records import Store
+from sentinelle.server.store.door import StoreDoor
 
 logger = logging.getLogger("sentinelle")
 
@@ -30,53 +30,41 @@ LOOK_FOR_CHANGES_SECONDS = 1.0
 
 
 class ProtectedSet:
-    """Matches fingerprints against the photos currently enrolled in a store."""
+    """Matches fingerprints against the photos currently enrolled in a store (`sentinelle check`)."""
 
-    def __init__(self, store: Store, index_path: Path | None = None) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
-        self._index_path = index_path
         self._revision = -1
         self._matcher = Matcher([])
 
     def match(self, fingerprint: Fingerprint) -> Match | None:
-        """Search in this process (for `sentinelle check`)."""
-        self.refresh()
+        """Search in this process, the matcher rebuilt if the enrolled photos changed since."""
+        if (revision := self._store.photos_revision()) != self._revision:
+            self._matcher = Matcher(self._store.fingerprints())
+            self._revision = revision
         return self._matcher.match(fingerprint)
 
-    def index(self) -> IndexRef:
-        """The protected set saved for the watcher's workers, as it is now."""
-        if self._index_path is None:
-            raise ValueError("this protected set was made without an index file")
-        self.refresh()
-        return IndexRef(str(self._index_path), self._revision)
-
-    def refresh(self) -> None:
-        """Rebuild the matcher (and its file) if the enrolled photos or the children's names
-        changed since."""
-        revision = self._store.photos_revision()
-        if revision != self._revision:
-            self._matcher = Matcher(self._store.fingerprints())
-            if self._index_path is not None:
-                save_matcher(self._matcher, self._index_path, names_of(self._store.children()))
-            self._revision = revision
-
     def __len__(self) -> int:
-        self.refresh()
         return len(self._matcher)
 
 
 class LiveIndex:
-    """The protected set of a running proxy, refreshed in the store's thread.
+    """The protected set of a running proxy: read through the store's door, built off the event
+    loop and off the store's threads, saved for the checking processes.
 
     `current()` never touches the disk: it returns the index as last refreshed. `refresh()`
     (awaited after an upload through the API) and `keep_fresh()` (a task that looks every
-    LOOK_FOR_CHANGES_SECONDS, for enrolments from other processes) rebuild it off the loop.
+    LOOK_FOR_CHANGES_SECONDS, for enrolments from other processes) rebuild it: the store is
+    only read (in its reader thread, so the API's reads and the recorder's writes never wait
+    for the matcher to be built), the matcher is built in a thread of its own.
     """
 
-    def __init__(self, store: StoreThread, index_path: Path) -> None:
-        self._store = store
-        self._protected = ProtectedSet(store.store, index_path)  # used only in the store's thread
-        self._current = store.wait(self._protected.index)  # at start, before anything is served
+    def __init__(self, door: StoreDoor, index_path: Path) -> None:
+        self._door, self._path = door, index_path
+        # At start, before anything is served.
+        revision, entries, children = door.read_now(_protected_set)
+        _save(entries, children, index_path)
+        self._current = IndexRef(str(index_path), revision)
         self._refreshing: asyncio.Future | None = None
 
     def current(self) -> IndexRef:
@@ -85,8 +73,14 @@ class LiveIndex:
     async def refresh(self) -> IndexRef:
         """Bring the index up to date with the store; one refresh at a time, shared by callers."""
         if self._refreshing is None or self._refreshing.done():
-            self._refreshing = asyncio.ensure_future(self._store.run(self._protected.index))
-        self._current = await asyncio.shield(self._refreshing)
+            self._refreshing = asyncio.ensure_future(self._rebuild())
+        return await asyncio.shield(self._refreshing)
+
+    async def _rebuild(self) -> IndexRef:
+        if await self._door.read(Store.photos_revision) != self._current.version:
+            revision, entries, children = await self._door.read(_protected_set)
+            await asyncio.to_thread(_save, entries, children, self._path)
+            self._current = IndexRef(str(self._path), revision)
         return self._current
 
     async def keep_fresh(self, every: float = LOOK_FOR_CHANGES_SECONDS) -> None:
@@ -96,6 +90,16 @@ class LiveIndex:
                 await self.refresh()
             except Exception as e:  # a locked or unreadable database: the old index serves meanwhile
                 logger.error("Sentinelle could not read the protected photos (%s); it tries again.", e)
+
+
+def _protected_set(store: Store) -> tuple[int, list, list[dict]]:
+    """What the index is made of, read from the store: its revision first (a change made after
+    is seen at the next refresh), then every enrolled view and the children's names."""
+    return store.photos_revision(), list(store.fingerprints()), store.children()
+
+
+def _save(entries: list, children: list[dict], path: Path) -> None:
+    save_matcher(Matcher(entries), path, names_of(children))
 
 
 def names_of(children: list[dict]) -> NameWatch:

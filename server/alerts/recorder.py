@@ -1,7 +1,7 @@
 """Where an alert is recorded: a match the watcher saw goes to the store, then to the extension.
 
 The watcher calls the recorder on the event loop and it returns at once: the sighting (or
-an account whose name looks like a child's, for the watch list) is queued, written in the store's thread (`StoreThread`), and only then published on the
+an account whose name looks like a child's, for the watch list) is queued, written through the store's door (`StoreDoor`, its writer thread), and only then published on the
 event stream. A write that fails (a full disk, a read-only or locked database) is not the
 end of the evidence: the sighting stays queued, in order, and is written again a little
 later, for as long as it takes; the log says so once per outage, and `/api/stats` counts
@@ -18,7 +18,8 @@ import sqlite3
 from sentinelle.proxy.feeds.lookalikes import Lookalike
 from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.door import StoreDoor
+from sentinelle.server.store.records import Store
 
 logger = logging.getLogger("sentinelle")
 
@@ -35,7 +36,7 @@ class AlertRecorder:
     """The watcher's `record` and `watch`: sightings and look-alike accounts to the store, in
     order, never dropped; then to `events`."""
 
-    def __init__(self, store: StoreThread, events: Events) -> None:
+    def __init__(self, store: StoreDoor, events: Events) -> None:
         self._store, self._events = store, events
         self._unsaved: collections.deque[Sighting | Lookalike] = collections.deque()
         self._writing: asyncio.Task | None = None
@@ -91,7 +92,7 @@ class AlertRecorder:
                 self.failing, wait = False, FIRST_RETRY_SECONDS
 
     async def _write_sighting(self, sighting: Sighting) -> None:
-        alert, is_new = await self._store.run(self._store.store.record_sighting, sighting)
+        alert, is_new = await self._store.write(Store.record_sighting, sighting)
         self._events.publish("alert" if is_new else "sighting", alert)
         if is_new:
             logger.warning("Sentinelle: a protected photo (%s) was seen on %s — alert #%d%s",
@@ -99,11 +100,10 @@ class AlertRecorder:
                            " (impersonation)" if alert["kind"] == "impersonation" else "")
 
     async def _write_lookalike(self, lookalike: Lookalike) -> None:
-        store = self._store.store
-        entry, is_new, upgraded = await self._store.run(store.record_lookalike, lookalike)
+        entry, is_new, upgraded = await self._store.write(Store.record_lookalike, lookalike)
         if is_new:
             self._events.publish("watch", entry)
             logger.warning("Sentinelle: an account on %s looks like %s (@%s) — on the watch list",
                            entry["platform"], entry["child"], entry["handle"])
         for alert_id in upgraded:  # her photos were seen on it before its name was: now an impersonation
-            self._events.publish("alert", await self._store.run(store.alert, alert_id))
+            self._events.publish("alert", await self._store.read(Store.alert, alert_id))

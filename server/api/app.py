@@ -22,8 +22,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 from sentinelle.server.alerts.enroll import enroll_upload
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.protected import LiveIndex
-from sentinelle.server.alerts.store import STATUSES, StoreError
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.records import STATUSES, Store, StoreError
+from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.api.common import (
     ID,
     PROTECTED,
@@ -95,7 +95,7 @@ LIVENESS_SECONDS = 1.0
 
 
 def create_app(
-    store: StoreThread,
+    store: StoreDoor,
     events: Events,
     token: str,
     *,
@@ -111,7 +111,8 @@ def create_app(
     `proxy` is `{"pac": script, "port": proxy port, "domains": [...]}`, served as `/proxy.pac`
     and `/api/proxy`; `contacts` records when the extension and the PAC were last fetched;
     `protected`, the running proxy's index, is refreshed after an upload or a deletion.
-    Every call to the store runs in its thread (`StoreThread.run`), never on the loop.
+    Every call to the store goes through its door (`StoreDoor.read`, `StoreDoor.write`), in
+    its threads, never on the loop.
     """
     app = web.Application(middlewares=[_json_errors, _guard])
     app[STORE] = store
@@ -243,7 +244,7 @@ async def hello(request: web.Request) -> web.Response:
 
 async def stats(request: web.Request) -> web.Response:
     db = request.app[STORE]
-    counts = await db.run(db.store.counts)
+    counts = await db.read(Store.counts)
     return web.json_response(counts | {"images": request.app[COUNTS](), "process": process_usage()})
 
 
@@ -251,7 +252,7 @@ async def list_alerts(request: web.Request) -> web.Response:
     status = request.query.get("status")
     db = request.app[STORE]
     try:
-        alerts = await db.run(db.store.alerts, status)
+        alerts = await db.read(Store.alerts, status)
     except StoreError as e:
         raise error(web.HTTPBadRequest, str(e)) from None
     return web.json_response([with_links(a) for a in alerts])
@@ -261,7 +262,7 @@ async def get_alert(request: web.Request) -> web.Response:
     db = request.app[STORE]
     alert = await _alert_or_404(request)
     sightings = [
-        {k: v for k, v in s.items() if k != "evidence_file"} for s in await db.run(db.store.sightings, alert["id"])
+        {k: v for k, v in s.items() if k != "evidence_file"} for s in await db.read(Store.sightings, alert["id"])
     ]
     return web.json_response(with_links(alert) | {"sightings": sightings})
 
@@ -270,15 +271,15 @@ async def patch_alert(request: web.Request) -> web.Response:
     await _alert_or_404(request)
     status = await status_of(request, STATUSES)
     db = request.app[STORE]
-    alert = await db.run(db.store.set_status, int(request.match_info["id"]), status)
+    alert = await db.write(Store.set_status, int(request.match_info["id"]), status)
     return web.json_response(with_links(alert))
 
 
 async def alert_evidence(request: web.Request) -> web.StreamResponse:
     alert = await _alert_or_404(request)
     db = request.app[STORE]
-    found = await db.run(db.store.latest_evidence, alert["id"])
-    if found is None or not await db.run(found[0].is_file):
+    found = await db.read(Store.latest_evidence, alert["id"])
+    if found is None or not await asyncio.to_thread(found[0].is_file):
         raise error(web.HTTPNotFound, "the evidence file is missing")
     path, content_type = found
     return web.FileResponse(path, headers={"Content-Type": content_type or "application/octet-stream",
@@ -300,7 +301,7 @@ async def case_file(request: web.Request) -> web.Response:
     ids = [int(i) for i in named]
     try:
         db = request.app[STORE]
-        case = await db.run(casefile.collect, db.store, ids, query.get("account") or None)
+        case = await db.read(casefile.collect, ids, query.get("account") or None)
     except casefile.CaseFileError as e:
         raise error(web.HTTPNotFound if ids or query.get("account") else web.HTTPBadRequest, str(e)) from None
     data = await build_away(case, query.get("lang", "en"), query.get("country", "OTHER"))
@@ -321,12 +322,12 @@ async def build_away(case, lang: str, country: str) -> bytes:
 
 async def list_photos(request: web.Request) -> web.Response:
     db = request.app[STORE]
-    return web.json_response(await db.run(db.store.photos))
+    return web.json_response(await db.read(Store.photos))
 
 
 async def upload_photos(request: web.Request) -> web.Response:
     """Multipart: any number of `photo` files, and an optional `child` field (before them): the
-    name of the child it means (server/alerts/child_names.py) is the one each photo gets."""
+    name of the child it means (server/store/child_names.py) is the one each photo gets."""
     if not request.content_type.startswith("multipart/"):
         raise error(web.HTTPBadRequest, "send the photos as multipart/form-data")
     db = request.app[STORE]
@@ -337,7 +338,7 @@ async def upload_photos(request: web.Request) -> web.Response:
         async for part in reader:
             if part.name == "child" and (typed := await _field_text(part)):
                 try:
-                    child = (await db.run(db.store.meant_child, typed)).name
+                    child = (await db.read(Store.meant_child, typed)).name
                 except StoreError as e:  # a first name several children's full names start with
                     raise error(web.HTTPBadRequest, str(e)) from None
             elif part.filename:
@@ -354,9 +355,9 @@ async def upload_photos(request: web.Request) -> web.Response:
 async def delete_photo(request: web.Request) -> web.Response:
     db = request.app[STORE]
     photo_id = int(request.match_info["id"])
-    if await db.run(db.store.photo, photo_id) is None:
+    if await db.read(Store.photo, photo_id) is None:
         raise error(web.HTTPNotFound, f"no photo {photo_id}")
-    await db.run(db.store.forget_photo, photo_id)
+    await db.write(Store.forget_photo, photo_id)
     await refresh_protected(request.app)
     return web.json_response({"forgotten": photo_id})
 
@@ -366,7 +367,8 @@ async def photo_thumbnail(request: web.Request) -> web.Response:
 
 
 async def event_stream(request: web.Request) -> web.StreamResponse:
-    """Server-Sent Events: an `alert` event for each new alert, `sighting` for a repeat."""
+    """Server-Sent Events: an `alert` event for each new alert, `sighting` for a repeat, `watch`
+    for a new account on the watch list."""
     streams = request.app[STREAMS]
     if len(streams) >= MAX_STREAMS:
         raise error(web.HTTPTooManyRequests, f"{MAX_STREAMS} event streams are open already: close one")
@@ -443,7 +445,7 @@ def _contact(app: web.Application, kind: str) -> None:
 async def _alert_or_404(request: web.Request) -> dict:
     alert_id = int(request.match_info["id"])
     db = request.app[STORE]
-    alert = await db.run(db.store.alert, alert_id)
+    alert = await db.read(Store.alert, alert_id)
     if alert is None:
         raise error(web.HTTPNotFound, f"no alert {alert_id}")
     return alert
@@ -451,7 +453,7 @@ async def _alert_or_404(request: web.Request) -> dict:
 
 async def _thumbnail(request: web.Request, photo_id: int) -> web.Response:
     db = request.app[STORE]
-    thumbnail = await db.run(db.store.photo_thumbnail, photo_id)
+    thumbnail = await db.read(Store.photo_thumbnail, photo_id)
     if thumbnail is None:
         raise error(web.HTTPNotFound, "this photo is no longer enrolled")
     return web.Response(body=thumbnail, content_type="image/jpeg",

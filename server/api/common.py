@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from aiohttp import web
 from sentinelle.server.alerts.protected import LiveIndex
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.door import StoreDoor
 
-STORE = web.AppKey("store", StoreThread)
+STORE = web.AppKey("store", StoreDoor)
 PROTECTED = web.AppKey("protected", LiveIndex)
 # A number in a route (an alert's, a photo's, a child's) or a query: ASCII digits only (a
 # route's `\d` takes `٣` too, which int() reads as 3).

@@ -8,7 +8,7 @@ accounts whose names look like hers.
     GET   /api/watchlist[?status=]  accounts whose names look like a child's (open, dismissed, impersonation)
     PATCH /api/watchlist/{id}       {"status": "dismissed" | "impersonation" | "open"}
 
-A name means the child it names however it is typed (server/alerts/child_names.py): the
+A name means the child it names however it is typed (server/store/child_names.py): the
 answer to a PUT says, in "was", the name she had when the one sent became hers. A change to a
 child's names reaches the proxy's next feed: the protected set is refreshed.
 """
@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from aiohttp import web
 from sentinelle.proxy.hosts import SOCIAL_DOMAINS
-from sentinelle.server.alerts.schema import StoreError
-from sentinelle.server.alerts.watchlist import WATCH_STATUSES
+from sentinelle.server.store.schema import StoreError
+from sentinelle.server.store.watchlist import WATCH_STATUSES
+from sentinelle.server.store.records import Store
 from sentinelle.server.api.common import ID, STORE, error, json_of, refresh_protected, status_of
 
 MAX_NAME = 100
@@ -27,7 +28,7 @@ MAX_NAMES = 20  # nicknames, or handles, of one child
 
 async def list_children(request: web.Request) -> web.Response:
     db = request.app[STORE]
-    return web.json_response(await db.run(db.store.children))
+    return web.json_response(await db.read(Store.children))
 
 
 async def set_child(request: web.Request) -> web.Response:
@@ -42,12 +43,12 @@ async def set_child(request: web.Request) -> web.Response:
     if (child_id := body.get("id")) is not None:  # the options page's form, editing this child
         if type(child_id) is not int or not 0 < child_id < 2**63:
             raise error(web.HTTPBadRequest, "id: the number of the child to rename")
-        if (before := await db.run(db.store.child, child_id)) is None:
+        if (before := await db.read(Store.child, child_id)) is None:
             raise error(web.HTTPNotFound, f"no child {child_id}")
         was = before["name"]
-        await db.run(db.store.rename_child, child_id, name)
+        await db.write(Store.rename_child, child_id, name)
     try:
-        child, meant = await db.run(db.store.set_child, name, aliases, handles)
+        child, meant = await db.write(Store.set_child, name, aliases, handles)
     except StoreError as e:  # a first name several children's full names start with
         raise error(web.HTTPBadRequest, str(e)) from None
     await refresh_protected(request.app)
@@ -58,7 +59,7 @@ async def set_child(request: web.Request) -> web.Response:
 async def remove_child(request: web.Request) -> web.Response:
     db = request.app[STORE]
     try:
-        removed = await db.run(db.store.remove_child, int(request.match_info["id"]))
+        removed = await db.write(Store.remove_child, int(request.match_info["id"]))
     except StoreError as e:
         raise error(web.HTTPNotFound, str(e)) from None
     await refresh_protected(request.app)
@@ -93,7 +94,7 @@ async def list_watchlist(request: web.Request) -> web.Response:
     status = request.query.get("status")
     db = request.app[STORE]
     try:
-        return web.json_response(await db.run(db.store.watchlist, status))
+        return web.json_response(await db.read(Store.watchlist, status))
     except StoreError as e:
         raise error(web.HTTPBadRequest, str(e)) from None
 
@@ -102,7 +103,7 @@ async def patch_watch_entry(request: web.Request) -> web.Response:
     status = await status_of(request, WATCH_STATUSES)
     db = request.app[STORE]
     try:
-        return web.json_response(await db.run(db.store.set_watch_status, int(request.match_info["id"]), status))
+        return web.json_response(await db.write(Store.set_watch_status, int(request.match_info["id"]), status))
     except StoreError as e:
         raise error(web.HTTPNotFound, str(e)) from None
 

@@ -8,7 +8,7 @@ data file the extension also uses, extension/data/next-steps.json), the raw evid
 files, sightings.json with every recorded detail, and a manifest of the SHA-256 of every
 file (manifest.json, and SHA256SUMS for `sha256sum -c`). `verify` checks a case file
 against its manifest: a changed, missing or added file is reported. The report itself is
-written by `server.report`.
+written by `server.casefile.report`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sentinelle.server.alerts.store import Store
+from sentinelle.server.store.records import Store
 from sentinelle.server.casefile.layout import Case, evidence_path, photo_path, utc
 from sentinelle.server.casefile.report import Report
 from sentinelle.server.extension_files import ExtensionMissing, extension_file

@@ -3,7 +3,7 @@
 
 Her full name and nicknames let Sentinelle see accounts that pretend to be her; her own
 accounts (`--handle PLATFORM:HANDLE`) are never flagged. Registered on the `sentinelle`
-group by server/cli/main.py; the store keeps them (server/alerts/store.py, watchlist.py).
+group by server/cli/main.py; the store keeps them (server/store/records.py, watchlist.py).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import json
 
 import click
 from sentinelle.proxy.hosts import SOCIAL_DOMAINS
-from sentinelle.server.alerts.child_names import Meant
-from sentinelle.server.alerts.schema import StoreError
-from sentinelle.server.alerts.watchlist import WATCH_STATUSES
+from sentinelle.server.store.child_names import Meant
+from sentinelle.server.store.schema import StoreError
+from sentinelle.server.store.watchlist import WATCH_STATUSES
 
 
 def parse_handle(value: str) -> tuple[str, str]:

@@ -2,6 +2,11 @@
 
 Each command is a thin layer over the store, the enroll module and the runner; what it
 prints is written for a parent, and `--json` where a script wants to read it.
+
+A command imports what it uses when it runs, not when the program starts: the matching engine
+(OpenCV, faiss, numpy), mitmproxy and aiohttp cost seconds to load, and `token`, `log`,
+`photos`, `child`, `watchlist`, `doctor` and `setup` need none of them
+(tests/server/cli/test_startup.py).
 """
 
 from __future__ import annotations
@@ -10,15 +15,10 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sentinelle.proxy.engine.fingerprint import fingerprint
-from sentinelle.proxy.engine.images import ImageError
-from sentinelle.proxy.files import write_atomically
-from sentinelle.server.alerts.enroll import ALREADY, ENROLLED, enroll_file, files_under
-from sentinelle.server.alerts.protected import ProtectedSet
-from sentinelle.server.alerts.schema import StoreError
-from sentinelle.server.alerts.store import Store
+from sentinelle.server.store.schema import StoreError
 from sentinelle.server.casefile import case as casefile
 from sentinelle.server.config import (
     default_data_dir,
@@ -26,10 +26,11 @@ from sentinelle.server.config import (
     load_or_create_token,
 )
 from sentinelle.server.cli.options import setting_option
-from sentinelle.server.run.icap_runner import serve_icap
-from sentinelle.server.run.root import RunError
-from sentinelle.server.run.runner import serve
+from sentinelle.server.run import RunError
 from sentinelle.server.settings import Settings
+
+if TYPE_CHECKING:
+    from sentinelle.server.store.records import Store
 
 
 class Context:
@@ -42,6 +43,8 @@ class Context:
     @property
     def store(self) -> Store:
         if self._store is None:
+            from sentinelle.server.store.records import Store
+
             self._store = Store(ensure_data_dir(self.data_dir))
         return self._store
 
@@ -78,39 +81,46 @@ def cli(ctx: click.Context, data_dir: Path | None) -> None:
                 type=click.Path(exists=True, path_type=Path))
 @click.pass_obj
 def enroll(obj: Context, child: str | None, paths: tuple[Path, ...]) -> None:
-    """Protect photos: files, or folders (searched recursively).
+    """Protect photos: files, folders (searched recursively) or ZIP archives.
 
     The photos never leave this computer: Sentinelle keeps their fingerprints, a small
-    thumbnail and their SHA-256. Enrolling the same file twice does nothing. The child is
-    named as with `sentinelle child set`: her first name alone means her when hers is the
-    only full name that starts with it.
+    thumbnail and their SHA-256. Enrolling the same file twice does nothing. A ZIP (an
+    Instagram or Google Takeout export) is read as a folder of its pictures; its other
+    files are left alone. The child is named as with `sentinelle child set`: her first name
+    alone means her when hers is the only full name that starts with it.
 
     \b
     Example:
-      sentinelle enroll --child "Alice Dupont" ~/Pictures/Alice holiday.jpg
+      sentinelle enroll --child "Alice Dupont" ~/Pictures/Alice holiday.jpg instagram-export.zip
     """
     if child is not None:
         child = _whose(obj.store, child)
-    files = list(files_under(paths))
-    if sys.stderr.isatty():
-        with click.progressbar(files, label="Enrolling", file=sys.stderr,
-                               item_show_func=lambda p: p.name if p else None) as bar:
-            outcomes = [enroll_file(obj.store, path, child) for path in bar]
-    else:
-        outcomes = [enroll_file(obj.store, path, child) for path in files]
+    from sentinelle.server.alerts.album import Album
+    from sentinelle.server.alerts.enroll import ALREADY, ENROLLED, enroll_candidate
+
+    with Album(paths) as album:
+        if sys.stderr.isatty():
+            with click.progressbar(album.candidates, label="Enrolling", file=sys.stderr,
+                                   item_show_func=lambda c: c.name if c else None) as bar:
+                outcomes = [enroll_candidate(obj.store, candidate, child) for candidate in bar]
+        else:
+            outcomes = [enroll_candidate(obj.store, candidate, child) for candidate in album.candidates]
     enrolled = [o for o in outcomes if o.status == ENROLLED]
     already = [o for o in outcomes if o.status == ALREADY]
     skipped = [o for o in outcomes if o.status not in (ENROLLED, ALREADY)]
     click.echo(f"Enrolled {len(enrolled)} photo(s); {len(already)} already enrolled; "
                f"{len(skipped)} skipped.")
     for outcome in skipped:
-        click.echo(f"  skipped {outcome.source}: {outcome.reason}")
+        detail = f" ({outcome.detail})" if outcome.detail else ""
+        click.echo(f"  skipped {outcome.source}: {outcome.reason}{detail}")
+    if album.ignored:
+        click.echo(f"  left alone {album.ignored} other file(s) in the archives (not pictures).")
     if not enrolled and not already:
         sys.exit(1)
 
 
 def _whose(store: Store, child: str) -> str:
-    """The name of the child `--child` means (one child, one name: server/alerts/child_names.py),
+    """The name of the child `--child` means (one child, one name: server/store/child_names.py),
     said to the parent when it is not the name typed."""
     if not child.split():
         raise click.BadParameter("the child's name is empty", param_hint="--child")
@@ -138,6 +148,11 @@ def check(obj: Context, as_json: bool, paths: tuple[Path, ...]) -> None:
       sentinelle check --json ~/Downloads/screenshot.png
       {"file": "/home/me/Downloads/screenshot.png", "match": {"photo": "beach.jpg", ...}}
     """
+    from sentinelle.proxy.engine.fingerprint import fingerprint
+    from sentinelle.proxy.engine.images import ImageError
+    from sentinelle.server.alerts.album import files_under
+    from sentinelle.server.alerts.protected import ProtectedSet
+
     protected = ProtectedSet(obj.store)
     names = {p["id"]: p for p in obj.store.photos()}
     for path in files_under(paths):
@@ -236,6 +251,8 @@ def run(obj: Context, proxy_port: int, api_port: int, options: tuple[str, ...],
     settings = Settings(obj.data_dir, proxy_port=proxy_port, api_port=api_port,
                         extension_origins=extension_origins)
     try:
+        from sentinelle.server.run.runner import serve
+
         asyncio.run(serve(settings, options))
     except RunError as e:
         raise click.ClickException(str(e)) from None
@@ -275,6 +292,8 @@ def icap(obj: Context, icap_port: int, icap_host: str, icap_allow: tuple[str, ..
                         api_port=api_port, workers=workers, extra_hosts=extra_hosts,
                         extension_origins=extension_origins)
     try:
+        from sentinelle.server.run.icap_runner import serve_icap
+
         asyncio.run(serve_icap(settings))
     except RunError as e:
         raise click.ClickException(str(e)) from None
@@ -339,6 +358,8 @@ def export(obj: Context, alert_ids: tuple[int, ...], account: str | None, output
       sentinelle export 1 3
       sentinelle export --account fake.account.123 --lang fr --country FR -o case.zip
     """
+    from sentinelle.proxy.files import write_atomically
+
     try:
         case = casefile.collect(obj.store, list(alert_ids), account)
     except casefile.CaseFileError as e:

@@ -24,10 +24,11 @@ from sentinelle.proxy.fronts.watch import QUIET_SECONDS, Watch
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.protected import INDEX_FILE, LiveIndex
 from sentinelle.server.alerts.recorder import AlertRecorder
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.api.app import create_app
 from sentinelle.server.config import ensure_data_dir, load_or_create_token
 from sentinelle.server.contact import Contacts
+from sentinelle.server.run import RunError
 from sentinelle.server.run.connections import API_KEEPALIVE, CappedSite, raise_open_files_limit
 from sentinelle.server.settings import Settings
 from sentinelle.server.watch_counts import write_counts
@@ -37,10 +38,6 @@ logger = logging.getLogger("sentinelle")
 COUNTS_EVERY_SECONDS = 30.0
 # At a stop, how long sightings that wait for the disk may still be tried.
 STOP_WRITING_SECONDS = 5.0
-
-
-class RunError(Exception):
-    """Sentinelle cannot start (a port in use, a bad option); the message says what to do."""
 
 
 class Sentinelle:
@@ -57,7 +54,7 @@ class Sentinelle:
         self.settings = settings
         self._own_process = own_process
         data_dir = ensure_data_dir(settings.data_dir)
-        self.store = StoreThread(data_dir)
+        self.store = StoreDoor(data_dir)
         try:
             self.events = Events()
             self.index = LiveIndex(self.store, data_dir / INDEX_FILE)
@@ -84,10 +81,10 @@ class Sentinelle:
     async def start(self, *, proxy: dict | None = None, extra_counts: Callable[[], dict] = dict) -> None:
         """Start the checkers and the background tasks, then serve the API on 127.0.0.1 (unless
         its port is 0; its connections capped, server/run/connections.py). In a process of
-        its own, the limit on open files is raised first (`open_files`). `proxy`: the proxy's rules for the extension and the PAC (`{"pac",
-        "port", "domains"}`); `extra_counts`: what the front adds to `/api/stats`. RunError
-        when the API's port is taken: the watch goes on (a guest in someone else's proxy keeps
-        watching without an API; `run` and `icap` stop)."""
+        its own, the limit on open files is raised first (`open_files`). `proxy`: the proxy's
+        rules for the extension and the PAC (`{"pac", "port", "domains"}`); `extra_counts`: what
+        the front adds to `/api/stats`. RunError when the API's port is taken: the watch goes on
+        (a guest in someone else's proxy keeps watching without an API; `run` and `icap` stop)."""
         if self._started:
             raise RuntimeError("Sentinelle is started once")
         self._started = True

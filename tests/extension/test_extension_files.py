@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from sentinelle.proxy.hosts import OTHER_PLATFORM, SOCIAL_DOMAINS, all_domains
-from sentinelle.server.alerts.store import STATUSES
+from sentinelle.server.store.records import STATUSES
 
 from tests.extension.conftest import EXTENSION_ID
 from tests.support.watcher import ROOT

@@ -19,7 +19,7 @@ from sentinelle.proxy.engine.fingerprint import fingerprint
 from sentinelle.proxy.engine.matcher import Match
 from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.server.alerts.protected import ProtectedSet
-from sentinelle.server.alerts.store import Store
+from sentinelle.server.store.records import Store
 
 from tests.conftest import kodak, square_crop_copy
 from tests.extension.conftest import CHILD, Browser, Server, images_loaded, launch, screenshot

@@ -20,7 +20,7 @@ from aiohttp import web
 from playwright.sync_api import expect
 from sentinelle.proxy.hosts import all_domains
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.api.app import FETCH_SITES, create_app
 from sentinelle.server.api.pac import pac_script
 
@@ -35,7 +35,7 @@ EXTRA = "example-social.net"  # `sentinelle_extra_hosts`: a domain Sentinelle ad
 def sentinelle_api(data_dir: Path, port: int, proxy_port: int) -> Callable[[], web.Application]:
     """Sentinelle's API as `sentinelle run` makes it, with an extra host."""
     def make() -> web.Application:
-        store = StoreThread(data_dir)
+        store = StoreDoor(data_dir)
         domains = all_domains([EXTRA])
         app = create_app(store, Events(), TOKEN, port=port, proxy={
             "pac": pac_script(domains, proxy_port), "port": proxy_port, "domains": domains})

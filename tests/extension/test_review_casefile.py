@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from sentinelle.proxy.feeds.attribution import Attribution
 from sentinelle.proxy.engine.matcher import Match
 from sentinelle.proxy.fronts.sighting import Sighting
-from sentinelle.server.alerts.store import Store
+from sentinelle.server.store.records import Store
 from sentinelle.server.casefile import case as casefile
 
 from tests.conftest import kodak, square_crop_copy

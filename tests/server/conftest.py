@@ -1,7 +1,7 @@
 """Fixtures of the server's tests."""
 
 import pytest
-from sentinelle.server.alerts.store import Store
+from sentinelle.server.store.records import Store
 
 
 @pytest.fixture

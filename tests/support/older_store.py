@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from pathlib import Path
 
 import sqlite_utils
-from sentinelle.server.alerts import schema
+from sentinelle.proxy.engine.fingerprint import Fingerprint
+from sentinelle.server.store import schema
 from sentinelle.server.alerts.enroll import prepare_photo
 
 from tests.conftest import kodak
@@ -14,7 +16,7 @@ from tests.conftest import kodak
 
 def database_before(data_dir: Path, step: Callable) -> sqlite_utils.Database:
     """A database in a new `data_dir` as the Sentinelle before `step` (a migration of
-    server/alerts/schema.py) left it: every migration up to that one, for the caller to fill."""
+    server/store/schema.py) left it: every migration up to that one, for the caller to fill."""
     data_dir.mkdir()
     db = sqlite_utils.Database(data_dir / "sentinelle.db")
     schema.migrate(db, until=step)
@@ -31,3 +33,14 @@ def insert_photo(db: sqlite_utils.Database, number: int):
          "thumbnail": photo.thumbnail, "enrolled_at": "2026-11-01T00:00:00+00:00"}
     ).last_pk
     return photo, photo_id
+
+
+def version_2_bytes(fp: Fingerprint) -> bytes:
+    """`fp` as Sentinelle stored it before fingerprint version 3: a version byte 2, the hash, then
+    the local features with a header of three 16-bit numbers and two bytes (the thumbnail's
+    sides), written here by hand as that Sentinelle wrote it."""
+    if not fp.local:
+        return bytes([2]) + fp.phash
+    count, width, height, thumb_width, thumb_height = struct.unpack_from("<HHHHH", fp.local)
+    header = struct.pack("<HHHBB", count, width, height, thumb_width, thumb_height)
+    return bytes([2]) + fp.phash + header + fp.local[10:]

@@ -60,11 +60,11 @@ def test_fingerprint_round_trips_through_bytes():
     fp = fingerprint(kodak_bytes())
     stored = fp.to_bytes()
     assert isinstance(stored, bytes)
-    assert stored[0] == FINGERPRINT_VERSION == 2
+    assert stored[0] == FINGERPRINT_VERSION == 3
     # A version byte, 256 bits of hash, then keypoints (36 bytes each) and a grey thumbnail
     # of at most 45 × 100 px: less than the review page's thumbnail already shows.
     assert len(stored) == 1 + PHASH_BYTES + len(fp.local)
-    assert len(fp.local) <= 8 + 500 * 36 + 45 * 100
+    assert len(fp.local) <= 10 + 500 * 36 + 45 * 100
     assert Fingerprint.from_bytes(stored) == fp
 
 
@@ -96,13 +96,15 @@ def test_fingerprint_is_a_frozen_hashable_value():
     "stored, says",
     [
         (b"", "empty"),
-        (bytes([3]) + bytes(PHASH_BYTES), "version 3"),
+        (bytes([4]) + bytes(PHASH_BYTES), "version 4"),
         (bytes([0]) + bytes(PHASH_BYTES), "version 0"),
         (bytes([1]) + bytes(PHASH_BYTES - 1), "bytes"),
         (bytes([1]) + bytes(PHASH_BYTES + 1), "bytes"),
         (bytes([FINGERPRINT_VERSION]) + bytes(PHASH_BYTES - 1), "bytes"),
         (bytes([FINGERPRINT_VERSION]) + bytes(PHASH_BYTES + 1), "damaged local features"),
-        (bytes([FINGERPRINT_VERSION]) + bytes(PHASH_BYTES) + bytes([5, 0, 10, 0, 10, 0, 1, 1]), "damaged local features"),
+        (bytes([FINGERPRINT_VERSION]) + bytes(PHASH_BYTES) + bytes([5, 0, 10, 0, 10, 0, 1, 0, 1, 0]), "damaged local features"),
+        (bytes([2]) + bytes(PHASH_BYTES) + bytes([5, 0, 10, 0, 10, 0, 1, 1]), "damaged local features"),
+        (bytes([2]) + bytes(PHASH_BYTES) + bytes(5), "damaged local features"),
     ],
 )
 def test_unknown_or_damaged_stored_fingerprints_are_refused(stored, says):

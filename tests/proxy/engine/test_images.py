@@ -20,14 +20,19 @@ from sentinelle.proxy.engine.images import (
     MAX_PIXELS,
     MIN_SIDE_SEEN,
     NOT_AN_IMAGE,
+    PROTECTED,
     SUPPORTED_FORMATS,
+    TOO_LARGE,
     TOO_SMALL,
     UNSUPPORTED,
     ImageError,
     is_image,
     open_image,
     thumbnail_jpeg,
+    upright_size,
 )
+
+from tests.proxy.engine.test_png_bands import png_16bit_rgb
 
 KODAK = Path(__file__).parents[2] / "fixtures" / "kodak"
 
@@ -46,20 +51,20 @@ def photo(size: tuple[int, int] = (160, 120)) -> Image.Image:
     return Image.open(KODAK / "kodim05.jpg").convert("RGB").resize(size)
 
 
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG that declares width×height but holds a few bytes of pixels."""
+def png_header_only(width: int, height: int, depth: int = 8) -> bytes:
+    """An RGB PNG that declares width×height but holds a few bytes of pixels."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
 
 
-def jpeg_declaring(width: int, height: int) -> bytes:
+def jpeg_declaring(width: int, height: int, progressive: bool = False) -> bytes:
     """A real JPEG whose frame header is rewritten to declare width×height."""
-    data = bytearray(encode(photo(), "JPEG"))
-    sof = data.index(b"\xff\xc0")
+    data = bytearray(encode(photo(), "JPEG", progressive=progressive))
+    sof = data.index(b"\xff\xc2" if progressive else b"\xff\xc0")
     data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
     return bytes(data)
 
@@ -141,6 +146,25 @@ def test_cmyk_jpeg_becomes_rgb():
     assert open_image(encode(photo().convert("CMYK"), "JPEG")).mode == "RGB"
 
 
+def test_a_jpeg_carrying_more_pictures_decodes_as_its_first():
+    # Phones' Ultra HDR and depth photos append pictures in the Multi-Picture Format: Pillow calls them MPO.
+    data = encode(photo(), "MPO", save_all=True, append_images=[photo((80, 60))])
+    assert Image.open(io.BytesIO(data)).format == "MPO"
+    img = open_image(data, reduce_to=64)
+    assert img.mode == "RGB" and img.size == (160, 120)
+
+
+def test_a_png_s_orientation_is_applied_from_its_header_alone(monkeypatch):
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data, plain = encode(photo((160, 120)), "PNG", exif=exif.tobytes()), encode(photo((160, 120)), "PNG")
+    assert open_image(data).size == (120, 160)
+    decoded = []
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self))
+    assert upright_size(data) == (120, 160) and upright_size(plain) == (160, 120)
+    assert decoded == []  # Pillow looks for an orientation after the pixels by decoding them all
+
+
 def test_min_side_is_the_caller_s_choice():
     data = encode(photo((100, 100)), "PNG")
     assert open_image(data).size == (100, 100)
@@ -183,6 +207,48 @@ def test_bad_input_is_refused_with_its_reason(data, reason):
     assert isinstance(refused.value, ValueError)
 
 
+# --- what decoding may take: pixels, and memory ------------------------------------------
+
+
+# What a photo to protect may be, against an image seen (MAX_PIXELS): decoded at 1/8 or in bands
+# if it is a baseline JPEG or a PNG, whole otherwise. Each declares its size and holds almost no
+# pixels: admitted, it decodes grey (a JPEG) or is found "truncated or corrupt" (a PNG).
+PROTECTED_SIZES = {
+    "JPEG 12,000 × 12,000": (jpeg_declaring(12_000, 12_000), None),
+    "JPEG 16,320 × 12,240 (a 200-MP phone)": (jpeg_declaring(16_320, 12_240), BOMB),
+    "progressive JPEG 9,000 × 6,000": (jpeg_declaring(9_000, 6_000, progressive=True), None),
+    "progressive JPEG 12,000 × 12,000": (jpeg_declaring(12_000, 12_000, progressive=True), TOO_LARGE),
+    "PNG 12,000 × 12,000": (png_header_only(12_000, 12_000), CORRUPT),
+    "16-bit PNG 12,000 × 12,000": (png_header_only(12_000, 12_000, depth=16), TOO_LARGE),
+}
+
+
+@pytest.mark.parametrize("data, reason", PROTECTED_SIZES.values(), ids=PROTECTED_SIZES.keys())
+def test_a_photo_to_protect_is_admitted_up_to_what_it_takes_to_decode(data, reason):
+    try:
+        open_image(data, reduce_to=512, limits=PROTECTED)
+        refused = None
+    except ImageError as err:
+        refused = err.reason
+    assert refused == reason
+    with pytest.raises(ImageError) as seen:
+        open_image(data, reduce_to=256)
+    assert seen.value.reason == BOMB  # all above MAX_PIXELS
+
+
+def test_a_webp_is_admitted_by_what_its_decoder_holds():
+    # Pillow's WebP decoder holds the picture four times over: 13.9 MP take 211 MB.
+    data = encode(Image.new("RGB", (4200, 3300), "teal"), "WEBP", quality=50)
+    with pytest.raises(ImageError) as refused:
+        open_image(data, reduce_to=256)
+    assert refused.value.reason == TOO_LARGE and "4200×3300 WEBP takes about 211 MB" in str(refused.value)
+    assert open_image(data, reduce_to=512, limits=PROTECTED).size == (700, 550)
+
+
+def test_16_bit_rgb_png_is_decoded_whole_within_the_limits():
+    assert open_image(png_16bit_rgb(1200, 900), reduce_to=256, limits=PROTECTED).size == (400, 300)
+
+
 def test_a_bomb_is_refused_before_decoding(monkeypatch):
     decoded = []
     monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self))
@@ -209,7 +275,7 @@ def test_mangled_images_raise_only_image_error():
                 open_image(bytes(data), reduce_to=64)
                 decoded += 1
             except ImageError as err:
-                assert err.reason in {CORRUPT, NOT_AN_IMAGE, UNSUPPORTED, BOMB, TOO_SMALL}
+                assert err.reason in {CORRUPT, NOT_AN_IMAGE, UNSUPPORTED, BOMB, TOO_LARGE, TOO_SMALL}
                 refused += 1
     assert refused > 0 and decoded + refused == 4 * 80
 
@@ -221,7 +287,7 @@ def test_a_changed_truncation_setting_is_refused_loudly(monkeypatch):
 
 
 def test_reasons_are_plain_words():
-    for reason in (EMPTY, NOT_AN_IMAGE, UNSUPPORTED, CORRUPT, BOMB, TOO_SMALL):
+    for reason in (EMPTY, NOT_AN_IMAGE, UNSUPPORTED, CORRUPT, BOMB, TOO_LARGE, TOO_SMALL):
         assert reason == reason.lower() and len(reason) < 40
     assert str(ImageError(BOMB, "20000×20000")) == "decompression bomb: 20000×20000"
 
@@ -252,8 +318,6 @@ def test_reduce_to_shrinks_formats_without_draft_mode_too(fmt):
 
 
 def test_upright_size_reads_the_header_and_applies_the_exif_rotation():
-    from sentinelle.proxy.engine.images import upright_size
-
     image = Image.new("RGB", (300, 200), "navy")
     exif = Image.Exif()
     exif[0x0112] = 6  # rotated 90°: shown 200 wide, 300 high

@@ -6,6 +6,9 @@ import functools
 from pathlib import Path
 
 import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from sentinelle.proxy.engine import keypoints
 from sentinelle.proxy.engine.keypoints import (
@@ -126,3 +129,43 @@ def test_an_earlier_thumbnail_is_read_at_its_own_scale():
 def test_the_rules_demand_more_likeness_of_fewer_inliers():
     by_inliers = sorted(LOCAL_RULES)
     assert [alike for _, alike in by_inliers] == sorted((alike for _, alike in by_inliers), reverse=True)
+
+
+# --- the stored layout: pack, unpack, and what version 2 wrote ---------------------------
+
+
+@st.composite
+def any_features(draw) -> keypoints.Features:
+    """Features of a picture of any size the layout holds, with a thumbnail of any size up to it."""
+    width, height = draw(st.integers(1, keypoints._MAX_SIDE)), draw(st.integers(1, keypoints._MAX_SIDE))
+    count = draw(st.integers(0, 300))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    thumb = rng.integers(0, 256, (draw(st.integers(0, min(height, 700))), draw(st.integers(0, min(width, 700)))), dtype=np.uint8)
+    points = (rng.random((count, 2)) * [width, height]).astype(np.float32)
+    descriptors = rng.integers(0, 256, (count, keypoints.DESCRIPTOR_BYTES), dtype=np.uint8)
+    return keypoints.Features(points, descriptors, width, height, thumb)
+
+
+@settings(max_examples=150, deadline=None)
+@given(features=any_features())
+def test_features_of_any_picture_size_round_trip(features):
+    back = keypoints.unpack(keypoints.pack(features))
+    assert (back.width, back.height) == (features.width, features.height)
+    assert np.array_equal(back.descriptors, features.descriptors)
+    assert np.array_equal(back.thumb, features.thumb)
+    assert np.abs(back.points - features.points).max(initial=0) <= 0.125  # quarter pixels
+
+
+def test_a_picture_larger_than_the_layout_is_refused_with_a_value_error():
+    too_wide = keypoints.Features(keypoints.EMPTY.points, keypoints.EMPTY.descriptors, keypoints._MAX_SIDE + 1, 100, np.zeros((0, 0), np.uint8))
+    with pytest.raises(ValueError, match="do not fit"):
+        keypoints.pack(too_wide)
+
+
+def test_version_2_features_are_read_in_todays_layout():
+    picture = features("kodim04.jpg")
+    header = keypoints._HEADER_V2.pack(len(picture), picture.width, picture.height, *picture.thumb.shape[::-1])
+    written_by_version_2 = header + keypoints.pack(picture)[keypoints._HEADER.size :]
+    assert keypoints.upgrade_v2(written_by_version_2) == keypoints.pack(picture)
+    with pytest.raises(ValueError):
+        keypoints.upgrade_v2(written_by_version_2[:-1])

@@ -1,4 +1,4 @@
-"""proxy/feeds/: every shape of ../shared/feed-shapes.md names the account and post of each
+"""proxy/feeds/: every shape of docs/feed-shapes.md names the account and post of each
 image, at every size the feed lists and at sizes and signatures it does not.
 
 One fixture a shape (tests/fixtures/feeds/, each citing its source in the README there).
@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sentinelle.proxy.feeds.attribution import Attribution, AttributionMap, image_key, parse_feed
+from sentinelle.proxy.feeds.attribution import Attribution, AttributionMap, parse_feed
+from sentinelle.proxy.feeds.image_keys import image_key
 
 FEEDS = Path(__file__).parents[2] / "fixtures" / "feeds"
 IMAGE_URL = re.compile(r"https?:(?:\\?/){2}[a-z0-9.-]+\.(?:cdninstagram\.com|fbcdn\.net|twimg\.com|tiktokcdn(?:-us)?\.com"

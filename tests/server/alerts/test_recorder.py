@@ -1,4 +1,4 @@
-"""server/alerts/recorder.py and store_thread.py: the loop never waits on the store, and a
+"""server/alerts/recorder.py and server/store/door.py: the loop never waits on the store, and a
 sighting the database refuses waits and is written later, in order, never dropped."""
 
 from __future__ import annotations
@@ -10,16 +10,16 @@ import time
 import pytest
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.recorder import AlertRecorder
-from sentinelle.server.alerts.store import Store
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.records import Store
+from sentinelle.server.store.door import StoreDoor
 
-from tests.server.alerts.test_store import enroll, sighting
+from tests.server.store.test_store import enroll, sighting
 
 
 @pytest.fixture
 def db(data_dir):
     data_dir.mkdir()
-    db = StoreThread(data_dir)
+    db = StoreDoor(data_dir)
     yield db
     db.close()
 
@@ -47,12 +47,12 @@ async def longest_stall_while(work, tick: float = 0.005) -> float:
 
 
 async def test_a_slow_store_never_holds_the_event_loop(db):
-    photo = await db.run(enroll, db.store, 5)
+    photo = await db.write(enroll, 5)
     events, seen = Events(), []
     recorder = AlertRecorder(db, events)
 
     async def record_behind_a_slow_write():
-        slow = asyncio.ensure_future(db.run(time.sleep, 0.5))  # the disk takes half a second
+        slow = asyncio.ensure_future(db.write(lambda _: time.sleep(0.5)))  # the disk takes half a second
         recorder(sighting(photo["id"], "https://scontent.cdninstagram.com/v/1.jpg"))
         assert recorder.unsaved == 1  # queued at once, not written on the loop
         await slow
@@ -63,13 +63,13 @@ async def test_a_slow_store_never_holds_the_event_loop(db):
         seen.append(queue.get_nowait())
     assert stall < 0.1, f"the loop was held {stall * 1000:.0f} ms"
     assert recorder.unsaved == 0 and seen[0][0] == "alert"
-    assert (await db.run(db.store.counts))["alerts"] == 1
+    assert (await db.read(Store.counts))["alerts"] == 1
 
 
 async def test_a_locked_database_delays_sightings_and_loses_none(db, data_dir, monkeypatch):
     monkeypatch.setattr("sentinelle.server.alerts.recorder.FIRST_RETRY_SECONDS", 0.05)
-    photo = await db.run(enroll, db.store, 5)
-    await db.run(db.store.db.execute, "PRAGMA busy_timeout = 50")  # fail fast while locked
+    photo = await db.write(enroll, 5)
+    await db.write(lambda store: store._db.execute("PRAGMA busy_timeout = 50"))  # fail fast while locked
     recorder = AlertRecorder(db, Events())
     other = sqlite3.connect(data_dir / "sentinelle.db", isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")  # another program holds the database
@@ -91,10 +91,10 @@ async def test_a_locked_database_delays_sightings_and_loses_none(db, data_dir, m
 
 
 async def test_a_sighting_written_twice_by_a_retry_is_kept_once(db):
-    photo = await db.run(enroll, db.store, 5)
+    photo = await db.write(enroll, 5)
     once = sighting(photo["id"], "https://scontent.cdninstagram.com/v/1.jpg")
-    first, new = await db.run(db.store.record_sighting, once)
-    again, new_again = await db.run(db.store.record_sighting, once)
+    first, new = await db.write(Store.record_sighting, once)
+    again, new_again = await db.write(Store.record_sighting, once)
     assert new and not new_again and again["id"] == first["id"] and again["count"] == 1
 
 

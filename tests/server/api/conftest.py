@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.alerts.store import Store
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.records import Store
+from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.api.app import create_app
 
 TOKEN = "test-token-123"
@@ -15,7 +15,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 @pytest.fixture
 async def api(aiohttp_client, data_dir):
     data_dir.mkdir()
-    db = StoreThread(data_dir)
+    db = StoreDoor(data_dir)
     store = Store(data_dir)  # the test's own connection, to set the scene the API reads
     events = Events()
     client = await aiohttp_client(create_app(db, events, TOKEN, counts=lambda: {"seen": 3}))

@@ -8,16 +8,18 @@ import json
 
 import aiohttp
 import pytest
+from PIL import Image
+from sentinelle.server.alerts import enroll as enrolment
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.api.app import (
     SENTINELLE_EXTENSION,
     addressed_to_loopback,
     create_app,
 )
 
-from tests.conftest import kodak
-from tests.server.alerts.test_store import enroll, sighting
+from tests.conftest import jpeg_bytes, kodak
+from tests.server.store.test_store import enroll, sighting
 from tests.server.api.conftest import AUTH, TOKEN
 
 
@@ -46,7 +48,7 @@ async def test_a_web_page_or_another_extension_is_refused_even_with_the_token(ap
 
 async def test_a_store_build_of_the_extension_is_accepted_when_named(aiohttp_client, data_dir):
     data_dir.mkdir()
-    db = StoreThread(data_dir)
+    db = StoreDoor(data_dir)
     other = "chrome-extension://bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
     client = await aiohttp_client(create_app(db, Events(), TOKEN, extension_origins=[other]))
     assert (await client.get("/api/alerts", headers=AUTH | {"Origin": other})).status == 200
@@ -126,6 +128,37 @@ async def test_enroll_list_and_remove_photos_through_the_api(api):
     removed = await api.delete(f"/api/photos/{photos[0]['id']}", headers=AUTH)
     assert removed.status == 200 and api.store.photos() == []
     assert (await api.delete(f"/api/photos/{photos[0]['id']}", headers=AUTH)).status == 404
+
+
+async def test_uploads_are_decoded_one_photo_at_a_time(api, monkeypatch):
+    # Two uploads at once, of three photos each (one of them 1,045 × 588, the size a tester's
+    # photo crashed at): never two photos decoded together, whatever the requests.
+    running, most = 0, 0
+    real = enrolment.prepare_photo
+
+    def counted(data, name, child):
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            return real(data, name, child)
+        finally:
+            running -= 1
+
+    monkeypatch.setattr(enrolment, "prepare_photo", counted)
+    wide = jpeg_bytes(Image.open(kodak(5)).resize((1045, 588)))
+
+    def upload(numbers):
+        form = aiohttp.FormData()
+        for number in numbers:
+            form.add_field("photo", kodak(number).read_bytes(), filename=f"{number}.jpg", content_type="image/jpeg")
+        form.add_field("photo", wide if numbers[0] == 1 else kodak(9).read_bytes(), filename="more.jpg")
+        return api.post("/api/photos", headers=AUTH, data=form)
+
+    responses = await asyncio.gather(upload([1, 2]), upload([3, 4]))
+    outcomes = [o for r in responses for o in await r.json()]
+    assert [o["status"] for o in outcomes] == ["enrolled"] * 6
+    assert most == 1 and len(api.store.photos()) == 6
 
 
 async def test_a_malformed_upload_gets_a_clear_error(api):

@@ -10,7 +10,7 @@ import secrets
 
 import pytest
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.api.app import create_app
 from sentinelle.server.api.handshake import (
     CLIENT_CHECK,
@@ -65,7 +65,7 @@ class Extension:
 @pytest.fixture
 async def api(aiohttp_client, data_dir):
     data_dir.mkdir()
-    store = StoreThread(data_dir)
+    store = StoreDoor(data_dir)
     proxy = {"pac": pac_script(["instagram.com"], 8080), "port": 8080, "domains": ["instagram.com"]}
     client = await aiohttp_client(create_app(store, Events(), TOKEN, proxy=proxy))
     yield client
@@ -159,7 +159,7 @@ async def test_a_session_or_an_unsigned_credential_is_no_token(api):
 async def test_a_session_of_another_instance_is_refused(aiohttp_client, api, data_dir):
     """A restarted Sentinelle (same token) knows none of the sessions of the one before."""
     session = await Extension(api).session()
-    store = StoreThread(data_dir)
+    store = StoreDoor(data_dir)
     other = await aiohttp_client(create_app(store, Events(), TOKEN))
     response, signed = await Extension(other).request("GET", "/api/alerts", session)
     assert response.status == 401 and not signed

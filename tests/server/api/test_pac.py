@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from sentinelle.proxy.hosts import all_domains
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.alerts.store_thread import StoreThread
+from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.api.app import create_app
 from sentinelle.server.api.pac import pac_script
 from sentinelle.server.contact import EXTENSION, PAC, Contacts, last_contact
@@ -54,7 +54,7 @@ def test_the_script_holds_the_domains_and_the_port_and_nothing_else():
 @pytest.fixture
 async def api(aiohttp_client, data_dir):
     data_dir.mkdir()
-    db = StoreThread(data_dir)
+    db = StoreDoor(data_dir)
     proxy = {"pac": pac_script(["instagram.com"], 8080), "port": 8080, "domains": ["instagram.com"]}
     client = await aiohttp_client(create_app(db, Events(), TOKEN, proxy=proxy,
                                              contacts=Contacts(data_dir)))
@@ -96,7 +96,7 @@ async def test_proxy_settings_need_the_token_and_mark_the_extension_paired(api):
 
 async def test_without_a_proxy_there_is_no_pac(aiohttp_client, data_dir):
     data_dir.mkdir()
-    db = StoreThread(data_dir)
+    db = StoreDoor(data_dir)
     client = await aiohttp_client(create_app(db, Events(), TOKEN))
     assert (await client.get("/proxy.pac")).status == 404
     db.close()

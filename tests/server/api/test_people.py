@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp
 
 from tests.conftest import kodak
-from tests.server.alerts.test_watchlist import lookalike
+from tests.server.store.test_watchlist import lookalike
 from tests.server.api.conftest import AUTH
 
 

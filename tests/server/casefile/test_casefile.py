@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 from sentinelle.proxy.engine.matcher import Match
-from sentinelle.server.alerts.store import Store
+from sentinelle.server.store.records import Store
 from sentinelle.server.casefile import case as casefile
 from sentinelle.server.casefile import report
 from sentinelle.server.casefile.words import WORDS
@@ -27,8 +27,8 @@ from sentinelle.server.cli.main import cli
 from sentinelle.server.extension_files import extension_file
 
 from tests.conftest import kodak, square_crop_copy
-from tests.server.alerts.test_store import enroll, sighting
-from tests.server.alerts.test_store_attribution import posted_by
+from tests.server.store.test_store import enroll, sighting
+from tests.server.store.test_store_attribution import posted_by
 from tests.server.api.conftest import AUTH, api  # noqa: F401 (a fixture)
 from tests.support.watcher import ROOT
 

@@ -47,9 +47,9 @@ def test_a_first_name_alone_is_kept_and_the_parent_is_told_what_it_cannot_do(dat
 
 
 def test_the_watch_list_shows_look_alikes_and_a_parent_dismisses_one(data_dir):
-    from sentinelle.server.alerts.store import Store
+    from sentinelle.server.store.records import Store
 
-    from tests.server.alerts.test_watchlist import lookalike
+    from tests.server.store.test_watchlist import lookalike
 
     assert "The watch list is empty" in run(data_dir, "watchlist").output
     store = Store(data_dir)

@@ -5,18 +5,19 @@ from __future__ import annotations
 import json
 import re
 import stat
+import struct
+import zipfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from PIL import Image
-from sentinelle.server.alerts.store import Store
+from sentinelle.server.alerts import enroll
+from sentinelle.server.store.records import Store
 from sentinelle.server.cli.main import cli
 
 from tests.conftest import jpeg_bytes, kodak, square_crop_copy
-from tests.server.alerts.test_store import sighting
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.server.store.test_store import sighting
 
 
 @pytest.fixture
@@ -49,13 +50,12 @@ def commands() -> list[str]:
     return sorted(cli.commands)
 
 
-def test_every_command_is_listed_has_help_with_an_example_and_is_in_the_readme(run):
+def test_every_command_is_listed_and_has_help_with_an_example(run):
+    """Each is documented with its options in docs/parents.md: tests/test_docs.py."""
     listing = run("--help").output
-    readme = (ROOT / "README.md").read_text()
     for name in commands():
         assert re.search(rf"^\s+{name}\s", listing, re.M), name
         assert "Example" in run(name, "--help").output, name
-        assert f"sentinelle {name}" in readme, f"README.md does not show `sentinelle {name}`"
 
 
 def test_enroll_takes_files_and_folders_and_says_what_it_skipped(run, mixed_folder):
@@ -67,6 +67,43 @@ def test_enroll_takes_files_and_folders_and_says_what_it_skipped(run, mixed_fold
     assert re.search(r"skipped .*tiny\.png: too small", out)
     again = run("enroll", str(mixed_folder / "a.jpg")).output
     assert "Enrolled 0 photo(s); 1 already enrolled" in again
+
+
+def test_enroll_reads_a_zip_export_as_a_folder_of_its_pictures(run, tmp_path):
+    export = tmp_path / "instagram-alice.zip"
+    with zipfile.ZipFile(export, "w") as archive:
+        archive.writestr("media/posts/202301/1.jpg", kodak(5).read_bytes())
+        archive.writestr("media/posts/202302/2.jpg", kodak(15).read_bytes())
+        archive.writestr("media/posts/202303/broken.jpg", kodak(20).read_bytes()[:3000])
+        archive.writestr("media/archived/old.zip", b"PK\x05\x06" + bytes(18))
+        archive.writestr("content/posts_1.json", "[]")
+        archive.writestr("media/reels/1.mp4", b"\x00\x00\x00\x18ftypmp42")
+    out = run("enroll", "--child", "Alice", str(export)).output
+    assert "Enrolled 2 photo(s); 0 already enrolled; 2 skipped." in out
+    assert f"skipped {export}:media/posts/202303/broken.jpg: truncated or corrupt image" in out
+    assert f"skipped {export}:media/archived/old.zip: an archive inside the archive is not opened" in out
+    assert "left alone 2 other file(s) in the archives (not pictures)." in out
+    assert [line.split()[1] for line in run("photos").output.splitlines()] == ["1.jpg", "2.jpg"]
+
+
+def test_a_photo_that_cannot_be_fingerprinted_is_named_and_the_rest_go_on(run, mixed_folder, monkeypatch):
+    # A fault of Sentinelle's own on one photo (here, made to happen on kodim15's size) says so in
+    # a line, with no traceback, and the photos after it are enrolled.
+    real = enroll.protected_views
+
+    def failing_on_one(img):
+        if img.size == (768, 512):
+            raise struct.error("ubyte format requires 0 <= number <= 255")
+        return real(img)
+
+    monkeypatch.setattr(enroll, "protected_views", failing_on_one)
+    (mixed_folder / "b.jpg").write_bytes(jpeg_bytes(Image.open(kodak(15)).resize((768, 512))))
+    out = run("enroll", str(mixed_folder / "b.jpg"), str(mixed_folder / "a.jpg")).output
+    assert "Enrolled 1 photo(s); 0 already enrolled; 1 skipped." in out
+    assert ("b.jpg: Sentinelle could not fingerprint it (please report this)"
+            " (struct.error: ubyte format requires 0 <= number <= 255)") in out
+    assert "Traceback" not in out
+    assert [line.split()[1] for line in run("photos").output.splitlines()] == ["a.jpg"]
 
 
 def test_enroll_fails_only_when_nothing_could_be_enrolled(run, mixed_folder):

@@ -76,3 +76,15 @@ def test_an_allowed_peer_must_be_an_address(data_dir):
     result = sentinelle(data_dir, "icap", "--allow", "squid.lan", "--port", str(free_port()), "--api-port", "0",
                         check=False)
     assert result.returncode == 1 and "--allow: 'squid.lan' is not an address or a network" in result.stderr
+
+
+def test_the_icap_service_never_loads_mitmproxy():
+    import subprocess
+    import sys
+
+    from tests.support.watcher import ROOT
+
+    code = ("import sys; from sentinelle.server.cli import main; from sentinelle.server.run import icap_runner; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'mitmproxy'))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -1,4 +1,4 @@
-"""server/alerts/schema.py, migration 9: photos enrolled before profile pictures were looked for gain an "avatar" view, from the thumbnail the store kept."""
+"""server/store/schema.py, migration 9: photos enrolled before profile pictures were looked for gain an "avatar" view, from the thumbnail the store kept."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from PIL import Image
 from sentinelle.proxy.engine import avatar
 from sentinelle.proxy.engine.fingerprint import Fingerprint, fingerprint
 from sentinelle.proxy.engine.matcher import Matcher
-from sentinelle.server.alerts import schema
+from sentinelle.server.store import schema
 from sentinelle.server.alerts.enroll import prepare_photo
-from sentinelle.server.alerts.store import Store
+from sentinelle.server.store.records import Store
 
 from benchmarks.transforms import AVATARS
 from tests.conftest import kodak
@@ -37,7 +37,7 @@ def test_an_older_database_gains_avatar_views_and_finds_profile_pictures(data_di
     copy = fingerprint(WIDE_AVATAR.apply(Image.open(kodak(7)).convert("RGB")))
     store = Store(data_dir)
     try:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
         views = {view: fp for _, view, fp in store.fingerprints()}
         assert len(views[avatar.AVATAR_VIEW].features) >= 100  # keypoints, from the thumbnail
         assert views["original"].local and views["mirror"].local  # the other views as they were
@@ -50,16 +50,16 @@ def test_an_older_database_gains_avatar_views_and_finds_profile_pictures(data_di
 def test_the_migration_leaves_photos_that_have_their_avatar_view_alone(data_dir):
     store = Store(data_dir)
     store.add_photo(prepare_photo(kodak(7).read_bytes(), "kodim07.jpg", None))
-    before = store.db.execute("SELECT id, data FROM fingerprints WHERE view = ?", [avatar.AVATAR_VIEW]).fetchall()
-    schema._add_avatar_views(store.db)
-    assert store.db.execute("SELECT id, data FROM fingerprints WHERE view = ?", [avatar.AVATAR_VIEW]).fetchall() == before
+    before = store._db.execute("SELECT id, data FROM fingerprints WHERE view = ?", [avatar.AVATAR_VIEW]).fetchall()
+    schema._add_avatar_views(store._db)
+    assert store._db.execute("SELECT id, data FROM fingerprints WHERE view = ?", [avatar.AVATAR_VIEW]).fetchall() == before
     store.close()
 
 
 def test_photos_enrolled_now_keep_an_avatar_view_of_the_full_photo(data_dir):
     store = Store(data_dir)
     photo, _ = store.add_photo(prepare_photo(kodak(7).read_bytes(), "kodim07.jpg", None))
-    (data,) = store.db.execute("SELECT data FROM fingerprints WHERE photo_id = ? AND view = ?", [photo["id"], avatar.AVATAR_VIEW]).fetchone()
+    (data,) = store._db.execute("SELECT data FROM fingerprints WHERE photo_id = ? AND view = ?", [photo["id"], avatar.AVATAR_VIEW]).fetchone()
     features = Fingerprint.from_bytes(data).features
     assert features.height == avatar.AVATAR_SIDE and len(features) > 1000  # the photo at 600 px, not its thumbnail
     store.close()

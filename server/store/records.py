@@ -16,22 +16,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlite_utils
+from sentinelle.proxy.feeds.image_keys import image_key
 from sentinelle.proxy.files import write_atomically
-from sentinelle.proxy.engine.fingerprint import Fingerprint
 from sentinelle.proxy.fronts.sighting import Sighting
-from sentinelle.server.alerts.child_names import Meant, same_name, tidy, which_child
-from sentinelle.server.alerts.schema import (
-    _FIRST_POSTER,
+from sentinelle.server.store.child_names import Meant, same_name, tidy, which_child
+from sentinelle.server.store.schema import (
+    FIRST_POSTER,
     StoreError,
     bump_photos_revision,
-    image_key,
     merge_child,
     migrate,
     rename_child,
 )
-from sentinelle.server.alerts.watchlist import WatchList
+from sentinelle.server.store.watchlist import WatchList
+
+if TYPE_CHECKING:  # the matching engine is loaded only by what compares images
+    from sentinelle.proxy.engine.fingerprint import Fingerprint
 
 STATUSES = ("new", "seen", "reported", "resolved", "false_alarm")
 
@@ -64,8 +67,8 @@ def now() -> str:
 
 def _first_poster(attribution) -> dict[str, str | None]:
     if attribution is None:
-        return dict.fromkeys(_FIRST_POSTER)
-    return {column: getattr(attribution, column) for column in _FIRST_POSTER}
+        return dict.fromkeys(FIRST_POSTER)
+    return {column: getattr(attribution, column) for column in FIRST_POSTER}
 
 
 def _owner_only(database: Path) -> None:
@@ -80,22 +83,27 @@ def _owner_only(database: Path) -> None:
 
 
 class Store(WatchList):
-    """Sentinelle's database and evidence folder (and the watch list: server/alerts/watchlist.py)."""
+    """Sentinelle's database and evidence folder (and the watch list: server/store/watchlist.py)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, read_only: bool = False) -> None:
+        """Open (and bring up to date) the store of `data_dir`; `read_only`: a connection that can
+        only read, for a database another connection keeps up to date (server/store/door.py)."""
         self.evidence_dir = data_dir / "evidence"
-        self.evidence_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._discard_abandoned_evidence()
-        database = data_dir / "sentinelle.db"
-        _owner_only(database)
-        self.db = sqlite_utils.Database(database)
-        self.db.enable_wal()
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self.db.execute("PRAGMA busy_timeout = 5000")
-        migrate(self.db)
+        if not read_only:
+            self.evidence_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._discard_abandoned_evidence()
+            _owner_only(data_dir / "sentinelle.db")
+        self._db = sqlite_utils.Database(data_dir / "sentinelle.db")
+        self._db.execute("PRAGMA busy_timeout = 5000")
+        if read_only:
+            self._db.execute("PRAGMA query_only = ON")
+            return
+        self._db.enable_wal()
+        self._db.execute("PRAGMA foreign_keys = ON")
+        migrate(self._db)
 
     def close(self) -> None:
-        self.db.close()
+        self._db.close()
 
     # -- protected photos -------------------------------------------------------
 
@@ -103,60 +111,60 @@ class Store(WatchList):
         """Protect a photo; the same bytes twice is a no-op. Returns (photo, newly added)."""
         if existing := self.photo_by_sha256(photo.sha256):
             return existing, False
-        with self.db.atomic():
+        with self._db.atomic():
             child_id = self._child_id(photo.child) if photo.child else None
-            photo_id = self.db["photos"].insert(
+            photo_id = self._db["photos"].insert(
                 {
                     "sha256": photo.sha256, "name": photo.name, "child_id": child_id,
                     "width": photo.width, "height": photo.height,
                     "thumbnail": photo.thumbnail, "enrolled_at": now(),
                 }
             ).last_pk
-            self.db["fingerprints"].insert_all(
+            self._db["fingerprints"].insert_all(
                 {"photo_id": photo_id, "view": view, "data": fp.to_bytes()}
                 for view, fp in photo.views
             )
-            bump_photos_revision(self.db)
+            bump_photos_revision(self._db)
         return self.photo(photo_id), True
 
     def photos(self) -> list[dict]:
-        return list(self.db.query(_PHOTOS_SQL + " ORDER BY photos.id"))
+        return list(self._db.query(_PHOTOS_SQL + " ORDER BY photos.id"))
 
     def photo(self, photo_id: int) -> dict | None:
-        rows = list(self.db.query(_PHOTOS_SQL + " WHERE photos.id = ?", [photo_id]))
+        rows = list(self._db.query(_PHOTOS_SQL + " WHERE photos.id = ?", [photo_id]))
         return rows[0] if rows else None
 
     def photo_by_sha256(self, sha256: str) -> dict | None:
-        rows = list(self.db.query(_PHOTOS_SQL + " WHERE photos.sha256 = ?", [sha256]))
+        rows = list(self._db.query(_PHOTOS_SQL + " WHERE photos.sha256 = ?", [sha256]))
         return rows[0] if rows else None
 
     def find_photos(self, ref: str) -> list[dict]:
         """Photos a parent may mean by `ref`: an id, or an original file name."""
         if ref.isdigit() and (photo := self.photo(int(ref))):
             return [photo]
-        return list(self.db.query(_PHOTOS_SQL + " WHERE photos.name = ?", [ref]))
+        return list(self._db.query(_PHOTOS_SQL + " WHERE photos.name = ?", [ref]))
 
     def forget_photo(self, photo_id: int) -> None:
         """Stop protecting a photo and delete what was kept of it. Its alerts stay, with its name."""
-        with self.db.atomic():
-            self.db.execute("DELETE FROM fingerprints WHERE photo_id = ?", [photo_id])
-            self.db.execute("DELETE FROM photos WHERE id = ?", [photo_id])
-            bump_photos_revision(self.db)
+        with self._db.atomic():
+            self._db.execute("DELETE FROM fingerprints WHERE photo_id = ?", [photo_id])
+            self._db.execute("DELETE FROM photos WHERE id = ?", [photo_id])
+            bump_photos_revision(self._db)
 
     def photo_thumbnail(self, photo_id: int) -> bytes | None:
-        row = self.db.execute("SELECT thumbnail FROM photos WHERE id = ?", [photo_id]).fetchone()
+        row = self._db.execute("SELECT thumbnail FROM photos WHERE id = ?", [photo_id]).fetchone()
         return row[0] if row else None
 
     def fingerprints(self) -> Iterator[tuple[int, str, Fingerprint]]:
         """Every enrolled view, for the matcher: matching never re-reads the original files."""
-        for photo_id, view, data in self.db.execute(
+        for photo_id, view, data in self._db.execute(
             "SELECT photo_id, view, data FROM fingerprints ORDER BY id"
         ):
-            yield photo_id, view, Fingerprint.from_bytes(data)
+            yield photo_id, view, _fingerprint(data)
 
     def photos_revision(self) -> int:
         """A number that changes whenever the protected set does, from any process."""
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'photos_revision'").fetchone()
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'photos_revision'").fetchone()
         return int(row[0]) if row else 0
 
     # -- alerts and evidence ----------------------------------------------------
@@ -175,8 +183,8 @@ class Store(WatchList):
         attribution = sighting.attribution
         account = attribution.account if attribution else None
         first = _first_poster(attribution)
-        with self.db.atomic():
-            if (row := self.db.execute(  # written already: a retry after a failure that came late
+        with self._db.atomic():
+            if (row := self._db.execute(  # written already: a retry after a failure that came late
                 "SELECT alert_id FROM sightings WHERE image_key = ? AND seen_at = ? AND image_url = ?"
                 " AND evidence_sha256 = ?", [key, seen_at, sighting.image_url, sighting.sha256],
             ).fetchone()):
@@ -184,7 +192,7 @@ class Store(WatchList):
             alert_id = self._alert_for(sighting.match.photo_id, sighting.platform, account, key, first["shown_as"])
             is_new = alert_id is None
             if is_new:
-                alert_id = self.db["alerts"].insert(
+                alert_id = self._db["alerts"].insert(
                     {
                         "photo_id": sighting.match.photo_id, "photo_name": photo.get("name"),
                         "child": photo.get("child"), "image_key": key,
@@ -200,13 +208,13 @@ class Store(WatchList):
                     }
                 ).last_pk
             else:
-                self.db.execute(
+                self._db.execute(
                     "UPDATE alerts SET count = count + 1, last_seen = ?, score = max(score, ?),"
                     " page_url = coalesce(?, page_url) WHERE id = ?",
                     [seen_at, sighting.match.score, sighting.page_url, alert_id],
                 )
                 if attribution is not None:  # an image first seen unattributed now has its account
-                    self.db.execute(
+                    self._db.execute(
                         "UPDATE alerts SET account = coalesce(account, ?),"
                         " account_url = coalesce(account_url, ?), post_url = coalesce(post_url, ?),"
                         " display_name = coalesce(display_name, ?),"
@@ -215,9 +223,9 @@ class Store(WatchList):
                         " first_account_url = coalesce(first_account_url, ?),"
                         " first_post_url = coalesce(first_post_url, ?) WHERE id = ?",
                         [account, attribution.account_url, attribution.post_url, attribution.display_name,
-                         *(first[c] for c in _FIRST_POSTER), alert_id],
+                         *(first[c] for c in FIRST_POSTER), alert_id],
                     )
-            self.db["sightings"].insert(
+            self._db["sightings"].insert(
                 {
                     "alert_id": alert_id, "seen_at": seen_at, "image_url": sighting.image_url,
                     "page_url": sighting.page_url, "host": sighting.host,
@@ -244,7 +252,7 @@ class Store(WatchList):
         """The alert a sighting belongs to: its account's (a post, or the account's profile
         picture: two alerts), else its image's; None for a new one."""
         if account is not None:
-            row = self.db.execute(
+            row = self._db.execute(
                 "SELECT id FROM alerts WHERE photo_id = ? AND platform = ? AND account = ?"
                 " AND coalesce(shown_as, 'post') = coalesce(?, 'post') ORDER BY id LIMIT 1",
                 [photo_id, platform, account, shown_as],
@@ -252,7 +260,7 @@ class Store(WatchList):
             if row:
                 return row[0]
         # The same image seen before: its alert, if it has no account or this one.
-        row = self.db.execute(
+        row = self._db.execute(
             "SELECT alerts.id FROM alerts JOIN sightings ON sightings.alert_id = alerts.id"
             " WHERE alerts.photo_id = ? AND sightings.image_key = ?"
             " AND (? IS NULL OR alerts.account IS NULL OR alerts.account = ?)"
@@ -262,13 +270,13 @@ class Store(WatchList):
 
     def counts(self) -> dict[str, int]:
         """How many photos are protected and how many alerts there are, counted by SQLite."""
-        photos, alerts = self.db.execute(
+        photos, alerts = self._db.execute(
             "SELECT (SELECT count(*) FROM photos), (SELECT count(*) FROM alerts)").fetchone()
         return {"photos": photos, "alerts": alerts}
 
     def alerts_of_account(self, account: str) -> list[dict]:
         """The alerts of an account (any platform; a leading "@" is ignored), oldest first."""
-        return _alerts(self.db.query(
+        return _alerts(self._db.query(
             _ALERTS_SQL + " WHERE account = ? COLLATE NOCASE ORDER BY id", [account.lstrip("@")]
         ))
 
@@ -276,18 +284,18 @@ class Store(WatchList):
         """Alerts, newest sighting first; only those with `status` when given."""
         if status is not None:
             _check_status(status)
-            return _alerts(self.db.query(
+            return _alerts(self._db.query(
                 _ALERTS_SQL + " WHERE status = ? ORDER BY last_seen DESC, id DESC", [status]
             ))
-        return _alerts(self.db.query(_ALERTS_SQL + " ORDER BY last_seen DESC, id DESC"))
+        return _alerts(self._db.query(_ALERTS_SQL + " ORDER BY last_seen DESC, id DESC"))
 
     def alert(self, alert_id: int) -> dict | None:
-        rows = _alerts(self.db.query(_ALERTS_SQL + " WHERE id = ?", [alert_id]))
+        rows = _alerts(self._db.query(_ALERTS_SQL + " WHERE id = ?", [alert_id]))
         return rows[0] if rows else None
 
     def sightings(self, alert_id: int) -> list[dict]:
         """An alert's sightings, oldest first; response headers and feed record decoded from JSON."""
-        rows = list(self.db.query(
+        rows = list(self._db.query(
             "SELECT * FROM sightings WHERE alert_id = ? ORDER BY id", [alert_id]
         ))
         for row in rows:
@@ -298,8 +306,8 @@ class Store(WatchList):
 
     def set_status(self, alert_id: int, status: str) -> dict:
         _check_status(status)
-        with self.db.atomic():
-            changed = self.db.execute(
+        with self._db.atomic():
+            changed = self._db.execute(
                 "UPDATE alerts SET status = ?, status_changed_at = ? WHERE id = ?",
                 [status, now(), alert_id],
             ).rowcount
@@ -309,7 +317,7 @@ class Store(WatchList):
 
     def latest_evidence(self, alert_id: int) -> tuple[Path, str] | None:
         """The newest evidence file of an alert and its content type."""
-        row = self.db.execute(
+        row = self._db.execute(
             "SELECT evidence_file, content_type FROM sightings WHERE alert_id = ?"
             " ORDER BY id DESC LIMIT 1",
             [alert_id],
@@ -342,7 +350,7 @@ class Store(WatchList):
     def meant_child(self, name: str) -> Meant:
         """The child `name` means, and the name she goes by from now on; StoreError when a
         first name could mean several children."""
-        meant = which_child(name, (row[0] for row in self.db.execute("SELECT name FROM children")))
+        meant = which_child(name, (row[0] for row in self._db.execute("SELECT name FROM children")))
         if meant.ambiguous:
             raise StoreError(f"{meant.typed!r} could be {' or '.join(meant.ambiguous)}: give her full name")
         return meant
@@ -351,65 +359,65 @@ class Store(WatchList):
                   handles: list[tuple[str, str]] | None = None) -> tuple[dict, Meant]:
         """Create or update the child `name` means; aliases or handles given replace hers,
         those not given stay. Returns her, and whom the name was taken to mean."""
-        with self.db.atomic():
+        with self._db.atomic():
             meant = self.meant_child(name)
             child_id = self._child_id(meant.name)
             if aliases is not None:
-                self.db.execute("UPDATE children SET aliases = ? WHERE id = ?",
+                self._db.execute("UPDATE children SET aliases = ? WHERE id = ?",
                                 [json.dumps(list(dict.fromkeys(aliases)), ensure_ascii=False), child_id])
             if handles is not None:
-                self.db.execute("UPDATE children SET handles = ? WHERE id = ?",
+                self._db.execute("UPDATE children SET handles = ? WHERE id = ?",
                                 [json.dumps([list(h) for h in dict.fromkeys(handles)], ensure_ascii=False), child_id])
-            bump_photos_revision(self.db)  # the watcher's workers check accounts against her names
+            bump_photos_revision(self._db)  # the watcher's workers check accounts against her names
         return self.child(child_id), meant
 
     def rename_child(self, child_id: int, name: str) -> dict:
         """Give a child another name; a name that is another child's makes the two one child,
         under `name`, with both their photos, nicknames and accounts."""
         name = tidy(name)
-        with self.db.atomic():
+        with self._db.atomic():
             if self.child(child_id) is None:
                 raise StoreError(f"no child {child_id}")
-            other = next((row for row in self.db.execute("SELECT id, name FROM children WHERE id != ?", [child_id])
+            other = next((row for row in self._db.execute("SELECT id, name FROM children WHERE id != ?", [child_id])
                           if same_name(row[1]) == same_name(name)), None)
             if other is not None:
-                merge_child(self.db, other[0], child_id)
-            rename_child(self.db, child_id, name)
-            bump_photos_revision(self.db)
+                merge_child(self._db, other[0], child_id)
+            rename_child(self._db, child_id, name)
+            bump_photos_revision(self._db)
         return self.child(child_id)
 
     def remove_child(self, child_id: int) -> dict:
         """Stop watching for a child: her names and accounts go, and her photos are no longer
         protected (what was kept of them is deleted). Her alerts, their evidence and the watch
         list stay, with her name. Returns what was removed: {name, photos, alerts}."""
-        with self.db.atomic():
+        with self._db.atomic():
             child = self.child(child_id)
             if child is None:
                 raise StoreError(f"no child {child_id}")
-            (alerts,) = self.db.execute("SELECT count(*) FROM alerts WHERE child = ?", [child["name"]]).fetchone()
-            self.db.execute("DELETE FROM fingerprints WHERE photo_id IN (SELECT id FROM photos WHERE child_id = ?)",
+            (alerts,) = self._db.execute("SELECT count(*) FROM alerts WHERE child = ?", [child["name"]]).fetchone()
+            self._db.execute("DELETE FROM fingerprints WHERE photo_id IN (SELECT id FROM photos WHERE child_id = ?)",
                             [child_id])
-            self.db.execute("DELETE FROM photos WHERE child_id = ?", [child_id])
-            self.db.execute("DELETE FROM children WHERE id = ?", [child_id])
-            bump_photos_revision(self.db)
+            self._db.execute("DELETE FROM photos WHERE child_id = ?", [child_id])
+            self._db.execute("DELETE FROM children WHERE id = ?", [child_id])
+            bump_photos_revision(self._db)
         return {"name": child["name"], "photos": child["photos"], "alerts": alerts}
 
     def children(self) -> list[dict]:
         """Every child: her name, nicknames, own accounts and how many of her photos are protected."""
-        return [_child_row(row) for row in self.db.query(_CHILDREN_SQL + " GROUP BY children.id ORDER BY children.name")]
+        return [_child_row(row) for row in self._db.query(_CHILDREN_SQL + " GROUP BY children.id ORDER BY children.name")]
 
     def child(self, child_id: int) -> dict | None:
-        rows = list(self.db.query(_CHILDREN_SQL + " WHERE children.id = ? GROUP BY children.id", [child_id]))
+        rows = list(self._db.query(_CHILDREN_SQL + " WHERE children.id = ? GROUP BY children.id", [child_id]))
         return _child_row(rows[0]) if rows else None
 
     def _child_id(self, name: str) -> int:
         """The child `name` means (given her full name if she had her first name only), made if new."""
         meant = self.meant_child(name)
         if meant.known is None:
-            return self.db["children"].insert({"name": meant.name}).last_pk
-        (child_id,) = self.db.execute("SELECT id FROM children WHERE name = ?", [meant.known]).fetchone()
+            return self._db["children"].insert({"name": meant.name}).last_pk
+        (child_id,) = self._db.execute("SELECT id FROM children WHERE name = ?", [meant.known]).fetchone()
         if meant.renamed:
-            rename_child(self.db, child_id, meant.name)
+            rename_child(self._db, child_id, meant.name)
         return child_id
 
 
@@ -445,3 +453,9 @@ FROM alerts"""
 def _alerts(rows: Iterator[dict]) -> list[dict]:
     """Alert rows as the API shows them: what of the account resembled a child, decoded."""
     return [row | {"resemblance": json.loads(row["resemblance"]) if row["resemblance"] else None} for row in rows]
+
+
+def _fingerprint(data: bytes) -> Fingerprint:
+    from sentinelle.proxy.engine.fingerprint import Fingerprint  # only for the matcher's callers
+
+    return Fingerprint.from_bytes(data)

@@ -1,7 +1,7 @@
 """The store's tables, and the named steps (migrations) that bring an older database to them.
 
 `migrate` runs, in order and each in one transaction, the steps a database has not had yet
-(its `PRAGMA user_version` counts them). Used by `store.Store` when it opens the database;
+(its `PRAGMA user_version` counts them). Used by `records.Store` when it opens the database;
 a test can stop before a given step (`migrate(db, until=step)`) to make an older database.
 """
 
@@ -9,30 +9,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from urllib.parse import urlsplit, urlunsplit
 
 import sqlite_utils
-from sentinelle.proxy.engine.avatar import AVATAR_VIEW
-from sentinelle.proxy.engine.fingerprint import Fingerprint, avatar_view, with_local_features
-from sentinelle.proxy.feeds.image_keys import platform_key
-from sentinelle.server.alerts.child_names import one_child_each
+from sentinelle.proxy.feeds.image_keys import image_key
+from sentinelle.server.store.child_names import one_child_each
 
+# The enrolled view that holds a photo's keypoints at the scale of a profile picture
+# (proxy/engine/avatar.py AVATAR_VIEW, which a test keeps equal to this).
+AVATAR_VIEW = "avatar"
 # What an alert says of who showed the image and who posted it first, taken from the feed.
-_FIRST_POSTER = ("shown_as", "repost", "first_account", "first_account_url", "first_post_url")
+FIRST_POSTER = ("shown_as", "repost", "first_account", "first_account_url", "first_post_url")
 
 
 class StoreError(Exception):
     """Something the parent asked of the store cannot be done (unknown alert, bad status, a
     database written by a newer Sentinelle)."""
-
-
-def image_key(url: str) -> str:
-    """The image a URL names, whatever its size, format and signature: on a social CDN the
-    platform's own key (proxy/feeds/image_keys.py), elsewhere scheme, host and path."""
-    if (key := platform_key(url)) is not None:
-        return key
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path, "", ""))
 
 
 
@@ -81,14 +72,18 @@ def _add_local_features(db: sqlite_utils.Database) -> None:
     enrolled since; enrolling the photo again (forget, then enrol) gives it keypoints
     taken of the full photo.
     """
-    from PIL import ImageOps
-    from sentinelle.proxy.engine.images import ImageError, open_image
-
     rows = db.execute(
         "SELECT fingerprints.id, fingerprints.view, fingerprints.data, photos.thumbnail "
         "FROM fingerprints JOIN photos ON photos.id = fingerprints.photo_id "
         "WHERE fingerprints.view IN ('original', 'mirror')"
     ).fetchall()
+    if not rows:
+        return
+    # The matching engine, only for this step and only with photos to bring up to date.
+    from PIL import ImageOps
+    from sentinelle.proxy.engine.fingerprint import Fingerprint, with_local_features
+    from sentinelle.proxy.engine.images import ImageError, open_image
+
     for row_id, view, data, thumbnail in rows:
         fp = Fingerprint.from_bytes(data)
         if fp.local or not thumbnail:
@@ -197,12 +192,16 @@ def _add_avatar_views(db: sqlite_utils.Database) -> None:
     a photo finds fewer profile pictures than one enrolled since; enrolling it again (forget,
     then enrol) takes the view of the full photo.
     """
-    from sentinelle.proxy.engine.images import ImageError, open_image
-
     rows = db.execute(
         "SELECT id, thumbnail FROM photos WHERE thumbnail IS NOT NULL AND id NOT IN "
         "(SELECT photo_id FROM fingerprints WHERE view = ?)", [AVATAR_VIEW]
     ).fetchall()
+    if not rows:
+        return
+    # The matching engine, only for this step and only with photos to bring up to date.
+    from sentinelle.proxy.engine.fingerprint import avatar_view
+    from sentinelle.proxy.engine.images import ImageError, open_image
+
     for photo_id, thumbnail in rows:
         try:
             img = open_image(thumbnail, min_side=1)
@@ -212,7 +211,7 @@ def _add_avatar_views(db: sqlite_utils.Database) -> None:
 
 
 def _one_child_one_name(db: sqlite_utils.Database) -> None:
-    """One child, one name (server/alerts/child_names.py): a child an older Sentinelle kept as
+    """One child, one name (server/store/child_names.py): a child an older Sentinelle kept as
     two ("Alice" from `enroll --child Alice`, then "Alice Dupont" from `child set`; or "léa
     martin" beside "Léa Martin") becomes one, as the store would have kept her had it known the
     rule: her photos, nicknames and accounts together under her full name, and her alerts and
@@ -228,9 +227,17 @@ def _one_child_one_name(db: sqlite_utils.Database) -> None:
         bump_photos_revision(db)  # the watcher's workers check accounts against her names
 
 
+def _one_image_key(db: sqlite_utils.Database) -> None:
+    """One image key (proxy/feeds/image_keys.py `image_key`) for the feeds' map and the store: an
+    address of no known CDN (a host the parent added) keys to its host and path without the
+    file's extension, as the map already keyed it, where the store kept its scheme and
+    extension. Recomputed from each row's address, as `_platform_image_keys` did."""
+    _platform_image_keys(db)
+
+
 MIGRATIONS = [_create_v1, _add_attribution, _add_local_features, _add_region, _platform_image_keys,
               _add_first_poster, _add_child_names, _add_impersonation, _add_avatar_views,
-              _one_child_one_name]
+              _one_child_one_name, _one_image_key]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,4 +1,4 @@
-"""server/alerts/store.py: photos, alerts grouped by image, append-only evidence, migrations."""
+"""server/store/records.py: photos, alerts grouped by image, append-only evidence, migrations."""
 
 from __future__ import annotations
 
@@ -6,14 +6,16 @@ import hashlib
 import os
 import sqlite3
 import stat
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sentinelle.proxy.engine.matcher import Match
 from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.server.alerts.enroll import prepare_photo
-from sentinelle.server.alerts.schema import SCHEMA_VERSION
-from sentinelle.server.alerts.store import Store, StoreError, image_key
+from sentinelle.server.store.schema import SCHEMA_VERSION
+from sentinelle.proxy.feeds.image_keys import image_key
+from sentinelle.server.store.records import Store, StoreError
 
 from tests.conftest import kodak
 
@@ -42,6 +44,25 @@ def test_a_photo_is_kept_as_fingerprints_and_a_thumbnail_once(store):
     assert store.photo_thumbnail(photo["id"])[:2] == b"\xff\xd8"
     views = {view for photo_id, view, _ in store.fingerprints() if photo_id == photo["id"]}
     assert "original" in views and len(views) > 1
+
+
+class Unwritable:
+    """A fingerprint that fails as it is written: what a full disk or a fault midway looks like."""
+
+    def to_bytes(self) -> bytes:
+        raise OSError("no space left on device")
+
+
+def test_a_photo_is_written_whole_or_not_at_all(store):
+    photo = prepare_photo(kodak(5).read_bytes(), "kodim05.jpg", "Alice")
+    broken = replace(photo, views=photo.views[:3] + [("crop 9:16", Unwritable())] + photo.views[3:])
+    before = store.photos_revision()
+    with pytest.raises(OSError):
+        store.add_photo(broken)
+    assert store._db.execute("SELECT (SELECT count(*) FROM photos), (SELECT count(*) FROM fingerprints),"
+                            " (SELECT count(*) FROM children)").fetchone() == (0, 0, 0)
+    assert store.photos_revision() == before
+    assert store.add_photo(photo)[1]  # and the same photo enrols whole afterwards
 
 
 def test_the_revision_changes_with_the_protected_set(store):
@@ -106,8 +127,8 @@ def test_find_photos_by_number_or_name(store):
 
 
 def test_the_database_is_in_wal_mode_and_versioned(store, data_dir):
-    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_a_database_from_a_newer_sentinelle_is_refused(data_dir):
@@ -128,11 +149,26 @@ def test_reopening_keeps_everything(store, data_dir):
 
 
 def test_image_key_drops_signing_parameters():
-    assert image_key("https://CDN.example/v/a.jpg?sig=1&e=2#x") == "https://cdn.example/v/a.jpg"
+    assert image_key("https://CDN.example/v/a.jpg?sig=1&e=2#x") == "cdn.example/v/a"
+
+
+def test_an_older_store_keys_its_images_as_the_feeds_map_does(data_dir):
+    from sentinelle.server.store import schema
+    import sqlite_utils
+
+    data_dir.mkdir()
+    db = sqlite_utils.Database(data_dir / "old.db")
+    schema.migrate(db, until=schema._one_image_key)
+    db["photos"].insert({"id": 1, "sha256": "s", "name": "a.jpg", "enrolled_at": "2026-12-01T00:00:00+00:00"})
+    url = "https://social.example/img/a.jpg?sig=1"
+    db["alerts"].insert({"photo_id": 1, "image_key": "https://social.example/img/a.jpg", "image_url": url,
+                         "status": "new"})
+    schema.migrate(db)
+    assert [r["image_key"] for r in db["alerts"].rows] == [image_key(url)] == ["social.example/img/a"]
 
 
 def test_migrations_run_in_order_from_any_older_version(data_dir, monkeypatch):
-    from sentinelle.server.alerts import schema
+    from sentinelle.server.store import schema
 
     data_dir.mkdir()
     Store(data_dir).close()  # a database at the current version
@@ -141,8 +177,8 @@ def test_migrations_run_in_order_from_any_older_version(data_dir, monkeypatch):
     monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, add_notes])
     monkeypatch.setattr(schema, "SCHEMA_VERSION", len(schema.MIGRATIONS))
     upgraded = Store(data_dir)
-    assert "note" in upgraded.db["alerts"].columns_dict
-    assert upgraded.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+    assert "note" in upgraded._db["alerts"].columns_dict
+    assert upgraded._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
     upgraded.close()
 
 

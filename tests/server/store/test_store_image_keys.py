@@ -1,5 +1,6 @@
-"""server/alerts/store.py, migrations 5 and 6: one alert per image whatever its size or
-signature; who showed it, who posted it first, and profile pictures."""
+"""server/store/schema.py, migrations 5 and 6 (`_platform_image_keys`, `_add_first_poster`): one
+alert per image whatever its size or signature; who showed it, who posted it first, and profile
+pictures."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from dataclasses import replace
 
 import pytest
 import sqlite_utils
-from sentinelle.server.alerts import schema
-from sentinelle.server.alerts.store import Store, image_key
+from sentinelle.server.store import schema
+from sentinelle.proxy.feeds.image_keys import image_key
+from sentinelle.server.store.records import Store
 
-from tests.server.alerts.test_store import enroll, sighting
-from tests.server.alerts.test_store_attribution import posted_by
+from tests.server.store.test_store import enroll, sighting
+from tests.server.store.test_store_attribution import posted_by
 
 TWO_SIZES = {
     "instagram": ("https://scontent-cdg4-1.cdninstagram.com/v/t51.2885-15/451_2_3_n.jpg?stp=dst-jpg_s1080x1080&oh=00_A&oe=1",
@@ -86,6 +88,6 @@ def test_a_database_keyed_by_address_is_rekeyed_by_image_and_stays_append_only(d
         again, new = store.record_sighting(sighting(photo["id"], large))
         assert not new and again["id"] == old["id"] and again["count"] == 2
         with pytest.raises(Exception, match="append-only"):
-            store.db.execute("UPDATE sightings SET image_key = 'x'")
+            store._db.execute("UPDATE sightings SET image_key = 'x'")
     finally:
         store.close()

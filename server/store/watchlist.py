@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 from sentinelle.proxy.feeds.lookalikes import Lookalike
-from sentinelle.server.alerts.schema import StoreError
+from sentinelle.server.store.schema import StoreError
 
 WATCH_STATUSES = ("open", "dismissed", "impersonation")
 COPY, IMPERSONATION = "copy", "impersonation"
@@ -29,20 +29,20 @@ def _now() -> str:
 class WatchList:
     """The store's watch list and the impersonation tier of its alerts."""
 
-    db: sqlite_utils.Database
+    _db: sqlite_utils.Database
 
     def record_lookalike(self, lookalike: Lookalike) -> tuple[dict, bool, list[int]]:
         """Note an account that looks like a child's. Returns (its watch-list entry, whether
         it is new, the alerts that became impersonation alerts because of it)."""
         seen_at = (lookalike.seen_at or datetime.now(UTC)).isoformat(timespec="milliseconds")
         resemblance = lookalike.resemblance
-        with self.db.atomic():
-            row = self.db.execute(
+        with self._db.atomic():
+            row = self._db.execute(
                 "SELECT id FROM watchlist WHERE platform = ? AND handle = ? COLLATE NOCASE",
                 [lookalike.platform, lookalike.handle],
             ).fetchone()
             if row is None:
-                entry_id = self.db["watchlist"].insert({
+                entry_id = self._db["watchlist"].insert({
                     "child": resemblance.child, "platform": lookalike.platform,
                     "handle": lookalike.handle, "display_name": lookalike.display_name,
                     "profile_url": lookalike.profile_url, "field": resemblance.field,
@@ -52,7 +52,7 @@ class WatchList:
                 }).last_pk
             else:
                 entry_id = row[0]
-                self.db.execute(
+                self._db.execute(
                     "UPDATE watchlist SET last_seen = max(last_seen, ?), count = count + 1,"
                     " display_name = coalesce(?, display_name), profile_url = coalesce(?, profile_url),"
                     " feed_url = ?, record = ? WHERE id = ?",
@@ -66,31 +66,31 @@ class WatchList:
         """Watch-list entries, latest seen first; only those with `status` when given."""
         if status is not None:
             _check_watch_status(status)
-            return list(self.db.query(_WATCH_SQL + " WHERE status = ? ORDER BY last_seen DESC, id DESC", [status]))
-        return list(self.db.query(_WATCH_SQL + " ORDER BY last_seen DESC, id DESC"))
+            return list(self._db.query(_WATCH_SQL + " WHERE status = ? ORDER BY last_seen DESC, id DESC", [status]))
+        return list(self._db.query(_WATCH_SQL + " ORDER BY last_seen DESC, id DESC"))
 
     def watch_entry(self, entry_id: int) -> dict | None:
-        rows = list(self.db.query(_WATCH_SQL + " WHERE id = ?", [entry_id]))
+        rows = list(self._db.query(_WATCH_SQL + " WHERE id = ?", [entry_id]))
         return rows[0] if rows else None
 
     def watch_entry_of(self, platform: str, handle: str) -> dict | None:
         """The watch-list entry of an account, if it is on the list."""
-        rows = list(self.db.query(_WATCH_SQL + " WHERE platform = ? AND handle = ? COLLATE NOCASE", [platform, handle]))
+        rows = list(self._db.query(_WATCH_SQL + " WHERE platform = ? AND handle = ? COLLATE NOCASE", [platform, handle]))
         return rows[0] if rows else None
 
     def set_watch_status(self, entry_id: int, status: str) -> dict:
         """Open, dismiss, or mark an account as impersonation. Dismissing it turns its
         impersonation alerts back into copies; marking it turns its copies into impersonations."""
         _check_watch_status(status)
-        with self.db.atomic():
-            changed = self.db.execute(
+        with self._db.atomic():
+            changed = self._db.execute(
                 "UPDATE watchlist SET status = ?, status_changed_at = ? WHERE id = ?", [status, _now(), entry_id],
             ).rowcount
             if not changed:
                 raise StoreError(f"no watch-list entry {entry_id}")
             if status == "dismissed":
                 entry = self.watch_entry(entry_id)
-                self.db.execute(
+                self._db.execute(
                     "UPDATE alerts SET kind = ?, resemblance = NULL WHERE platform = ?"
                     " AND account = ? COLLATE NOCASE AND kind = ?",
                     [COPY, entry["platform"], entry["handle"], IMPERSONATION],
@@ -102,7 +102,7 @@ class WatchList:
     def impersonation_of(self, alert_id: int) -> None:
         """Make an alert an impersonation alert if its account is on the watch list for the
         child whose photo it shows (and not dismissed)."""
-        row = self.db.execute(
+        row = self._db.execute(
             "SELECT watchlist.id FROM alerts JOIN watchlist ON watchlist.platform = alerts.platform"
             " AND watchlist.handle = alerts.account COLLATE NOCASE"
             " WHERE alerts.id = ? AND watchlist.status != 'dismissed'"
@@ -119,18 +119,18 @@ class WatchList:
             return []
         resemblance = json.dumps({"child": entry["child"], "field": entry["field"], "what": entry["what"]},
                                  ensure_ascii=False)
-        ids = [row[0] for row in self.db.execute(
+        ids = [row[0] for row in self._db.execute(
             "SELECT id FROM alerts WHERE platform = ? AND account = ? COLLATE NOCASE"
             " AND coalesce(kind, 'copy') = ? AND (child IS NULL OR child = ?)",
             [entry["platform"], entry["handle"], COPY, entry["child"]],
         )]
         for alert_id in ids:
-            self.db.execute(
+            self._db.execute(
                 "UPDATE alerts SET kind = ?, resemblance = ?, display_name = coalesce(display_name, ?) WHERE id = ?",
                 [IMPERSONATION, resemblance, entry["display_name"], alert_id],
             )
         if ids and entry["status"] == "open":
-            self.db.execute("UPDATE watchlist SET status = ?, status_changed_at = ? WHERE id = ?",
+            self._db.execute("UPDATE watchlist SET status = ?, status_changed_at = ? WHERE id = ?",
                             ["impersonation", _now(), entry_id])
         return ids
 

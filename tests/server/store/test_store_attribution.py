@@ -1,4 +1,5 @@
-"""server/alerts/store.py, migration 3: alerts group by the account that posted the photo; evidence is append-only."""
+"""server/store/records.py and schema.py's migration 2 (`_add_attribution`): alerts group by the
+account that posted the photo; evidence is append-only."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from dataclasses import replace
 import pytest
 import sqlite_utils
 from sentinelle.proxy.feeds.attribution import Attribution
-from sentinelle.server.alerts import schema
-from sentinelle.server.alerts.store import Store
+from sentinelle.server.store import schema
+from sentinelle.server.store.records import Store
 
-from tests.server.alerts.test_store import enroll, sighting
+from tests.server.store.test_store import enroll, sighting
 
 
 def posted_by(account: str, post: str = "C0dE", platform: str = "instagram") -> Attribution:
@@ -76,7 +77,7 @@ def test_sightings_cannot_be_changed_or_deleted(store):
     alert, _ = store.record_sighting(attributed(photo["id"], "https://cdn/a.jpg", "fake.account.123"))
     for statement in ("UPDATE sightings SET evidence_sha256 = 'forged'", "DELETE FROM sightings"):
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            store.db.execute(statement)
+            store._db.execute(statement)
     store.set_status(alert["id"], "resolved")
     assert store.sightings(alert["id"])[0]["evidence_sha256"] != "forged"
 
@@ -95,7 +96,7 @@ def test_a_database_from_before_attribution_keeps_its_alerts_and_groups_as_befor
     try:
         (old,) = store.alerts()
         assert old["status"] == "reported" and old["account"] is None
-        assert store.sightings(old["id"])[0]["image_key"] == "https://cdn/a.jpg"
+        assert store.sightings(old["id"])[0]["image_key"] == "cdn/a"  # recomputed from its address
         photo = enroll(store, 5)
         assert photo["id"] == 1
         again, new = store.record_sighting(attributed(1, "https://cdn/a.jpg?sig=2", None))

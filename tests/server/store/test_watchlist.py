@@ -1,4 +1,4 @@
-"""server/alerts/watchlist.py: the two tiers. An account that looks like a child and shows her
+"""server/store/watchlist.py: the two tiers. An account that looks like a child and shows her
 photo is an impersonation alert, whichever was seen first; one that only looks like her waits
 on the watch list; a dismissed one never makes an impersonation alert."""
 
@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sentinelle.proxy.feeds.lookalikes import Lookalike
 from sentinelle.proxy.feeds.names import Resemblance
-from sentinelle.server.alerts.schema import StoreError
+from sentinelle.server.store.schema import StoreError
 
-from tests.server.alerts.test_store import enroll, sighting
-from tests.server.alerts.test_store_attribution import posted_by
+from tests.server.store.test_store import enroll, sighting
+from tests.server.store.test_store_attribution import posted_by
 
 PICTURE = "https://scontent.cdninstagram.com/v/t51.2885-19/77_n.jpg"
 
@@ -86,8 +86,8 @@ def test_a_dismissed_account_is_not_an_impersonation_and_marking_one_makes_it_so
 
 def test_a_database_of_the_previous_schema_keeps_what_its_alerts_were(data_dir):
     import sqlite_utils
-    from sentinelle.server.alerts import schema
-    from sentinelle.server.alerts.store import Store
+    from sentinelle.server.store import schema
+    from sentinelle.server.store.records import Store
 
     data_dir.mkdir()
     db = sqlite_utils.Database(data_dir / "sentinelle.db")

@@ -1,9 +1,9 @@
-"""server/alerts/child_names.py: which child a name the parent types means."""
+"""server/store/child_names.py: which child a name the parent types means."""
 
 from __future__ import annotations
 
 import pytest
-from sentinelle.server.alerts.child_names import one_child_each, same_name, which_child
+from sentinelle.server.store.child_names import one_child_each, same_name, which_child
 
 
 @pytest.mark.parametrize("typed", ["Léa Martin", "léa martin", "LEA  MARTIN", "  Lea Martin ", "Léa\tMartin"])

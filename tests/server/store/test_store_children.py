@@ -1,4 +1,4 @@
-"""server/alerts/store.py and schema.py: one child, one name in the store; renaming, joining
+"""server/store/records.py and schema.py: one child, one name in the store; renaming, joining
 and removing a child; and the migration that makes one child of those an older store split."""
 
 from __future__ import annotations
@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from sentinelle.server.alerts import schema
-from sentinelle.server.alerts.store import Store, StoreError
+from sentinelle.server.store import schema
+from sentinelle.server.store.records import Store, StoreError
 
-from tests.server.alerts.test_store import enroll, sighting
+from tests.server.store.test_store import enroll, sighting
 from tests.support.older_store import database_before, insert_photo
 
 
@@ -90,7 +90,7 @@ def test_a_store_of_today_s_schema_with_a_child_split_in_two_is_made_one(data_di
     db.close()
     store = Store(data_dir)
     try:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
         assert [(c["id"], c["name"], c["aliases"], c["handles"], c["photos"]) for c in store.children()] == [
             (full, "Alice Dupont", ["Lili", "Ali"], [("instagram", "alice_dpt")], 1),
             (full + 1, "Léa Martin", [], [("tiktok", "lea.m")], 0)]

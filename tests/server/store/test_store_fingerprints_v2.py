@@ -1,14 +1,15 @@
-"""server/alerts/store.py, migration 2: photos enrolled with hashes alone gain local features, from the thumbnail the store kept."""
+"""server/store/schema.py, migration 3 (`_add_local_features`): photos enrolled with hashes alone
+gain local features, from the thumbnail the store kept."""
 
 from __future__ import annotations
 
 import sqlite_utils
 from PIL import Image
-from sentinelle.proxy.engine.fingerprint import Fingerprint, fingerprint
+from sentinelle.proxy.engine.fingerprint import FINGERPRINT_VERSION, Fingerprint, fingerprint
 from sentinelle.proxy.engine.matcher import Matcher
-from sentinelle.server.alerts import schema
+from sentinelle.server.store import schema
 from sentinelle.server.alerts.enroll import prepare_photo
-from sentinelle.server.alerts.store import Store
+from sentinelle.server.store.records import Store
 
 from benchmarks.transforms import EDITS
 from tests.conftest import kodak
@@ -36,7 +37,7 @@ def test_an_old_database_is_migrated_and_then_sees_through_edits(data_dir):
     assert before.match(copy) is None
 
     store = Store(data_dir)
-    assert store.db.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION >= 2
+    assert store._db.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION >= 2
     views = {view: fp for _, view, fp in store.fingerprints()}
     assert views["original"].local and views["mirror"].local  # keypoints, from the thumbnail
     assert not views["crop 4:5"].local  # the crops keep their hash alone, as newly enrolled ones do
@@ -48,9 +49,9 @@ def test_an_old_database_is_migrated_and_then_sees_through_edits(data_dir):
 def test_photos_enrolled_now_store_everything_matching_needs(data_dir):
     store = Store(data_dir)
     photo, _ = store.add_photo(prepare_photo(kodak(7).read_bytes(), "kodim07.jpg", None))
-    rows = store.db.execute("SELECT view, data FROM fingerprints WHERE photo_id = ?", [photo["id"]]).fetchall()
+    rows = store._db.execute("SELECT view, data FROM fingerprints WHERE photo_id = ?", [photo["id"]]).fetchall()
     stored = {view: Fingerprint.from_bytes(data) for view, data in rows}
-    assert all(data[0] == 2 for _, data in rows)
+    assert all(data[0] == FINGERPRINT_VERSION for _, data in rows)
     assert len(stored["original"].features) >= 100 and len(stored["mirror"].features) >= 100
     store.close()
 

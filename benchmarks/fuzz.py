@@ -133,8 +133,8 @@ async def fuzz_icap(data_dir: Path, count: int) -> dict[str, object]:
     """The ICAP cases through a real `sentinelle icap` on the data dir (its photo protected)."""
     service = await asyncio.to_thread(SentinelleIcap, data_dir)
     try:
-        cases = make_icap_cases(count, service.key, square_crop_copy(ROOT / "tests" / "fixtures" / "kodak" / "kodim15.jpg",
-                                                                     width=320), list(seed_images().values()), seed=12)
+        photo = square_crop_copy(ROOT / "tests" / "fixtures" / "kodak" / "kodim15.jpg", width=320)
+        cases = make_icap_cases(count, service.key, photo, list(seed_images().values()), seed=12)
         outcomes = await send_icap_cases(service.port, cases)
         await wait_for(lambda: service.api("/api/stats")["images"]["waiting"] == 0, timeout=300)
         stats = service.api("/api/stats")

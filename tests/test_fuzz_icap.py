@@ -1,7 +1,8 @@
 """Fuzzing the real `sentinelle icap`: malformed and odd requests each get their refusal (a 4xx,
 or RFC 3507's 501 and 505 for a method or a version), or a 204 when they are Squid's and well
-formed, or are closed when they end early; never a 500, a hang or a traceback, and a copy of the protected photo sent without Squid's key raises nothing. A sample;
-`python -m benchmarks.fuzz` runs thousands."""
+formed, or are closed when they end early; never a 500, a hang or a traceback, and a copy of the
+protected photo sent without Squid's key raises nothing. A sample; `python -m benchmarks.fuzz`
+runs thousands."""
 
 from __future__ import annotations
 

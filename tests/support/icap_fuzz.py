@@ -77,7 +77,8 @@ def _mutate(mutation: str, data: bytes, rng: random.Random) -> bytes:
     if mutation == "other digits":
         return data.replace(b"res-hdr=", "res-hdr=²٣".encode("utf-8"), 1)
     if mutation == "long header line":
-        return data.replace(b"Host: 127.0.0.1\r\n", b"Host: 127.0.0.1\r\nX-Long: " + b"a" * rng.randint(60_000, 200_000) + b"\r\n", 1)
+        long_line = b"X-Long: " + b"a" * rng.randint(60_000, 200_000) + b"\r\n"
+        return data.replace(b"Host: 127.0.0.1\r\n", b"Host: 127.0.0.1\r\n" + long_line, 1)
     # The body's first chunk, after the encapsulated request and response heads.
     body_at = data.index(b"\r\n\r\n", data.index(b"\r\n\r\n", head_end) + 4) + 4
     size_end = data.index(b"\r\n", body_at)

@@ -253,7 +253,8 @@ def test_a_facebook_address_that_is_not_facebook_s_is_not_kept(url):
              "photo_image": {"uri": "https://scontent-cdg4-2.xx.fbcdn.net/v/t39.30808-6/471000003_1_2_n.jpg"}}
     story = {"url": url, "actors": [{"id": "100000000000002", "name": "Feed Poster", "url": url}],
              "attachments": [{"styles": {"attachment": {"media": media}}}]}
-    photo = {"__typename": "Photo", "id": "1090000000000001", "url": url, "owner": {"id": "100000000000005", "name": "Fb Owner"},
+    photo = {"__typename": "Photo", "id": "1090000000000001", "url": url,
+             "owner": {"id": "100000000000005", "name": "Fb Owner"},
              "image": {"uri": "https://scontent-cdg4-2.xx.fbcdn.net/v/t39.30808-6/471000009_1_2_n.jpg"}}
     found = dict(parse_feed("facebook", "u", "application/json", json.dumps({"data": [story, photo]}).encode()))
     by_account = {a.account: a for a in found.values()}

@@ -280,8 +280,8 @@ def test_a_crop_is_outlined_where_it_shows_the_photo_and_says_the_photo_runs_pas
     assert red[20:-20, 20:-20].mean() < 0.01
 
 
-@pytest.mark.parametrize("hostile", ["javascript:alert(document.domain)//", " javascript:alert(1)", "java\tscript:alert(1)",
-                                     "JavaScript:alert(1)", "data:text/html,<script>alert(1)</script>", "vbscript:x"])
+@pytest.mark.parametrize("hostile", ["javascript:alert(document.domain)//", " javascript:alert(1)",
+                                     "java\tscript:alert(1)", "JavaScript:alert(1)", "data:text/html,<script>alert(1)</script>", "vbscript:x"])
 def test_only_web_addresses_are_links_in_the_report(data_dir, hostile):
     # An address a feed gave (Facebook's node.url, probe of issue 30) is shown, never followed.
     data_dir.mkdir()

@@ -63,7 +63,8 @@ def test_the_ssl_db_is_made_as_squid_s_user():
 
 
 def test_the_ca_copy_and_the_configuration_with_the_key_are_private_from_their_first_byte(tmp_path):
-    written = write_files(tmp_path / "conf.d", SquidSettings(tmp_path / "conf.d" / "sentinelle-ca.pem", KEY), b"KEY+CERT")
+    settings = SquidSettings(tmp_path / "conf.d" / "sentinelle-ca.pem", KEY)
+    written = write_files(tmp_path / "conf.d", settings, b"KEY+CERT")
     assert written.ca_file.read_bytes() == b"KEY+CERT"
     assert stat.S_IMODE(written.ca_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(written.config.stat().st_mode) == 0o600

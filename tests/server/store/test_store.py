@@ -206,7 +206,8 @@ def test_the_database_and_its_wal_and_shm_are_the_owner_s_alone(data_dir):
         try:
             enroll(store, 5)  # written: the -wal and -shm are in use
             names = ("sentinelle.db", "sentinelle.db-wal", "sentinelle.db-shm")
-            assert {name: stat.S_IMODE((data_dir / name).stat().st_mode) for name in names} == dict.fromkeys(names, 0o600)
+            modes = {name: stat.S_IMODE((data_dir / name).stat().st_mode) for name in names}
+            assert modes == dict.fromkeys(names, 0o600)
         finally:
             store.close()
     finally:

@@ -229,9 +229,11 @@ def main() -> None:
           for name, outcome in results.items()),
         "", "`ok`: the client got the body exactly as the origin sent it. `api`: status classes of "
         "the answers (4xx: refused with a JSON error; no 5xx is allowed). `icap`: the status each "
-        "request got (501 and 505: RFC 3507's refusals of a method or a version; `closed`: it "
-        "ended before its end, and was closed unanswered; a 500, a timeout or an odd answer would "
-        "name its mutation).", "",
+        "request got (403: without Squid's key; 400 and 413: malformed, a head or a line too long; 405: a REQMOD, "
+        "which this service does not take; 501 and 505: RFC 3507's refusals of another method or a "
+        "version; `closed`: it ended before its end, and was closed unanswered; `reset`: refused "
+        "and closed with bytes of it unread, so the kernel reset the connection; a 500, a timeout "
+        "or an odd answer would name its mutation).", "",
     ]
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text("\n".join(lines))

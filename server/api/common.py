@@ -1,5 +1,5 @@
-"""What the API's handlers share: where the store and the protected set hang on the app, and
-errors as JSON."""
+"""What the API's handlers share: where the store and the protected set hang on the app, what an
+id looks like, bodies read within bounds, and errors as JSON."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from sentinelle.server.store.door import StoreDoor
 
 STORE = web.AppKey("store", StoreDoor)
 PROTECTED = web.AppKey("protected", LiveIndex)
+# A number in a route (an alert's, a photo's, a child's) or a query: ASCII digits only (a
+# route's `\d` takes `٣` too, which int() reads as 3).
+ID = "[0-9]{1,18}"
 
 
 def with_links(alert: dict) -> dict:
@@ -18,11 +21,26 @@ def with_links(alert: dict) -> dict:
 
 
 def error(status: type[web.HTTPException], message: str, **headers: str) -> web.HTTPException:
-    return status(
-        text=web.json_response({"error": message}).text,
-        content_type="application/json",
-        headers=headers or None,
-    )
+    return status(**as_json(message), headers=headers or None)
+
+
+def too_large(message: str, limit: int, size: int) -> web.HTTPRequestEntityTooLarge:
+    """413, as JSON (aiohttp's own wants the sizes too)."""
+    return web.HTTPRequestEntityTooLarge(limit, size, **as_json(message))
+
+
+def as_json(message: str) -> dict[str, str]:
+    """An error's body, as every answer of the API's: {"error": message}."""
+    return {"text": web.json_response({"error": message}).text, "content_type": "application/json"}
+
+
+async def json_of(request: web.Request) -> object:
+    """The request's body as JSON, or None when it is not JSON: malformed, or nested deeper than
+    Python's parser goes (`[` a hundred thousand times raises RecursionError, not ValueError)."""
+    try:
+        return await request.json()
+    except (ValueError, RecursionError):
+        return None
 
 
 async def refresh_protected(app: web.Application) -> None:
@@ -34,10 +52,8 @@ async def refresh_protected(app: web.Application) -> None:
 
 async def status_of(request: web.Request, statuses: tuple[str, ...]) -> str:
     """The `status` a PATCH body asks for, one of `statuses`; 400 with what to send otherwise."""
-    try:
-        body = await request.json()
-    except ValueError:
-        raise error(web.HTTPBadRequest, f'the body must be JSON like {{"status": "{statuses[1]}"}}') from None
+    if (body := await json_of(request)) is None:
+        raise error(web.HTTPBadRequest, f'the body must be JSON like {{"status": "{statuses[1]}"}}')
     status = body.get("status") if isinstance(body, dict) else None
     if status not in statuses:
         raise error(web.HTTPBadRequest, f"status must be one of {', '.join(statuses)}")

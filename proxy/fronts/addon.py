@@ -81,7 +81,11 @@ class Watcher:
     def response(self, flow: http.HTTPFlow) -> None:
         self.watch.busy()
         response = flow.response
-        if response is None or response.status_code != 200:
+        if response is None:
+            return
+        if self.watch.reported:  # the parent reported accounts: is this one's profile answered?
+            self._reported_profile(flow, response)
+        if response.status_code != 200:
             return
         # The host mitmproxy connected to; the Host header only when that is no social host
         # (an address): reading the header costs 6 µs, most of this hook's work.
@@ -103,6 +107,16 @@ class Watcher:
             # mitmproxy sends the response when this hook returns, and every microsecond here
             # is one each image waits.
             self.watch.take_image(flow, platform, body)
+
+    def _reported_profile(self, flow: http.HTTPFlow, response: http.Response) -> None:
+        """Hand the answer for a reported account's profile to the watch, whatever its status
+        (a 404 is what a takedown looks like). A live profile's answer goes on to be read as a feed."""
+        platform = platform_of(flow.request.pretty_host, self._extra_domains)
+        url = flow.request.pretty_url
+        if platform is None or response.raw_content is None or not self.watch.wants_profile(platform, url):
+            return
+        self.watch.read_profile(platform, url, response.status_code, response.headers.get("content-type", ""),
+                                response.raw_content, response.headers.get("content-encoding", "identity"))
 
     # -- the front's part of the watch, off the response path ---------------------
 

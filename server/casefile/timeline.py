@@ -64,7 +64,7 @@ def accounts(record: dict) -> list[dict]:
             a["taken_down"] = event["at"]
         else:
             a["returned"] = came_back(event)
-    return sorted(found.values(), key=lambda a: (a["first_seen"] or "", a["handle"]))
+    return sorted(found.values(), key=lambda a: (a["first_seen"] is None, a["first_seen"] or "", a["handle"]))
 
 
 def reports(record: dict, now: datetime, escalate_after: int = ESCALATE_AFTER_DAYS) -> list[dict]:
@@ -95,6 +95,8 @@ def timeline(record: dict, now: datetime, escalate_after: int = ESCALATE_AFTER_D
                         "kind": kind, "platform": platform, "handle": handle, "text": text})
 
     for a in accounts(record):
+        if a["first_seen"] is None:
+            continue  # known only by a report or an event: those say it
         name = f" ({a['display_name']})" if a["display_name"] else ""
         looks = f"; looks like her: {a['looks_like']}" if a["looks_like"] else ""
         photos = f"; shows {len(a['photos'])} of her photos: {', '.join(a['photos'])}" if a["photos"] else ""

@@ -31,17 +31,22 @@ def a_case(data_dir) -> None:
         store.close()
 
 
-def test_reported_then_case_shows_the_report_the_takedown_and_the_return_in_order(data_dir):
-    a_case(data_dir)
-    done = run(data_dir, "reported", "@fake.alice", "--channel", "pharos", "--ref", "PHAROS-42", "--on", "2026-11-25")
-    assert done.exit_code == 0, done.output
-    assert "Reported @fake.alice to pharos on 2026-11-25 12:00 UTC (reference PHAROS-42): kept in case #1." in done.output
+def taken_down_and_back(data_dir) -> None:
+    """@fake.alice's profile answered 404 a day on; three days on, @alice.again shows the same photo."""
     store = Store(data_dir)
     try:
         store.record_takedown(gone("fake.alice", 1))
         store.record_sighting(post(store.photos()[0]["id"], "alice.again", 4, days=3))
     finally:
         store.close()
+
+
+def test_reported_then_case_shows_the_report_the_takedown_and_the_return_in_order(data_dir):
+    a_case(data_dir)
+    done = run(data_dir, "reported", "@fake.alice", "--channel", "pharos", "--ref", "PHAROS-42", "--on", "2026-11-25")
+    assert done.exit_code == 0, done.output
+    assert "Reported @fake.alice to pharos on 2026-11-25 12:00 UTC (reference PHAROS-42): kept in case #1." in done.output
+    taken_down_and_back(data_dir)
     shown = run(data_dir, "case", "Alice")
     assert shown.exit_code == 0, shown.output
     lines = [line for line in shown.output.splitlines() if line.startswith("  20")]
@@ -78,12 +83,7 @@ def test_an_alert_moved_to_a_case_of_its_own(data_dir):
 def test_export_case_leads_with_the_timeline_and_verifies(data_dir, tmp_path):
     a_case(data_dir)
     run(data_dir, "reported", "@fake.alice", "--ref", "IG-1", "--on", "2026-11-25")
-    store = Store(data_dir)
-    try:
-        store.record_takedown(gone("fake.alice", 1))
-        store.record_sighting(post(store.photos()[0]["id"], "alice.again", 4, days=3))
-    finally:
-        store.close()
+    taken_down_and_back(data_dir)
     out = tmp_path / "case.zip"
     made = run(data_dir, "export", "--case", "Alice Martin", "--country", "FR", "--lang", "fr", "-o", str(out))
     assert made.exit_code == 0, made.output

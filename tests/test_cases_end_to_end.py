@@ -108,9 +108,9 @@ async def test_reported_taken_down_and_back_again_is_one_case(tmp_path, data_dir
         finally:
             reader.cancel()
             code = await asyncio.to_thread(watcher.stop)
-        _, err = watcher.output
+        out, err = watcher.output
         assert code == 0 and "Traceback" not in err, err
-        assert "came back as @alice.again, less than a day after @alice.martin.2014 was taken down" in err
+        assert "came back as @alice.again, less than a day after @alice.martin.2014 was taken down" in out + err
 
         # 5. The case file: a timeline first, naming both handles in order; verified.
         out = tmp_path / "case.zip"

@@ -130,7 +130,7 @@ class Cases:
     def record_report(self, ref: str, channel: str = "platform", reference: str | None = None,
                       on: str | None = None) -> dict:
         """Keep that the parent reported what `ref` names to `channel` (with the reference it gave),
-        on `on` (a date or a time, ISO; now when not given). An alert reported is marked so."""
+        on `on` (a date or a time, ISO; now when not given). The alerts reported are marked so."""
         channel = (channel or "platform").strip().lower()
         reported_on = _moment(on) if on else _now()
         with self._db.atomic():
@@ -140,9 +140,11 @@ class Cases:
             report_id = self._db["reports"].insert({
                 **target, "channel": channel, "ref": reference, "reported_on": reported_on, "recorded_at": _now(),
             }).last_pk
-            if target["alert_id"] is not None:
-                self._db.execute("UPDATE alerts SET status = 'reported', status_changed_at = ? WHERE id = ?"
-                                 " AND status IN ('new', 'seen')", [_now(), target["alert_id"]])
+            # The alert reported, or every alert of the account reported, is marked so.
+            self._db.execute(
+                "UPDATE alerts SET status = 'reported', status_changed_at = ? WHERE status IN ('new', 'seen')"
+                " AND (id = ? OR (? IS NULL AND platform = ? AND account = ? COLLATE NOCASE))",
+                [_now(), target["alert_id"], target["alert_id"], target["platform"], target["handle"]])
         return self.report(report_id)
 
     def report(self, report_id: int) -> dict | None:

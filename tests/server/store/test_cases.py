@@ -60,7 +60,11 @@ def test_a_report_names_an_alert_or_an_account_and_is_kept_with_its_channel_and_
     assert (by_account["alert_id"], by_account["handle"], by_account["reported_on"]) == (
         None, "alice.martin.2014", "2026-11-26T08:30:00.000+00:00")
     assert by_account["case_id"] == by_alert["case_id"] == alert["case_id"]
-    assert store.reported_accounts() == [("instagram", "alice.martin.2014"), ("instagram", "fake.alice")]
+    other, _ = store.record_sighting(post(photo["id"], "fake.alice.2", 2))
+    store.record_report("instagram:fake.alice.2")
+    assert store.alert(other["id"])["status"] == "reported"  # an account reported: its alerts are
+    assert store.reported_accounts() == [("instagram", "alice.martin.2014"), ("instagram", "fake.alice"),
+                                        ("instagram", "fake.alice.2")]
     for ref, on in (("nobody", None), ("#999", None), ("fake.alice", "yesterday")):
         with pytest.raises(StoreError):
             store.record_report(ref, on=on)

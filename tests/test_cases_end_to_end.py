@@ -121,8 +121,10 @@ async def test_reported_taken_down_and_back_again_is_one_case(tmp_path, data_dir
                               text=True, check=True).stdout
         timeline = text.split("\f")[0]
         assert "Timeline" in timeline
-        assert (timeline.index("@alice.martin.2014") < timeline.index("reported to") < timeline.index("taken down")
-                < timeline.index("@alice.again"))
+        # In order: the first account, its report (its reference), its takedown (the 404), the second
+        # account. Words that a table cell never wraps, as a long line's other words may be.
+        assert (timeline.index("@alice.martin.2014") < timeline.index("IG-77") < timeline.index("404")
+                < timeline.index("@alice.again") < timeline.index("Came back"))
 
         # 6. A restart: the case is all there, and the account taken down is no longer followed.
         watcher = await asyncio.to_thread(Watcher, data_dir, hosts, certs.ca_file)

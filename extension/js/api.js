@@ -198,6 +198,18 @@ export class Api {
     return this.json(`/api/watchlist/${Number(id)}`, { method: "PATCH", json: { status } });
   }
 
+  /** Every case, with its accounts, its reports (answered, or for how many `days` not, and whether
+   *  to `escalate` after `escalateAfter` days) and its timeline. */
+  cases(escalateAfter) {
+    return this.json(`/api/cases?escalate_after=${Number(escalateAfter) || 7}`);
+  }
+
+  /** Keep that the parent reported an alert or an account (`target`) to `channel`, with the
+   *  reference the channel gave (`ref`) and its date (`on`, YYYY-MM-DD); resolves to the report. */
+  report({ target, channel, ref, on }) {
+    return this.json("/api/reports", { method: "POST", json: { target: String(target), channel, ref, on } });
+  }
+
   /** Enroll files (File or Blob with a name); resolves to one outcome per file. */
   enroll(files, child) {
     const form = new FormData();

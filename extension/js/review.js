@@ -16,6 +16,7 @@ import { accountOf, firstPosterOf, safeUrl } from "./places.js";
 import { loadNextSteps, pickCountry, saveCountry, stepsFor } from "./next-steps.js";
 import { visibleOutline } from "./outline.js";
 import { showWatchList } from "./watch-list.js";
+import { saveEscalateAfter, saveReport, showReports } from "./reports.js";
 
 const page = {
   api: null,
@@ -36,7 +37,13 @@ async function main() {
   for (const button of document.querySelectorAll("[data-status]")) {
     button.addEventListener("click", () => changeStatus(button.dataset.status));
   }
-  document.getElementById("case-file").addEventListener("click", downloadCaseFile);
+  document.getElementById("case-file").addEventListener("click", () => downloadCaseFile(false));
+  document.getElementById("whole-case-file").addEventListener("click", () => downloadCaseFile(true));
+  document.getElementById("report-form").addEventListener("submit", reported);
+  document.getElementById("escalate-days").addEventListener("change", async (event) => {
+    event.target.value = await saveEscalateAfter(event.target.value);
+    renderReports(current());
+  });
   document.getElementById("country").addEventListener("change", async (event) => {
     await saveCountry(event.target.value);
     renderNextSteps(current());
@@ -211,6 +218,42 @@ async function renderDetail(alertId) {
     new Intl.NumberFormat(uiLanguage(), { maximumFractionDigits: 2 }).format(alert.score);
   renderSightings(alert.sightings || []);
   renderNextSteps(alert);
+  document.getElementById("whole-case-file").hidden = !alert.child;
+  await renderReports(alert);
+}
+
+/** The parent pressed "Reported": the report is kept in the case, and the alert marked reported. */
+async function reported(event) {
+  event.preventDefault();
+  const alert = current();
+  const line = document.getElementById("report-line");
+  if (!alert) return;
+  try {
+    await saveReport(page.api, alert, event.target);
+    event.target.reset();
+    line.textContent = t("reportSaved");
+    const updated = await page.api.alert(alert.id);
+    page.alerts = page.alerts.map((a) => (a.id === updated.id ? updated : a));
+    renderStatus(updated);
+    renderList();
+    await renderReports(updated);
+    send("sync").catch(() => {});
+  } catch (error) {
+    line.textContent = explain(error);
+  }
+}
+
+async function renderReports(alert) {
+  if (!alert) return;
+  try {
+    await showReports(page.api, alert, () => {
+      const language = uiLanguage().toLowerCase().startsWith("fr") ? "fr" : "en";
+      const code = document.getElementById("country").value || "OTHER";
+      return stepsFor(page.nextSteps, alert.platform, code, language).country.map(stepItem);
+    });
+  } catch (error) {
+    document.getElementById("report-line").textContent = explain(error);
+  }
 }
 
 /**
@@ -269,13 +312,15 @@ async function changeStatus(status) {
   }
 }
 
-/** The case file (a ZIP) of the account that posted the shown alert, else of the alert alone. */
-async function downloadCaseFile() {
+/** The case file (a ZIP) of the account that posted the shown alert, else of the alert alone; or
+ *  (`whole`) the child's whole case, led by its timeline. */
+async function downloadCaseFile(whole) {
   const alert = current();
   if (!alert) return;
   const line = document.getElementById("case-file-line");
   line.textContent = t("caseFileMaking");
-  const which = alert.account ? `account=${encodeURIComponent(alert.account)}` : `alert=${Number(alert.id)}`;
+  const which = whole ? `case=${encodeURIComponent(alert.child)}`
+    : alert.account ? `account=${encodeURIComponent(alert.account)}` : `alert=${Number(alert.id)}`;
   const language = uiLanguage().toLowerCase().startsWith("fr") ? "fr" : "en";
   const country = encodeURIComponent(document.getElementById("country").value || "OTHER");
   try {

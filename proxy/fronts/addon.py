@@ -107,7 +107,11 @@ class Watcher:
     def response(self, flow: http.HTTPFlow) -> None:
         self.watch.busy()
         response = flow.response
-        if response is None or response.status_code != 200:
+        if response is None:
+            return
+        if self.watch.reported:  # the parent reported accounts: is this one's profile answered?
+            self._reported_profile(flow, response)
+        if response.status_code != 200:
             return
         platform = self._platform(flow)
         if platform is None:
@@ -142,6 +146,16 @@ class Watcher:
         if not flow.server_conn.tls_established:
             return None
         return platform_of(flow.request.host, self._extra_domains)
+
+    def _reported_profile(self, flow: http.HTTPFlow, response: http.Response) -> None:
+        """Hand the answer for a reported account's profile to the watch, whatever its status
+        (a 404 is what a takedown looks like). A live profile's answer goes on to be read as a feed."""
+        platform = self._platform(flow)
+        url = flow.request.url  # the checked host's, not the Host header's
+        if platform is None or response.raw_content is None or not self.watch.wants_profile(platform, url):
+            return
+        self.watch.read_profile(platform, url, response.status_code, response.headers.get("content-type", ""),
+                                response.raw_content, response.headers.get("content-encoding", "identity"))
 
     # -- the front's part of the watch, off the response path ---------------------
 

@@ -43,6 +43,7 @@ from sentinelle.proxy.feeds.attribution import (
     AttributionMap,
     is_feed,
 )
+from sentinelle.proxy.feeds.gone import Gone, profile_of
 from sentinelle.proxy.feeds.lookalikes import Lookalike
 from sentinelle.proxy.fronts import encoding, memory, worker
 from sentinelle.proxy.fronts.sighting import Sighting, WatchCounts
@@ -146,8 +147,10 @@ class Watch:
     (asked at each image, so a change reaches the next one); `record` is handed each
     sighting, on the event loop, never on the response path; `lookalike` (if given) each
     account a feed showed whose name looks like a child's; `named` (if given) the handle a feed
-    ties to an account that a sighting knew by id alone (`await_names`). All must answer at
-    once, touching no disk: the server hands in a cached index and a recorder that queues.
+    ties to an account that a sighting knew by id alone (`await_names`); `gone` (if given) each
+    answer that a reported account is gone (`reported` holds those accounts, kept up to date by
+    the root). All must answer at once, touching no disk: the server hands in a cached index and
+    a recorder that queues.
     `tune_memory`: the process is Sentinelle's own, so the allocator is the watch's to tune.
     `quiet_seconds`: how long the front must have handled nothing before images are handed
     to the checker (0: as soon as a worker is free).
@@ -160,6 +163,7 @@ class Watch:
         *,
         lookalike: Callable[[Lookalike], None] | None = None,
         named: Callable[[AccountNamed], None] | None = None,
+        gone: Callable[[Gone], None] | None = None,
         workers: int | None = None,
         tune_memory: bool = False,
         quiet_seconds: float = QUIET_SECONDS,
@@ -170,6 +174,10 @@ class Watch:
         self._named = named
         # Accounts that sightings knew by their id alone: (platform, id), the oldest forgotten first.
         self._unnamed: collections.OrderedDict[tuple[str, str], None] = collections.OrderedDict()
+        self._gone = gone
+        # The accounts the parent reported and not yet seen gone, as (platform, handle lower-cased):
+        # the only profiles whose answers are read (privacy), set by the composition root.
+        self.reported: frozenset[tuple[str, str]] = frozenset()
         self._front: Front | None = None
         self._workers = workers or default_workers()
         # Whether the process is Sentinelle's own (`sentinelle run`, `sentinelle icap`), so that
@@ -268,6 +276,23 @@ class Watch:
         self._feeds.add(future)
         future.add_done_callback(partial(self._read, pool, datetime.now(UTC)))
 
+    def wants_profile(self, platform: str, url: str) -> bool:
+        """Whether `url` asks for the profile of an account the parent reported: its answer,
+        whatever its status, is to be read (`read_profile`) for whether the account is gone."""
+        handle = profile_of(platform, url) if self.reported and self._gone is not None else None
+        return handle is not None and (platform, handle.lower()) in self.reported
+
+    def read_profile(self, platform: str, url: str, status: int, content_type: str, body: bytes,
+                     coding: str = "identity") -> None:
+        """Read the answer for a reported account's profile in the pool; an answer that it is
+        gone is handed on to `gone`, stamped with the time it came."""
+        handed = self._hand_over(worker.read_profile, platform, url, status, content_type, body, coding)
+        if handed is None:
+            return
+        _, future = handed
+        self._feeds.add(future)
+        future.add_done_callback(partial(self._profile_read, datetime.now(UTC)))
+
     def take_image(self, kept: object, platform: str, body: bytes) -> None:
         """Keep an image response to be checked once the front is quiet; `body` as received.
 
@@ -321,6 +346,15 @@ class Watch:
                 self._named(named)
             except Exception:
                 logger.exception("Sentinelle learnt who posted a photo but could not note it")
+
+    def _profile_read(self, seen_at: datetime, future: asyncio.Future) -> None:
+        self._feeds.discard(future)
+        if future.cancelled() or future.exception() is not None or future.result() is None:
+            return  # a worker lost with it: the parent's next visit reads it again
+        try:
+            self._gone(replace(future.result(), seen_at=seen_at))
+        except Exception:
+            logger.exception("Sentinelle saw a reported account taken down but could not note it")
 
     def _refusal(self, body: bytes) -> str | None:
         """Why an image is not to be kept for checking, if it is not."""

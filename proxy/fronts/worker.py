@@ -21,6 +21,7 @@ from pathlib import Path
 from sentinelle.proxy.engine.fingerprint import fingerprint
 from sentinelle.proxy.engine.matcher import Match, Matcher
 from sentinelle.proxy.feeds.attribution import MAX_FEED_BYTES, Attribution, parse_feed
+from sentinelle.proxy.feeds.gone import Gone, account_gone
 from sentinelle.proxy.feeds.lookalikes import Lookalike, find_lookalikes
 from sentinelle.proxy.feeds.names import NameWatch
 from sentinelle.proxy.files import write_atomically
@@ -81,6 +82,18 @@ def read_feed(platform: str, feed_url: str, content_type: str, body: bytes, codi
         return [], []
     found = parse_feed(platform, feed_url, content_type, body)
     return found, find_lookalikes((attribution for _, attribution in found), _protected(index).names)
+
+
+def read_profile(platform: str, url: str, status: int, content_type: str, body: bytes,
+                 coding: str) -> Gone | None:
+    """Whether the answer to a request for a reported account's profile says the account is gone
+    (proxy/feeds/gone.py), its body decoded from `coding` within MAX_FEED_BYTES; a body that does
+    not decode within the limit says nothing."""
+    try:
+        body = encoding.decode(body, coding, MAX_FEED_BYTES)
+    except encoding.DecodeError:
+        return None
+    return account_gone(platform, url, status, content_type, body)
 
 
 def _protected(index: IndexRef) -> Protected:

@@ -1,4 +1,5 @@
-"""What happened, pushed to whoever listens: new alerts, sightings and watch-list accounts.
+"""What happened, pushed to whoever listens: new alerts, sightings, watch-list accounts, reported
+accounts taken down, and returns (a new account that came back after a takedown).
 
 Events are (kind, record) pairs, as the store returns records; how they go over the wire
 (Server-Sent Events, with the API's links) is the API's business (server/api/app.py).
@@ -14,6 +15,16 @@ Event = tuple[str, dict]
 
 # A listener that stops reading is dropped rather than letting its queue grow.
 MAX_QUEUED = 100
+# The kinds of event about a case's accounts (server/store/cases.py).
+TAKEDOWN, RETURN = "takedown", "return"
+
+
+def came_back(event: dict) -> str:
+    """What a return says to a parent: "came back as @y, 2 days after @x was taken down"."""
+    detail = event["detail"]
+    days = detail.get("days") or 0
+    after = "less than a day" if days < 1 else "1 day" if round(days) == 1 else f"{round(days)} days"
+    return f"came back as @{event['handle']}, {after} after @{detail['after']} was taken down"
 
 
 class Events:

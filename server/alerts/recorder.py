@@ -18,9 +18,10 @@ import logging
 import sqlite3
 
 from sentinelle.proxy.feeds.attribution import AccountNamed
+from sentinelle.proxy.feeds.gone import Gone
 from sentinelle.proxy.feeds.lookalikes import Lookalike
 from sentinelle.proxy.fronts.sighting import Sighting
-from sentinelle.server.alerts.events import Events
+from sentinelle.server.alerts.events import RETURN, TAKEDOWN, Events, came_back
 from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.store.records import Store
 
@@ -41,7 +42,7 @@ class AlertRecorder:
 
     def __init__(self, store: StoreDoor, events: Events) -> None:
         self._store, self._events = store, events
-        self._unsaved: collections.deque[Sighting | Lookalike | AccountNamed] = collections.deque()
+        self._unsaved: collections.deque[Sighting | Lookalike | AccountNamed | Gone] = collections.deque()
         self._writing: asyncio.Task | None = None
         self.failing = False  # the last write failed; cleared by the next one that succeeds
 
@@ -58,7 +59,11 @@ class AlertRecorder:
         the same queue as the sightings, so that the sighting is in the store before it is named."""
         self._queue(named)
 
-    def _queue(self, item: Sighting | Lookalike | AccountNamed) -> None:
+    def gone(self, gone: Gone) -> None:
+        """A reported account's profile answered that it is gone: to its case, as a takedown."""
+        self._queue(gone)
+
+    def _queue(self, item: Sighting | Lookalike | AccountNamed | Gone) -> None:
         self._unsaved.append(item)
         if self._writing is None or self._writing.done():
             self._writing = asyncio.get_running_loop().create_task(self._write_all())
@@ -82,6 +87,8 @@ class AlertRecorder:
                     await self._write_lookalike(item)
                 elif isinstance(item, AccountNamed):
                     await self._write_named(item)
+                elif isinstance(item, Gone):
+                    await self._write_gone(item)
                 else:
                     await self._write_sighting(item)
             except WRITE_FAILURES as e:
@@ -108,6 +115,8 @@ class AlertRecorder:
             logger.warning("Sentinelle: a protected photo (%s) was seen on %s — alert #%d%s",
                            alert["photo_name"], alert["platform"], alert["id"],
                            " (impersonation)" if alert["kind"] == "impersonation" else "")
+            if alert["account"]:
+                await self._publish_return(alert["platform"], alert["account"])
 
     async def _write_named(self, named: AccountNamed) -> None:
         for alert_id in await self._store.write(Store.name_account, named):
@@ -124,3 +133,18 @@ class AlertRecorder:
                            entry["platform"], entry["child"], entry["handle"])
         for alert_id in upgraded:  # her photos were seen on it before its name was: now an impersonation
             self._events.publish("alert", await self._store.read(Store.alert, alert_id))
+        if is_new:
+            await self._publish_return(entry["platform"], entry["handle"])
+
+    async def _write_gone(self, gone: Gone) -> None:
+        event = await self._store.write(Store.record_takedown, gone)
+        if event is not None:  # else not reported, or known to be gone already
+            self._events.publish(TAKEDOWN, event)
+            logger.warning("Sentinelle: @%s, which you reported, is gone from %s (%s) — kept in its case",
+                           event["handle"], event["platform"], event["detail"]["why"])
+
+    async def _publish_return(self, platform: str, handle: str) -> None:
+        """A new account noted as a return (server/store/cases.py): said as such."""
+        if (event := await self._store.read(Store.return_of, platform, handle)) is not None:
+            self._events.publish(RETURN, event)
+            logger.warning("Sentinelle: %s on %s", came_back(event), platform)

@@ -45,6 +45,7 @@ from sentinelle.server.api.handshake import (
     well_formed,
 )
 from sentinelle.server.api.pac import CONTENT_TYPE as PAC_CONTENT_TYPE
+from sentinelle.server.api.cases import CASE_ROUTES
 from sentinelle.server.api.people import PEOPLE_ROUTES
 from sentinelle.server.api.usage import process_usage
 from sentinelle.server.casefile import case as casefile
@@ -149,6 +150,7 @@ def create_app(
             web.get("/api/proxy", proxy_settings),
             web.get("/proxy.pac", proxy_pac),
             *PEOPLE_ROUTES,
+            *CASE_ROUTES,
         ]
     )
     return app
@@ -294,9 +296,15 @@ async def alert_photo(request: web.Request) -> web.Response:
 
 
 async def case_file(request: web.Request) -> web.Response:
-    """The case file (a ZIP) of `?alert=ID` (repeatable) or `?account=NAME`, in `?lang=en|fr`
-    with the help lines of `?country=FR|US|GB|OTHER`."""
+    """The case file (a ZIP) of `?alert=ID` (repeatable), `?account=NAME` or a child's whole case
+    (`?case=CHILD`), in `?lang=en|fr` with the help lines of `?country=FR|US|GB|BE|CA|OTHER`."""
     query = request.query
+    if child := query.get("case"):
+        try:
+            case = await request.app[STORE].read(casefile.collect_case, child)
+        except (casefile.CaseFileError, StoreError) as e:
+            raise error(web.HTTPNotFound, str(e)) from None
+        return await _zip(case, query)
     named = query.getall("alert", [])
     if not all(re.fullmatch(ID, i) for i in named):
         raise error(web.HTTPBadRequest, "alert must be an alert's number")
@@ -306,6 +314,10 @@ async def case_file(request: web.Request) -> web.Response:
         case = await db.read(casefile.collect, ids, query.get("account") or None)
     except casefile.CaseFileError as e:
         raise error(web.HTTPNotFound if ids or query.get("account") else web.HTTPBadRequest, str(e)) from None
+    return await _zip(case, query)
+
+
+async def _zip(case, query) -> web.Response:
     data = await build_away(case, query.get("lang", "en"), query.get("country", "OTHER"))
     return web.Response(body=data, content_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{casefile.file_name(case)}"',

@@ -33,7 +33,9 @@ FORMAT = "sentinelle-case-file/1"
 # The reporting channels: the data file the extension's review page shows, shipped in the package.
 NEXT_STEPS = "data/next-steps.json"
 LANGUAGES = ("en", "fr")
-COUNTRIES = ("FR", "US", "GB", "OTHER")
+COUNTRIES = ("FR", "US", "GB", "BE", "CA", "OTHER")
+# The offences the acts may fall under, per country: a reviewed data file, with each entry's source.
+OFFENCES = Path(__file__).with_name("offences.json")
 MANIFEST = "manifest.json"
 CHECKSUMS = "SHA256SUMS"
 # `verify` hashes each file this much at a time: a case file is anyone's ZIP, and one member
@@ -70,6 +72,28 @@ def collect(store: Store, alert_ids: list[int] = (), account: str | None = None)
     return Case(alerts=alerts, evidence_dir=store.evidence_dir)
 
 
+def collect_case(store: Store, child: str) -> Case:
+    """A child's whole case (all of her cases, if the parent split one): its alerts, the
+    accounts watched, the reports and what became of each account; CaseFileError if it has
+    no alert yet."""
+    records = [store.case_record(c["id"]) for c in store.cases_of(child)]
+    story = {key: [item for r in records for item in r[key]] for key in ("alerts", "watched", "reports", "events")}
+    story["case"] = records[0]["case"] | {"ids": [r["case"]["id"] for r in records]}
+    if not story["alerts"]:
+        raise CaseFileError(f"the case of {child!r} has no alert yet: see `sentinelle case`")
+    for alert in story["alerts"]:
+        alert["thumbnail"] = store.photo_thumbnail(alert["photo_id"])
+        if alert["kind"] == "impersonation" and alert.get("account"):
+            alert["watch"] = store.watch_entry_of(alert["platform"], alert["account"])
+    story["alerts"].sort(key=lambda a: (a["first_seen"] or "", a["id"]))
+    return Case(alerts=story["alerts"], evidence_dir=store.evidence_dir, story=story)
+
+
+def load_offences() -> dict:
+    """The offences per country (server/casefile/offences.json), shipped with Sentinelle."""
+    return json.loads(OFFENCES.read_text(encoding="utf-8"))
+
+
 def default_language() -> str:
     name = os.environ.get("LC_ALL") or os.environ.get("LANG") or (locale.getlocale()[0] or "")
     return "fr" if name.lower().startswith("fr") else "en"
@@ -96,7 +120,12 @@ def build(case: Case, lang: str = "en", country: str = "OTHER", next_steps: Path
             else:  # deleted by hand from the data dir: the report and sightings.json say so
                 s["evidence_missing"] = True
     steps = _load_steps(next_steps)
-    report = Report(case, lang, country, steps, files)
+    if case.story is not None:
+        for event in case.story["events"]:  # the pages that said an account was gone
+            if event.get("evidence_file") and (path := case.evidence_dir / event["evidence_file"]).is_file():
+                files[evidence_path(event)] = path.read_bytes()
+        files["case.json"] = json.dumps(_public_case(case), indent=2, ensure_ascii=False).encode()
+    report = Report(case, lang, country, steps, files, load_offences() if case.story is not None else None)
     files["sightings.json"] = json.dumps(
         [_public(alert) for alert in case.alerts], indent=2, ensure_ascii=False).encode()
     files["report.html"] = report.html().encode()
@@ -207,6 +236,15 @@ def _public(alert: dict) -> dict:
     out["sightings"] = [{k: v for k, v in s.items() if k != "evidence_file"} | {"evidence_path": evidence_path(s)}
                         for s in alert["sightings"]]
     return out
+
+
+def _public_case(case: Case) -> dict:
+    """A case as case.json shows it: its timeline, accounts, reports and account events."""
+    from sentinelle.server.casefile.timeline import accounts, reports, timeline
+
+    story = case.story
+    return {"case": story["case"], "timeline": timeline(story, case.created), "accounts": accounts(story),
+            "reports": reports(story, case.created), "events": story["events"]}
 
 
 def _generator() -> str:

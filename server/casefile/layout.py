@@ -18,6 +18,9 @@ class Case:
     alerts: list[dict]  # each with "sightings" (list of dict) and "thumbnail" (JPEG bytes or None)
     evidence_dir: Path
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # A whole case (`sentinelle export --case`): what the store keeps of it (Store.case_record:
+    # its alerts, accounts watched, reports and account events), led by its timeline.
+    story: dict | None = None
 
 
 def photo_path(alert: dict) -> str:

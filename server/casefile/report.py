@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from sentinelle.server.casefile.layout import Case, evidence_path, photo_path, utc
 from sentinelle.server.casefile.outline import Outline, visible_outline
+from sentinelle.server.casefile.timeline import CHANNEL_NAMES, ESCALATE_AFTER_DAYS, accounts, reports, timeline
 from sentinelle.server.casefile.words import PLATFORM_NAMES, WORDS, with_names
 
 # The outline of the protected photo on the evidence (the HTML's stroke is in the CSS).
@@ -38,11 +39,75 @@ def web_link(url: str | None) -> str | None:
 
 
 class Report:
-    def __init__(self, case: Case, lang: str, country: str, steps: dict, files: dict[str, bytes]) -> None:
+    def __init__(self, case: Case, lang: str, country: str, steps: dict, files: dict[str, bytes],
+                 offences: dict | None = None) -> None:
         self.case, self.lang, self.country, self.steps, self.files = case, lang, country, steps, files
+        self.offences = offences
 
     def w(self, key: str, **values: str) -> str:
         return with_names(WORDS[key][self.lang], self.lang, **values)
+
+    # -- a whole case: its timeline first, its accounts, its reports, the offences --
+
+    def title(self) -> str:
+        story = self.case.story
+        return self.w("case_title", child=story["case"]["child"] or self.w("a_child")) if story else self.w("title")
+
+    def timeline_rows(self) -> list[tuple[str, str, str]]:
+        """(UTC, local time, what happened) of each event of the case, oldest first."""
+        return [(e["utc"], e["local"], e["text"]) for e in timeline(self.case.story, self.case.created)]
+
+    def account_sections(self) -> list[tuple[str, list[tuple[str, str, str | None]]]]:
+        """(heading, rows) of each account of the case."""
+        sections = []
+        for a in accounts(self.case.story):
+            rows = [(self.w("platform"), PLATFORM_NAMES.get(a["platform"], a["platform"]), None)]
+            if a["display_name"]:
+                rows.append((self.w("display_name"), a["display_name"], None))
+            rows += [(self.w("first_seen"), _when(a["first_seen"]), None), (self.w("last_seen"), _when(a["last_seen"]), None)]
+            if a["photos"]:
+                rows.append((self.w("photos_shown"), ", ".join(a["photos"]), None))
+            if a["looks_like"]:
+                rows.append((self.w("looks_like"), a["looks_like"], None))
+            if a["alerts"]:
+                rows.append((self.w("alert"), ", ".join(f"#{n}" for n in a["alerts"]), None))
+            if a["taken_down"]:
+                rows.append((self.w("taken_down"), _when(a["taken_down"]), None))
+            if a["returned"]:
+                rows.append((self.w("came_back"), a["returned"], None))
+            sections.append((f"@{a['handle']}", rows))
+        return sections
+
+    def report_lines(self) -> list[str]:
+        out = []
+        for r in reports(self.case.story, self.case.created):
+            state = self.w("answered" if r["answered"] else "unanswered", days=str(r["days"]))
+            out.append(self.w("report_line", on=_when(r["reported_on"])[:16],
+                              target=f"@{r['handle']}" if r.get("handle") else f"#{r['alert_id']}",
+                              channel=CHANNEL_NAMES.get(r["channel"], r["channel"]),
+                              ref=f" ({r['ref']})" if r.get("ref") else "", state=state))
+        return out or [self.w("no_reports")]
+
+    def escalation(self) -> str | None:
+        due = [r for r in reports(self.case.story, self.case.created) if r["escalate"]]
+        return self.w("escalate", days=str(ESCALATE_AFTER_DAYS)) if due else None
+
+    def offence_sections(self) -> list[tuple[str, list[tuple[str, str | None]]]]:
+        """(heading, [(text, source)]) of the offences of the parent's country (every country's
+        when the file has none for it), the last line saying it is not legal advice."""
+        if not self.offences:
+            return []
+        countries = self.offences["countries"]
+        chosen = [self.country] if self.country in countries else list(countries)
+        sections = []
+        for code in chosen:
+            country = countries[code]
+            lines = [(f"{_pick(o['name'], self.lang)} — {o['law']}. {_pick(o['what'], self.lang)} "
+                      f"({self.w('source')}: {o['source']}; {self.w('reviewed')} {o['reviewed']})", o["source"])
+                     for o in country["offences"]]
+            lines.append((_pick(self.offences["not_advice"], self.lang), None))
+            sections.append((self.w("offences", country=_pick(country["name"], self.lang)), lines))
+        return sections
 
     def headline(self, alert: dict) -> str:
         platform = PLATFORM_NAMES.get(alert["platform"], alert["platform"] or "?")
@@ -182,9 +247,10 @@ class Report:
         e = html.escape
         out = [
             "<!doctype html>", f'<html lang="{self.lang}"><head><meta charset="utf-8">',
-            f"<title>{e(self.w('title'))}</title><style>{_CSS}</style></head><body>",
-            f"<h1>{e(self.w('title'))}</h1>",
+            f"<title>{e(self.title())}</title><style>{_CSS}</style></head><body>",
+            f"<h1>{e(self.title())}</h1>",
             f"<p>{e(self.w('made', time=utc(self.case.created)))}</p>",
+            *self._html_story_first(),
             *self._html_channels(self.impersonation_forms(), lead=True),
             f"<p>{e(self.w('intro'))}</p>", f"<p class=note>{e(self.w('integrity'))}</p>",
             f"<p class=note>{e(self.w('glyphs'))}</p>",
@@ -205,9 +271,35 @@ class Report:
             for s in alert["sightings"]:
                 out.append(_html_table(self.sighting_rows(s), "sighting"))
             out.append("</section>")
+        out += self._html_story_last()
         out += self._html_channels(self.channels())
+        out += self._html_channels(self.offence_sections())
         out.append("</body></html>")
         return "\n".join(out)
+
+    def _html_story_first(self) -> list[str]:
+        """A whole case's timeline, then its accounts: what the case file leads with."""
+        if self.case.story is None:
+            return []
+        e = html.escape
+        out = [f"<h2>{e(self.w('timeline'))}</h2>", f"<p>{e(self.w('timeline_intro'))}</p>",
+               f"<table class=timeline><tr><th>{e(self.w('when_utc'))}</th><th>{e(self.w('when_local'))}</th>"
+               f"<th>{e(self.w('what'))}</th></tr>"]
+        out += [f"<tr><td>{e(at)}</td><td>{e(local)}</td><td>{e(text)}</td></tr>" for at, local, text in self.timeline_rows()]
+        out += ["</table>", f"<h2>{e(self.w('case_accounts'))}</h2>"]
+        for heading, rows in self.account_sections():
+            out += [f"<h3>{e(heading)}</h3>", _html_table(rows)]
+        return out
+
+    def _html_story_last(self) -> list[str]:
+        """A whole case's reports and their answers, and whether it is time to escalate."""
+        if self.case.story is None:
+            return []
+        e = html.escape
+        out = [f"<h2>{e(self.w('case_reports'))}</h2><ul>", *(f"<li>{e(line)}</li>" for line in self.report_lines()), "</ul>"]
+        if escalate := self.escalation():
+            out.append(f"<p class=lead>{e(escalate)}</p>")
+        return out
 
     def _html_channels(self, sections: list[tuple[str, list[tuple[str, str | None]]]], lead: bool = False) -> list[str]:
         e = html.escape
@@ -231,6 +323,7 @@ class Report:
         from reportlab.platypus import (
             Image,
             KeepTogether,
+            PageBreak,
             Paragraph,
             SimpleDocTemplate,
             Spacer,
@@ -262,7 +355,18 @@ class Report:
                                    ("TEXTCOLOR", (0, 0), (0, -1), colors.dimgrey)]))
             return t
 
-        story = [p(self.w("title"), h1), p(self.w("made", time=utc(self.case.created))), Spacer(1, 4)]
+        story = [p(self.title(), h1), p(self.w("made", time=utc(self.case.created))), Spacer(1, 4)]
+        if self.case.story is not None:
+            story += [p(self.w("timeline"), h2), p(self.w("timeline_intro"), small), Spacer(1, 3)]
+            rows = [[p(self.w("when_utc"), small), p(self.w("when_local"), small), p(self.w("what"), small)]]
+            rows += [[p(at, small), p(local, small), p(text, small)] for at, local, text in self.timeline_rows()]
+            t = Table(rows, colWidths=[28 * mm, 32 * mm, width - 60 * mm], repeatRows=1)
+            t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                   ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey)]))
+            story += [t, PageBreak(), p(self.w("case_accounts"), h2)]
+            for heading, account_rows in self.account_sections():
+                story += [p(heading, h3), table(account_rows)]
+            story.append(PageBreak())
         for heading, entries in self.impersonation_forms():
             story += [p(heading, h2), p(self.w("impersonation_why"))]
             story += [p(f"• {label}" + (f" — {url}" if url else ""), body, url) for label, url in entries]
@@ -283,13 +387,17 @@ class Report:
             story += [table(self.facts(alert)), p(f"{self.w('sightings')} ({len(alert['sightings'])})", h3)]
             for s in alert["sightings"]:
                 story += [table(self.sighting_rows(s), small), Spacer(1, 5)]
-        for heading, entries in self.channels():
+        if self.case.story is not None:
+            story += [p(self.w("case_reports"), h2), *(p(f"• {line}") for line in self.report_lines())]
+            if escalate := self.escalation():
+                story.append(p(escalate, h3))
+        for heading, entries in self.channels() + self.offence_sections():
             story.append(p(heading, h2))
             for label, url in entries:
-                story.append(p(f"• {label}" + (f" — {url}" if url else ""), body, url))
+                story.append(p(f"• {label}" + (f" — {url}" if url and url not in label else ""), body, url))
         out = io.BytesIO()
         doc = SimpleDocTemplate(out, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm,
-                                topMargin=15 * mm, bottomMargin=15 * mm, title=self.w("title"),
+                                topMargin=15 * mm, bottomMargin=15 * mm, title=self.title(),
                                 author="Sentinelle", invariant=1)
         doc.build(story)
         return out.getvalue()

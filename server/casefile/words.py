@@ -147,5 +147,37 @@ WORDS = {
     "colon": {"en": ": ", "fr": " : "},
     "missing": {"en": "missing from Sentinelle's data dir", "fr": "absent du dossier de données de Sentinelle"},
 }
+WORDS |= {
+    "case_title": {"en": "Case file: {child}, from the first account to the last",
+                   "fr": "Dossier : {child}, du premier compte au dernier"},
+    "timeline": {"en": "Timeline", "fr": "Chronologie"},
+    "timeline_intro": {
+        "en": "Every account, sighting, report, takedown and return of the case, in order. Times in UTC and in "
+              "the family computer's local time. The accounts, their evidence and the reports follow.",
+        "fr": "Chaque compte, observation, signalement, suppression et retour du dossier, dans l'ordre. Heures en "
+              "UTC et à l'heure locale de l'ordinateur familial. Suivent les comptes, leurs preuves et les "
+              "signalements."},
+    "when_utc": {"en": "UTC", "fr": "UTC"},
+    "when_local": {"en": "Local time", "fr": "Heure locale"},
+    "what": {"en": "What happened", "fr": "Ce qui s'est passé"},
+    "case_accounts": {"en": "The accounts", "fr": "Les comptes"},
+    "photos_shown": {"en": "Her photos it showed", "fr": "Ses photos montrées"},
+    "looks_like": {"en": "Why it looks like her", "fr": "Pourquoi il lui ressemble"},
+    "taken_down": {"en": "Taken down (UTC)", "fr": "Supprimé (UTC)"},
+    "came_back": {"en": "Came back", "fr": "Revenu"},
+    "case_reports": {"en": "Reports and their answers", "fr": "Signalements et réponses"},
+    "no_reports": {"en": "No report recorded yet (`sentinelle reported`).",
+                   "fr": "Aucun signalement enregistré (`sentinelle reported`)."},
+    "report_line": {"en": "{on} UTC: {target} reported to {channel}{ref}: {state}",
+                    "fr": "{on} UTC : {target} signalé à {channel}{ref} : {state}"},
+    "answered": {"en": "answered, the account was taken down {days} day(s) later",
+                 "fr": "suivi d'effet, le compte a été supprimé {days} jour(s) plus tard"},
+    "unanswered": {"en": "unanswered for {days} day(s)", "fr": "sans réponse depuis {days} jour(s)"},
+    "escalate": {"en": "Reports unanswered for {days} days or more: take them further, to the channels below.",
+                 "fr": "Signalements sans réponse depuis {days} jours ou plus : allez plus loin, vers les recours ci-dessous."},
+    "offences": {"en": "Offences the acts may fall under: {country}", "fr": "Infractions dont les faits peuvent relever : {country}"},
+    "source": {"en": "source", "fr": "source"},
+    "reviewed": {"en": "reviewed", "fr": "relu le"},
+}
 PLATFORM_NAMES = {"instagram": "Instagram", "facebook": "Facebook", "tiktok": "TikTok", "x": "X (Twitter)",
                    "snapchat": "Snapchat", "reddit": "Reddit", "pinterest": "Pinterest"}

@@ -340,6 +340,8 @@ def log(obj: Context, as_json: bool) -> None:
 @cli.command()
 @click.argument("alert_ids", nargs=-1, type=int, metavar="ALERT_ID...")
 @click.option("--account", metavar="NAME", help="Every alert of this account (as `sentinelle log` shows it).")
+@click.option("--case", "child", metavar="CHILD",
+              help="A child's whole case: its timeline first, each account and its evidence, the reports.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the ZIP [default: sentinelle-case-<time>.zip here].")
 @click.option("--lang", type=click.Choice(casefile.LANGUAGES), default=casefile.default_language,
@@ -348,8 +350,8 @@ def log(obj: Context, as_json: bool) -> None:
               default=casefile.default_country,
               help="Whose help lines the report lists [default: your system's, else OTHER].")
 @click.pass_obj
-def export(obj: Context, alert_ids: tuple[int, ...], account: str | None, output: Path | None,
-           lang: str, country: str) -> None:
+def export(obj: Context, alert_ids: tuple[int, ...], account: str | None, child: str | None,
+           output: Path | None, lang: str, country: str) -> None:
     """Write a case file: a ZIP to hand to the platform, a help line or the police.
 
     It holds a report (report.html and report.pdf) with the protected photo beside each
@@ -361,12 +363,14 @@ def export(obj: Context, alert_ids: tuple[int, ...], account: str | None, output
     Example:
       sentinelle export 1 3
       sentinelle export --account fake.account.123 --lang fr --country FR -o case.zip
+      sentinelle export --case "Alice Martin" --country FR
     """
     from sentinelle.proxy.files import write_atomically
 
     try:
-        case = casefile.collect(obj.store, list(alert_ids), account)
-    except casefile.CaseFileError as e:
+        case = (casefile.collect_case(obj.store, child) if child
+                else casefile.collect(obj.store, list(alert_ids), account))
+    except (casefile.CaseFileError, StoreError) as e:
         raise click.ClickException(str(e)) from None
     data = casefile.build(case, lang, country)
     output = output or Path(casefile.file_name(case))
@@ -414,10 +418,11 @@ def token(obj: Context) -> None:
     click.echo(load_or_create_token(obj.data_dir))
 
 
+from sentinelle.server.cli.cases import case, reported
 from sentinelle.server.cli.children import child, said_whom, watchlist
 from sentinelle.server.cli.setup_commands import doctor, service, setup, uninstall
 
-for _command in (setup, service, doctor, uninstall, child, watchlist):
+for _command in (setup, service, doctor, uninstall, child, watchlist, reported, case):
     cli.add_command(_command)
 
 

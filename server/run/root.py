@@ -22,7 +22,7 @@ from aiohttp import web
 from sentinelle.proxy.fronts import memory
 from sentinelle.proxy.fronts.watch import QUIET_SECONDS, Watch
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.alerts.protected import INDEX_FILE, LiveIndex
+from sentinelle.server.alerts.protected import INDEX_FILE, LOOK_FOR_CHANGES_SECONDS, LiveIndex
 from sentinelle.server.alerts.recorder import AlertRecorder
 from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.store.records import Store
@@ -61,8 +61,9 @@ class Sentinelle:
             self.index = LiveIndex(self.store, data_dir / INDEX_FILE)
             self.recorder = AlertRecorder(self.store, self.events)
             self.watch = Watch(self.index.current, self.recorder, lookalike=self.recorder.watch,
-                               named=self.recorder.named, workers=settings.workers, tune_memory=own_process,
-                               quiet_seconds=quiet_seconds)
+                               named=self.recorder.named, gone=self.recorder.gone, workers=settings.workers,
+                               tune_memory=own_process, quiet_seconds=quiet_seconds)
+            self.watch.reported = _followed(self.store.read_now(Store.reported_accounts))
         except BaseException:
             self.store.close()
             raise
@@ -94,7 +95,8 @@ class Sentinelle:
         # Alerts that know their account by its id alone: the next feed that names it names them.
         self.watch.await_names(await self.store.read(Store.unnamed_accounts))
         self.watch.start()
-        self._tasks = [asyncio.create_task(self._keep_counts()), asyncio.create_task(self.index.keep_fresh())]
+        self._tasks = [asyncio.create_task(self._keep_counts()), asyncio.create_task(self.index.keep_fresh()),
+                       asyncio.create_task(self._follow_reports())]
         if self._own_process:
             memory.spare_the_collector()  # what is alive now stays for the process's life
             self.open_files = raise_open_files_limit()
@@ -135,6 +137,16 @@ class Sentinelle:
             self.store.close()
         return self.watch.counts.summary()
 
+    async def _follow_reports(self, every: float = LOOK_FOR_CHANGES_SECONDS) -> None:
+        """Keep the watch's reported accounts in step with the store: a report recorded by
+        `sentinelle reported` in another process is followed within `every` seconds."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                self.watch.reported = _followed(await self.store.read(Store.reported_accounts))
+            except Exception as e:  # a locked database: the accounts followed so far stay followed
+                logger.debug("Sentinelle could not read the reported accounts: %s", e)
+
     async def _keep_counts(self, every: float = COUNTS_EVERY_SECONDS) -> None:
         """Write the counts for `sentinelle doctor`, now and every so often."""
         while True:
@@ -143,3 +155,8 @@ class Sentinelle:
             except OSError as e:  # a full disk: `doctor` reads older counts; the proxy goes on
                 logger.debug("Sentinelle could not write its counts: %s", e)
             await asyncio.sleep(every)
+
+
+def _followed(accounts: list[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+    """The reported accounts as the watch compares them: (platform, handle lower-cased)."""
+    return frozenset((platform, handle.lower()) for platform, handle in accounts)

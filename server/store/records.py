@@ -32,6 +32,7 @@ from sentinelle.server.store.schema import (
     migrate,
     rename_child,
 )
+from sentinelle.server.store.cases import Cases
 from sentinelle.server.store.watchlist import WatchList
 
 if TYPE_CHECKING:  # the matching engine is loaded only by what compares images
@@ -83,8 +84,9 @@ def _owner_only(database: Path) -> None:
             path.chmod(0o600)
 
 
-class Store(WatchList):
-    """Sentinelle's database and evidence folder (and the watch list: server/store/watchlist.py)."""
+class Store(WatchList, Cases):
+    """Sentinelle's database and evidence folder (and the watch list: server/store/watchlist.py;
+    cases, reports, takedowns and returns: server/store/cases.py)."""
 
     def __init__(self, data_dir: Path, *, read_only: bool = False) -> None:
         """Open (and bring up to date) the store of `data_dir`; `read_only`: a connection that can
@@ -248,6 +250,9 @@ class Store(WatchList):
                     if sighting.match.region else None,
                 }
             )
+            if is_new:
+                self._join_case("alerts", alert_id, photo.get("child"), sighting.platform, account, seen_at,
+                                sighting.match.photo_id)
             if account is not None:
                 self.impersonation_of(alert_id)
         return self.alert(alert_id), is_new
@@ -473,7 +478,7 @@ SELECT id, photo_id, photo_name, child, image_url, page_url, host, platform, acc
        account_id, account_url, post_url, display_name, expires_at, coalesce(kind, 'copy') AS kind, resemblance,
        coalesce(shown_as, 'post') AS shown_as, repost, first_account,
        first_account_url, first_post_url, score, first_seen, last_seen, count, status,
-       status_changed_at
+       status_changed_at, case_id
 FROM alerts"""
 
 

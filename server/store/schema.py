@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import sqlite_utils
 from sentinelle.proxy.feeds.image_keys import image_key
@@ -247,9 +248,50 @@ def _add_account_ids_and_stories(db: sqlite_utils.Database) -> None:
     db["alerts"].create_index(["platform", "account_id"])
 
 
+def _add_cases(db: sqlite_utils.Database) -> None:
+    """Cases: the whole story of what was done against a child, from the first fake account to
+    the last. Alerts and watch-list accounts belong to a case (one per child to begin with; the
+    parent can split one or move an alert); the parent's reports are kept (to whom, the reference
+    the platform gave, when), and what happened to an account: taken down (when, and the page that
+    said so, as evidence) or a return (a new account that came back with her photo or her name).
+    Alerts and accounts recorded before join their child's case; events are append-only, as
+    sightings are."""
+    db["cases"].create({"id": int, "child": str, "title": str, "created_at": str}, pk="id")
+    for table in ("alerts", "watchlist"):
+        db[table].add_column("case_id", int)
+        db[table].create_index(["case_id"])
+    db["reports"].create(
+        {"id": int, "case_id": int, "alert_id": int, "platform": str, "handle": str, "channel": str,
+         "ref": str, "reported_on": str, "recorded_at": str},
+        pk="id", not_null={"case_id", "channel", "reported_on", "recorded_at"},
+    )
+    db["account_events"].create(
+        {"id": int, "case_id": int, "platform": str, "handle": str, "kind": str, "at": str,
+         "detail": str, "page_url": str, "http_status": int, "content_type": str,
+         "evidence_sha256": str, "evidence_file": str},
+        pk="id", not_null={"case_id", "platform", "handle", "kind", "at"},
+    )
+    db["account_events"].create_index(["case_id"])
+    for event in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER account_events_append_only_{event.lower()} BEFORE {event} ON account_events"
+            " BEGIN SELECT RAISE(ABORT, 'account events are evidence: append-only'); END"
+        )
+    children = {row[0] for table in ("alerts", "watchlist")
+                for row in db.execute(f"SELECT DISTINCT child FROM {table}")}
+    for child in sorted(children, key=lambda c: (c is None, c or "")):
+        case_id = db["cases"].insert({"child": child, "created_at": _now()}).last_pk
+        for table in ("alerts", "watchlist"):
+            db.execute(f"UPDATE {table} SET case_id = ? WHERE child IS ?", [case_id, child])
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
 MIGRATIONS = [_create_v1, _add_attribution, _add_local_features, _add_region, _platform_image_keys,
               _add_first_poster, _add_child_names, _add_impersonation, _add_avatar_views,
-              _one_child_one_name, _one_image_key, _add_account_ids_and_stories]
+              _one_child_one_name, _one_image_key, _add_account_ids_and_stories, _add_cases]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -12,6 +12,7 @@ Part of the store (`Store` inherits it): the same connection, the same thread.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import sqlite_utils
@@ -30,6 +31,7 @@ class WatchList:
     """The store's watch list and the impersonation tier of its alerts."""
 
     _db: sqlite_utils.Database
+    _join_case: Callable[..., None]  # server/store/cases.py: a new account joins its case
 
     def record_lookalike(self, lookalike: Lookalike) -> tuple[dict, bool, list[int]]:
         """Note an account that looks like a child's. Returns (its watch-list entry, whether
@@ -50,6 +52,7 @@ class WatchList:
                     "count": 1, "status": "open", "status_changed_at": seen_at,
                     "feed_url": lookalike.feed_url, "record": lookalike.record,
                 }).last_pk
+                self._join_case("watchlist", entry_id, resemblance.child, lookalike.platform, lookalike.handle, seen_at)
             else:
                 entry_id = row[0]
                 self._db.execute(

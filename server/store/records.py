@@ -31,6 +31,7 @@ from sentinelle.server.store.schema import (
     migrate,
     rename_child,
 )
+from sentinelle.server.store.outbox import Outbox
 from sentinelle.server.store.watchlist import WatchList
 
 if TYPE_CHECKING:  # the matching engine is loaded only by what compares images
@@ -71,8 +72,9 @@ def _first_poster(attribution) -> dict[str, str | None]:
     return {column: getattr(attribution, column) for column in FIRST_POSTER}
 
 
-class Store(WatchList):
-    """Sentinelle's database and evidence folder (and the watch list: server/store/watchlist.py)."""
+class Store(WatchList, Outbox):
+    """Sentinelle's database and evidence folder (and the watch list: server/store/watchlist.py;
+    the parent's channels and what is due to them: server/store/outbox.py)."""
 
     def __init__(self, data_dir: Path, *, read_only: bool = False) -> None:
         """Open (and bring up to date) the store of `data_dir`; `read_only`: a connection that can

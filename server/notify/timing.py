@@ -88,8 +88,9 @@ def next_time(moment: datetime, at: time, tz: tzinfo | None = None) -> datetime:
 
 
 def _on(day: date, at: time, tz: tzinfo | None) -> datetime:
+    """The moment, in UTC (arithmetic within one zone would skip daylight saving's hour)."""
     naive = datetime.combine(day, at)
-    return naive.astimezone(UTC) if tz is None else naive.replace(tzinfo=tz)  # naive: the PC's own zone
+    return (naive if tz is None else naive.replace(tzinfo=tz)).astimezone(UTC)  # naive: the PC's own zone
 
 
 def due(note: Note, hours: Hours, tz: tzinfo | None = None) -> datetime:

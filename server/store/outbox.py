@@ -74,13 +74,21 @@ class Outbox:
         return row[0]
 
     def remove_channel(self, channel_id: int) -> dict:
-        """Forget a channel, its URL and its notes. Returns it as it was shown."""
-        with self._db.atomic():
-            channel = self.channel(channel_id)
-            if channel is None:
-                raise StoreError(f"no channel {channel_id}")
-            self._db.execute("DELETE FROM outbox WHERE channel_id = ?", [channel_id])
-            self._db.execute("DELETE FROM channels WHERE id = ?", [channel_id])
+        """Forget a channel, its URL and its notes. Returns it as it was shown.
+
+        The URL's bytes are overwritten, not only unlinked (`secure_delete`), and the log of
+        older pages is emptied: a token the parent removed is not left in the file."""
+        self._db.execute("PRAGMA secure_delete = ON")
+        try:
+            with self._db.atomic():
+                channel = self.channel(channel_id)
+                if channel is None:
+                    raise StoreError(f"no channel {channel_id}")
+                self._db.execute("DELETE FROM outbox WHERE channel_id = ?", [channel_id])
+                self._db.execute("DELETE FROM channels WHERE id = ?", [channel_id])
+        finally:
+            self._db.execute("PRAGMA secure_delete = OFF")
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return channel
 
     def set_channel_details(self, channel_id: int, details: bool) -> dict:

@@ -10,8 +10,7 @@ A URL holds secrets (a token, a password, a private topic). What is shown of it,
 (`sentinelle notify list`, the API, the options page, the log), is `shown`: Apprise's own
 private form, its secrets masked, with the parts it leaves whole (an ntfy topic, a recipient)
 shortened too, and no query. A failure's reason is scrubbed of the URL's secrets before it is
-kept or logged. Apprise's own logger is kept out of Sentinelle's output for the same reason:
-its lines name a host, which for some services is the token.
+kept or logged. Apprise's own lines are kept out of Sentinelle's output for the same reason.
 
 Loading Apprise costs a quarter of a second: only the commands that check or send import this
 module (tests/server/cli/test_startup.py).
@@ -27,8 +26,11 @@ import apprise
 from apprise.manager_plugins import NotificationManager
 from sentinelle.server.notify.news import Message
 
-logging.getLogger("apprise").propagate = False
-logging.getLogger("apprise").addHandler(logging.NullHandler())
+# Apprise's lines, and those of the HTTP library under it, name what they reach: a token in a
+# path or a host. They never reach Sentinelle's output; a failure is said by `send`, scrubbed.
+for _name in ("apprise", "urllib3"):
+    logging.getLogger(_name).propagate = False
+    logging.getLogger(_name).addHandler(logging.NullHandler())
 
 # Where the parent finds each service's URL (linked from the options page and the README too).
 SYNTAX = "https://github.com/caronc/apprise/wiki"

@@ -38,7 +38,6 @@ def loaded_by(data_dir, *args: str) -> set[str]:
 
 @pytest.mark.parametrize("args", [("token",), ("photos",), ("log",), ("child", "list"), ("watchlist",),
                                   ("notify", "list"), ("notify", "hours", "--digest", "19:00"),
-                                  ("notify", "remove", "phone"),
                                   ("doctor", "--api-port", "9", "--proxy-port", "9"), ("setup", "--dry-run"),
                                   ("--help",)])
 def test_a_command_that_compares_no_image_loads_no_engine(data_dir, args):

@@ -6,7 +6,7 @@
 
 import { Api, ApiError } from "./api.js";
 import { dateTime, t, tn } from "./i18n.js";
-import { explain, fromTemplate, localize } from "./page.js";
+import { explain, fromTemplate, localize, say } from "./page.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -160,9 +160,4 @@ async function saveHours() {
   } catch (error) {
     say("hours-status", explain(error), "error");
   }
-}
-
-function say(id, message, tone) {
-  $(id).textContent = message;
-  $(id).dataset.tone = tone;
 }

@@ -8,7 +8,7 @@ import { clearChannels, enableChannels, listChannels, setUpChannels } from "./ch
 import { enableChildren, listChildren, setUpChildren } from "./children.js";
 import { dateTime, t, tn } from "./i18n.js";
 import { send } from "./messaging.js";
-import { explain, fromTemplate, localize, showApiImage } from "./page.js";
+import { explain, fromTemplate, localize, say, showApiImage } from "./page.js";
 import { applyProxy, clearProxy, proxyStatus, routesEachRequest, socialOrigins } from "./proxy.js";
 import { SettingsError, clearPairing, getPairing, getServer, normaliseServer, savePairing } from "./settings.js";
 
@@ -272,12 +272,6 @@ function photoItem(api, photo) {
     }
   });
   return item;
-}
-
-function say(id, message, tone) {
-  const element = $(id);
-  element.textContent = message;
-  element.dataset.tone = tone;
 }
 
 main();

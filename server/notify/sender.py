@@ -3,8 +3,8 @@ and the store's threads.
 
 It listens to `Events`. An event the parent is told of (server/notify/news.py `note_of`)
 becomes a note, queued in the store's outbox for every channel, in order and never dropped: a
-note the disk refuses waits in memory and is written again, as the recorder does with
-sightings. Its background task (`run`, started by the composition root) reads the outbox, and
+note the disk refuses waits in memory and is written again (a `Backlog`, as the recorder's
+sightings). Its background task (`run`, started by the composition root) reads the outbox, and
 for each channel sends what `timing.plan` says is due as one message, in a thread of its own
 (Apprise is synchronous and waits on the network), then writes what became of it: sent, or
 failed, with the reason and the next try. A restart finds the outbox as it was left; a
@@ -14,13 +14,12 @@ message that reached a channel just before a crash, not yet marked sent, goes ag
 from __future__ import annotations
 
 import asyncio
-import collections
 import concurrent.futures
 import logging
 from datetime import datetime, tzinfo
 
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.alerts.recorder import FIRST_RETRY_SECONDS, LONGEST_RETRY_SECONDS, WRITE_FAILURES
+from sentinelle.server.alerts.recorder import WRITE_FAILURES, Backlog
 from sentinelle.server.notify import channels
 from sentinelle.server.notify.news import KINDS, Note, compose, note_of
 from sentinelle.server.notify.timing import Clock, Hours, plan, retry_in
@@ -41,22 +40,21 @@ class Notifier:
     def __init__(self, store: StoreDoor, events: Events, *, clock: Clock | None = None,
                  tz: tzinfo | None = None) -> None:
         self._store, self._clock, self._tz = store, clock or Clock(), tz
-        self._heard: collections.deque[Note] = collections.deque()
-        self._queueing: asyncio.Task | None = None
+        self._heard: Backlog[Note] = Backlog(
+            self._queue,
+            failing="Sentinelle cannot write what the parent is to be told (%s): it is kept in memory and "
+                    "written as soon as the disk allows.",
+            recovered="Sentinelle: what the parent is to be told could be written again.",
+            broken="Sentinelle could not queue a message for the parent")
         self._woken = asyncio.Event()
         self._sending = concurrent.futures.ThreadPoolExecutor(SENDING_THREADS, thread_name_prefix="sentinelle-notify")
-        self._queue_failing = False
         events.listen(self._hear)
 
     # -- news to the outbox --------------------------------------------------------------
 
     def _hear(self, event: str, record: dict) -> None:
-        note = note_of(event, record, self._clock.now())
-        if note is None:
-            return
-        self._heard.append(note)
-        if self._queueing is None or self._queueing.done():
-            self._queueing = asyncio.get_running_loop().create_task(self._queue_all())
+        if (note := note_of(event, record, self._clock.now())) is not None:
+            self._heard.add(note)
 
     @property
     def unqueued(self) -> int:
@@ -65,27 +63,12 @@ class Notifier:
 
     async def flush(self) -> None:
         """Wait until every note heard so far is in the outbox (tests, and stopping)."""
-        while self._queueing is not None and not self._queueing.done():
-            await asyncio.shield(self._queueing)
+        await self._heard.flush()
 
-    async def _queue_all(self) -> None:
-        wait = FIRST_RETRY_SECONDS
-        while self._heard:
-            note = self._heard[0]
-            try:
-                await self._store.write(Store.queue_note, note.key, note.kind, note.child, note.network,
-                                        note.account, note.queued_at)
-            except WRITE_FAILURES as e:
-                if not self._queue_failing:
-                    logger.error("Sentinelle cannot write what the parent is to be told (%s): it is kept in "
-                                 "memory and written as soon as the disk allows.", e)
-                self._queue_failing = True
-                await asyncio.sleep(wait)
-                wait = min(wait * 2, LONGEST_RETRY_SECONDS)
-                continue
-            self._heard.popleft()
-            self._queue_failing, wait = False, FIRST_RETRY_SECONDS
-            self.poke()
+    async def _queue(self, note: Note) -> None:
+        await self._store.write(Store.queue_note, note.key, note.kind, note.child, note.network, note.account,
+                                note.queued_at)
+        self.poke()
 
     # -- the outbox to the channels ----------------------------------------------------------
 

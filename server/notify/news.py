@@ -66,6 +66,13 @@ class Note:
     def at_once(self) -> bool:
         return KINDS[self.kind].when == AT_ONCE
 
+    @property
+    def plain_key(self) -> str:
+        """Its key on a channel without details, where it says what its plain kind says: a copy
+        told as a copy is not told again when it turns out an impersonation."""
+        event, record_id, _ = self.key.split(" ", 2)
+        return f"{event} {record_id} {KINDS[self.kind].plain or self.kind}"
+
 
 def note_of(event: str, record: dict, at: datetime) -> Note | None:
     """The note an event makes, or None for an event the parent is not told of (a sighting of

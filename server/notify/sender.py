@@ -66,8 +66,8 @@ class Notifier:
         await self._heard.flush()
 
     async def _queue(self, note: Note) -> None:
-        await self._store.write(Store.queue_note, note.key, note.kind, note.child, note.network, note.account,
-                                note.queued_at)
+        await self._store.write(Store.queue_note, note.key, note.plain_key, note.kind, note.child, note.network,
+                                note.account, note.queued_at)
         self.poke()
 
     # -- the outbox to the channels ----------------------------------------------------------

@@ -100,15 +100,16 @@ class Outbox:
 
     # -- the outbox -------------------------------------------------------------------
 
-    def queue_note(self, key: str, kind: str, child: str | None, network: str | None,
+    def queue_note(self, key: str, plain_key: str, kind: str, child: str | None, network: str | None,
                    account: str | None, at: datetime) -> int:
-        """A piece of news for every channel, once per `key` and channel. Returns how many
-        channels it was queued for (0: no channel, or told already)."""
+        """A piece of news for every channel, once per key and channel: `key` on a channel with
+        details, `plain_key` (what it is without them) on the others. Returns how many channels
+        it was queued for (0: no channel, or each told already)."""
         with self._db.atomic():
             return self._db.execute(
                 "INSERT OR IGNORE INTO outbox (channel_id, key, kind, child, network, account, queued_at)"
-                " SELECT id, ?, ?, ?, ?, ?, ? FROM channels",
-                [key, kind, child, network, account, _iso(at)],
+                " SELECT id, CASE WHEN details THEN ? ELSE ? END, ?, ?, ?, ?, ? FROM channels",
+                [key, plain_key, kind, child, network, account, _iso(at)],
             ).rowcount
 
     def outbox(self) -> list[tuple[dict, list[dict]]]:

@@ -73,7 +73,7 @@ def test_list_and_doctor_show_a_channel_that_fails(data_dir):
     store = Store(data_dir)
     try:
         channel = store.channel("phone")
-        store.queue_note("alert 1 copy", "copy", "Alice", "instagram", None, datetime.now(UTC))
+        store.queue_note("alert 1 copy", "alert 1 copy", "copy", "Alice", "instagram", None, datetime.now(UTC))
         store.sending_failed(channel["id"], datetime(2026, 12, 7, 8, 0, tzinfo=UTC), "Connection refused",
                              datetime(2026, 12, 7, 8, 1, tzinfo=UTC))
     finally:

@@ -73,7 +73,8 @@ def test_which_events_the_parent_is_told_of():
     copy = note_of("alert", alert(7), AT)
     assert (copy.kind, copy.key, copy.at_once, copy.account) == ("copy", "alert 7 copy", True, "fake.account.123")
     upgraded = note_of("alert", alert(7, kind="impersonation"), AT)
-    assert upgraded.key == "alert 7 impersonation"  # a copy that turns out an impersonation: told again
+    # A copy that turns out an impersonation: told again where details say so, not where they do not.
+    assert (upgraded.key, upgraded.plain_key, copy.plain_key) == ("alert 7 impersonation", "alert 7 copy", "alert 7 copy")
     assert note_of("sighting", alert(7), AT) is None  # one message per alert, whatever the sightings
     watched = note_of("watch", {"id": 3, "child": "Alice", "platform": "tiktok", "handle": "alice"}, AT)
     assert (watched.kind, watched.at_once, watched.account) == ("watch", False, "alice")

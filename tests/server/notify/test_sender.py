@@ -142,6 +142,24 @@ async def test_no_image_byte_and_no_handle_reach_a_channel_without_details(famil
     assert HANDLE in detailed.message()["message"] and "http" not in detailed.message()["message"]
 
 
+async def test_a_copy_that_turns_out_an_impersonation_is_news_only_where_details_say_so(family, http):
+    photo = await family.db.write(enroll, 5, "Alice Dupont")
+    await family.add_channel(http.url("json", "/plain"), name="plain")
+    await family.add_channel(http.url("json", "/detailed"), details=True, name="detailed")
+    await family.see(attributed(photo["id"], "h"))
+    family.clock.advance(seconds=61)
+    await until(lambda: len(http.received) == 2)
+    family.recorder.watch(lookalike(HANDLE, "Alice Dupont"))  # its name turns out to look like hers
+    await family.see()
+    family.clock.advance(seconds=61)
+    await until(lambda: len(http.received) == 3)
+    await settle()
+    said = [(r.path, r.message()["message"]) for r in http.received]
+    assert said[2:] == [("/detailed", "An account that pretends to be Alice showed one of her photos on Instagram: "
+                                      f"@{HANDLE}. Open Sentinelle on the family PC.")]
+    assert [path for path, _ in said].count("/plain") == 1
+
+
 async def test_a_burst_of_alerts_is_one_message_that_counts_them(family, http):
     photo = await family.db.write(enroll, 5, "Alice Dupont")
     await family.add_channel(http.url())

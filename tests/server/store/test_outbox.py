@@ -33,21 +33,31 @@ def test_a_channels_url_is_given_only_to_what_sends(store):
 
 def test_a_note_is_queued_once_per_channel_and_key_and_stays_once_sent(store):
     phone, mail = add(store), add(store, "mail", "mailto://x", details=True)
-    assert store.queue_note("alert 1 copy", "copy", "Alice", "instagram", "fake.account", AT) == 2
-    assert store.queue_note("alert 1 copy", "copy", "Alice", "instagram", "fake.account", AT) == 0
+    assert store.queue_note("alert 1 copy", "alert 1 copy", "copy", "Alice", "instagram", "fake.account", AT) == 2
+    assert store.queue_note("alert 1 copy", "alert 1 copy", "copy", "Alice", "instagram", "fake.account", AT) == 0
     [(first, notes), (second, _)] = store.outbox()
     assert (first["name"], first["url"], second["details"]) == ("phone", SECRET_URL, True)
     assert [(n["key"], n["child"], n["account"]) for n in notes] == [("alert 1 copy", "Alice", "fake.account")]
     store.notes_sent(phone["id"], [notes[0]["id"]], AT + timedelta(minutes=1))
     assert [c["name"] for c, _ in store.outbox()] == ["mail"]
-    assert store.queue_note("alert 1 copy", "copy", "Alice", "instagram", None, AT) == 0  # told already
+    assert store.queue_note("alert 1 copy", "alert 1 copy", "copy", "Alice", "instagram", None, AT) == 0  # told already
     assert store.channel("phone")["last_sent_at"].startswith("2026-12-07T09:01")
     assert (store.channel("phone")["pending"], store.channel("mail")["pending"]) == (0, 1)
 
 
+def test_a_channel_without_details_is_not_told_twice_of_one_alert(store):
+    add(store, "plain")
+    add(store, "detailed", "mailto://x", details=True)
+    store.queue_note("alert 1 copy", "alert 1 copy", "copy", "Alice", "instagram", "acc", AT)
+    # The same alert, now an impersonation: news with details, the same words without.
+    assert store.queue_note("alert 1 impersonation", "alert 1 copy", "impersonation", "Alice", "instagram", "acc", AT) == 1
+    assert {c["name"]: [n["kind"] for n in notes] for c, notes in store.outbox()} == {
+        "plain": ["copy"], "detailed": ["copy", "impersonation"]}
+
+
 def test_a_failure_is_kept_with_its_reason_and_next_try_until_a_message_goes(store):
     phone = add(store)
-    store.queue_note("alert 1 copy", "copy", "Alice", "instagram", None, AT)
+    store.queue_note("alert 1 copy", "alert 1 copy", "copy", "Alice", "instagram", None, AT)
     for n in range(1, 4):
         store.sending_failed(phone["id"], AT + timedelta(minutes=n), "Connection refused", AT + timedelta(minutes=n + 1))
     failing = store.channel("phone")
@@ -63,7 +73,7 @@ def test_a_failure_is_kept_with_its_reason_and_next_try_until_a_message_goes(sto
 
 def test_removing_a_channel_forgets_its_url_and_its_notes_to_the_last_byte(store, data_dir):
     phone = add(store)
-    store.queue_note("alert 1 copy", "copy", "Alice", "instagram", None, AT)
+    store.queue_note("alert 1 copy", "alert 1 copy", "copy", "Alice", "instagram", None, AT)
     on_disk = [data_dir / "sentinelle.db", data_dir / "sentinelle.db-wal"]
     token = SECRET_URL.split("/")[2].encode()
     assert any(token in path.read_bytes() for path in on_disk if path.exists())  # the test can fail
@@ -93,7 +103,7 @@ def test_a_database_of_todays_schema_gains_the_channels_and_keeps_its_alerts(dat
         assert [a["image_url"] for a in store.alerts()] == ["https://x/1.jpg"]
         assert store.channels() == [] and store.outbox() == []  # nothing that happened before is sent
         phone = add(store)
-        assert store.queue_note("alert 1 copy", "copy", None, "instagram", None, AT) == 1
+        assert store.queue_note("alert 1 copy", "alert 1 copy", "copy", None, "instagram", None, AT) == 1
         assert store.channel(phone["id"])["pending"] == 1
     finally:
         store.close()

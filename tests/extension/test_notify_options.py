@@ -14,10 +14,12 @@ SECRET = "private-hook-7f3k"
 
 
 @pytest.fixture
-def receiver():
+def receiver(server: Server):
     running = InAThread(HttpReceiver)
     yield running.receiver
     running.stop()
+    for channel in server.watcher.api("GET", "/api/notify")[1]["channels"]:  # the next tests start without
+        server.watcher.api("DELETE", f"/api/notify/channels/{channel['id']}")
 
 
 def test_a_channel_is_added_tested_and_removed_from_the_options_page(paired: Browser, server: Server, receiver):

@@ -64,9 +64,12 @@ def check(url: str) -> str:
 def send(url: str, message: Message) -> str | None:
     """Send `message` through the channel: None once it is accepted, or why not (no secret in it)."""
     sender = apprise.Apprise(asset=ASSET)
-    if not sender.add(url):
-        return "Apprise cannot use this URL any more (a newer Apprise?): add the channel again"
-    result = sender.notify(body=message.body, title=message.title, body_format=apprise.NotifyFormat.TEXT)
+    try:
+        if not sender.add(url):
+            return "Apprise cannot use this URL any more (a newer Apprise?): add the channel again"
+        result = sender.notify(body=message.body, title=message.title, body_format=apprise.NotifyFormat.TEXT)
+    except Exception as e:  # Apprise's own failure is a channel that failed, not the sender's end
+        return scrub(f"Apprise failed: {e!r}", url)[:MAX_REASON]
     if result:
         return None
     reasons = list(dict.fromkeys(entry.message for entry in result.logs()))

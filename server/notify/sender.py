@@ -85,6 +85,9 @@ class Notifier:
             except WRITE_FAILURES as e:  # the database is locked or gone: the outbox waits
                 logger.error("Sentinelle cannot read or update its outbox (%s): it tries again.", e)
                 wake = None
+            except Exception:  # a bug must not stop the parent from hearing of the next alert
+                logger.exception("Sentinelle: sending to the parent's channels failed; it tries again")
+                wake = None
             await self._clock.nap(wake, self._woken)
 
     async def send_due(self) -> datetime | None:

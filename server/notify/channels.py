@@ -12,29 +12,24 @@ private form, its secrets masked, with the parts it leaves whole (an ntfy topic,
 shortened too, and no query. A failure's reason is scrubbed of the URL's secrets before it is
 kept or logged. Apprise's own lines are kept out of Sentinelle's output for the same reason.
 
-Loading Apprise costs a quarter of a second: only the commands that check or send import this
-module (tests/server/cli/test_startup.py).
+Apprise is loaded when a URL is first checked or a message first sent, in the thread that
+does it: a third of a second and some 40 MB that a PC without a channel never pays, and that
+the proxy's loop never waits for (tests/server/cli/test_startup.py: the commands that neither
+check nor send never load it).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+from types import ModuleType
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-import apprise
-from apprise.manager_plugins import NotificationManager
 from sentinelle.server.notify.news import Message
-
-# Apprise's lines, and those of the HTTP library under it, name what they reach: a token in a
-# path or a host. They never reach Sentinelle's output; a failure is said by `send`, scrubbed.
-for _name in ("apprise", "urllib3"):
-    logging.getLogger(_name).propagate = False
-    logging.getLogger(_name).addHandler(logging.NullHandler())
 
 # Where the parent finds each service's URL (linked from the options page and the README too).
 SYNTAX = "https://github.com/caronc/apprise/wiki"
-ASSET = apprise.AppriseAsset(app_id="Sentinelle", app_desc="Sentinelle")
 # What a kept or logged reason may hold, at most.
 MAX_REASON = 300
 # A host shown whole: a name with a dot, an IPv4 or IPv6 address, localhost. Anything else in
@@ -49,11 +44,32 @@ class ChannelError(Exception):
     """Apprise knows no service by this URL; the message says so."""
 
 
+@functools.cache
+def _apprise() -> ModuleType:
+    """Apprise, loaded on first use. Its lines, and those of the HTTP library under it, name what
+    they reach (a token in a path or a host): they never reach Sentinelle's output; a failure
+    is said by `send`, scrubbed."""
+    for name in ("apprise", "urllib3"):
+        logging.getLogger(name).propagate = False
+        logging.getLogger(name).addHandler(logging.NullHandler())
+    import apprise
+
+    return apprise
+
+
+@functools.cache
+def _asset():
+    return _apprise().AppriseAsset(app_id="Sentinelle", app_desc="Sentinelle")
+
+
 def check(url: str) -> str:
     """The URL as it may be shown; ChannelError when Apprise cannot use it."""
+    apprise = _apprise()
     url = url.strip()
-    plugin = apprise.Apprise.instantiate(url, asset=ASSET) if url else None
+    plugin = apprise.Apprise.instantiate(url, asset=_asset()) if url else None
     if plugin is None:
+        from apprise.manager_plugins import NotificationManager
+
         scheme = urlsplit(url).scheme.lower() if "://" in url else ""
         why = ("it is not a URL" if not scheme else f"{scheme}:// is no service Apprise knows"
                if scheme not in NotificationManager() else f"a part of this {scheme}:// URL is missing or wrong")
@@ -63,7 +79,8 @@ def check(url: str) -> str:
 
 def send(url: str, message: Message) -> str | None:
     """Send `message` through the channel: None once it is accepted, or why not (no secret in it)."""
-    sender = apprise.Apprise(asset=ASSET)
+    apprise = _apprise()
+    sender = apprise.Apprise(asset=_asset())
     try:
         if not sender.add(url):
             return "Apprise cannot use this URL any more (a newer Apprise?): add the channel again"

@@ -69,6 +69,22 @@ def test_no_secret_reaches_the_log_even_at_its_most_verbose():
     assert "private-hook-4242" not in done.stdout + done.stderr
 
 
+LAZY = """
+import sys
+import sentinelle.server.run.root, sentinelle.server.api.notify, sentinelle.server.cli.notify
+print("apprise" in sys.modules)
+from sentinelle.server.notify.channels import check
+check("json://127.0.0.1:9/x")
+print("apprise" in sys.modules)
+"""
+
+
+def test_apprise_loads_only_once_a_url_is_checked_or_a_message_sent():
+    # A running Sentinelle without a channel never pays for it (a third of a second, some 40 MB).
+    done = subprocess.run([sys.executable, "-c", LAZY], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.split() == ["False", "True"]
+
+
 def test_a_channel_is_named_after_its_service():
     assert default_name("mailtos://a:b@gmail.com", set()) == "e-mail"
     assert default_name("ntfy://topic", {"ntfy", "ntfy-2"}) == "ntfy-3"

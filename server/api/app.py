@@ -104,7 +104,8 @@ def create_app(
     and `/api/proxy`; `contacts` records when the extension and the PAC were last fetched;
     `protected`, the running proxy's index, is refreshed after an upload or a deletion;
     `notifier`, the running notifier, looks at its outbox again when a channel or the hours change.
-    Every call to the store runs in its thread (`StoreDoor.run`), never on the loop.
+    Every call to the store goes through its door (`StoreDoor.read`, `StoreDoor.write`), in
+    its threads, never on the loop.
     """
     app = web.Application(middlewares=[_json_errors, _guard])
     app[STORE] = store
@@ -366,7 +367,8 @@ async def photo_thumbnail(request: web.Request) -> web.Response:
 
 
 async def event_stream(request: web.Request) -> web.StreamResponse:
-    """Server-Sent Events: an `alert` event for each new alert, `sighting` for a repeat."""
+    """Server-Sent Events: an `alert` event for each new alert, `sighting` for a repeat, `watch`
+    for a new account on the watch list."""
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
     )

@@ -93,7 +93,7 @@ async def try_channel(request: web.Request) -> web.Response:
     reason = await asyncio.to_thread(channels.send, url, TEST)
     if reason is not None:
         raise error(web.HTTPBadGateway, reason)
-    await db.write(Store.retry_now, channel_id)
+    await db.write(Store.test_reached, channel_id, datetime.now(UTC))
     _poke(request)
     return web.json_response({"sent": True})
 

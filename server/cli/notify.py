@@ -133,7 +133,7 @@ def test(obj, name: str | None) -> None:
     for channel in chosen:
         reason = send(store.channel_url(channel["id"]), TEST)
         if reason is None:
-            store.retry_now(channel["id"])  # it works: what it had waiting goes at the next look
+            store.test_reached(channel["id"], datetime.now(UTC))  # what it had waiting goes at the next look
             click.echo(f"✓ {channel['name']}: sent.")
         else:
             failed += 1

@@ -142,10 +142,13 @@ class Outbox:
                 " last_error = ?, last_error_at = ?, next_try_at = ? WHERE id = ?",
                 [_iso(at), reason, _iso(at), _iso(next_try), channel_id])
 
-    def retry_now(self, channel_id: int) -> None:
-        """Try the channel's waiting notes at once (it was just tested and works)."""
+    def test_reached(self, channel_id: int, at: datetime) -> None:
+        """A test message reached the channel: it works, so its failures are over and what it had
+        waiting is tried at once."""
         with self._db.atomic():
-            self._db.execute("UPDATE channels SET next_try_at = NULL WHERE id = ?", [channel_id])
+            self._db.execute(
+                "UPDATE channels SET last_sent_at = ?, failures = 0, failing_since = NULL, next_try_at = NULL"
+                " WHERE id = ?", [_iso(at), channel_id])
 
     # -- when the parent hears ----------------------------------------------------------
 

@@ -1,11 +1,18 @@
 """The options page's channels in a real Chromium against a real `sentinelle run`, which sends
 through Apprise to a real receiver on 127.0.0.1: a channel is added (its URL never shown back
-whole), tested, failing with why, switched to details, the hours set, and removed in two clicks."""
+whole), tested, failing with why, switched to details, the hours set, and removed in two clicks; a
+channel the sender could not reach says since when, why, and what waits for it."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from playwright.sync_api import expect
+from sentinelle.server.notify import channels
+from sentinelle.server.notify.news import TEST
+from sentinelle.server.notify.timing import retry_in
+from sentinelle.server.store.records import Store
 
 from tests.extension.conftest import Browser, Server, screenshot
 from tests.support.receivers import HttpReceiver, InAThread
@@ -74,4 +81,38 @@ def test_a_channel_is_added_tested_and_removed_from_the_options_page(paired: Bro
     expect(status).to_have_text("Removed phone.")
     expect(channels).to_have_count(0)
     assert server.watcher.api("GET", "/api/notify")[1]["channels"] == []
+    options.close()
+
+
+def test_a_channel_that_fails_says_since_when_why_and_what_waits(paired: Browser, server: Server, receiver):
+    """A copy seen while the parent's channel refuses: the options page names the failure as the
+    sender kept it (Apprise's own reason, against this refusing receiver), and the alert that waits."""
+    receiver.mode = "refuse"
+    url = receiver.url("json", f"/hooks/{SECRET}")
+    code, channel = server.watcher.api("POST", "/api/notify/channels", {"url": url, "name": "phone"})
+    assert code == 201, channel
+    server.alert_for(server.show_copy())
+    paired.wait_until(lambda: server.watcher.api("GET", "/api/notify")[1]["channels"][0]["pending"] == 1)
+
+    # The sender tries a minute after the copy was seen (its burst); rather than wait for it,
+    # the test keeps what the sender keeps of a failure: Apprise's reason, and the next try.
+    reason = channels.send(url, TEST)
+    assert reason and SECRET not in reason
+    since = datetime.now(UTC)
+    store = Store(server.watcher.data_dir)
+    try:
+        store.sending_failed(channel["id"], since, reason, since + retry_in(1))
+        store.sending_failed(channel["id"], since + retry_in(1), reason, since + retry_in(1) + retry_in(2))
+    finally:
+        store.close()
+
+    options = paired.open("options.html", 900, 1600)
+    state = options.locator("#channels > li").first.locator(".channel-state")
+    expect(state).to_have_attribute("data-tone", "error")
+    expect(state).to_contain_text("Failing since ")
+    expect(state).to_contain_text(f": {reason}")
+    expect(state).to_contain_text("Tries so far: 2; the next: ")
+    expect(state).to_contain_text("1 alert waits for it.")
+    assert SECRET not in options.content()
+    screenshot(options, "options-channel-failing.png")
     options.close()

@@ -63,7 +63,8 @@ async def test_test_sends_now_and_says_why_it_failed(api, receiver):
     sent = await api.post(f"/api/notify/channels/{added['id']}/test", headers=AUTH)
     assert sent.status == 200 and await sent.json() == {"sent": True}
     assert [r.message()["message"] for r in receiver.received] == [TEST.body]
-    assert api.store.channel(added["id"])["next_try_at"] is None  # what waited is tried at once
+    works = api.store.channel(added["id"])
+    assert (works["next_try_at"], works["failures"]) == (None, 0) and works["last_sent_at"]  # what waited goes at once
     receiver.mode = "refuse"
     failed = await api.post(f"/api/notify/channels/{added['id']}/test", headers=AUTH)
     reason = (await failed.json())["error"]

@@ -61,6 +61,7 @@ def test_test_sends_now_and_a_failure_is_shown_with_why(data_dir, receiver):
     run(data_dir, "notify", "add", receiver.url("json", "/hooks/private-hook"), "--name", "hook")
     sent = run(data_dir, "notify", "test")
     assert sent.exit_code == 0 and sent.output == "✓ hook: sent.\n"
+    assert "works: last sent" in run(data_dir, "notify", "list").output
     assert [r.message()["message"] for r in receiver.received] == [TEST.body]
     receiver.mode = "refuse"
     failed = run(data_dir, "notify", "test", "hook")

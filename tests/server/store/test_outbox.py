@@ -63,12 +63,21 @@ def test_a_failure_is_kept_with_its_reason_and_next_try_until_a_message_goes(sto
     failing = store.channel("phone")
     assert (failing["failures"], failing["failing_since"][:16], failing["next_try_at"][:16], failing["last_error"]) == (
         3, "2026-12-07T09:01", "2026-12-07T09:04", "Connection refused")
-    store.retry_now(phone["id"])
-    assert store.channel("phone")["next_try_at"] is None and store.channel("phone")["failures"] == 3
     [(_, [note])] = store.outbox()
     store.notes_sent(phone["id"], [note["id"]], AT + timedelta(minutes=5))
     recovered = store.channel("phone")
     assert (recovered["failures"], recovered["failing_since"], recovered["last_error"]) == (0, None, "Connection refused")
+
+
+def test_a_test_that_reached_the_channel_ends_its_failures_and_tries_what_waits_at_once(store):
+    phone = add(store)
+    store.queue_note("alert 1 copy", "alert 1 copy", "copy", "Alice", "instagram", None, AT)
+    store.sending_failed(phone["id"], AT, "Connection refused", AT + timedelta(hours=1))
+    store.test_reached(phone["id"], AT + timedelta(minutes=2))
+    works = store.channel("phone")
+    assert (works["failures"], works["failing_since"], works["next_try_at"], works["last_sent_at"][:16]) == (
+        0, None, None, "2026-12-07T09:02")
+    assert [n["key"] for _, notes in store.outbox() for n in notes] == ["alert 1 copy"]  # still to send
 
 
 def test_removing_a_channel_forgets_its_url_and_its_notes_to_the_last_byte(store, data_dir):

@@ -76,8 +76,12 @@ class Note:
 
 def note_of(event: str, record: dict, at: datetime) -> Note | None:
     """The note an event makes, or None for an event the parent is not told of (a sighting of
-    an alert told already). An alert's note is of the alert's kind; another event's, of its own."""
+    an alert told already). An alert's note is of the alert's kind; another event's, of its own.
+    An alert of a kind not worded here yet is told as a copy, which every alert is: no alert
+    goes untold for want of a line."""
     kind = record.get("kind") if event == "alert" else event
+    if event == "alert" and kind not in KINDS:
+        kind = "copy"
     if kind not in KINDS or record.get("id") is None:
         return None
     return Note(kind=kind, key=f"{event} {record['id']} {kind}", child=record.get("child"),

@@ -78,7 +78,7 @@ def test_which_events_the_parent_is_told_of():
     assert note_of("sighting", alert(7), AT) is None  # one message per alert, whatever the sightings
     watched = note_of("watch", {"id": 3, "child": "Alice", "platform": "tiktok", "handle": "alice"}, AT)
     assert (watched.kind, watched.at_once, watched.account) == ("watch", False, "alice")
-    assert note_of("alert", alert(7, kind="something-new"), AT) is None
+    assert note_of("alert", alert(8, kind="something-new"), AT).key == "alert 8 copy"  # untold for want of words: never
     assert note_of("casefile", {"id": 1}, AT) is None
 
 

@@ -78,7 +78,8 @@ async def test_the_firefox_build_pairs_and_shows_alerts(server: Server, tmp_path
                 document.querySelector('#channel-name').value = 'firefox';
                 document.querySelector('#channel-add').click();
             }})()""")
-            await browser.wait_for(tab, "document.querySelector('#channels .channel-test')")
+            # An element goes through JSON as {}, which is false: ask whether it is there.
+            await browser.wait_for(tab, "document.querySelector('#channels .channel-test') !== null")
             await browser.evaluate(tab, "document.querySelector('#channels .channel-test').click()")
             said = await browser.wait_for(tab, """document.querySelector('#channel-status').dataset.tone === 'ok'
                 && document.querySelector('#channel-status').textContent""")

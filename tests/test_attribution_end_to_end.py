@@ -174,3 +174,54 @@ async def test_each_platform_s_feed_names_who_posted_an_image_fetched_at_another
         finally:
             code = await asyncio.to_thread(watcher.stop)
     assert code == 0 and "Traceback" not in watcher.output[1], watcher.output[1]
+
+
+async def test_an_alert_known_by_id_is_named_by_a_later_feed_and_a_story_keeps_its_expiry(tmp_path, data_dir):
+    """A hashtag grid names the poster by id alone (docs/feed-shapes.md; gdl
+    `_parse_post_graphql`); her stories, seen later, name her handle: the first alert says who,
+    and the story's alert keeps when the story disappears."""
+    sentinelle(data_dir, "enroll", "--child", "Alice", str(kodak(5)))
+    copy, copy2 = square_crop_copy(kodak(5)), square_crop_copy(kodak(5), width=400)
+    owner = {"id": "4300000077", "username": "named.later", "profile_pic_url": f"https://{CDN}/v/t51.2885-19/461077_n.jpg"}
+    hashtag = {"data": {"hashtag": {"name": "vacances", "edge_hashtag_to_media": {"edges": [{"node": {
+        "__typename": "GraphImage", "id": "3200000000000000077", "shortcode": "CIdOnLy77", "owner": {"id": "4300000077"},
+        "display_url": f"https://{CDN}/v/t51.2885-15/333077_n.jpg?stp=dst-jpg_e35&oh=00_A"}}]}}}}
+    stories = {"data": {"reels_media": [{"__typename": "GraphReel", "id": "4300000077", "owner": owner,
+                                         "latest_reel_media": 1764000000, "expiring_at": 1764086400, "items": [{
+        "__typename": "GraphStoryImage", "id": "3300000000000000078", "owner": owner,
+        "display_url": f"https://{CDN}/v/t51.12442-15/444078_n.jpg?oh=00_B", "taken_at_timestamp": 1764000000,
+        "expiring_at_timestamp": 1764086400}]}]}}
+    files = {"/explore/tags/vacances/": ("application/json", json.dumps(hashtag).encode()),
+             "/graphql/query/": ("application/json", json.dumps(stories).encode()),
+             "/v/t51.2885-15/333077_n.jpg": ("image/jpeg", copy), "/v/t51.12442-15/444078_n.jpg": ("image/jpeg", copy2)}
+    certs = make_origin_certs(tmp_path / "origin", [CDN, SITE])
+    async with serve_origin(certs, files) as origin:
+        watcher = await asyncio.to_thread(Watcher, data_dir, {CDN: origin.port, SITE: origin.port}, certs.ca_file)
+
+        def feeds_read() -> bool:
+            return watcher.api("GET", "/api/stats")[1]["images"]["reading"] == 0
+
+        def alerts() -> list[dict]:
+            return watcher.api("GET", "/api/alerts")[1]
+
+        try:
+            await asyncio.to_thread(watcher.fetch, SITE, "/explore/tags/vacances/")
+            await wait_for(feeds_read)
+            await asyncio.to_thread(watcher.fetch, CDN, "/v/t51.2885-15/333077_n.jpg?stp=dst-jpg_s640x640&oh=00_C")
+            await wait_for(lambda: len(alerts()) == 1)
+            [by_id] = alerts()
+            assert (by_id["account"], by_id["account_id"], by_id["post_url"]) == (
+                None, "4300000077", "https://www.instagram.com/p/CIdOnLy77/")
+
+            await asyncio.to_thread(watcher.fetch, SITE, "/graphql/query/")
+            await wait_for(lambda: alerts()[0]["account"] == "named.later")  # named by the stories feed
+            await asyncio.to_thread(watcher.fetch, CDN, "/v/t51.12442-15/444078_n.jpg?oh=00_D")
+            await wait_for(lambda: len(alerts()) == 2)
+            story, post = alerts()
+            assert (story["account"], story["shown_as"], story["expires_at"]) == (
+                "named.later", "story", "2025-11-25T16:00:00+00:00")
+            assert story["post_url"] == "https://www.instagram.com/stories/named.later/3300000000000000078/"
+            assert (post["id"], post["account"], post["shown_as"]) == (by_id["id"], "named.later", "post")
+        finally:
+            code = await asyncio.to_thread(watcher.stop)
+    assert code == 0 and "Traceback" not in watcher.output[1], watcher.output[1]

@@ -151,7 +151,7 @@ def resolves(path: str, near: Path) -> bool | None:
     """Whether `path` exists beside `near` or at the root; None when its first folder is
     neither's (a path on the parent's machine, in a build, in another project)."""
     first = path.split("/")[0]
-    if first.startswith(".") and first != ".ci":
+    if (first.startswith(".") and first != ".ci") or first == "build":  # build/: what scripts make
         return None
     bases = [base for base in (near, ROOT) if (base / first).exists()]
     return any((base / path).exists() for base in bases) if bases else None

@@ -15,7 +15,7 @@ TESTED_ELSEWHERE: dict[str, tuple[tuple[str, ...], str]] = {
     "proxy/feeds/common.py": (("tests/proxy/feeds/test_feed_shapes.py",), "shared steps of the readers"),
     **{f"proxy/feeds/{platform}.py": (("tests/proxy/feeds/test_feed_shapes.py", "tests/proxy/feeds/test_feed_properties.py"),
                                       "one test a shape, and properties over every reader, in one place")
-       for platform in ("facebook", "instagram", "pinterest", "reddit", "snapchat", "tiktok", "x")},
+       for platform in ("facebook", "facebook_pages", "instagram", "pinterest", "reddit", "snapchat", "tiktok", "x")},
     "proxy/fronts/sighting.py": (("tests/proxy/fronts/test_watch.py", "tests/proxy/fronts/test_addon.py"),
                                  "plain data and the evidence headers, made by the watch"),
     "server/alerts/enroll.py": (("tests/server/alerts/test_enrol_properties.py", "tests/server/cli/test_cli.py",
@@ -29,7 +29,8 @@ TESTED_ELSEWHERE: dict[str, tuple[tuple[str, ...], str]] = {
     "server/casefile/case.py": (("tests/server/casefile/test_casefile.py",), "the case file, made and verified"),
     "server/casefile/layout.py": (("tests/server/casefile/test_casefile.py",), "where each part of the case file sits"),
     "server/casefile/report.py": (("tests/server/casefile/test_casefile.py", "tests/server/casefile/test_casefile_reposts.py",
-                                   "tests/server/casefile/test_casefile_impersonation.py"), "the report inside the case file"),
+                                   "tests/server/casefile/test_casefile_impersonation.py",
+                                   "tests/server/casefile/test_casefile_stories_and_ids.py"), "the report inside the case file"),
     "server/cli/main.py": (("tests/server/cli/test_cli.py", "tests/server/cli/test_startup.py"), "the command, run as a parent runs it"),
     "server/cli/options.py": (("tests/server/cli/test_cli.py",), "options made from the settings, read in `--help`"),
     "server/cli/setup_commands.py": (("tests/server/setup/test_doctor.py", "tests/server/setup/test_trust.py"),

@@ -1,6 +1,7 @@
 // The one client of Sentinelle's HTTP API. Before anything that depends on the token goes to
 // the paired address, the program there proves it is Sentinelle (trust.js): the token itself
-// never crosses the socket, and no answer is believed unless Sentinelle signed it.
+// never crosses the socket, and no answer is believed unless Sentinelle signed it. Nothing of
+// the parent's (a photo, a name, a status) goes before a fresh signed answer (`fetch`).
 // Every failure becomes an ApiError whose `kind` says what the parent can do about it:
 //
 //   ApiError
@@ -12,7 +13,17 @@
 //   └── http            any other error status; `message` is the server's own words
 
 import { getPairing } from "./settings.js";
-import { HandshakeFailure, NONCE_HEADER, forgetSession, freshNonce, session, signedBy } from "./trust.js";
+import { HandshakeFailure, forgetSession, requestHeaders, session, signedBy } from "./trust.js";
+
+// What the extension asks, without sending anything of the parent's, for Sentinelle to prove
+// itself right before a request that does send something (its answer is signed like any other).
+const PROOF_PATH = "/api/health";
+
+/** Whether a request sends the parent's data or acts (every method but GET): it goes only to a
+ *  listener that has just proved it is Sentinelle. */
+function acts({ method = "GET", json, body }) {
+  return method !== "GET" || json !== undefined || body !== undefined;
+}
 
 export class ApiError extends Error {
   constructor(kind, message = kind, status = 0) {
@@ -47,20 +58,18 @@ export class Api {
   }
 
   /**
-   * The raw Response of a successful request, signed by Sentinelle; ApiError otherwise. A kept
-   * session that Sentinelle no longer knows (it restarted: 401, unsigned) is renewed once.
+   * The raw Response of a successful request, signed by Sentinelle; ApiError otherwise. A request
+   * that acts (`acts`: it may carry her name, her accounts, her photos) goes only once a request
+   * that carries nothing has just had an answer Sentinelle signed, and then in that session.
    */
   async fetch(path, options = {}) {
-    let current = await this.session();
-    let [response, signed] = await this.send(path, options, current);
-    if (!signed && response.status === 401) {
-      current = await this.session({ renew: true });
-      [response, signed] = await this.send(path, options, current);
+    let proven = null;
+    if (acts(options)) {
+      const proof = await this.signed(PROOF_PATH);
+      await proof.response.body?.cancel(); // its words are not needed, only its signature
+      proven = proof.session;
     }
-    if (!signed) {
-      await forgetSession();
-      throw new ApiError("not_sentinelle", `${this.server}: the answer is not signed by Sentinelle`, response.status);
-    }
+    const { response } = await this.signed(path, options, proven);
     if (response.ok) return response;
     let message = `${response.status} ${response.statusText}`;
     try {
@@ -72,10 +81,35 @@ export class Api {
     throw new ApiError(kind, message, response.status);
   }
 
+  /**
+   * `{ response, session }` of one request whose answer Sentinelle signed, in `proven` or else the
+   * kept session; ApiError("not_sentinelle") otherwise. Any unsigned answer forgets the session:
+   * whatever sent it, the session proves nothing there any more. An unsigned 401 may be Sentinelle
+   * restarted, which forgot the session: a request that carries nothing is asked once more in a
+   * new session, after a handshake in which the listener proves it is Sentinelle (or nothing but
+   * the hello is sent). A request that acts is never sent twice.
+   */
+  async signed(path, options = {}, proven = null) {
+    let current = proven || await this.session();
+    let [response, signed] = await this.send(path, options, current);
+    if (!signed) {
+      await forgetSession(current);
+      if (response.status === 401 && !acts(options)) {
+        current = await this.session();
+        [response, signed] = await this.send(path, options, current);
+        if (!signed) await forgetSession(current);
+      }
+    }
+    if (!signed) {
+      throw new ApiError("not_sentinelle", `${this.server}: the answer is not signed by Sentinelle`, response.status);
+    }
+    return { response, session: current };
+  }
+
   /** The session with Sentinelle at this address (trust.js); ApiError when none can be had. */
-  async session(options) {
+  async session() {
     try {
-      return await session(this.server, this.token, options);
+      return await session(this.server, this.token);
     } catch (error) {
       if (!(error instanceof HandshakeFailure)) throw error;
       throw new ApiError(error.kind, `${this.server}: ${error.kind}`, error.status);
@@ -84,15 +118,15 @@ export class Api {
 
   /** One request with the session: [Response, whether Sentinelle signed it]. */
   async send(path, { method = "GET", json, body, signal } = {}, current) {
-    const nonce = freshNonce(24);
-    const headers = { Authorization: `Sentinelle ${current.credential}`, [NONCE_HEADER]: nonce };
+    const url = this.server + path;
+    const { nonce, headers } = await requestHeaders(current, method, url);
     if (json !== undefined) {
       headers["Content-Type"] = "application/json";
       body = JSON.stringify(json);
     }
     let response;
     try {
-      response = await fetch(this.server + path, {
+      response = await fetch(url, {
         method, headers, body, signal, cache: "no-store", credentials: "omit", redirect: "error",
       });
     } catch (error) {

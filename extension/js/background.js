@@ -56,7 +56,7 @@ serve({
   sync: () => wake(),
 });
 
-// Every start of the worker, whatever woke it, reconnects at once rather than at the next alarm,
-// and refreshes the proxy rules while the switch is on.
-wake().catch(report);
+// Every start of the worker, whatever woke it: the proxy rules first while the switch is on (the
+// browser may have dropped them: proxy.js), then it reconnects at once rather than at the next alarm.
 refreshProxy().catch(report);
+wake().catch(report);

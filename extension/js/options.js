@@ -9,7 +9,7 @@ import { enableChildren, listChildren, setUpChildren } from "./children.js";
 import { dateTime, t, tn } from "./i18n.js";
 import { send } from "./messaging.js";
 import { explain, fromTemplate, localize, say, showApiImage } from "./page.js";
-import { applyProxy, clearProxy, proxyStatus, routesEachRequest, socialOrigins } from "./proxy.js";
+import { applyProxy, clearProxy, proxyStatus, refreshProxy, routesEachRequest, socialOrigins } from "./proxy.js";
 import { SettingsError, clearPairing, getPairing, getServer, normaliseServer, savePairing } from "./settings.js";
 
 const $ = (id) => document.getElementById(id);
@@ -134,7 +134,13 @@ async function unpair() {
 // -- the proxy switch ------------------------------------------------------------------
 
 async function showProxy() {
-  const { on, route, problem } = await proxyStatus();
+  let status = await proxyStatus();
+  if (status.problem === "errorProxyNotApplied") {
+    // The browser dropped the rules (proxy.js): the kept ones again, rather than asking the parent to.
+    await refreshProxy();
+    status = await proxyStatus();
+  }
+  const { on, route, problem } = status;
   $("proxy-switch").checked = on;
   if (problem) say("proxy-status", t(problem), "error");
   else if (on && route) say("proxy-status", t("proxyOn", [route.host, route.port]), "ok");

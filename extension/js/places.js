@@ -26,6 +26,9 @@ export function safeUrl(text) {
 export function accountOf(alert) {
   const posted = alert.account && (safeUrl(alert.account_url) || safeUrl(alert.post_url) || safeUrl(alert.page_url));
   if (posted) return { kind: "account", label: handle(alert.platform, alert.account), url: posted };
+  // Known by its id alone until a feed names it: its post is the address to open.
+  const byId = !alert.account && alert.account_id && (safeUrl(alert.post_url) || safeUrl(alert.page_url));
+  if (byId) return { kind: "account", label: t("accountById", alert.account_id), url: byId };
   const url = safeUrl(alert.page_url);
   if (!url) return null;
   const { hostname, pathname } = new URL(url);
@@ -45,17 +48,19 @@ export function firstPosterOf(alert) {
   };
 }
 
-/** The place of an alert in a line: who showed the copy, and who posted it first or whose
- *  profile picture it is. */
+/** The place of an alert in a line: who showed the copy, and who posted it first, whose
+ *  profile picture it is, or whose story it was in. */
 export function placeLabel(alert, place) {
   if (alert.account && alert.shown_as === "profile_picture") return t("profilePictureOf", place.label);
+  if (alert.shown_as === "story") return t("storyOf", place.label);
   const first = alert.account && firstPosterOf(alert);
   return first ? t("repostedFrom", [place.label, first.label]) : place.label;
 }
 
-/** An account as its network writes it: @name, u/name on Reddit, the bare name on Pinterest. */
+/** An account as its network writes it: @name, u/name on Reddit (a community: r/name), the bare
+ *  name on Pinterest. */
 export function handle(platform, account) {
-  if (platform === "reddit") return `u/${account}`;
+  if (platform === "reddit") return account.startsWith("r/") ? account : `u/${account}`;
   return platform === "pinterest" ? account : `@${account}`;
 }
 

@@ -128,15 +128,20 @@ async function checkControl() {
 export async function applyProxy() {
   const api = await Api.fromStorage();
   const route = await routeOf(await api.proxy());
-  if (!routesEachRequest()) {
-    await checkControl();
-    await chrome.proxy.settings.set({
-      value: { mode: "pac_script", pacScript: { data: pacScript(route.domains, route.port), mandatory: true } },
-      scope: "regular",
-    });
-  }
+  await applyRoute(route);
   await saveProxyRoute(route);
   return route;
+}
+
+/** Give the browser the rules for `route` (Chromium: the PAC script; Firefox's onRequest reads the
+ *  route from storage, and has nothing to be given). */
+async function applyRoute(route) {
+  if (routesEachRequest()) return;
+  await checkControl();
+  await chrome.proxy.settings.set({
+    value: { mode: "pac_script", pacScript: { data: pacScript(route.domains, route.port), mandatory: true } },
+    scope: "regular",
+  });
 }
 
 /** Switch off: every request goes as the browser's own settings say. */
@@ -146,12 +151,18 @@ export async function clearProxy() {
 }
 
 /**
- * At each start of the worker: while the switch is on, fetch the rules again. When Sentinelle
- * does not answer, the rules already applied stay (social networks do not load until it is back).
+ * At each start of the worker, while the switch is on: the rules of the route kept in storage
+ * first, at once and without asking anyone, then Sentinelle's port again. Chromium does not always
+ * keep an extension's proxy setting across a restart of the browser (it drops it each time it
+ * installs the extension anew, as it does at every start for one loaded with `--load-extension`):
+ * until the rules are back, the social networks would load direct, unwatched. With the kept rules
+ * and Sentinelle stopped, they fail to load until it is back on its port.
  */
 export async function refreshProxy() {
   if (!(await getProxySwitch())) return "off";
+  const kept = await getProxyRoute();
   try {
+    if (kept) await applyRoute(kept);
     await applyProxy();
     return "on";
   } catch (error) {

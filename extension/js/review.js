@@ -125,8 +125,8 @@ function row(alert) {
     chip.hidden = false;
   }
   const place = accountOf(alert);
-  item.querySelector(".row-where").textContent =
-    [platformName(alert.platform), place?.label].filter(Boolean).join(" · ");
+  const shown = place && alert.shown_as === "story" ? t("storyOf", place.label) : place?.label;
+  item.querySelector(".row-where").textContent = [platformName(alert.platform), shown].filter(Boolean).join(" · ");
   const when = item.querySelector(".row-when");
   when.dateTime = alert.last_seen;
   when.textContent = `${relativeTime(alert.last_seen)} · ${tn("seenTimes", alert.count)}`;
@@ -148,13 +148,16 @@ function current() {
   return page.alerts.find((alert) => alert.id === page.selected) || null;
 }
 
-/** Who posted the copy (or re-posted it, naming who posted it first, or wears it as a profile picture). */
+/** Who posted the copy (or re-posted it, naming who posted it first, or wears it as a profile
+ *  picture, or showed it in a story), or the account's id while no feed has named its handle. */
 function whoShowedIt(alert, place) {
   const platform = platformName(alert.platform);
+  if (!alert.account && alert.account_id) return t("detailPostedById", [alert.account_id, platform]);
   if (!alert.account || !place) return t("detailWhere", [platform, place ? place.label : t("pageUnknown")]);
   if (alert.shown_as === "profile_picture") {
     return t("detailProfilePicture", [place.label, named(alert.child || t("theChild")), platform]);
   }
+  if (alert.shown_as === "story") return t("detailStory", [place.label, platform]);
   const first = firstPosterOf(alert);
   return first ? t("detailReposted", [place.label, first.label, platform]) : t("detailPostedBy", [place.label, platform]);
 }
@@ -178,6 +181,10 @@ async function renderDetail(alertId) {
   const place = accountOf(alert);
   document.getElementById("detail-where").textContent = whoShowedIt(alert, place);
   document.getElementById("detail-kind").hidden = !isImpersonation(alert);
+  const story = document.getElementById("detail-story");
+  story.hidden = alert.shown_as !== "story";
+  story.textContent = alert.shown_as !== "story" ? ""
+    : alert.expires_at ? t("detailStoryGone", dateTime(alert.expires_at)) : t("detailStoryGoes");
   const pretends = document.getElementById("detail-impersonation");
   pretends.hidden = !isImpersonation(alert);
   pretends.textContent = isImpersonation(alert)

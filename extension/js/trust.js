@@ -2,26 +2,33 @@
 // the token is sent to it: while Sentinelle is stopped, any program of any user of the PC may
 // listen on its port. The protocol is server/api/handshake.py's:
 //
-//   1. POST /api/hello {nonce, check}: a fresh nonce, and an HMAC of it with the token (never
-//      the token itself). Sentinelle answers {instance, nonce, proof}: an HMAC with the token over
-//      the address, its instance, both nonces. The extension checks the proof (crypto.subtle).
+//   1. POST /api/hello {nonce, time, check}: a fresh nonce, the time, and an HMAC of both with the
+//      token (never the token itself). Sentinelle answers {instance, nonce, proof}: an HMAC with
+//      the token over the address, its instance, both nonces. The extension checks the proof
+//      (crypto.subtle).
 //   2. Both sides derive from the token and both nonces a session credential (sent in
-//      `Authorization: Sentinelle …`) and a response key (never sent). Each request carries a
-//      fresh `Sentinelle-Nonce`; Sentinelle signs each answer over it (`Sentinelle-Proof`) and the
-//      extension believes no answer that is not signed.
+//      `Authorization: Sentinelle …`), a request key and a response key (never sent). Each request
+//      carries a fresh `Sentinelle-Nonce`, the time and the extension's check of the request
+//      (`Sentinelle-Check`, with the request key); Sentinelle accepts each check once, near its
+//      time, and signs each answer over the nonce (`Sentinelle-Proof`); the extension believes no
+//      answer that is not signed.
 //
 // The session is kept in chrome.storage.session (the worker keeps no globals), tied to the
 // address and the token; a restarted Sentinelle knows none of the old sessions (401), and the
-// extension shakes hands again.
+// extension shakes hands again. Whatever answers unsigned, the session is forgotten (api.js).
 
-const CLIENT_CHECK = "sentinelle/hello/client/v1";
+const CLIENT_CHECK = "sentinelle/hello/client/v2";
 const SERVER_PROOF = "sentinelle/hello/server/v1";
 const SESSION = "sentinelle/session/v1";
 const RESPONSE_KEY = "sentinelle/response-key/v1";
 const RESPONSE = "sentinelle/response/v1";
+const REQUEST_KEY = "sentinelle/request-key/v1";
+const REQUEST_CHECK = "sentinelle/request/v1";
 const CACHE_TAG = "sentinelle/cache-tag/v1"; // computed here only, never sent
-export const NONCE_HEADER = "Sentinelle-Nonce";
-export const PROOF_HEADER = "Sentinelle-Proof";
+const NONCE_HEADER = "Sentinelle-Nonce";
+const TIME_HEADER = "Sentinelle-Time";
+const CHECK_HEADER = "Sentinelle-Check";
+const PROOF_HEADER = "Sentinelle-Proof";
 const STORED = "apiSession";
 const HANDSHAKE_LOCK = "sentinelle-handshake";
 const WELL_FORMED = /^[A-Za-z0-9_-]{22,128}$/;
@@ -37,7 +44,7 @@ function fromB64url(text) {
   return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }
 
-export function freshNonce(size = 32) {
+function freshNonce(size = 32) {
   return b64url(crypto.getRandomValues(new Uint8Array(size)));
 }
 
@@ -87,40 +94,46 @@ export class HandshakeFailure extends Error {
  * when it is for this address and token, else a new one from a handshake. Only one handshake
  * runs at a time (a Web Lock): the pages and the worker share its result.
  */
-export async function session(server, token, { renew = false } = {}) {
+export async function session(server, token) {
   const tag = b64url(await mac(token, CACHE_TAG, server));
   const kept = async () => {
     const { [STORED]: stored } = await chrome.storage.session.get(STORED);
-    return stored && stored.server === server && stored.tag === tag ? stored : null;
+    return stored && stored.server === server && stored.tag === tag && stored.requestKey ? stored : null;
   };
-  if (!renew) {
+  return (await kept()) || navigator.locks.request(HANDSHAKE_LOCK, async () => {
+    // Another page may have shaken hands while this one waited: then use that session.
     const stored = await kept();
     if (stored) return stored;
-  }
-  const stale = renew ? await kept() : null;
-  return navigator.locks.request(HANDSHAKE_LOCK, async () => {
-    const stored = await kept();
-    // Another page shook hands while this one waited: use that session.
-    if (stored && stored.credential !== stale?.credential) return stored;
     const made = { ...(await handshake(server, token)), server, tag };
     await chrome.storage.session.set({ [STORED]: made });
     return made;
   });
 }
 
-/** Forget the kept session (its answers were not Sentinelle's, or the pairing changed). */
-export async function forgetSession() {
-  await chrome.storage.session.remove(STORED);
+/**
+ * Forget the kept session: `stale` (its answer was not signed: whoever sent it, the session
+ * proves nothing there any more), unless another page has replaced it since; or, without
+ * `stale`, whatever is kept (the pairing changed).
+ */
+export function forgetSession(stale = null) {
+  return navigator.locks.request(HANDSHAKE_LOCK, async () => {
+    const { [STORED]: stored } = await chrome.storage.session.get(STORED);
+    if (stored && (!stale || stored.credential === stale.credential)) {
+      await chrome.storage.session.remove(STORED);
+    }
+  });
 }
 
 async function handshake(server, token) {
   const host = new URL(server).host;
   const nonce = freshNonce();
-  const check = b64url(await mac(token, CLIENT_CHECK, host, nonce));
+  const time = String(Date.now());
+  const check = b64url(await mac(token, CLIENT_CHECK, host, nonce, time));
   let response;
   try {
     response = await fetch(`${server}/api/hello`, {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ nonce, check }),
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ nonce, time, check }),
       cache: "no-store", credentials: "omit", redirect: "error",
     });
   } catch {
@@ -145,6 +158,26 @@ async function handshake(server, token) {
     instance: answer.instance,
     credential: b64url(await mac(token, SESSION, ...parts)),
     key: b64url(await mac(token, RESPONSE_KEY, ...parts)),
+    requestKey: b64url(await mac(token, REQUEST_KEY, ...parts)),
+  };
+}
+
+/**
+ * The headers of a request in the session `stored`, to `url` (the address it goes to, whose path
+ * and query the check covers as they go on the wire), and its nonce, which the answer must sign.
+ */
+export async function requestHeaders(stored, method, url) {
+  const nonce = freshNonce(24);
+  const time = String(Date.now());
+  const { pathname, search } = new URL(url);
+  const check = await mac(fromB64url(stored.requestKey), REQUEST_CHECK, method.toUpperCase(),
+                          pathname + search, time, nonce);
+  return {
+    nonce,
+    headers: {
+      Authorization: `Sentinelle ${stored.credential}`,
+      [NONCE_HEADER]: nonce, [TIME_HEADER]: time, [CHECK_HEADER]: b64url(check),
+    },
   };
 }
 

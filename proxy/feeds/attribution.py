@@ -20,9 +20,9 @@ import json
 import re
 from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
-from sentinelle.proxy.feeds import READERS
+from sentinelle.proxy.feeds import PAGE_READERS, READERS
 from sentinelle.proxy.feeds.common import POST, PROFILE_PICTURE
 from sentinelle.proxy.feeds.image_keys import image_key
 
@@ -53,14 +53,41 @@ class Attribution:
     feed_url: str  # the response the feed record came in
     record: str  # the feed record itself, as compact (trimmed) JSON: the evidence of the attribution
     display_name: str | None = None  # the account's name as the feed shows it
-    shown_as: str = POST  # "post", or "profile_picture": the image is the account's own picture
+    shown_as: str = POST  # "post", "story" (gone after a day), or "profile_picture": the account's own picture
     repost: str | None = None  # how the post shows another's: retweet, quote, crosspost, repin, media
     first_account: str | None = None  # who posted it first, for a re-post
     first_account_url: str | None = None
     first_post_url: str | None = None
+    account_id: str | None = None  # the platform's id of the account: all some feeds name
+    posted_at: str | None = None  # ISO time the feed says it was posted (a story's)
+    expires_at: str | None = None  # ISO time a story disappears from the platform
 
     def as_dict(self) -> dict[str, str | None]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class AccountNamed:
+    """A feed tied an account's id to its handle: what a sighting recorded with the id alone learns."""
+
+    platform: str
+    account_id: str
+    account: str
+    account_url: str | None
+    display_name: str | None = None
+
+    @classmethod
+    def of(cls, attribution: Attribution) -> AccountNamed | None:
+        """The tie an attribution makes, if it names both the account's id and its handle."""
+        if not (attribution.account and attribution.account_id):
+            return None
+        return cls(attribution.platform, attribution.account_id, attribution.account,
+                   attribution.account_url, attribution.display_name)
+
+    def names(self, attribution: Attribution) -> Attribution:
+        """`attribution` (of this account, by id alone) with the account's handle."""
+        return replace(attribution, account=self.account, account_url=self.account_url,
+                       display_name=attribution.display_name or self.display_name)
 
 
 def is_feed(content_type: str) -> bool:
@@ -69,68 +96,109 @@ def is_feed(content_type: str) -> bool:
 
 
 class AttributionMap:
-    """Image key → the latest attribution seen for it, bounded; the oldest go first."""
+    """Image key → the latest attribution seen for it, and account id → its handle, both
+    bounded; the oldest go first. An image whose feed named its account by id alone is named
+    by the handle any feed, before or after, tied to that id."""
 
     def __init__(self, max_entries: int = MAP_ENTRIES) -> None:
         self._max = max_entries
         self._entries: OrderedDict[str, Attribution] = OrderedDict()
+        self._names: OrderedDict[tuple[str, str], AccountNamed] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def add(self, key: str, attribution: Attribution) -> None:
         """The latest feed's word on an image wins, except that an account's picture never
-        hides the post the same image was seen in."""
+        hides the post the same image was seen in, nor an id alone the handle seen before."""
         known = self._entries.get(key)
-        if not (known is not None and known.shown_as == POST and attribution.shown_as == PROFILE_PICTURE):
+        keep = known is not None and (
+            (known.shown_as != PROFILE_PICTURE and attribution.shown_as == PROFILE_PICTURE)
+            or (known.account is not None and attribution.account is None))
+        if not keep:
             self._entries[key] = attribution
         self._entries.move_to_end(key)
         while len(self._entries) > self._max:
             self._entries.popitem(last=False)
+        self.learn(attribution)
 
     def add_all(self, found: list[tuple[str, Attribution]]) -> None:
         for key, attribution in found:
             self.add(key, attribution)
 
+    def learn(self, attribution: Attribution) -> AccountNamed | None:
+        """Remember the handle of the account `attribution` names by id and handle; the tie."""
+        if (named := AccountNamed.of(attribution)) is not None:
+            self._names[(named.platform, named.account_id)] = named
+            self._names.move_to_end((named.platform, named.account_id))
+            while len(self._names) > self._max:
+                self._names.popitem(last=False)
+        return named
+
+    def named(self, platform: str, account_id: str) -> AccountNamed | None:
+        """The handle a feed tied to an account's id, if one did."""
+        return self._names.get((platform, account_id))
+
     def lookup(self, image_url: str) -> Attribution | None:
-        return self._entries.get(image_key(image_url))
+        """What the feeds said of an image, its account named by handle where an id is known."""
+        found = self._entries.get(image_key(image_url))
+        if (found is not None and found.account is None and found.account_id is not None
+                and (named := self.named(found.platform, found.account_id)) is not None):
+            return named.names(found)
+        return found
 
 
 def parse_feed(platform: str, feed_url: str, content_type: str, body: bytes) -> list[tuple[str, Attribution]]:
     """Every (image key, attribution) a feed response names. Runs in a worker: pure and picklable.
 
-    An unknown platform, an unknown shape, a body that is not JSON: an empty list.
+    An unknown platform, an unknown shape, a body that is not JSON: an empty list. Where several
+    posts of a response name one image, the first that names its account is kept (`_better`).
     """
-    reader = READERS.get(platform)
-    if reader is None or not body or len(body) > MAX_FEED_BYTES:
-        return []
-    text = body.decode("utf-8", errors="replace")
     found: dict[str, Attribution] = {}
-    budget = [MAX_NODES]
-    for document in _documents(text, content_type):
-        for node in _walk(document, budget):
-            record = None
-            try:
-                for url, fields in reader(node):
-                    if not isinstance(url, str) or not url.startswith(("https://", "http://", "//")):
-                        continue
-                    key = image_key(url)
-                    if _better(found.get(key), fields):
-                        record = record or _record(node)
-                        found[key] = Attribution(platform=platform, feed_url=feed_url, record=record, **fields)
-            except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError):
-                continue  # a node that looks like a post but is not one: ignored
+    for key, attribution in claims(platform, feed_url, content_type, body):
+        if _better(found.get(key), attribution):
+            found[key] = attribution
     return list(found.items())
 
 
-def _better(known: Attribution | None, fields: dict[str, str | None]) -> bool:
+def claims(platform: str, feed_url: str, content_type: str, body: bytes) -> Iterator[tuple[str, Attribution]]:
+    """Every (image key, attribution) the readers find in a response, in the order they find
+    them, before any is kept: one image may be named by several posts (a post, its quote)."""
+    reader = READERS.get(platform)
+    if reader is None or not body or len(body) > MAX_FEED_BYTES:
+        return
+    text = body.decode("utf-8", errors="replace")
+    budget = [MAX_NODES]
+    for document in _documents(text, content_type):
+        for node in _walk(document, budget):
+            try:
+                named = [(url, fields) for url, fields in reader(node) if _is_address(url)]
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError):
+                continue  # a node that looks like a post but is not one: ignored
+            record = _record(node) if named else ""
+            for url, fields in named:
+                yield image_key(url), Attribution(platform=platform, feed_url=feed_url, record=record, **fields)
+    if (page_reader := PAGE_READERS.get(platform)) is not None and _is_html(text, content_type):
+        for url, fields, record in page_reader(text):
+            if _is_address(url):
+                yield image_key(url), Attribution(platform=platform, feed_url=feed_url, record=record, **fields)
+
+
+def _is_address(url: object) -> bool:
+    return isinstance(url, str) and url.startswith(("https://", "http://", "//"))
+
+
+def _better(known: Attribution | None, said: Attribution) -> bool:
     """Whether what a node says of an image replaces what the feed said before: the first post
-    that names an account wins; a post wins over an account's picture of the same image."""
+    that names an account wins (by handle, else by id); a post wins over an account's picture
+    of the same image."""
     if known is None:
         return True
-    if known.shown_as == PROFILE_PICTURE and fields.get("shown_as") == POST:
+    if known.shown_as == PROFILE_PICTURE and said.shown_as != PROFILE_PICTURE:
         return True
-    return known.account is None and bool(fields.get("account")) and known.shown_as == fields.get("shown_as")
+    if known.account is None and said.account:
+        return known.shown_as == said.shown_as
+    return known.account is None and known.account_id is None and bool(said.account_id)
 
 
 # -- finding JSON in a body ------------------------------------------------------------
@@ -145,11 +213,15 @@ _ASSIGNED_JSON = re.compile(r"window\.(?:_sharedData|__INITIAL_STATE__|__PWS_DAT
 _PREFIX = re.compile(r"^\s*(?:for\s*\(;;\);|while\s*\(1\);|\)\]\}',?)")
 
 
-def _documents(text: str, content_type: str) -> Iterator[object]:
+def _is_html(text: str, content_type: str) -> bool:
     # What the body is, not what it is labelled: Facebook's /api/graphql/ sends its JSON as
     # text/html, and a page is HTML whatever its type says.
     looks_like_json = text.lstrip()[:1] in ("{", "[") or _PREFIX.match(text) is not None
-    if text.lstrip()[:1] == "<" or ("html" in content_type.lower() and not looks_like_json):
+    return text.lstrip()[:1] == "<" or ("html" in content_type.lower() and not looks_like_json)
+
+
+def _documents(text: str, content_type: str) -> Iterator[object]:
+    if _is_html(text, content_type):
         chunks = [m.group(1) for m in _SCRIPT_JSON.finditer(text)]
         chunks += [m.group(1) for m in _ASSIGNED_JSON.finditer(text)]
     else:

@@ -8,11 +8,14 @@ on a shape it does not know: it looks before it steps (`get`), and yields nothin
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 Fields = dict[str, str | None]
 
 POST = "post"
 PROFILE_PICTURE = "profile_picture"
+STORY = "story"  # a post that disappears after a day (Instagram's stories)
+STORY_LIFETIME = timedelta(hours=24)
 
 
 def get(node: object, *path: str | int) -> object:
@@ -47,15 +50,40 @@ def strings(value: object) -> list[str]:
     return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
+def identifier(value: object) -> str | None:
+    """An account's or post's numeric id, as the feeds write it (a number or a string of digits)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return str(value)
+    value = text(value, 64)
+    return value if value is not None and value.isdigit() else None
+
+
+def when(seconds: object) -> datetime | None:
+    """A time the feeds give in seconds since 1970 (a number or a string of digits), in UTC."""
+    if isinstance(seconds, str) and seconds.strip().isdigit():
+        seconds = int(seconds)
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 < seconds < 10**10:
+        return None
+    return datetime.fromtimestamp(seconds, UTC)
+
+
 def post(handle: object, account_url: str, post_url: str | None, caption: object = None,
-         display_name: object = None) -> Fields:
-    """The fields of a post shown by `handle` (account_url: a format with `{}` for the handle)."""
+         display_name: object = None, account_id: object = None) -> Fields:
+    """The fields of a post shown by `handle` (account_url: a format with `{}` for the handle);
+    `account_id`, the platform's id of that account, is all some feeds give."""
     handle = text(handle, 200)
     return {
         "account": handle, "account_url": (account_url.format(handle) or None) if handle else None,
         "post_url": post_url, "caption": text(caption), "display_name": text(display_name, 200),
-        "shown_as": POST,
+        "shown_as": POST, "account_id": identifier(account_id),
     }
+
+
+def story(fields: Fields, posted: datetime | None, expires: datetime | None) -> Fields:
+    """`fields` of a story: when it was posted and when it goes (a day after, unless the feed says)."""
+    expires = expires or (posted + STORY_LIFETIME if posted else None)
+    return fields | {"shown_as": STORY, "posted_at": posted.isoformat() if posted else None,
+                     "expires_at": expires.isoformat() if expires else None}
 
 
 def reposted(fields: Fields, how: str, handle: object, account_url: str, post_url: str | None) -> Fields:
@@ -68,12 +96,13 @@ def reposted(fields: Fields, how: str, handle: object, account_url: str, post_ur
                      "first_account_url": account_url.format(handle) or None, "first_post_url": post_url}
 
 
-def profile(handle: object, account_url: str, picture: object, display_name: object = None) -> Iterator[tuple[str, Fields]]:
+def profile(handle: object, account_url: str, picture: object, display_name: object = None,
+            account_id: object = None) -> Iterator[tuple[str, Fields]]:
     """An account seen in a feed, with its picture: yields (picture address, fields) if both are known."""
     handle = text(handle, 200)
     if handle is None:
         return
-    fields = post(handle, account_url, account_url.format(handle) or None, None, display_name)
+    fields = post(handle, account_url, account_url.format(handle) or None, None, display_name, account_id)
     fields["shown_as"] = PROFILE_PICTURE
     for url in strings(picture):
         yield url, fields

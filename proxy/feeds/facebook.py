@@ -5,8 +5,11 @@ Facebook; gdl `facebook.py` `parse_photo_page`, ytdlp `facebook.py`).
 A photo: `__typename`/`__isNode` "Photo", `id`, `owner {__typename, id, name}`, `image.uri`
 (also `photo_image.uri`, `viewer_image.uri`). A story: `actors[0]` (who posted it),
 `attachments[].styles.attachment.media` (or `style_type_renderer`), and
-`….all_subattachments.nodes[].media` for an album. Facebook names people by their name and
-id, rarely by a handle: the account is the name, its address the profile's.
+`….all_subattachments.nodes[].media` for an album. A page's JSON-LD (`SocialMediaPosting`,
+`ImageObject`…): `author {name, url, image}` (the author's picture) and `image` (a string, or
+`{contentUrl}`), the posting's. Facebook names people by their name and id, rarely by a
+handle: the account is the name, its address the profile's. What a mobile page carries in its
+HTML is read by proxy/feeds/facebook_pages.py.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ def _who(user: object) -> tuple[str | None, str, str | None]:
 
 def _fields(user: object, post_url: str | None, caption: object) -> Fields:
     account, account_url, name = _who(user)
-    return post(account, account_url, post_url, caption, name)
+    return post(account, account_url, post_url, caption, name, get(user, "id"))
 
 
 def _photos(media: object) -> list[str]:
@@ -47,6 +50,29 @@ def read(node: dict) -> Iterator[tuple[str, Fields]]:
     yield from _story(node)
     yield from _photo(node)
     yield from _account(node)
+    yield from _linked_data(node)
+
+
+def _linked_data(node: dict) -> Iterator[tuple[str, Fields]]:
+    """A JSON-LD posting: its author's picture, and its own images, shown by its author."""
+    author = node.get("author")
+    if not isinstance(node.get("@type"), str) or not isinstance(author, dict) or not text(author.get("name")):
+        return
+    account, account_url, name = _who(author)
+    fields = post(account, account_url, text(node.get("url")), node.get("articleBody") or node.get("caption"),
+                  name, get(author, "identifier"))
+    for url in _linked_images(node.get("image")):
+        yield url, fields
+    yield from profile(account, account_url, _linked_images(author.get("image")), name, get(author, "identifier"))
+
+
+def _linked_images(value: object) -> list[str]:
+    """JSON-LD's image: an address, an ImageObject (`contentUrl`, `url`), or a list of them."""
+    if isinstance(value, list):
+        return [url for item in value for url in _linked_images(item)]
+    if isinstance(value, dict):
+        return strings(value.get("contentUrl")) or strings(value.get("url"))
+    return strings(value)
 
 
 def _photo(node: dict) -> Iterator[tuple[str, Fields]]:

@@ -7,10 +7,13 @@ The part of the address that stays the same (docs/feed-shapes.md) is the key:
 | platform | address | key |
 | --- | --- | --- |
 | Instagram, Facebook | `scontent-*.cdninstagram.com/v/t51.2885-15/<n>_<n>_<n>_n.jpg?stp=…&oh=…` | the file name |
+| Facebook, a link's picture | `external.*.fbcdn.net/safe_image.php?d=…&w=…&url=<the picture's address>` | its `url` |
 | X | `pbs.twimg.com/media/<ID>?format=jpg&name=small`, `…/media/<ID>.jpg` | `<ID>` |
+| X, a banner | `pbs.twimg.com/profile_banners/<account id>/<version>/1500x500` | the path without its size |
 | TikTok | `p16-sign-va.tiktokcdn.com/tos-…/<32 hex>~tplv-…jpeg?x-signature=…` | the path before `~` |
 | Reddit | `i.redd.it/<id>.jpg`, `preview.redd.it/<id>.jpg?s=…`, `preview.redd.it/<slug>-v0-<id>.jpg` | `<id>` |
 | Pinterest | `i.pinimg.com/<236x|originals>/<aa>/<bb>/<cc>/<md5>.jpg` | the md5 |
+| Pinterest, other names | `i.pinimg.com/custom_covers/<200x150|222x>/<name>.jpg` | the path without its size |
 | Snapchat | `cf-st.sc-cdn.net/d/<id>.256.IRZXSOY` | `<id>` |
 
 `platform_key` gives that key (`"<family>:<id>"`), or None for an address of no known CDN;
@@ -22,26 +25,33 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 _EXTENSION = re.compile(r"\.(jpe?g|png|webp|gif|avif|heic|heif)$", re.IGNORECASE)
 # X serves a profile picture at several sizes by a suffix of its file name.
 _X_AVATAR_SIZE = re.compile(r"_(normal|bigger|mini|reasonably_small|\d+x\d+)$")
 _MD5 = re.compile(r"^[0-9a-f]{32}$")
+# Pinterest's size folders: 236x, 736x, 200x150, 75x75_RS, originals.
+_PINTEREST_SIZE = re.compile(r"^(\d+x\d*(_RS)?|originals)$")
 # Reddit's newer preview addresses: `<slug>-v0-<id>.jpg`.
 _REDDIT_SLUG = re.compile(r"^.*-v0-(?P<id>[A-Za-z0-9]+)$")
 
 
 def parts(url: str) -> tuple[str, str]:
     """(lower-case host, path) of an address as feeds write it: `&amp;`-escaped, scheme-relative."""
+    host, path, _ = _split(url)
+    return host, path
+
+
+def _split(url: str) -> tuple[str, str, str]:
     url = html.unescape(url.strip())
     if url.startswith("//"):
         url = "https:" + url
     try:
         split = urlsplit(url)
-        return (split.hostname or "").lower(), split.path
+        return (split.hostname or "").lower(), split.path, split.query
     except ValueError:  # a malformed address (an unclosed IPv6 bracket…)
-        return "", ""
+        return "", "", ""
 
 
 def _stem(name: str) -> str:
@@ -54,13 +64,17 @@ def _on(host: str, *domains: str) -> bool:
 
 def platform_key(url: str) -> str | None:
     """The stable key of an image address of a known social CDN, else None."""
-    host, path = parts(url)
+    host, path, query = _split(url)
     if not host:
         return None
     segments = [s for s in path.split("/") if s]
     if not segments:
         return None
     name = segments[-1]
+    if _on(host, "fbcdn.net") and name == "safe_image.php":
+        # A link's picture, fetched through Facebook at each size: the picture it fetches.
+        shown = parse_qs(query).get("url")
+        return f"fbcdn:safe_image:{shown[0]}" if shown else None
     if _on(host, "cdninstagram.com", "fbcdn.net"):
         # One namespace: Instagram images are also served from instagram.f*.fna.fbcdn.net.
         return f"fbcdn:{_stem(name)}"
@@ -69,6 +83,8 @@ def platform_key(url: str) -> str | None:
             return f"x:media/{_stem(name.split(':', 1)[0])}"
         if segments[0] == "profile_images":
             return "x:" + "/".join(segments[:-1] + [_X_AVATAR_SIZE.sub("", _stem(name))])
+        if segments[0] == "profile_banners":  # /<account id>/<version>, then a size: /1500x500
+            return "x:" + "/".join(segments[:3])
         return "x:" + "/".join(segments[:-1] + [_stem(name)])
     if _on(host, "tiktokcdn.com", "tiktokcdn-us.com", "tiktokcdn-eu.com", "tiktokv.com"):
         before = path.split("~", 1)[0]
@@ -81,7 +97,9 @@ def platform_key(url: str) -> str | None:
         return f"reddit:{stem}"
     if _on(host, "pinimg.com"):
         stem = _stem(name)
-        return f"pinterest:{stem}" if _MD5.match(stem) else "pinterest:" + "/".join(segments[1:-1] + [stem])
+        if _MD5.match(stem):
+            return f"pinterest:{stem}"
+        return "pinterest:" + "/".join([s for s in segments[:-1] if not _PINTEREST_SIZE.match(s)] + [stem])
     if _on(host, "sc-cdn.net"):
         return f"snapchat:{name.split('.', 1)[0]}"
     return None

@@ -13,8 +13,9 @@ and a body that inflates to gigabytes stops at the limit, in a worker. Only a ma
 on, as a `Sighting`, through the `record` callable the composition root wired in; feeds are
 read in the same pool for who posted which image (proxy/feeds/attribution.py), kept in memory
 only and attached to a match, and for accounts whose names look like a child's
-(proxy/feeds/lookalikes.py), handed on through `watch`. No mitmproxy here: URLs, headers and
-bytes in, sightings and look-alikes out.
+(proxy/feeds/lookalikes.py), handed on through `watch`. A match whose feed named its account
+by id alone waits for a feed that ties that id to a handle: the tie is handed on through
+`named`. No mitmproxy here: URLs, headers and bytes in, sightings, look-alikes and names out.
 """
 
 from __future__ import annotations
@@ -34,7 +35,14 @@ from functools import partial
 from typing import Any, Protocol
 
 from sentinelle.proxy.engine.images import ImageError, is_image
-from sentinelle.proxy.feeds.attribution import MAX_FEED_BYTES, AttributionMap, is_feed
+from sentinelle.proxy.feeds.attribution import (
+    MAP_ENTRIES,
+    MAX_FEED_BYTES,
+    AccountNamed,
+    Attribution,
+    AttributionMap,
+    is_feed,
+)
 from sentinelle.proxy.feeds.lookalikes import Lookalike
 from sentinelle.proxy.fronts import encoding, memory, worker
 from sentinelle.proxy.fronts.sighting import Sighting, WatchCounts
@@ -137,8 +145,9 @@ class Watch:
     `protected` says where the protected set is saved for the workers, and its version
     (asked at each image, so a change reaches the next one); `record` is handed each
     sighting, on the event loop, never on the response path; `lookalike` (if given) each
-    account a feed showed whose name looks like a child's. All must answer at once, touching no
-    disk: the server hands in a cached index and a recorder that queues.
+    account a feed showed whose name looks like a child's; `named` (if given) the handle a feed
+    ties to an account that a sighting knew by id alone (`await_names`). All must answer at
+    once, touching no disk: the server hands in a cached index and a recorder that queues.
     `tune_memory`: the process is Sentinelle's own, so the allocator is the watch's to tune.
     `quiet_seconds`: how long the front must have handled nothing before images are handed
     to the checker (0: as soon as a worker is free).
@@ -150,6 +159,7 @@ class Watch:
         record: Callable[[Sighting], None],
         *,
         lookalike: Callable[[Lookalike], None] | None = None,
+        named: Callable[[AccountNamed], None] | None = None,
         workers: int | None = None,
         tune_memory: bool = False,
         quiet_seconds: float = QUIET_SECONDS,
@@ -157,6 +167,9 @@ class Watch:
         self._protected = protected
         self._record = record
         self._lookalike = lookalike
+        self._named = named
+        # Accounts that sightings knew by their id alone: (platform, id), the oldest forgotten first.
+        self._unnamed: collections.OrderedDict[tuple[str, str], None] = collections.OrderedDict()
         self._front: Front | None = None
         self._workers = workers or default_workers()
         # Whether the process is Sentinelle's own (`sentinelle run`, `sentinelle icap`), so that
@@ -224,6 +237,15 @@ class Watch:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 
+    def await_names(self, accounts: Iterable[tuple[str, str]]) -> None:
+        """Accounts (platform, id) whose handle alerts wait for: the next feed that ties one of
+        these ids to a handle hands the tie on through `named` (the store's, at start)."""
+        for account in accounts:
+            self._unnamed[account] = None
+            self._unnamed.move_to_end(account)
+        while len(self._unnamed) > MAP_ENTRIES:
+            self._unnamed.popitem(last=False)
+
     def busy(self) -> None:
         """The front handled a request or a response just now."""
         self._last_busy = asyncio.get_running_loop().time()
@@ -274,11 +296,25 @@ class Watch:
             return
         attributions, lookalikes = future.result()
         self.attributions.add_all(attributions)
+        if self._named is not None and self._unnamed:
+            self._name_accounts(attribution for _, attribution in attributions)
         for lookalike in lookalikes if self._lookalike is not None else ():
             try:
                 self._lookalike(replace(lookalike, seen_at=seen_at))
             except Exception:
                 logger.exception("Sentinelle saw an account that looks like a child's but could not note it")
+
+    def _name_accounts(self, attributions: Iterable[Attribution]) -> None:
+        """Hand on each tie of an id to a handle that a sighting's account waits for."""
+        for attribution in attributions:
+            named = AccountNamed.of(attribution)
+            if named is None or (named.platform, named.account_id) not in self._unnamed:
+                continue
+            del self._unnamed[(named.platform, named.account_id)]
+            try:
+                self._named(named)
+            except Exception:
+                logger.exception("Sentinelle learnt who posted a photo but could not note it")
 
     def _refusal(self, body: bytes) -> str | None:
         """Why an image is not to be kept for checking, if it is not."""
@@ -402,11 +438,14 @@ class Watch:
             return  # nothing of it is kept
         found, decoded = checked
         self.counts.matched += 1
+        attribution = self.attributions.lookup(seen.image_url)
+        if attribution is not None and attribution.account is None and attribution.account_id is not None:
+            self.await_names([(attribution.platform, attribution.account_id)])
         sighting = Sighting(
             seen_at=seen.seen_at, image_url=seen.image_url, page_url=seen.page_url,
             host=seen.host, platform=seen.platform, content_type=seen.content_type,
             body=seen.body if decoded is None else decoded, match=found, response_headers=seen.headers,
-            attribution=self.attributions.lookup(seen.image_url),
+            attribution=attribution,
         )
         try:
             self._record(sighting)

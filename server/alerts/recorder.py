@@ -1,8 +1,10 @@
 """Where an alert is recorded: a match the watcher saw goes to the store, then to the extension.
 
 The watcher calls the recorder on the event loop and it returns at once: the sighting (or
-an account whose name looks like a child's, for the watch list) is queued, written through the store's door (`StoreDoor`, its writer thread), and only then published on the
-event stream. A write that fails (a full disk, a read-only or locked database) is not the
+an account whose name looks like a child's, for the watch list, or the handle of an account
+alerts knew by id alone) is queued, written through the store's door (`StoreDoor`, its writer
+thread), and only then published on the event stream. A write that fails (a full disk, a
+read-only or locked database) is not the
 end of the evidence: the sighting stays queued, in order, and is written again a little
 later, for as long as it takes; the log says so once per outage, and `/api/stats` counts
 what waits (`unsaved`).
@@ -17,6 +19,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
+from sentinelle.proxy.feeds.attribution import AccountNamed
 from sentinelle.proxy.feeds.lookalikes import Lookalike
 from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.server.alerts.events import Events
@@ -86,12 +89,12 @@ class Backlog(Generic[T]):
 
 
 class AlertRecorder:
-    """The watcher's `record` and `watch`: sightings and look-alike accounts to the store, in
-    order, never dropped; then to `events`."""
+    """The watcher's `record`, `watch` and `named`: sightings, look-alike accounts and accounts
+    named at last to the store, in order, never dropped; then to `events`."""
 
     def __init__(self, store: StoreDoor, events: Events) -> None:
         self._store, self._events = store, events
-        self._unsaved: Backlog[Sighting | Lookalike] = Backlog(
+        self._unsaved: Backlog[Sighting | Lookalike | AccountNamed] = Backlog(
             self._write,
             failing="Sentinelle cannot write an alert's evidence (%s): it is kept in memory and written as soon "
                     "as the disk allows; free some space.",
@@ -105,6 +108,11 @@ class AlertRecorder:
         """An account whose name looks like a child's: to the watch list. In the same queue as
         the sightings, so that the account is on the list before its photos are recorded."""
         self._unsaved.add(lookalike)
+
+    def named(self, named: AccountNamed) -> None:
+        """A feed tied an account's id to its handle: its alerts known by the id alone say who. In
+        the same queue as the sightings, so that the sighting is in the store before it is named."""
+        self._unsaved.add(named)
 
     @property
     def unsaved(self) -> int:
@@ -120,9 +128,11 @@ class AlertRecorder:
         """Wait until everything queued so far is written (tests, and stopping)."""
         await self._unsaved.flush()
 
-    async def _write(self, item: Sighting | Lookalike) -> None:
+    async def _write(self, item: Sighting | Lookalike | AccountNamed) -> None:
         if isinstance(item, Lookalike):
             await self._write_lookalike(item)
+        elif isinstance(item, AccountNamed):
+            await self._write_named(item)
         else:
             await self._write_sighting(item)
 
@@ -133,6 +143,13 @@ class AlertRecorder:
             logger.warning("Sentinelle: a protected photo (%s) was seen on %s — alert #%d%s",
                            alert["photo_name"], alert["platform"], alert["id"],
                            " (impersonation)" if alert["kind"] == "impersonation" else "")
+
+    async def _write_named(self, named: AccountNamed) -> None:
+        for alert_id in await self._store.write(Store.name_account, named):
+            alert = await self._store.read(Store.alert, alert_id)  # written: the reader sees it
+            # Named, it may be an account that pretends to be her: that is news; a name alone is not.
+            self._events.publish("alert" if alert["kind"] == "impersonation" else "sighting", alert)
+            logger.info("Sentinelle: alert #%d was posted by @%s (%s named it)", alert_id, named.account, named.platform)
 
     async def _write_lookalike(self, lookalike: Lookalike) -> None:
         entry, is_new, upgraded = await self._store.write(Store.record_lookalike, lookalike)

@@ -184,12 +184,14 @@ async def _guard(request: web.Request, handler):
 
 def _authorised(request: web.Request) -> bool:
     """The paired token (`Bearer`, for programs), or a session of this instance (`Sentinelle`,
-    the extension's), which the guard leaves on the request for the answer to be signed."""
+    the extension's) with a check of this request that was never played before; the guard leaves
+    the session on the request for the answer to be signed."""
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     given = given.strip()
     if scheme.lower() == "bearer":
         return same_token(given, request.app[TOKEN])
-    if scheme.lower() == AUTH_SCHEME and (session := request.app[SESSIONS].find(given)):
+    if scheme.lower() == AUTH_SCHEME and (session := request.app[SESSIONS].admit(
+            given, request.method, request.raw_path, request.headers)):
         request[_SESSION] = session
         return True
     return False

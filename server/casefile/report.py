@@ -39,10 +39,15 @@ class Report:
         if alert.get("account") and alert.get("shown_as") == "profile_picture":
             return self.w("profile_picture", account=alert["account"], platform=platform,
                           child=alert.get("child") or self.w("a_child"))
+        if alert.get("account") and alert.get("shown_as") == "story":
+            return self.w("in_story", account=alert["account"], platform=platform)
         if alert.get("account") and alert.get("first_account"):
             return self.w("reposted_by", account=alert["account"], first=alert["first_account"], platform=platform)
         if alert.get("account"):
             return self.w("posted_by", account=alert["account"], platform=platform)
+        if alert.get("account_id"):
+            return self.w("posted_by_id", account_id=alert["account_id"], platform=platform,
+                          post=alert.get("post_url") or self.w("unknown"))
         return self.w("seen_on", platform=platform)
 
     def impersonation_forms(self) -> list[tuple[str, list[tuple[str, str | None]]]]:
@@ -82,9 +87,12 @@ class Report:
                         if isinstance(s.get("attribution"), dict) and s["attribution"].get("caption")), None)
         rows = [
             (self.w("platform"), PLATFORM_NAMES.get(alert["platform"], alert["platform"] or unknown), None),
-            (self.w("account"), f"@{alert['account']}" if alert.get("account") else unknown, alert.get("account_url")),
+            (self.w("account"), self._account(alert), alert.get("account_url") if alert.get("account") else alert.get("post_url")),
             (self.w("post"), alert.get("post_url") or unknown, alert.get("post_url")),
         ]
+        if alert.get("shown_as") == "story":
+            gone = self.w("story_gone", time=_when(alert["expires_at"])) if alert.get("expires_at") else self.w("story_goes")
+            rows.append((self.w("story"), gone, None))
         if alert.get("display_name"):
             rows.append((self.w("display_name"), alert["display_name"], None))
         if resemblance := alert.get("resemblance"):
@@ -110,6 +118,14 @@ class Report:
         ]
         return rows
 
+    def _account(self, alert: dict) -> str:
+        """The account as the feed named it: its handle, else its id and the post to open."""
+        if alert.get("account"):
+            return f"@{alert['account']}"
+        if alert.get("account_id"):
+            return self.w("account_by_id", account_id=alert["account_id"])
+        return self.w("unknown")
+
     def sighting_rows(self, s: dict) -> list[tuple[str, str, str | None]]:
         headers = s.get("response_headers") or {}
         rows = [
@@ -123,13 +139,18 @@ class Report:
         if isinstance(headers, dict) and headers:
             rows.append((self.w("headers"), "; ".join(f"{k}: {v}" for k, v in headers.items()), None))
         if isinstance(s.get("attribution"), dict):
-            record = s["attribution"].get("record") or ""
-            rows.append((self.w("feed"), f"{s['attribution'].get('feed_url')}\n{record[:1500]}", None))
+            attribution = s["attribution"]
+            for key in ("posted_at", "expires_at"):  # a story's: when it was posted, when it goes
+                if attribution.get(key):
+                    rows.append((self.w(key), _when(attribution[key]), None))
+            record = attribution.get("record") or ""
+            rows.append((self.w("feed"), f"{attribution.get('feed_url')}\n{record[:1500]}", None))
         return rows
 
     def summary(self) -> list[tuple[str, str, str | None]]:
         children = sorted({a["child"] for a in self.case.alerts if a.get("child")})
-        accounts = sorted({f"@{a['account']} ({a['platform']})" for a in self.case.alerts if a.get("account")})
+        accounts = sorted({f"{self._account(a)} ({a['platform']})" for a in self.case.alerts
+                           if a.get("account") or a.get("account_id")})
         return [
             (self.w("child"), ", ".join(children) or self.w("unknown"), None),
             (self.w("accounts"), ", ".join(accounts) or self.w("unknown"), None),

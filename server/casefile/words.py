@@ -70,6 +70,24 @@ WORDS = {
                     "fr": "republiée par @{account}, publiée d'abord par @{first} sur {platform}"},
     "profile_picture": {"en": "@{account} uses a photo of {child} as its profile picture on {platform}",
                         "fr": "@{account} utilise une photo de {child} comme photo de profil sur {platform}"},
+    "in_story": {"en": "shown by @{account} in a story on {platform}",
+                 "fr": "montrée par @{account} dans une story sur {platform}"},
+    "posted_by_id": {"en": "posted on {platform} by account id {account_id}, post {post} (no feed has named its handle yet)",
+                     "fr": "publiée sur {platform} par le compte d'identifiant {account_id}, publication {post} "
+                           "(aucun flux n'a encore donné son nom d'utilisateur)"},
+    "account_by_id": {"en": "account id {account_id} (its handle not yet named by a feed: open the post)",
+                      "fr": "compte d'identifiant {account_id} (nom d'utilisateur pas encore donné par un flux : ouvrir la publication)"},
+    "story": {"en": "Story", "fr": "Story"},
+    "story_gone": {"en": "a story: it disappears from the network a day after it is posted (this one at {time} UTC); "
+                         "the evidence is what Sentinelle kept",
+                   "fr": "une story : elle disparaît du réseau un jour après sa publication (celle-ci le {time} UTC) ; "
+                         "la preuve est ce que Sentinelle a conservé"},
+    "story_goes": {"en": "a story: it disappears from the network a day after it is posted; the evidence is what "
+                         "Sentinelle kept",
+                   "fr": "une story : elle disparaît du réseau un jour après sa publication ; la preuve est ce que "
+                         "Sentinelle a conservé"},
+    "posted_at": {"en": "Story posted (UTC)", "fr": "Story publiée (UTC)"},
+    "expires_at": {"en": "Story disappears (UTC)", "fr": "Story disparaît (UTC)"},
     "a_child": {"en": "the child", "fr": "l'enfant"},
     "impersonates": {"en": "@{account} pretends to be {child} on {platform}: it {how}",
                      "fr": "@{account} se fait passer pour {child} sur {platform} : {how}"},

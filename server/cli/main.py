@@ -322,6 +322,10 @@ def log(obj: Context, as_json: bool) -> None:
             who = f"  the profile picture of @{a['account']}"
         elif a.get("account") and a.get("first_account"):
             who = f"  re-posted by @{a['account']}, first posted by @{a['first_account']}"
+        elif a.get("account") and a.get("shown_as") == "story":
+            who = f"  in a story of @{a['account']}"
+        elif not a.get("account") and a.get("account_id"):
+            who = f"  posted by account id {a['account_id']} (no feed has named its handle yet)"
         post = f"\n      post: {a['post_url']}" if a.get("post_url") else ""
         click.echo(f"#{a['id']:<4} {a['last_seen'][:19]}  {a['status']:<11} {a['platform']:<10} "
                    f"{a['photo_name']}  ×{a['count']}{who}  on {where}\n      {a['image_url']}{post}")

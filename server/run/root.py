@@ -26,6 +26,7 @@ from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.protected import INDEX_FILE, LiveIndex
 from sentinelle.server.alerts.recorder import AlertRecorder
 from sentinelle.server.store.door import StoreDoor
+from sentinelle.server.store.records import Store
 from sentinelle.server.api.app import create_app
 from sentinelle.server.config import ensure_data_dir, load_or_create_token
 from sentinelle.server.contact import Contacts
@@ -64,7 +65,8 @@ class Sentinelle:
             self.recorder = AlertRecorder(self.store, self.events)
             self.notifier = Notifier(self.store, self.events, clock=clock)
             self.watch = Watch(self.index.current, self.recorder, lookalike=self.recorder.watch,
-                               workers=settings.workers, tune_memory=own_process, quiet_seconds=quiet_seconds)
+                               named=self.recorder.named, workers=settings.workers, tune_memory=own_process,
+                               quiet_seconds=quiet_seconds)
         except BaseException:
             self.store.close()
             raise
@@ -91,6 +93,8 @@ class Sentinelle:
             raise RuntimeError("Sentinelle is started once")
         self._started = True
         self._extra_counts = extra_counts
+        # Alerts that know their account by its id alone: the next feed that names it names them.
+        self.watch.await_names(await self.store.read(Store.unnamed_accounts))
         self.watch.start()
         self._tasks = [asyncio.create_task(self._keep_counts()), asyncio.create_task(self.index.keep_fresh()),
                        asyncio.create_task(self.notifier.run())]

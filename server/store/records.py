@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlite_utils
+from sentinelle.proxy.feeds.attribution import AccountNamed
 from sentinelle.proxy.feeds.image_keys import image_key
 from sentinelle.proxy.files import write_atomically
 from sentinelle.proxy.fronts.sighting import Sighting
@@ -172,6 +173,8 @@ class Store(WatchList, Outbox):
         key = image_key(sighting.image_url)
         attribution = sighting.attribution
         account = attribution.account if attribution else None
+        account_id = attribution.account_id if attribution else None
+        expires_at = attribution.expires_at if attribution else None
         first = _first_poster(attribution)
         with self._db.atomic():
             if (row := self._db.execute(  # written already: a retry after a failure that came late
@@ -179,7 +182,8 @@ class Store(WatchList, Outbox):
                 " AND evidence_sha256 = ?", [key, seen_at, sighting.image_url, sighting.sha256],
             ).fetchone()):
                 return self.alert(row[0]), False
-            alert_id = self._alert_for(sighting.match.photo_id, sighting.platform, account, key, first["shown_as"])
+            alert_id = self._alert_for(sighting.match.photo_id, sighting.platform, account, key, first["shown_as"],
+                                       account_id)
             is_new = alert_id is None
             if is_new:
                 alert_id = self._db["alerts"].insert(
@@ -194,7 +198,7 @@ class Store(WatchList, Outbox):
                         "account_url": attribution.account_url if attribution else None,
                         "post_url": attribution.post_url if attribution else None,
                         "display_name": attribution.display_name if attribution else None,
-                        "kind": "copy", **first,
+                        "kind": "copy", "account_id": account_id, "expires_at": expires_at, **first,
                     }
                 ).last_pk
             else:
@@ -211,9 +215,10 @@ class Store(WatchList, Outbox):
                         " shown_as = coalesce(shown_as, ?), repost = coalesce(repost, ?),"
                         " first_account = coalesce(first_account, ?),"
                         " first_account_url = coalesce(first_account_url, ?),"
-                        " first_post_url = coalesce(first_post_url, ?) WHERE id = ?",
+                        " first_post_url = coalesce(first_post_url, ?), account_id = coalesce(account_id, ?),"
+                        " expires_at = coalesce(max(expires_at, ?), ?, expires_at) WHERE id = ?",
                         [account, attribution.account_url, attribution.post_url, attribution.display_name,
-                         *(first[c] for c in FIRST_POSTER), alert_id],
+                         *(first[c] for c in FIRST_POSTER), account_id, expires_at, expires_at, alert_id],
                     )
             self._db["sightings"].insert(
                 {
@@ -224,7 +229,7 @@ class Store(WatchList, Outbox):
                     "evidence_sha256": sighting.sha256, "evidence_file": evidence_file,
                     "evidence_bytes": len(sighting.body), "image_key": key,
                     "response_headers": json.dumps(dict(sighting.response_headers)),
-                    "account": account,
+                    "account": account, "account_id": account_id,
                     "post_url": attribution.post_url if attribution else None,
                     "shown_as": first["shown_as"], "first_account": first["first_account"],
                     "attribution": json.dumps(attribution.as_dict(), ensure_ascii=False)
@@ -238,14 +243,15 @@ class Store(WatchList, Outbox):
         return self.alert(alert_id), is_new
 
     def _alert_for(self, photo_id: int, platform: str, account: str | None, key: str,
-                   shown_as: str | None = None) -> int | None:
-        """The alert a sighting belongs to: its account's (a post, or the account's profile
-        picture: two alerts), else its image's; None for a new one."""
-        if account is not None:
+                   shown_as: str | None = None, account_id: str | None = None) -> int | None:
+        """The alert a sighting belongs to: its account's, by handle or by id (a post, a story,
+        or the account's profile picture: each its alert), else its image's; None for a new one."""
+        if account is not None or account_id is not None:
             row = self._db.execute(
-                "SELECT id FROM alerts WHERE photo_id = ? AND platform = ? AND account = ?"
+                "SELECT id FROM alerts WHERE photo_id = ? AND platform = ?"
+                " AND (account = ? OR (? IS NOT NULL AND account_id = ? AND (account IS NULL OR ? IS NULL)))"
                 " AND coalesce(shown_as, 'post') = coalesce(?, 'post') ORDER BY id LIMIT 1",
-                [photo_id, platform, account, shown_as],
+                [photo_id, platform, account, account_id, account_id, account, shown_as],
             ).fetchone()
             if row:
                 return row[0]
@@ -257,6 +263,27 @@ class Store(WatchList, Outbox):
             " ORDER BY alerts.id LIMIT 1", [photo_id, key, account, account],
         ).fetchone()
         return row[0] if row else None
+
+    def name_account(self, named: AccountNamed) -> list[int]:
+        """A feed tied an account's id to its handle: the alerts that knew the account by that id
+        alone now name it (and may be impersonations). Returns their ids; sightings, evidence,
+        keep what was known when they were seen."""
+        with self._db.atomic():
+            ids = [row[0] for row in self._db.execute(
+                "SELECT id FROM alerts WHERE platform = ? AND account_id = ? AND account IS NULL",
+                [named.platform, named.account_id])]
+            for alert_id in ids:
+                self._db.execute(
+                    "UPDATE alerts SET account = ?, account_url = coalesce(account_url, ?),"
+                    " display_name = coalesce(display_name, ?) WHERE id = ?",
+                    [named.account, named.account_url, named.display_name, alert_id])
+                self.impersonation_of(alert_id)
+        return ids
+
+    def unnamed_accounts(self) -> list[tuple[str, str]]:
+        """(platform, account id) of the accounts alerts know by their id alone, waiting for a handle."""
+        return [tuple(row) for row in self._db.execute(
+            "SELECT DISTINCT platform, account_id FROM alerts WHERE account IS NULL AND account_id IS NOT NULL")]
 
     def counts(self) -> dict[str, int]:
         """How many photos are protected and how many alerts there are, counted by SQLite."""
@@ -433,7 +460,7 @@ def _child_row(row: dict) -> dict:
 
 _ALERTS_SQL = """
 SELECT id, photo_id, photo_name, child, image_url, page_url, host, platform, account,
-       account_url, post_url, display_name, coalesce(kind, 'copy') AS kind, resemblance,
+       account_id, account_url, post_url, display_name, expires_at, coalesce(kind, 'copy') AS kind, resemblance,
        coalesce(shown_as, 'post') AS shown_as, repost, first_account,
        first_account_url, first_post_url, score, first_seen, last_seen, count, status,
        status_changed_at

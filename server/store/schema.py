@@ -235,6 +235,18 @@ def _one_image_key(db: sqlite_utils.Database) -> None:
     _platform_image_keys(db)
 
 
+def _add_account_ids_and_stories(db: sqlite_utils.Database) -> None:
+    """An account named by its id alone, and stories (issue 29). Some feeds name a post's account
+    by its id only: alerts and sightings keep that id, and the alert takes the account's handle
+    when a feed ties the id to it. A story disappears from the platform a day after it is posted:
+    an alert of a story keeps when (the evidence is what Sentinelle kept). Alerts recorded before
+    have neither (NULL)."""
+    for column in ("account_id", "expires_at"):
+        db["alerts"].add_column(column, str)
+    db["sightings"].add_column("account_id", str)
+    db["alerts"].create_index(["platform", "account_id"])
+
+
 def _add_notify(db: sqlite_utils.Database) -> None:
     """Alerts reach the parent's phone or mailbox (server/notify/): the channels (Apprise URLs,
     which hold secrets: kept here only, in the data dir only the parent can read, and shown
@@ -261,7 +273,7 @@ def _add_notify(db: sqlite_utils.Database) -> None:
 
 MIGRATIONS = [_create_v1, _add_attribution, _add_local_features, _add_region, _platform_image_keys,
               _add_first_poster, _add_child_names, _add_impersonation, _add_avatar_views,
-              _one_child_one_name, _one_image_key, _add_notify]
+              _one_child_one_name, _one_image_key, _add_account_ids_and_stories, _add_notify]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

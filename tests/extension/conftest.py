@@ -223,12 +223,13 @@ class Browser:
 
     def pair(self, server: Server) -> None:
         """Pair through storage, as the options page does (its own test goes through the form)."""
+        self.pair_with(server.address, server.token)
+
+    def pair_with(self, address: str, token: str) -> None:
         stored = self.storage()
-        if stored.get("server") == server.address and stored.get("token") == server.token:
+        if stored.get("server") == address and stored.get("token") == token:
             return
-        self.worker().evaluate(
-            "([server, token]) => chrome.storage.local.set({server, token})",
-            [server.address, server.token])
+        self.worker().evaluate("([server, token]) => chrome.storage.local.set({server, token})", [address, token])
 
     def wait_until(self, condition: Callable[[], object], timeout: float = 10.0, step: float = 0.05):
         deadline = time.monotonic() + timeout
@@ -271,20 +272,21 @@ def resolver_rules(hosts: dict[str, int] | None = None) -> str:
 
 
 def launch(playwright, profile: Path, *, lang: str | None = None, home: Path | None = None,
-           hosts: dict[str, int] | None = None) -> Browser:
+           hosts: dict[str, int] | None = None, installed: bool = False) -> Browser:
     """Chromium with the extension. `home`: a HOME (with its XDG folders under it: its NSS
     database is the one Chromium trusts); `hosts`: names the browser itself resolves, each to
-    a port on 127.0.0.1."""
+    a port on 127.0.0.1; `installed`: the extension as the profile holds it installed, rather
+    than given with `--load-extension` (which Chromium installs anew at each start)."""
     if not CHROMIUM.exists():
         pytest.fail("the extension tests need Debian's Chromium: apt-get install chromium", pytrace=False)
-    args = [*CHROMIUM_ARGS, resolver_rules(hosts)]
+    args = [*(BROWSER_ARGS if installed else CHROMIUM_ARGS), resolver_rules(hosts)]
     env = home_env(home) if home else dict(os.environ)
     if lang:
         args.append(f"--lang={lang}")
         env |= {"LANGUAGE": lang, "LANG": f"{lang}_FR.UTF-8" if lang == "fr" else env.get("LANG", "C")}
     context = playwright.chromium.launch_persistent_context(
         profile, executable_path=str(CHROMIUM), headless=True, args=args, env=env,
-        locale=lang or "en-US",
+        locale=lang or "en-US", ignore_default_args=["--disable-extensions"] if installed else None,
     )
     worker = (context.service_workers or [None])[0] or context.wait_for_event("serviceworker")
     browser = Browser(context, worker.url.split("/")[2])

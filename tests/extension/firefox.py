@@ -14,6 +14,7 @@ import json
 import shutil
 import subprocess
 import uuid
+import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -33,6 +34,7 @@ class Firefox:
     def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         self._ws = ws
         self._ids = iter(range(1, 1_000_000))
+        self.quitting = False
 
     async def call(self, method: str, params: dict) -> dict:
         message_id = next(self._ids)
@@ -47,15 +49,31 @@ class Firefox:
     def url(self, page: str) -> str:
         return f"moz-extension://{INTERNAL_UUID}/{page}"
 
-    async def install(self, folder: Path) -> None:
-        await self.call("webExtension.install", {"extensionData": {"type": "path", "path": str(folder)}})
+    async def install(self, folder: Path, permanent: bool = False) -> None:
+        """Install the build in `folder`: as a temporary add-on (gone when Firefox quits), or
+        `permanent`, as an XPI made next to it, as a parent's install is."""
+        if not permanent:
+            await self.call("webExtension.install", {"extensionData": {"type": "path", "path": str(folder)}})
+            return
+        xpi = folder.with_suffix(".xpi")
+        with zipfile.ZipFile(xpi, "w") as archive:
+            for file in sorted(folder.rglob("*")):
+                archive.write(file, file.relative_to(folder))
+        await self.call("webExtension.install", {"extensionData": {"type": "archivePath", "path": str(xpi)},
+                                                 "moz:permanent": True})
 
-    async def extension_tab(self, timeout: float = 20.0) -> str:
-        """The browsing context of the first tab that shows a page of the extension."""
+    async def quit(self) -> None:
+        """Quit as a parent does: Firefox then saves what it keeps for the next start (leaving
+        `firefox()` waits for it to be done)."""
+        self.quitting = True
+        await self.call("browser.close", {})
+
+    async def extension_tab(self, page: str = "", timeout: float = 20.0) -> str:
+        """The browsing context of the first tab that shows a page of the extension (`page`: that one)."""
         deadline = asyncio.get_running_loop().time() + timeout
         while asyncio.get_running_loop().time() < deadline:
             for context in (await self.call("browsingContext.getTree", {}))["contexts"]:
-                if context["url"].startswith(self.url("")):
+                if context["url"].startswith(self.url(page)):
                     return context["context"]
             await asyncio.sleep(0.1)
         raise TimeoutError("no tab shows a page of the extension")
@@ -124,10 +142,13 @@ async def firefox(profile: Path, proxy_port: int = 9, home: Path | None = None,
         "app.normandy.enabled": False,
         "browser.safebrowsing.malware.enabled": False, "browser.safebrowsing.phishing.enabled": False,
         "extensions.getAddons.cache.enabled": False,
+        # The build is not signed: Firefox ESR keeps it installed across restarts only so.
+        "xpinstall.signatures.required": False,
     }
     (profile / "user.js").write_text("".join(
         f"user_pref({json.dumps(name)}, {json.dumps(value)});\n" for name, value in prefs.items()))
     port = free_port()
+    browser = None
     process = subprocess.Popen(
         [FIREFOX, "--headless", f"--remote-debugging-port={port}", "--profile", str(profile),
          "--no-remote", *(["--remote-allow-system-access"] if system_access else []), "about:blank"],
@@ -148,7 +169,8 @@ async def firefox(profile: Path, proxy_port: int = 9, home: Path | None = None,
                 await browser.call("session.new", {"capabilities": {}})
                 yield browser
     finally:
-        process.terminate()
+        if not (browser and browser.quitting):
+            process.terminate()
         try:
             process.wait(20)
         except subprocess.TimeoutExpired:

@@ -5,6 +5,7 @@ change is saved, and a channel to the parent's phone is added and tested. (The C
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import subprocess
@@ -208,3 +209,74 @@ async def test_the_firefox_build_sends_an_impostor_no_token(tmp_path):
     assert received and {r["path"] for r in received} == {"/api/hello"}
     assert token not in json.dumps(received)
     assert {r["headers"].get("Sec-Fetch-Site") for r in received} <= FETCH_SITES
+
+
+async def test_nothing_of_hers_reaches_an_impostor_from_firefox(tmp_path):
+    """Issue 30 in Firefox: paired with Sentinelle, which then stops; a logger answers every
+    request on its port with an unsigned 401. Enrolling a photo (dropped on the options page),
+    saving her child and marking an alert, twice each, send it nothing of hers, never a body,
+    and its first answer forgets the session."""
+    from tests.extension import impostor as on_the_port
+
+    build = tmp_path / "firefox-build"
+    subprocess.run([str(EXTENSION / "make-firefox.sh"), str(build)], check=True, capture_output=True)
+    token = "firefox-impostor-test-token-" + "z" * 16
+    port = free_port()
+    alert = on_the_port.store_with_an_alert(tmp_path / "data")
+    hers = kodak(7).read_bytes()
+    received: list[dict] = []
+    async with firefox(tmp_path / "profile") as browser:
+        await browser.install(build)
+        options = await browser.extension_tab("options.html")
+        await browser.wait_for(options, "document.querySelector('#pairing-status').dataset.tone === 'info'")
+        with on_the_port.AppThread(on_the_port.sentinelle_api(tmp_path / "data", token, port, free_port()), port):
+            await browser.evaluate(options, f"""(() => {{
+                document.querySelector('#server').value = 'http://127.0.0.1:{port}';
+                document.querySelector('#token').value = {json.dumps(token)};
+                document.querySelector('#connect').click();
+            }})()""")
+            await browser.wait_for(options, "document.querySelector('#pairing-status').dataset.tone === 'ok'")
+            await browser.wait_for(options, "chrome.storage.local.get('token').then((s) => Boolean(s.token))")
+            await browser.evaluate(options, f"void window.open('review.html?alert={alert}')")
+            review = await browser.extension_tab("review.html")
+            await browser.wait_for(review, "document.querySelector('#status-line').textContent.includes('New')")
+
+        with on_the_port.AppThread(on_the_port.impostor(received, refuse=True), port):
+            for attempt in range(2):
+                name = f"lea-birthday-{attempt}.jpg"
+                await browser.evaluate(options, f"""(() => {{
+                    const bytes = Uint8Array.from(atob({json.dumps(base64.b64encode(hers).decode())}),
+                                                  (c) => c.charCodeAt(0));
+                    const dropped = new DataTransfer();
+                    dropped.items.add(new File([bytes], {json.dumps(name)}, {{ type: 'image/jpeg' }}));
+                    document.querySelector('#drop-zone').dispatchEvent(
+                        new DragEvent('drop', {{ dataTransfer: dropped, bubbles: true, cancelable: true }}));
+                }})()""")
+                await browser.wait_for(options, f"""document.querySelector('#enroll-results li[data-file="{name}"]')
+                                                     ?.classList.contains('skipped')""")
+
+                await browser.evaluate(options, f"""(() => {{
+                    document.querySelector('#child-status').removeAttribute('data-tone');
+                    document.querySelector('#child-name').value = {json.dumps(on_the_port.HER_NAME)};
+                    document.querySelector('#child-aliases').value = {json.dumps(", ".join(on_the_port.HER_ALIASES))};
+                    const row = document.querySelector('#child-handles li:last-child');
+                    row.querySelector('select').value = 'instagram';
+                    row.querySelector('input').value = {json.dumps(on_the_port.HER_HANDLE)};
+                    document.querySelector('#child-save').click();
+                }})()""")
+                await browser.wait_for(options, "document.querySelector('#child-status').dataset.tone === 'error'")
+
+                await browser.evaluate(review, """(() => {
+                    document.querySelector('#status-line').textContent = '';
+                    document.querySelector('[data-status=reported]').click();
+                })()""")
+                line = await browser.wait_for(review, """(() => {
+                    const text = document.querySelector('#status-line').textContent;
+                    return text && !text.startsWith('Saving') && text; })()""")
+                assert "Saved" not in line
+            await browser.wait_for(options, "chrome.storage.session.get('apiSession').then((s) => !s.apiSession)")
+
+    assert received and on_the_port.traces_of_her(received, hers) == []
+    assert on_the_port.methods_beyond_hello(received) == {"GET"}
+    assert len({r["headers"]["Authorization"] for r in received if "Authorization" in r["headers"]}) <= 1
+    assert token not in json.dumps(received)

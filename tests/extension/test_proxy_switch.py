@@ -148,6 +148,15 @@ def test_the_switch_sends_social_networks_through_sentinelle_and_the_rest_direct
     options.locator("#proxy-status[data-tone=ok]").wait_for()
     assert switch.is_checked()
 
+    # Rules the browser dropped (as Chromium does when it installs the extension anew): the
+    # options page gives them back itself, rather than ask the parent to switch off and on.
+    proxied.worker().evaluate("chrome.proxy.settings.clear({ scope: 'regular' })")
+    assert proxy_setting(proxied)["levelOfControl"] == "controllable_by_this_extension"
+    options.reload()
+    options.locator("#proxy-status[data-tone=ok]").wait_for()
+    assert proxy_setting(proxied)["levelOfControl"] == "controlled_by_this_extension"
+    assert visit(proxied, f"https://{CDN}/v/t51/through-pac.jpg?given-back")[::2] == (200, COMMON_NAME)
+
     # Off: the setting is cleared, the CDN is out of reach again, the bank still loads.
     switch.uncheck()
     options.locator("#proxy-status[data-tone=info]:not(:empty)").wait_for()
@@ -159,5 +168,5 @@ def test_the_switch_sends_social_networks_through_sentinelle_and_the_rest_direct
     with pytest.raises(Exception, match="ERR_NAME_NOT_RESOLVED"):
         visit(proxied, f"https://{CDN}/v/t51/after-off.jpg")
     assert visit(proxied, f"https://{BANK}/") == (200, BANK_PAGE, "Fake Origin CA")
-    assert server.images_seen() == seen + 2  # the image, and its second visit above
+    assert server.images_seen() == seen + 3  # the image, and its two visits since
     options.close()

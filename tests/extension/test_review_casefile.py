@@ -116,3 +116,36 @@ def test_the_review_page_and_popup_say_who_re_posted_it_and_whose_profile_pictur
     places = popup.locator("#alerts .place")
     expect(places.filter(has_text="first posted by")).to_have_text("@the_retweeter, first posted by @first_poster")
     expect(places.filter(has_text="profile picture")).to_have_text("@alice.fan.page (profile picture)")
+
+
+def test_the_review_page_says_a_story_disappears_and_names_an_account_by_id_until_a_feed_names_it(paired, server):
+    store = Store(server.watcher.data_dir)
+    photo_id = store.photos()[0]["id"]
+    story = Attribution(
+        "instagram", "story.fake.alice", "https://www.instagram.com/story.fake.alice/",
+        "https://www.instagram.com/stories/story.fake.alice/3300000000000000051/", None,
+        "https://www.instagram.com/graphql/query", "{}", shown_as="story", account_id="4300000050",
+        posted_at="2025-11-24T16:00:00+00:00", expires_at="2025-11-25T16:00:00+00:00")
+    shown, _ = store.record_sighting(Sighting(
+        datetime.now(UTC), "https://scontent.cdninstagram.com/v/t51.12442-15/51_n.jpg", None, "scontent.cdninstagram.com",
+        "instagram", "image/jpeg", square_crop_copy(kodak(5)), Match(photo_id, "crop 1:1", 0, 1.0), {}, story))
+    by_id = Attribution("instagram", None, None, "https://www.instagram.com/p/CHaShTaG061/", None,
+                        "https://www.instagram.com/graphql/query", "{}", account_id="4300000061")
+    unnamed, _ = store.record_sighting(Sighting(
+        datetime.now(UTC), "https://scontent.cdninstagram.com/v/t51.2885-15/61_n.jpg", None, "scontent.cdninstagram.com",
+        "instagram", "image/jpeg", square_crop_copy(kodak(5), 400), Match(photo_id, "crop 1:1", 0, 1.0), {}, by_id))
+    store.close()
+    review = paired.open(f"review.html?alert={shown['id']}", 1280, 1400)
+    expect(review.locator("#detail-where")).to_have_text("Shown by @story.fake.alice in a story on Instagram")
+    expect(review.locator("#detail-story")).to_contain_text("A story disappears from the network a day after it is posted")
+    expect(review.locator("#detail-story")).to_contain_text("The evidence is what Sentinelle kept.")
+    expect(review.locator(".row-where").filter(has_text="story")).to_have_text("Instagram · @story.fake.alice (story)")
+    review = paired.open(f"review.html?alert={unnamed['id']}", 1280, 1400)
+    expect(review.locator("#detail-where")).to_have_text(
+        "Posted on Instagram by account id 4300000061: the network's feed has not named its handle yet")
+    expect(review.locator("#detail-story")).to_be_hidden()
+    expect(review.locator("#fact-post a")).to_have_attribute("href", "https://www.instagram.com/p/CHaShTaG061/")
+    popup = paired.open("popup.html", 440, 600)
+    places = popup.locator("#alerts .place")
+    expect(places.filter(has_text="(story)")).to_have_text("@story.fake.alice (story)")
+    expect(places.filter(has_text="account id")).to_have_text("account id 4300000061")

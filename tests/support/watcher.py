@@ -43,12 +43,13 @@ class Fetched:
 
 
 class Watcher:
-    """`sentinelle run` with a test-only resolver that sends chosen names to loopback origins."""
+    """`sentinelle run` with a test-only resolver that sends chosen names to loopback origins.
+    `ports`: its (proxy, API) ports, as a run before it had them; by default, free ones."""
 
     def __init__(self, data_dir: Path, hosts: dict[str, int], origin_ca: Path,
-                 extra_set: tuple[str, ...] = ()) -> None:
+                 extra_set: tuple[str, ...] = (), ports: tuple[int, int] | None = None) -> None:
         self.data_dir = data_dir
-        self.proxy_port, self.api_port = free_port(), free_port()
+        self.proxy_port, self.api_port = ports or (free_port(), free_port())
         env = os.environ | {"SENTINELLE_TEST_HOSTS": ",".join(f"{h}={p}" for h, p in hosts.items()),
                             "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(

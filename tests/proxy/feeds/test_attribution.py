@@ -172,3 +172,79 @@ def test_which_responses_are_feeds():
         assert is_feed(content_type), content_type
     for content_type in ("image/jpeg", "text/css", "video/mp4", "", "application/octet-stream"):
         assert not is_feed(content_type), content_type
+
+
+def _by_id(key: str, account_id: str) -> Attribution:
+    return Attribution("instagram", None, None, f"https://www.instagram.com/p/{key}/", None, "u", "{}",
+                       account_id=account_id)
+
+
+def _named(account: str, account_id: str, shown_as: str = "profile_picture") -> Attribution:
+    return Attribution("instagram", account, f"https://www.instagram.com/{account}/", None, None, "u", "{}",
+                       display_name="Her Name", shown_as=shown_as, account_id=account_id)
+
+
+def test_an_account_named_by_id_is_named_by_a_handle_seen_before_or_after():
+    url = "https://scontent.cdninstagram.com/v/t51.2885-15/7_8_9_n.jpg"
+    after = AttributionMap()
+    after.add(image_key(url), _by_id("CAfter", "4300000099"))
+    assert (after.lookup(url).account, after.lookup(url).account_id) == (None, "4300000099")
+    after.add("fbcdn:picture", _named("tied.later", "4300000099"))  # any response that ties the id
+    got = after.lookup(url)
+    assert (got.account, got.account_url, got.display_name) == ("tied.later", "https://www.instagram.com/tied.later/", "Her Name")
+    assert (got.post_url, got.shown_as) == ("https://www.instagram.com/p/CAfter/", "post")  # the post stays its own
+
+    before = AttributionMap()
+    before.add("fbcdn:picture", _named("tied.before", "4300000098"))
+    before.add(image_key(url), _by_id("CBefore", "4300000098"))
+    assert before.lookup(url).account == "tied.before"
+    assert before.named("instagram", "4300000098").account == "tied.before"
+    assert before.named("x", "4300000098") is None  # ids are per platform
+
+
+def test_an_id_alone_never_hides_a_handle_the_map_had_for_the_image():
+    url = "https://scontent.cdninstagram.com/v/t51.2885-15/7_8_0_n.jpg"
+    seen = AttributionMap()
+    seen.add(image_key(url), _named("known.poster", "1", shown_as="post"))
+    seen.add(image_key(url), _by_id("CLater", "2"))
+    assert seen.lookup(url).account == "known.poster"
+
+
+def test_the_map_forgets_the_oldest_ids_past_its_bound():
+    seen = AttributionMap(max_entries=2)
+    for n in range(3):
+        seen.add(f"fbcdn:{n}", _named(f"account{n}", str(n)))
+    assert seen.named("instagram", "0") is None and seen.named("instagram", "2").account == "account2"
+
+
+def test_a_feed_names_an_account_by_handle_rather_than_by_id_alone():
+    body = json.dumps({"items": [
+        {"code": "CIdOnly", "owner": {"id": "5"}, "display_url": "https://scontent.cdninstagram.com/v/t51.2885-15/1_2_5_n.jpg"},
+        {"code": "CNamed", "owner": {"id": "5", "username": "the.handle"},
+         "display_url": "https://scontent.cdninstagram.com/v/t51.2885-15/1_2_5_n.jpg"}]}).encode()
+    (got,) = dict(parse_feed("instagram", "u", "application/json", body)).values()
+    assert (got.account, got.account_id) == ("the.handle", "5")
+
+
+def test_another_s_sound_keeps_its_creator_s_name_and_the_sound_s_page_without_an_account():
+    """A sound names its creator by name only (TikTok-Api `sound.py`: `authorName`): no handle is made up."""
+    cover = "https://p16-sign-va.tiktokcdn.com/tos-maliva-avt-0068/0a0b0c0d0e0f00000000000000000b9~c5_100x100.jpeg"
+    body = json.dumps({"itemList": [{"id": "7442000000000000091", "author": {"uniqueId": "borrower", "nickname": "Borrower"},
+                                     "video": {"cover": "https://p16-sign-va.tiktokcdn.com/obj/tos-maliva-p-0068/c9"},
+                                     "music": {"id": "7442000000000000191", "title": "Un Son Connu", "authorName": "Someone Else",
+                                               "original": True, "coverThumb": cover}}]}).encode()
+    got = dict(parse_feed("tiktok", "u", "application/json", body))[image_key(cover)]
+    assert (got.account, got.display_name, got.shown_as) == (None, "Someone Else", "profile_picture")
+    assert got.post_url == "https://www.tiktok.com/music/un-son-connu-7442000000000000191"
+
+
+def test_a_tweet_whose_author_sits_in_author_results_names_it():
+    """twscrape `_get_tweet_user_obj` reads `core.user_results`, else `author_results`."""
+    tweet = {"__typename": "Tweet", "rest_id": "1862000000000000301",
+             "author_results": {"result": {"__typename": "User", "rest_id": "1862000000000000300",
+                                           "core": {"screen_name": "elsewhere_author"}}},
+             "legacy": {"id_str": "1862000000000000301", "full_text": "photo",
+                        "extended_entities": {"media": [{"type": "photo", "media_url_https": "https://pbs.twimg.com/media/GeAuThOr301.jpg"}]}}}
+    body = json.dumps({"data": {"tweetResult": {"result": tweet}}}).encode()
+    got = dict(parse_feed("x", "u", "application/json", body))["x:media/GeAuThOr301"]
+    assert (got.account, got.account_id) == ("elsewhere_author", "1862000000000000300")

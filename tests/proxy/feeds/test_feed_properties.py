@@ -1,23 +1,28 @@
 """proxy/feeds/: readers never fail on what they do not know, and never name a wrong account.
 
-Hypothesis feeds them random JSON, random text and HTML, every fixture cut short, and every
-fixture mutated (keys deleted, values replaced with values of other types, lists cut): no
-reader raises, and an image is only ever attributed to an account the intact feed names
-for that image (who showed it, or who posted it first).
+Hypothesis feeds them random JSON, random text and HTML, every fixture and every real capture
+(../shared/datasets/feeds/, when it is there) cut short, and every one mutated (keys deleted,
+values replaced with values of other types, lists cut; a page's HTML cut up): no reader
+raises, and an image is only ever attributed to an account the intact feed names for that
+image (who showed it, or who posted it first); in a cut-up page, only to an account the page
+names.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sentinelle.proxy.feeds.attribution import parse_feed
+from sentinelle.proxy.feeds.attribution import claims, parse_feed
 from sentinelle.proxy.feeds import READERS
 
+from benchmarks.feed_census import CAPTURES, captures, content_type
 from tests.proxy.feeds.test_feed_shapes import FEEDS, SHAPES
 
 PLATFORMS = sorted(READERS)
@@ -28,7 +33,10 @@ FEED_KEYS = ["code", "shortcode", "pk", "id", "user", "owner", "username", "imag
              "uniqueId", "imagePost", "images", "imageURL", "urlList", "video", "cover", "kind", "data", "t3",
              "permalink", "preview", "media_metadata", "crosspost_parent_list", "pinner", "origin_pinner",
              "image_signature", "actors", "attachments", "styles", "attachment", "__typename", "Photo", "image",
-             "uri", "metadata", "videoMetadata", "thumbnailUrl", "profile_pic_url", "avatarThumb"]
+             "uri", "metadata", "videoMetadata", "thumbnailUrl", "profile_pic_url", "avatarThumb", "reels_media",
+             "items", "expiring_at", "taken_at_timestamp", "display_resources", "src", "music", "coverThumb",
+             "authorName", "original", "musicInfo", "board", "type", "board", "cover_images", "card", "binding_values",
+             "image_value", "banner", "thumbnail", "variants", "display_name_prefixed", "@type", "contentUrl"]
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
                     st.text(max_size=20), st.sampled_from(FEED_KEYS),
                     st.sampled_from(["https://pbs.twimg.com/media/X.jpg", "//i.pinimg.com/236x/a.jpg", "https://"]))
@@ -42,10 +50,17 @@ def read(platform: str, name: str, body: bytes) -> dict:
     return dict(parse_feed(platform, "https://feed.example/", content_type, body))
 
 
+def named_in(platform: str, content_type: str, body: bytes) -> dict[str, set[str]]:
+    """Image key → every account an intact feed names for that image (by any post that shows it)."""
+    named: dict[str, set[str]] = {}
+    for key, got in claims(platform, "u", content_type, body):
+        named.setdefault(key, set()).update(a for a in (got.account, got.first_account) if a)
+    return named
+
+
 def allowed_accounts(platform: str, name: str) -> dict[str, set[str]]:
     """Image key → the accounts the intact fixture names for that image."""
-    return {key: {a for a in (got.account, got.first_account) if a}
-            for key, got in read(platform, name, (FEEDS / name).read_bytes()).items()}
+    return named_in(platform, "text/html" if name.endswith(".html") else "application/json", (FEEDS / name).read_bytes())
 
 
 def assert_no_wrong_account(platform: str, name: str, found: dict) -> None:
@@ -132,10 +147,12 @@ def mutated_body(name: str, draw) -> bytes:
                 return m.group(0)
             return m.group(1) + json.dumps(mutate(document, draw)) + m.group(3)
         return _SCRIPT.sub(one, text).encode()
-    if text.startswith("for (;;);"):  # Facebook's stream: one JSON document a line
-        lines = [json.dumps(mutate(json.loads(line), draw)) for line in text[9:].splitlines() if line.strip()]
-        return ("for (;;);" + "\n".join(lines)).encode()
-    return json.dumps(mutate(json.loads(text), draw)).encode()
+    prefix = "for (;;);" if text.startswith("for (;;);") else ""  # Facebook's stream
+    try:
+        return (prefix + json.dumps(mutate(json.loads(text[len(prefix):]), draw))).encode()
+    except json.JSONDecodeError:  # one JSON document a line: a stream, or a fixture of several responses
+        lines = [line for line in text[len(prefix):].splitlines() if line.strip()]
+        return (prefix + "\n".join(json.dumps(mutate(json.loads(line), draw)) for line in lines)).encode()
 
 
 @pytest.mark.parametrize("name", sorted(SHAPES))
@@ -145,3 +162,77 @@ def test_a_mutated_fixture_never_names_a_wrong_account(name, data):
     platform = SHAPES[name][0]
     found = read(platform, name, mutated_body(name, data.draw))
     assert_no_wrong_account(platform, name, found)
+
+
+# -- the real captures, when ../shared is here -------------------------------------------------
+
+CAPTURED = captures()
+needs_captures = pytest.mark.skipif(not CAPTURED, reason=f"the real captures are not here ({CAPTURES})")
+ON_CAPTURES = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@functools.cache
+def intact(path: Path) -> dict[str, set[str]]:
+    """Image key → the accounts the intact capture names for it."""
+    return named_in(path.parent.name, content_type(path), path.read_bytes())
+
+
+def read_capture(path: Path, body: bytes) -> dict:
+    return dict(parse_feed(path.parent.name, "u", content_type(path), body))
+
+
+@needs_captures
+@pytest.mark.parametrize("path", [path for _, path in CAPTURED], ids=lambda path: path.name)
+@ON_CAPTURES
+@given(cut=st.floats(0, 1))
+def test_a_capture_cut_short_never_names_a_wrong_account(path, cut):
+    body = path.read_bytes()
+    _no_other_account(path, read_capture(path, body[: int(len(body) * cut)]), strict=path.suffix != ".html")
+
+
+@needs_captures
+@pytest.mark.parametrize("path", [path for _, path in CAPTURED], ids=lambda path: path.name)
+@ON_CAPTURES
+@given(data=st.data())
+def test_a_mutated_capture_never_names_a_wrong_account(path, data):
+    text = path.read_text()
+    if path.suffix == ".html":
+        _no_other_account(path, read_capture(path, cut_up(text, data.draw).encode()), strict=False)
+        return
+    _no_other_account(path, read_capture(path, json.dumps(mutate(json.loads(text), data.draw)).encode()), strict=True)
+
+
+# What a page cut up may gain: tags opened and never closed, closed and never opened, a story's
+# marks (never a link to an account: that would be an account the page did not name).
+DEBRIS = ["<div>", "</div>", "</article>", "<a>", "</a>", "<strong>", "<title>", '<div data-ft="{">',
+          '<div data-sigil="comment">', "<header>", "</header>", "<script>", '<img src="https://', "&", "\\3a ", ""]
+
+
+def cut_up(text: str, draw) -> str:
+    """A page with runs of whole tags and texts deleted or replaced by debris (from one `<` to
+    another: what a page says inside a tag, an address or a name, stays as it said it)."""
+    for _ in range(draw(st.integers(1, 8))):
+        tags = [m.start() for m in re.finditer("<", text)] + [len(text)]
+        first = draw(st.integers(0, len(tags) - 1))
+        last = min(len(tags) - 1, first + draw(st.integers(0, 12)))
+        text = text[:tags[first]] + draw(st.sampled_from(DEBRIS)) + text[tags[last]:]
+    return text
+
+
+def _no_other_account(path: Path, found: dict, strict: bool) -> None:
+    """Every account named is one the intact capture names for that image (`strict`). A page cut
+    short or cut up may run a name's link on into the text after it, or move an image into
+    another story: there, every attribution is still well formed (an account's name, a
+    profile's address on the platform), and the reading ends without error."""
+    allowed = intact(path)
+    for key, got in found.items():
+        assert got.platform == path.parent.name and isinstance(key, str)
+        for account in (got.account, got.first_account):
+            if account is None:
+                continue
+            if strict:
+                assert key in allowed and account in allowed[key], (key, account)
+            else:
+                assert 0 < len(account) <= 200 and account == account.strip(), (key, account)
+        for url in (got.account_url, got.post_url, got.first_account_url):
+            assert url is None or url.startswith("https://"), (key, url)

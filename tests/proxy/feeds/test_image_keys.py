@@ -38,6 +38,18 @@ SAME_IMAGE = {
         "https://i.pinimg.com/originals/1f/2e/3d/1f2e3d4c5b6a79881f2e3d4c5b6a7988.png",
         "//i.pinimg.com/736x/1f/2e/3d/1f2e3d4c5b6a79881f2e3d4c5b6a7988.webp",
     ],
+    "x:profile_banners/2244994945/1690213128": [
+        "https://pbs.twimg.com/profile_banners/2244994945/1690213128", "https://pbs.twimg.com/profile_banners/2244994945/1690213128/1500x500",
+        "https://pbs.twimg.com/profile_banners/2244994945/1690213128/600x200",
+    ],
+    "fbcdn:safe_image:https://example.org/sortie.jpg": [
+        "https://external.fcdg4-1.fna.fbcdn.net/safe_image.php?d=AQH0&w=796&h=416&url=https%3A%2F%2Fexample.org%2Fsortie.jpg&cfs=1",
+        "https://external.xx.fbcdn.net/safe_image.php?d=AQZ9&amp;w=75&amp;h=75&amp;url=https%3A%2F%2Fexample.org%2Fsortie.jpg",
+    ],
+    "pinterest:custom_covers/1125000000000000100_1700000000": [
+        "https://i.pinimg.com/custom_covers/200x150/1125000000000000100_1700000000.jpg",
+        "https://i.pinimg.com/custom_covers/222x/1125000000000000100_1700000000.jpg",
+    ],
     "snapchat:kKJHIR1QAznRKK9jgYYDq": [
         "https://cf-st.sc-cdn.net/d/kKJHIR1QAznRKK9jgYYDq.256.IRZXSOY", "https://cf-st.sc-cdn.net/d/kKJHIR1QAznRKK9jgYYDq.1024.IRZXSOY",
     ],
@@ -55,11 +67,14 @@ def test_other_images_have_other_keys():
     assert len(set(keys)) == len(keys)
     assert platform_key("https://pbs.twimg.com/media/A.jpg") != platform_key("https://pbs.twimg.com/media/B.jpg")
     assert platform_key("https://i.redd.it/a.jpg") != platform_key("https://i.redd.it/b.jpg")
+    # two links' pictures fetched through Facebook are two images
+    assert platform_key("https://external.xx.fbcdn.net/safe_image.php?url=https%3A%2F%2Fa.org%2F1.jpg") != \
+        platform_key("https://external.xx.fbcdn.net/safe_image.php?url=https%3A%2F%2Fa.org%2F2.jpg")
 
 
 def test_an_address_of_no_known_cdn_has_no_platform_key():
     for url in ("https://cdn.example.org/a.jpg", "https://external-preview.redd.it/x.jpg", "not a url", "", "https://[::1",
-                "https://scontent.cdninstagram.com/"):
+                "https://scontent.cdninstagram.com/", "https://external.xx.fbcdn.net/safe_image.php?d=AQ"):
         assert platform_key(url) is None, url
 
 

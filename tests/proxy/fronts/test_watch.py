@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,53 @@ async def test_a_feed_read_names_the_account_of_a_match(watch):
     watch.take_image(image(copy), "instagram", copy)
     await wait_for(lambda: watch.recorded)
     assert watch.recorded[0].attribution.account == "fake.account.123"
+
+
+def hashtag_naming_by_id(owner_id: str) -> bytes:
+    """A hashtag grid (docs/feed-shapes.md; gdl `_parse_post_graphql`) naming the owner by id alone."""
+    node = {"shortcode": "CIdOnLy77", "owner": {"id": owner_id},
+            "display_url": f"https://{CDN}/v/t51.29350-15/431000001_1_n.jpg?stp=s1080x1080"}
+    return json.dumps({"data": {"hashtag": {"edge_hashtag_to_media": {"edges": [{"node": node}]}}}}).encode()
+
+
+def profile_tying(owner_id: str, handle: str) -> bytes:
+    return json.dumps({"data": {"user": {"id": owner_id, "username": handle,
+                                         "profile_pic_url": f"https://{CDN}/v/t51.2885-19/461000077_1_n.jpg"}}}).encode()
+
+
+async def read(watch, body: bytes) -> None:
+    watch.read_feed("instagram", "https://www.instagram.com/graphql/query", "application/json", body)
+    await wait_for(lambda: not watch.reading)
+
+
+async def test_a_match_known_by_id_is_named_by_the_next_feed_that_ties_the_id(watch):
+    await read(watch, hashtag_naming_by_id("4300000077"))
+    copy = square_crop_copy(kodak(5))
+    watch.take_image(image(copy), "instagram", copy)
+    await wait_for(lambda: watch.recorded)
+    got = watch.recorded[0].attribution
+    assert (got.account, got.account_id, got.post_url) == (None, "4300000077", "https://www.instagram.com/p/CIdOnLy77/")
+    await read(watch, profile_tying("4300000078", "someone.else"))
+    assert watch.named_accounts == []  # another account
+    await read(watch, profile_tying("4300000077", "named.later"))
+    assert [(n.account_id, n.account) for n in watch.named_accounts] == [("4300000077", "named.later")]
+    await read(watch, profile_tying("4300000077", "named.later"))
+    assert len(watch.named_accounts) == 1  # handed on once
+
+
+async def test_a_match_whose_id_a_feed_tied_before_is_named_at_once(watch):
+    await read(watch, profile_tying("4300000079", "named.before"))
+    await read(watch, hashtag_naming_by_id("4300000079"))
+    copy = square_crop_copy(kodak(5))
+    watch.take_image(image(copy), "instagram", copy)
+    await wait_for(lambda: watch.recorded)
+    assert (watch.recorded[0].attribution.account, watch.named_accounts) == ("named.before", [])
+
+
+async def test_ids_the_store_waits_for_are_named_by_the_feeds_of_this_run(watch):
+    watch.await_names([("instagram", "4300000080")])
+    await read(watch, profile_tying("4300000080", "named.after.restart"))
+    assert [n.account for n in watch.named_accounts] == ["named.after.restart"]
 
 
 def test_a_watch_has_one_front(watch):

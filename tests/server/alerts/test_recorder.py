@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from dataclasses import replace
 
 import pytest
+from sentinelle.proxy.feeds.attribution import AccountNamed, Attribution
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.recorder import AlertRecorder
 from sentinelle.server.store.records import Store
@@ -101,3 +103,19 @@ async def test_a_sighting_written_twice_by_a_retry_is_kept_once(db):
 async def _until(condition, every: float = 0.01) -> None:
     while not condition():
         await asyncio.sleep(every)
+
+
+async def test_an_account_known_by_id_is_named_after_its_sighting_and_the_extension_told(db):
+    photo = await db.write(enroll, 5)
+    events = Events()
+    recorder = AlertRecorder(db, events)
+    by_id = Attribution("instagram", None, None, "https://www.instagram.com/p/CIdOnLy/", None, "u", "{}",
+                        account_id="4300000077")
+    async with events.subscribe() as queue:
+        # queued in this order: the sighting is in the store before its account is named
+        recorder(replace(sighting(photo["id"], "https://scontent.cdninstagram.com/v/1.jpg"), attribution=by_id))
+        recorder.named(AccountNamed("instagram", "4300000077", "named.later", "https://www.instagram.com/named.later/"))
+        await recorder.flush()
+        (new, alert), (kind, named) = queue.get_nowait(), queue.get_nowait()
+    assert (new, alert["account"], alert["account_id"]) == ("alert", None, "4300000077")
+    assert (kind, named["id"], named["account"]) == ("sighting", alert["id"], "named.later")  # no second notification

@@ -1,26 +1,34 @@
 """The handshake (server/api/handshake.py) over the wire: Sentinelle proves it holds the token
-without the token ever being sent, opens a session, signs its answers; and the fetch-metadata
-guard refuses web pages on every route."""
+without the token ever being sent, opens a session, signs its answers, refuses a hello or a
+request played again or out of its time; and the fetch-metadata guard refuses web pages on
+every route."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 import secrets
+import time
 
 import pytest
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.api.app import create_app
 from sentinelle.server.api.handshake import (
+    CHECK_HEADER,
     CLIENT_CHECK,
     MAX_SESSIONS,
     NONCE_HEADER,
     PROOF_HEADER,
+    REQUEST_CHECK,
+    REQUEST_KEY,
     RESPONSE,
     RESPONSE_KEY,
     SERVER_PROOF,
     SESSION,
+    TIME_HEADER,
+    WINDOW_SECONDS,
+    Nonces,
     b64,
     mac,
 )
@@ -29,36 +37,51 @@ from sentinelle.server.api.pac import pac_script
 TOKEN = "test-token-123"
 
 
+def now_ms(shift: float = 0.0) -> str:
+    """A check's time, as the extension writes it (Date.now()), `shift` seconds from now."""
+    return str(int((time.time() + shift) * 1000))
+
+
 class Extension:
-    """What extension/js/api.js does, in Python: shake hands, then sign-checked requests."""
+    """What extension/js/api.js does, in Python: shake hands, then checked requests whose
+    answers must be signed."""
 
     def __init__(self, client, token: str = TOKEN) -> None:
         self.client, self.token = client, token
         self.host = f"127.0.0.1:{client.port}"
         self.sent: list[str] = []  # every header value and body this client sent
 
-    async def hello(self, nonce: str | None = None, host: str | None = None):
-        nonce = nonce or b64(secrets.token_bytes(32))
-        body = {"nonce": nonce, "check": b64(mac(self.token, CLIENT_CHECK, self.host, nonce))}
+    def hello_body(self, nonce: str | None = None, at: str | None = None) -> dict:
+        nonce, at = nonce or b64(secrets.token_bytes(32)), at or now_ms()
+        return {"nonce": nonce, "time": at, "check": b64(mac(self.token, CLIENT_CHECK, self.host, nonce, at))}
+
+    async def hello(self, nonce: str | None = None, host: str | None = None, body: dict | None = None):
+        body = body or self.hello_body(nonce)
         self.sent += list(body.values())
         response = await self.client.post("/api/hello", json=body, headers={"Host": host or self.host})
-        return nonce, response
+        return body["nonce"], response
 
-    async def session(self) -> tuple[str, bytes]:
+    async def session(self) -> tuple[str, bytes, bytes]:
         nonce, response = await self.hello()
         assert response.status == 200
         answer = await response.json()
         parts = (self.host, answer["instance"], nonce, answer["nonce"])
         assert answer["proof"] == b64(mac(self.token, SERVER_PROOF, *parts))
-        return b64(mac(self.token, SESSION, *parts)), mac(self.token, RESPONSE_KEY, *parts)
+        return (b64(mac(self.token, SESSION, *parts)), mac(self.token, RESPONSE_KEY, *parts),
+                mac(self.token, REQUEST_KEY, *parts))
 
-    async def request(self, method: str, path: str, session: tuple[str, bytes], **kwargs):
-        credential, key = session
-        nonce = b64(secrets.token_bytes(24))
-        headers = {"Authorization": f"Sentinelle {credential}", NONCE_HEADER: nonce}
+    def headers(self, method: str, path: str, session: tuple[str, bytes, bytes], at: str | None = None) -> dict:
+        credential, _, request_key = session
+        nonce, at = b64(secrets.token_bytes(24)), at or now_ms()
+        return {"Authorization": f"Sentinelle {credential}", NONCE_HEADER: nonce, TIME_HEADER: at,
+                CHECK_HEADER: b64(mac(request_key, REQUEST_CHECK, method, path, at, nonce))}
+
+    async def request(self, method: str, path: str, session: tuple[str, bytes, bytes],
+                      headers: dict | None = None, **kwargs):
+        headers = headers or self.headers(method, path, session)
         self.sent += list(headers.values())
         response = await self.client.request(method, path, headers=headers, **kwargs)
-        signed = response.headers.get(PROOF_HEADER) == b64(mac(key, RESPONSE, nonce))
+        signed = response.headers.get(PROOF_HEADER) == b64(mac(session[1], RESPONSE, headers[NONCE_HEADER]))
         return response, signed
 
 
@@ -110,9 +133,12 @@ async def test_a_client_with_another_token_gets_401_and_no_proof(api):
     assert set(body) == {"error"} and "token" in body["error"]
 
 
-@pytest.mark.parametrize("body", [None, [], {}, {"nonce": "short", "check": "x" * 43},
-                                  {"nonce": "a" * 43}, {"nonce": "a" * 43, "check": "!" * 43},
-                                  {"nonce": "a" * 200, "check": "a" * 43}])
+@pytest.mark.parametrize("body", [None, [], {}, {"nonce": "short", "time": "1", "check": "x" * 43},
+                                  {"nonce": "a" * 43, "time": "1"}, {"nonce": "a" * 43, "check": "a" * 43},
+                                  {"nonce": "a" * 43, "time": "1", "check": "!" * 43},
+                                  {"nonce": "a" * 43, "time": 1, "check": "a" * 43},
+                                  {"nonce": "a" * 43, "time": "-1", "check": "a" * 43},
+                                  {"nonce": "a" * 200, "time": "1", "check": "a" * 43}])
 async def test_a_malformed_hello_gets_400(api, body):
     response = await api.post("/api/hello", json=body)
     assert response.status == 400 and "nonce" in (await response.json())["error"]
@@ -146,14 +172,103 @@ async def test_the_hello_answers_only_on_loopback_and_never_to_a_web_page(api):
 
 async def test_a_session_or_an_unsigned_credential_is_no_token(api):
     extension = Extension(api)
-    credential, key = await extension.session()
+    session = await extension.session()
+    credential, key, _ = session
     # Its last character changed (to another: a session ending in "A" must not stay itself).
     tampered = credential[:-1] + ("B" if credential.endswith("A") else "A")
     for wrong in (f"Sentinelle {tampered}", f"Bearer {credential}", "Sentinelle ",
                   f"Sentinelle {b64(key)}", f"Sentinelle {TOKEN}"):
-        response = await api.get("/api/alerts", headers={"Authorization": wrong})
+        headers = extension.headers("GET", "/api/alerts", session) | {"Authorization": wrong}
+        response = await api.get("/api/alerts", headers=headers)
         assert response.status == 401, wrong
         assert PROOF_HEADER not in response.headers
+
+
+async def test_a_credential_without_the_extensions_check_opens_nothing(api):
+    """What an impostor receives (the credential, a nonce, a time, a check of another request)
+    opens nothing: the check covers the method, the path and query, the time and the nonce."""
+    extension = Extension(api)
+    session = await extension.session()
+    good = extension.headers("GET", "/api/alerts", session)
+    for name in (NONCE_HEADER, TIME_HEADER, CHECK_HEADER):
+        headers = {k: v for k, v in good.items() if k != name}
+        assert (await api.get("/api/alerts", headers=headers)).status == 401, name
+    for method, path in (("GET", "/api/alerts?status=new"), ("DELETE", "/api/photos/1"),
+                         ("GET", "/api/stats")):
+        response = await api.request(method, path, headers=good)
+        assert response.status == 401 and PROOF_HEADER not in response.headers, (method, path)
+    other_nonce = good | {NONCE_HEADER: b64(secrets.token_bytes(24))}
+    assert (await api.get("/api/alerts", headers=other_nonce)).status == 401
+    # Checked for what it is, it works, once.
+    response, signed = await extension.request("GET", "/api/alerts", session, headers=good)
+    assert response.status == 200 and signed
+
+
+async def test_a_request_played_again_is_refused(api):
+    """A request captured on its way (all its headers, its body) and played again: refused,
+    unsigned, and it changes nothing; each first play of a fresh request is served."""
+    extension = Extension(api)
+    session = await extension.session()
+    path = "/api/children"
+    captured = extension.headers("PUT", path, session)
+    first = {"name": "Léa Martin", "aliases": ["Lili"], "handles": [["instagram", "lea.martin.2013"]]}
+    response, signed = await extension.request("PUT", path, session, headers=captured, json=first)
+    assert response.status == 200 and signed
+    # The parent changes her nicknames; the captured request, played again, would undo it.
+    response, _ = await extension.request("PUT", path, session, json=first | {"aliases": ["Léa"]})
+    assert response.status == 200
+    response, signed = await extension.request("PUT", path, session, headers=captured, json=first)
+    assert response.status == 401 and not signed
+    response, _ = await extension.request("GET", path, session)
+    assert [child["aliases"] for child in await response.json()] == [["Léa"]]
+    # A public route answers a replay too, but unsigned: the extension believes none of it.
+    headers = extension.headers("GET", "/api/health", session)
+    assert (await extension.request("GET", "/api/health", session, headers=headers))[1]
+    response, signed = await extension.request("GET", "/api/health", session, headers=headers)
+    assert response.status == 200 and not signed
+    # Fresh requests of the same session go on being served.
+    response, signed = await extension.request("GET", "/api/children", session)
+    assert response.status == 200 and signed
+
+
+@pytest.mark.parametrize("shift", [-WINDOW_SECONDS - 5, WINDOW_SECONDS + 5])
+async def test_a_request_out_of_its_time_is_refused(api, shift):
+    extension = Extension(api)
+    session = await extension.session()
+    headers = extension.headers("GET", "/api/alerts", session, at=now_ms(shift))
+    response, signed = await extension.request("GET", "/api/alerts", session, headers=headers)
+    assert response.status == 401 and not signed
+
+
+async def test_a_hello_played_again_or_out_of_its_time_opens_no_session(api):
+    """A captured hello played again is refused as a wrong check would be: it cannot push the
+    extension's sessions out (only the newest are kept) nor make Sentinelle answer it twice."""
+    extension = Extension(api)
+    body = extension.hello_body()
+    assert (await extension.hello(body=body))[1].status == 200
+    _, response = await extension.hello(body=body)
+    assert response.status == 401 and "proof" not in await response.json()
+    for shift in (-WINDOW_SECONDS - 5, WINDOW_SECONDS + 5):
+        _, response = await extension.hello(body=extension.hello_body(at=now_ms(shift)))
+        assert response.status == 401, shift
+
+
+def test_the_nonces_remembered_are_bounded_and_none_forgotten_is_accepted_again():
+    """Past its limit the memory forgets its oldest nonce, and refuses from then on any check
+    made at or before that nonce's time: a nonce forgotten is still refused, for its time."""
+    clock = [1_000_000.0]
+    nonces = Nonces(window=60, limit=3, clock=lambda: clock[0])
+    at = [str(int(clock[0] * 1000) + i) for i in range(5)]
+    assert [nonces.first(f"n{i}", at[i]) for i in range(4)] == [True] * 4
+    assert len(nonces) == 3
+    assert not nonces.first("n0", at[0])  # forgotten, and refused for its time
+    assert not nonces.first("n3", at[3])  # remembered
+    assert nonces.first("n4", at[4])
+    # Past the window they go, and their times are refused anyway.
+    clock[0] += 61
+    assert not nonces.first("n5", at[4])
+    assert nonces.first("n6", str(int(clock[0] * 1000)))
+    assert len(nonces) == 1
 
 
 async def test_a_session_of_another_instance_is_refused(aiohttp_client, api, data_dir):

@@ -14,6 +14,8 @@ from pathlib import Path
 import platformdirs
 
 TOKEN_FILE = "token"
+# What Squid's configuration adds to each response it sends to the ICAP service (`setup squid`).
+ICAP_KEY_FILE = "icap-key"
 
 
 def default_data_dir() -> Path:
@@ -41,19 +43,29 @@ def ca_certificate(data_dir: Path) -> Path:
 
 def load_or_create_token(data_dir: Path) -> str:
     """The API token the extension is paired with, created on first use (file mode 0600)."""
-    path = ensure_data_dir(data_dir) / TOKEN_FILE
+    return _load_or_create(data_dir, TOKEN_FILE)
+
+
+def load_or_create_icap_key(data_dir: Path) -> str:
+    """The key Squid shows the ICAP service, created on first use (file mode 0600)."""
+    return _load_or_create(data_dir, ICAP_KEY_FILE)
+
+
+def _load_or_create(data_dir: Path, name: str) -> str:
+    """A secret of the data dir's, in file `name`, created on first use (file mode 0600)."""
+    path = ensure_data_dir(data_dir) / name
     try:
-        token = path.read_text().strip()
+        secret = path.read_text().strip()
     except FileNotFoundError:
-        token = ""
-    if token:
-        return token
-    token = secrets.token_urlsafe(32)
+        secret = ""
+    if secret:
+        return secret
+    secret = secrets.token_urlsafe(32)
     # O_EXCL: created with 0600 from its first byte, never readable by others.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write(token + "\n")
-    return token
+        f.write(secret + "\n")
+    return secret
 
 
 def same_token(given: str, expected: str) -> bool:

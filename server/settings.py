@@ -27,6 +27,10 @@ class Settings:
                               flag="--host")
     icap_port: int = _setting(1344, "Where Squid's icap_service points (ICAP's registered port, RFC 3507).",
                               flag="--port")
+    icap_allow: tuple[str, ...] = _setting((), "The address (or network, e.g. 192.168.1.0/24) of a Squid the "
+                                               "ICAP service answers (repeatable) [default: this machine's "
+                                               "own, 127.0.0.1 and ::1].",
+                                           flag="--allow")
     workers: int | None = _setting(None, "Checking processes [default: all cores but one].")
     extra_hosts: tuple[str, ...] = _setting((), "A domain to watch besides the built-in social "
                                                 "networks, subdomains included (repeatable).",

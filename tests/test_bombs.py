@@ -12,6 +12,7 @@ from pathlib import Path
 import brotli
 import pytest
 
+from tests.support.memory import tree_memory
 from tests.support.scenario import CDN, wait_for, watching
 from tests.support.watcher import sentinelle
 
@@ -35,20 +36,6 @@ def brotli_bomb(size: int = INFLATED) -> bytes:
 @pytest.fixture(scope="module")
 def bombs() -> dict[str, bytes]:
     return {"gzip": gzip_bomb(), "br": brotli_bomb()}
-
-
-def tree_memory(pid: int) -> tuple[int, int]:
-    """(resident, peak resident) bytes of a process and its children, from Linux's /proc."""
-    resident = peak = 0
-    for member in (pid, *children(pid)):
-        status = dict(line.split(":", 1) for line in Path(f"/proc/{member}/status").read_text().splitlines())
-        resident += int(status["VmRSS"].split()[0]) * 1024
-        peak += int(status["VmHWM"].split()[0]) * 1024
-    return resident, peak
-
-
-def children(pid: int) -> list[int]:
-    return [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
 
 
 async def test_bombs_pass_to_the_browser_and_cost_sentinelle_nothing(tmp_path, data_dir, bombs):

@@ -20,6 +20,20 @@ from urllib.parse import urlsplit
 from sentinelle.proxy.feeds.common import Fields, dicts, get, post, profile, strings, text
 
 _PICTURE_KEYS = ("image", "photo_image", "viewer_image")
+_HOSTS = ("www.facebook.com", "facebook.com", "m.facebook.com")
+
+
+def _facebook_url(value: object) -> str | None:
+    """An address of Facebook's own (https, on one of its hosts), or None: a feed's `url` ends
+    up a link in the case file, and the feed is whatever the page's scripts were sent."""
+    url = text(value)
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme == "https" and parts.hostname in _HOSTS else None
 
 
 def _who(user: object) -> tuple[str | None, str, str | None]:
@@ -28,8 +42,8 @@ def _who(user: object) -> tuple[str | None, str, str | None]:
     name (so that one person is one account whatever else the feed left out), its address
     the profile's when the feed gives one, else the one its id makes."""
     name = text(get(user, "name"), 200)
-    url = text(get(user, "url")) or text(get(user, "profile_url"))
-    if url and urlsplit(url).hostname in ("www.facebook.com", "facebook.com", "m.facebook.com"):
+    url = _facebook_url(get(user, "url")) or _facebook_url(get(user, "profile_url"))
+    if url:
         return name, url.replace("{", "%7B").replace("}", "%7D"), name
     user_id = text(get(user, "id"), 64)
     if user_id and user_id.isdigit():
@@ -82,7 +96,7 @@ def _photo(node: dict) -> Iterator[tuple[str, Fields]]:
     owner = node.get("owner")
     if photo_id is None or not isinstance(owner, dict):
         return
-    post_url = text(node.get("url")) or f"https://www.facebook.com/photo/?fbid={photo_id}"
+    post_url = _facebook_url(node.get("url")) or f"https://www.facebook.com/photo/?fbid={photo_id}"
     fields = _fields(owner, post_url, get(node, "message", "text") or get(node, "accessibility_caption"))
     yield from ((url, fields) for url in _photos(node))
 
@@ -92,7 +106,7 @@ def _story(node: dict) -> Iterator[tuple[str, Fields]]:
     attachments = dicts(node.get("attachments"))
     if not actors or not attachments:
         return
-    post_url = text(node.get("url")) or text(node.get("wwwURL"))
+    post_url = _facebook_url(node.get("url")) or _facebook_url(node.get("wwwURL"))
     fields = _fields(actors[0], post_url, get(node, "message", "text"))
     for attachment in attachments:
         for container in (attachment.get("styles"), attachment.get("style_type_renderer"), attachment):

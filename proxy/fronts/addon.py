@@ -16,13 +16,19 @@ from datetime import UTC, datetime
 
 from mitmproxy import ctx, exceptions, http
 from sentinelle.proxy.fronts.sighting import evidence_headers
-from sentinelle.proxy.fronts.watch import FEED, MAX_IMAGE_BYTES, MAX_PENDING, Seen, Watch, triage
+from sentinelle.proxy.feeds.attribution import MAX_FEED_BYTES
+from sentinelle.proxy.fronts.watch import FEED, IMAGE, MAX_IMAGE_BYTES, MAX_PENDING, Seen, Watch, triage
 from sentinelle.proxy.hosts import (
     all_domains,
     allow_hosts_patterns,
     normalise_domain,
     platform_of,
 )
+
+
+def _largest_checked(max_image_bytes: int) -> str:
+    """mitmproxy's `stream_large_bodies`: bodies larger than any the watch would look at."""
+    return str(max(max_image_bytes, MAX_FEED_BYTES))
 
 
 def page_of(request: http.Request) -> str | None:
@@ -56,8 +62,14 @@ class Watcher:
             "Images waiting to be checked before new ones are shed, and counted.",
         )
         # configure() is not called for an add-on's own defaults: intercept the
-        # built-in list from the start, and let configure() add the extra hosts.
-        loader.master.options.update(allow_hosts=allow_hosts_patterns(all_domains()))
+        # built-in list from the start, and let configure() add the extra hosts. Bodies past
+        # the largest one checked are passed on as they come, never held whole: mitmproxy 11
+        # holds every body it intercepts (the social hosts, and plain HTTP, which it never
+        # tunnels) unless told to stream it, and with `stream_large_bodies` it streams one
+        # whose Content-Length is larger, or, without one, once it has held that much. The
+        # hosts it tunnels are relayed as bytes, never held.
+        loader.master.options.update(allow_hosts=allow_hosts_patterns(all_domains()),
+                                     stream_large_bodies=_largest_checked(MAX_IMAGE_BYTES))
 
     def configure(self, updated: set[str]) -> None:
         if "sentinelle_extra_hosts" in updated:
@@ -71,31 +83,44 @@ class Watcher:
         for name in ("sentinelle_max_image_bytes", "sentinelle_max_pending"):
             if name in updated and getattr(ctx.options, name) < 1:
                 raise exceptions.OptionsError(f"{name} must be at least 1")
+        if "sentinelle_max_image_bytes" in updated:
+            ctx.options.update(stream_large_bodies=_largest_checked(ctx.options.sentinelle_max_image_bytes))
         # Read at every image: kept in the watch, not looked up in the options each time.
         self.watch.max_image_bytes = ctx.options.sentinelle_max_image_bytes
         self.watch.max_pending = ctx.options.sentinelle_max_pending
 
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        # mitmproxy holds a body whole unless told to stream it, and plain HTTP is never
+        # tunnelled: requests, which the watch never looks at, go on as they come (an upload of
+        # gigabytes would be held, otherwise).
+        flow.request.stream = True
+
     def request(self, flow: http.HTTPFlow) -> None:
         self.watch.busy()
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        # The response of a host that is no social network's goes on as it comes; a social
+        # host's is held up to the largest body checked (stream_large_bodies), then streamed.
+        if self._platform(flow) is None:
+            flow.response.stream = True
 
     def response(self, flow: http.HTTPFlow) -> None:
         self.watch.busy()
         response = flow.response
         if response is None or response.status_code != 200:
             return
-        # The host mitmproxy connected to; the Host header only when that is no social host
-        # (an address): reading the header costs 6 µs, most of this hook's work.
-        platform = (platform_of(flow.request.host, self._extra_domains)
-                    or platform_of(flow.request.pretty_host, self._extra_domains))
+        platform = self._platform(flow)
         if platform is None:
             return  # plain HTTP is never tunnelled, so check the host here too
         body = response.raw_content
-        if body is None:
-            return
         content_type = response.headers.get("content-type", "")
+        if body is None:
+            if response.stream and triage(200, content_type, b"") == IMAGE:
+                self.watch.pass_unchecked(platform, "too large")  # streamed past the limit
+            return
         kind = triage(response.status_code, content_type, body[:16])
         if kind == FEED:
-            self.watch.read_feed(platform, flow.request.pretty_url, content_type, body,
+            self.watch.read_feed(platform, flow.request.url, content_type, body,
                                  response.headers.get("content-encoding", "identity"))
         elif kind is not None:
             # The rest (URLs, headers kept as evidence) is read once the proxy is quiet
@@ -104,15 +129,29 @@ class Watcher:
             # is one each image waits.
             self.watch.take_image(flow, platform, body)
 
+    def _platform(self, flow: http.HTTPFlow) -> str | None:
+        """The social network whose host mitmproxy connected to and checked the certificate of.
+
+        `request.host` is where mitmproxy connected (the CONNECT's host, or an absolute URL's),
+        and over TLS it checked that the host's certificate names it; never the Host header,
+        which any client writes. Plain HTTP counts for nothing: no certificate says whose an
+        answer is, and the social networks send none (browsers would refuse it as mixed
+        content). Otherwise a program on this PC could send a page of its own through the
+        proxy labelled `Host: www.facebook.com`, or from `http://scontent.xx.fbcdn.net` with
+        the name resolved its way, and raise alerts naming accounts it made up."""
+        if not flow.server_conn.tls_established:
+            return None
+        return platform_of(flow.request.host, self._extra_domains)
+
     # -- the front's part of the watch, off the response path ---------------------
 
     def describe(self, flow: http.HTTPFlow, platform: str, seen_at: float) -> Seen:
         response = flow.response
         return Seen(
             seen_at=datetime.fromtimestamp(seen_at, UTC),
-            image_url=flow.request.pretty_url,
+            image_url=flow.request.url,
             page_url=page_of(flow.request),
-            host=flow.request.pretty_host,
+            host=flow.request.host,
             platform=platform,
             content_type=response.headers.get("content-type", ""),
             body=response.raw_content,

@@ -22,12 +22,21 @@ VERSION = "ICAP/1.0"
 # The sections `Encapsulated` may name, and the only orders RFC 3507 §4.4.1 allows them in.
 HEAD_SECTIONS = ("req-hdr", "res-hdr")
 BODY_SECTIONS = ("req-body", "res-body", "opt-body", "null-body")
-# A head longer than this is refused (Squid's own ICAP and HTTP heads stay far below).
+# A head longer than this is refused (Squid's own ICAP and HTTP heads stay far below), and so
+# are encapsulated HTTP heads longer than this together: both are read whole before anything else.
 MAX_HEAD_BYTES = 64 * 1024
+# A number in a head (an offset, a preview's size): ASCII digits, nine at most. `str.isdigit`
+# takes `²` and `٣`, which int() refuses, and int() of a 5,000-digit string raises too.
+_NUMBER = re.compile(r"[0-9]{1,9}\Z")
+_STATUS = re.compile(r"[0-9]{3}\Z")  # an HTTP status code
+
+# The header Squid adds to each RESPMOD with the service's key (squid.conf `adaptation_meta`).
+KEY_HEADER = "X-Sentinelle-Key"
 
 REASONS = {
-    100: "Continue", 200: "OK", 204: "No Content", 400: "Bad Request", 404: "ICAP Service Not Found",
-    405: "Method Not Allowed", 413: "Request Entity Too Large", 500: "Server Error",
+    100: "Continue", 200: "OK", 204: "No Content", 400: "Bad Request", 403: "Forbidden",
+    404: "ICAP Service Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
+    413: "Request Entity Too Large", 500: "Server Error",
     501: "Method Not Implemented", 505: "ICAP Version Not Supported",
 }
 
@@ -67,8 +76,8 @@ class Request:
         value = self.header("preview")
         if value is None:
             return None
-        if not value.strip().isdigit():
-            raise IcapError(400, f"bad Preview: {value!r}")
+        if not _NUMBER.match(value.strip()):
+            raise IcapError(400, f"bad Preview: {value[:20]!r}")
         return int(value)
 
     @property
@@ -105,7 +114,7 @@ def parse_request(head: bytes) -> Request:
         raise IcapError(400, f"bad request line: {lines[0][:80]!r}") from None
     if version != VERSION:
         raise IcapError(505, f"not ICAP/1.0: {version[:20]!r}")
-    if not method.isalpha() or not method.isupper():
+    if not method.isascii() or not method.isalpha() or not method.isupper():
         raise IcapError(400, f"bad method: {method[:20]!r}")
     headers = _headers(lines[1:])
     value = header(headers, "encapsulated")
@@ -124,7 +133,7 @@ def parse_encapsulated(value: str) -> tuple[tuple[str, int], ...]:
     for part in value.split(","):
         name, _, offset = part.strip().partition("=")
         name = name.strip().lower()
-        if name not in HEAD_SECTIONS + BODY_SECTIONS or not offset.strip().isdigit():
+        if name not in HEAD_SECTIONS + BODY_SECTIONS or not _NUMBER.match(offset.strip()):
             raise IcapError(400, f"bad Encapsulated: {value[:100]!r}")
         found.append((name, int(offset)))
     names = [name for name, _ in found]
@@ -132,6 +141,8 @@ def parse_encapsulated(value: str) -> tuple[tuple[str, int], ...]:
     if (names[-1] not in BODY_SECTIONS or any(n not in HEAD_SECTIONS for n in names[:-1])
             or len(set(names)) != len(names) or offsets[0] != 0 or offsets != sorted(offsets)):
         raise IcapError(400, f"bad Encapsulated: {value[:100]!r}")
+    if offsets[-1] > MAX_HEAD_BYTES:
+        raise IcapError(413, f"encapsulated heads of {offsets[-1]} bytes: over {MAX_HEAD_BYTES}")
     return tuple(found)
 
 
@@ -149,7 +160,7 @@ class HttpHead:
     def status(self) -> int:
         """A response head's status code (0 when it is not one)."""
         code = self.start[1]
-        return int(code) if code.isdigit() and self.start[0].startswith("HTTP/") else 0
+        return int(code) if _STATUS.match(code) and self.start[0].startswith("HTTP/") else 0
 
 
 def parse_http_head(block: bytes) -> HttpHead:

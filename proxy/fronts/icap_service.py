@@ -16,6 +16,15 @@ How it answers, cheapest first (RFC 3507 §4.5; Squid's ModXact.cc):
 
 The preview is 32 KB: most avatars and thumbnails come whole in it. Every connection carries requests one after another (Squid keeps them open);
 one event loop serves them all, and the checking happens in the watch's worker processes.
+
+Only its Squid is served, and nothing a request says costs more than a bounded amount: a peer
+outside the allow-list (loopback unless told otherwise) is closed on arrival, and so is a
+connection past MAX_CONNECTIONS; a RESPMOD without the key Squid's configuration adds (squid.conf
+`adaptation_meta`, written by `sentinelle setup squid`) is refused with 403, before its body is
+read, so that no other program can raise an alert; heads are read whole only up to 64 KB and
+within HEAD_SECONDS, a connection waits IDLE_SECONDS at most for its next request, and bodies
+are read in slices whatever their chunks announce. Every malformed request gets its 4xx and a
+log line.
 """
 
 from __future__ import annotations
@@ -23,6 +32,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import hmac
+import ipaddress
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,10 +52,22 @@ logger = logging.getLogger("sentinelle")
 # Squid 5.7 sends 65,535 and waits forever for room to read the last one (seen with a 91 KB
 # image: the device timed out). Half leaves Squid all the room it needs.
 PREVIEW_BYTES = 32 * 1024
-# Told to Squid in OPTIONS: it opens up to this many connections to the service.
+# Told to Squid in OPTIONS: it opens up to this many connections to the service. One more is
+# closed as soon as it is accepted.
 MAX_CONNECTIONS = 512
+# A head must arrive whole within this once begun, and a new connection's first head within
+# this of its opening: Squid opens a connection when it has a request to send.
+HEAD_SECONDS = 10.0
+# How long a connection may wait for its next request: longer than Squid keeps an idle
+# connection to a service (server_idle_pconn_timeout, a minute), so that Squid closes it first
+# and never sends a request on a connection this side is closing.
+IDLE_SECONDS = 120.0
+# A body is read this much at a time at most, whatever size its chunks announce (up to 4 GiB).
+SLICE_BYTES = 64 * 1024
 # Bytes written in an echo before waiting for Squid to take them.
 ECHO_HIGH_WATER = 256 * 1024
+# The peers served when no other is allowed: this machine's Squid.
+LOOPBACK = ("127.0.0.0/8", "::1/128")
 SERVICE = "Sentinelle (watches images of social networks; never changes a response)"
 
 
@@ -66,24 +89,35 @@ class Response:
 
 class IcapService:
     """Serves ICAP connections, the front of `watch` (it attaches itself): RESPMOD and OPTIONS,
-    any service path.
+    any service path, to its Squid only.
 
     `istag` names the service's behaviour (Squid forgets what it knew of the service when it
-    changes); `extra_domains`: hosts to watch besides the built-in social networks.
+    changes); `key`: what Squid's configuration adds to every RESPMOD (`KEY_HEADER`), without
+    which a response is not looked at; `allow`: the addresses or networks of the peers served
+    (others are closed on arrival); `extra_domains`: hosts to watch besides the built-in social
+    networks.
     """
 
-    def __init__(self, watch: Watch, istag: str, *, extra_domains: Sequence[str] = (),
-                 preview: int = PREVIEW_BYTES, max_connections: int = MAX_CONNECTIONS) -> None:
+    def __init__(self, watch: Watch, istag: str, *, key: str, allow: Sequence[str] = LOOPBACK,
+                 extra_domains: Sequence[str] = (), preview: int = PREVIEW_BYTES,
+                 max_connections: int = MAX_CONNECTIONS, head_seconds: float = HEAD_SECONDS,
+                 idle_seconds: float = IDLE_SECONDS) -> None:
+        if not key:
+            raise ValueError("the ICAP service needs a key")
         self._watch = watch
         watch.attach(self)
         self._istag = istag
+        self._key = key.encode()
+        self._allowed = peer_networks(allow)
         self._extra_domains = tuple(extra_domains)
         self._preview = preview
         self._max_connections = max_connections
+        self._head_seconds, self._idle_seconds = head_seconds, idle_seconds
         # What the service answered, by kind: options, 204 (no interest / whole in preview / after
-        # the body), echo, error.
+        # the body), echo, error; and the connections it closed unserved, by why.
         self.answers: collections.Counter[str] = collections.Counter()
         self._connections: set[asyncio.Task] = set()  # one task a connection Squid keeps open
+        self._told: set[str] = set()  # what the log has already said loudly once
 
     async def close(self, timeout: float = 2.0) -> None:
         """End every connection (Squid keeps them open between requests), and wait for them to
@@ -95,22 +129,23 @@ class IcapService:
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One connection from Squid: requests one after another until it closes."""
+        if (refusal := self._refusal(writer)) is not None:
+            self.answers[refusal] += 1
+            writer.transport.abort()  # nothing read, nothing answered: the port says no more
+            return
         task = asyncio.current_task()
         self._connections.add(task)
         try:
-            while True:
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except asyncio.IncompleteReadError:
-                    return  # closed between two requests, as Squid does
-                except asyncio.LimitOverrunError:
-                    raise icap.IcapError(413, "head too large") from None
+            fresh = True
+            while (head := await self._next_head(reader, fresh)) is not None:
+                fresh = False
                 request = icap.parse_request(head)
                 self._watch.busy()
-                if request.method == "OPTIONS":
+                if request.method == "OPTIONS":  # says what the service does, and nothing else
                     self.answers["options"] += 1
                     writer.write(icap.options(self._istag, SERVICE, self._preview, self._max_connections))
                 elif request.method == "RESPMOD":
+                    self._check_key(request)
                     await self._respmod(request, reader, writer)
                 else:
                     raise icap.IcapError(405 if request.method == "REQMOD" else 501,
@@ -120,7 +155,7 @@ class IcapService:
                     return
         except icap.IcapError as e:
             self.answers["error"] += 1
-            logger.info("Sentinelle's ICAP service refused a request (%d): %s", e.status, e)
+            self._say_refused(e)
             with contextlib.suppress(ConnectionError):
                 writer.write(icap.error(e.status, self._istag))
                 await writer.drain()
@@ -128,15 +163,75 @@ class IcapService:
             pass  # Squid closed mid-request (its client went away): nothing to answer
         except asyncio.CancelledError:
             pass  # Sentinelle is stopping (`close`)
+        except Exception:  # a fault of this service's, not of the request: said, with where it is
+            self.answers["error"] += 1
+            logger.exception("Sentinelle's ICAP service failed on a request")
+            with contextlib.suppress(ConnectionError):
+                writer.write(icap.error(500, self._istag))
+                await writer.drain()
         finally:
             self._connections.discard(task)
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
 
+    def _refusal(self, writer: asyncio.StreamWriter) -> str | None:
+        """Why a new connection is closed unserved, if it is: a peer not allowed, or too many."""
+        peer = peer_address(writer.get_extra_info("peername"))
+        if peer is None or not any(peer in network for network in self._allowed):
+            self._say_once("peer", logging.WARNING, "Sentinelle's ICAP service closed a connection from %s: "
+                           "not an allowed peer (`sentinelle icap --allow ADDRESS` allows a Squid)", peer)
+            return "refused peer"
+        if len(self._connections) >= self._max_connections:
+            self._say_once("full", logging.WARNING, "Sentinelle's ICAP service has %d connections open, "
+                           "its most: it closes new ones until some end", len(self._connections))
+            return "refused: too many connections"
+        return None
+
+    async def _next_head(self, reader: asyncio.StreamReader, fresh: bool) -> bytes | None:
+        """The next request's head; None when the client closed the connection between requests,
+        or left it idle too long (a new connection: HEAD_SECONDS, else IDLE_SECONDS)."""
+        try:
+            async with asyncio.timeout(self._head_seconds if fresh else self._idle_seconds):
+                first = await reader.readexactly(1)
+        except (asyncio.IncompleteReadError, TimeoutError):
+            return None
+        async with self._head_time():
+            return first + await _read_line(reader, b"\r\n\r\n", 413)
+
+    @contextlib.asynccontextmanager
+    async def _head_time(self):
+        """Bounds the reading of a head (and its encapsulated heads) in time: 408 past it."""
+        try:
+            async with asyncio.timeout(self._head_seconds):
+                yield
+        except TimeoutError:
+            raise icap.IcapError(408, f"a head still unfinished after {self._head_seconds:g} s") from None
+
+    def _check_key(self, request: icap.Request) -> None:
+        given = (request.header(icap.KEY_HEADER, "") or "").encode("latin-1")
+        if not hmac.compare_digest(given, self._key):
+            raise icap.IcapError(403, f"{'a wrong' if given else 'no'} {icap.KEY_HEADER}: only Squid "
+                                      "configured by `sentinelle setup squid` is served")
+
+    def _say_refused(self, e: icap.IcapError) -> None:
+        if e.status == 403:  # most likely a Squid configured before the key: what to do, once
+            self._say_once("key", logging.WARNING, "Sentinelle's ICAP service refused a response (%d): %s. "
+                           "Squid configured by an older Sentinelle? Run `sentinelle setup squid --write "
+                           "FOLDER` again and restart Squid.", e.status, e)
+        logger.info("Sentinelle's ICAP service refused a request (%d): %s", e.status, e)
+
+    def _say_once(self, what: str, level: int, message: str, *args: object) -> None:
+        if what not in self._told:
+            self._told.add(what)
+            logger.log(level, message, *args)
+        else:
+            logger.debug(message, *args)
+
     async def _respmod(self, request: icap.Request, reader: asyncio.StreamReader,
                        writer: asyncio.StreamWriter) -> None:
-        sections = request.sections(await reader.readexactly(request.heads_size))
+        async with self._head_time():
+            sections = request.sections(await reader.readexactly(request.heads_size))
         res_hdr = sections.get("res-hdr")
         kind, platform, url, http_request, response = None, None, "", None, None
         if res_hdr is not None:
@@ -244,19 +339,55 @@ def _drop(data: bytes) -> None:
 
 async def _read_chunks(reader: asyncio.StreamReader, sink) -> bool:
     """Read chunks up to the last one, giving each to `sink` (a function, or a coroutine
-    function); whether the last chunk said ieof."""
+    function) in slices of SLICE_BYTES at most; whether the last chunk said ieof."""
     while True:
-        size, ieof = icap.parse_chunk_line(await reader.readuntil(b"\r\n"))
+        size, ieof = icap.parse_chunk_line(await _read_line(reader))
         if size == 0:
-            while (await reader.readuntil(b"\r\n")) != b"\r\n":
-                pass  # trailer lines, until the empty one
+            trailers = 0
+            while (line := await _read_line(reader)) != b"\r\n":  # trailer lines, until the empty one
+                trailers += len(line)
+                if trailers > icap.MAX_HEAD_BYTES:
+                    raise icap.IcapError(413, "trailers too large")
             return ieof
-        data = await reader.readexactly(size)
+        while size:
+            data = await reader.read(min(size, SLICE_BYTES))
+            if not data:
+                raise asyncio.IncompleteReadError(b"", size)
+            size -= len(data)
+            result = sink(data)
+            if asyncio.iscoroutine(result):
+                await result
         if await reader.readexactly(2) != b"\r\n":
             raise icap.IcapError(400, "a chunk does not end with CRLF")
-        result = sink(data)
-        if asyncio.iscoroutine(result):
-            await result
+
+
+async def _read_line(reader: asyncio.StreamReader, end: bytes = b"\r\n", too_long: int = 400) -> bytes:
+    """Up to and with `end`; IcapError(`too_long`) past the reader's limit (MAX_HEAD_BYTES and a bit)."""
+    try:
+        return await reader.readuntil(end)
+    except asyncio.LimitOverrunError:
+        raise icap.IcapError(too_long, f"a {'head' if too_long == 413 else 'line'} longer than "
+                                       f"{icap.MAX_HEAD_BYTES // 1024} KB") from None
+
+
+def peer_networks(allow: Sequence[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """`192.168.1.5`, `192.168.1.0/24`, `::1` → networks; ValueError for anything else."""
+    networks = []
+    for value in allow:
+        try:
+            networks.append(ipaddress.ip_network(value.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"{value!r} is not an address or a network (192.168.1.5, 192.168.1.0/24)") from None
+    return tuple(networks)
+
+
+def peer_address(peername: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address of a socket's peer (an IPv4 one when it came mapped into IPv6)."""
+    try:
+        address = ipaddress.ip_address(peername[0].partition("%")[0])
+    except (TypeError, ValueError, IndexError):
+        return None
+    return getattr(address, "ipv4_mapped", None) or address
 
 
 async def serve(service: IcapService, host: str, port: int) -> asyncio.Server:

@@ -282,6 +282,12 @@ class Watch:
         self._backlogs.held()
         self._hand_when_quiet()
 
+    def pass_unchecked(self, platform: str, reason: str) -> None:
+        """An image the front passed on without keeping it (mitmproxy streamed it past the
+        limit): counted as seen and skipped, as one it had kept would be."""
+        self.counts.seen += 1
+        self._skip(platform, reason)
+
     # -- off the response path -------------------------------------------------
 
     def _read(self, pool: concurrent.futures.Executor, seen_at: datetime, future: asyncio.Future) -> None:

@@ -13,6 +13,7 @@ import asyncio
 import concurrent.futures
 import json
 import multiprocessing
+import re
 import weakref
 from collections.abc import Callable, Iterable
 
@@ -24,11 +25,14 @@ from sentinelle.server.alerts.protected import LiveIndex
 from sentinelle.server.store.records import STATUSES, Store, StoreError
 from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.api.common import (
+    ID,
     PROTECTED,
     STORE,
     error,
+    json_of,
     refresh_protected,
     status_of,
+    too_large,
     with_links,
 )
 from sentinelle.server.api.handshake import (
@@ -81,8 +85,15 @@ SENTINELLE_EXTENSION = "chrome-extension://pfhelnnocloeaoipenmhoeaoeggfalgo"
 FIREFOX_EXTENSIONS = "moz-extension://"
 EXTENSION_ORIGINS = web.AppKey("extension_origins", frozenset)
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_FIELD_BYTES = 4096  # a form field of an upload: a child's name
 # A comment line this often keeps the stream open through idle periods and finds dead clients.
 HEARTBEAT_SECONDS = 15.0
+# Event streams open at once: one for each extension's worker and page, with room to spare.
+# Each holds a queue of the events not yet written; more are refused (429).
+MAX_STREAMS = 32
+# How often a stream looks whether its client is still there: aiohttp does not stop a handler
+# whose client went away, and a stream left waiting would count against MAX_STREAMS.
+LIVENESS_SECONDS = 1.0
 
 
 def create_app(
@@ -131,15 +142,15 @@ def create_app(
             web.post("/api/hello", hello),
             web.get("/api/stats", stats),
             web.get("/api/alerts", list_alerts),
-            web.get("/api/alerts/{id:\\d{1,18}}", get_alert),
-            web.patch("/api/alerts/{id:\\d{1,18}}", patch_alert),
-            web.get("/api/alerts/{id:\\d{1,18}}/evidence", alert_evidence),
-            web.get("/api/alerts/{id:\\d{1,18}}/photo", alert_photo),
+            web.get(f"/api/alerts/{{id:{ID}}}", get_alert),
+            web.patch(f"/api/alerts/{{id:{ID}}}", patch_alert),
+            web.get(f"/api/alerts/{{id:{ID}}}/evidence", alert_evidence),
+            web.get(f"/api/alerts/{{id:{ID}}}/photo", alert_photo),
             web.get("/api/casefile", case_file),
             web.get("/api/photos", list_photos),
             web.post("/api/photos", upload_photos),
-            web.delete("/api/photos/{id:\\d{1,18}}", delete_photo),
-            web.get("/api/photos/{id:\\d{1,18}}/thumbnail", photo_thumbnail),
+            web.delete(f"/api/photos/{{id:{ID}}}", delete_photo),
+            web.get(f"/api/photos/{{id:{ID}}}/thumbnail", photo_thumbnail),
             web.get("/api/events", event_stream),
             web.get("/api/proxy", proxy_settings),
             web.get("/proxy.pac", proxy_pac),
@@ -231,11 +242,7 @@ async def hello(request: web.Request) -> web.Response:
     holds, and opens a session, without either sending the token. 401 when the client's
     check shows another token; nothing else is told."""
     try:
-        body = await request.json()
-    except ValueError:
-        body = None
-    try:
-        answer = request.app[SESSIONS].hello(request.host, body)
+        answer = request.app[SESSIONS].hello(request.host, await json_of(request))
     except HandshakeError as e:
         raise error(web.HTTPBadRequest, str(e)) from None
     if answer is None:
@@ -297,10 +304,10 @@ async def case_file(request: web.Request) -> web.Response:
     """The case file (a ZIP) of `?alert=ID` (repeatable) or `?account=NAME`, in `?lang=en|fr`
     with the help lines of `?country=FR|US|GB|OTHER`."""
     query = request.query
-    try:
-        ids = [int(i) for i in query.getall("alert", []) if len(i) <= 18]
-    except ValueError:
-        raise error(web.HTTPBadRequest, "alert must be an alert's number") from None
+    named = query.getall("alert", [])
+    if not all(re.fullmatch(ID, i) for i in named):
+        raise error(web.HTTPBadRequest, "alert must be an alert's number")
+    ids = [int(i) for i in named]
     try:
         db = request.app[STORE]
         case = await db.read(casefile.collect, ids, query.get("account") or None)
@@ -338,13 +345,13 @@ async def upload_photos(request: web.Request) -> web.Response:
     try:
         reader = await request.multipart()
         async for part in reader:
-            if part.name == "child" and (typed := (await part.text()).strip()[:100]):
+            if part.name == "child" and (typed := await _field_text(part)):
                 try:
                     child = (await db.read(Store.meant_child, typed)).name
                 except StoreError as e:  # a first name several children's full names start with
                     raise error(web.HTTPBadRequest, str(e)) from None
             elif part.filename:
-                data = await _read_limited(part)
+                data = await _read_limited(part, MAX_UPLOAD_BYTES)
                 outcomes.append(await enroll_upload(db, data, part.filename, child))
     except (ValueError, HttpProcessingError) as e:  # what aiohttp's reader raises for bad bodies
         raise error(web.HTTPBadRequest, f"malformed multipart body: {e}") from None
@@ -371,25 +378,36 @@ async def photo_thumbnail(request: web.Request) -> web.Response:
 async def event_stream(request: web.Request) -> web.StreamResponse:
     """Server-Sent Events: an `alert` event for each new alert, `sighting` for a repeat, `watch`
     for a new account on the watch list."""
+    streams = request.app[STREAMS]
+    if len(streams) >= MAX_STREAMS:
+        raise error(web.HTTPTooManyRequests, f"{MAX_STREAMS} event streams are open already: close one")
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
     )
     await response.prepare(request)
-    request.app[STREAMS].add(response)
+    streams.add(response)
     try:
         await response.write(b"retry: 2000\n: connected\n\n")
         async with request.app[EVENTS].subscribe() as queue:
+            quiet = 0.0
             while True:
                 try:
-                    message = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+                    message = await asyncio.wait_for(queue.get(), LIVENESS_SECONDS)
                 except TimeoutError:
-                    await response.write(b": keep-alive\n\n")
+                    if request.transport is None:
+                        break  # the client went away
+                    quiet += LIVENESS_SECONDS
+                    if quiet >= HEARTBEAT_SECONDS:
+                        quiet = 0.0
+                        await response.write(b": keep-alive\n\n")
                     continue
                 if message is None:
                     break
                 await response.write(server_sent_event(*message))
     except (ConnectionResetError, ConnectionError):
         pass  # the extension went away; it reconnects by itself
+    finally:
+        streams.discard(response)  # now, not when the collector gets to it: the cap counts them
     return response
 
 
@@ -451,15 +469,24 @@ async def _thumbnail(request: web.Request, photo_id: int) -> web.Response:
                         headers={"Cache-Control": "no-store"})
 
 
-async def _read_limited(part) -> bytes:
+async def _read_limited(part, limit: int) -> bytes:
+    """A multipart part, read as it comes; 413 past `limit` bytes (before they are all held)."""
     chunks, size = [], 0
     while chunk := await part.read_chunk():
         size += len(chunk)
-        if size > MAX_UPLOAD_BYTES:
-            raise error(web.HTTPRequestEntityTooLarge,
-                        f"{part.filename}: larger than {MAX_UPLOAD_BYTES // 2**20} MB")
+        if size > limit:
+            raise too_large(f"{part.filename or part.name}: larger than {_size(limit)}", limit, size)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _size(limit: int) -> str:
+    return f"{limit // 2**20} MB" if limit >= 2**20 else f"{limit:,} bytes"
+
+
+async def _field_text(part) -> str:
+    """A form field's text (a child's name), stripped; 413 past MAX_FIELD_BYTES."""
+    return (await _read_limited(part, MAX_FIELD_BYTES)).decode(part.get_charset("utf-8"), "replace").strip()[:100]
 
 
 async def _close_streams(app: web.Application) -> None:

@@ -1,5 +1,5 @@
-"""What the API's handlers share: where the store and the protected set hang on the app, and
-errors as JSON."""
+"""What the API's handlers share: where the store and the protected set hang on the app, what an
+id looks like, bodies read within bounds, and errors as JSON."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from sentinelle.server.store.door import StoreDoor
 
 STORE = web.AppKey("store", StoreDoor)
 PROTECTED = web.AppKey("protected", LiveIndex)
+# A number in a route (an alert's, a photo's, a child's) or a query: ASCII digits only (a
+# route's `\d` takes `٣` too, which int() reads as 3).
+ID = "[0-9]{1,18}"
 
 
 def with_links(alert: dict) -> dict:
@@ -18,11 +21,26 @@ def with_links(alert: dict) -> dict:
 
 
 def error(status: type[web.HTTPException], message: str, **headers: str) -> web.HTTPException:
-    return status(
-        text=web.json_response({"error": message}).text,
-        content_type="application/json",
-        headers=headers or None,
-    )
+    return status(**as_json(message), headers=headers or None)
+
+
+def too_large(message: str, limit: int, size: int) -> web.HTTPRequestEntityTooLarge:
+    """413, as JSON (aiohttp's own wants the sizes too)."""
+    return web.HTTPRequestEntityTooLarge(limit, size, **as_json(message))
+
+
+def as_json(message: str) -> dict[str, str]:
+    """An error's body, as every answer of the API's: {"error": message}."""
+    return {"text": web.json_response({"error": message}).text, "content_type": "application/json"}
+
+
+async def json_of(request: web.Request) -> object:
+    """The request's body as JSON, or None when it is not JSON: malformed, or nested deeper than
+    Python's parser goes (`[` a hundred thousand times raises RecursionError, not ValueError)."""
+    try:
+        return await request.json()
+    except (ValueError, RecursionError):
+        return None
 
 
 async def refresh_protected(app: web.Application) -> None:
@@ -34,11 +52,7 @@ async def refresh_protected(app: web.Application) -> None:
 
 async def json_body(request: web.Request, example: str) -> dict:
     """A request's JSON object; 400 that shows `example` otherwise."""
-    try:
-        body = await request.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
+    if not isinstance(body := await json_of(request), dict):
         raise error(web.HTTPBadRequest, f"the body must be JSON like {example}")
     return body
 

@@ -21,7 +21,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from aiohttp import web
-from sentinelle.server.api.common import STORE, error, json_body
+from sentinelle.server.api.common import ID, STORE, error, json_body
 from sentinelle.server.notify import channels
 from sentinelle.server.notify.news import TEST
 from sentinelle.server.notify.sender import Notifier
@@ -122,8 +122,8 @@ def _poke(request: web.Request) -> None:
 NOTIFY_ROUTES = [
     web.get("/api/notify", notify_settings),
     web.post("/api/notify/channels", add_channel),
-    web.patch("/api/notify/channels/{id:\\d{1,18}}", patch_channel),
-    web.delete("/api/notify/channels/{id:\\d{1,18}}", remove_channel),
-    web.post("/api/notify/channels/{id:\\d{1,18}}/test", try_channel),
+    web.patch(f"/api/notify/channels/{{id:{ID}}}", patch_channel),
+    web.delete(f"/api/notify/channels/{{id:{ID}}}", remove_channel),
+    web.post(f"/api/notify/channels/{{id:{ID}}}/test", try_channel),
     web.put("/api/notify/hours", set_hours),
 ]

@@ -20,7 +20,7 @@ from sentinelle.proxy.hosts import SOCIAL_DOMAINS
 from sentinelle.server.store.schema import StoreError
 from sentinelle.server.store.watchlist import WATCH_STATUSES
 from sentinelle.server.store.records import Store
-from sentinelle.server.api.common import STORE, error, refresh_protected, status_of
+from sentinelle.server.api.common import ID, STORE, error, json_of, refresh_protected, status_of
 
 MAX_NAME = 100
 MAX_NAMES = 20  # nicknames, or handles, of one child
@@ -32,10 +32,8 @@ async def list_children(request: web.Request) -> web.Response:
 
 
 async def set_child(request: web.Request) -> web.Response:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise error(web.HTTPBadRequest, "the body must be JSON like {\"name\": \"Léa Martin\"}") from None
+    if (body := await json_of(request)) is None:
+        raise error(web.HTTPBadRequest, "the body must be JSON like {\"name\": \"Léa Martin\"}")
     try:
         name, aliases, handles = child_fields(body)
     except ValueError as e:
@@ -113,7 +111,7 @@ async def patch_watch_entry(request: web.Request) -> web.Response:
 PEOPLE_ROUTES = [
     web.get("/api/children", list_children),
     web.put("/api/children", set_child),
-    web.delete("/api/children/{id:\\d{1,18}}", remove_child),
+    web.delete(f"/api/children/{{id:{ID}}}", remove_child),
     web.get("/api/watchlist", list_watchlist),
-    web.patch("/api/watchlist/{id:\\d{1,18}}", patch_watch_entry),
+    web.patch(f"/api/watchlist/{{id:{ID}}}", patch_watch_entry),
 ]

@@ -19,6 +19,7 @@ import json
 import locale
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,11 @@ LANGUAGES = ("en", "fr")
 COUNTRIES = ("FR", "US", "GB", "OTHER")
 MANIFEST = "manifest.json"
 CHECKSUMS = "SHA256SUMS"
+# `verify` hashes each file this much at a time: a case file is anyone's ZIP, and one member
+# may inflate to gigabytes.
+BLOCK_BYTES = 2**20
+# The manifest and the checksums are read whole: a case file's list a few hundred bytes a file.
+MAX_LIST_BYTES = 16 * 2**20
 
 
 class CaseFileError(Exception):
@@ -136,7 +142,7 @@ def verify(path: Path) -> Verdict:
             if MANIFEST not in names:
                 verdict.problems.append(f"{MANIFEST} is missing: this is not a Sentinelle case file")
                 return verdict
-            raw = z.read(MANIFEST)
+            raw = _read_list(z, MANIFEST)
             verdict.manifest_sha256 = hashlib.sha256(raw).hexdigest()
             manifest = json.loads(raw)
             listed = {f["path"]: f["sha256"] for f in manifest["files"]}
@@ -144,7 +150,7 @@ def verify(path: Path) -> Verdict:
                 if name not in names:
                     verdict.problems.append(f"{name}: missing")
                     continue
-                actual = hashlib.sha256(z.read(name)).hexdigest()
+                actual = _sha256(z, name)
                 verdict.checked += 1
                 if actual != expected:
                     verdict.problems.append(f"{name}: changed (SHA-256 {actual}, manifest says {expected})")
@@ -154,12 +160,31 @@ def verify(path: Path) -> Verdict:
                 if not name.endswith("/"):
                     verdict.problems.append(f"{name}: added (not in the manifest)")
             if CHECKSUMS in names:
-                sums = {line[66:]: line[:64] for line in z.read(CHECKSUMS).decode().splitlines() if line}
+                sums = {line[66:]: line[:64] for line in _read_list(z, CHECKSUMS).decode().splitlines() if line}
                 if sums != listed:
                     verdict.problems.append(f"{CHECKSUMS} does not agree with {MANIFEST}")
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError, TypeError) as e:
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, KeyError, TypeError, EOFError,
+            RuntimeError, NotImplementedError) as e:  # anyone's ZIP: damaged, encrypted, of another method
         verdict.problems.append(f"cannot read it as a case file: {e}")
     return verdict
+
+
+def _sha256(z: zipfile.ZipFile, name: str) -> str:
+    """A member's SHA-256, read a block at a time."""
+    digest = hashlib.sha256()
+    with z.open(name) as member:
+        while block := member.read(BLOCK_BYTES):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_list(z: zipfile.ZipFile, name: str) -> bytes:
+    """The manifest or the checksums, whole; ValueError past MAX_LIST_BYTES."""
+    with z.open(name) as member:
+        data = member.read(MAX_LIST_BYTES + 1)
+    if len(data) > MAX_LIST_BYTES:
+        raise ValueError(f"{name} is larger than {MAX_LIST_BYTES // 2**20} MB")
+    return data
 
 
 # -- the report ----------------------------------------------------------------------

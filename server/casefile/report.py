@@ -2,7 +2,9 @@
 
 The protected photo beside each copy, the accounts, post links, times and hashes, and the
 reporting channels of the platform and the parent's country, in English or French.
-`casefile.case` collects what goes in and packs the ZIP; this module only writes.
+`casefile.case` collects what goes in and packs the ZIP; this module only writes. An address
+that came from a feed is shown, but is a link only when it is a web address (`web_link`): a
+feed is a stranger's text, and a `javascript:` link in a report a parent opens runs there.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import unicodedata
 from collections.abc import Container
 from datetime import UTC, datetime
 from functools import cache
+from urllib.parse import urlsplit
 
 from sentinelle.server.casefile.layout import Case, evidence_path, photo_path, utc
 from sentinelle.server.casefile.outline import Outline, visible_outline
@@ -21,6 +24,17 @@ from sentinelle.server.casefile.words import PLATFORM_NAMES, WORDS, with_names
 # The outline of the protected photo on the evidence (the HTML's stroke is in the CSS).
 OUTLINE = (228, 0, 43)
 
+
+def web_link(url: str | None) -> str | None:
+    """`url` when it is an http or https address, written plainly (no space, no control
+    character a browser would drop from it); else None: shown as text, never followed."""
+    if not url or not url.isprintable() or any(c.isspace() for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme.lower() in ("http", "https") and parts.hostname else None
 
 
 class Report:
@@ -202,7 +216,8 @@ class Report:
             out.append((f"<div class=lead><h2>{e(heading)}</h2><p>{e(self.w('impersonation_why'))}</p>" if lead
                         else f"<h2>{e(heading)}</h2>") + "<ul>")
             for label, url in entries:
-                out.append(f'<li>{e(label)}' + (f' — <a href="{e(url)}">{e(url)}</a>' if url else "") + "</li>")
+                shown = (f'<a href="{e(link)}">{e(url)}</a>' if (link := web_link(url)) else e(url)) if url else ""
+                out.append(f"<li>{e(label)}" + (f" — {shown}" if shown else "") + "</li>")
             out.append("</ul></div>" if lead else "</ul>")
         return out
 
@@ -235,7 +250,7 @@ class Report:
 
         def p(text: str, style=body, link: str | None = None) -> Paragraph:
             markup = _xml(_describe_missing(text, _drawable(style.fontName))).replace("\n", "<br/>")
-            if link:
+            if link := web_link(link):
                 markup = f'<link href="{_xml(link)}" color="blue">{markup}</link>'
             return Paragraph(markup, style)
 
@@ -301,7 +316,7 @@ def _html_table(rows: list[tuple[str, str, str | None]], cls: str = "") -> str:
     cells = []
     for label, text, link in rows:
         value = e(text).replace("\n", "<br>")
-        if link:
+        if link := web_link(link):
             value = f'<a href="{e(link)}">{value}</a>'
         cells.append(f"<tr><th>{e(label)}</th><td>{value}</td></tr>")
     return f'<table class="{cls}">' + "".join(cells) + "</table>"

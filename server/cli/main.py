@@ -264,13 +264,14 @@ def run(obj: Context, proxy_port: int, api_port: int, options: tuple[str, ...],
 @cli.command()
 @setting_option("icap_port")
 @setting_option("icap_host")
+@setting_option("icap_allow", metavar="ADDRESS")
 @setting_option("workers", type=click.IntRange(min=1), metavar="N")
 @setting_option("api_port", help="Where the extension connects (0: no API).")
 @setting_option("extra_hosts", metavar="DOMAIN")
 @setting_option("extension_origins", metavar="ORIGIN")
 @click.pass_obj
-def icap(obj: Context, icap_port: int, icap_host: str, workers: int | None, api_port: int,
-         extra_hosts: tuple[str, ...], extension_origins: tuple[str, ...]) -> None:
+def icap(obj: Context, icap_port: int, icap_host: str, icap_allow: tuple[str, ...], workers: int | None,
+         api_port: int, extra_hosts: tuple[str, ...], extension_origins: tuple[str, ...]) -> None:
     """Watch a whole network's social-network traffic, as an ICAP service behind Squid.
 
     Squid decrypts the social networks only and sends their responses here (`sentinelle
@@ -278,13 +279,18 @@ def icap(obj: Context, icap_port: int, icap_host: str, workers: int | None, api_
     and its images are checked by N worker processes. Alerts go to the same store as `run`:
     `sentinelle log`, `export` and the API work the same. Ctrl-C stops it.
 
+    Only Squid is answered: the addresses of --allow (this machine's own unless told
+    otherwise), and only responses that carry the key Squid's configuration holds.
+
     \b
     Example:
       sentinelle icap --port 1344 --workers 2
+      sentinelle icap --host 192.168.1.2 --allow 192.168.1.3
     """
     obj.close()  # the runner opens its own store on its own loop
-    settings = Settings(obj.data_dir, icap_host=icap_host, icap_port=icap_port, api_port=api_port,
-                        workers=workers, extra_hosts=extra_hosts, extension_origins=extension_origins)
+    settings = Settings(obj.data_dir, icap_host=icap_host, icap_port=icap_port, icap_allow=icap_allow,
+                        api_port=api_port, workers=workers, extra_hosts=extra_hosts,
+                        extension_origins=extension_origins)
     try:
         from sentinelle.server.run.icap_runner import serve_icap
 
@@ -356,13 +362,15 @@ def export(obj: Context, alert_ids: tuple[int, ...], account: str | None, output
       sentinelle export 1 3
       sentinelle export --account fake.account.123 --lang fr --country FR -o case.zip
     """
+    from sentinelle.proxy.files import write_atomically
+
     try:
         case = casefile.collect(obj.store, list(alert_ids), account)
     except casefile.CaseFileError as e:
         raise click.ClickException(str(e)) from None
     data = casefile.build(case, lang, country)
     output = output or Path(casefile.file_name(case))
-    output.write_bytes(data)
+    write_atomically(output, data, 0o600)  # photos of a child: the parent's to read, whatever the umask
     verdict = casefile.verify(output)
     click.echo(f"Case file: {output} ({len(case.alerts)} alert(s), {verdict.checked} files).\n"
                f"  SHA-256 of its manifest: {verdict.manifest_sha256}\n"

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 from sentinelle.proxy.hosts import normalise_domain
 from sentinelle.server.cli.options import setting_option
-from sentinelle.server.config import ensure_data_dir, mitmproxy_dir
+from sentinelle.server.config import ensure_data_dir, load_or_create_icap_key, mitmproxy_dir
 from sentinelle.server.settings import ICAP_PORT
 from sentinelle.server.contact import EXTENSION, PAC
 from sentinelle.server.setup import doctor as checks
@@ -243,18 +243,20 @@ def setup_squid(obj, folder: Path | None, port: int, listen: str, icap: tuple[st
     services = [_icap_address(value) for value in icap] or [squid.DEFAULT_ICAP]
     ca_pem = mitmproxy_dir(obj.data_dir) / KEY_AND_CERT
     target = (folder / squid.CA_FILE) if folder else ca_pem
-    settings = squid.SquidSettings(ca_file=target.absolute(), port=port, listen=listen, icap=services,
-                                   ssl_db=ssl_db, certgen=certgen, extra_domains=extra)
+    settings = squid.SquidSettings(ca_file=target.absolute(), icap_key=load_or_create_icap_key(obj.data_dir),
+                                   port=port, listen=listen, icap=services, ssl_db=ssl_db, certgen=certgen,
+                                   extra_domains=extra)
     if folder is None:
         click.echo(squid.squid_config(settings), nl=False)
         return
     written = squid.write_files(folder, settings, ca_pem.read_bytes())
     init_db = " ".join(squid.init_ssl_db_command(settings))
-    click.echo(f"Squid configuration: {written.config}\n"
-               f"Squid's copy of Sentinelle's CA (key and certificate): {written.ca_file} (mode 0600"
-               + (f", owned by {written.owner})" if written.owner else ")") + "\n"
+    mode = "mode 0600" + (f", owned by {written.owner})" if written.owner else ")")
+    click.echo(f"Squid configuration, with the ICAP service's key: {written.config} ({mode}\n"
+               f"Squid's copy of Sentinelle's CA (key and certificate): {written.ca_file} ({mode}\n"
                "Next:\n"
-               + ("" if written.owner else f"  sudo chown proxy: {written.ca_file}   # Squid must read it\n")
+               + ("" if written.owner else
+                  f"  sudo chown proxy: {written.config} {written.ca_file}   # Squid must read them\n")
                + f"  {init_db}   # once: Squid's database of the certificates it makes\n"
                f"  In /etc/squid/squid.conf, remove Debian's own `http_port 3128` if this one uses {port},\n"
                "  and allow the network's devices (`http_access allow localnet`).\n"

@@ -33,6 +33,7 @@ from sentinelle.server.contact import Contacts
 from sentinelle.server.notify.sender import Notifier
 from sentinelle.server.notify.timing import Clock
 from sentinelle.server.run import RunError
+from sentinelle.server.run.connections import API_KEEPALIVE, CappedSite, raise_open_files_limit
 from sentinelle.server.settings import Settings
 from sentinelle.server.watch_counts import write_counts
 
@@ -74,6 +75,7 @@ class Sentinelle:
         self._tasks: list[asyncio.Task] = []
         self._extra_counts: Callable[[], dict] = dict
         self._started = self._closed = False
+        self.open_files: int | None = None  # the limit on open files, once started (None: none)
 
     @property
     def data_dir(self) -> Path:
@@ -85,10 +87,11 @@ class Sentinelle:
 
     async def start(self, *, proxy: dict | None = None, extra_counts: Callable[[], dict] = dict) -> None:
         """Start the checkers and the background tasks, then serve the API on 127.0.0.1 (unless
-        its port is 0). `proxy`: the proxy's rules for the extension and the PAC (`{"pac",
-        "port", "domains"}`); `extra_counts`: what the front adds to `/api/stats`. RunError
-        when the API's port is taken: the watch goes on (a guest in someone else's proxy keeps
-        watching without an API; `run` and `icap` stop)."""
+        its port is 0; its connections capped, server/run/connections.py). In a process of
+        its own, the limit on open files is raised first (`open_files`). `proxy`: the proxy's
+        rules for the extension and the PAC (`{"pac", "port", "domains"}`); `extra_counts`: what
+        the front adds to `/api/stats`. RunError when the API's port is taken: the watch goes on
+        (a guest in someone else's proxy keeps watching without an API; `run` and `icap` stop)."""
         if self._started:
             raise RuntimeError("Sentinelle is started once")
         self._started = True
@@ -100,15 +103,16 @@ class Sentinelle:
                        asyncio.create_task(self.notifier.run())]
         if self._own_process:
             memory.spare_the_collector()  # what is alive now stays for the process's life
+            self.open_files = raise_open_files_limit()
         if port := self.settings.api_port:
             app = create_app(self.store, self.events, load_or_create_token(self.data_dir), port=port,
                              counts=self.counts, proxy=proxy, contacts=Contacts(self.data_dir),
                              protected=self.index, extension_origins=self.settings.extension_origins,
                              notifier=self.notifier)
-            self._api = web.AppRunner(app, handle_signals=False, access_log=None)
+            self._api = web.AppRunner(app, handle_signals=False, access_log=None, keepalive_timeout=API_KEEPALIVE)
             await self._api.setup()
             try:
-                await web.TCPSite(self._api, "127.0.0.1", port).start()
+                await CappedSite(self._api, "127.0.0.1", port).start()
             except OSError as e:
                 raise RunError(f"cannot listen on 127.0.0.1:{port} for the API: {e.strerror}. "
                                "Is Sentinelle already running? Or choose another --api-port.") from None

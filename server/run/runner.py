@@ -3,8 +3,9 @@ loop, stopped cleanly.
 
 The wiring is the composition root's (server/run/root.py); here is what is mitmproxy's: the
 proxy's options (Sentinelle's name-constrained CA, only the add-ons that carry its traffic:
-server/run/proxy_master.py), the proxy's rules for the extension and the PAC, the signals that
-stop it, and the client connections mitmproxy leaves open at shutdown.
+server/run/proxy_master.py), its connections bounded (server/run/proxy_connections.py), the
+proxy's rules for the extension and the PAC, the signals that stop it, and the client
+connections mitmproxy leaves open at shutdown.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from sentinelle.proxy.fronts.addon import Watcher
 from sentinelle.proxy.hosts import all_domains, normalise_domain
 from sentinelle.server.api.pac import pac_script
 from sentinelle.server.config import ca_certificate, mitmproxy_dir
+from sentinelle.server.run.connections import proxy_connections
+from sentinelle.server.run.proxy_connections import ProxyConnections
 from sentinelle.server.run.proxy_master import proxy_master
 from sentinelle.server.run.root import RunError, Sentinelle
 from sentinelle.server.settings import Settings
@@ -86,6 +89,9 @@ async def _serve(sentinelle: Sentinelle, mitmproxy_options: Sequence[str], say: 
         say(f"Warning: Sentinelle's CA cannot vouch for {', '.join(outside)}: browsers will refuse "
             "them. `sentinelle setup --new-ca --extra-host DOMAIN` makes a CA that can.")
     await sentinelle.start(proxy=proxy_rules(domains, settings.proxy_port))
+    # The proxy's share of the open files, now that the limit is raised: a client hoarding
+    # connections leaves the API, and the checkers, theirs.
+    master.addons.add(ProxyConnections(proxy_connections(sentinelle.open_files)))
     try:
         _stop_on_signals(master)
         await master.run()

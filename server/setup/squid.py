@@ -16,6 +16,9 @@ responses to Sentinelle's ICAP service, pass everything else through untouched.
 - Each response of a social host goes to the ICAP service (`respmod_precache`), with a
   preview; `bypass=on`: when Sentinelle is stopped or fails, Squid passes responses on
   unchecked, and browsing goes on.
+- Squid adds the service's key to each of them (`adaptation_meta`, an ICAP header): the
+  service looks at no response without it, so that no other program can make it raise an
+  alert. The configuration holds the key, so it is written readable by Squid alone (0600).
 - The services sit in one `adaptation_service_set`: Squid uses the first that is up and
   tries the next only when it fails (a set is a list of stand-bys, not a load balancer).
 """
@@ -23,6 +26,7 @@ responses to Sentinelle's ICAP service, pass everything else through untouched.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +37,7 @@ except ImportError:  # Windows: Squid's user is never looked up there
     pwd = None
 
 from sentinelle.proxy.files import write_atomically
+from sentinelle.proxy.fronts.icap import KEY_HEADER
 from sentinelle.proxy.hosts import all_domains
 from sentinelle.server.settings import ICAP_PORT
 
@@ -49,6 +54,7 @@ class SquidSettings:
     """What the configuration names: where Squid listens, the CA it signs with, the ICAP services."""
 
     ca_file: Path  # PEM with the CA's key and certificate (Squid reads both from it)
+    icap_key: str  # what the ICAP service asks of every response (server/config.py)
     port: int = 3128
     listen: str = ""  # an address to listen on ("": every address of the machine, as Debian's default)
     icap: Sequence[tuple[str, int]] = (DEFAULT_ICAP,)
@@ -66,6 +72,8 @@ def squid_config(settings: SquidSettings) -> str:
     """The squid.conf part, as text."""
     if not settings.icap:
         raise ValueError("at least one ICAP service is needed")
+    if not re.fullmatch(r"[A-Za-z0-9_-]{16,}", settings.icap_key):  # one token: no quote, no new line
+        raise ValueError("the ICAP key must be 16 or more letters, digits, - and _")
     where = f"{settings.listen}:{settings.port}" if settings.listen else str(settings.port)
     domains = " ".join(f".{d}" for d in settings.domains)
     services = [f"sentinelle_{n}" for n in range(1, len(settings.icap) + 1)]
@@ -101,6 +109,8 @@ def squid_config(settings: SquidSettings) -> str:
         "icap_enable on",
         "icap_preview_enable on",
         "icap_persistent_connections on",
+        "# Sentinelle's key, on every response sent to it: it looks at no response without it.",
+        f'adaptation_meta {KEY_HEADER} "{settings.icap_key}" all',
     ]
     for name, (host, port) in zip(services, settings.icap):
         lines.append(f"icap_service {name} respmod_precache bypass=on icap://{host}:{port}/respmod")
@@ -127,9 +137,9 @@ class Written:
 
 
 def write_files(folder: Path, settings: SquidSettings, ca_pem: bytes, squid_user: str = "proxy") -> Written:
-    """Write the configuration and Squid's copy of the CA (key and certificate, mode 0600) into
-    `folder`. The copy is given to Squid's user when this runs as root; otherwise the caller
-    says how to."""
+    """Write the configuration (it holds the ICAP key) and Squid's copy of the CA (key and
+    certificate) into `folder`, both mode 0600. They are given to Squid's user when this runs as
+    root; otherwise the caller says how to."""
     folder.mkdir(parents=True, exist_ok=True)
     ca_file = folder / CA_FILE
     owner, ids = None, None
@@ -142,5 +152,5 @@ def write_files(folder: Path, settings: SquidSettings, ca_pem: bytes, squid_user
             owner, ids = squid_user, (entry.pw_uid, entry.pw_gid)
     write_atomically(ca_file, ca_pem, 0o600, owner=ids)  # private from its first byte
     config = folder / CONFIG_FILE
-    write_atomically(config, squid_config(settings), 0o644)
+    write_atomically(config, squid_config(settings), 0o600, owner=ids)
     return Written(config, ca_file, owner)

@@ -73,6 +73,17 @@ def _first_poster(attribution) -> dict[str, str | None]:
     return {column: getattr(attribution, column) for column in FIRST_POSTER}
 
 
+def _owner_only(database: Path) -> None:
+    """The database file, and the -wal and -shm beside it, readable by their owner alone
+    (0600), whatever the umask: SQLite makes the database 0644 and gives the other two the
+    database's mode, and they hold the alerts and the photos' fingerprints. A data dir of an
+    older Sentinelle has its files made private here too."""
+    database.touch(mode=0o600, exist_ok=True)
+    for path in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            path.chmod(0o600)
+
+
 class Store(WatchList, Outbox):
     """Sentinelle's database and evidence folder (and the watch list: server/store/watchlist.py;
     the parent's channels and what is due to them: server/store/outbox.py)."""
@@ -84,6 +95,7 @@ class Store(WatchList, Outbox):
         if not read_only:
             self.evidence_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._discard_abandoned_evidence()
+            _owner_only(data_dir / "sentinelle.db")
         self._db = sqlite_utils.Database(data_dir / "sentinelle.db")
         self._db.execute("PRAGMA busy_timeout = 5000")
         if read_only:

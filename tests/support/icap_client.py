@@ -31,11 +31,14 @@ def chunked(data: bytes, size: int = 8192) -> bytes:
 
 
 def respmod(req_hdr: bytes, res_hdr: bytes, body: bytes | None, preview: int | None,
-            allow_204: bool) -> tuple[bytes, bytes]:
-    """A RESPMOD as Squid writes it: (what it sends first, what it sends after a 100 Continue)."""
+            allow_204: bool, key: str | None) -> tuple[bytes, bytes]:
+    """A RESPMOD as Squid writes it, with the service's `key` as its configuration adds it:
+    (what it sends first, what it sends after a 100 Continue)."""
     body_section = "null-body" if body is None else "res-body"
     head = [f"RESPMOD icap://127.0.0.1/respmod {icap.VERSION}", "Host: 127.0.0.1",
             f"Encapsulated: req-hdr=0, res-hdr={len(req_hdr)}, {body_section}={len(req_hdr) + len(res_hdr)}"]
+    if key is not None:
+        head.append(f"{icap.KEY_HEADER}: {key}")
     if preview is not None:
         head.append(f"Preview: {preview}")
     if allow_204:
@@ -60,14 +63,15 @@ class Answer:
 
 
 class Client:
-    """One connection to the service, kept open across requests as Squid keeps it."""
+    """One connection to the service, kept open across requests as Squid keeps it; `key`: the
+    one Squid's configuration gives it (None: a program that does not know it)."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, key: str | None) -> None:
+        self.reader, self.writer, self.key = reader, writer, key
 
     @classmethod
-    async def connect(cls, port: int) -> Client:
-        return cls(*await asyncio.open_connection("127.0.0.1", port))
+    async def connect(cls, port: int, key: str | None) -> Client:
+        return cls(*await asyncio.open_connection("127.0.0.1", port), key)
 
     async def close(self) -> None:
         self.writer.close()
@@ -79,7 +83,7 @@ class Client:
 
     async def respmod(self, req_hdr: bytes, res_hdr: bytes, body: bytes | None, preview: int | None = PREVIEW_BYTES,
                       allow_204: bool = True) -> Answer:
-        first, rest = respmod(req_hdr, res_hdr, body, preview, allow_204)
+        first, rest = respmod(req_hdr, res_hdr, body, preview, allow_204, self.key)
         self.writer.write(first)
         head = await self.reader.readuntil(b"\r\n\r\n")
         continued = False

@@ -19,13 +19,14 @@ from tests.support.watcher import ROOT, _drain, free_port
 class SentinelleIcap:
     """`sentinelle icap` on free ports; `api()` reads its API as the extension would."""
 
-    def __init__(self, data_dir: Path, workers: int = 1, port: int | None = None, api: bool = True) -> None:
+    def __init__(self, data_dir: Path, workers: int = 1, port: int | None = None, api: bool = True,
+                 options: tuple[str, ...] = ()) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
         self.api_port = free_port() if api else 0
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sentinelle.server", "--data-dir", str(data_dir), "icap",
-             "--port", str(self.port), "--api-port", str(self.api_port), "--workers", str(workers)],
+             "--port", str(self.port), "--api-port", str(self.api_port), "--workers", str(workers), *options],
             cwd=ROOT, env=os.environ | {"PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, start_new_session=True,
         )
@@ -37,6 +38,7 @@ class SentinelleIcap:
         self.output = ("", "")
         self._wait_ready()
         self.token = (data_dir / "token").read_text().strip() if api else ""
+        self.key = (data_dir / "icap-key").read_text().strip()  # as `setup squid` gives it to Squid
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import resource
 import signal
 import socket
 import ssl
@@ -14,6 +15,7 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +49,9 @@ class Watcher:
     `ports`: its (proxy, API) ports, as a run before it had them; by default, free ones."""
 
     def __init__(self, data_dir: Path, hosts: dict[str, int], origin_ca: Path,
-                 extra_set: tuple[str, ...] = (), ports: tuple[int, int] | None = None) -> None:
+                 extra_set: tuple[str, ...] = (), ports: tuple[int, int] | None = None,
+                 open_files: int | None = None) -> None:
+        """`open_files`: the soft limit on open files it starts with (a desktop's 1,024, say)."""
         self.data_dir = data_dir
         self.proxy_port, self.api_port = ports or (free_port(), free_port())
         env = os.environ | {"SENTINELLE_TEST_HOSTS": ",".join(f"{h}={p}" for h, p in hosts.items()),
@@ -60,6 +64,7 @@ class Watcher:
              *(arg for option in extra_set for arg in ("--set", option))],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             start_new_session=True,  # its own process group, as in a terminal of its own
+            preexec_fn=None if open_files is None else partial(_limit_open_files, open_files),
         )
         # Its output is read as it comes, as a terminal or the journal would: a pipe nobody
         # reads fills up (64 KB), and the next log line then blocks the whole proxy.
@@ -163,6 +168,10 @@ class Watcher:
             reader.join(timeout)
         self.output = self.output_so_far()
         return self.output
+
+
+def _limit_open_files(soft: int) -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
 
 
 def _drain(pipe, into: list[str]) -> None:

@@ -366,3 +366,21 @@ def test_a_pin_without_a_pinner_is_its_closeup_attribution_s():
            "closeup_attribution": {"id": "9990030", "username": "closeup.author", "full_name": "Closeup"}}
     (got,) = dict(parse_feed("pinterest", "u", "application/json", json.dumps({"resource_response": {"data": pin}}).encode())).values()
     assert (got.account, got.display_name) == ("closeup.author", "Closeup")
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(document.domain)//", "javascript://www.facebook.com/%0aalert(1)",
+                                 "data:text/html,<script>alert(1)</script>", "https://www.facebook.com.evil.example/p"])
+def test_a_facebook_address_that_is_not_facebook_s_is_not_kept(url):
+    """`node.url` and `actors[].url` are the feed's word, and end up links in the case file."""
+    media = {"__typename": "Photo", "id": "1",
+             "photo_image": {"uri": "https://scontent-cdg4-2.xx.fbcdn.net/v/t39.30808-6/471000003_1_2_n.jpg"}}
+    story = {"url": url, "actors": [{"id": "100000000000002", "name": "Feed Poster", "url": url}],
+             "attachments": [{"styles": {"attachment": {"media": media}}}]}
+    photo = {"__typename": "Photo", "id": "1090000000000001", "url": url,
+             "owner": {"id": "100000000000005", "name": "Fb Owner"},
+             "image": {"uri": "https://scontent-cdg4-2.xx.fbcdn.net/v/t39.30808-6/471000009_1_2_n.jpg"}}
+    found = dict(parse_feed("facebook", "u", "application/json", json.dumps({"data": [story, photo]}).encode()))
+    by_account = {a.account: a for a in found.values()}
+    assert by_account["Feed Poster"].post_url is None
+    assert by_account["Feed Poster"].account_url == "https://www.facebook.com/profile.php?id=100000000000002"
+    assert by_account["Fb Owner"].post_url == "https://www.facebook.com/photo/?fbid=1090000000000001"

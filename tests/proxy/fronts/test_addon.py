@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import pytest
 from mitmproxy import exceptions
+from mitmproxy.addons import proxyserver
 from mitmproxy.test import taddons, tflow
 from sentinelle.proxy.fronts import memory
 from sentinelle.proxy.fronts.addon import Watcher
@@ -56,7 +57,8 @@ async def watcher(tmp_path):
     recorded: list[Sighting] = []
     watcher = Watcher(Watch(lambda: IndexRef(str(tmp_path / "index"), 1), recorded.append, workers=1))
     watcher.recorded = recorded
-    with taddons.context(watcher) as tctx:
+    # mitmproxy's proxy server add-on declares the options the watcher sets (stream_large_bodies).
+    with taddons.context(proxyserver.Proxyserver(), watcher) as tctx:
         watcher.tctx = tctx
         watcher.watch.start()  # the composition root's part
         yield watcher
@@ -187,16 +189,52 @@ async def test_other_responses_are_not_looked_at(watcher, flow_args):
     assert watcher.watch.waiting == 0 and watcher.watch.counts.seen == 0
 
 
-async def test_an_image_from_a_social_host_reached_by_its_address_is_still_looked_at(watcher):
-    # The host mitmproxy connected to decides, as it is the cheapest to read; when that is an
-    # address (a client that connected by IP), the Host header names the social host.
-    flow = image_flow(square_crop_copy(kodak(20)), host="157.240.0.1")
-    flow.request.headers["Host"] = CDN
-    watcher.response(flow)
-    watcher.response(image_flow(square_crop_copy(kodak(20)), host="157.240.0.1"))  # no Host: left alone
-    assert watcher.watch.counts.seen == 1
+async def test_a_host_header_naming_a_social_network_is_not_believed(watcher):
+    # mitmproxy connected to 127.0.0.1 (a request in absolute form, as `curl -x` sends it): the
+    # Host header is the client's word, and any program on the PC can write it.
+    forged = image_flow(square_crop_copy(kodak(5)), host="127.0.0.1")
+    forged.request.scheme, forged.request.port = "http", 8000
+    forged.request.headers["Host"] = CDN
+    watcher.responseheaders(forged)
+    watcher.response(forged)
+    assert watcher.watch.counts.seen == 0 and watcher.watch.waiting == 0
+    assert forged.response.stream is True  # not a social host's: passed on as it comes
+    # The same bytes from the host mitmproxy did connect to are looked at, and named by it.
+    genuine = image_flow(square_crop_copy(kodak(5)))
+    genuine.request.headers["Host"] = "www.example.org"
+    watcher.responseheaders(genuine)
+    assert not genuine.response.stream  # a social host's: held, to be checked
+    watcher.response(genuine)
     await settle(watcher)
-    assert watcher.watch.counts.checked == 1
+    [sighting] = watcher.recorded
+    assert sighting.host == CDN and sighting.image_url == f"https://{CDN}/v/t51/photo.jpg?stp=dst-jpg&_nc_sid=abc"
+
+
+async def test_plain_http_from_a_social_name_is_not_believed(watcher):
+    # No certificate says whose it is: the name may have been resolved anywhere (a hosts file).
+    plain = image_flow(square_crop_copy(kodak(5)))
+    plain.request.scheme, plain.request.port = "http", 80
+    plain.server_conn.timestamp_tls_setup = None
+    watcher.responseheaders(plain)
+    watcher.response(plain)
+    assert plain.response.stream is True and watcher.watch.counts.seen == 0
+
+
+async def test_requests_are_never_held(watcher):
+    flow = image_flow(b"")
+    watcher.requestheaders(flow)
+    assert flow.request.stream is True
+
+
+async def test_bodies_past_the_largest_checked_are_streamed_and_counted(watcher):
+    assert watcher.tctx.options.stream_large_bodies == str(16 * 2**20)
+    watcher.tctx.configure(watcher, sentinelle_max_image_bytes=32 * 2**20)
+    assert watcher.tctx.options.stream_large_bodies == str(32 * 2**20)
+    streamed = image_flow(b"")
+    streamed.response.content = None  # what mitmproxy leaves of a body it streamed
+    streamed.response.stream = True
+    watcher.response(streamed)
+    assert watcher.watch.counts.skipped["too large"] == 1 and watcher.watch.counts.seen == 1
 
 
 @pytest.mark.parametrize("body, reason", [

@@ -143,11 +143,22 @@ def test_a_message_without_a_body_says_null_body():
     "req-hdr=0, res-hdr=30, res-body=20",  # offsets going back
     "req-hdr=0, res-hdr=x, res-body=20",
     "req-hdr=0, sneaky=3, res-body=20",
+    "req-hdr=0, res-body=²",  # a digit to str.isdigit, not to int()
+    "req-hdr=0, res-body=٣٠",
+    "req-hdr=0, res-body=" + "9" * 5000,  # past what int() converts
 ])
 def test_a_bad_encapsulated_is_refused(value):
     with pytest.raises(IcapError) as refused:
         parse_encapsulated(value)
     assert refused.value.status == 400
+
+
+def test_encapsulated_heads_past_the_head_limit_are_refused_before_they_are_read():
+    # They are read whole, before the body: 512 MiB of "heads" would be held, otherwise.
+    assert parse_encapsulated("req-hdr=0, res-hdr=600, res-body=65536")[-1] == ("res-body", 65536)
+    with pytest.raises(IcapError) as refused:
+        parse_encapsulated(f"req-hdr=0, res-body={512 * 2**20}")
+    assert refused.value.status == 413
 
 
 @pytest.mark.parametrize(("head", "status"), [
@@ -157,11 +168,25 @@ def test_a_bad_encapsulated_is_refused(value):
     (b"RESPMOD icap://x/respmod ICAP/1.0\r\nno colon\r\n\r\n", 400),
     (b"RESPMOD icap://x/respmod ICAP/1.0\r\nHost: x\r\n", 400),  # no empty line
     (b"RESPMOD icap://x/respmod ICAP/1.0\r\nX: " + b"a" * 70_000 + b"\r\n\r\n", 413),
+    ("RESPMÖD icap://x/respmod ICAP/1.0\r\nEncapsulated: null-body=0\r\n\r\n".encode("latin-1"), 400),
 ])
 def test_a_bad_head_is_refused_with_its_status(head, status):
     with pytest.raises(IcapError) as refused:
         parse_request(head)
     assert refused.value.status == status
+
+
+@pytest.mark.parametrize("value", ["²", "12a", "-1", "9" * 5000, ""])
+def test_a_bad_preview_is_refused(value):
+    request = parse_request(crlf(f"RESPMOD icap://x/respmod ICAP/1.0\nEncapsulated: res-body=0\nPreview: {value}\n\n"))
+    with pytest.raises(IcapError) as refused:
+        request.preview
+    assert refused.value.status == 400
+
+
+def test_a_status_code_of_other_digits_is_no_status():
+    assert parse_http_head(b"HTTP/1.1 2\xb2\xb2 OK\r\n\r\n").status == 0
+    assert parse_http_head(b"HTTP/1.1 200 OK\r\n\r\n").status == 200
 
 
 @pytest.mark.parametrize(("line", "expected"), [

@@ -3,28 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
+import logging
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from sentinelle.proxy.fronts.icap_service import PREVIEW_BYTES, IcapService, serve
+from sentinelle.proxy.fronts import icap
+from sentinelle.proxy.fronts.icap import KEY_HEADER
+from sentinelle.proxy.fronts.icap_service import PREVIEW_BYTES, IcapService, peer_address, peer_networks, serve
 
 from tests.conftest import jpeg_bytes, kodak, square_crop_copy
-from tests.support.icap_client import Client, http_request, http_response
+from tests.support.icap_client import Client, http_request, http_response, respmod
 from tests.support.scenario import wait_for
 
 CDN = "https://scontent-cdg4-1.cdninstagram.com"
 IMAGE_URL = f"{CDN}/v/t51.29350-15/431000001_1_n.jpg?stp=dst-jpg_p640x640"
 FEEDS = Path(__file__).parents[2] / "fixtures" / "feeds"
 ISTAG = '"sentinelle-test"'
+KEY = "squid-s-key-" + "k" * 31
 
 
 @pytest.fixture
 async def served(watch):
-    service = IcapService(watch, ISTAG)
+    service = IcapService(watch, ISTAG, key=KEY)
     server = await serve(service, "127.0.0.1", 0)
-    client = await Client.connect(server.sockets[0].getsockname()[1])
+    client = await Client.connect(server.sockets[0].getsockname()[1], KEY)
     try:
         yield watch, service, client
     finally:
@@ -164,3 +169,138 @@ async def test_an_image_beyond_the_limit_is_passed_on_and_counted(served):
     assert answer.echoed.endswith(copy)  # passed on whole, all the same
     await asyncio.sleep(0)
     assert watch.counts.skipped["too large"] == 1 and watch.counts.seen == 1
+
+
+# -- only Squid, and nothing unbounded ----------------------------------------------
+
+@pytest.mark.parametrize("key", [None, "a-guess-" + "g" * 35, KEY[:-1]])
+async def test_a_respmod_without_squid_s_key_is_refused_before_its_heads_are_read(watch, key):
+    # Any program on the machine reaches the port: without the key its image raises nothing.
+    service = IcapService(watch, ISTAG, key=KEY)
+    server = await serve(service, "127.0.0.1", 0)
+    client = await Client.connect(server.sockets[0].getsockname()[1], key)
+    try:
+        copy = small_copy()
+        first, _ = respmod(http_request(IMAGE_URL), http_response(length=len(copy)), copy, PREVIEW_BYTES, True, key)
+        client.writer.write(first.partition(b"\r\n\r\n")[0] + b"\r\n\r\n")  # the ICAP head only
+        answer = await asyncio.wait_for(client.reader.read(), 5)  # answered, and closed, at once
+        assert answer.startswith(b"ICAP/1.0 403 Forbidden\r\n")
+        assert service.answers["error"] == 1 and watch.counts.seen == 0
+    finally:
+        await client.close()
+        server.close()
+
+
+async def closed_on_arrival(port: int) -> bool:
+    """Whether the service closes a new connection without answering its OPTIONS."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(b"OPTIONS icap://127.0.0.1/respmod ICAP/1.0\r\n\r\n")
+        return await asyncio.wait_for(reader.read(), 5) == b""
+    except ConnectionResetError:
+        return True
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+async def test_a_peer_not_allowed_is_closed_unanswered(watch, caplog):
+    service = IcapService(watch, ISTAG, key=KEY, allow=["192.168.1.0/24", "10.1.2.3"])
+    server = await serve(service, "127.0.0.1", 0)
+    try:
+        for _ in range(3):
+            assert await closed_on_arrival(server.sockets[0].getsockname()[1])
+        assert service.answers == {"refused peer": 3}
+        # Said once, loudly, with what to do.
+        assert [r.levelname for r in caplog.records if "not an allowed peer" in r.message] == ["WARNING"]
+    finally:
+        server.close()
+
+
+def test_allowed_peers_are_addresses_or_networks():
+    allowed = peer_networks(["192.168.1.0/24", "::1", "10.1.2.3"])
+    assert peer_address(("192.168.1.77", 40000)) in allowed[0]
+    assert peer_address(("::ffff:10.1.2.3", 40000, 0, 0)) in allowed[2]  # mapped into IPv6
+    assert peer_address(("fe80::1%eth0", 40000, 0, 2)) not in allowed[1]
+    with pytest.raises(ValueError, match="not an address"):
+        peer_networks(["squid.lan"])
+
+
+async def test_connections_past_the_most_are_closed_on_arrival(watch):
+    service = IcapService(watch, ISTAG, key=KEY, max_connections=2)
+    server = await serve(service, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    clients = [await Client.connect(port, KEY) for _ in range(2)]
+    try:
+        assert [(await c.options())[:12] for c in clients] == [b"ICAP/1.0 200"] * 2
+        assert await closed_on_arrival(port)
+        assert service.answers["refused: too many connections"] == 1
+        await clients[0].close()  # one ends: room for another
+        await wait_for(lambda: len(service._connections) == 1)
+        again = await Client.connect(port, KEY)
+        assert (await again.options()).startswith(b"ICAP/1.0 200")
+        clients[0] = again
+    finally:
+        for client in clients:
+            await client.close()
+        server.close()
+
+
+async def test_unfinished_heads_and_idle_connections_are_closed_in_time(watch):
+    service = IcapService(watch, ISTAG, key=KEY, head_seconds=0.3, idle_seconds=0.6)
+    server = await serve(service, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        silent, slow, idle = [await Client.connect(port, KEY) for _ in range(3)]
+        slow.writer.write(b"RESPMOD icap://127.0.0.1/respmod ICAP/1.0\r\nHo")
+        assert (await idle.options()).startswith(b"ICAP/1.0 200")
+        started = asyncio.get_running_loop().time()
+        assert await asyncio.wait_for(silent.reader.read(), 5) == b""  # never sent a byte
+        assert (await asyncio.wait_for(slow.reader.read(), 5)).startswith(b"ICAP/1.0 408 Request Timeout\r\n")
+        assert asyncio.get_running_loop().time() - started < 0.6
+        assert await asyncio.wait_for(idle.reader.read(), 5) == b""  # waited longer for its next request
+        for client in (silent, slow, idle):
+            await client.close()
+    finally:
+        server.close()
+
+
+HEAD = (b"RESPMOD icap://127.0.0.1/respmod ICAP/1.0\r\nHost: 127.0.0.1\r\n"
+        + f"{KEY_HEADER}: {KEY}\r\n".encode())
+REQ = http_request(IMAGE_URL)
+RES = http_response(length=100)
+BODY_AT = f"Encapsulated: req-hdr=0, res-hdr={len(REQ)}, res-body={len(REQ) + len(RES)}\r\n".encode()
+
+
+@pytest.mark.parametrize(("sent", "status"), [
+    (HEAD + b"Encapsulated: req-hdr=0, res-body=\xb2\r\n\r\n", 400),  # `²`: a digit to str.isdigit
+    (HEAD + b"Encapsulated: req-hdr=0, res-body=" + b"7" * 5000 + b"\r\n\r\n", 400),
+    (HEAD + f"Encapsulated: req-hdr=0, res-body={512 * 2**20}\r\n\r\n".encode(), 413),
+    (HEAD + b"X-Filler: " + b"a" * 70_000, 413),  # a head past 64 KB
+    (HEAD + BODY_AT + b"Preview: \xb2\r\n\r\n" + REQ + RES + b"0\r\n\r\n", 400),
+    (HEAD + BODY_AT + b"Allow: 204\r\n\r\n" + REQ + RES + b"f" * 70_000 + b"\r\n", 400),  # a chunk-size line of 70 KB
+    (HEAD + BODY_AT + b"Allow: 204\r\n\r\n" + REQ + RES + b"0\r\nX: " + b"t" * 70_000 + b"\r\n\r\n", 400),
+    (HEAD + BODY_AT + b"Allow: 204\r\n\r\n" + REQ + RES + b"0\r\n" + b"X: trailer\r\n" * 7000 + b"\r\n", 413),
+    (HEAD + BODY_AT + b"Allow: 204\r\n\r\n" + REQ + RES + b"4\r\nabcdEF\r\n0\r\n\r\n", 400),  # no CRLF after
+    (HEAD + BODY_AT + b"Allow: 204\r\n\r\n" + REQ + RES + b"-4\r\n", 400),
+    (b"RESPMOD icap://127.0.0.1/respmod ICAP/9.9\r\n\r\n", 505),
+    (b"\xff\xfe\r\n\r\n", 400),
+])
+async def test_every_malformed_request_gets_its_4xx_and_a_line_without_a_traceback(watch, caplog, sent, status):
+    caplog.set_level(logging.INFO, logger="sentinelle")
+    service = IcapService(watch, ISTAG, key=KEY)
+    server = await serve(service, "127.0.0.1", 0)
+    client = await Client.connect(server.sockets[0].getsockname()[1], KEY)
+    try:
+        client.writer.write(sent)
+        answer = await asyncio.wait_for(client.reader.read(), 5)
+        assert answer.split(b"\r\n")[0] == f"ICAP/1.0 {status} {icap.REASONS[status]}".encode()
+        assert service.answers["error"] == 1
+        said = [r for r in caplog.records if "refused a request" in r.message]
+        assert len(said) == 1 and said[0].exc_info is None
+        assert not any(r.exc_info for r in caplog.records)
+    finally:
+        await client.close()
+        server.close()
+

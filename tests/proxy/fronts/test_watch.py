@@ -21,7 +21,7 @@ FEEDS = Path(__file__).parents[2] / "fixtures" / "feeds"
 @pytest.fixture(autouse=True)
 def front(watch):
     """The ICAP service as the watch's front: it describes what it kept (`Response`)."""
-    return IcapService(watch, '"test"')
+    return IcapService(watch, '"test"', key="k" * 43)
 
 
 def image(body: bytes, **headers: str) -> Response:

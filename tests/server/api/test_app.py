@@ -186,6 +186,59 @@ async def test_unknown_routes_and_methods_answer_json(api):
     assert "GET" in response.headers["Allow"]
 
 
+@pytest.mark.parametrize("path", ["/api/hello", "/api/alerts/1", "/api/children"])
+async def test_json_nested_past_python_s_parser_is_a_400(api, path):
+    # `[` a hundred thousand times raised RecursionError, a 500, on the public /api/hello.
+    method = api.post if path == "/api/hello" else api.patch if "alerts" in path else api.put
+    if "alerts" in path:
+        enroll_and_alert(api)
+    response = await method(path, headers=AUTH | {"Content-Type": "application/json"}, data=b"[" * 100_000)
+    assert response.status == 400 and "error" in await response.json()
+
+
+def enroll_and_alert(api) -> dict:
+    photo = enroll(api.store, 5)
+    alert, _ = api.store.record_sighting(sighting(photo["id"], "https://cdn/a.jpg"))
+    return alert
+
+
+async def test_an_upload_past_the_limit_is_a_413_in_json(api, monkeypatch):
+    monkeypatch.setattr("sentinelle.server.api.app.MAX_UPLOAD_BYTES", 2**20)
+    form = aiohttp.FormData()
+    form.add_field("photo", b"\xff\xd8\xff\xe0" + bytes(2**20), filename="big.jpg", content_type="image/jpeg")
+    response = await api.post("/api/photos", headers=AUTH, data=form)
+    assert response.status == 413 and (await response.json())["error"] == "big.jpg: larger than 1 MB"
+    # A child's name of a megabyte: refused before it is held whole.
+    form = aiohttp.FormData()
+    form.add_field("child", "A" * 2**20)
+    form.add_field("photo", kodak(5).read_bytes(), filename="a.jpg", content_type="image/jpeg")
+    response = await api.post("/api/photos", headers=AUTH, data=form)
+    assert response.status == 413 and (await response.json())["error"] == "child: larger than 4,096 bytes"
+    assert api.store.photos() == []
+
+
+@pytest.mark.parametrize("path", ["/api/alerts/\u0663", "/api/alerts/\u00b2", "/api/photos/\uff11/thumbnail",
+                                  "/api/casefile?alert=\u0663", "/api/casefile?alert=1_0"])
+async def test_ids_are_ascii_digits(api, path):
+    enroll_and_alert(api)  # alert 1, photo 1: `٣` or `１` must not reach them
+    response = await api.get(path, headers=AUTH)
+    assert response.status in (400, 404) and "error" in await response.json()
+
+
+async def test_event_streams_are_capped_and_a_gone_client_s_is_freed(api, monkeypatch):
+    monkeypatch.setattr("sentinelle.server.api.app.MAX_STREAMS", 2)
+    monkeypatch.setattr("sentinelle.server.api.app.LIVENESS_SECONDS", 0.05)
+    streams = [await api.get("/api/events", headers=AUTH) for _ in range(2)]
+    refused = await api.get("/api/events", headers=AUTH)
+    assert refused.status == 429 and "2 event streams" in (await refused.json())["error"]
+    streams[0].close()  # the client goes away: its place is free again without a write
+    await asyncio.sleep(0.3)
+    again = await api.get("/api/events", headers=AUTH)
+    assert again.status == 200
+    for response in (streams[1], again):
+        response.close()
+
+
 async def test_stats_count_photos_alerts_and_images(api):
     enroll(api.store, 5)
     stats = await (await api.get("/api/stats", headers=AUTH)).json()

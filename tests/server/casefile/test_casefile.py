@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import shutil
+import stat
 import subprocess
+import sys
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -26,6 +30,7 @@ from tests.conftest import kodak, square_crop_copy
 from tests.server.store.test_store import enroll, sighting
 from tests.server.store.test_store_attribution import posted_by
 from tests.server.api.conftest import AUTH, api  # noqa: F401 (a fixture)
+from tests.support.watcher import ROOT
 
 
 def record(store: Store, photo_id: int, account: str | None, url: str, body: bytes, minutes: int = 0,
@@ -273,3 +278,82 @@ def test_a_crop_is_outlined_where_it_shows_the_photo_and_says_the_photo_runs_pas
     for edge in (red[:, 0], red[:, -1], red[0, :], red[-1, :]):
         assert edge.mean() > 0.9
     assert red[20:-20, 20:-20].mean() < 0.01
+
+
+@pytest.mark.parametrize("hostile", ["javascript:alert(document.domain)//", " javascript:alert(1)",
+                                     "java\tscript:alert(1)", "JavaScript:alert(1)", "data:text/html,<script>alert(1)</script>", "vbscript:x"])
+def test_only_web_addresses_are_links_in_the_report(data_dir, hostile):
+    # An address a feed gave (Facebook's node.url, probe of issue 30) is shown, never followed.
+    data_dir.mkdir()
+    store = Store(data_dir)
+    try:
+        photo = enroll(store, 5)
+        s = replace(sighting(photo["id"], "https://scontent.xx.fbcdn.net/v/a.jpg", body=square_crop_copy(kodak(5))),
+                    attribution=replace(posted_by("Feed Poster", platform="facebook"), post_url=hostile,
+                                        account_url=hostile, repost="media", first_account="First",
+                                        first_account_url="https://www.facebook.com/first", first_post_url=hostile))
+        store.record_sighting(s)
+        data = casefile.build(casefile.collect(store, [1]), "en", "OTHER")
+    finally:
+        store.close()
+    html = _member(data, "report.html").decode()
+    links = re.findall(r'href="([^"]*)"', html)
+    assert "https://www.facebook.com/first" in links and all(link.startswith("https://") for link in links), links
+    assert _escaped(hostile) in html  # shown, as text
+    pdf = _member(data, "report.pdf")
+    targets = re.findall(rb"/URI \((.*?)\)", pdf)
+    assert b"https://www.facebook.com/first" in targets and all(t.startswith(b"https://") for t in targets), targets
+
+
+def _escaped(text: str) -> str:
+    import html
+
+    return html.escape(text).replace("\n", "<br>")
+
+
+def test_export_writes_the_case_file_for_its_owner_alone(store, data_dir, tmp_path):
+    out = tmp_path / "case.zip"
+    out.write_bytes(b"an older one, readable by all")
+    out.chmod(0o644)
+    previous = os.umask(0o022)
+    try:
+        result = CliRunner().invoke(cli, ["--data-dir", str(data_dir), "export", "1", "-o", str(out)],
+                                    catch_exceptions=False)
+    finally:
+        os.umask(previous)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600 and casefile.verify(out).ok
+
+
+def peak_memory_of_verify(path: Path) -> tuple[int, str]:
+    """(peak resident bytes, output) of `sentinelle verify PATH`, run as a parent would."""
+    process = subprocess.Popen([sys.executable, "-m", "sentinelle.server", "verify", str(path)], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = process.stdout.read()
+    _, _, usage = os.wait4(process.pid, 0)
+    return usage.ru_maxrss * 1024, output
+
+
+def test_verify_hashes_a_member_a_block_at_a_time(store, tmp_path):
+    # The probe: a small case file with a member of gigabytes, listed in its manifest.
+    path = tmp_path / "case.zip"
+    path.write_bytes(casefile.build(casefile.collect(store, [1]), "en", "FR"))
+    baseline, said = peak_memory_of_verify(path)
+    assert "match the manifest" in said
+    inflated = 768 * 2**20
+    big = tmp_path / "big.zip"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(big, "w", zipfile.ZIP_DEFLATED) as dst:
+        manifest = json.loads(src.read("manifest.json"))
+        manifest["files"].append({"path": "evidence/zeros.bin", "sha256": "0" * 64, "bytes": inflated})
+        for name in src.namelist():
+            if name != "manifest.json":
+                dst.writestr(name, src.read(name))
+        dst.writestr("manifest.json", json.dumps(manifest))
+        with dst.open("evidence/zeros.bin", "w", force_zip64=True) as member:
+            block = bytes(2**20)
+            for _ in range(inflated // len(block)):
+                member.write(block)
+    assert big.stat().st_size < 4 * 2**20
+    peak, said = peak_memory_of_verify(big)
+    assert "evidence/zeros.bin: changed" in said and "TAMPERED" in said
+    assert peak - baseline < 32 * 2**20, (baseline, peak)

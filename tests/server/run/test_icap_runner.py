@@ -8,6 +8,8 @@ import socket
 
 from PIL import Image
 from sentinelle.proxy.fronts.icap_service import PREVIEW_BYTES
+from sentinelle.server.run.icap_runner import serve_icap
+from sentinelle.server.settings import Settings
 
 from tests.conftest import jpeg_bytes, kodak, square_crop_copy
 from tests.support.icap_client import Client, http_request, http_response
@@ -22,7 +24,7 @@ async def test_a_copy_sent_over_icap_raises_one_alert_in_the_store_and_the_api(d
     sentinelle(data_dir, "enroll", "--child", "Alice", str(kodak(5)))
     service = await asyncio.to_thread(SentinelleIcap, data_dir)
     try:
-        client = await Client.connect(service.port)
+        client = await Client.connect(service.port, service.key)
         copy = square_crop_copy(kodak(5))
         stranger = jpeg_bytes(Image.open(kodak(20)))
         for body in (copy, stranger):
@@ -54,6 +56,26 @@ def test_a_port_in_use_is_said_plainly(data_dir):
         port = taken.getsockname()[1]
         result = sentinelle(data_dir, "icap", "--port", str(port), "--api-port", str(free_port()), check=False)
     assert result.returncode == 1 and f"cannot listen on 127.0.0.1:{port} for ICAP" in result.stderr
+
+
+async def test_a_service_other_machines_reach_says_so_loudly(data_dir):
+    said: list[str] = []
+    stop = asyncio.Event()
+    settings = Settings(data_dir, icap_host="0.0.0.0", icap_port=0, api_port=0, workers=1)
+    running = asyncio.create_task(serve_icap(settings, said.append, stop))
+    try:
+        await wait_for(lambda: any("Press Ctrl-C" in s for s in said), timeout=60)
+    finally:
+        stop.set()
+        await running
+    assert said[0].startswith("WARNING: the ICAP service listens on 0.0.0.0, where other machines reach it.")
+    assert "It answers only 127.0.0.0/8, ::1/128 (--allow)" in said[0] and "--allow ADDRESS" in said[0]
+
+
+def test_an_allowed_peer_must_be_an_address(data_dir):
+    result = sentinelle(data_dir, "icap", "--allow", "squid.lan", "--port", str(free_port()), "--api-port", "0",
+                        check=False)
+    assert result.returncode == 1 and "--allow: 'squid.lan' is not an address or a network" in result.stderr
 
 
 def test_the_icap_service_never_loads_mitmproxy():

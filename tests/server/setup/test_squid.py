@@ -19,6 +19,7 @@ from sentinelle.server.setup.squid import (
 )
 
 SQUID = shutil.which("squid") or ("/usr/sbin/squid" if Path("/usr/sbin/squid").exists() else None)
+KEY = "Zk3_" + "q" * 39  # as server/config.py makes one: 43 URL-safe characters
 
 
 def directives(text: str) -> list[str]:
@@ -26,7 +27,7 @@ def directives(text: str) -> list[str]:
 
 
 def test_the_social_networks_are_bumped_everything_else_spliced_and_sentinelle_may_be_down():
-    text = squid_config(SquidSettings(Path("/etc/squid/conf.d/sentinelle-ca.pem"),
+    text = squid_config(SquidSettings(Path("/etc/squid/conf.d/sentinelle-ca.pem"), KEY,
                                       icap=[("127.0.0.1", 1344), ("127.0.0.1", 1345)]))
     lines = directives(text)
     assert lines.index("ssl_bump peek sentinelle_step1") < lines.index("ssl_bump bump sentinelle_social") \
@@ -43,27 +44,37 @@ def test_the_social_networks_are_bumped_everything_else_spliced_and_sentinelle_m
     assert "icap_service sentinelle_1 respmod_precache bypass=on icap://127.0.0.1:1344/respmod" in lines
     assert "icap_service sentinelle_2 respmod_precache bypass=on icap://127.0.0.1:1345/respmod" in lines
     assert "adaptation_service_set sentinelle sentinelle_1 sentinelle_2" in lines
+    # Squid shows the service its key with every response: no other program can raise an alert.
+    assert f'adaptation_meta X-Sentinelle-Key "{KEY}" all' in lines
     assert lines[-2:] == ["adaptation_access sentinelle allow sentinelle_social_sites",
                           "adaptation_access sentinelle deny all"]
 
 
 def test_extra_domains_and_an_address_to_listen_on():
-    text = squid_config(SquidSettings(Path("/ca.pem"), port=3129, listen="10.0.0.1",
+    text = squid_config(SquidSettings(Path("/ca.pem"), KEY, port=3129, listen="10.0.0.1",
                                       extra_domains=["example-social.net"]))
     assert "http_port 10.0.0.1:3129 ssl-bump" in text and " .example-social.net\n" in text
 
 
 def test_the_ssl_db_is_made_as_squid_s_user():
-    settings = SquidSettings(Path("/ca.pem"), ssl_db=Path("/var/lib/squid/ssl_db"))
+    settings = SquidSettings(Path("/ca.pem"), KEY, ssl_db=Path("/var/lib/squid/ssl_db"))
     assert init_ssl_db_command(settings) == ["sudo", "-u", "proxy", "/usr/lib/squid/security_file_certgen",
                                              "-c", "-s", "/var/lib/squid/ssl_db", "-M", "16MB"]
 
 
-def test_the_ca_copy_is_private_from_its_first_byte(tmp_path):
-    written = write_files(tmp_path / "conf.d", SquidSettings(tmp_path / "conf.d" / "sentinelle-ca.pem"), b"KEY+CERT")
+def test_the_ca_copy_and_the_configuration_with_the_key_are_private_from_their_first_byte(tmp_path):
+    settings = SquidSettings(tmp_path / "conf.d" / "sentinelle-ca.pem", KEY)
+    written = write_files(tmp_path / "conf.d", settings, b"KEY+CERT")
     assert written.ca_file.read_bytes() == b"KEY+CERT"
     assert stat.S_IMODE(written.ca_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(written.config.stat().st_mode) == 0o600
     assert "tls-cert=" + str(written.ca_file) in written.config.read_text()
+
+
+@pytest.mark.parametrize("key", ["", "short", 'has"quote' + "q" * 20, "new\nline" + "q" * 20, "sp ace" + "q" * 20])
+def test_a_key_squid_would_misread_is_refused(key):
+    with pytest.raises(ValueError, match="ICAP key"):
+        squid_config(SquidSettings(Path("/ca.pem"), key))
 
 
 def test_setup_squid_writes_what_it_prints_with_the_ca_of_the_data_dir(tmp_path, data_dir):
@@ -77,6 +88,11 @@ def test_setup_squid_writes_what_it_prints_with_the_ca_of_the_data_dir(tmp_path,
                           catch_exceptions=False)
     assert wrote.exit_code == 0, wrote.output
     assert (folder / "sentinelle-ca.pem").read_bytes() == (data_dir / "mitmproxy" / "mitmproxy-ca.pem").read_bytes()
+    # The key `sentinelle icap` asks for, made once in the data dir (0600) and written for Squid.
+    key = (data_dir / "icap-key").read_text().strip()
+    assert stat.S_IMODE((data_dir / "icap-key").stat().st_mode) == 0o600
+    assert f'adaptation_meta X-Sentinelle-Key "{key}" all' in (folder / "sentinelle.conf").read_text()
+    assert f'"{key}"' in printed.output  # the same key each time
     assert "security_file_certgen -c -s /var/lib/squid/ssl_db" in wrote.output
     bad = runner.invoke(cli, ["--data-dir", str(data_dir), "setup", "squid", "--icap", "nope"])
     assert bad.exit_code == 2 and "is not HOST:PORT" in bad.output

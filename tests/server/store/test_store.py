@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
+import stat
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -191,3 +193,22 @@ def test_abandoned_half_written_evidence_is_discarded_on_open(store, data_dir):
     os.utime(old, (time.time() - 7200,) * 2)
     Store(data_dir).close()
     assert not old.exists() and fresh.exists()
+
+
+def test_the_database_and_its_wal_and_shm_are_the_owner_s_alone(data_dir):
+    data_dir.mkdir()
+    older = data_dir / "sentinelle.db-wal"  # left readable by all by an older Sentinelle
+    older.write_bytes(b"")
+    older.chmod(0o644)
+    previous = os.umask(0o022)
+    try:
+        store = Store(data_dir)
+        try:
+            enroll(store, 5)  # written: the -wal and -shm are in use
+            names = ("sentinelle.db", "sentinelle.db-wal", "sentinelle.db-shm")
+            modes = {name: stat.S_IMODE((data_dir / name).stat().st_mode) for name in names}
+            assert modes == dict.fromkeys(names, 0o600)
+        finally:
+            store.close()
+    finally:
+        os.umask(previous)

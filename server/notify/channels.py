@@ -85,7 +85,7 @@ def send(url: str, message: Message) -> str | None:
         if not sender.add(url):
             return "Apprise cannot use this URL any more (a newer Apprise?): add the channel again"
         result = sender.notify(body=message.body, title=message.title, body_format=apprise.NotifyFormat.TEXT)
-    except Exception as e:  # Apprise's own failure is a channel that failed, not the sender's end
+    except Exception as e:  # noqa: BLE001 -- Apprise's own failure is a channel that failed, not the sender's end
         return scrub(f"Apprise failed: {e!r}", url)[:MAX_REASON]
     if result:
         return None

@@ -136,8 +136,8 @@ def plan(now: datetime, notes: list[Note], hours: Hours, retry_at: datetime | No
     if (end := quiet_until(now, hours, tz)) is not None:
         return Plan([], end)
     now_due = [note.at_once or when[id(note)] <= now for note in notes]
-    later = [when[id(note)] for note, go in zip(notes, now_due) if not go]
-    return Plan([note for note, go in zip(notes, now_due) if go], min(later) if later else None)
+    later = [when[id(note)] for note, go in zip(notes, now_due, strict=True) if not go]
+    return Plan([note for note, go in zip(notes, now_due, strict=True) if go], min(later) if later else None)
 
 
 class Clock:

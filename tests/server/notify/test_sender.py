@@ -105,7 +105,7 @@ async def test_an_alert_reaches_the_phone_and_the_mailbox_once_and_says_little(f
     await family.add_channel(http.url("json"))
     await family.add_channel(smtp.url(), name="mail")
     await family.see(attributed(photo["id"], "a"), attributed(photo["id"], "a2"), attributed(photo["id"], "a3"))
-    assert len((await family.db.read(Store.alerts))) == 1  # three sightings, one alert
+    assert len(await family.db.read(Store.alerts)) == 1  # three sightings, one alert
     await settle()
     assert http.received == [] and smtp.received == []  # it waits a minute for the rest of a burst
     family.clock.advance(seconds=61)

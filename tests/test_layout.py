@@ -15,15 +15,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Which of server's concerns each may import (besides itself and server's top-level
 # modules: config, contact, settings, version, watch_counts, extension_files). The arrows point
-# one way: cli → run → api → casefile → alerts → store; setup stands beside them.
+# one way: cli → run → api → notify → casefile → alerts → store; setup stands beside them.
 MAY_IMPORT = {
     "store": set(),
     "alerts": {"store"},
     "casefile": {"alerts", "store"},
-    "api": {"alerts", "casefile", "store"},
+    "notify": {"alerts", "casefile", "store"},
+    "api": {"alerts", "casefile", "notify", "store"},
     "setup": set(),
-    "run": {"alerts", "api", "setup", "store"},
-    "cli": {"alerts", "api", "casefile", "run", "setup", "store"},
+    "run": {"alerts", "api", "notify", "setup", "store"},
+    "cli": {"alerts", "api", "casefile", "notify", "run", "setup", "store"},
 }
 
 

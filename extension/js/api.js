@@ -210,6 +210,36 @@ export class Api {
     return this.json("/api/reports", { method: "POST", json: { target: String(target), channel, ref, on } });
   }
 
+  /** The channels to the parent's phone or mailbox (their URLs masked), and when they are told:
+   *  `{ channels: [{ id, name, shown, details, pending, failures, failing_since, last_error,
+   *  next_try_at, last_sent_at }…], hours: { digest: "HH:MM", quiet: ["HH:MM", "HH:MM"] | null } }`. */
+  notifySettings() {
+    return this.json("/api/notify");
+  }
+
+  /** Add a channel (an Apprise URL); resolves to it, masked. A URL Apprise cannot use: ApiError("http"). */
+  addChannel({ url, name, details }) {
+    return this.json("/api/notify/channels", { method: "POST", json: { url, name: name || undefined, details } });
+  }
+
+  setChannelDetails(id, details) {
+    return this.json(`/api/notify/channels/${Number(id)}`, { method: "PATCH", json: { details } });
+  }
+
+  removeChannel(id) {
+    return this.json(`/api/notify/channels/${Number(id)}`, { method: "DELETE" });
+  }
+
+  /** Send a test message now; ApiError("http") with why it did not go. */
+  testChannel(id) {
+    return this.json(`/api/notify/channels/${Number(id)}/test`, { method: "POST" });
+  }
+
+  /** `{ digest: "HH:MM", quiet: ["HH:MM", "HH:MM"] | null }`; resolves to the hours kept. */
+  setNotifyHours(hours) {
+    return this.json("/api/notify/hours", { method: "PUT", json: hours });
+  }
+
   /** Enroll files (File or Blob with a name); resolves to one outcome per file. */
   enroll(files, child) {
     const form = new FormData();

@@ -1,13 +1,14 @@
 // The options page: pairing with `sentinelle run` (address and token), the switch that sends only
 // the social networks through Sentinelle, enrolling photos from the browser (drag and drop or file
-// picker, several at once, with progress), the enrolled list, and each child's names and own
-// accounts (children.js).
+// picker, several at once, with progress), the enrolled list, each child's names and own
+// accounts (children.js), and the channels that reach the parent's phone or mailbox (channels.js).
 
 import { Api, ApiError } from "./api.js";
+import { clearChannels, enableChannels, listChannels, setUpChannels } from "./channels.js";
 import { enableChildren, listChildren, setUpChildren } from "./children.js";
 import { dateTime, t, tn } from "./i18n.js";
 import { send } from "./messaging.js";
-import { explain, fromTemplate, localize, showApiImage } from "./page.js";
+import { explain, fromTemplate, localize, say, showApiImage } from "./page.js";
 import { applyProxy, clearProxy, proxyStatus, refreshProxy, routesEachRequest, socialOrigins } from "./proxy.js";
 import { SettingsError, clearPairing, getPairing, getServer, normaliseServer, savePairing } from "./settings.js";
 
@@ -40,6 +41,7 @@ async function main() {
     enroll([...event.dataTransfer.files]);
   });
   setUpChildren(listPhotos);
+  setUpChannels();
   await Promise.all([showPairing(), showProxy()]);
 }
 
@@ -57,7 +59,7 @@ async function showPairing() {
     const api = new Api(pairing.server, pairing.token);
     await describeServer(api);
     enableEnrollment(true);
-    await Promise.all([listPhotos(api), listChildren(api)]);
+    await Promise.all([listPhotos(api), listChildren(api), listChannels(api)]);
   } catch (error) {
     say("pairing-status", explain(error), "error");
     enableEnrollment(false);
@@ -109,7 +111,7 @@ async function connect() {
   $("unpair").hidden = false;
   enableEnrollment(true);
   send("sync").catch(() => {});
-  await Promise.all([listPhotos(api), listChildren(api)]);
+  await Promise.all([listPhotos(api), listChildren(api), listChannels(api)]);
 }
 
 async function describeServer(api) {
@@ -124,6 +126,7 @@ async function unpair() {
   $("photos-count").textContent = "";
   $("children").replaceChildren();
   $("children-count").textContent = "";
+  clearChannels();
   send("sync").catch(() => {});
   await showPairing();
 }
@@ -178,6 +181,7 @@ function enableEnrollment(enabled) {
   $("files").disabled = !enabled;
   $("drop-zone").classList.toggle("disabled", !enabled);
   enableChildren(enabled);
+  enableChannels(enabled);
 }
 
 /** Enroll the files one request each, so the progress moves and one bad file spoils nothing. */
@@ -274,12 +278,6 @@ function photoItem(api, photo) {
     }
   });
   return item;
-}
-
-function say(id, message, tone) {
-  const element = $(id);
-  element.textContent = message;
-  element.dataset.tone = tone;
 }
 
 main();

@@ -49,6 +49,13 @@ export function explain(error) {
   return t("errorUnexpected", String(error?.message || error));
 }
 
+/** Say `message` in the status line `id`, in a `tone` ("ok", "info", "error") its style shows. */
+export function say(id, message, tone) {
+  const element = document.getElementById(id);
+  element.textContent = message;
+  element.dataset.tone = tone;
+}
+
 /** A text element for `element.append(...)`. */
 export function text(tag, content, className) {
   const element = document.createElement(tag);

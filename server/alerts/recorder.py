@@ -16,6 +16,8 @@ import asyncio
 import collections
 import logging
 import sqlite3
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
 
 from sentinelle.proxy.feeds.attribution import AccountNamed
 from sentinelle.proxy.feeds.gone import Gone
@@ -26,6 +28,7 @@ from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.store.records import Store
 
 logger = logging.getLogger("sentinelle")
+T = TypeVar("T")
 
 # After a failed write, the first new try comes this soon, then twice as late each time,
 # up to the longest wait: a full disk freed by the parent is noticed within half a minute.
@@ -36,77 +39,109 @@ LONGEST_RETRY_SECONDS = 30.0
 WRITE_FAILURES = (OSError, sqlite3.Error)
 
 
+class Backlog(Generic[T]):
+    """What must reach the store in order and never be dropped for a failure the disk may mend:
+    each item added is handed to `write` (which goes through the store's door), one after the
+    other. A write the disk refuses (`WRITE_FAILURES`) is tried again, a little later each time,
+    for as long as it takes, and the log says so once per outage (`failing`, with the error;
+    then `recovered`); an item that can never be written (a bug) is logged (`broken`) and
+    dropped, so that it does not hold the others. The recorder's sightings and the notifier's
+    notes (server/notify/sender.py) wait in one each."""
+
+    def __init__(self, write: Callable[[T], Awaitable[None]], *, failing: str, recovered: str, broken: str) -> None:
+        self._write, self._failing, self._recovered, self._broken = write, failing, recovered, broken
+        self._items: collections.deque[T] = collections.deque()
+        self._writing: asyncio.Task | None = None
+        self.failing = False  # the last write failed; cleared by the next one that succeeds
+
+    def add(self, item: T) -> None:
+        self._items.append(item)
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.get_running_loop().create_task(self._write_all())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    async def flush(self) -> None:
+        """Wait until everything added so far is written (tests, and stopping)."""
+        while self._writing is not None and not self._writing.done():
+            await asyncio.shield(self._writing)
+
+    async def _write_all(self) -> None:
+        wait = FIRST_RETRY_SECONDS
+        while self._items:
+            try:
+                await self._write(self._items[0])
+            except WRITE_FAILURES as e:
+                if not self.failing:
+                    logger.error(self._failing, e)
+                self.failing = True
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, LONGEST_RETRY_SECONDS)
+                continue
+            except Exception:  # an item the store can never take (a bug): it must not hold the others
+                logger.exception(self._broken)
+                self._items.popleft()
+                continue
+            self._items.popleft()
+            if self.failing:
+                logger.warning(self._recovered)
+                self.failing, wait = False, FIRST_RETRY_SECONDS
+
+
 class AlertRecorder:
     """The watcher's `record`, `watch` and `named`: sightings, look-alike accounts and accounts
     named at last to the store, in order, never dropped; then to `events`."""
 
     def __init__(self, store: StoreDoor, events: Events) -> None:
         self._store, self._events = store, events
-        self._unsaved: collections.deque[Sighting | Lookalike | AccountNamed | Gone] = collections.deque()
-        self._writing: asyncio.Task | None = None
-        self.failing = False  # the last write failed; cleared by the next one that succeeds
+        self._unsaved: Backlog[Sighting | Lookalike | AccountNamed | Gone] = Backlog(
+            self._write,
+            failing="Sentinelle cannot write an alert's evidence (%s): it is kept in memory and written as soon "
+                    "as the disk allows; free some space.",
+            recovered="Sentinelle: the evidence could be written again.",
+            broken="Sentinelle saw a protected photo but could not record it")
 
     def __call__(self, sighting: Sighting) -> None:
-        self._queue(sighting)
+        self._unsaved.add(sighting)
 
     def watch(self, lookalike: Lookalike) -> None:
         """An account whose name looks like a child's: to the watch list. In the same queue as
         the sightings, so that the account is on the list before its photos are recorded."""
-        self._queue(lookalike)
+        self._unsaved.add(lookalike)
 
     def named(self, named: AccountNamed) -> None:
         """A feed tied an account's id to its handle: its alerts known by the id alone say who. In
         the same queue as the sightings, so that the sighting is in the store before it is named."""
-        self._queue(named)
+        self._unsaved.add(named)
 
     def gone(self, gone: Gone) -> None:
         """A reported account's profile answered that it is gone: to its case, as a takedown."""
-        self._queue(gone)
-
-    def _queue(self, item: Sighting | Lookalike | AccountNamed | Gone) -> None:
-        self._unsaved.append(item)
-        if self._writing is None or self._writing.done():
-            self._writing = asyncio.get_running_loop().create_task(self._write_all())
+        self._unsaved.add(gone)
 
     @property
     def unsaved(self) -> int:
         """Sightings (and look-alike accounts) seen and not yet in the store."""
         return len(self._unsaved)
 
+    @property
+    def failing(self) -> bool:
+        """The last write failed; cleared by the next one that succeeds."""
+        return self._unsaved.failing
+
     async def flush(self) -> None:
         """Wait until everything queued so far is written (tests, and stopping)."""
-        while self._writing is not None and not self._writing.done():
-            await asyncio.shield(self._writing)
+        await self._unsaved.flush()
 
-    async def _write_all(self) -> None:
-        wait = FIRST_RETRY_SECONDS
-        while self._unsaved:
-            item = self._unsaved[0]
-            try:
-                if isinstance(item, Lookalike):
-                    await self._write_lookalike(item)
-                elif isinstance(item, AccountNamed):
-                    await self._write_named(item)
-                elif isinstance(item, Gone):
-                    await self._write_gone(item)
-                else:
-                    await self._write_sighting(item)
-            except WRITE_FAILURES as e:
-                if not self.failing:
-                    logger.error("Sentinelle cannot write an alert's evidence (%s): it is kept in memory "
-                                 "and written as soon as the disk allows; free some space.", e)
-                self.failing = True
-                await asyncio.sleep(wait)
-                wait = min(wait * 2, LONGEST_RETRY_SECONDS)
-                continue
-            except Exception:  # a sighting the store can never take (a bug): it must not hold the others
-                logger.exception("Sentinelle saw a protected photo but could not record it")
-                self._unsaved.popleft()
-                continue
-            self._unsaved.popleft()
-            if self.failing:
-                logger.warning("Sentinelle: the evidence could be written again.")
-                self.failing, wait = False, FIRST_RETRY_SECONDS
+    async def _write(self, item: Sighting | Lookalike | AccountNamed | Gone) -> None:
+        if isinstance(item, Lookalike):
+            await self._write_lookalike(item)
+        elif isinstance(item, AccountNamed):
+            await self._write_named(item)
+        elif isinstance(item, Gone):
+            await self._write_gone(item)
+        else:
+            await self._write_sighting(item)
 
     async def _write_sighting(self, sighting: Sighting) -> None:
         alert, is_new = await self._store.write(Store.record_sighting, sighting)

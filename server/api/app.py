@@ -1,5 +1,5 @@
 """The HTTP API on 127.0.0.1: alerts, evidence, enrollment and a live event stream (the
-children and the watch list: server/api/people.py).
+children and the watch list: server/api/people.py; the parent's channels: server/api/notify.py).
 
 It answers only on loopback, only to requests addressed to loopback (no DNS rebinding),
 never to a web page (Origin, fetch metadata), and, but for `/api/health`, `/api/hello` and
@@ -44,6 +44,7 @@ from sentinelle.server.api.handshake import (
     Sessions,
     well_formed,
 )
+from sentinelle.server.api.notify import NOTIFIER, NOTIFY_ROUTES
 from sentinelle.server.api.pac import CONTENT_TYPE as PAC_CONTENT_TYPE
 from sentinelle.server.api.cases import CASE_ROUTES
 from sentinelle.server.api.people import PEOPLE_ROUTES
@@ -51,6 +52,7 @@ from sentinelle.server.api.usage import process_usage
 from sentinelle.server.casefile import case as casefile
 from sentinelle.server.config import same_token
 from sentinelle.server.contact import EXTENSION, PAC, Contacts
+from sentinelle.server.notify.sender import Notifier
 from sentinelle.server.version import sentinelle_version
 from yarl import URL
 
@@ -106,12 +108,14 @@ def create_app(
     contacts: Contacts | None = None,
     protected: LiveIndex | None = None,
     extension_origins: Iterable[str] = (),
+    notifier: Notifier | None = None,
 ) -> web.Application:
     """The API application. `port` pins the Host header check to the port it listens on.
 
     `proxy` is `{"pac": script, "port": proxy port, "domains": [...]}`, served as `/proxy.pac`
     and `/api/proxy`; `contacts` records when the extension and the PAC were last fetched;
-    `protected`, the running proxy's index, is refreshed after an upload or a deletion.
+    `protected`, the running proxy's index, is refreshed after an upload or a deletion;
+    `notifier`, the running notifier, looks at its outbox again when a channel or the hours change.
     Every call to the store goes through its door (`StoreDoor.read`, `StoreDoor.write`), in
     its threads, never on the loop.
     """
@@ -128,6 +132,8 @@ def create_app(
         app[CONTACTS] = contacts
     if protected is not None:
         app[PROTECTED] = protected
+    if notifier is not None:
+        app[NOTIFIER] = notifier
     app[SESSIONS] = Sessions(token)
     app.on_shutdown.append(_close_streams)
     app.on_response_prepare.append(_sign_answer)
@@ -151,6 +157,7 @@ def create_app(
             web.get("/proxy.pac", proxy_pac),
             *PEOPLE_ROUTES,
             *CASE_ROUTES,
+            *NOTIFY_ROUTES,
         ]
     )
     return app

@@ -50,11 +50,17 @@ async def refresh_protected(app: web.Application) -> None:
         await protected.refresh()
 
 
+async def json_body(request: web.Request, example: str) -> dict:
+    """A request's JSON object; 400 that shows `example` otherwise."""
+    if not isinstance(body := await json_of(request), dict):
+        raise error(web.HTTPBadRequest, f"the body must be JSON like {example}")
+    return body
+
+
 async def status_of(request: web.Request, statuses: tuple[str, ...]) -> str:
     """The `status` a PATCH body asks for, one of `statuses`; 400 with what to send otherwise."""
-    if (body := await json_of(request)) is None:
-        raise error(web.HTTPBadRequest, f'the body must be JSON like {{"status": "{statuses[1]}"}}')
-    status = body.get("status") if isinstance(body, dict) else None
+    body = await json_body(request, f'{{"status": "{statuses[1]}"}}')
+    status = body.get("status")
     if status not in statuses:
         raise error(web.HTTPBadRequest, f"status must be one of {', '.join(statuses)}")
     return status

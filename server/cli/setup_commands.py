@@ -175,7 +175,8 @@ def doctor(obj, as_json: bool, proxy_port: int, api_port: int) -> None:
 
     Checks: the server and the proxy listen, the CA is limited to the social networks and
     trusted by each browser profile found, the extension is paired (its last contact), the
-    proxy rules (PAC) are in use, photos are enrolled, disk space, version.
+    proxy rules (PAC) are in use, photos are enrolled, the channels to your phone or mailbox
+    work, disk space, version.
 
     \b
     Example:
@@ -193,6 +194,7 @@ def doctor(obj, as_json: bool, proxy_port: int, api_port: int) -> None:
         checks.check_contact(data_dir, EXTENSION, api_port),
         checks.check_contact(data_dir, PAC, api_port),
         checks.check_photos(data_dir, lambda: len(obj.store.photos())),
+        checks.check_channels(data_dir, lambda: obj.store.channels()),
         checks.check_images(data_dir),
         checks.check_disk(data_dir),
     ]

@@ -1,10 +1,11 @@
 """The composition root: Sentinelle wired once, whatever front it runs.
 
 `Sentinelle` builds, in this order, the store (in its own thread), the events, the protected
-set kept fresh (`LiveIndex`), the recorder and the watch; `start` starts the checking
-processes, serves the API and the background tasks (the counts `doctor` reads, the index kept
-in step with enrolments); `close` stops them all, in the one order that loses nothing, and
-may be called twice. A front attaches itself to `watch`: the mitmproxy add-on
+set kept fresh (`LiveIndex`), the recorder, the notifier (alerts to the parent's phone or
+mailbox) and the watch; `start` starts the checking processes, serves the API and the
+background tasks (the counts `doctor` reads, the index kept in step with enrolments, the
+notifier's sending); `close` stops them all, in the one order that loses nothing, and may be
+called twice. A front attaches itself to `watch`: the mitmproxy add-on
 (`sentinelle run`, server/run/runner.py, and the guest in someone else's mitmdump,
 server/run/mitmdump_addon.py) or the ICAP service (`sentinelle icap`,
 server/run/icap_runner.py). Those three are thin adapters; the wiring is here, once.
@@ -29,6 +30,8 @@ from sentinelle.server.store.records import Store
 from sentinelle.server.api.app import create_app
 from sentinelle.server.config import ensure_data_dir, load_or_create_token
 from sentinelle.server.contact import Contacts
+from sentinelle.server.notify.sender import Notifier
+from sentinelle.server.notify.timing import Clock
 from sentinelle.server.run import RunError
 from sentinelle.server.run.connections import API_KEEPALIVE, CappedSite, raise_open_files_limit
 from sentinelle.server.settings import Settings
@@ -48,10 +51,11 @@ class Sentinelle:
     garbage collector are its to tune; a guest in someone else's mitmdump changes neither.
     `quiet_seconds`: how long the front must have handled nothing before images are checked
     (the ICAP service behind a network's Squid: 0, a network is never quiet at its peak).
+    `clock`: the notifier's (tests set theirs).
     """
 
     def __init__(self, settings: Settings, *, own_process: bool = True,
-                 quiet_seconds: float = QUIET_SECONDS) -> None:
+                 quiet_seconds: float = QUIET_SECONDS, clock: Clock | None = None) -> None:
         self.settings = settings
         self._own_process = own_process
         data_dir = ensure_data_dir(settings.data_dir)
@@ -60,6 +64,7 @@ class Sentinelle:
             self.events = Events()
             self.index = LiveIndex(self.store, data_dir / INDEX_FILE)
             self.recorder = AlertRecorder(self.store, self.events)
+            self.notifier = Notifier(self.store, self.events, clock=clock)
             self.watch = Watch(self.index.current, self.recorder, lookalike=self.recorder.watch,
                                named=self.recorder.named, gone=self.recorder.gone, workers=settings.workers,
                                tune_memory=own_process, quiet_seconds=quiet_seconds)
@@ -96,14 +101,15 @@ class Sentinelle:
         self.watch.await_names(await self.store.read(Store.unnamed_accounts))
         self.watch.start()
         self._tasks = [asyncio.create_task(self._keep_counts()), asyncio.create_task(self.index.keep_fresh()),
-                       asyncio.create_task(self._follow_reports())]
+                       asyncio.create_task(self._follow_reports()), asyncio.create_task(self.notifier.run())]
         if self._own_process:
             memory.spare_the_collector()  # what is alive now stays for the process's life
             self.open_files = raise_open_files_limit()
         if port := self.settings.api_port:
             app = create_app(self.store, self.events, load_or_create_token(self.data_dir), port=port,
                              counts=self.counts, proxy=proxy, contacts=Contacts(self.data_dir),
-                             protected=self.index, extension_origins=self.settings.extension_origins)
+                             protected=self.index, extension_origins=self.settings.extension_origins,
+                             notifier=self.notifier)
             self._api = web.AppRunner(app, handle_signals=False, access_log=None, keepalive_timeout=API_KEEPALIVE)
             await self._api.setup()
             try:
@@ -114,8 +120,9 @@ class Sentinelle:
 
     async def close(self) -> str:
         """Stop everything, in order: the background tasks, the API, the checkers; then write
-        what waits for the disk (for STOP_WRITING_SECONDS at most) and the last counts, and
-        close the store. Returns the summary of what the watch did. Idempotent."""
+        what waits for the disk (for STOP_WRITING_SECONDS at most: the sightings, then what the
+        parent is to be told, which the next start sends) and the last counts, and close the
+        store. Returns the summary of what the watch did. Idempotent."""
         if self._closed:
             return self.watch.counts.summary()
         self._closed = True
@@ -125,11 +132,14 @@ class Sentinelle:
             if self._api is not None:
                 await self._api.cleanup()
             self.watch.stop()
+            self.notifier.close()
             try:
                 await asyncio.wait_for(self.recorder.flush(), STOP_WRITING_SECONDS)
+                await asyncio.wait_for(self.notifier.flush(), STOP_WRITING_SECONDS)
             except TimeoutError:
-                logger.error("Sentinelle stops with %d sighting(s) it could not write (the disk refused "
-                             "them): they are lost.", self.recorder.unsaved)
+                logger.error("Sentinelle stops with %d sighting(s) and %d note(s) for the parent it could "
+                             "not write (the disk refused them): they are lost.",
+                             self.recorder.unsaved, self.notifier.unqueued)
             if self._started:
                 with contextlib.suppress(OSError):  # a full disk: the counts of this run are lost, nothing else
                     write_counts(self.data_dir, self.counts())

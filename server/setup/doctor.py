@@ -121,6 +121,23 @@ def check_contact(data_dir: Path, kind: str, api_port: int = API_PORT,
                              f"({_ago((now or datetime.now(UTC)) - when)})")
 
 
+def check_channels(data_dir: Path, channels: Callable[[], list[dict]]) -> Check:
+    """Whether alerts reach the parent away from the PC: every channel (`sentinelle notify`)
+    works; the ones that fail say since when and why. None at all is the parent's choice."""
+    name = "alerts to your phone or mailbox"
+    found = channels() if (data_dir / "sentinelle.db").exists() else []
+    if not found:
+        return Check(name, True, "no channel: alerts reach only this PC's browser (`sentinelle notify add`)")
+    failing = [c for c in found if c["failures"]]
+    if not failing:
+        return Check(name, True, ", ".join(c["name"] for c in found) + " working")
+    return Check(name, False, "; ".join(
+        f"{c['name']} failing since {datetime.fromisoformat(c['failing_since']).astimezone():%Y-%m-%d %H:%M} "
+        f"({c['failures']} tries, "
+        f"{c['pending']} waiting): {c['last_error']}" for c in failing),
+        "`sentinelle notify test NAME` to try it now; if its URL is wrong, `sentinelle notify remove NAME` and add it again")
+
+
 def check_photos(data_dir: Path, count_photos: Callable[[], int]) -> Check:
     name = "photos enrolled"
     if not (data_dir / "sentinelle.db").exists():

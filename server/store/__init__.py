@@ -2,7 +2,8 @@
 
 The only package that speaks SQL (tests/test_layout.py checks it): the tables and their
 migrations (`schema`), the records and the questions asked of them (`records`, with the watch
-list's in `watchlist` and how a child's name is matched in `child_names`), and the door
+list's in `watchlist`, the parent's channels and their outbox in `outbox`, and how a child's
+name is matched in `child_names`), and the door
 (`door.StoreDoor`) through which a running Sentinelle reaches them: writes in one thread,
 reads in another, never on the event loop.
 """

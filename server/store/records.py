@@ -33,6 +33,7 @@ from sentinelle.server.store.schema import (
     rename_child,
 )
 from sentinelle.server.store.cases import Cases
+from sentinelle.server.store.outbox import Outbox
 from sentinelle.server.store.watchlist import WatchList
 
 if TYPE_CHECKING:  # the matching engine is loaded only by what compares images
@@ -84,9 +85,10 @@ def _owner_only(database: Path) -> None:
             path.chmod(0o600)
 
 
-class Store(WatchList, Cases):
+class Store(WatchList, Cases, Outbox):
     """Sentinelle's database and evidence folder (and the watch list: server/store/watchlist.py;
-    cases, reports, takedowns and returns: server/store/cases.py)."""
+    cases, reports, takedowns and returns: server/store/cases.py; the parent's channels and what
+    is due to them: server/store/outbox.py)."""
 
     def __init__(self, data_dir: Path, *, read_only: bool = False) -> None:
         """Open (and bring up to date) the store of `data_dir`; `read_only`: a connection that can

@@ -289,9 +289,33 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def _add_notify(db: sqlite_utils.Database) -> None:
+    """Alerts reach the parent's phone or mailbox (server/notify/): the channels (Apprise URLs,
+    which hold secrets: kept here only, in the data dir only the parent can read, and shown
+    masked), the outbox (what is due to each channel, with its attempts, so that a restart
+    loses nothing) and the parent's preferences (the digest's hour, quiet hours). Nothing that
+    happened before reaches a channel: only what is seen once one is added."""
+    db["channels"].create(
+        {"id": int, "name": str, "url": str, "shown": str, "details": int, "added_at": str,
+         "last_sent_at": str, "failures": int, "failing_since": str, "last_error": str,
+         "last_error_at": str, "next_try_at": str},
+        pk="id", not_null={"name", "url", "shown", "details", "added_at", "failures"},
+    )
+    db["channels"].create_index(["name"], unique=True)
+    db["outbox"].create(
+        {"id": int, "channel_id": int, "key": str, "kind": str, "child": str, "network": str,
+         "account": str, "queued_at": str, "sent_at": str},
+        pk="id", not_null={"channel_id", "key", "kind", "queued_at"},
+        foreign_keys=[("channel_id", "channels", "id")],
+    )
+    db["outbox"].create_index(["channel_id", "key"], unique=True)
+    db["outbox"].create_index(["sent_at"])
+    db["preferences"].create({"key": str, "value": str}, pk="key", not_null={"value"})
+
+
 MIGRATIONS = [_create_v1, _add_attribution, _add_local_features, _add_region, _platform_image_keys,
               _add_first_poster, _add_child_names, _add_impersonation, _add_avatar_views,
-              _one_child_one_name, _one_image_key, _add_account_ids_and_stories, _add_cases]
+              _one_child_one_name, _one_image_key, _add_account_ids_and_stories, _add_cases, _add_notify]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

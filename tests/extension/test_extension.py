@@ -296,6 +296,8 @@ def test_the_whole_interface_in_french(playwright_instance, server: Server, tmp_
         options = french.open("options.html", 900, 1000)
         expect(options.locator("#pairing-heading")).to_have_text("Se connecter à Sentinelle")
         expect(options.locator("#children-heading")).to_have_text("Les noms de vos enfants")
+        expect(options.locator("#channels-heading")).to_have_text("Les alertes sur votre téléphone")
+        expect(options.locator("#channel-syntax")).to_have_text("L'URL de chaque service, dans la documentation d'Apprise")
         expect(options.locator("#pairing-status")).to_contain_text("Connectée à Sentinelle")
         # No element was left with its message key instead of words.
         for page in (popup, review, options):

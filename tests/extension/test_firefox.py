@@ -1,6 +1,6 @@
 """The Firefox build of the extension in a real Firefox ESR against the real `sentinelle run`:
-the event page starts, pairing works, an alert reaches the badge and the popup, and a status
-change is saved. (The Chromium tests cover every feature; this covers what differs.)"""
+the event page starts, pairing works, an alert reaches the badge and the popup, a status
+change is saved, and a channel to the parent's phone is added and tested. (The Chromium tests cover every feature; this covers what differs.)"""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from sentinelle.server.setup.ca import COMMON_NAME
 from tests.conftest import jpeg_bytes, kodak
 from tests.extension.conftest import CDN, CHILD, EXTENSION, Server
 from tests.extension.firefox import FIREFOX, firefox
+from tests.support.receivers import HttpReceiver
 from tests.support.watcher import free_port
 
 pytestmark = pytest.mark.skipif(FIREFOX is None, reason="needs Firefox (Debian: apt-get install firefox-esr)")
@@ -67,6 +68,28 @@ async def test_the_firefox_build_pairs_and_shows_alerts(server: Server, tmp_path
                                     " === 'Saved: Resolved'")
         code, saved = server.watcher.api("GET", f"/api/alerts/{alert['id']}")
         assert saved["status"] == "resolved"
+
+        # A channel to the parent's phone, added and tested from Firefox's options page.
+        receiver = await HttpReceiver().start()
+        try:
+            await browser.go(tab, "options.html")
+            await browser.wait_for(tab, "document.querySelector('#pairing-status').dataset.tone === 'ok'")
+            await browser.evaluate(tab, f"""(() => {{
+                document.querySelector('#channel-url').value = {json.dumps(receiver.url("form"))};
+                document.querySelector('#channel-name').value = 'firefox';
+                document.querySelector('#channel-add').click();
+            }})()""")
+            # An element goes through JSON as {}, which is false: ask whether it is there.
+            await browser.wait_for(tab, "document.querySelector('#channels .channel-test') !== null")
+            await browser.evaluate(tab, "document.querySelector('#channels .channel-test').click()")
+            said = await browser.wait_for(tab, """document.querySelector('#channel-status').dataset.tone === 'ok'
+                && document.querySelector('#channel-status').textContent""")
+            assert said == "Sent to firefox: look at your phone or mailbox."
+            assert [r.message()["title"] for r in receiver.received] == ["Sentinelle"]
+        finally:
+            for channel in server.watcher.api("GET", "/api/notify")[1]["channels"]:
+                server.watcher.api("DELETE", f"/api/notify/channels/{channel['id']}")
+            await receiver.stop()
 
 
 @contextlib.asynccontextmanager

@@ -16,7 +16,7 @@ import pytest
 from tests.support.watcher import ROOT
 
 # The matching engine and what only a running Sentinelle needs.
-HEAVY = ("cv2", "faiss", "imagehash", "scipy", "PIL", "mitmproxy", "aiohttp", "reportlab",
+HEAVY = ("cv2", "faiss", "imagehash", "scipy", "PIL", "mitmproxy", "aiohttp", "reportlab", "apprise",
          "sentinelle.proxy.engine", "sentinelle.proxy.fronts.watch", "sentinelle.server.run.root")
 
 PROBE = """
@@ -37,6 +37,7 @@ def loaded_by(data_dir, *args: str) -> set[str]:
 
 
 @pytest.mark.parametrize("args", [("token",), ("photos",), ("log",), ("child", "list"), ("watchlist",),
+                                  ("notify", "list"), ("notify", "hours", "--digest", "19:00"),
                                   ("doctor", "--api-port", "9", "--proxy-port", "9"), ("setup", "--dry-run"),
                                   ("--help",)])
 def test_a_command_that_compares_no_image_loads_no_engine(data_dir, args):

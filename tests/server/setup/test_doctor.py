@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sentinelle.server.config import mitmproxy_dir
 from sentinelle.server.contact import EXTENSION, Contacts
 from sentinelle.server.setup.ca import write_ca
-from sentinelle.server.setup.doctor import Check, as_text, check_contact, check_disk, check_trust
+from sentinelle.server.setup.doctor import Check, as_text, check_channels, check_contact, check_disk, check_trust
 from sentinelle.server.setup.plan import NO_BROWSER, Machine
 from sentinelle.server.setup.trust import Runner
 
@@ -40,7 +40,7 @@ def test_on_a_bare_pc_every_check_says_what_to_do(tmp_path, data_dir):
     assert "sentinelle token" in failed["extension paired"]["fix"]
     assert "sentinelle enroll" in failed["photos enrolled"]["fix"]
     passed = [c["name"] for c in report["checks"] if c["ok"]]
-    assert passed == ["version", "disk space"]
+    assert passed == ["version", "alerts to your phone or mailbox", "disk space"]  # no channel is a choice
 
 
 @needs_certutil
@@ -149,3 +149,15 @@ def test_doctor_says_how_many_images_were_checked_and_how_many_went_unchecked(tm
                             "skipped": {"shed: too many waiting": 100}, "waiting": 0})
     busy = check_images(tmp_path)
     assert not busy.ok and "100 passed unchecked" in busy.found and busy.fix
+
+
+def test_channels_none_is_a_choice_and_working_ones_pass(tmp_path):
+    def no_store():
+        raise AssertionError("no database yet: the store must not be opened (it would be made)")
+
+    assert check_channels(tmp_path, no_store).ok
+    (tmp_path / "sentinelle.db").touch()
+    none = check_channels(tmp_path, lambda: [])
+    assert none.ok and "only this PC's browser" in none.found
+    working = [{"name": "phone", "failures": 0}, {"name": "mail", "failures": 0}]
+    assert check_channels(tmp_path, lambda: working) == Check("alerts to your phone or mailbox", True, "phone, mail working")

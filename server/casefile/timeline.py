@@ -89,7 +89,7 @@ def timeline(record: dict, now: datetime, escalate_after: int = ESCALATE_AFTER_D
 
     def add(at: str, kind: str, platform: str | None, handle: str | None, text: str) -> None:
         moment = datetime.fromisoformat(at)
-        entries.append({"at": moment.astimezone(UTC).isoformat(timespec="seconds"),
+        entries.append({"at": moment.astimezone(UTC).isoformat(timespec="milliseconds"),
                         "utc": moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                         "local": moment.astimezone(local).strftime("%Y-%m-%d %H:%M %Z").strip(),
                         "kind": kind, "platform": platform, "handle": handle, "text": text})

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import struct
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import faiss
@@ -358,52 +358,93 @@ class LocalMatch:
     transform: np.ndarray  # 2 × 3, seen picture → the view's picture (LOCAL_SIDE scale)
 
 
-class LocalIndex:
-    """The keypoints of every enrolled view, bucketed for voting, kept per view for verification."""
+# Every table's keys, one after the other: a bucket is t × 2^LSH_KEY_BITS + key.
+BUCKETS = LSH_TABLES << LSH_KEY_BITS
 
-    def __init__(self, views: Sequence[Features], photos: Sequence[int] | None = None) -> None:
-        """`views`: the features of every enrolled view; `photos`: the photo each belongs to
-        (by default, each view its own photo)."""
-        self._views = list(views)
-        self._view_count = len(self._views)
-        self._photos = np.asarray(photos if photos is not None else range(self._view_count), dtype=np.int64)
-        if len(self._photos) != self._view_count:
+
+def bucket_ids(descriptors: np.ndarray) -> np.ndarray:
+    """The LSH_TABLES buckets of each descriptor: n × LSH_TABLES."""
+    return lsh_keys(descriptors) + (np.arange(LSH_TABLES, dtype=np.int64) << LSH_KEY_BITS)
+
+
+def postings(descriptors: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The inverted index of some views' descriptors (view v's are descriptors[starts[v]:starts[v + 1]]):
+    the views of the descriptors in bucket b are owners[offsets[b]:offsets[b + 1]]."""
+    owner = np.repeat(np.arange(len(starts) - 1, dtype=np.int32), np.diff(starts))
+    offsets = np.zeros(BUCKETS + 1, np.int64)
+    if owner.size == 0:
+        return offsets.astype(np.int32), np.zeros(0, np.int32)
+    keys = bucket_ids(descriptors).reshape(-1)  # descriptor-major: each descriptor's tables in turn
+    order = np.argsort(keys, kind="stable")
+    np.cumsum(np.bincount(keys, minlength=BUCKETS), out=offsets[1:])
+    return offsets.astype(np.int32) if offsets[-1] < 2**31 else offsets, np.repeat(owner, LSH_TABLES)[order]
+
+
+@dataclass(frozen=True, eq=False)
+class Postings:
+    """One part of the inverted index (a segment's): its bucket offsets and owners, its views
+    numbered from `first` among all the parts'."""
+
+    offsets: np.ndarray
+    owners: np.ndarray
+    first: int
+
+
+class LocalIndex:
+    """The keypoints of every enrolled view: bucketed for voting (in one or more parts, the
+    index's segments: `Postings`), each view's features read for verification (`view_of`)."""
+
+    def __init__(self, parts: Sequence[Postings], photos: np.ndarray, view_of: Callable[[int], Features],
+                 alive: np.ndarray | None = None) -> None:
+        """`photos`: the photo of each view, all parts' in order; `alive`: whether each view may be
+        a match (a forgotten photo's views stay in their part until it is written again)."""
+        self._parts = list(parts)
+        self._photos = np.asarray(photos, dtype=np.int64)
+        self._view_count = len(self._photos)
+        self._view_of = view_of
+        self._alive = alive
+
+    @classmethod
+    def of(cls, views: Sequence[Features], photos: Sequence[int] | None = None) -> LocalIndex:
+        """An index of `views` held in memory; `photos`: the photo each belongs to (by default,
+        each view its own photo)."""
+        views = list(views)
+        starts = np.zeros(len(views) + 1, np.int64)
+        np.cumsum([len(v) for v in views], out=starts[1:])
+        descriptors = np.concatenate([v.descriptors for v in views]) if views else np.zeros((0, DESCRIPTOR_BYTES), np.uint8)
+        photos = np.asarray(photos if photos is not None else range(len(views)), dtype=np.int64)
+        if len(photos) != len(views):
             raise ValueError("one photo for each view")
-        counts = np.array([len(f) for f in self._views], dtype=np.int64)
-        owner = np.repeat(np.arange(self._view_count, dtype=np.int32), counts)
-        buckets = LSH_TABLES << LSH_KEY_BITS  # every table's keys, one after the other
-        if owner.size == 0:
-            self._owners = np.zeros(0, np.int32)
-            self._offsets = np.zeros(buckets + 1, np.int32)
-            return
-        keys = _bucket_ids(lsh_keys(np.concatenate([f.descriptors for f in self._views])))  # N × tables
-        order = np.argsort(keys.reshape(-1), kind="stable")
-        # The inverted index: the views of the descriptors in bucket b are
-        # self._owners[self._offsets[b]:self._offsets[b + 1]].
-        self._owners = np.tile(owner[:, None], (1, LSH_TABLES)).reshape(-1)[order]
-        self._offsets = np.zeros(buckets + 1, np.int32)
-        np.cumsum(np.bincount(keys.reshape(-1), minlength=buckets), out=self._offsets[1:])
+        return cls([Postings(*postings(descriptors, starts), 0)], photos, views.__getitem__)
 
     def __len__(self) -> int:
         return self._view_count
 
     def votes(self, features: Features) -> np.ndarray:
         """For each view, a vote from each of `features`' descriptors that shares a bucket with one of its descriptors, shared out among all the descriptors in that bucket."""
-        if len(features) == 0 or self._owners.size == 0:
-            return np.zeros(self._view_count, dtype=np.float64)
-        buckets = _bucket_ids(lsh_keys(features.descriptors)).reshape(-1)
-        left, right = self._offsets[buckets], self._offsets[buckets + 1]
-        sizes = right - left
-        sizes[sizes > MAX_BUCKET] = 0
-        total = int(sizes.sum())
-        if total == 0:
-            return np.zeros(self._view_count, dtype=np.float64)
-        # Every index in [left, right) of every bucket, without a Python loop.
-        positions = np.repeat(left - np.cumsum(sizes) + sizes, sizes) + np.arange(total, dtype=np.int64)
-        # A bucket shared by many enrolled descriptors (a plain edge, a blur) says little
-        # about which photo this is: its hits share one vote between them.
-        weights = np.repeat(1.0 / np.maximum(sizes, 1), sizes)
-        return np.bincount(self._owners[positions], weights=weights, minlength=self._view_count)
+        votes = np.zeros(self._view_count, dtype=np.float64)
+        if len(features) == 0 or self._view_count == 0:
+            return votes
+        buckets = bucket_ids(features.descriptors).reshape(-1)
+        lefts = [part.offsets[buckets].astype(np.int64) for part in self._parts]
+        counts = [part.offsets[buckets + 1] - left for part, left in zip(self._parts, lefts)]
+        # A bucket's size is counted over every part, as one index would count it.
+        sizes = np.sum(counts, axis=0)
+        skipped = sizes > MAX_BUCKET
+        for part, left, count in zip(self._parts, lefts, counts):
+            count = np.where(skipped, 0, count)
+            total = int(count.sum())
+            if total == 0:
+                continue
+            # Every index in [left, left + count) of every bucket, without a Python loop.
+            positions = np.repeat(left - np.cumsum(count) + count, count) + np.arange(total, dtype=np.int64)
+            # A bucket shared by many enrolled descriptors (a plain edge, a blur) says little
+            # about which photo this is: its hits share one vote between them.
+            weights = np.repeat(1.0 / np.maximum(sizes, 1), count)
+            votes += np.bincount(part.owners[positions] + part.first, weights=weights, minlength=self._view_count)
+        if self._alive is not None:
+            votes[~self._alive] = 0.0
+        return votes
 
     def search(self, features: Features, rules: Sequence[tuple[int, float]]) -> LocalMatch | None:
         """The enrolled view `features` is a copy of, verified geometrically and photometrically, or None.
@@ -419,14 +460,17 @@ class LocalIndex:
         for row in self.candidates(votes):
             if votes[row] < MIN_VOTES:
                 break
-            found = verify(features, self._views[int(row)], least)
+            found = verify(features, self.view(row), least)
             if found.is_copy(rules) and (best is None or found.inliers > best.inliers):
                 best = LocalMatch(int(row), found.inliers, found.correlation, float(votes[row]), found.transform)
         return best
 
     def view(self, row: int) -> Features:
-        """The features of the view at `row`, in the order given."""
-        return self._views[row]
+        """The features of the view at `row`, in the parts' order."""
+        return self._view_of(row)
+
+    def photo(self, row: int) -> int:
+        return int(self._photos[row])
 
     def candidates(self, votes: np.ndarray) -> list[int]:
         """The best-voted view of each of the VERIFY_CANDIDATES photos with the most votes, best first."""
@@ -442,11 +486,6 @@ class LocalIndex:
                 if len(chosen) == VERIFY_CANDIDATES:
                     break
         return chosen
-
-
-def _bucket_ids(keys: np.ndarray) -> np.ndarray:
-    """Keys of table t become t × 2^LSH_KEY_BITS + key: one index for all tables."""
-    return keys + (np.arange(LSH_TABLES, dtype=np.int64) << LSH_KEY_BITS)
 
 
 def verify(seen: Features, enrolled: Features, min_inliers: int = 0, *, compare: bool = True) -> Verification:

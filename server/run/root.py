@@ -22,7 +22,7 @@ from aiohttp import web
 from sentinelle.proxy.fronts import memory
 from sentinelle.proxy.fronts.watch import QUIET_SECONDS, Watch
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.alerts.protected import INDEX_FILE, LiveIndex
+from sentinelle.server.alerts.protected import LiveIndex
 from sentinelle.server.alerts.recorder import AlertRecorder
 from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.api.app import create_app
@@ -56,7 +56,7 @@ class Sentinelle:
         self.store = StoreDoor(data_dir)
         try:
             self.events = Events()
-            self.index = LiveIndex(self.store, data_dir / INDEX_FILE)
+            self.index = LiveIndex(self.store, data_dir)
             self.recorder = AlertRecorder(self.store, self.events)
             self.watch = Watch(self.index.current, self.recorder, lookalike=self.recorder.watch,
                                workers=settings.workers, tune_memory=own_process, quiet_seconds=quiet_seconds)

@@ -180,6 +180,11 @@ CELL_PX = 5
 CELL_TEXTURE = 6.0
 CELL_QUANTILE = 0.55
 MIN_AGREEMENT = 0.955
+# Perspective (`perspective`): the inliers' own homography against the similarity, at the
+# corners of the box they span, in shares of its diagonal; measured when at least
+# PERSPECTIVE_MIN_INLIERS agree (fewer fit any homography). See MAX_PERSPECTIVE.
+PERSPECTIVE_MIN_INLIERS = 12
+MAX_PERSPECTIVE = 1.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -333,6 +338,8 @@ class Verification:
     drift: float = 0.0
     agreement: float = -1.0
     second_motion: int = 0
+    perspective: tuple[float, float] = (0.0, 0.0)
+    matches: int = 0
 
     def is_copy(self, rules: Sequence[tuple[int, float]]) -> bool:
         """Whether this is the same photograph: enough inliers that correlate (one of `rules`),
@@ -355,7 +362,10 @@ class LocalMatch:
     inliers: int  # matches that agree with the fitted similarity
     correlation: float  # of the two pictures' grey levels, once aligned by it (-1 to 1)
     votes: float
-    transform: np.ndarray  # 2 × 3, seen picture → the view's picture (LOCAL_SIDE scale)
+    transform: np.ndarray | None  # 2 × 3, seen picture → the view's picture (LOCAL_SIDE scale)
+    # For a copy seen under a perspective (proxy.engine.screen): the view's corners in the seen
+    # picture, clockwise from its top-left, in place of `transform`.
+    corners: np.ndarray | None = None
 
 
 # Every table's keys, one after the other: a bucket is t × 2^LSH_KEY_BITS + key.
@@ -446,11 +456,13 @@ class LocalIndex:
             votes[~self._alive] = 0.0
         return votes
 
-    def search(self, features: Features, rules: Sequence[tuple[int, float]]) -> LocalMatch | None:
+    def search(self, features: Features, rules: Sequence[tuple[int, float]],
+               otherwise: Callable[[int, Verification], LocalMatch | None] | None = None) -> LocalMatch | None:
         """The enrolled view `features` is a copy of, verified geometrically and photometrically, or None.
 
         `rules`: (least inliers, least correlation) pairs; a view is a copy when it meets one of
-        them and passes the same-photograph checks (`Verification.is_copy`).
+        them and passes the same-photograph checks (`Verification.is_copy`). `otherwise`: asked,
+        for a candidate that is not, whether it is a copy some other way (`proxy.engine.screen`).
         """
         least = min(inliers for inliers, _ in rules)
         if len(features) < least or self._view_count == 0:
@@ -461,8 +473,12 @@ class LocalIndex:
             if votes[row] < MIN_VOTES:
                 break
             found = verify(features, self.view(row), least)
-            if found.is_copy(rules) and (best is None or found.inliers > best.inliers):
-                best = LocalMatch(int(row), found.inliers, found.correlation, float(votes[row]), found.transform)
+            if found.is_copy(rules):
+                candidate = LocalMatch(int(row), found.inliers, found.correlation, float(votes[row]), found.transform)
+            else:
+                candidate = otherwise(int(row), found) if otherwise is not None else None
+            if candidate is not None and (best is None or candidate.inliers > best.inliers):
+                best = candidate
         return best
 
     def view(self, row: int) -> Features:
@@ -494,19 +510,7 @@ def verify(seen: Features, enrolled: Features, min_inliers: int = 0, *, compare:
     together and how alike the two pictures are once aligned by it (`Verification`). With
     `compare=False` the pictures are not compared (correlation and agreement stay -1: a caller
     with checks of its own, `proxy.engine.avatar`). No transform when none fits."""
-    if len(seen) < 3 or len(enrolled) < 3:
-        return NO_FIT
-    distances, nearest = two_nearest(seen.descriptors, enrolled.descriptors)
-    good = distances[:, 0] < RATIO * distances[:, 1]
-    query = np.flatnonzero(good)
-    train = nearest[good, 0]
-    if query.size < 3:
-        return NO_FIT
-    # One match per enrolled keypoint: many seen corners (a feed's text) may pick the same one.
-    order = np.lexsort((distances[good, 0], train))
-    train, query = train[order], query[order]
-    first = np.concatenate([[True], train[1:] != train[:-1]])
-    train, query = train[first], query[first]
+    query, train = matches(seen, enrolled)
     if query.size < 3:
         return NO_FIT
     transform, mask = cv2.estimateAffinePartial2D(
@@ -522,7 +526,7 @@ def verify(seen: Features, enrolled: Features, min_inliers: int = 0, *, compare:
     inliers = mask.reshape(-1).astype(bool)
     count = int(inliers.sum())
     if count < max(min_inliers, 1):
-        return Verification(count, -1.0, transform)
+        return Verification(count, -1.0, transform, matches=int(query.size))
     src, dst = seen.points[query[inliers]], enrolled.points[train[inliers]]
     return Verification(
         count,
@@ -531,7 +535,49 @@ def verify(seen: Features, enrolled: Features, min_inliers: int = 0, *, compare:
         drift=drift(src, dst, transform),
         agreement=cell_agreement(seen, enrolled, transform) if compare else -1.0,
         second_motion=second_motion(seen.points[query[~inliers]], enrolled.points[train[~inliers]], transform),
+        perspective=perspective(src, dst, transform),
+        matches=int(query.size),
     )
+
+
+def matches(seen: Features, enrolled: Features) -> tuple[np.ndarray, np.ndarray]:
+    """The one-to-one matches between the two pictures' keypoints, as (seen rows, enrolled rows):
+    each seen descriptor's nearest enrolled one, clearly nearer than the second (RATIO), and one
+    seen keypoint per enrolled one (many seen corners, a feed's text, may pick the same one)."""
+    if len(seen) < 3 or len(enrolled) < 3:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    distances, nearest = two_nearest(seen.descriptors, enrolled.descriptors)
+    good = distances[:, 0] < RATIO * distances[:, 1]
+    query = np.flatnonzero(good)
+    train = nearest[good, 0]
+    if query.size == 0:
+        return query, train
+    order = np.lexsort((distances[good, 0], train))
+    train, query = train[order], query[order]
+    first = np.concatenate([[True], train[1:] != train[:-1]])
+    return query[first], train[first]
+
+
+def perspective(src: np.ndarray, dst: np.ndarray, transform: np.ndarray) -> tuple[float, float]:
+    """(magnitude, significance) of the inliers' perspective: how far their own homography takes the
+    corners of the box they span from where an affine map does, in shares of its diagonal; and the
+    F statistic of its two parameters of perspective. (0, 0) when too few inliers."""
+    count = len(src)
+    if count < PERSPECTIVE_MIN_INLIERS:
+        return 0.0, 0.0
+    src, dst = src.astype(np.float64), dst.astype(np.float64)
+    affine, _ = cv2.estimateAffine2D(src, dst, method=cv2.LMEDS)
+    homography, _ = cv2.findHomography(src, dst, 0)
+    if affine is None or homography is None:
+        return 0.0, 0.0
+    by_affine = ((src @ affine[:, :2].T + affine[:, 2] - dst) ** 2).sum()
+    by_homography = ((cv2.perspectiveTransform(src[None], homography)[0] - dst) ** 2).sum()
+    remaining = max(by_homography, 1e-9) / (2 * count - 8)
+    (left, top), (right, bottom) = src.min(axis=0), src.max(axis=0)
+    corners = np.array([[left, top], [right, top], [right, bottom], [left, bottom]], np.float64)
+    apart = cv2.perspectiveTransform(corners[None], homography)[0] - (corners @ affine[:, :2].T + affine[:, 2])
+    magnitude = float(np.hypot(*apart.T).max() / max(1e-6, np.hypot(right - left, bottom - top)))
+    return magnitude, float(max(0.0, by_affine - by_homography) / 2 / remaining)
 
 
 def second_motion(src: np.ndarray, dst: np.ndarray, transform: np.ndarray) -> int:
@@ -625,7 +671,7 @@ def _aligned_thumbs(
     if not inside.any() or inside.mean() < min_overlap:
         return None
     resampled = cv2.remap(seen.thumb.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return _gradients(resampled), _gradients(enrolled.thumb.astype(np.float32)), inside
+    return gradients(resampled), gradients(enrolled.thumb.astype(np.float32)), inside
 
 
 def _thumb_factor(features: Features) -> int:
@@ -651,7 +697,12 @@ def cell_correlations(seen: Features, enrolled: Features, transform: np.ndarray,
     aligned = _aligned_thumbs(seen, enrolled, transform, min_overlap)
     if aligned is None:
         return np.zeros(0)
-    a, b, inside = aligned
+    return correlations_in_cells(*aligned)
+
+
+def correlations_in_cells(a: np.ndarray, b: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """The correlation of two aligned pictures' gradients (`a`, `b`: 2 × h × w, `gradients`) in each
+    CELL_PX-square cell that `b` has texture in (CELL_TEXTURE) and that `inside` covers whole."""
     # The cells tile the thumbnail without its one-pixel border (where the gradients are not
     # defined), the last row and column of cells narrower when it does not divide. Each cell's
     # sums come from np.add.reduceat, not a Python loop over cells: a fine thumbnail
@@ -677,7 +728,7 @@ def cell_correlations(seen: Features, enrolled: Features, transform: np.ndarray,
     return correlations[textured]
 
 
-def _gradients(gray: np.ndarray) -> np.ndarray:
+def gradients(gray: np.ndarray) -> np.ndarray:
     """2 × h × w: horizontal and vertical differences of a lightly blurred copy."""
     blurred = cv2.GaussianBlur(gray, (3, 3), 0.8)
     return np.stack([cv2.Sobel(blurred, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(blurred, cv2.CV_32F, 0, 1, ksize=3)])

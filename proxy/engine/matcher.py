@@ -48,7 +48,8 @@ import numpy as np
 from sentinelle.proxy.engine.avatar import AVATAR_VIEW
 from sentinelle.proxy.engine.fingerprint import CROPS, PHASH_BITS, Fingerprint
 from sentinelle.proxy.engine.index import Index, is_mirror
-from sentinelle.proxy.engine.keypoints import verify
+from sentinelle.proxy.engine import screen
+from sentinelle.proxy.engine.keypoints import LocalMatch, verify
 from sentinelle.proxy.engine.segment import grouped, in_memory
 
 # The largest Hamming distance (out of 256 bits) at which a seen image counts as a copy.
@@ -178,10 +179,16 @@ class Matcher:
         found = self._global(fp, "global", verified=True)
         if found is None and fp.framed is not None:
             found = self._global(fp.framed, "frame", verified=True)
+        for part in fp.parts:
+            if found is None:
+                found = self._global(part, "part", verified=True)
         if not self._stages:
             return found
         if found is None and fp.framed is not None:
             found = self._local_match(fp.framed)
+        for part in fp.parts:
+            if found is None:
+                found = self._local_match(part, "part")
         if found is None:
             found = self._local_match(fp)
         if found is None and fp.avatar:
@@ -257,20 +264,40 @@ class Matcher:
             for x, y in corners
         )
 
-    def _local_match(self, fp: Fingerprint) -> Match | None:
+    def _local_match(self, fp: Fingerprint, stage: str = "local") -> Match | None:
         local = self.index.local
         if not fp.local or len(local) == 0:
             return None
-        found = local.search(fp.features, self.local_rules)
+
+        def under_a_perspective(row: int, verification) -> LocalMatch | None:
+            """A photo of a screen showing the candidate (proxy.engine.screen)."""
+            if fp.picture is None or verification.matches < screen.MIN_MATCHES:
+                return None
+            found = screen.verify_screen(fp.features, local.view(row), fp.picture)
+            if not found.is_copy():
+                return None
+            return LocalMatch(row, found.inliers, found.agreement, 0.0, None, corners=found.corners)
+
+        found = local.search(fp.features, self.local_rules, under_a_perspective)
         if found is None:
             return None
         view = self.index.local_view_name(found.row)
+        if found.corners is not None:
+            return Match(
+                photo_id=local.photo(found.row),
+                view=view,
+                distance=-1,
+                score=round(max(0.0, min(1.0, found.correlation)), 3),
+                stage="screen",
+                inliers=found.inliers,
+                region=_scaled_region(fp, fp.features, _photo_corners(found.corners, is_mirror(view))),
+            )
         return Match(
             photo_id=local.photo(found.row),
             view=view,
             distance=-1,
             score=round(max(0.0, min(1.0, found.correlation)), 3),
-            stage="local",
+            stage=stage,
             inliers=found.inliers,
             region=_fitted_region(fp, fp.features, local.view(found.row), found.transform, mirrored_view=is_mirror(view)),
         )
@@ -296,6 +323,21 @@ class Matcher:
                 region=_fitted_region(fp, seen, enrolled, found.verification.transform, mirrored_seen=mirrored),
             )
         return None
+
+
+def _photo_corners(corners: np.ndarray, mirrored_view: bool) -> np.ndarray:
+    """A view's corners (clockwise from its top-left) as the photo's own: a mirror view's top-left is
+    the photo's top-right."""
+    return corners[[1, 0, 3, 2]] if mirrored_view else corners
+
+
+def _scaled_region(fp: Fingerprint, seen, points: np.ndarray) -> Region:
+    """Points of a seen picture (at its keypoints' scale), in the full-resolution pixels of the image as received."""
+    box = fp.box
+    if not box or seen.width == 0:
+        return ()
+    scale_x, scale_y = (box[2] - box[0]) / seen.width, (box[3] - box[1]) / seen.height
+    return tuple((round(float(box[0] + x * scale_x), 1), round(float(box[1] + y * scale_y), 1)) for x, y in points)
 
 
 def _centre_box(width: float, height: float, ratio: float | None) -> tuple[float, float, float, float]:
@@ -325,5 +367,4 @@ def _fitted_region(
     points = (corners - np.asarray(transform, dtype=np.float64)[:, 2]) @ np.linalg.inv(linear).T
     if mirrored_seen:
         points[:, 0] = seen.width - points[:, 0]
-    scale_x, scale_y = (box[2] - box[0]) / seen.width, (box[3] - box[1]) / seen.height
-    return tuple((round(float(box[0] + x * scale_x), 1), round(float(box[1] + y * scale_y), 1)) for x, y in points)
+    return _scaled_region(fp, seen, points)

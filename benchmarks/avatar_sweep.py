@@ -9,7 +9,7 @@ photo (found: the right photo answers, as it is or mirrored) and of every hard d
 (an answer is a stranger alerting). Each argument sets constants of `proxy.engine.avatar` for one
 run ("base": as they are). The other stages are left out, and pictures under 64 px (which
 the proxy does not look at) are counted like the others: the matcher's benchmark is what
-the figures of the README come from; this one only compares settings, a minute each.
+the figures of docs/benchmarks.md come from; this one only compares settings, a minute each.
 """
 
 from __future__ import annotations

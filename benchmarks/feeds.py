@@ -112,7 +112,7 @@ def main() -> None:
     for r in rows:
         lines.append(f"| {r['feed']}: {r['what']} | {r['bytes'] / 2**20:.2f} MB | {r['posts']} | {r['images']} "
                      f"| {r['best_ms']:.0f} ms | {r['median_ms']:.0f} ms |")
-    lines += ["", "Read in a worker of the watcher's pool (proxy/fronts/addon.py `_read_feed`), never on the event loop: "
+    lines += ["", "Read in a worker of the watcher's pool (proxy/fronts/worker.py `read_feed`), never on the event loop: "
               "the browser has the feed before it is read."]
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -172,7 +172,7 @@ class PDQ(PHash):
 
 
 class OrbRansac:
-    """OpenCV's textbook pipeline, as DESIGN.md measured it."""
+    """OpenCV's textbook pipeline (ORB, FLANN-LSH votes, a RANSAC homography): the baseline the design started from."""
 
     name = "ORB + RANSAC"
 

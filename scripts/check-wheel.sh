@@ -37,7 +37,7 @@ from pathlib import Path
 from sentinelle.proxy.engine.fingerprint import fingerprint
 from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.server.alerts.protected import ProtectedSet
-from sentinelle.server.alerts.store import Store
+from sentinelle.server.store.records import Store
 
 store = Store(Path(sys.argv[1]))
 body = Path("copy.jpg").read_bytes()

@@ -1,6 +1,6 @@
 """Sentinelle's settings: each declared once, with its default and what it is for.
 
-The commands' options are made from these declarations (`option` in server/cli/options.py),
+The commands' options are made from these declarations (`setting_option` in server/cli/options.py),
 the composition root (server/run/root.py) reads them, and nothing else writes a port down.
 """
 

@@ -25,7 +25,7 @@ SEARCH = "/api/v1/web/search/topsearch/?query=alice%20martin"
 
 
 def search_results(*users: tuple[str, str, str]) -> bytes:
-    """Instagram's top-search shape (../shared/feed-shapes.md: `users[].user`), one entry per
+    """Instagram's top-search shape (docs/feed-shapes.md: `users[].user`), one entry per
     (username, full name, picture path)."""
     return json.dumps({"users": [
         {"position": i, "user": {"pk": str(1000 + i), "username": username, "full_name": full_name,

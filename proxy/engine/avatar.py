@@ -62,18 +62,14 @@ from sentinelle.proxy.engine.keypoints import cv2  # OpenCV, loaded the way prox
 AVATAR_VIEW = "avatar"
 
 # --- enrolment: the avatar view of a protected photo ------------------------------------
-# Measured on the dev corpus (benchmarks/matcher.py --classes avatar, 40 protected photos,
-# every avatar copy verified against its photo directly): whole photo at 360 / 600 / 720 px
-# with 1,200 / 2,400 / 3,200 keypoints: 72 / 87 / 90 % of copies with 9 inliers or more;
-# patches of 31 / 23 / 19 px at 600: 87 / 88 / 89 %. Then the search alone, on the matcher
-# benchmark's 100 protected photos (1,200 profile pictures, 1,644 of strangers' photos:
-# `python -m benchmarks.avatar_sweep`): 2,400 / 4,000 / 6,000 / 9,000 keypoints found 89 /
-# 93 / 94 / 95 % of them, no stranger alerting at any; at 800 px fewer (86 %), a 30 % crop
-# then lies further from the scale it is seen at. A FAST threshold of 4 rather than 6 keeps
-# 6,000 keypoints on smooth photos too. 6,000 cost 24 ms an enrolment (2,400: 16 ms) and 245
-# kB a photo in the store (keypoints 36 bytes each, and the thumbnail); in each worker's
-# memory more than twice that, with the inverted file (the pickled matcher: 790 kB a photo,
-# 260 kB without avatar views).
+# Chosen by comparing settings on the dev corpus (benchmarks/avatar_sweep.py; the figures:
+# benchmarks/results/avatar-sweep.md): at 600 px a 30 to 60 % crop is described near the scale
+# it is seen at (at 360 px too few of its corners are kept; at 800 px a 30 % crop lies further
+# from that scale); 19-px patches leave a border of 19 px undescribed, not 31; 6,000 keypoints
+# find nearly all that more would (9,000: one point more, for half again the cost), with no
+# stranger alerting at any setting; a FAST threshold of 4 keeps 6,000 on smooth photos too.
+# The price: about 24 ms an enrolment and 245 kB a photo in the store, more than twice that in
+# each worker's memory.
 AVATAR_SIDE = 600
 # The long side is capped: a panorama's view then costs no more to keep than a 5:3 photo's
 # (within keypoints.SCALE_SLACK: a 1,045 × 588 photo is described as it is, its thumbnail 261 px wide).

@@ -6,7 +6,7 @@ makes a copy look like a stranger. Keypoints do not care about the frame: a few 
 ORB corners, each with a 256-bit binary descriptor, are taken of every protected photo
 (and its mirror) at enrolment, and of every image seen.
 
-Searching them has two steps, both in `LocalIndex.search`:
+Searching them has four steps, all in `LocalIndex.search`:
 
 1. **Votes** from an inverted index: each descriptor is bucketed under a few keys, each
    key a fixed random sample of its bits (locality-sensitive hashing for the Hamming

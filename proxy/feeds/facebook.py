@@ -1,5 +1,5 @@
 """Facebook (partly documented): photo nodes of a photo page, and the attachments of feed
-stories sent in `<script data-sjs>` and by `POST /api/graphql/` (../shared/feed-shapes.md,
+stories sent in `<script data-sjs>` and by `POST /api/graphql/` (docs/feed-shapes.md,
 Facebook; gdl `facebook.py` `parse_photo_page`, ytdlp `facebook.py`).
 
 A photo: `__typename`/`__isNode` "Photo", `id`, `owner {__typename, id, name}`, `image.uri`

@@ -2,7 +2,7 @@
 
 A feed names an image at one size (`…_n.jpg?stp=…s1080x1080&oh=…`), the browser fetches it
 at another (`…s640x640&oh=…`), a minute later with another signature, from another mirror.
-The part of the address that stays the same (docs: ../shared/feed-shapes.md) is the key:
+The part of the address that stays the same (docs/feed-shapes.md) is the key:
 
 | platform | address | key |
 | --- | --- | --- |

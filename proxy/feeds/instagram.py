@@ -1,5 +1,5 @@
 """Instagram: REST items and carousels, `xdt` GraphQL nodes, the older GraphQL nodes, and the
-accounts of profiles, search results and posts (../shared/feed-shapes.md, Instagram).
+accounts of profiles, search results and posts (docs/feed-shapes.md, Instagram).
 
 A media (gdl `_parse_post_rest`, IL `from_iphone_struct`): `code`, `pk`, `user`|`owner`,
 `caption.text`, `image_versions2.candidates[].url`, `carousel_media[]`. An older GraphQL node

@@ -1,6 +1,6 @@
 """Pinterest: pins of resource responses (`resource_response.data`) and of the newer Relay
 GraphQL (`data.v3GetPinQuery.data`, camelCase), carousels, re-pins, and the pinners seen
-(../shared/feed-shapes.md, Pinterest; gdl `pinterest.py`, ytdlp `pinterest.py`).
+(docs/feed-shapes.md, Pinterest; gdl `pinterest.py`, ytdlp `pinterest.py`).
 
 A pin: `id`, `images {"236x": {url}, …, "orig"}`, `image_signature` (the md5 of every size's
 address), `pinner`, `origin_pinner` (who pinned it first: a re-pin), `native_creator`,

@@ -1,5 +1,5 @@
 """Reddit: posts of listings (`kind: t3`), their previews, galleries and cross-posts, and
-users (`kind: t2`) with their icon (../shared/feed-shapes.md, Reddit; gdl `reddit.py`
+users (`kind: t2`) with their icon (docs/feed-shapes.md, Reddit; gdl `reddit.py`
 `_extract_gallery`). Without `raw_json=1` addresses carry `&amp;`: image keys unescape them.
 
 A cross-post's images are its parent's (`crosspost_parent_list[0]`): the alert names who

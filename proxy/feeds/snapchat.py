@@ -1,5 +1,5 @@
 """Snapchat (barely documented): Spotlight stories of a page's `__NEXT_DATA__`
-(`props.pageProps.spotlightFeed.spotlightStories[]`; ../shared/feed-shapes.md, Snapchat;
+(`props.pageProps.spotlightFeed.spotlightStories[]`; docs/feed-shapes.md, Snapchat;
 ytdlp `snapchat.py`): `story.storyId.value`, `metadata.videoMetadata {thumbnailUrl, name,
 description, creator.personCreator {username, url}}`.
 """

@@ -1,6 +1,6 @@
 """TikTok: the items of `…/item_list/` APIs, of a page's rehydration JSON, of the older
 `SIGI_STATE` and `__NEXT_DATA__`; photo posts and video covers; the accounts they name
-(../shared/feed-shapes.md, TikTok; gdl `tiktok.py`, ytdlp `tiktok.py`, TikTok-Api).
+(docs/feed-shapes.md, TikTok; gdl `tiktok.py`, ytdlp `tiktok.py`, TikTok-Api).
 
 An item: `id`, `desc`, `author` (`{uniqueId, nickname, avatarThumb}`, or in `SIGI_STATE` the
 uniqueId alone), `imagePost.images[].imageURL.urlList[]` (mirrors of one image), `video

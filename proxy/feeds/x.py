@@ -1,6 +1,6 @@
 """X: the tweets of HomeTimeline, HomeLatestTimeline, UserTweets, UserMedia, TweetDetail,
 SearchTimeline and TweetResultByRestId, with retweets, quotes and media re-posted from
-another tweet, and the accounts they name (../shared/feed-shapes.md, X; gdl
+another tweet, and the accounts they name (docs/feed-shapes.md, X; gdl
 `_transform_tweet`, `_transform_user`).
 
 A tweet result: `rest_id`, `core.user_results.result` (the author: `core.screen_name` since

@@ -6,7 +6,7 @@ the work every front shares: images wait for the proxy's next pause, then go to 
 pool to be decoded within a limit, fingerprinted and searched for; feeds are read there for
 who posted which image; only a match is handed on, through the `record` callable the root
 wired in. What is mitmproxy's is here: its options, its hooks, reading a flow. This is the
-only module that imports mitmproxy.
+only module of proxy/ that imports mitmproxy.
 """
 
 from __future__ import annotations

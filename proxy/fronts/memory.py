@@ -24,7 +24,7 @@ from functools import cache
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 # A block at least this large still gets pages of its own, given back when freed: above any
-# image the watcher keeps (proxy/fronts/addon.py: MAX_IMAGE_BYTES), and the most glibc accepts on
+# image the watcher keeps (proxy/fronts/watch.py: MAX_IMAGE_BYTES), and the most glibc accepts on
 # 64-bit systems.
 _OWN_PAGES_FROM = 32 * 2**20
 

@@ -9,11 +9,12 @@ social host's response with `triage`, and hands in a feed (`read_feed`) or an im
 image's bytes wait, in a bounded queue, for a quiet moment (`quiet_seconds`), then go to a
 process pool to be decoded within MAX_IMAGE_BYTES, fingerprinted and searched for
 (proxy/fronts/worker.py): the event loop, which serves every response, never runs that work,
-and a body that inflates to gigabytes stops at the limit, in a worker. Only a match is handed on, as a `Sighting`, through the `record`
-callable the runner wired in; feeds are read in the same pool for who posted which image
-(proxy/feeds/attribution.py), kept in memory only and attached to a match, and for accounts whose
-names look like a child's (proxy/feeds/lookalikes.py), handed on through `watch`. No mitmproxy
-here: URLs, headers and bytes in, sightings and look-alikes out.
+and a body that inflates to gigabytes stops at the limit, in a worker. Only a match is handed
+on, as a `Sighting`, through the `record` callable the composition root wired in; feeds are
+read in the same pool for who posted which image (proxy/feeds/attribution.py), kept in memory
+only and attached to a match, and for accounts whose names look like a child's
+(proxy/feeds/lookalikes.py), handed on through `watch`. No mitmproxy here: URLs, headers and
+bytes in, sightings and look-alikes out.
 """
 
 from __future__ import annotations

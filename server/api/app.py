@@ -100,7 +100,8 @@ def create_app(
     `proxy` is `{"pac": script, "port": proxy port, "domains": [...]}`, served as `/proxy.pac`
     and `/api/proxy`; `contacts` records when the extension and the PAC were last fetched;
     `protected`, the running proxy's index, is refreshed after an upload or a deletion.
-    Every call to the store runs in its thread (`StoreDoor.run`), never on the loop.
+    Every call to the store goes through its door (`StoreDoor.read`, `StoreDoor.write`), in
+    its threads, never on the loop.
     """
     app = web.Application(middlewares=[_json_errors, _guard])
     app[STORE] = store
@@ -359,7 +360,8 @@ async def photo_thumbnail(request: web.Request) -> web.Response:
 
 
 async def event_stream(request: web.Request) -> web.StreamResponse:
-    """Server-Sent Events: an `alert` event for each new alert, `sighting` for a repeat."""
+    """Server-Sent Events: an `alert` event for each new alert, `sighting` for a repeat, `watch`
+    for a new account on the watch list."""
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
     )

@@ -8,7 +8,7 @@ data file the extension also uses, extension/data/next-steps.json), the raw evid
 files, sightings.json with every recorded detail, and a manifest of the SHA-256 of every
 file (manifest.json, and SHA256SUMS for `sha256sum -c`). `verify` checks a case file
 against its manifest: a changed, missing or added file is reported. The report itself is
-written by `server.report`.
+written by `server.casefile.report`.
 """
 
 from __future__ import annotations

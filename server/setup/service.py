@@ -2,7 +2,7 @@
 Task Scheduler task (Windows).
 
 `service_plan()` is pure: it renders the file and lists the command lines that register,
-remove and query it. The commands run through `server.trust.Runner`, which says the exact
+remove and query it. The commands run through `server.setup.trust.Runner`, which says the exact
 command to type where it cannot run one. Nothing here needs administrator rights: each
 service is the parent's own, started when they log in.
 """

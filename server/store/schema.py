@@ -1,7 +1,7 @@
 """The store's tables, and the named steps (migrations) that bring an older database to them.
 
 `migrate` runs, in order and each in one transaction, the steps a database has not had yet
-(its `PRAGMA user_version` counts them). Used by `store.Store` when it opens the database;
+(its `PRAGMA user_version` counts them). Used by `records.Store` when it opens the database;
 a test can stop before a given step (`migrate(db, until=step)`) to make an older database.
 """
 

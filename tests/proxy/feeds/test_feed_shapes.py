@@ -1,4 +1,4 @@
-"""proxy/feeds/: every shape of ../shared/feed-shapes.md names the account and post of each
+"""proxy/feeds/: every shape of docs/feed-shapes.md names the account and post of each
 image, at every size the feed lists and at sizes and signatures it does not.
 
 One fixture a shape (tests/fixtures/feeds/, each citing its source in the README there).

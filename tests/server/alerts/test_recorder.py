@@ -1,4 +1,4 @@
-"""server/alerts/recorder.py and store_thread.py: the loop never waits on the store, and a
+"""server/alerts/recorder.py and server/store/door.py: the loop never waits on the store, and a
 sighting the database refuses waits and is written later, in order, never dropped."""
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from sentinelle.server.casefile.outline import visible_outline
 
 
 def test_a_plain_crop_is_outlined_along_the_image_s_edges():
-    # The README's example: a centre crop of a 3:2 photo to 480 × 480.
+    # docs/parents.md's example (`sentinelle check --json`): a centre crop of a 3:2 photo to 480 × 480.
     outline = visible_outline([[-120.7, 0.0], [600.7, 0.0], [600.7, 480.0], [-120.7, 480.0]], 480, 480)
     assert outline.runs_past
     assert outline.points == [(0.0, 0.0), (480.0, 0.0), (480.0, 480.0), (0.0, 480.0)]

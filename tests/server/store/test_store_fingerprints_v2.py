@@ -1,4 +1,5 @@
-"""server/store/records.py, migration 2: photos enrolled with hashes alone gain local features, from the thumbnail the store kept."""
+"""server/store/schema.py, migration 3 (`_add_local_features`): photos enrolled with hashes alone
+gain local features, from the thumbnail the store kept."""
 
 from __future__ import annotations
 

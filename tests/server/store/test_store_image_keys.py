@@ -1,5 +1,6 @@
-"""server/store/records.py, migrations 5 and 6: one alert per image whatever its size or
-signature; who showed it, who posted it first, and profile pictures."""
+"""server/store/schema.py, migrations 5 and 6 (`_platform_image_keys`, `_add_first_poster`): one
+alert per image whatever its size or signature; who showed it, who posted it first, and profile
+pictures."""
 
 from __future__ import annotations
 

@@ -12,6 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TESTED_ELSEWHERE: dict[str, tuple[tuple[str, ...], str]] = {
     "proxy/engine/frame.py": (("tests/proxy/engine/test_fingerprint.py", "tests/proxy/engine/test_matcher.py"),
                               "the frame is found as part of a fingerprint; its tests are the framed copies'"),
+    "proxy/engine/arrayfile.py": (("tests/proxy/engine/test_index.py",), "the index's files, written and mapped back by it"),
+    "proxy/engine/segment.py": (("tests/proxy/engine/test_index.py", "tests/server/alerts/test_protected.py"),
+                                "the index's parts, added, hidden, merged and searched as the index"),
     "proxy/feeds/common.py": (("tests/proxy/feeds/test_feed_shapes.py",), "shared steps of the readers"),
     **{f"proxy/feeds/{platform}.py": (("tests/proxy/feeds/test_feed_shapes.py", "tests/proxy/feeds/test_feed_properties.py"),
                                       "one test a shape, and properties over every reader, in one place")

@@ -180,11 +180,6 @@ CELL_PX = 5
 CELL_TEXTURE = 6.0
 CELL_QUANTILE = 0.55
 MIN_AGREEMENT = 0.955
-# Perspective (`perspective`): the inliers' own homography against the similarity, at the
-# corners of the box they span, in shares of its diagonal; measured when at least
-# PERSPECTIVE_MIN_INLIERS agree (fewer fit any homography). See MAX_PERSPECTIVE.
-PERSPECTIVE_MIN_INLIERS = 12
-MAX_PERSPECTIVE = 1.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -329,7 +324,8 @@ class Verification:
     pictures' gradients once aligned (-1 to 1), `drift` of the inliers away from the
     similarity (px, see `drift`), `agreement`, how closely the two pictures agree cell
     by cell (-1 to 1, see `cell_agreement`), and `second_motion`, how many of the other
-    matches agree on a second similarity of their own (see MAX_SECOND_MOTION).
+    matches agree on a second similarity of their own (see MAX_SECOND_MOTION). `matches`: the
+    one-to-one matches the similarity was fitted to (`matches`), inliers or not.
     """
 
     inliers: int
@@ -338,7 +334,6 @@ class Verification:
     drift: float = 0.0
     agreement: float = -1.0
     second_motion: int = 0
-    perspective: tuple[float, float] = (0.0, 0.0)
     matches: int = 0
 
     def is_copy(self, rules: Sequence[tuple[int, float]]) -> bool:
@@ -535,7 +530,6 @@ def verify(seen: Features, enrolled: Features, min_inliers: int = 0, *, compare:
         drift=drift(src, dst, transform),
         agreement=cell_agreement(seen, enrolled, transform) if compare else -1.0,
         second_motion=second_motion(seen.points[query[~inliers]], enrolled.points[train[~inliers]], transform),
-        perspective=perspective(src, dst, transform),
         matches=int(query.size),
     )
 
@@ -556,28 +550,6 @@ def matches(seen: Features, enrolled: Features) -> tuple[np.ndarray, np.ndarray]
     train, query = train[order], query[order]
     first = np.concatenate([[True], train[1:] != train[:-1]])
     return query[first], train[first]
-
-
-def perspective(src: np.ndarray, dst: np.ndarray, transform: np.ndarray) -> tuple[float, float]:
-    """(magnitude, significance) of the inliers' perspective: how far their own homography takes the
-    corners of the box they span from where an affine map does, in shares of its diagonal; and the
-    F statistic of its two parameters of perspective. (0, 0) when too few inliers."""
-    count = len(src)
-    if count < PERSPECTIVE_MIN_INLIERS:
-        return 0.0, 0.0
-    src, dst = src.astype(np.float64), dst.astype(np.float64)
-    affine, _ = cv2.estimateAffine2D(src, dst, method=cv2.LMEDS)
-    homography, _ = cv2.findHomography(src, dst, 0)
-    if affine is None or homography is None:
-        return 0.0, 0.0
-    by_affine = ((src @ affine[:, :2].T + affine[:, 2] - dst) ** 2).sum()
-    by_homography = ((cv2.perspectiveTransform(src[None], homography)[0] - dst) ** 2).sum()
-    remaining = max(by_homography, 1e-9) / (2 * count - 8)
-    (left, top), (right, bottom) = src.min(axis=0), src.max(axis=0)
-    corners = np.array([[left, top], [right, top], [right, bottom], [left, bottom]], np.float64)
-    apart = cv2.perspectiveTransform(corners[None], homography)[0] - (corners @ affine[:, :2].T + affine[:, 2])
-    magnitude = float(np.hypot(*apart.T).max() / max(1e-6, np.hypot(right - left, bottom - top)))
-    return magnitude, float(max(0.0, by_affine - by_homography) / 2 / remaining)
 
 
 def second_motion(src: np.ndarray, dst: np.ndarray, transform: np.ndarray) -> int:

@@ -93,6 +93,8 @@ SIZES = ("own size", "upscaled")
 # same-place row is run whole by all four.
 BASELINE_EVERY = 6
 SAME_PLACE = "same-place"
+# Public pairs of one place kept in the repository (a wall, house fronts: see its SOURCES file).
+ADDED_PLACES = Path(__file__).parent / "data" / SAME_PLACE
 _POPCOUNT = np.array([bin(v).count("1") for v in range(256)], dtype=np.uint16)
 
 
@@ -339,12 +341,13 @@ def run(corpus: Path, protected_count: int, seed: int, scale: int, methods: tupl
 
 
 def same_place(corpus: Path, protected: list[Path], methods: tuple[str, ...], log=print) -> dict[tuple[str, str], dict[str, list[int]]]:
-    """Different photographs of one place: each photo of each `same-place` folder enrolled alone,
-    the others of its folder checked; then again with the protected photos enrolled beside it.
-    Any answer is a false alert. Every method, every pair. Then, by Sentinelle alone, each
-    enrolled alone and the others made into profile pictures (AVATARS, at both sizes)."""
-    root = corpus / SAME_PLACE
-    folders = sorted(path for path in root.iterdir() if path.is_dir()) if root.is_dir() else []
+    """Different photographs of one place: each photo of each `same-place` folder (the corpus's, and
+    the repository's own, ADDED_PLACES) enrolled alone, the others of its folder checked; then
+    again with the protected photos enrolled beside it. Any answer is a false alert. Every method,
+    every pair. Then, by Sentinelle alone, each enrolled alone and the others made into profile
+    pictures (AVATARS, at both sizes)."""
+    folders = [path for root in (corpus / SAME_PLACE, ADDED_PLACES) if root.is_dir()
+               for path in sorted(root.iterdir()) if path.is_dir()]
     kinds = {"Sentinelle": Sentinelle, "phash": PHash, "PDQ": PDQ, "ORB + RANSAC": OrbRansac}
     protected_data = [path.read_bytes() for path in protected]
     places: dict[tuple[str, str], dict[str, list[int]]] = {}

@@ -25,8 +25,6 @@ TESTED_ELSEWHERE: dict[str, tuple[tuple[str, ...], str]] = {
                                  "tests/server/api/test_app.py"), "enrolment, through the store, the CLI and the API"),
     "server/alerts/events.py": (("tests/server/alerts/test_recorder.py", "tests/server/api/test_app.py"),
                                 "the fan-out, heard by the recorder's and the stream's tests"),
-    "server/alerts/protected.py": (("tests/server/cli/test_cli.py", "tests/test_end_to_end.py"),
-                                   "the protected set kept fresh: `check` and a running proxy"),
     "server/api/common.py": (("tests/server/api/test_app.py", "tests/server/api/test_people.py"), "the handlers' helpers"),
     "server/api/usage.py": (("tests/server/api/test_app.py",), "`/api/stats`'s process figures"),
     "server/casefile/case.py": (("tests/server/casefile/test_casefile.py",), "the case file, made and verified"),

@@ -13,7 +13,10 @@ them and send the result back pickled:
   is a photo inside a flat frame (a screenshot of a feed, a caption bar, a border), the
   same again of the photo alone (`framed`, found by `proxy.engine.frame`); and when it has the
   size and shape of a profile picture, keypoints of it and of its mirror at the scale a
-  profile picture shows a photo at (`avatar`, `avatar_mirror`: `proxy.engine.avatar`).
+  profile picture shows a photo at (`avatar`, `avatar_mirror`: `proxy.engine.avatar`); and
+  when it is a collage (a grid, a side-by-side: `proxy.engine.collage`), the same again of
+  each of its photos (`parts`). It keeps its 360-px grey picture in memory (`picture`) for
+  the check of a photo of a screen (`proxy.engine.screen`), which looks at the outline.
 - `enrollment_views(data)`: for a photo a parent protects (`protected_picture`, then
   `protected_views`). A global hash sees the whole frame, so a platform's standard crops
   and a mirror image look like strangers to it; instead of asking the fast path to see

@@ -11,7 +11,12 @@ Four stages, cheapest first; the first that finds a copy answers:
    against the keypoints of every protected photo and its mirror: votes from an inverted
    index, then the best candidates verified geometrically (a similarity fitted by
    RANSAC) and photometrically (the aligned pictures must correlate). Sees through
-   stickers, off-centre crops, tilts, stories, screenshots and chains of them.
+   stickers, off-centre crops, tilts, stories, screenshots and chains of them. Before the
+   whole image, each photo of a collage (`proxy.engine.collage`: a grid's tile, one half of
+   a side-by-side) goes through the global and local stages on its own ("part"). A candidate
+   the similarity refuses but whose keypoints match in number is asked whether it is a photo
+   of a screen showing the protected photo (`proxy.engine.screen`, "screen"): under one
+   homography, cell for cell, and bounded by an outline that is an edge of the picture.
 4. **avatar**: for an image the size and shape of a profile picture only, its keypoints
    (and its mirror's) at the scale a tight square crop of a photo shows it at, against
    every protected photo's "avatar" view (`proxy.engine.avatar`): profile pictures cut from 30 to
@@ -115,7 +120,8 @@ class Match:
 
     `view` is the enrolled view it matched ("original", "crop 4:5 mirror", ..., "avatar", or
     "avatar mirror" for a profile picture that is a mirrored crop), `stage` the stage that
-    found it ("global", "frame", "local" or "avatar"). For the hash stages,
+    found it ("global", "frame", "local", "part": one photo of a collage, "screen": a photo
+    of a screen, or "avatar"). For the hash stages,
     `distance` is the Hamming distance in bits to that view and `score` how far the two
     are from chance: 1 - distance / (PHASH_BITS / 2), floored at 0 (1 is identical hashes,
     0 is as different as two unrelated photos). For the local stage, `inliers` is the

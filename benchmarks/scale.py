@@ -344,6 +344,17 @@ class Figures:
     load_seconds: float = 0.0
 
 
+def both_checkers_check(running: Running, served: list) -> None:
+    """Both checking processes check strangers' images (WARM_IMAGES in all), then settle."""
+    threads = [threading.Thread(target=lambda k=k: [running.fetch(3 + (k + 2 * i) % (len(served) - 3)) for i in range(WARM_IMAGES // 2)])
+               for k in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    running.settle()
+
+
 def run_leg(work: Path, data_dir: Path, served: list[Path], new_photos: list[tuple[str, bytes]], figures: Figures | None, log) -> float:
     """`sentinelle run` on `data_dir`: the time to the first image checked; with `figures`, the rest of the leg too.
     Served: 0 a copy of a protected photo, 1 and 2 the photos enrolled while running, 3… strangers."""
@@ -355,13 +366,7 @@ def run_leg(work: Path, data_dir: Path, served: list[Path], new_photos: list[tup
             return ready
         figures.ready = ready
         # Both checkers check strangers' images, then the memory is read.
-        threads = [threading.Thread(target=lambda k=k: [running.fetch(3 + (k + 2 * i) % (len(served) - 3)) for i in range(WARM_IMAGES // 2)])
-                   for k in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        running.settle()
+        both_checkers_check(running, served)
         figures.memory = running.memory()
         log(f"  memory {figures.memory}")
         pinger = Pinger(running.api_port)
@@ -382,13 +387,7 @@ def run_leg(work: Path, data_dir: Path, served: list[Path], new_photos: list[tup
         cli.wait()
         figures.slowest_health = pinger.slowest()
         log(f"  one more photo with `enroll`: watched after {figures.via_cli:.2f} s; slowest /api/health {figures.slowest_health * 1000:.0f} ms")
-        threads = [threading.Thread(target=lambda k=k: [running.fetch(3 + (k + 2 * i) % (len(served) - 3)) for i in range(WARM_IMAGES // 2)])
-                   for k in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        running.settle()
+        both_checkers_check(running, served)
         figures.memory_after = running.memory()
         log(f"  memory after the two enrolments {figures.memory_after}")
         return ready

@@ -13,11 +13,13 @@ one (`write`); `read` refuses a file whose header or size do not add up.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -45,21 +47,29 @@ def write_streamed(path: Path, layout: Mapping[str, tuple[np.dtype, tuple[int, .
     """Write arrays given as `layout` (name → dtype, shape) whose contents come as `parts`
     (name → successive pieces, rows in order), so that no array need be whole in memory."""
     header, offsets, size = _header(layout)
+    with written_whole(path) as out:
+        out.write(header)
+        for name, (dtype, shape) in layout.items():
+            out.seek(offsets[name])
+            expected = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+            written = 0
+            for piece in parts[name]:
+                data = np.ascontiguousarray(piece, dtype=dtype)
+                out.write(memoryview(data).cast("B"))
+                written += data.nbytes
+            if written != expected:
+                raise ValueError(f"array {name!r}: {written} bytes written, {expected} expected")
+        out.truncate(size)
+
+
+@contextlib.contextmanager
+def written_whole(path: Path) -> Iterator[BinaryIO]:
+    """A file to write `path` through: a temporary one beside it, synced and renamed over `path`
+    when the block ends, removed if it fails; a reader sees the old file or the new one whole."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(temporary, "wb") as out:
-            out.write(header)
-            for name, (dtype, shape) in layout.items():
-                out.seek(offsets[name])
-                expected = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
-                written = 0
-                for piece in parts[name]:
-                    data = np.ascontiguousarray(piece, dtype=dtype)
-                    out.write(memoryview(data).cast("B"))
-                    written += data.nbytes
-                if written != expected:
-                    raise ValueError(f"array {name!r}: {written} bytes written, {expected} expected")
-            out.truncate(size)
+            yield out
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)

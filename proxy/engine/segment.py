@@ -24,7 +24,6 @@ with the album.
 from __future__ import annotations
 
 import json
-import os
 import struct
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -229,17 +228,9 @@ def _ivf_parts(sizes: np.ndarray, lists: Iterable[tuple[np.ndarray, np.ndarray]]
 
 
 def _write_file(path: Path, parts: Iterable[bytes]) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as out:
-            for part in parts:
-                out.write(part)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    with arrayfile.written_whole(path) as out:
+        for part in parts:
+            out.write(part)
 
 
 # --- merging ------------------------------------------------------------------------------------

@@ -70,7 +70,7 @@ def run(spec: str, enrolled: list, copies: list[Copy], strangers: list[Copy]) ->
         setattr(avatar, name, value)
     try:
         start = time.process_time()
-        index = avatar.AvatarIndex([avatar.enrolled_features(img) for img in enrolled], list(range(len(enrolled))))
+        index = avatar.AvatarIndex.of([avatar.enrolled_features(img) for img in enrolled], list(range(len(enrolled))))
         found = {"own size": 0, "upscaled": 0}
         for row, size, data in copies:
             found[size] += answer(index, data) == row

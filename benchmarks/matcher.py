@@ -73,6 +73,7 @@ from benchmarks.transforms import (
     Transform,
     at_both_sizes,
     served,
+    strangers,
 )
 
 cv2.setNumThreads(1)
@@ -93,6 +94,10 @@ SIZES = ("own size", "upscaled")
 # same-place row is run whole by all four.
 BASELINE_EVERY = 6
 SAME_PLACE = "same-place"
+# The strangers' photos collages are made with (the first distractors, decoded once).
+COLLAGE_STRANGERS = 40
+# Public pairs of one place kept in the repository (a wall, house fronts: see its SOURCES file).
+ADDED_PLACES = Path(__file__).parent / "data" / SAME_PLACE
 _POPCOUNT = np.array([bin(v).count("1") for v in range(256)], dtype=np.uint16)
 
 
@@ -316,21 +321,23 @@ def run(corpus: Path, protected_count: int, seed: int, scale: int, methods: tupl
         result.seen.append(seen)
 
     both_sizes = at_both_sizes(transforms)
-    for photo_id, path in enumerate(protected):
-        img = open_image(path.read_bytes(), min_side=1)
-        for transform in both_sizes:
-            look("copy", transform, transform.apply(img), photo_id, photo_id % BASELINE_EVERY == 0)
-        if (photo_id + 1) % 10 == 0:
-            log(f"copies of {photo_id + 1}/{len(protected)} protected photos")
-    for number, path in enumerate(distractors, 1):
-        data = path.read_bytes()
-        look("plain", None, data, None, number % BASELINE_EVERY == 0)
-        if path in hard:
-            img = open_image(data, min_side=1)
+    # A collage's other photos (the inside class) are strangers': distractors, never a protected photo.
+    with strangers([open_image(path.read_bytes(), min_side=1) for path in distractors[:COLLAGE_STRANGERS]]):
+        for photo_id, path in enumerate(protected):
+            img = open_image(path.read_bytes(), min_side=1)
             for transform in both_sizes:
-                look("hard", transform, transform.apply(img), None, number % BASELINE_EVERY == 0)
-        if number % 50 == 0:
-            log(f"distractors {number}/{len(distractors)}")
+                look("copy", transform, transform.apply(img), photo_id, photo_id % BASELINE_EVERY == 0)
+            if (photo_id + 1) % 10 == 0:
+                log(f"copies of {photo_id + 1}/{len(protected)} protected photos")
+        for number, path in enumerate(distractors, 1):
+            data = path.read_bytes()
+            look("plain", None, data, None, number % BASELINE_EVERY == 0)
+            if path in hard:
+                img = open_image(data, min_side=1)
+                for transform in both_sizes:
+                    look("hard", transform, transform.apply(img), None, number % BASELINE_EVERY == 0)
+            if number % 50 == 0:
+                log(f"distractors {number}/{len(distractors)}")
 
     result.places = same_place(corpus, protected, methods, log)
 
@@ -339,12 +346,13 @@ def run(corpus: Path, protected_count: int, seed: int, scale: int, methods: tupl
 
 
 def same_place(corpus: Path, protected: list[Path], methods: tuple[str, ...], log=print) -> dict[tuple[str, str], dict[str, list[int]]]:
-    """Different photographs of one place: each photo of each `same-place` folder enrolled alone,
-    the others of its folder checked; then again with the protected photos enrolled beside it.
-    Any answer is a false alert. Every method, every pair. Then, by Sentinelle alone, each
-    enrolled alone and the others made into profile pictures (AVATARS, at both sizes)."""
-    root = corpus / SAME_PLACE
-    folders = sorted(path for path in root.iterdir() if path.is_dir()) if root.is_dir() else []
+    """Different photographs of one place: each photo of each `same-place` folder (the corpus's, and
+    the repository's own, ADDED_PLACES) enrolled alone, the others of its folder checked; then
+    again with the protected photos enrolled beside it. Any answer is a false alert. Every method,
+    every pair. Then, by Sentinelle alone, each enrolled alone and the others made into profile
+    pictures (AVATARS, at both sizes)."""
+    folders = [path for root in (corpus / SAME_PLACE, ADDED_PLACES) if root.is_dir()
+               for path in sorted(root.iterdir()) if path.is_dir()]
     kinds = {"Sentinelle": Sentinelle, "phash": PHash, "PDQ": PDQ, "ORB + RANSAC": OrbRansac}
     protected_data = [path.read_bytes() for path in protected]
     places: dict[tuple[str, str], dict[str, list[int]]] = {}

@@ -8,14 +8,17 @@ platform's own (made after resizing, then re-encoded), not the enrolled views.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import io
 import math
 import random
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 
+import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
 # The width platforms serve feed images at. Most dev-corpus photos are about 500 px
@@ -441,10 +444,176 @@ AVATARS: tuple[Transform, ...] = _cls(
     ),
 )
 
+# --- her photo inside another picture (issue 25): collages and a phone photo of a screen ------
+#
+# A collage's other pictures are strangers' photos: the caller says which may be used
+# (`strangers`), and each copy draws its own from them, seeded by the photo it is made of, so
+# that a run can be repeated and a failing copy made again.
+_STRANGERS: contextvars.ContextVar[tuple[Image.Image, ...]] = contextvars.ContextVar("strangers", default=())
+
+
+@contextlib.contextmanager
+def strangers(photos: Sequence[Image.Image]) -> Iterator[None]:
+    """Within this block, collages are made with these photos around the one they copy."""
+    token = _STRANGERS.set(tuple(photos))
+    try:
+        yield
+    finally:
+        _STRANGERS.reset(token)
+
+
+def _others(img: Image.Image, count: int) -> list[Image.Image]:
+    pool = _STRANGERS.get()
+    if len(pool) < count:
+        raise ValueError(f"a collage needs {count} strangers' photos: make it within benchmarks.transforms.strangers(...)")
+    rng = random.Random(zlib.crc32(img.convert("RGB").resize((16, 16)).tobytes()))
+    return [pool[i] for i in rng.sample(range(len(pool)), count)]
+
+
+def grid(img: Image.Image, n: int, at: int, gutter: int = 0, side: int = SERVED_WIDTH) -> Image.Image:
+    """A photo dump: an n × n grid of square tiles (each photo cropped to fill its tile), the photo at
+    tile `at` (row by row), strangers' photos in the others, `gutter` px of white between tiles. At
+    own size no tile is larger than the photo's short side."""
+    if _OWN_SIZE.get():
+        side = min(side, n * min(img.size) + (n - 1) * gutter)
+    tile = (side - (n - 1) * gutter) // n
+    out = Image.new("RGB", (n * tile + (n - 1) * gutter,) * 2, "white")
+    others = iter(_others(img, n * n - 1))
+    for position in range(n * n):
+        photo = img if position == at else next(others)
+        row, column = divmod(position, n)
+        out.paste(ImageOps.fit(photo.convert("RGB"), (tile, tile), Image.Resampling.LANCZOS), (column * (tile + gutter), row * (tile + gutter)))
+    return out
+
+
+def side_by_side(img: Image.Image, first: bool, width: int = SERVED_WIDTH) -> Image.Image:
+    """The photo beside a stranger's, both the same height (a "before / after", a comparison)."""
+    [other] = _others(img, 1)
+    height = round(width / (img.width / img.height + other.width / other.height))
+    if _OWN_SIZE.get():
+        height = min(height, img.height)
+    pair = [img.resize((round(img.width * height / img.height), height), Image.Resampling.LANCZOS),
+            other.convert("RGB").resize((round(other.width * height / other.height), height), Image.Resampling.LANCZOS)]
+    if not first:
+        pair.reverse()
+    out = Image.new("RGB", (pair[0].width + pair[1].width, height))
+    out.paste(pair[0], (0, 0))
+    out.paste(pair[1], (pair[0].width, 0))
+    return out
+
+
+def inset(img: Image.Image, share: float, anchor: tuple[float, float], width: int = SERVED_WIDTH) -> Image.Image:
+    """The photo pasted into a stranger's, `share` of its width, with a thin white border, placed at `anchor`."""
+    [other] = _others(img, 1)
+    if _OWN_SIZE.get():
+        width = min(width, round(img.width / share))
+    background = ImageOps.fit(other.convert("RGB"), (width, round(width * other.height / other.width)), Image.Resampling.LANCZOS)
+    photo = resize_width(img, round(width * share))
+    border = max(2, width // 150)
+    framed = ImageOps.expand(photo, border=border, fill="white")
+    left = round((background.width - framed.width) * anchor[0])
+    top = round((background.height - framed.height) * anchor[1])
+    background.paste(framed, (max(0, left), max(0, top)))
+    return background
+
+
+def _perspective(corners: Sequence[tuple[float, float]], size: tuple[int, int]) -> list[float]:
+    """PIL's perspective coefficients that take the picture of `size` to the quadrilateral `corners`
+    (top-left, top-right, bottom-right, bottom-left): they map each output pixel back to the input."""
+    width, height = size
+    source = [(0, 0), (width, 0), (width, height), (0, height)]
+    rows, values = [], []
+    for (x, y), (u, v) in zip(corners, source):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+        values += [u, v]
+    return list(np.linalg.solve(np.array(rows, float), np.array(values, float)))
+
+
+def screen_photo(img: Image.Image, shift: Sequence[tuple[float, float]], blur: float, glare: tuple[float, float], moire: float,
+                 size: tuple[int, int], quality: int = 85) -> bytes:
+    """A phone photo of a screen showing the photo full screen: the screen (its bezel, a dim room
+    around) seen at an angle, each corner moved by `shift` (shares of the screen's side, at most a
+    tenth), the camera's softness (`blur` px), a reflection of the room's light (`glare`: where, as
+    shares of the screen), the moiré of the screen's pixels against the camera's (`moire`: its
+    strength), uploaded at `size` (long side, short side; turned as the photo is). At own size the
+    photo on the screen is no larger than it is."""
+    long_side, short_side = size
+    out_width, out_height = (long_side, short_side) if img.width >= img.height else (short_side, long_side)
+    # The screen, a little wider than the photo on black (a viewer's margins), fills about three quarters of the frame.
+    fill = 0.78 * min(out_width / (img.width * 1.04), out_height / (img.height * 1.04))
+    if _OWN_SIZE.get() and fill > 1:  # the photo would be enlarged: the whole photo of the screen is smaller
+        out_width, out_height, fill = round(out_width / fill), round(out_height / fill), 1.0
+    shown = img.convert("RGB").resize((round(img.width * fill), round(img.height * fill)), Image.Resampling.LANCZOS)
+    screen = ImageOps.expand(shown, border=(round(shown.width * 0.02), round(shown.height * 0.02)), fill=(4, 4, 6))
+    # Screens are brighter and bluer than prints.
+    screen = ImageEnhance.Brightness(warmth(screen, -0.04)).enhance(1.05)
+    monitor = ImageOps.expand(screen, border=max(4, screen.width // 40), fill=(22, 22, 24))
+    # The room: dark, lit from one side.
+    room = np.linspace(38, 12, out_width)[None, :, None] * np.ones((out_height, 1, 3)) * np.array([1.0, 0.95, 0.85])
+    photo = Image.fromarray(room.astype(np.uint8))
+    left, top = (out_width - monitor.width) / 2, (out_height - monitor.height) / 2
+    corners = [(left, top), (left + monitor.width, top), (left + monitor.width, top + monitor.height), (left, top + monitor.height)]
+    corners = [(x + dx * monitor.width, y + dy * monitor.height) for (x, y), (dx, dy) in zip(corners, shift)]
+    coefficients = _perspective(corners, monitor.size)
+    warped = monitor.transform((out_width, out_height), Image.Transform.PERSPECTIVE, coefficients, Image.Resampling.BICUBIC)
+    mask = Image.new("L", monitor.size, 255).transform((out_width, out_height), Image.Transform.PERSPECTIVE, coefficients,
+                                                         Image.Resampling.BILINEAR)
+    photo.paste(warped, (0, 0), mask)
+    pixels = np.asarray(photo, np.float32)
+    ys, xs = np.mgrid[0:out_height, 0:out_width].astype(np.float32)
+    # Moiré: the screen's pixel grid beating against the sensor's, a faint slanted ripple on the screen.
+    ripple = np.sin(2 * np.pi * (xs * 0.96 + ys * 0.28) / 3.1) * np.sin(2 * np.pi * (ys * 0.97 - xs * 0.2) / 3.4)
+    inside = np.asarray(mask, np.float32)[..., None] / 255
+    pixels = pixels * (1 + moire * ripple[..., None] * inside)
+    # Glare: a soft bright reflection of a window or a lamp.
+    gx, gy = corners[0][0] + glare[0] * monitor.width, corners[0][1] + glare[1] * monitor.height
+    radius = monitor.width * 0.22
+    spot = np.exp(-(((xs - gx) / radius) ** 2 + ((ys - gy) / (radius * 0.6)) ** 2))[..., None]
+    pixels = pixels + 90 * spot * inside
+    picture = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(blur))
+    return jpeg(picture, quality)
+
+
+def _collage(make: Callable[..., Image.Image], img: Image.Image, quality: int = SERVED_QUALITY, **kwargs) -> bytes:
+    return jpeg(make(img, **kwargs), quality)
+
+
+INSIDE: tuple[Transform, ...] = _cls(
+    "inside",
+    (
+        Transform("grid", "2 × 2, top right, no gutter", partial(_collage, grid, n=2, at=1)),
+        Transform("grid", "2 × 2, bottom left, white gutter", partial(_collage, grid, n=2, at=2, gutter=12)),
+        Transform("grid", "3 × 3, centre, white gutter", partial(_collage, grid, n=3, at=4, gutter=8)),
+        Transform("grid", "3 × 3, last, no gutter, q75", partial(_collage, grid, n=3, at=8, quality=75)),
+        Transform("side by side", "left of a stranger's", partial(_collage, side_by_side, first=True)),
+        Transform("side by side", "right of a stranger's, 720, q75", partial(_collage, side_by_side, first=False, width=720, quality=75)),
+        Transform("photo in a photo", "55 %, upper left, on a stranger's", partial(_collage, inset, share=0.55, anchor=(0.08, 0.1))),
+        Transform("photo in a photo", "70 %, lower right, on a stranger's", partial(_collage, inset, share=0.7, anchor=(0.9, 0.85))),
+    ),
+)
+
+SCREEN: tuple[Transform, ...] = _cls(
+    "screen",
+    (
+        Transform("photo of a screen", "from the left, glare, 1440 px",
+                  partial(screen_photo, shift=((0.06, 0.02), (-0.02, 0.08), (-0.03, -0.07), (0.08, -0.01)), blur=1.0,
+                          glare=(0.75, 0.25), moire=0.06, size=(1440, 1080))),
+        Transform("photo of a screen", "from above, soft, 1440 px, q80",
+                  partial(screen_photo, shift=((0.09, 0.05), (-0.09, 0.05), (0.0, -0.02), (0.0, -0.02)), blur=1.6,
+                          glare=(0.3, 0.4), moire=0.05, size=(1440, 1080), quality=80)),
+        Transform("photo of a screen", "turned, strong moiré, 960 px, q80",
+                  partial(screen_photo, shift=((0.04, 0.07), (0.02, -0.03), (-0.07, 0.04), (-0.02, -0.08)), blur=0.8,
+                          glare=(0.2, 0.8), moire=0.12, size=(960, 720), quality=80)),
+    ),
+)
+
 CLASSES: dict[str, tuple[Transform, ...]] = {"platform": PLATFORM, "edits": EDITS, "screenshots": SCREENSHOTS}
 CATALOGUE: tuple[Transform, ...] = PLATFORM + EDITS + SCREENSHOTS
 # The avatar class (profile pictures, issue 16) is measured with the others by the matcher's
 # benchmark, but kept out of CATALOGUE: the matcher's tests ask every transform of the
 # catalogue to be found on every fixture, and a square of sky or of a plain wall cannot be
 # told from a stranger's; tests/proxy/engine/test_avatar.py holds the class to its own figures.
-EXTRA_CLASSES: dict[str, tuple[Transform, ...]] = {"avatar": AVATARS}
+# The classes of issue 25 (a photo inside another picture) need strangers' photos to make
+# collages of (`strangers`): kept out of CATALOGUE too.
+EXTRA_CLASSES: dict[str, tuple[Transform, ...]] = {"avatar": AVATARS, "inside": INSIDE, "screen": SCREEN}

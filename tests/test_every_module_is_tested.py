@@ -12,6 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TESTED_ELSEWHERE: dict[str, tuple[tuple[str, ...], str]] = {
     "proxy/engine/frame.py": (("tests/proxy/engine/test_fingerprint.py", "tests/proxy/engine/test_matcher.py"),
                               "the frame is found as part of a fingerprint; its tests are the framed copies'"),
+    "proxy/engine/arrayfile.py": (("tests/proxy/engine/test_index.py",), "the index's files, written and mapped back by it"),
+    "proxy/engine/segment.py": (("tests/proxy/engine/test_index.py", "tests/server/alerts/test_protected.py"),
+                                "the index's parts, added, hidden, merged and searched as the index"),
     "proxy/feeds/common.py": (("tests/proxy/feeds/test_feed_shapes.py",), "shared steps of the readers"),
     **{f"proxy/feeds/{platform}.py": (("tests/proxy/feeds/test_feed_shapes.py", "tests/proxy/feeds/test_feed_properties.py"),
                                       "one test a shape, and properties over every reader, in one place")
@@ -22,8 +25,6 @@ TESTED_ELSEWHERE: dict[str, tuple[tuple[str, ...], str]] = {
                                  "tests/server/api/test_app.py"), "enrolment, through the store, the CLI and the API"),
     "server/alerts/events.py": (("tests/server/alerts/test_recorder.py", "tests/server/api/test_app.py"),
                                 "the fan-out, heard by the recorder's and the stream's tests"),
-    "server/alerts/protected.py": (("tests/server/cli/test_cli.py", "tests/test_end_to_end.py"),
-                                   "the protected set kept fresh: `check` and a running proxy"),
     "server/api/common.py": (("tests/server/api/test_app.py", "tests/server/api/test_people.py"), "the handlers' helpers"),
     "server/api/usage.py": (("tests/server/api/test_app.py",), "`/api/stats`'s process figures"),
     "server/casefile/case.py": (("tests/server/casefile/test_casefile.py",), "the case file, made and verified"),

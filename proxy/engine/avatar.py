@@ -47,8 +47,10 @@ Pure numpy, OpenCV and faiss; no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import faiss
 import numpy as np
@@ -98,13 +100,15 @@ SEEN_FEATURES = 1000
 # often as 1,000 do (97 % of the avatars that can be found), at a seventh of the cost.
 VOTING_FEATURES = 150
 # Nearest-neighbour votes pass Lowe's ratio test, as verification does (keypoints.RATIO).
-# The inverted file has one list per INVERTED_LIST_SIZE enrolled descriptors, and each seen
-# descriptor looks into PROBED_SHARE of them (at least one): 2 lists of 240 for 100 photos.
-INVERTED_LIST_SIZE = 1000
-MAX_LISTS = 1024
-PROBED_SHARE = 1 / 128
-# At most this many descriptors train the lists (k-means): more cost time, not recall.
-TRAINING_SAMPLE = 100_000
+# The enrolled descriptors sit in LISTS inverted lists, one per centroid of a fixed quantizer
+# (LISTS_FILE), and each seen descriptor is compared with those of the PROBED_LISTS lists
+# nearest to it.
+LISTS = 1024
+PROBED_LISTS = 8
+# The centroids, trained once (k-means, `python -m scripts.avatar_lists`) on the avatar views
+# of the Kodak fixtures and their mirrors, and shipped: never trained again, the same on every
+# machine, so that a photo's descriptors are placed in their lists once, when it is enrolled.
+LISTS_FILE = Path(__file__).with_name("avatar_lists.npy")
 VERIFY_CANDIDATES = 2
 # A photo is verified only with this many votes: 2 of the 1,067 avatars found in the dev run
 # had fewer; 90 % of unrelated profile-sized pictures give no photo more than 2, so most of
@@ -249,59 +253,66 @@ def _inside(seen: keypoints.Features, enrolled: keypoints.Features, transform: n
 
 
 class AvatarIndex:
-    """Every protected photo's avatar view: their descriptors in one inverted file for votes, and
-    each view's features for verification. Pickles (the faiss index as bytes)."""
+    """Every protected photo's avatar view: their descriptors in the inverted lists of the fixed
+    quantizer (one set of lists a part: the index's segments), searched for votes, and each view's
+    features read for verification (`view_of`)."""
 
-    def __init__(self, views: Sequence[keypoints.Features], photos: Sequence[int]) -> None:
+    def __init__(self, parts: Sequence[tuple[faiss.IndexBinaryIVF, int]], photos: np.ndarray,
+                 view_of: Callable[[int], keypoints.Features], alive: np.ndarray | None = None) -> None:
+        """`parts`: each part's lists, whose ids are its views' rows, and the row of its first view
+        among all the parts'; `photos`: the photo of each view; `alive`: whether each may be a match."""
+        self._parts = [(lists, first) for lists, first in parts if lists.ntotal]
+        self._photos = np.asarray(photos, dtype=np.int64)
+        self._view_of = view_of
+        self._alive = alive
+
+    @classmethod
+    def of(cls, views: Sequence[keypoints.Features], photos: Sequence[int]) -> AvatarIndex:
+        """An index of `views` held in memory (`photos`: the photo of each)."""
         if len(views) != len(photos):
             raise ValueError("one photo for each view")
-        self._views = list(views)
-        self._photos = np.asarray(photos, dtype=np.int64)
-        counts = [len(view) for view in self._views]
-        self._owners = np.repeat(np.arange(len(self._views), dtype=np.int32), counts)
-        self._index = _inverted_file(self._views) if self._owners.size else None
+        views = list(views)
+        lists = faiss.IndexBinaryIVF(quantizer(), keypoints.DESCRIPTOR_BYTES * 8, LISTS)
+        lists.is_trained = True
+        if views:
+            owners = np.repeat(np.arange(len(views), dtype=np.int64), [len(view) for view in views])
+            lists.add_with_ids(np.ascontiguousarray(np.concatenate([view.descriptors for view in views])), owners)
+        return cls([(lists, 0)], np.asarray(photos), views.__getitem__)
 
     def __len__(self) -> int:
-        return len(self._views)
+        return len(self._photos)
 
     def view(self, row: int) -> keypoints.Features:
-        """The features of the avatar view at `row`, in the order given."""
-        return self._views[row]
+        """The features of the avatar view at `row`, in the parts' order."""
+        return self._view_of(row)
 
     def photo(self, row: int) -> int:
         """The photo the avatar view at `row` belongs to."""
         return int(self._photos[row])
 
-    def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        if self._index is not None:
-            state["_index"] = faiss.serialize_index_binary(self._index)
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        if state["_index"] is not None:
-            state["_index"] = faiss.deserialize_index_binary(state["_index"])
-        self.__dict__.update(state)
-
     def votes(self, seen: keypoints.Features) -> np.ndarray:
         """For each view, how many of the seen picture's VOTING_FEATURES strongest descriptors have
         their nearest enrolled one in it, clearly nearer than the second (keypoints.RATIO)."""
-        votes = np.zeros(len(self._views))
-        if self._index is None or len(seen) == 0:
+        votes = np.zeros(len(self._photos))
+        if not self._parts or len(seen) == 0:
             return votes
-        distances, nearest = self._index.search(np.ascontiguousarray(seen.descriptors[:VOTING_FEATURES]), 2)
+        queries = np.ascontiguousarray(seen.descriptors[:VOTING_FEATURES])
+        distances, nearest = _two_nearest(queries, self._parts)
         clear = (nearest[:, 0] >= 0) & ((nearest[:, 1] < 0) | (distances[:, 0] < keypoints.RATIO * distances[:, 1]))
-        return np.bincount(self._owners[nearest[clear, 0]], minlength=len(self._views)).astype(np.float64)
+        votes = np.bincount(nearest[clear, 0], minlength=len(self._photos)).astype(np.float64)
+        if self._alive is not None:
+            votes[~self._alive] = 0.0
+        return votes
 
     def search(self, seen: keypoints.Features) -> AvatarMatch | None:
         """The avatar view `seen` is a copy of (`ProfileVerification.is_copy`), the one with most
         inliers if several, or None."""
-        if len(seen) < MIN_INLIERS or self._index is None:
+        if len(seen) < MIN_INLIERS or not self._parts:
             return None
         votes = self.votes(seen)
         best: AvatarMatch | None = None
         for row in self._candidates(votes):
-            found = verify_profile(seen, self._views[row])
+            found = verify_profile(seen, self.view(row))
             if found.is_copy() and (best is None or found.inliers > best.verification.inliers):
                 best = AvatarMatch(row, found)
         return best
@@ -321,15 +332,50 @@ class AvatarIndex:
         return chosen
 
 
-def _inverted_file(views: Sequence[keypoints.Features]) -> faiss.IndexBinaryIVF:
-    descriptors = np.ascontiguousarray(np.concatenate([view.descriptors for view in views]))
-    lists = int(min(MAX_LISTS, max(1, len(descriptors) // INVERTED_LIST_SIZE)))
-    index = faiss.IndexBinaryIVF(faiss.IndexBinaryFlat(keypoints.DESCRIPTOR_BYTES * 8), keypoints.DESCRIPTOR_BYTES * 8, lists)
-    # The same sample on every run and machine: the lists, and so the votes, are reproducible.
-    sample = descriptors
-    if len(descriptors) > TRAINING_SAMPLE:
-        sample = descriptors[np.random.default_rng(0).choice(len(descriptors), TRAINING_SAMPLE, replace=False)]
-    index.train(np.ascontiguousarray(sample))
-    index.add(descriptors)
-    index.nprobe = max(1, round(lists * PROBED_SHARE))
+def _two_nearest(queries: np.ndarray, parts: Sequence[tuple[faiss.IndexBinaryIVF, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Each query's two nearest enrolled descriptors among every part's lists (distances, view rows;
+    -1 where there is none): the queries are placed in the lists once, each part's probed lists searched."""
+    centroid_distances, probed = _quantizer().search(queries, PROBED_LISTS)
+    found_distances, found_rows = [], []
+    for lists, first in parts:
+        lists.nprobe = PROBED_LISTS
+        distances, rows = lists.search_preassigned(queries, 2, probed, centroid_distances)
+        found_distances.append(distances)
+        found_rows.append(np.where(rows >= 0, rows + first, -1))
+    if len(parts) == 1:
+        return found_distances[0], found_rows[0]
+    distances, rows = np.concatenate(found_distances, axis=1), np.concatenate(found_rows, axis=1)
+    distances = np.where(rows >= 0, distances, np.iinfo(np.int32).max)
+    best = np.argsort(distances, axis=1, kind="stable")[:, :2]
+    return np.take_along_axis(distances, best, axis=1), np.take_along_axis(rows, best, axis=1)
+
+
+@functools.cache
+def centroids() -> np.ndarray:
+    """The fixed quantizer's LISTS centroids (LISTS × 32 bytes), trained once (see LISTS_FILE)."""
+    found = np.load(LISTS_FILE)
+    if found.shape != (LISTS, keypoints.DESCRIPTOR_BYTES) or found.dtype != np.uint8:
+        raise ValueError(f"{LISTS_FILE.name} holds {found.shape} {found.dtype}, not {LISTS} centroids")
+    return found
+
+
+def quantizer() -> faiss.IndexBinaryFlat:
+    """A new flat index of the fixed centroids: a list's number is its nearest centroid's."""
+    index = faiss.IndexBinaryFlat(keypoints.DESCRIPTOR_BYTES * 8)
+    index.add(centroids())
     return index
+
+
+@functools.cache
+def _quantizer() -> faiss.IndexBinaryFlat:
+    return quantizer()
+
+
+def assign(descriptors: np.ndarray) -> np.ndarray:
+    """The list of each descriptor: the number of its nearest centroid."""
+    if len(descriptors) == 0:
+        return np.zeros(0, np.int64)
+    _, nearest = _quantizer().search(np.ascontiguousarray(descriptors, dtype=np.uint8), 1)
+    return nearest[:, 0]
+
+

@@ -13,7 +13,10 @@ them and send the result back pickled:
   is a photo inside a flat frame (a screenshot of a feed, a caption bar, a border), the
   same again of the photo alone (`framed`, found by `proxy.engine.frame`); and when it has the
   size and shape of a profile picture, keypoints of it and of its mirror at the scale a
-  profile picture shows a photo at (`avatar`, `avatar_mirror`: `proxy.engine.avatar`).
+  profile picture shows a photo at (`avatar`, `avatar_mirror`: `proxy.engine.avatar`); and
+  when it is a collage (a grid, a side-by-side: `proxy.engine.collage`), the same again of
+  each of its photos (`parts`). It keeps its 360-px grey picture in memory (`picture`) for
+  the check of a photo of a screen (`proxy.engine.screen`), which looks at the outline.
 - `enrollment_views(data)`: for a photo a parent protects (`protected_picture`, then
   `protected_views`). A global hash sees the whole frame, so a platform's standard crops
   and a mirror image look like strangers to it; instead of asking the fast path to see
@@ -27,13 +30,14 @@ them and send the result back pickled:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import imagehash
 import numpy as np
 from PIL import Image, ImageOps
-from sentinelle.proxy.engine import avatar, keypoints
+from sentinelle.proxy.engine import avatar, collage, keypoints
 from sentinelle.proxy.engine.frame import photo_box
 from sentinelle.proxy.engine.images import MIN_SIDE, PROTECTED, open_image, upright_size
 
@@ -72,6 +76,9 @@ LOCAL_MIN_SIDE_SEEN = 64
 # The photo inside a frame is looked for on a copy about this many pixels on its short
 # side: enough to place its edges within a few pixels of the 360-px picture.
 FRAME_SEARCH_SIDE = 120
+# The photos of a collage (`proxy.engine.collage`) are each described at the local stage's
+# working size: the image is decoded again, finer, when its tiles would be smaller.
+PART_SIDE = keypoints.LOCAL_SIDE
 # Protected photos are decoded with a short side of at least this: their narrowest crop
 # (9:16 of a landscape photo) then still keeps more than 256 px, and a 12-MP original
 # enrols in milliseconds rather than in a full-size decode.
@@ -105,6 +112,8 @@ class Fingerprint:
     `avatar`, `avatar_mirror`: for an image seen that has the size and shape of a profile
     picture, its keypoints (and its mirror's) packed as `proxy.engine.avatar` takes them (in
     memory only). The enrolled "avatar" view keeps its own in `local`.
+    `parts`: for an image seen that is a collage (a grid, a side-by-side: `proxy.engine.collage`),
+    the fingerprint of each photo it is made of, each with its `box` (in memory only).
     `to_bytes` writes the version first so that old rows in the database are still read.
     """
 
@@ -119,6 +128,10 @@ class Fingerprint:
     box: tuple[float, float, float, float] | tuple[()] = field(default=(), compare=False)
     avatar: bytes = b""
     avatar_mirror: bytes = b""
+    parts: tuple[Fingerprint, ...] = ()
+    # The grey picture its keypoints were taken on (their scale), for the checks that look at a
+    # seen image more closely than its thumbnail (`proxy.engine.screen`). In memory only.
+    picture: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.version not in READABLE_VERSIONS:
@@ -178,25 +191,55 @@ def fingerprint(data: bytes) -> Fingerprint:
     if min(img.size) < LOCAL_MIN_SIDE_SEEN:
         return Fingerprint(phash=_phash(img), box=whole_box)
     gray = np.asarray(img)
-    features = keypoints.pack(keypoints.extract(gray, keypoints.SEEN_FEATURES, keypoints.SEEN_FAST_THRESHOLD))
+    picture = _working(gray)
+    features = keypoints.pack(keypoints.extract(picture, keypoints.SEEN_FEATURES, keypoints.SEEN_FAST_THRESHOLD))
     profile = {}
     if avatar.is_profile_sized(full_width, full_height):
         profile = {
             "avatar": keypoints.pack(avatar.seen_features(gray)),
             "avatar_mirror": keypoints.pack(avatar.seen_features(gray, mirror=True)),
         }
+    parts = _parts(data, gray, full_width, full_height)
     box = _framed_box(gray)
     if box is None:
-        return Fingerprint(phash=_phash(img), local=features, box=whole_box, **profile)
+        return Fingerprint(phash=_phash(img), local=features, box=whole_box, parts=parts, picture=picture, **profile)
+    framed = _part(gray, box, full_width / img.width, full_height / img.height)
+    return Fingerprint(phash=_phash(img), local=features, framed=framed, box=whole_box, parts=parts, picture=picture, **profile)
+
+
+def _working(gray: np.ndarray) -> np.ndarray:
+    """A seen picture at the scale its keypoints are taken at (`keypoints.working_picture`)."""
+    return keypoints.working_picture(gray, keypoints.LOCAL_SIDE, keypoints.LOCAL_MAX_SIDE, keypoints.MAX_UPSCALE)
+
+
+def _part(gray: np.ndarray, box: tuple[int, int, int, int], scale_x: float, scale_y: float) -> Fingerprint:
+    """The fingerprint of the picture in `box` of `gray` (hash and keypoints), and where it lies in
+    the image as received (`gray`'s pixels are `scale_x` × `scale_y` of the image's)."""
     left, top, right, bottom = box
-    photo = img.crop(box)
-    scale_x, scale_y = full_width / img.width, full_height / img.height
-    framed = Fingerprint(
-        phash=_phash(photo),
-        local=keypoints.pack(keypoints.extract(gray[top:bottom, left:right], keypoints.SEEN_FEATURES, keypoints.SEEN_FAST_THRESHOLD)),
+    crop = gray[top:bottom, left:right]
+    picture = _working(crop)
+    return Fingerprint(
+        phash=_phash(Image.fromarray(crop)),
+        local=keypoints.pack(keypoints.extract(picture, keypoints.SEEN_FEATURES, keypoints.SEEN_FAST_THRESHOLD)),
         box=(left * scale_x, top * scale_y, right * scale_x, bottom * scale_y),
+        picture=picture,
     )
-    return Fingerprint(phash=_phash(img), local=features, framed=framed, box=whole_box, **profile)
+
+
+def _parts(data: bytes, gray: np.ndarray, full_width: int, full_height: int) -> tuple[Fingerprint, ...]:
+    """The photos of a collage, each fingerprinted at about PART_SIDE on its short side (decoded
+    again, finer, if need be); none for an ordinary image."""
+    boxes = collage.tiles(gray)
+    if not boxes:
+        return ()
+    scale = full_width / gray.shape[1]
+    smallest = min(min(right - left, bottom - top) for left, top, right, bottom in boxes) * scale
+    wanted = min(min(full_width, full_height), math.ceil(min(full_width, full_height) * PART_SIDE / smallest))
+    if wanted > min(gray.shape):
+        gray = np.asarray(open_image(data, reduce_to=wanted, grey=True))
+    finer = gray.shape[1] / (full_width / scale)  # the new decode's pixels per pixel of the first
+    sized = [tuple(round(v * finer) for v in box) for box in boxes]
+    return tuple(_part(gray, box, full_width / gray.shape[1], full_height / gray.shape[0]) for box in sized)
 
 
 def global_fingerprint(data: bytes) -> Fingerprint:

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import struct
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import faiss
@@ -324,7 +324,8 @@ class Verification:
     pictures' gradients once aligned (-1 to 1), `drift` of the inliers away from the
     similarity (px, see `drift`), `agreement`, how closely the two pictures agree cell
     by cell (-1 to 1, see `cell_agreement`), and `second_motion`, how many of the other
-    matches agree on a second similarity of their own (see MAX_SECOND_MOTION).
+    matches agree on a second similarity of their own (see MAX_SECOND_MOTION). `matches`: the
+    one-to-one matches the similarity was fitted to (`matches`), inliers or not.
     """
 
     inliers: int
@@ -333,6 +334,7 @@ class Verification:
     drift: float = 0.0
     agreement: float = -1.0
     second_motion: int = 0
+    matches: int = 0
 
     def is_copy(self, rules: Sequence[tuple[int, float]]) -> bool:
         """Whether this is the same photograph: enough inliers that correlate (one of `rules`),
@@ -355,61 +357,107 @@ class LocalMatch:
     inliers: int  # matches that agree with the fitted similarity
     correlation: float  # of the two pictures' grey levels, once aligned by it (-1 to 1)
     votes: float
-    transform: np.ndarray  # 2 × 3, seen picture → the view's picture (LOCAL_SIDE scale)
+    transform: np.ndarray | None  # 2 × 3, seen picture → the view's picture (LOCAL_SIDE scale)
+    # For a copy seen under a perspective (proxy.engine.screen): the view's corners in the seen
+    # picture, clockwise from its top-left, in place of `transform`.
+    corners: np.ndarray | None = None
+
+
+# Every table's keys, one after the other: a bucket is t × 2^LSH_KEY_BITS + key.
+BUCKETS = LSH_TABLES << LSH_KEY_BITS
+
+
+def bucket_ids(descriptors: np.ndarray) -> np.ndarray:
+    """The LSH_TABLES buckets of each descriptor: n × LSH_TABLES."""
+    return lsh_keys(descriptors) + (np.arange(LSH_TABLES, dtype=np.int64) << LSH_KEY_BITS)
+
+
+def postings(descriptors: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The inverted index of some views' descriptors (view v's are descriptors[starts[v]:starts[v + 1]]):
+    the views of the descriptors in bucket b are owners[offsets[b]:offsets[b + 1]]."""
+    owner = np.repeat(np.arange(len(starts) - 1, dtype=np.int32), np.diff(starts))
+    offsets = np.zeros(BUCKETS + 1, np.int64)
+    if owner.size == 0:
+        return offsets.astype(np.int32), np.zeros(0, np.int32)
+    keys = bucket_ids(descriptors).reshape(-1)  # descriptor-major: each descriptor's tables in turn
+    order = np.argsort(keys, kind="stable")
+    np.cumsum(np.bincount(keys, minlength=BUCKETS), out=offsets[1:])
+    return offsets.astype(np.int32) if offsets[-1] < 2**31 else offsets, np.repeat(owner, LSH_TABLES)[order]
+
+
+@dataclass(frozen=True, eq=False)
+class Postings:
+    """One part of the inverted index (a segment's): its bucket offsets and owners, its views
+    numbered from `first` among all the parts'."""
+
+    offsets: np.ndarray
+    owners: np.ndarray
+    first: int
 
 
 class LocalIndex:
-    """The keypoints of every enrolled view, bucketed for voting, kept per view for verification."""
+    """The keypoints of every enrolled view: bucketed for voting (in one or more parts, the
+    index's segments: `Postings`), each view's features read for verification (`view_of`)."""
 
-    def __init__(self, views: Sequence[Features], photos: Sequence[int] | None = None) -> None:
-        """`views`: the features of every enrolled view; `photos`: the photo each belongs to
-        (by default, each view its own photo)."""
-        self._views = list(views)
-        self._view_count = len(self._views)
-        self._photos = np.asarray(photos if photos is not None else range(self._view_count), dtype=np.int64)
-        if len(self._photos) != self._view_count:
+    def __init__(self, parts: Sequence[Postings], photos: np.ndarray, view_of: Callable[[int], Features],
+                 alive: np.ndarray | None = None) -> None:
+        """`photos`: the photo of each view, all parts' in order; `alive`: whether each view may be
+        a match (a forgotten photo's views stay in their part until it is written again)."""
+        self._parts = list(parts)
+        self._photos = np.asarray(photos, dtype=np.int64)
+        self._view_count = len(self._photos)
+        self._view_of = view_of
+        self._alive = alive
+
+    @classmethod
+    def of(cls, views: Sequence[Features], photos: Sequence[int] | None = None) -> LocalIndex:
+        """An index of `views` held in memory; `photos`: the photo each belongs to (by default,
+        each view its own photo)."""
+        views = list(views)
+        starts = np.zeros(len(views) + 1, np.int64)
+        np.cumsum([len(v) for v in views], out=starts[1:])
+        descriptors = np.concatenate([v.descriptors for v in views]) if views else np.zeros((0, DESCRIPTOR_BYTES), np.uint8)
+        photos = np.asarray(photos if photos is not None else range(len(views)), dtype=np.int64)
+        if len(photos) != len(views):
             raise ValueError("one photo for each view")
-        counts = np.array([len(f) for f in self._views], dtype=np.int64)
-        owner = np.repeat(np.arange(self._view_count, dtype=np.int32), counts)
-        buckets = LSH_TABLES << LSH_KEY_BITS  # every table's keys, one after the other
-        if owner.size == 0:
-            self._owners = np.zeros(0, np.int32)
-            self._offsets = np.zeros(buckets + 1, np.int32)
-            return
-        keys = _bucket_ids(lsh_keys(np.concatenate([f.descriptors for f in self._views])))  # N × tables
-        order = np.argsort(keys.reshape(-1), kind="stable")
-        # The inverted index: the views of the descriptors in bucket b are
-        # self._owners[self._offsets[b]:self._offsets[b + 1]].
-        self._owners = np.tile(owner[:, None], (1, LSH_TABLES)).reshape(-1)[order]
-        self._offsets = np.zeros(buckets + 1, np.int32)
-        np.cumsum(np.bincount(keys.reshape(-1), minlength=buckets), out=self._offsets[1:])
+        return cls([Postings(*postings(descriptors, starts), 0)], photos, views.__getitem__)
 
     def __len__(self) -> int:
         return self._view_count
 
     def votes(self, features: Features) -> np.ndarray:
         """For each view, a vote from each of `features`' descriptors that shares a bucket with one of its descriptors, shared out among all the descriptors in that bucket."""
-        if len(features) == 0 or self._owners.size == 0:
-            return np.zeros(self._view_count, dtype=np.float64)
-        buckets = _bucket_ids(lsh_keys(features.descriptors)).reshape(-1)
-        left, right = self._offsets[buckets], self._offsets[buckets + 1]
-        sizes = right - left
-        sizes[sizes > MAX_BUCKET] = 0
-        total = int(sizes.sum())
-        if total == 0:
-            return np.zeros(self._view_count, dtype=np.float64)
-        # Every index in [left, right) of every bucket, without a Python loop.
-        positions = np.repeat(left - np.cumsum(sizes) + sizes, sizes) + np.arange(total, dtype=np.int64)
-        # A bucket shared by many enrolled descriptors (a plain edge, a blur) says little
-        # about which photo this is: its hits share one vote between them.
-        weights = np.repeat(1.0 / np.maximum(sizes, 1), sizes)
-        return np.bincount(self._owners[positions], weights=weights, minlength=self._view_count)
+        votes = np.zeros(self._view_count, dtype=np.float64)
+        if len(features) == 0 or self._view_count == 0:
+            return votes
+        buckets = bucket_ids(features.descriptors).reshape(-1)
+        lefts = [part.offsets[buckets].astype(np.int64) for part in self._parts]
+        counts = [part.offsets[buckets + 1] - left for part, left in zip(self._parts, lefts)]
+        # A bucket's size is counted over every part, as one index would count it.
+        sizes = np.sum(counts, axis=0)
+        skipped = sizes > MAX_BUCKET
+        for part, left, count in zip(self._parts, lefts, counts):
+            count = np.where(skipped, 0, count)
+            total = int(count.sum())
+            if total == 0:
+                continue
+            # Every index in [left, left + count) of every bucket, without a Python loop.
+            positions = np.repeat(left - np.cumsum(count) + count, count) + np.arange(total, dtype=np.int64)
+            # A bucket shared by many enrolled descriptors (a plain edge, a blur) says little
+            # about which photo this is: its hits share one vote between them.
+            weights = np.repeat(1.0 / np.maximum(sizes, 1), count)
+            votes += np.bincount(part.owners[positions] + part.first, weights=weights, minlength=self._view_count)
+        if self._alive is not None:
+            votes[~self._alive] = 0.0
+        return votes
 
-    def search(self, features: Features, rules: Sequence[tuple[int, float]]) -> LocalMatch | None:
+    def search(self, features: Features, rules: Sequence[tuple[int, float]],
+               otherwise: Callable[[int, Verification], LocalMatch | None] | None = None) -> LocalMatch | None:
         """The enrolled view `features` is a copy of, verified geometrically and photometrically, or None.
 
         `rules`: (least inliers, least correlation) pairs; a view is a copy when it meets one of
-        them and passes the same-photograph checks (`Verification.is_copy`).
+        them and passes the same-photograph checks (`Verification.is_copy`). `otherwise`: asked,
+        for a candidate that is not, whether it is a copy some other way (`proxy.engine.screen`).
         """
         least = min(inliers for inliers, _ in rules)
         if len(features) < least or self._view_count == 0:
@@ -419,14 +467,21 @@ class LocalIndex:
         for row in self.candidates(votes):
             if votes[row] < MIN_VOTES:
                 break
-            found = verify(features, self._views[int(row)], least)
-            if found.is_copy(rules) and (best is None or found.inliers > best.inliers):
-                best = LocalMatch(int(row), found.inliers, found.correlation, float(votes[row]), found.transform)
+            found = verify(features, self.view(row), least)
+            if found.is_copy(rules):
+                candidate = LocalMatch(int(row), found.inliers, found.correlation, float(votes[row]), found.transform)
+            else:
+                candidate = otherwise(int(row), found) if otherwise is not None else None
+            if candidate is not None and (best is None or candidate.inliers > best.inliers):
+                best = candidate
         return best
 
     def view(self, row: int) -> Features:
-        """The features of the view at `row`, in the order given."""
-        return self._views[row]
+        """The features of the view at `row`, in the parts' order."""
+        return self._view_of(row)
+
+    def photo(self, row: int) -> int:
+        return int(self._photos[row])
 
     def candidates(self, votes: np.ndarray) -> list[int]:
         """The best-voted view of each of the VERIFY_CANDIDATES photos with the most votes, best first."""
@@ -444,30 +499,13 @@ class LocalIndex:
         return chosen
 
 
-def _bucket_ids(keys: np.ndarray) -> np.ndarray:
-    """Keys of table t become t × 2^LSH_KEY_BITS + key: one index for all tables."""
-    return keys + (np.arange(LSH_TABLES, dtype=np.int64) << LSH_KEY_BITS)
-
-
 def verify(seen: Features, enrolled: Features, min_inliers: int = 0, *, compare: bool = True) -> Verification:
     """How `seen` lines up with `enrolled`: the one-to-one matches that agree with one similarity
     transform (seen → enrolled), and, when at least `min_inliers` agree, how the inliers hold
     together and how alike the two pictures are once aligned by it (`Verification`). With
     `compare=False` the pictures are not compared (correlation and agreement stay -1: a caller
     with checks of its own, `proxy.engine.avatar`). No transform when none fits."""
-    if len(seen) < 3 or len(enrolled) < 3:
-        return NO_FIT
-    distances, nearest = two_nearest(seen.descriptors, enrolled.descriptors)
-    good = distances[:, 0] < RATIO * distances[:, 1]
-    query = np.flatnonzero(good)
-    train = nearest[good, 0]
-    if query.size < 3:
-        return NO_FIT
-    # One match per enrolled keypoint: many seen corners (a feed's text) may pick the same one.
-    order = np.lexsort((distances[good, 0], train))
-    train, query = train[order], query[order]
-    first = np.concatenate([[True], train[1:] != train[:-1]])
-    train, query = train[first], query[first]
+    query, train = matches(seen, enrolled)
     if query.size < 3:
         return NO_FIT
     transform, mask = cv2.estimateAffinePartial2D(
@@ -483,7 +521,7 @@ def verify(seen: Features, enrolled: Features, min_inliers: int = 0, *, compare:
     inliers = mask.reshape(-1).astype(bool)
     count = int(inliers.sum())
     if count < max(min_inliers, 1):
-        return Verification(count, -1.0, transform)
+        return Verification(count, -1.0, transform, matches=int(query.size))
     src, dst = seen.points[query[inliers]], enrolled.points[train[inliers]]
     return Verification(
         count,
@@ -492,7 +530,26 @@ def verify(seen: Features, enrolled: Features, min_inliers: int = 0, *, compare:
         drift=drift(src, dst, transform),
         agreement=cell_agreement(seen, enrolled, transform) if compare else -1.0,
         second_motion=second_motion(seen.points[query[~inliers]], enrolled.points[train[~inliers]], transform),
+        matches=int(query.size),
     )
+
+
+def matches(seen: Features, enrolled: Features) -> tuple[np.ndarray, np.ndarray]:
+    """The one-to-one matches between the two pictures' keypoints, as (seen rows, enrolled rows):
+    each seen descriptor's nearest enrolled one, clearly nearer than the second (RATIO), and one
+    seen keypoint per enrolled one (many seen corners, a feed's text, may pick the same one)."""
+    if len(seen) < 3 or len(enrolled) < 3:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    distances, nearest = two_nearest(seen.descriptors, enrolled.descriptors)
+    good = distances[:, 0] < RATIO * distances[:, 1]
+    query = np.flatnonzero(good)
+    train = nearest[good, 0]
+    if query.size == 0:
+        return query, train
+    order = np.lexsort((distances[good, 0], train))
+    train, query = train[order], query[order]
+    first = np.concatenate([[True], train[1:] != train[:-1]])
+    return query[first], train[first]
 
 
 def second_motion(src: np.ndarray, dst: np.ndarray, transform: np.ndarray) -> int:
@@ -586,7 +643,7 @@ def _aligned_thumbs(
     if not inside.any() or inside.mean() < min_overlap:
         return None
     resampled = cv2.remap(seen.thumb.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return _gradients(resampled), _gradients(enrolled.thumb.astype(np.float32)), inside
+    return gradients(resampled), gradients(enrolled.thumb.astype(np.float32)), inside
 
 
 def _thumb_factor(features: Features) -> int:
@@ -612,7 +669,12 @@ def cell_correlations(seen: Features, enrolled: Features, transform: np.ndarray,
     aligned = _aligned_thumbs(seen, enrolled, transform, min_overlap)
     if aligned is None:
         return np.zeros(0)
-    a, b, inside = aligned
+    return correlations_in_cells(*aligned)
+
+
+def correlations_in_cells(a: np.ndarray, b: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """The correlation of two aligned pictures' gradients (`a`, `b`: 2 × h × w, `gradients`) in each
+    CELL_PX-square cell that `b` has texture in (CELL_TEXTURE) and that `inside` covers whole."""
     # The cells tile the thumbnail without its one-pixel border (where the gradients are not
     # defined), the last row and column of cells narrower when it does not divide. Each cell's
     # sums come from np.add.reduceat, not a Python loop over cells: a fine thumbnail
@@ -638,7 +700,7 @@ def cell_correlations(seen: Features, enrolled: Features, transform: np.ndarray,
     return correlations[textured]
 
 
-def _gradients(gray: np.ndarray) -> np.ndarray:
+def gradients(gray: np.ndarray) -> np.ndarray:
     """2 × h × w: horizontal and vertical differences of a lightly blurred copy."""
     blurred = cv2.GaussianBlur(gray, (3, 3), 0.8)
     return np.stack([cv2.Sobel(blurred, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(blurred, cv2.CV_32F, 0, 1, ksize=3)])

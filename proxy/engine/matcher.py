@@ -11,7 +11,12 @@ Four stages, cheapest first; the first that finds a copy answers:
    against the keypoints of every protected photo and its mirror: votes from an inverted
    index, then the best candidates verified geometrically (a similarity fitted by
    RANSAC) and photometrically (the aligned pictures must correlate). Sees through
-   stickers, off-centre crops, tilts, stories, screenshots and chains of them.
+   stickers, off-centre crops, tilts, stories, screenshots and chains of them. Before the
+   whole image, each photo of a collage (`proxy.engine.collage`: a grid's tile, one half of
+   a side-by-side) goes through the global and local stages on its own ("part"). A candidate
+   the similarity refuses but whose keypoints match in number is asked whether it is a photo
+   of a screen showing the protected photo (`proxy.engine.screen`, "screen"): under one
+   homography, cell for cell, and bounded by an outline that is an edge of the picture.
 4. **avatar**: for an image the size and shape of a profile picture only, its keypoints
    (and its mirror's) at the scale a tight square crop of a photo shows it at, against
    every protected photo's "avatar" view (`proxy.engine.avatar`): profile pictures cut from 30 to
@@ -45,9 +50,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from sentinelle.proxy.engine.avatar import AVATAR_VIEW, AvatarIndex
-from sentinelle.proxy.engine.fingerprint import CROPS, PHASH_BITS, PHASH_BYTES, Fingerprint
-from sentinelle.proxy.engine.keypoints import LocalIndex, verify
+from sentinelle.proxy.engine.avatar import AVATAR_VIEW
+from sentinelle.proxy.engine.fingerprint import CROPS, PHASH_BITS, Fingerprint
+from sentinelle.proxy.engine.index import Index, is_mirror
+from sentinelle.proxy.engine import screen
+from sentinelle.proxy.engine.keypoints import LocalMatch, verify
+from sentinelle.proxy.engine.segment import grouped, in_memory
 
 # The largest Hamming distance (out of 256 bits) at which a seen image counts as a copy.
 # Chosen with benchmarks/matcher.py on the dev corpus (100 protected photos enrolled as 10
@@ -112,7 +120,8 @@ class Match:
 
     `view` is the enrolled view it matched ("original", "crop 4:5 mirror", ..., "avatar", or
     "avatar mirror" for a profile picture that is a mirrored crop), `stage` the stage that
-    found it ("global", "frame", "local" or "avatar"). For the hash stages,
+    found it ("global", "frame", "local", "part": one photo of a collage, "screen": a photo
+    of a screen, or "avatar"). For the hash stages,
     `distance` is the Hamming distance in bits to that view and `score` how far the two
     are from chance: 1 - distance / (PHASH_BITS / 2), floored at 0 (1 is identical hashes,
     0 is as different as two unrelated photos). For the local stage, `inliers` is the
@@ -147,66 +156,45 @@ class Matcher:
 
     def __init__(
         self,
-        entries: Iterable[tuple[int, str, Fingerprint]],
+        entries: Iterable[tuple[int, str, Fingerprint]] | Index,
         *,
         threshold: int = MATCH_THRESHOLD,
         local_rules: tuple[tuple[int, float], ...] = LOCAL_RULES,
         local: bool = True,
     ) -> None:
-        """`entries`: (photo id, view name, fingerprint) for each enrolled view. The "avatar" views
+        """`entries`: the index kept for the protected set (`proxy.engine.index`), or (photo id,
+        view name, fingerprint) for each enrolled view, indexed here in memory. The "avatar" views
         go to the avatar stage alone (not to the hash stages: their hash is the original's).
 
         `local=False` leaves the local and avatar stages out (the benchmark times the global pass alone).
         """
-        photo_ids: list[int] = []
-        views: list[str] = []
-        hashes: list[bytes] = []
-        local_rows: list[int] = []
-        features = []
-        avatar_photos: list[int] = []
-        avatar_features = []
-        for photo_id, view, fp in entries:
-            if not isinstance(fp, Fingerprint):
-                raise TypeError(f"expected a Fingerprint for photo {photo_id} ({view}), got {type(fp).__name__}")
-            if view == AVATAR_VIEW:
-                if local and fp.local:
-                    avatar_photos.append(int(photo_id))
-                    avatar_features.append(fp.features)
-                continue
-            if local and fp.local:
-                local_rows.append(len(views))
-                features.append(fp.features)
-            photo_ids.append(int(photo_id))
-            views.append(view)
-            hashes.append(fp.phash)
         if not 0 <= threshold <= PHASH_BITS:
             raise ValueError(f"threshold must be between 0 and {PHASH_BITS} bits, not {threshold}")
         self.threshold = threshold
         self.local_rules = local_rules
-        self._photo_ids = np.array(photo_ids, dtype=np.int64)
-        self._views = views
-        self._photo_count = len(set(photo_ids))
-        self._hashes = np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(len(hashes), PHASH_BYTES)
-        self._words = self._hashes.view(np.uint64)  # 4 words a hash: popcount in 64-bit steps
-        self._local_rows = np.array(local_rows, dtype=np.int64)
-        self._local = LocalIndex(features, self._photo_ids[self._local_rows])
-        self._avatars = AvatarIndex(avatar_features, avatar_photos)
-        # For checking a hash match with keypoints: each photo's keypoint views, by mirror or not.
-        self._keypoints_of: dict[tuple[int, bool], int] = {}
-        for position, row in enumerate(local_rows):
-            self._keypoints_of.setdefault((photo_ids[row], _is_mirror(views[row])), position)
+        self._stages = local
+        self.index = entries if isinstance(entries, Index) else Index([in_memory(grouped(entries))])
+        self._words = self.index.hashes.view(np.uint64)  # 4 words a hash: popcount in 64-bit steps
 
     def __len__(self) -> int:
         """How many distinct photos are protected."""
-        return self._photo_count
+        return self.index.photo_count
 
     def match(self, fp: Fingerprint) -> Match | None:
         """The protected photo `fp` is a copy of (the closest, if several), or None."""
         found = self._global(fp, "global", verified=True)
         if found is None and fp.framed is not None:
             found = self._global(fp.framed, "frame", verified=True)
+        for part in fp.parts:
+            if found is None:
+                found = self._global(part, "part", verified=True)
+        if not self._stages:
+            return found
         if found is None and fp.framed is not None:
             found = self._local_match(fp.framed)
+        for part in fp.parts:
+            if found is None:
+                found = self._local_match(part, "part")
         if found is None:
             found = self._local_match(fp)
         if found is None and fp.avatar:
@@ -230,7 +218,7 @@ class Matcher:
         distance = int(distances[best])
         if distance > self.threshold:
             return None
-        photo_id, view = int(self._photo_ids[best]), self._views[best]
+        photo_id, view = int(self.index.hash_photo[best]), self.index.hash_view[best]
         if verified and not self._confirmed(fp, photo_id, view, distance):
             return None
         return Match(
@@ -245,10 +233,10 @@ class Matcher:
     def _confirmed(self, fp: Fingerprint, photo_id: int, view: str, distance: int) -> bool:
         """Whether a hash match is the same photograph: checked with the keypoints of the photo
         (or of its mirror, for a mirrored view); by the hash alone, closer, when they cannot judge."""
-        position = self._keypoints_of.get((photo_id, _is_mirror(view)))
+        position = self.index.keypoints_of.get((photo_id, is_mirror(view))) if self._stages else None
         found = None
         if position is not None and len(fp.features) >= LOCAL_FEW_INLIERS:
-            found = verify(fp.features, self._local.view(position), LOCAL_FEW_INLIERS)
+            found = verify(fp.features, self.index.local.view(position), LOCAL_FEW_INLIERS)
         if found is None or found.inliers < LOCAL_FEW_INLIERS or found.agreement == -1:
             # Too few keypoints agree, or they do but over too little of the photo to compare
             # its cells (a 9:16 crop of a panorama): the hash alone, closer.
@@ -261,8 +249,9 @@ class Matcher:
         box = fp.box
         if not box:
             return ()
-        position = self._keypoints_of.get((photo_id, False), self._keypoints_of.get((photo_id, True)))
-        picture = self._local.view(position) if position is not None else None
+        keypoints_of = self.index.keypoints_of
+        position = keypoints_of.get((photo_id, False), keypoints_of.get((photo_id, True))) if self._stages else None
+        picture = self.index.local.view(position) if position is not None else None
         if picture is None or picture.width == 0:
             # Without the photo's proportions, take the view to be the whole photo.
             width, height = box[2] - box[0], box[3] - box[1]
@@ -271,7 +260,7 @@ class Matcher:
         ratio = dict(CROPS).get(view.removeprefix("crop ").removesuffix(" mirror")) if view.startswith("crop ") else None
         crop_left, crop_top, crop_width, crop_height = _centre_box(width, height, ratio)
         scale_x, scale_y = (box[2] - box[0]) / crop_width, (box[3] - box[1]) / crop_height
-        mirrored = _is_mirror(view)
+        mirrored = is_mirror(view)
         corners = ((0, 0), (width, 0), (width, height), (0, height))
         return tuple(
             (
@@ -281,36 +270,57 @@ class Matcher:
             for x, y in corners
         )
 
-    def _local_match(self, fp: Fingerprint) -> Match | None:
-        if not fp.local or len(self._local) == 0:
+    def _local_match(self, fp: Fingerprint, stage: str = "local") -> Match | None:
+        local = self.index.local
+        if not fp.local or len(local) == 0:
             return None
-        found = self._local.search(fp.features, self.local_rules)
+
+        def under_a_perspective(row: int, verification) -> LocalMatch | None:
+            """A photo of a screen showing the candidate (proxy.engine.screen)."""
+            if fp.picture is None or verification.matches < screen.MIN_MATCHES:
+                return None
+            found = screen.verify_screen(fp.features, local.view(row), fp.picture)
+            if not found.is_copy():
+                return None
+            return LocalMatch(row, found.inliers, found.agreement, 0.0, None, corners=found.corners)
+
+        found = local.search(fp.features, self.local_rules, under_a_perspective)
         if found is None:
             return None
-        row = int(self._local_rows[found.row])
-        view = self._views[row]
+        view = self.index.local_view_name(found.row)
+        if found.corners is not None:
+            return Match(
+                photo_id=local.photo(found.row),
+                view=view,
+                distance=-1,
+                score=round(max(0.0, min(1.0, found.correlation)), 3),
+                stage="screen",
+                inliers=found.inliers,
+                region=_scaled_region(fp, fp.features, _photo_corners(found.corners, is_mirror(view))),
+            )
         return Match(
-            photo_id=int(self._photo_ids[row]),
+            photo_id=local.photo(found.row),
             view=view,
             distance=-1,
             score=round(max(0.0, min(1.0, found.correlation)), 3),
-            stage="local",
+            stage=stage,
             inliers=found.inliers,
-            region=_fitted_region(fp, fp.features, self._local.view(found.row), found.transform, mirrored_view=_is_mirror(view)),
+            region=_fitted_region(fp, fp.features, local.view(found.row), found.transform, mirrored_view=is_mirror(view)),
         )
 
     def _avatar_match(self, fp: Fingerprint) -> Match | None:
         """A profile picture cut from a protected photo: the seen picture's keypoints, then its
         mirror's, against the photos' avatar views (`proxy.engine.avatar`)."""
-        if len(self._avatars) == 0:
+        avatars = self.index.avatar
+        if len(avatars) == 0:
             return None
         for seen, mirrored in zip(fp.avatar_features, (False, True)):
-            found = self._avatars.search(seen)
+            found = avatars.search(seen)
             if found is None:
                 continue
-            enrolled = self._avatars.view(found.row)
+            enrolled = avatars.view(found.row)
             return Match(
-                photo_id=int(self._avatars.photo(found.row)),
+                photo_id=avatars.photo(found.row),
                 view=f"{AVATAR_VIEW} mirror" if mirrored else AVATAR_VIEW,
                 distance=-1,
                 score=round(max(0.0, min(1.0, found.verification.mid)), 3),
@@ -321,8 +331,19 @@ class Matcher:
         return None
 
 
-def _is_mirror(view: str) -> bool:
-    return view == "mirror" or view.endswith(" mirror")
+def _photo_corners(corners: np.ndarray, mirrored_view: bool) -> np.ndarray:
+    """A view's corners (clockwise from its top-left) as the photo's own: a mirror view's top-left is
+    the photo's top-right."""
+    return corners[[1, 0, 3, 2]] if mirrored_view else corners
+
+
+def _scaled_region(fp: Fingerprint, seen, points: np.ndarray) -> Region:
+    """Points of a seen picture (at its keypoints' scale), in the full-resolution pixels of the image as received."""
+    box = fp.box
+    if not box or seen.width == 0:
+        return ()
+    scale_x, scale_y = (box[2] - box[0]) / seen.width, (box[3] - box[1]) / seen.height
+    return tuple((round(float(box[0] + x * scale_x), 1), round(float(box[1] + y * scale_y), 1)) for x, y in points)
 
 
 def _centre_box(width: float, height: float, ratio: float | None) -> tuple[float, float, float, float]:
@@ -352,5 +373,4 @@ def _fitted_region(
     points = (corners - np.asarray(transform, dtype=np.float64)[:, 2]) @ np.linalg.inv(linear).T
     if mirrored_seen:
         points[:, 0] = seen.width - points[:, 0]
-    scale_x, scale_y = (box[2] - box[0]) / seen.width, (box[3] - box[1]) / seen.height
-    return tuple((round(float(box[0] + x * scale_x), 1), round(float(box[1] + y * scale_y), 1)) for x, y in points)
+    return _scaled_region(fp, seen, points)

@@ -4,33 +4,34 @@ posted which image and which accounts look like a child's. All off the proxy's e
 a body that inflates to gigabytes stops at its limit here, never in the proxy. Kept apart
 from mitmproxy, which a worker never needs.
 
-The protected set (the photos' fingerprints and the children's names) reaches the workers
-as a file (`save_matcher`), named in each task with its version: a worker loads it once per
-version and keeps it, so a task carries only the image's (or the feed's) bytes.
+The protected set (the photos' fingerprints and the children's names) reaches the workers as
+the index kept beside the store (proxy/engine/index.py): each task names the manifest of its
+newest generation, and a worker opens it once and keeps it, so a task carries only the image's
+(or the feed's) bytes. Opening maps the index's segment files, those it has not mapped already:
+every worker shares the same pages, and a new generation costs its new segments only.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
-import pickle
 import signal
 from dataclasses import dataclass
 from pathlib import Path
 
 from sentinelle.proxy.engine.fingerprint import fingerprint
+from sentinelle.proxy.engine.index import Opened, open_index
 from sentinelle.proxy.engine.matcher import Match, Matcher
 from sentinelle.proxy.feeds.attribution import MAX_FEED_BYTES, Attribution, parse_feed
 from sentinelle.proxy.feeds.gone import Gone, account_gone
 from sentinelle.proxy.feeds.lookalikes import Lookalike, find_lookalikes
-from sentinelle.proxy.feeds.names import NameWatch
-from sentinelle.proxy.files import write_atomically
+from sentinelle.proxy.feeds.names import Child, NameWatch
 from sentinelle.proxy.fronts import encoding
 
 
 @dataclass(frozen=True)
 class IndexRef:
-    """Where the protected set is saved, and which version of it that file holds."""
+    """The manifest of the protected set's index to search, and its generation."""
 
     path: str
     version: int
@@ -44,17 +45,20 @@ class Protected:
     names: NameWatch
 
 
-def save_matcher(matcher: Matcher, path: Path, names: NameWatch | None = None) -> None:
-    """Write the protected set for the workers, at once (a worker never reads half a file).
+def names_of(children: list[dict]) -> NameWatch:
+    """What the watcher checks accounts against: every child's names and own handles (as the
+    store lists its children: name, aliases, handles)."""
+    return NameWatch(Child(c["name"], tuple(c["aliases"]), tuple(map(tuple, c["handles"]))) for c in children)
 
-    The file holds fingerprints and names only, as the database does, in the same private
-    data dir.
-    """
-    protected = Protected(matcher, names or NameWatch(()))
-    write_atomically(path, lambda f: pickle.dump(protected, f, protocol=pickle.HIGHEST_PROTOCOL), prefix=".index-")
+
+def load(index: IndexRef, opened: Opened | None = None) -> Protected:
+    """The protected set of `index`'s manifest (its `extra` holds the children's names)."""
+    found, extra = open_index(Path(index.path), opened)
+    return Protected(Matcher(found), names_of(extra.get("children", [])))
 
 
 _loaded: tuple[IndexRef, Protected] | None = None
+_opened = Opened()  # the segments this worker has mapped, kept across generations
 
 
 def check(body: bytes, coding: str, limit: int, index: IndexRef) -> tuple[Match, bytes | None] | None:
@@ -99,8 +103,7 @@ def read_profile(platform: str, url: str, status: int, content_type: str, body: 
 def _protected(index: IndexRef) -> Protected:
     global _loaded
     if _loaded is None or _loaded[0] != index:
-        with open(index.path, "rb") as f:
-            _loaded = (index, pickle.load(f))  # our own file, in the private data dir
+        _loaded = (index, load(index, _opened))
     return _loaded[1]
 
 

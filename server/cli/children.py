@@ -124,6 +124,10 @@ def remove(obj, name: str, yes: bool) -> None:
         click.confirm(f"Remove {found['name']} and stop protecting her {found['photos']} photo(s)? "
                       "Her alerts and their evidence stay.", abort=True)
     removed = obj.store.remove_child(found["id"])
+    if removed["photos"]:
+        from sentinelle.server.alerts.protected import keep_index  # the engine, only when photos went
+
+        keep_index(obj.store, obj.data_dir)
     click.echo(f"Removed {removed['name']}: {removed['photos']} photo(s) no longer protected; "
                f"her {removed['alerts']} alert(s) kept.")
 

@@ -107,6 +107,8 @@ def enroll(obj: Context, child: str | None, paths: tuple[Path, ...]) -> None:
             outcomes = [enroll_candidate(obj.store, candidate, child) for candidate in album.candidates]
     enrolled = [o for o in outcomes if o.status == ENROLLED]
     already = [o for o in outcomes if o.status == ALREADY]
+    if enrolled:
+        _keep_index(obj)
     skipped = [o for o in outcomes if o.status not in (ENROLLED, ALREADY)]
     click.echo(f"Enrolled {len(enrolled)} photo(s); {len(already)} already enrolled; "
                f"{len(skipped)} skipped.")
@@ -153,7 +155,7 @@ def check(obj: Context, as_json: bool, paths: tuple[Path, ...]) -> None:
     from sentinelle.server.alerts.album import files_under
     from sentinelle.server.alerts.protected import ProtectedSet
 
-    protected = ProtectedSet(obj.store)
+    protected = ProtectedSet(obj.store, obj.data_dir)
     names = {p["id"]: p for p in obj.store.photos()}
     for path in files_under(paths):
         line: dict = {"file": str(path), "match": None}
@@ -227,6 +229,15 @@ def forget(obj: Context, photos: tuple[str, ...]) -> None:
     for photo in chosen.values():
         obj.store.forget_photo(photo["id"])
         click.echo(f"Forgot {photo['name']} (#{photo['id']}).")
+    _keep_index(obj)
+
+
+def _keep_index(obj: Context) -> None:
+    """After the photos changed: the index beside the store brought up to date, so that the next
+    start, or a running proxy, finds it ready, and a forgotten photo's data leave it at once."""
+    from sentinelle.server.alerts.protected import keep_index
+
+    keep_index(obj.store, obj.data_dir)
 
 
 @cli.command()

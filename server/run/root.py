@@ -23,7 +23,7 @@ from aiohttp import web
 from sentinelle.proxy.fronts import memory
 from sentinelle.proxy.fronts.watch import QUIET_SECONDS, Watch
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.alerts.protected import INDEX_FILE, LOOK_FOR_CHANGES_SECONDS, LiveIndex
+from sentinelle.server.alerts.protected import LOOK_FOR_CHANGES_SECONDS, LiveIndex
 from sentinelle.server.alerts.recorder import AlertRecorder
 from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.store.records import Store
@@ -62,7 +62,7 @@ class Sentinelle:
         self.store = StoreDoor(data_dir)
         try:
             self.events = Events()
-            self.index = LiveIndex(self.store, data_dir / INDEX_FILE)
+            self.index = LiveIndex(self.store, data_dir)
             self.recorder = AlertRecorder(self.store, self.events)
             self.notifier = Notifier(self.store, self.events, clock=clock)
             self.watch = Watch(self.index.current, self.recorder, lookalike=self.recorder.watch,

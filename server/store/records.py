@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -160,12 +160,23 @@ class Store(WatchList, Cases, Outbox):
         row = self._db.execute("SELECT thumbnail FROM photos WHERE id = ?", [photo_id]).fetchone()
         return row[0] if row else None
 
-    def fingerprints(self) -> Iterator[tuple[int, str, Fingerprint]]:
-        """Every enrolled view, for the matcher: matching never re-reads the original files."""
+    def fingerprints(self, photo_ids: Sequence[int] | None = None) -> Iterator[tuple[int, str, Fingerprint]]:
+        """Every enrolled view (of the photos `photo_ids`, if given), for the matcher: matching never
+        re-reads the original files."""
+        where, args = "", []
+        if photo_ids is not None:
+            args = [int(i) for i in photo_ids]
+            where = f" WHERE photo_id IN ({', '.join('?' * len(args))})" if args else " WHERE 0"
         for photo_id, view, data in self._db.execute(
-            "SELECT photo_id, view, data FROM fingerprints ORDER BY id"
+            f"SELECT photo_id, view, data FROM fingerprints{where} ORDER BY id", args
         ):
             yield photo_id, view, _fingerprint(data)
+
+    def photo_keys(self) -> list[tuple[int, bytes]]:
+        """(id, SHA-256 of its bytes) of every protected photo: what the index knows a photo by (an
+        id the database gives again later names another photo)."""
+        return [(photo_id, bytes.fromhex(sha256)) for photo_id, sha256 in
+                self._db.execute("SELECT id, sha256 FROM photos ORDER BY id")]
 
     def photos_revision(self) -> int:
         """A number that changes whenever the protected set does, from any process."""

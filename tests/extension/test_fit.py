@@ -35,7 +35,7 @@ def alerts(server: Server) -> dict[str, dict]:
     copy = square_crop_copy(kodak(5))
     store = Store(server.watcher.data_dir)
     try:
-        found = ProtectedSet(store).match(fingerprint(copy))
+        found = ProtectedSet(store, server.watcher.data_dir).match(fingerprint(copy))
         assert found is not None and min(x for x, _ in found.region) < -50  # the photo runs past the crop
         crop, _ = store.record_sighting(Sighting(
             datetime.now(UTC), "https://scontent.cdninstagram.com/v/t51/crop_n.jpg", "https://www.instagram.com/",

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 from sentinelle.proxy.engine.fingerprint import enrollment_views
-from sentinelle.proxy.engine.matcher import Matcher
 from sentinelle.proxy.feeds.attribution import AccountNamed
 from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.proxy.fronts.watch import Watch
-from sentinelle.proxy.fronts.worker import IndexRef, save_matcher
+from tests.support.index import saved_index
 
 from tests.conftest import kodak
 
@@ -17,12 +16,11 @@ from tests.conftest import kodak
 async def watch(tmp_path):
     """Started; what it records is in `watch.recorded`, the accounts it names in `watch.named_accounts`."""
     entries = [(5, view, fp) for view, fp in enrollment_views(kodak(5).read_bytes())]
-    save_matcher(Matcher(entries), tmp_path / "index")
+    index = saved_index(tmp_path / "index", entries)
     recorded: list[Sighting] = []
     named: list[AccountNamed] = []
     # As the ICAP service runs it: images go to the checker as soon as a worker is free.
-    watch = Watch(lambda: IndexRef(str(tmp_path / "index"), 1), recorded.append, named=named.append, workers=1,
-                  quiet_seconds=0)
+    watch = Watch(lambda: index, recorded.append, named=named.append, workers=1, quiet_seconds=0)
     watch.recorded, watch.named_accounts = recorded, named
     watch.start()
     yield watch

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import pickle
 
 import numpy as np
 import pytest
@@ -107,13 +106,6 @@ def test_avatar_views_are_searched_by_the_avatar_stage_alone():
     assert np.array_equal(with_avatar.distances(seen), without.distances(seen))
     crop = fingerprint(profile_picture(photo("kodim23.jpg"), 0.4, (0.5, 0.5)))
     assert with_avatar.match(crop).stage == "avatar" and without.match(crop) is None
-
-
-def test_the_matcher_pickles_with_its_avatar_index():
-    # Workers get the matcher as a pickle (proxy/fronts/worker.py): the faiss index goes as bytes.
-    again = pickle.loads(pickle.dumps(matcher()))
-    seen = fingerprint(profile_picture(photo("kodim01.jpg"), 0.4, (0.5, 0.5)))
-    assert again.match(seen) == matcher().match(seen)
 
 
 @pytest.mark.parametrize(("far_shift", "near_shift"), [(4, 24), (6, 30)])

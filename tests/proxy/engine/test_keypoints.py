@@ -83,7 +83,7 @@ def test_a_view_is_a_copy_when_it_meets_either_rule():
     seen, enrolled = features("kodim04.jpg", keep=0.75), features("kodim04.jpg")
     found = verify(seen, enrolled)
     inliers, correlation = found.inliers, found.correlation
-    index = LocalIndex([enrolled])
+    index = LocalIndex.of([enrolled])
     assert index.search(seen, [(inliers + 1, 0.0)]) is None  # too few inliers
     assert index.search(seen, [(inliers, correlation + 0.01)]) is None  # too little alike
     match = index.search(seen, [(inliers + 1, 0.0), (inliers, correlation - 0.01)])  # the second rule holds
@@ -114,8 +114,8 @@ def test_candidates_are_counted_in_photos_not_views():
     # photo 2 is still verified, rather than photo 1's second view.
     views = [features("kodim04.jpg"), features("kodim04.jpg"), features("kodim05.jpg")]
     votes = np.array([9.0, 8.0, 3.0])
-    assert LocalIndex(views, photos=[1, 1, 2]).candidates(votes) == [0, 2]
-    assert LocalIndex(views).candidates(votes) == [0, 1]  # each view its own photo
+    assert LocalIndex.of(views, photos=[1, 1, 2]).candidates(votes) == [0, 2]
+    assert LocalIndex.of(views).candidates(votes) == [0, 1]  # each view its own photo
 
 
 def test_an_earlier_thumbnail_is_read_at_its_own_scale():

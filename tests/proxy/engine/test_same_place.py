@@ -209,3 +209,21 @@ def test_a_small_off_centre_crop_at_its_own_size_is_found():
     assert Image.open(io.BytesIO(copy)).width == round(0.7 * photo.width)
     found = matcher.match(fingerprint(copy))
     assert found is not None and found.photo_id == 1 and found.stage == "local"
+
+
+# --- real photographs of one place, from two positions (benchmarks/data/same-place) ---------
+
+PLACES = Path(__file__).parents[3] / "benchmarks" / "data" / "same-place"
+
+
+@pytest.mark.parametrize("place", sorted(path.name for path in PLACES.iterdir() if path.is_dir()))
+def test_real_photographs_of_one_place_from_two_positions_raise_no_alert(place):
+    """A graffiti wall at an angle, house fronts from a few steps aside, a stereo pair, a town from
+    the air: each photo enrolled, the other checked, both ways, at its size and served 1080 wide."""
+    photos = sorted((PLACES / place).glob("*.jpg"))
+    assert len(photos) == 2
+    for enrolled, other in (photos, photos[::-1]):
+        matcher = Matcher((1, view, fp) for view, fp in enrollment_views(enrolled.read_bytes()))
+        seen = Image.open(other).convert("RGB")
+        for data in (other.read_bytes(), encoded(seen.resize((1080, round(1080 * seen.height / seen.width)), Image.Resampling.LANCZOS))):
+            assert matcher.match(fingerprint(data)) is None, (enrolled.name, other.name)

@@ -8,9 +8,11 @@ import json
 from sentinelle.proxy.fronts import worker
 from sentinelle.proxy.feeds.attribution import Attribution
 from sentinelle.proxy.feeds.lookalikes import find_lookalikes
-from sentinelle.proxy.engine.matcher import Matcher
 from sentinelle.proxy.feeds.names import Child, NameWatch
 
+from tests.support.index import saved_index
+
+LEA_AS_STORED = {"name": "Léa Martin", "aliases": ["Lélé"], "handles": [["instagram", "lea_mrtn"]]}
 LEA = NameWatch([Child("Léa Martin", ("Lélé",), (("instagram", "lea_mrtn"),))])
 
 
@@ -39,13 +41,13 @@ def test_the_first_poster_of_a_repost_is_checked_too():
 
 
 def test_a_worker_reads_a_search_response_for_posts_and_look_alikes(tmp_path):
-    worker.save_matcher(Matcher([]), tmp_path / "index", LEA)
+    index = saved_index(tmp_path / "index", [], [LEA_AS_STORED])
     body = json.dumps({"users": [
         {"user": {"username": "l3a.m4rtin", "full_name": "Léa", "profile_pic_url": "https://scontent.cdninstagram.com/v/t51.2885-19/9_n.jpg"}},
         {"user": {"username": "chloe.b", "full_name": "Chloé", "profile_pic_url": "https://scontent.cdninstagram.com/v/t51.2885-19/8_n.jpg"}},
     ]}).encode()
     attributions, lookalikes = worker.read_feed("instagram", "https://www.instagram.com/api/v1/web/search/topsearch/",
                                                 "application/json", body, "identity",
-                                                worker.IndexRef(str(tmp_path / "index"), 1))
+                                                index)
     assert len(attributions) == 2
     assert [(f.handle, f.display_name, f.resemblance.field) for f in lookalikes] == [("l3a.m4rtin", "Léa", "handle")]

@@ -27,11 +27,10 @@ from sentinelle.proxy.fronts.watch import (
     Watch,
 )
 from sentinelle.proxy.engine.fingerprint import enrollment_views
-from sentinelle.proxy.engine.matcher import Matcher
 from sentinelle.proxy.fronts.sighting import Sighting
-from sentinelle.proxy.fronts.worker import IndexRef, save_matcher
 
 from tests.conftest import kodak, square_crop_copy
+from tests.support.index import saved_index
 from tests.support.scenario import wait_for
 
 CDN = "scontent-cdg4-1.cdninstagram.com"
@@ -53,9 +52,9 @@ def image_flow(body: bytes, host: str = CDN, content_type: str = "image/jpeg", s
 @pytest.fixture
 async def watcher(tmp_path):
     entries = [(5, view, fp) for view, fp in enrollment_views(kodak(5).read_bytes())]
-    save_matcher(Matcher(entries), tmp_path / "index")
+    index = saved_index(tmp_path / "index", entries)
     recorded: list[Sighting] = []
-    watcher = Watcher(Watch(lambda: IndexRef(str(tmp_path / "index"), 1), recorded.append, workers=1))
+    watcher = Watcher(Watch(lambda: index, recorded.append, workers=1))
     watcher.recorded = recorded
     # mitmproxy's proxy server add-on declares the options the watcher sets (stream_large_bodies).
     with taddons.context(proxyserver.Proxyserver(), watcher) as tctx:
@@ -351,8 +350,8 @@ async def test_the_workers_see_a_new_protected_set_at_the_next_image(watcher, tm
     await settle(watcher)
     assert watcher.recorded == []
     entries = [(20, view, fp) for view, fp in enrollment_views(kodak(20).read_bytes())]
-    save_matcher(Matcher(entries), tmp_path / "index-2")
-    watcher.watch._protected = lambda: IndexRef(str(tmp_path / "index-2"), 2)
+    index = saved_index(tmp_path / "index-2", entries)
+    watcher.watch._protected = lambda: index
     watcher.response(image_flow(square_crop_copy(kodak(20))))
     await settle(watcher)
     assert [s.match.photo_id for s in watcher.recorded] == [20]

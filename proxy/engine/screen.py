@@ -1,0 +1,182 @@
+"""A protected photo seen at an angle, bounded: a phone photo of a screen that shows it.
+
+The local stage (`proxy.engine.keypoints`) asks a copy to be the photo under one similarity:
+crop, scale, turn, mirror, the geometry of an edit. A photo of a screen showing the photo is
+the photo under a perspective (the phone held at an angle to the screen), softened, with glare
+and the moiré of the screen's pixels: the similarity leaves most of its keypoints out, and it is
+refused. But another photograph of a flat place, a facade or a wall from a step aside, is under
+a perspective too, and must stay refused.
+
+What tells them apart is that the copy shows the photograph itself, bounded (`verify_screen`):
+
+- its keypoints fit one homography (`MIN_INLIERS`), which places the photo's four corners in the
+  seen picture, within a tenth of its side or so of where a similarity would (`MAX_PERSPECTIVE`:
+  a phone held square enough to the screen to see it);
+- inside that quadrilateral, the seen picture, warped back onto the photo, is the photo's, cell
+  by cell (`MIN_AGREEMENT`), as for any copy;
+- and its outline is an edge of the seen picture (`_side_is_edge`): the screen's frame, a dark
+  surround, where the photograph stops. At least MIN_SIDES of its sides must lie inside the seen
+  picture, and every one that does must be such an edge. Another photograph of a place runs on
+  past the first one's frame: across the outline the scene goes on, the strips on either side of
+  it alike; and where the outline falls outside the picture there is nothing to see, so the
+  perspective alone is refused.
+
+Checked only for the candidates the local stage verified without success and whose keypoints
+matched in number (`MIN_MATCHES`): an image that matches nothing rarely pays for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sentinelle.proxy.engine import keypoints
+from sentinelle.proxy.engine.keypoints import cv2  # OpenCV, loaded the way proxy.engine.keypoints explains
+
+# Keypoint matches (one to one, ratio test) a candidate needs before a homography is tried.
+MIN_MATCHES = 24
+MIN_INLIERS = 20
+# A match agrees with the homography when it lands within this many pixels of its twin (on the
+# protected photo's LOCAL_SIDE picture): looser than the similarity's, for a softened photo.
+REPROJECTION_PX = 5.0
+# How far the photo's corners may be from a similarity's, in shares of the quadrilateral's
+# longest side: the benchmark's photos of screens go to a tenth; more is a view too oblique to be
+# a photo of a screen someone shows.
+MAX_PERSPECTIVE = 0.15
+# The photo covers at least this share of the seen picture (a screen in the distance is too
+# small to check its cells).
+MIN_AREA = 0.1
+# Cells (keypoints.CELL_PX of the photo's thumbnail) compared after the warp; the one at
+# keypoints.CELL_QUANTILE from the worst must correlate at least this (blur, glare and moiré
+# lower a copy's, measured on the benchmark's photos of screens).
+MIN_AGREEMENT = 0.8
+MIN_CELLS = 12
+# The outline: at least MIN_SIDES sides inside the seen picture (a share SIDE_SEEN of their
+# length), each an edge. Across an edge, the picture EDGE_PX inside and EDGE_PX outside differ
+# by at least EDGE_STEP grey levels and EDGE_RATIO times what it varies by just inside, at the
+# median of the side; or the outside is flat (its spread along the side at most FLAT_SHARE of the
+# inside's): a frame, a dark surround.
+MIN_SIDES = 3
+SIDE_SEEN = 0.6
+SIDE_SAMPLES = 48
+EDGE_PX = 3.0
+EDGE_STEP = 10.0
+EDGE_RATIO = 2.0
+FLAT_SHARE = 0.35
+
+
+@dataclass(frozen=True, eq=False)
+class ScreenVerification:
+    """How a seen picture lines up with a protected photo under a perspective (`verify_screen`).
+
+    `homography`: seen picture → photo (3 × 3); `corners`: the photo's corners in the seen picture,
+    clockwise from its top-left; `perspective`, `agreement`, `sides` (inside the picture) and
+    `edges` (of those, the ones that are edges): see the module's docstring. Measured only as far
+    as the checks before them pass (otherwise -1 / 0)."""
+
+    inliers: int
+    homography: np.ndarray | None = None
+    corners: np.ndarray | None = None
+    perspective: float = -1.0
+    agreement: float = -1.0
+    sides: int = 0
+    edges: int = 0
+
+    def is_copy(self) -> bool:
+        return (
+            self.inliers >= MIN_INLIERS
+            and 0 <= self.perspective <= MAX_PERSPECTIVE
+            and self.agreement >= MIN_AGREEMENT
+            and self.sides >= MIN_SIDES
+            and self.edges == self.sides
+        )
+
+
+def verify_screen(seen: keypoints.Features, enrolled: keypoints.Features, picture: np.ndarray) -> ScreenVerification:
+    """How `seen` (whose working picture, at the scale of its keypoints, is `picture`) lines up with
+    the protected photo `enrolled` under a homography, and whether that is a copy bounded by its
+    outline (see the module's docstring)."""
+    query, train = keypoints.matches(seen, enrolled)
+    if len(query) < MIN_INLIERS:
+        return ScreenVerification(len(query))
+    homography, mask = cv2.findHomography(seen.points[query].astype(np.float64), enrolled.points[train].astype(np.float64),
+                                          cv2.RANSAC, REPROJECTION_PX, maxIters=2000, confidence=0.995)
+    if homography is None or mask is None or int(mask.sum()) < MIN_INLIERS:
+        return ScreenVerification(0 if mask is None else int(mask.sum()))
+    inliers = int(mask.sum())
+    height, width = picture.shape
+    photo = np.array([[0, 0], [enrolled.width, 0], [enrolled.width, enrolled.height], [0, enrolled.height]], np.float64)
+    try:
+        corners = cv2.perspectiveTransform(photo[None], np.linalg.inv(homography))[0]
+    except np.linalg.LinAlgError:
+        return ScreenVerification(inliers, homography)
+    area = abs(cv2.contourArea(corners.astype(np.float32)))
+    if not cv2.isContourConvex(corners.astype(np.float32)) or area < MIN_AREA * width * height:
+        return ScreenVerification(inliers, homography, corners)
+    found = _perspective(photo, corners)
+    if found > MAX_PERSPECTIVE:
+        return ScreenVerification(inliers, homography, corners, found)
+    agreement = _agreement(picture, enrolled, homography)
+    if agreement < MIN_AGREEMENT:
+        return ScreenVerification(inliers, homography, corners, found, agreement)
+    sides = edges = 0
+    for start, end in zip(corners, np.roll(corners, -1, axis=0)):
+        seen_side, edge = _side(picture, start, end, corners.mean(axis=0))
+        sides += seen_side
+        edges += seen_side and edge
+    return ScreenVerification(inliers, homography, corners, found, agreement, sides, edges)
+
+
+def _perspective(photo: np.ndarray, corners: np.ndarray) -> float:
+    """How far the corners are from where the closest similarity puts the photo's, in shares of the
+    quadrilateral's longest side."""
+    similarity, _ = cv2.estimateAffinePartial2D(photo, corners, method=cv2.LMEDS)
+    if similarity is None:
+        return float("inf")
+    placed = photo @ similarity[:, :2].T + similarity[:, 2]
+    longest = max(float(np.hypot(*(b - a))) for a, b in zip(corners, np.roll(corners, -1, axis=0)))
+    return float(np.hypot(*(placed - corners).T).max() / max(longest, 1.0))
+
+
+def _agreement(picture: np.ndarray, enrolled: keypoints.Features, homography: np.ndarray) -> float:
+    """The cells of the photo's thumbnail against the seen picture warped back onto the photo: the
+    correlation of the cell at CELL_QUANTILE from the worst (-1 with fewer than MIN_CELLS)."""
+    size = (enrolled.width, enrolled.height)
+    warped = cv2.warpPerspective(picture, homography, size, flags=cv2.INTER_LINEAR)
+    covered = cv2.warpPerspective(np.full(picture.shape, 255, np.uint8), homography, size, flags=cv2.INTER_NEAREST)
+    factor = keypoints.THUMB_FACTOR
+    thumb = keypoints.thumbnail(warped, factor)
+    if thumb.shape != enrolled.thumb.shape:  # a photo enrolled by an earlier Sentinelle: its thumbnail spans another factor
+        thumb = cv2.resize(warped, enrolled.thumb.shape[::-1], interpolation=cv2.INTER_AREA)
+    inside = cv2.resize(covered, enrolled.thumb.shape[::-1], interpolation=cv2.INTER_AREA) == 255
+    correlations = keypoints.correlations_in_cells(
+        keypoints.gradients(thumb.astype(np.float32)), keypoints.gradients(enrolled.thumb.astype(np.float32)), inside)
+    if len(correlations) < MIN_CELLS:
+        return -1.0
+    return float(np.quantile(correlations, keypoints.CELL_QUANTILE))
+
+
+def _side(picture: np.ndarray, start: np.ndarray, end: np.ndarray, centre: np.ndarray) -> tuple[bool, bool]:
+    """Whether the side from `start` to `end` lies in the picture (SIDE_SEEN of it), and whether it is
+    an edge there (see EDGE_STEP, EDGE_RATIO, FLAT_SHARE)."""
+    height, width = picture.shape
+    along = np.linspace(0.1, 0.9, SIDE_SAMPLES)[:, None]
+    points = start + along * (end - start)
+    direction = (end - start) / max(float(np.hypot(*(end - start))), 1e-6)
+    normal = np.array([-direction[1], direction[0]])
+    if np.dot(centre - (start + end) / 2, normal) < 0:
+        normal = -normal  # pointing inside
+    depths = np.array([2 * EDGE_PX, EDGE_PX, -EDGE_PX])  # inside twice as deep, inside, outside
+    where = points[:, None, :] + depths[None, :, None] * normal
+    visible = ((where[..., 0] >= 0) & (where[..., 0] <= width - 1) & (where[..., 1] >= 0) & (where[..., 1] <= height - 1)).all(axis=1)
+    if visible.mean() < SIDE_SEEN:
+        return False, False
+    samples = cv2.remap(picture.astype(np.float32), where[visible, :, 0].astype(np.float32), where[visible, :, 1].astype(np.float32),
+                        cv2.INTER_LINEAR)
+    deeper, inside, outside = samples[:, 0], samples[:, 1], samples[:, 2]
+    step = float(np.median(np.abs(inside - outside)))
+    within = float(np.median(np.abs(deeper - inside)))
+    if step >= EDGE_STEP and step >= EDGE_RATIO * within:
+        return True, True
+    spread_inside, spread_outside = float(np.std(inside)), float(np.std(outside))
+    return True, spread_inside >= EDGE_STEP and spread_outside <= FLAT_SHARE * spread_inside

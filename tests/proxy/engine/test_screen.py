@@ -1,0 +1,120 @@
+"""proxy/engine/screen.py: her photo photographed on a screen (perspective, softness, glare, moiré,
+a dark surround) is found, with the screen's quadrilateral as the region; a flat scene seen from
+another place, a perspective with no outline, is not; nor are strangers' photos of screens."""
+
+from __future__ import annotations
+
+import functools
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from sentinelle.proxy.engine import keypoints, screen
+from sentinelle.proxy.engine.fingerprint import Fingerprint, enrollment_views, fingerprint
+from sentinelle.proxy.engine.matcher import Matcher
+
+from benchmarks.transforms import SCREEN, at_both_sizes, screen_photo
+
+KODAK = Path(__file__).parents[2] / "fixtures" / "kodak"
+PROTECTED = ["kodim01.jpg", "kodim04.jpg", "kodim15.jpg", "kodim23.jpg"]
+STRANGERS = ["kodim02.jpg", "kodim08.jpg", "kodim13.jpg", "kodim20.jpg"]
+# The corners' shifts of a photo of a screen taken from the left (shares of the screen's side).
+FROM_THE_LEFT = ((0.06, 0.02), (-0.02, 0.08), (-0.03, -0.07), (0.08, -0.01))
+
+
+@functools.cache
+def kodak(name: str) -> Image.Image:
+    return Image.open(KODAK / name).convert("RGB")
+
+
+def encoded(img: Image.Image, quality: int = 90) -> bytes:
+    out = io.BytesIO()
+    img.save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
+@functools.cache
+def views(data: bytes) -> dict:
+    return dict(enrollment_views(data))
+
+
+def protect(data: bytes) -> Matcher:
+    return Matcher((1, view, fp) for view, fp in views(data).items())
+
+
+def warp(img: Image.Image, shift: tuple[tuple[float, float], ...]) -> Image.Image:
+    """`img` seen under a perspective: each corner moved by `shift` (shares of its side), the
+    picture still filling the frame (the scene goes on past it)."""
+    width, height = img.size
+    corners = [(0, 0), (width, 0), (width, height), (0, height)]
+    moved = [(x + dx * width, y + dy * height) for (x, y), (dx, dy) in zip(corners, shift)]
+    coefficients = keypoints.cv2.getPerspectiveTransform(np.float32(moved), np.float32(corners)).reshape(-1)[:8]
+    return img.transform(img.size, Image.Transform.PERSPECTIVE, list(coefficients / 1.0), Image.Resampling.BICUBIC)
+
+
+def test_her_photo_on_a_screen_is_found_and_its_region_is_the_screen_s_quadrilateral():
+    data = (KODAK / "kodim04.jpg").read_bytes()
+    seen = screen_photo(kodak("kodim04.jpg"), shift=FROM_THE_LEFT, blur=1.0, glare=(0.75, 0.25), moire=0.06, size=(1440, 1080))
+    found = protect(data).match(fingerprint(seen))
+    assert found is not None and found.photo_id == 1 and found.stage == "screen"
+    # The screen (portrait photo, 1080 × 1440 frame) fills about three quarters of the frame's
+    # height, centred: its corners are where the shifts put them, within a few per cent.
+    region = np.array(found.region)
+    assert region.shape == (4, 2)
+    centre = region.mean(axis=0)
+    assert abs(centre[0] - 540) < 60 and abs(centre[1] - 720) < 80
+    top_left, top_right, bottom_right, bottom_left = region
+    assert top_left[0] < top_right[0] and top_left[1] < bottom_left[1]
+    # A perspective, not a similarity: seen from the left, the screen's left side is the longer
+    # (the shifts shorten the right one by about a tenth).
+    assert np.hypot(*(bottom_left - top_left)) > 1.05 * np.hypot(*(bottom_right - top_right))
+
+
+def test_her_photos_on_screens_are_found_and_strangers_raise_no_alert():
+    made = at_both_sizes(SCREEN)
+    found = alerts = 0
+    for name in PROTECTED:
+        matcher = protect((KODAK / name).read_bytes())
+        for transform in made:
+            match = matcher.match(fingerprint(transform.apply(kodak(name))))
+            found += match is not None and match.photo_id == 1
+        for stranger in STRANGERS:
+            for transform in made:
+                alerts += matcher.match(fingerprint(transform.apply(kodak(stranger)))) is not None
+    assert alerts == 0
+    # Measured: 19 of 24 (the soft view from above, whose top corners move in by 9 %, is the one
+    # missed most: 3 of 8).
+    assert found >= 0.7 * len(PROTECTED) * len(made)
+
+
+FROM_THE_SIDE = ((0.1, 0.05), (-0.03, 0.1), (-0.03, -0.1), (0.1, -0.05))
+LOOKING_UP = ((0.08, 0.04), (-0.08, 0.04), (0.0, 0.0), (0.0, 0.0))
+
+
+def another_shot_of_a_wall(name: str, shift) -> tuple[Fingerprint, Fingerprint]:
+    """A wall photographed twice: the first shot (enrolled) and the second, which sees the first's
+    scene under a perspective and more of it around: the photo's outline falls inside the second,
+    where the scene goes on."""
+    wall = kodak(name)
+    width, height = wall.size
+    first = wall.crop((round(0.15 * width), round(0.15 * height), round(0.85 * width), round(0.85 * height)))
+    return views(encoded(first))["original"], fingerprint(encoded(warp(wall, shift)))
+
+
+@pytest.mark.parametrize("name", PROTECTED)
+@pytest.mark.parametrize("shift", [FROM_THE_SIDE, LOOKING_UP])
+def test_a_flat_scene_from_another_place_is_no_photo_of_a_screen_it_runs_on_past_the_frame(name, shift):
+    enrolled, seen = another_shot_of_a_wall(name, shift)
+    found = screen.verify_screen(seen.features, enrolled.features, seen.picture)
+    # It does fit a homography well and its cells agree once warped: only the outline tells.
+    assert found.inliers >= screen.MIN_INLIERS and found.agreement >= screen.MIN_AGREEMENT
+    assert found.sides >= screen.MIN_SIDES and found.edges < found.sides
+    assert not found.is_copy()
+
+
+@pytest.mark.parametrize("name", PROTECTED)
+def test_a_wall_looked_up_at_from_another_place_raises_no_alert(name):
+    enrolled, seen = another_shot_of_a_wall(name, LOOKING_UP)
+    assert Matcher([(1, "original", enrolled)]).match(seen) is None

@@ -24,8 +24,10 @@ from sentinelle.server.alerts.protected import LiveIndex
 from sentinelle.server.store.records import STATUSES, Store, StoreError
 from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.api.common import (
+    EVENTS,
     PROTECTED,
     STORE,
+    STREAMS,
     error,
     refresh_protected,
     status_of,
@@ -41,6 +43,7 @@ from sentinelle.server.api.handshake import (
     well_formed,
 )
 from sentinelle.server.api.pac import CONTENT_TYPE as PAC_CONTENT_TYPE
+from sentinelle.server.api.patrol import PATROL_ROUTES
 from sentinelle.server.api.people import PEOPLE_ROUTES
 from sentinelle.server.api.usage import process_usage
 from sentinelle.server.casefile import case as casefile
@@ -49,11 +52,9 @@ from sentinelle.server.contact import EXTENSION, PAC, Contacts
 from sentinelle.server.version import sentinelle_version
 from yarl import URL
 
-EVENTS = web.AppKey("events", Events)
 TOKEN = web.AppKey("token", str)
 PORT = web.AppKey("port", int)
 COUNTS = web.AppKey("counts", Callable[[], dict])
-STREAMS = web.AppKey("streams", weakref.WeakSet)
 PROXY = web.AppKey("proxy", dict)
 CONTACTS = web.AppKey("contacts", Contacts)
 SESSIONS = web.AppKey("sessions", Sessions)
@@ -138,6 +139,7 @@ def create_app(
             web.get("/api/proxy", proxy_settings),
             web.get("/proxy.pac", proxy_pac),
             *PEOPLE_ROUTES,
+            *PATROL_ROUTES,
         ]
     )
     return app
@@ -361,7 +363,8 @@ async def photo_thumbnail(request: web.Request) -> web.Response:
 
 async def event_stream(request: web.Request) -> web.StreamResponse:
     """Server-Sent Events: an `alert` event for each new alert, `sighting` for a repeat, `watch`
-    for a new account on the watch list."""
+    for a new account on the watch list, `patrol` when the parent asks the extension to look for
+    her now (server/api/patrol.py)."""
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
     )

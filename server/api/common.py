@@ -1,14 +1,20 @@
-"""What the API's handlers share: where the store and the protected set hang on the app, and
-errors as JSON."""
+"""What the API's handlers share: where the store, the protected set, the events and the open
+streams hang on the app, and errors as JSON."""
 
 from __future__ import annotations
 
+import weakref
+
 from aiohttp import web
+from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.protected import LiveIndex
 from sentinelle.server.store.door import StoreDoor
 
 STORE = web.AppKey("store", StoreDoor)
 PROTECTED = web.AppKey("protected", LiveIndex)
+EVENTS = web.AppKey("events", Events)
+# The event streams open now: whether an extension is listening.
+STREAMS = web.AppKey("streams", weakref.WeakSet)
 
 
 def with_links(alert: dict) -> dict:

@@ -5,7 +5,7 @@ prints is written for a parent, and `--json` where a script wants to read it.
 
 A command imports what it uses when it runs, not when the program starts: the matching engine
 (OpenCV, faiss, numpy), mitmproxy and aiohttp cost seconds to load, and `token`, `log`,
-`photos`, `child`, `watchlist`, `doctor` and `setup` need none of them
+`photos`, `child`, `watchlist`, `patrol`, `doctor` and `setup` need none of them
 (tests/server/cli/test_startup.py).
 """
 
@@ -403,9 +403,10 @@ def token(obj: Context) -> None:
 
 
 from sentinelle.server.cli.children import child, said_whom, watchlist
+from sentinelle.server.cli.patrol import patrol
 from sentinelle.server.cli.setup_commands import doctor, service, setup, uninstall
 
-for _command in (setup, service, doctor, uninstall, child, watchlist):
+for _command in (setup, service, doctor, uninstall, child, watchlist, patrol):
     cli.add_command(_command)
 
 

@@ -31,6 +31,7 @@ from sentinelle.server.store.schema import (
     migrate,
     rename_child,
 )
+from sentinelle.server.store.patrol import Patrols
 from sentinelle.server.store.watchlist import WatchList
 
 if TYPE_CHECKING:  # the matching engine is loaded only by what compares images
@@ -71,8 +72,9 @@ def _first_poster(attribution) -> dict[str, str | None]:
     return {column: getattr(attribution, column) for column in FIRST_POSTER}
 
 
-class Store(WatchList):
-    """Sentinelle's database and evidence folder (and the watch list: server/store/watchlist.py)."""
+class Store(WatchList, Patrols):
+    """Sentinelle's database and evidence folder (and the watch list: server/store/watchlist.py;
+    the patrol's looks: server/store/patrol.py)."""
 
     def __init__(self, data_dir: Path, *, read_only: bool = False) -> None:
         """Open (and bring up to date) the store of `data_dir`; `read_only`: a connection that can
@@ -282,7 +284,8 @@ class Store(WatchList):
         return rows[0] if rows else None
 
     def sightings(self, alert_id: int) -> list[dict]:
-        """An alert's sightings, oldest first; response headers and feed record decoded from JSON."""
+        """An alert's sightings, oldest first; response headers and feed record decoded from JSON,
+        and `found_while`: the patrol's look it was made during, if any (server/store/patrol.py)."""
         rows = list(self._db.query(
             "SELECT * FROM sightings WHERE alert_id = ? ORDER BY id", [alert_id]
         ))
@@ -290,6 +293,7 @@ class Store(WatchList):
             for column in ("response_headers", "attribution", "region"):
                 if isinstance(row.get(column), str):
                     row[column] = json.loads(row[column])
+            row["found_while"] = self.found_while(row["platform"], row["seen_at"], row["page_url"])
         return rows
 
     def set_status(self, alert_id: int, status: str) -> dict:

@@ -7,6 +7,7 @@ import { Api, ApiError } from "./api.js";
 import { enableChildren, listChildren, setUpChildren } from "./children.js";
 import { dateTime, t, tn } from "./i18n.js";
 import { send } from "./messaging.js";
+import { setUpPatrol } from "./patrol-options.js";
 import { explain, fromTemplate, localize, showApiImage } from "./page.js";
 import { applyProxy, clearProxy, proxyStatus, routesEachRequest, socialOrigins } from "./proxy.js";
 import { SettingsError, clearPairing, getPairing, getServer, normaliseServer, savePairing } from "./settings.js";
@@ -40,7 +41,7 @@ async function main() {
     enroll([...event.dataTransfer.files]);
   });
   setUpChildren(listPhotos);
-  await Promise.all([showPairing(), showProxy()]);
+  await Promise.all([showPairing(), showProxy(), setUpPatrol()]);
 }
 
 // -- pairing ---------------------------------------------------------------------------

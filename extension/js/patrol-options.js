@@ -1,0 +1,45 @@
+// The options page's "Looking for her every day": Remind me (the default), Look for me (opt-in,
+// explained first), or neither, and the hour. Saved in chrome.storage.local; the worker sets its
+// daily alarm when they change (patrol-run.js).
+
+import { t } from "./i18n.js";
+import { DEFAULT_HOUR, getPatrolSettings, savePatrolSettings } from "./patrol.js";
+import { getProxySwitch } from "./settings.js";
+
+const $ = (id) => document.getElementById(id);
+const MODE_WORDS = Object.freeze({ remind: "patrolModeRemind", look: "patrolModeLook", off: "patrolModeOff" });
+
+export async function setUpPatrol() {
+  const hours = $("patrol-hour");
+  hours.replaceChildren(...Array.from({ length: 24 }, (_, hour) => {
+    const option = document.createElement("option");
+    option.value = String(hour);
+    option.textContent = `${String(hour).padStart(2, "0")}:00`;
+    return option;
+  }));
+  const { mode, hour } = await getPatrolSettings();
+  $(`patrol-${mode}`).checked = true;
+  hours.value = String(hour ?? DEFAULT_HOUR);
+  for (const input of document.querySelectorAll("input[name=patrol-mode]")) input.addEventListener("change", save);
+  hours.addEventListener("change", save);
+  await warn();
+}
+
+async function save() {
+  const mode = document.querySelector("input[name=patrol-mode]:checked").value;
+  await savePatrolSettings({ mode, hour: Number($("patrol-hour").value) });
+  await warn(t("patrolSaved", t(MODE_WORDS[mode])));
+}
+
+/** Look for me without the switch looks at nothing: the parent is told, not left to wonder. */
+async function warn(saved) {
+  const { mode } = await getPatrolSettings();
+  const status = $("patrol-status");
+  if (mode === "look" && !(await getProxySwitch())) {
+    status.textContent = t("patrolNeedsSwitch");
+    status.dataset.tone = "error";
+  } else {
+    status.textContent = saved || "";
+    status.dataset.tone = saved ? "ok" : "info";
+  }
+}

@@ -271,13 +271,13 @@ def resolver_rules(hosts: dict[str, int] | None = None) -> str:
 
 
 def launch(playwright, profile: Path, *, lang: str | None = None, home: Path | None = None,
-           hosts: dict[str, int] | None = None) -> Browser:
+           hosts: dict[str, int] | None = None, args: tuple[str, ...] = ()) -> Browser:
     """Chromium with the extension. `home`: a HOME (with its XDG folders under it: its NSS
     database is the one Chromium trusts); `hosts`: names the browser itself resolves, each to
-    a port on 127.0.0.1."""
+    a port on 127.0.0.1; `args`: more of Chromium's flags."""
     if not CHROMIUM.exists():
         pytest.fail("the extension tests need Debian's Chromium: apt-get install chromium", pytrace=False)
-    args = [*CHROMIUM_ARGS, resolver_rules(hosts)]
+    args = [*CHROMIUM_ARGS, resolver_rules(hosts), *args]
     env = home_env(home) if home else dict(os.environ)
     if lang:
         args.append(f"--lang={lang}")

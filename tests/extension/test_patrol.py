@@ -1,0 +1,175 @@
+"""Looking for her every day (issue 26), in a real Chromium with the extension, against the fake
+social networks of tests/extension/patrol_sites.py through a real `sentinelle run`.
+
+`sentinelle patrol now` asks the paired extension, over the event stream, to look at once: with
+no page opened by the test, it opens each network's own search for her names in a minimized
+window, and a look-alike wearing a crop of her photo as its profile picture becomes an
+impersonation alert found while looking for her; X's login wall stops X, and the popup says so;
+Reddit's endless results stop at their bound. Remind me's notification opens her searches, and
+both modes' alarms survive a restart of the browser.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.extension.conftest import Browser, launch
+from tests.extension.patrol_sites import CHILD, HANDLE, LOOK_ALIKE, PatrolSites, patrol_sites
+from tests.support.watcher import sentinelle
+
+SCROLLS_PER_PAGE = int(re.search(r"SCROLLS_PER_PAGE = (\d+);", (
+    __import__("pathlib").Path(__file__).parents[2] / "extension" / "js" / "patrol.js").read_text())[1])
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory) -> Iterator[PatrolSites]:
+    with patrol_sites(tmp_path_factory.mktemp("patrol")) as sites:
+        yield sites
+
+
+@pytest.fixture(scope="module")
+def chromium(playwright_instance, sites: PatrolSites, tmp_path_factory) -> Iterator[tuple[Browser, object]]:
+    """Chromium paired with the sites' Sentinelle, the switch on. The test is about the patrol,
+    not about trust: the proxy's certificates are accepted (test_proxy_switch.py proves the trust)."""
+    profile = tmp_path_factory.mktemp("chromium-patrol")
+    browser = launch(playwright_instance, profile, args=("--ignore-certificate-errors",))
+    try:
+        yield browser, profile
+    finally:
+        browser.context.close()
+
+
+def pair_and_switch_on(browser: Browser, sites: PatrolSites) -> None:
+    watcher = sites.watcher
+    browser.worker().evaluate("([server, token]) => chrome.storage.local.set({server, token})",
+                              [f"http://127.0.0.1:{watcher.api_port}", watcher.token])
+    browser.wait_until(lambda: browser.storage("session").get("link", {}).get("state") == "open", timeout=20)
+    options = browser.open("options.html")
+    try:
+        route = options.evaluate("import('./js/proxy.js').then((m) => m.applyProxy())")
+        assert route["port"] == watcher.proxy_port
+    finally:
+        options.close()
+
+
+def test_patrol_now_finds_a_look_alike_wearing_her_photo_and_stops_where_it_must(chromium, sites: PatrolSites):
+    browser, _ = chromium
+    pair_and_switch_on(browser, sites)
+    pages_before = len(browser.context.pages)
+    done = sentinelle(sites.watcher.data_dir, "patrol", "now", "--api-port", str(sites.watcher.api_port))
+    assert "Asked the extension to look for her (1 connected)" in done.stdout
+
+    # The impersonation alert, with nothing opened by the test.
+    deadline = time.monotonic() + 120
+    while True:
+        code, alerts = sites.api("GET", "/api/alerts")
+        found = [a for a in alerts if a["account"] == LOOK_ALIKE]
+        if found:
+            break
+        assert time.monotonic() < deadline, f"no alert; patrol so far: {sites.patrol()}"
+        time.sleep(0.5)
+    [alert] = found
+    assert (alert["kind"], alert["shown_as"], alert["child"]) == ("impersonation", "profile_picture", CHILD)
+    code, detail = sites.api("GET", f"/api/alerts/{alert['id']}")
+    found_while = detail["sightings"][0]["found_while"]
+    assert found_while["what"] == "search" and found_while["term"] in (CHILD, HANDLE)
+
+    # The run ends: the window is closed, and each network's last look is on record.
+    browser.wait_until(lambda: browser.storage().get("patrolNote", {}).get("key") == "patrolNoteDone", timeout=180)
+    networks = sites.patrol()
+    assert set(networks) == {"instagram", "facebook", "tiktok", "x", "reddit", "pinterest"}
+    instagram = networks["instagram"]
+    assert [(lk["what"], lk["term"]) for lk in instagram["looks"]] == [("search", CHILD), ("search", HANDLE)]
+    assert instagram["stopped"] is None and alert["id"] in [a["id"] for a in instagram["found"]["alerts"]]
+    assert LOOK_ALIKE in instagram["found"]["watch"]
+    # The login wall stops X at its first search: the second is never opened.
+    assert networks["x"]["stopped"] == "login" and len(networks["x"]["looks"]) == 1
+    # Reddit's results never end: each of its looks stops at the bound.
+    reddit = networks["reddit"]["looks"]
+    assert [(lk["outcome"], lk["scrolls"]) for lk in reddit] == [("bound", SCROLLS_PER_PAGE)] * 2
+    assert 2 <= sites.origin.hits.count("/svc/more") <= 2 * (1 + SCROLLS_PER_PAGE)
+    assert networks["facebook"]["stopped"] is None
+    assert len(browser.context.pages) == pages_before  # the patrol's window is closed
+    assert browser.worker().evaluate("chrome.windows.getAll().then((w) => w.length)") >= 1
+
+    # The popup says when each network was looked at, for what, what was found and what stopped it.
+    popup = browser.open("popup.html")
+    try:
+        x_line = popup.locator("#patrol-networks li[data-platform=x]")
+        x_line.wait_for()
+        assert "Stopped at a login page" in x_line.inner_text()
+        instagram_line = popup.locator("#patrol-networks li[data-platform=instagram]").inner_text()
+        assert f'"{CHILD}"' in instagram_line and f"alert #{alert['id']}" in instagram_line
+        assert f"@{LOOK_ALIKE} on the watch list" in instagram_line
+    finally:
+        popup.close()
+    out = sentinelle(sites.watcher.data_dir, "patrol").stdout
+    assert "stopped at a login page" in out and f"alert #{alert['id']} (@{LOOK_ALIKE} pretends to be her)" in out
+
+
+def test_the_patrol_looks_at_nothing_with_the_switch_off(chromium, sites: PatrolSites):
+    browser, _ = chromium
+    pair_and_switch_on(browser, sites)
+    options = browser.open("options.html")
+    try:
+        options.evaluate("import('./js/proxy.js').then((m) => m.clearProxy())")
+    finally:
+        options.close()
+    looks = sum(len(n["looks"]) for n in sites.patrol().values())
+    sentinelle(sites.watcher.data_dir, "patrol", "now", "--api-port", str(sites.watcher.api_port))
+    browser.wait_until(lambda: browser.storage().get("patrolNote", {}).get("key") == "patrolNoteSwitchOff", timeout=20)
+    assert sum(len(n["looks"]) for n in sites.patrol().values()) == looks
+
+
+def test_remind_me_notifies_and_its_click_opens_her_searches(chromium, sites: PatrolSites):
+    browser, _ = chromium
+    pair_and_switch_on(browser, sites)
+    worker = browser.worker()
+    worker.evaluate("chrome.storage.local.set({ patrolMode: 'remind', patrolHour: 9 })")
+    browser.wait_until(lambda: worker.evaluate("chrome.alarms.get('remind').then((a) => Boolean(a))"))
+    assert worker.evaluate("chrome.alarms.get('patrol').then((a) => a ?? null)") is None
+    worker.evaluate("chrome.alarms.create('remind', { when: Date.now() + 100 })")  # its hour has come
+    notification = browser.wait_until(lambda: browser.notifications().get("remind"), timeout=20)
+    assert notification["title"] == "Look for Alice (2 minutes)"
+
+    windows = worker.evaluate("chrome.windows.getAll().then((w) => w.length)")
+    # The parent clicks it: the listener the worker registered is called as Chromium calls it.
+    worker.evaluate("chrome.notifications.onClicked.dispatch('remind')")
+    browser.wait_until(lambda: worker.evaluate("chrome.windows.getAll().then((w) => w.length)") == windows + 1,
+                       timeout=20)
+    urls = worker.evaluate("""chrome.windows.getAll({ populate: true }).then((all) =>
+        all.at(-1).tabs.map((tab) => tab.pendingUrl || tab.url))""")
+    assert "https://www.instagram.com/explore/search/keyword/?q=Alice%20Martin" in urls
+    assert f"https://x.com/search?q={HANDLE}&f=user" in urls
+    assert browser.notifications().get("remind") is None
+
+
+def test_both_modes_alarms_survive_a_browser_restart(playwright_instance, chromium, sites: PatrolSites, tmp_path):
+    browser = launch(playwright_instance, tmp_path / "profile")
+    try:
+        browser.worker().evaluate("chrome.storage.local.set({ patrolMode: 'look', patrolHour: 7 })")
+        browser.wait_until(lambda: browser.worker().evaluate("chrome.alarms.get('patrol').then((a) => Boolean(a))"))
+        scheduled = browser.worker().evaluate("chrome.alarms.get('patrol')")
+        assert scheduled["periodInMinutes"] == 24 * 60
+        assert time.localtime(scheduled["scheduledTime"] / 1000).tm_hour == 7
+    finally:
+        browser.context.close()
+    again = launch(playwright_instance, tmp_path / "profile")
+    try:
+        alarm = again.wait_until(lambda: again.worker().evaluate("chrome.alarms.get('patrol').then((a) => a ?? null)"))
+        assert alarm["scheduledTime"] == scheduled["scheduledTime"]
+        assert again.worker().evaluate("chrome.alarms.get('remind').then((a) => a ?? null)") is None
+        again.worker().evaluate("chrome.storage.local.set({ patrolMode: 'remind' })")
+        again.wait_until(lambda: again.worker().evaluate("chrome.alarms.get('remind').then((a) => Boolean(a))"))
+    finally:
+        again.context.close()
+    third = launch(playwright_instance, tmp_path / "profile")
+    try:
+        assert third.wait_until(lambda: third.worker().evaluate("chrome.alarms.get('remind').then((a) => Boolean(a))"))
+        assert third.worker().evaluate("chrome.alarms.get('patrol').then((a) => a ?? null)") is None
+    finally:
+        third.context.close()

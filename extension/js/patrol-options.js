@@ -3,7 +3,7 @@
 // daily alarm when they change (patrol-run.js).
 
 import { t } from "./i18n.js";
-import { DEFAULT_HOUR, getPatrolSettings, savePatrolSettings } from "./patrol.js";
+import { getPatrolSettings, savePatrolSettings } from "./patrol.js";
 import { getProxySwitch } from "./settings.js";
 
 const $ = (id) => document.getElementById(id);
@@ -19,7 +19,7 @@ export async function setUpPatrol() {
   }));
   const { mode, hour } = await getPatrolSettings();
   $(`patrol-${mode}`).checked = true;
-  hours.value = String(hour ?? DEFAULT_HOUR);
+  hours.value = String(hour);
   for (const input of document.querySelectorAll("input[name=patrol-mode]")) input.addEventListener("change", save);
   hours.addEventListener("change", save);
   await warn();

@@ -1,5 +1,5 @@
 // The options page's "Looking for her every day": Remind me (the default), Look for me (opt-in,
-// explained first), or neither, and the hour. Saved in chrome.storage.local; the worker sets its
+// explained first), or neither, and the hour (or, for Look for me, when the computer is idle). Saved in chrome.storage.local; the worker sets its
 // daily alarm when they change (patrol-run.js).
 
 import { t } from "./i18n.js";
@@ -7,6 +7,7 @@ import { getPatrolSettings, savePatrolSettings } from "./patrol.js";
 import { getProxySwitch } from "./settings.js";
 
 const $ = (id) => document.getElementById(id);
+const IDLE = "idle"; // the hour list's last choice
 const MODE_WORDS = Object.freeze({ remind: "patrolModeRemind", look: "patrolModeLook", off: "patrolModeOff" });
 
 export async function setUpPatrol() {
@@ -16,10 +17,10 @@ export async function setUpPatrol() {
     option.value = String(hour);
     option.textContent = `${String(hour).padStart(2, "0")}:00`;
     return option;
-  }));
-  const { mode, hour } = await getPatrolSettings();
+  }), new Option(t("patrolWhenIdle"), IDLE));
+  const { mode, hour, idle } = await getPatrolSettings();
   $(`patrol-${mode}`).checked = true;
-  hours.value = String(hour);
+  hours.value = idle ? IDLE : String(hour);
   for (const input of document.querySelectorAll("input[name=patrol-mode]")) input.addEventListener("change", save);
   hours.addEventListener("change", save);
   await warn();
@@ -27,7 +28,9 @@ export async function setUpPatrol() {
 
 async function save() {
   const mode = document.querySelector("input[name=patrol-mode]:checked").value;
-  await savePatrolSettings({ mode, hour: Number($("patrol-hour").value) });
+  const chosen = $("patrol-hour").value;
+  const idle = chosen === IDLE;
+  await savePatrolSettings({ mode, hour: idle ? (await getPatrolSettings()).hour : Number(chosen), idle });
   await warn(t("patrolSaved", t(MODE_WORDS[mode])));
 }
 

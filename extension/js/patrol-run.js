@@ -14,6 +14,7 @@ import { named, t } from "./i18n.js";
 import { broadcast } from "./messaging.js";
 import {
   DAY_MINUTES,
+  IDLE_SECONDS,
   PAGES_PER_NETWORK,
   PATROL_ALARM,
   PAUSE_BETWEEN_PAGES_MS,
@@ -24,6 +25,7 @@ import {
   SECONDS_PER_PAGE,
   STOPPING,
   getPatrolSettings,
+  idleTurn,
   nextTime,
   patrolPlan,
   rememberProfiles,
@@ -48,8 +50,13 @@ export function registerPatrol() {
     if (id === REMIND_NOTIFICATION) openSearches().catch(report);
   });
   chrome.storage.onChanged.addListener((changes, area) => {
-    if (area === "local" && (changes.patrolMode || changes.patrolHour)) schedule({ again: true }).catch(report);
+    if (area === "local" && (changes.patrolMode || changes.patrolHour || changes.patrolIdle)) {
+      schedule({ again: true }).catch(report);
+    }
   });
+  // "When the computer is idle": the browser tells the worker (and wakes it) when the state changes.
+  chrome.idle.setDetectionInterval(IDLE_SECONDS);
+  chrome.idle.onStateChanged.addListener((state) => lookWhenIdle(state).catch(report));
   schedule().catch(report); // each start of the worker: the alarm of the mode chosen exists
 }
 
@@ -57,10 +64,11 @@ function report(error) {
   console.error("Sentinelle patrol:", error);
 }
 
-/** The daily alarm of the chosen mode, and no other. `again`: the mode or hour changed. */
+/** The daily alarm of the chosen mode, and no other (none for Look for me when idle).
+ *  `again`: the mode or hour changed. */
 export async function schedule({ again = false } = {}) {
-  const { mode, hour } = await getPatrolSettings();
-  const wanted = { look: PATROL_ALARM, remind: REMIND_ALARM }[mode];
+  const { mode, hour, idle } = await getPatrolSettings();
+  const wanted = { look: idle ? null : PATROL_ALARM, remind: REMIND_ALARM }[mode];
   for (const name of [PATROL_ALARM, REMIND_ALARM]) {
     if (name !== wanted) await chrome.alarms.clear(name);
   }
@@ -106,8 +114,16 @@ export async function openSearches() {
 
 // -- Look for me -----------------------------------------------------------------------
 
+/** The computer became `state`: Look for me's turn if the parent chose "when idle" and no
+ *  patrol ran today. */
+async function lookWhenIdle(state) {
+  const { patrolLastRun } = await chrome.storage.local.get("patrolLastRun");
+  if (idleTurn(state, await getPatrolSettings(), patrolLastRun)) return lookNow("idle");
+  return "not now";
+}
+
 /**
- * Look for her now (`reason`: "daily", or "asked" by `sentinelle patrol now`), unless a run is
+ * Look for her now (`reason`: "daily", "idle", or "asked" by `sentinelle patrol now`), unless a run is
  * already going. Resolves to what happened: "done", "busy", "not paired", "switch off".
  */
 export function lookNow(reason = "asked") {
@@ -126,6 +142,7 @@ export function lookNow(reason = "asked") {
     const stored = await chrome.storage.local.get("patrolProfiles");
     const plan = patrolPlan(children, searches, await api.watchlist(), stored.patrolProfiles || {});
     if (!plan.length) return note(reason, "patrolNoteNoName");
+    await chrome.storage.local.set({ patrolLastRun: Date.now() });
     await note(reason, "patrolNoteRunning");
     const outcome = await patrol(api, plan);
     return note(reason, outcome === "interrupted" ? "patrolNoteInterrupted" : "patrolNoteDone");

@@ -16,6 +16,10 @@ export const DEFAULT_HOUR = 18;
 export const PATROL_ALARM = "patrol";
 export const REMIND_ALARM = "remind";
 export const DAY_MINUTES = 24 * 60;
+// Look for me may wait for the computer to be idle rather than an hour: this long without a key
+// or the mouse, the parent has stepped away (a parent reading a page moves the mouse within
+// minutes), so the patrol's pages load while nobody is waiting on the connection.
+export const IDLE_SECONDS = 10 * 60;
 
 // -- the bounds: a careful parent's look, not a crawler's --------------------------------
 // Her first results only: five screens down a list of accounts is what a parent reads; what
@@ -47,18 +51,28 @@ export const STOPPING = Object.freeze(["login", "challenge", "unreachable", "tim
 const LOGIN_PATH = /\/(?:accounts\/login|login|signin|sign_in|i\/flow\/login|account\/login)(?:[/?#]|$)/i;
 const CHALLENGE_PATH = /\/(?:challenge|checkpoint|captcha|suspended)(?:[/?#]|$)|captcha/i;
 
-/** The mode and hour the parent chose (chrome.storage.local). */
+/** The mode and hour the parent chose, and whether Look for me waits for the computer to be
+ *  idle instead of the hour (chrome.storage.local). */
 export async function getPatrolSettings() {
-  const { patrolMode, patrolHour } = await chrome.storage.local.get(["patrolMode", "patrolHour"]);
+  const { patrolMode, patrolHour, patrolIdle } = await chrome.storage.local.get(["patrolMode", "patrolHour", "patrolIdle"]);
   return {
     mode: MODES.includes(patrolMode) ? patrolMode : DEFAULT_MODE,
     hour: Number.isInteger(patrolHour) && patrolHour >= 0 && patrolHour < 24 ? patrolHour : DEFAULT_HOUR,
+    idle: patrolIdle === true,
   };
 }
 
-export async function savePatrolSettings({ mode, hour }) {
+export async function savePatrolSettings({ mode, hour, idle = false }) {
   if (!MODES.includes(mode) || !Number.isInteger(hour) || hour < 0 || hour > 23) throw new TypeError("mode or hour");
-  await chrome.storage.local.set({ patrolMode: mode, patrolHour: hour });
+  await chrome.storage.local.set({ patrolMode: mode, patrolHour: hour, patrolIdle: idle === true });
+}
+
+/** Whether the computer turning `state` (chrome.idle: "active", "idle", "locked") is Look for
+ *  me's turn: the parent chose "when idle", and no patrol ran yet on the day of `now` (the last
+ *  began at `lastRun`, ms). */
+export function idleTurn(state, settings, lastRun, now = Date.now()) {
+  if (settings.mode !== "look" || !settings.idle || !["idle", "locked"].includes(state)) return false;
+  return !lastRun || new Date(lastRun).toDateString() !== new Date(now).toDateString();
 }
 
 /** The next time it is `hour`:00 here, after `now` (ms since the epoch). */

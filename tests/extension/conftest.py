@@ -271,14 +271,15 @@ def resolver_rules(hosts: dict[str, int] | None = None) -> str:
 
 
 def launch(playwright, profile: Path, *, lang: str | None = None, home: Path | None = None,
-           hosts: dict[str, int] | None = None, args: tuple[str, ...] = ()) -> Browser:
+           hosts: dict[str, int] | None = None, args: tuple[str, ...] = (),
+           environ: dict[str, str] | None = None) -> Browser:
     """Chromium with the extension. `home`: a HOME (with its XDG folders under it: its NSS
     database is the one Chromium trusts); `hosts`: names the browser itself resolves, each to
-    a port on 127.0.0.1; `args`: more of Chromium's flags."""
+    a port on 127.0.0.1; `args`: more of Chromium's flags; `environ`: more of its environment."""
     if not CHROMIUM.exists():
         pytest.fail("the extension tests need Debian's Chromium: apt-get install chromium", pytrace=False)
     args = [*CHROMIUM_ARGS, resolver_rules(hosts), *args]
-    env = home_env(home) if home else dict(os.environ)
+    env = (home_env(home) if home else dict(os.environ)) | (environ or {})
     if lang:
         args.append(f"--lang={lang}")
         env |= {"LANGUAGE": lang, "LANG": f"{lang}_FR.UTF-8" if lang == "fr" else env.get("LANG", "C")}

@@ -87,7 +87,7 @@ def test_the_extension_reaches_only_the_local_server_and_the_social_networks():
     opens (chrome.scripting), and Firefox's proxy.onRequest. No other site."""
     assert CHROMIUM["host_permissions"] == FIREFOX["host_permissions"]
     assert CHROMIUM["host_permissions"][:2] == LOOPBACK
-    assert set(CHROMIUM["permissions"]) == {"alarms", "notifications", "proxy", "storage", "scripting"}
+    assert set(CHROMIUM["permissions"]) == {"alarms", "idle", "notifications", "proxy", "storage", "scripting"}
     assert "content_scripts" not in CHROMIUM and "web_accessible_resources" not in CHROMIUM
     assert "optional_permissions" not in CHROMIUM and "optional_host_permissions" not in CHROMIUM
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.extension.conftest import EXTENSION, Browser, launch
+from tests.extension.notification_daemon import Desktop, desktop
 from tests.extension.patrol_sites import CHILD, HANDLE, LOOK_ALIKE, PatrolSites, patrol_sites
 from tests.support.watcher import sentinelle
 
@@ -32,11 +33,20 @@ def sites(tmp_path_factory) -> Iterator[PatrolSites]:
 
 
 @pytest.fixture(scope="module")
-def chromium(playwright_instance, sites: PatrolSites, tmp_path_factory) -> Iterator[tuple[Browser, object]]:
-    """Chromium paired with the sites' Sentinelle, the switch on. The test is about the patrol,
-    not about trust: the proxy's certificates are accepted (test_proxy_switch.py proves the trust)."""
+def notifications(tmp_path_factory) -> Iterator[Desktop]:
+    with desktop(tmp_path_factory.mktemp("desktop")) as shown:
+        yield shown
+
+
+@pytest.fixture(scope="module")
+def chromium(playwright_instance, sites: PatrolSites, notifications: Desktop,
+             tmp_path_factory) -> Iterator[tuple[Browser, object]]:
+    """Chromium paired with the sites' Sentinelle, the switch on, on a desktop that shows its
+    notifications. The test is about the patrol, not about trust: the proxy's certificates are
+    accepted (test_proxy_switch.py proves the trust)."""
     profile = tmp_path_factory.mktemp("chromium-patrol")
-    browser = launch(playwright_instance, profile, args=("--ignore-certificate-errors",))
+    browser = launch(playwright_instance, profile, args=("--ignore-certificate-errors",),
+                     environ={"DBUS_SESSION_BUS_ADDRESS": notifications.bus_address})
     try:
         yield browser, profile
     finally:
@@ -126,7 +136,7 @@ def test_the_patrol_looks_at_nothing_with_the_switch_off(chromium, sites: Patrol
     assert sum(len(n["looks"]) for n in sites.patrol().values()) == looks
 
 
-def test_remind_me_notifies_and_its_click_opens_her_searches(chromium, sites: PatrolSites):
+def test_remind_me_notifies_and_its_click_opens_her_searches(chromium, sites: PatrolSites, notifications: Desktop):
     browser, _ = chromium
     pair_and_switch_on(browser, sites)
     worker = browser.worker()
@@ -134,12 +144,11 @@ def test_remind_me_notifies_and_its_click_opens_her_searches(chromium, sites: Pa
     browser.wait_until(lambda: worker.evaluate("chrome.alarms.get('remind').then((a) => Boolean(a))"))
     assert worker.evaluate("chrome.alarms.get('patrol').then((a) => a ?? null)") is None
     worker.evaluate("chrome.alarms.create('remind', { when: Date.now() + 100 })")  # its hour has come
-    notification = browser.wait_until(lambda: browser.notifications().get("remind"), timeout=20)
-    assert notification["title"] == "Look for Alice (2 minutes)"
+    notification = notifications.wait_for("Look for Alice (2 minutes)")  # on the parent's desktop
+    assert browser.notifications().get("remind")
 
     windows = worker.evaluate("chrome.windows.getAll().then((w) => w.length)")
-    # The parent clicks it: the listener the worker registered is called as Chromium calls it.
-    worker.evaluate("chrome.notifications.onClicked.dispatch('remind')")
+    notifications.click(notification)  # the parent clicks it, as the desktop tells Chromium
     browser.wait_until(lambda: worker.evaluate("chrome.windows.getAll().then((w) => w.length)") == windows + 1,
                        timeout=20)
     urls = worker.evaluate("""chrome.windows.getAll({ populate: true }).then((all) =>
@@ -147,6 +156,35 @@ def test_remind_me_notifies_and_its_click_opens_her_searches(chromium, sites: Pa
     assert "https://www.instagram.com/explore/search/keyword/?q=Alice%20Martin" in urls
     assert f"https://x.com/search?q={HANDLE}&f=user" in urls
     assert browser.notifications().get("remind") is None
+
+
+def test_look_for_me_when_idle_waits_for_the_computer_not_an_hour(chromium):
+    """"When the computer is idle": no daily alarm, the browser's idle state decides, once a day.
+    (Headless Chromium has no user input to stop: the state change itself is the browser's, so
+    the decision it feeds is checked here on the extension's own module.)"""
+    browser, _ = chromium
+    worker = browser.worker()
+    worker.evaluate("chrome.storage.local.set({ patrolMode: 'look', patrolIdle: true })")
+    browser.wait_until(lambda: worker.evaluate(
+        "chrome.alarms.getAll().then((all) => !all.some((a) => ['patrol', 'remind'].includes(a.name)))"))
+    assert worker.evaluate("chrome.idle.queryState(600)") in ("active", "idle", "locked")
+    options = browser.open("options.html")
+    try:
+        assert options.locator("#patrol-hour").input_value() == "idle"
+        turns = options.evaluate("""import('./js/patrol.js').then(({ idleTurn }) => {
+            const now = new Date(2026, 11, 7, 14).getTime(), hour = 3600_000;
+            const look = { mode: 'look', hour: 18, idle: true };
+            return [idleTurn('idle', look, undefined, now), idleTurn('locked', look, now - 30 * hour, now),
+                    idleTurn('active', look, undefined, now), idleTurn('idle', look, now - 2 * hour, now),
+                    idleTurn('idle', { ...look, idle: false }, undefined, now),
+                    idleTurn('idle', { ...look, mode: 'remind' }, undefined, now)];
+        })""")
+        assert turns == [True, True, False, False, False, False]
+        options.select_option("#patrol-hour", "9")  # the parent picks an hour again: the daily alarm
+        browser.wait_until(lambda: worker.evaluate("chrome.alarms.get('patrol').then((a) => Boolean(a))"))
+        assert browser.storage()["patrolIdle"] is False
+    finally:
+        options.close()
 
 
 def test_both_modes_alarms_survive_a_browser_restart(playwright_instance, chromium, sites: PatrolSites, tmp_path):

@@ -11,13 +11,18 @@ both modes' alarms survive a restart of the browser.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 
 import pytest
+from sentinelle.server.setup.ca import COMMON_NAME
 
 from tests.extension.conftest import EXTENSION, Browser, launch
+from tests.extension.firefox import FIREFOX, firefox
 from tests.extension.notification_daemon import Desktop, desktop
 from tests.extension.patrol_sites import CHILD, HANDLE, LOOK_ALIKE, PatrolSites, patrol_sites
 from tests.support.watcher import sentinelle
@@ -212,3 +217,49 @@ def test_both_modes_alarms_survive_a_browser_restart(playwright_instance, chromi
         assert third.worker().evaluate("chrome.alarms.get('patrol').then((a) => a ?? null)") is None
     finally:
         third.context.close()
+
+
+async def test_firefox_patrols_too(tmp_path):
+    """The Firefox build, in Firefox ESR, on its own Sentinelle and fake networks: `sentinelle
+    patrol now` finds the look-alike, X's login wall stops X, Reddit stops at its bound, and the
+    patrol's window is closed. (A temporary add-on, the only kind BiDi installs, is removed when
+    Firefox restarts: the restart of the alarms is proved in Chromium only.)"""
+    if FIREFOX is None:
+        pytest.fail("the Firefox test needs Debian's firefox-esr: apt-get install firefox-esr", pytrace=False)
+    build = tmp_path / "firefox-build"
+    subprocess.run([str(EXTENSION / "make-firefox.sh"), str(build)], check=True, capture_output=True)
+    with patrol_sites(tmp_path / "sites") as sites:
+        profile = tmp_path / "profile"
+        profile.mkdir()
+        # Sentinelle's CA trusted in the profile, as `sentinelle setup` does for Firefox.
+        for args in (["-N", "--empty-password"],
+                     ["-A", "-n", COMMON_NAME, "-t", "C,,", "-i", str(sites.watcher.ca_file)]):
+            subprocess.run(["certutil", *args, "-d", f"sql:{profile}"], check=True, capture_output=True)
+        async with firefox(profile) as browser:
+            await browser.install(build)
+            tab = await browser.extension_tab()
+            await browser.evaluate(tab, f"chrome.storage.local.set({{ server: 'http://127.0.0.1:"
+                                        f"{sites.watcher.api_port}', token: {json.dumps(sites.watcher.token)} }})")
+            await browser.wait_for(tab, "chrome.storage.session.get('link').then((s) => s.link?.state === 'open')",
+                                   timeout=20)
+            await browser.go(tab, "options.html")
+            await browser.evaluate(tab, "document.querySelector('#proxy-switch').click()")
+            await browser.wait_for(tab, "document.querySelector('#proxy-status').dataset.tone === 'ok'")
+
+            done = await asyncio.to_thread(sentinelle, sites.watcher.data_dir, "patrol", "now",
+                                           "--api-port", str(sites.watcher.api_port))
+            assert "Asked the extension to look for her (1 connected)" in done.stdout
+            await browser.wait_for(tab, "chrome.storage.local.get('patrolNote')"
+                                        ".then((s) => s.patrolNote?.key === 'patrolNoteDone')", timeout=240)
+            code, alerts = sites.api("GET", "/api/alerts")
+            found = [a for a in alerts if a["account"] == LOOK_ALIKE and a["kind"] == "impersonation"]
+            assert found, f"no alert; patrol: {sites.patrol()}"
+            networks = sites.patrol()
+            assert [(lk["what"], lk["term"]) for lk in networks["instagram"]["looks"]] \
+                == [("search", CHILD), ("search", HANDLE)]
+            assert networks["x"]["stopped"] == "login" and len(networks["x"]["looks"]) == 1
+            assert [(lk["outcome"], lk["scrolls"]) for lk in networks["reddit"]["looks"]] \
+                == [("bound", SCROLLS_PER_PAGE)] * 2
+            # Only the extension's tab is left: the patrol's window is closed.
+            contexts = (await browser.call("browsingContext.getTree", {}))["contexts"]
+            assert [c["url"] for c in contexts if not c["url"].startswith(browser.url(""))] in ([], ["about:blank"])

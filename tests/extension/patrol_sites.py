@@ -48,13 +48,14 @@ fetch("/api/v1/web/search/topsearch/?query=" + encodeURIComponent(q)).then((r) =
 LOGIN_WALL = b"""<!doctype html><meta charset="utf-8"><title>X</title>
 <form><input name="user"><input type="password" name="pass"><button>Log in</button></form>"""
 
-# Each scroll near the bottom fetches the next page of results and makes the page taller: it never ends.
+# Each scroll near the bottom fetches the next page of results and makes the page taller: it never
+# ends. Each fetch says whether the page was hidden (a minimized window's page is).
 ENDLESS = b"""<!doctype html><meta charset="utf-8"><title>Reddit</title><div id="list"></div>
 <script>
 let page = 0;
 function more() {
   page += 1;
-  fetch("/svc/more?page=" + page).then(() => {
+  fetch("/svc/more/" + document.visibilityState + "?page=" + page).then(() => {
     const block = document.createElement("div");
     block.style.height = "3000px";
     block.textContent = "results " + page;
@@ -90,7 +91,8 @@ def site_files() -> dict[str, tuple[str, bytes]]:
         "/v/t51.2885-19/502_1_2_n.jpg": ("image/jpeg", stranger),
         "/search": ("text/html; charset=utf-8", LOGIN_WALL),  # x.com/search
         "/search/": ("text/html; charset=utf-8", ENDLESS),  # www.reddit.com/search/
-        "/svc/more": ("application/json", b"{}"),
+        "/svc/more/hidden": ("application/json", b"{}"),
+        "/svc/more/visible": ("application/json", b"{}"),
     }
 
 

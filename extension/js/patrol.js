@@ -1,6 +1,6 @@
 // Looking for her every day (issue 26): the plan of a patrol and its bounds, as pure functions.
 // Two modes, chosen in the options page and kept in chrome.storage.local:
-//  - "remind" (the default once a child has a name): a daily notification opens her searches in
+//  - "remind" (the default once a child has a name): a daily notification opens her searches
 //    together, in front of the parent, who scrolls;
 //  - "look" (opt-in): a daily patrol, minimized and out of the parent's way (patrol-run.js), opens each network's
 //    own search for each of her names and handles, then a few watch-list profiles.

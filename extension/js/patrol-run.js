@@ -249,28 +249,13 @@ async function probe(tabId) {
   }
 }
 
+/** Two screens down (js/patrol-scroll.js, injected). */
 async function scroll(tabId) {
   try {
-    await chrome.scripting.executeScript({ target: { tabId }, func: scrollDown });
+    await chrome.scripting.executeScript({ target: { tabId }, files: ["js/patrol-scroll.js"] });
     return true;
   } catch {
     return false;
-  }
-}
-
-/**
- * Injected: two screens down. The patrol's window is minimized, so its page is hidden, and a
- * hidden page is not rendered: the browser sends it no scroll event and loads none of its lazy
- * pictures until it is shown. What a reader's scroll would have set off is set off here: the
- * scroll event, and the lazy pictures of the screens scrolled past. (A page that waits for its
- * end to come into view, an IntersectionObserver, still waits: see docs/parents.md.)
- */
-function scrollDown() {
-  scrollBy(0, innerHeight * 2);
-  if (document.visibilityState !== "hidden") return;
-  document.dispatchEvent(new Event("scroll", { bubbles: true }));
-  for (const img of document.querySelectorAll("img[loading=lazy]")) {
-    if (img.getBoundingClientRect().top < innerHeight) img.loading = "eager";
   }
 }
 

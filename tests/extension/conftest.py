@@ -272,10 +272,11 @@ def resolver_rules(hosts: dict[str, int] | None = None) -> str:
 
 def launch(playwright, profile: Path, *, lang: str | None = None, home: Path | None = None,
            hosts: dict[str, int] | None = None, args: tuple[str, ...] = (),
-           environ: dict[str, str] | None = None) -> Browser:
+           environ: dict[str, str] | None = None, headless: bool = True) -> Browser:
     """Chromium with the extension. `home`: a HOME (with its XDG folders under it: its NSS
     database is the one Chromium trusts); `hosts`: names the browser itself resolves, each to
-    a port on 127.0.0.1; `args`: more of Chromium's flags; `environ`: more of its environment."""
+    a port on 127.0.0.1; `args`: more of Chromium's flags; `environ`: more of its environment;
+    `headless`: False to draw its windows (on the X display `environ` names)."""
     if not CHROMIUM.exists():
         pytest.fail("the extension tests need Debian's Chromium: apt-get install chromium", pytrace=False)
     args = [*CHROMIUM_ARGS, resolver_rules(hosts), *args]
@@ -284,7 +285,7 @@ def launch(playwright, profile: Path, *, lang: str | None = None, home: Path | N
         args.append(f"--lang={lang}")
         env |= {"LANGUAGE": lang, "LANG": f"{lang}_FR.UTF-8" if lang == "fr" else env.get("LANG", "C")}
     context = playwright.chromium.launch_persistent_context(
-        profile, executable_path=str(CHROMIUM), headless=True, args=args, env=env,
+        profile, executable_path=str(CHROMIUM), headless=headless, args=args, env=env,
         locale=lang or "en-US",
     )
     worker = (context.service_workers or [None])[0] or context.wait_for_event("serviceworker")

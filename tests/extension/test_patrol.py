@@ -12,6 +12,7 @@ both modes' alarms survive a restart of the browser.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import subprocess
@@ -21,7 +22,7 @@ from collections.abc import Iterator
 import pytest
 from sentinelle.server.setup.ca import COMMON_NAME
 
-from tests.extension.conftest import EXTENSION, Browser, launch
+from tests.extension.conftest import CHROMIUM, CHROMIUM_ARGS, EXTENSION, EXTENSION_ID, Browser, launch, resolver_rules
 from tests.extension.firefox import FIREFOX, firefox
 from tests.extension.notification_daemon import Desktop, desktop
 from tests.extension.patrol_sites import CHILD, HANDLE, LOOK_ALIKE, PatrolSites, patrol_sites
@@ -62,7 +63,10 @@ def pair_and_switch_on(browser: Browser, sites: PatrolSites) -> None:
     watcher = sites.watcher
     browser.worker().evaluate("([server, token]) => chrome.storage.local.set({server, token})",
                               [f"http://127.0.0.1:{watcher.api_port}", watcher.token])
-    browser.wait_until(lambda: browser.storage("session").get("link", {}).get("state") == "open", timeout=20)
+    try:
+        browser.wait_until(lambda: browser.storage("session").get("link", {}).get("state") == "open", timeout=20)
+    except TimeoutError:
+        raise AssertionError(f"not paired: {browser.storage('session')}, {browser.storage()}") from None
     options = browser.open("options.html")
     try:
         route = options.evaluate("import('./js/proxy.js').then((m) => m.applyProxy())")
@@ -107,10 +111,9 @@ def test_patrol_now_finds_a_look_alike_wearing_her_photo_and_stops_where_it_must
     reddit = networks["reddit"]["looks"]
     assert [(lk["outcome"], lk["scrolls"]) for lk in reddit] == [("bound", SCROLLS_PER_PAGE)] * 2
     # Its scrolls did load more (each load fetches one page of results), and no more than the bound
-    # allows, though the minimized window's page is hidden (the browser sends it no scroll event).
-    loads = [hit.rsplit("/", 1)[1] for hit in sites.origin.hits if hit.startswith("/svc/more/")]
+    # allows. (Headless Chromium draws its minimized windows: the hidden page is the next test's.)
+    loads = [hit for hit in sites.origin.hits if hit.startswith("/svc/more/")]
     assert 2 < len(loads) <= 2 * (1 + SCROLLS_PER_PAGE)
-    assert set(loads) == {"hidden"}, loads
     assert networks["facebook"]["stopped"] is None
     assert len(browser.context.pages) == pages_before  # the patrol's window is closed
     assert browser.worker().evaluate("chrome.windows.getAll().then((w) => w.length)") >= 1
@@ -128,6 +131,106 @@ def test_patrol_now_finds_a_look_alike_wearing_her_photo_and_stops_where_it_must
         popup.close()
     out = sentinelle(sites.watcher.data_dir, "patrol").stdout
     assert "stopped at a login page" in out and f"alert #{alert['id']} (@{LOOK_ALIKE} pretends to be her)" in out
+
+
+class Worker:
+    """The extension's service worker in a Chromium that no Playwright drives: Playwright makes
+    every page it drives visible, so a hidden page is seen only without it (raw DevTools protocol,
+    attached to the worker alone)."""
+
+    def __init__(self, ws) -> None:
+        self._ws, self._ids, self.session = ws, iter(range(1, 1_000_000)), None
+
+    async def call(self, method: str, params: dict, session: str | None = None) -> dict:
+        message_id = next(self._ids)
+        await self._ws.send_json({"id": message_id, "method": method, "params": params,
+                                  **({"sessionId": session} if session else {})})
+        while True:  # events in between are not ours
+            answer = await self._ws.receive_json()
+            if answer.get("id") == message_id:
+                assert "error" not in answer, answer
+                return answer["result"]
+
+    async def evaluate(self, expression: str):
+        result = await self.call("Runtime.evaluate", {"expression": expression, "awaitPromise": True,
+                                                      "returnByValue": True}, self.session)
+        assert "exceptionDetails" not in result, result
+        return result["result"].get("value")
+
+
+@contextlib.asynccontextmanager
+async def unwatched_chromium(profile, hosts: dict[str, int]):
+    """Chromium with the extension, headless, started without Playwright; its worker."""
+    import aiohttp
+
+    process = subprocess.Popen(
+        [str(CHROMIUM), "--headless", f"--user-data-dir={profile}", "--remote-debugging-port=0",
+         *CHROMIUM_ARGS, resolver_rules(hosts), "--ignore-certificate-errors", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        port_file = profile / "DevToolsActivePort"
+        for _ in range(300):
+            if port_file.exists() and len(port_file.read_text().split()) == 2:
+                break
+            await asyncio.sleep(0.1)
+        port, path = port_file.read_text().split()
+        async with aiohttp.ClientSession() as http, http.ws_connect(f"ws://127.0.0.1:{port}{path}",
+                                                                     max_msg_size=0) as ws:
+            worker = Worker(ws)
+            for _ in range(300):
+                targets = (await worker.call("Target.getTargets", {}))["targetInfos"]
+                found = [t for t in targets if t["type"] == "service_worker"
+                         and t["url"].startswith(f"chrome-extension://{EXTENSION_ID}/")]
+                if found:
+                    break
+                await asyncio.sleep(0.1)
+            worker.session = (await worker.call("Target.attachToTarget",
+                                                {"targetId": found[0]["targetId"], "flatten": True}))["sessionId"]
+            for _ in range(100):  # its bindings come with its script
+                if await worker.evaluate("typeof chrome === 'object' && Boolean(chrome.windows)"):
+                    break
+                await asyncio.sleep(0.1)
+            yield worker
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+async def test_the_patrols_scroll_sets_off_loading_in_a_hidden_page(sites: PatrolSites, tmp_path):
+    """On a desktop the patrol's minimized window's page is hidden, and a browser sends a hidden
+    page no scroll event: an endless list would not load more on a bare scroll. The patrol's
+    scroll (js/patrol-scroll.js) sets it off. Headless Chromium draws its minimized windows (their
+    pages stay visible), not its tabs in the background: one stands in for the minimized window.
+    (The page is served straight to this browser: the proxy is not what is tested here.)"""
+    async with unwatched_chromium(tmp_path / "profile", {"www.reddit.com": sites.origin.port}) as worker:
+        tab = (await worker.evaluate("chrome.tabs.create({ url: 'https://www.reddit.com/search/?q=hidden', "
+                                     "active: false })"))["id"]
+
+        async def run(injected: str):
+            return await worker.evaluate(f"chrome.scripting.executeScript({{ target: {{ tabId: {tab} }}, "
+                                         f"{injected} }}).then(([done]) => done.result)")
+
+        def hidden_loads() -> int:
+            return sites.origin.hits.count("/svc/more/hidden")
+
+        before = hidden_loads()
+        for _ in range(200):
+            if await worker.evaluate(f"chrome.tabs.get({tab}).then((t) => t.status)") == "complete" \
+                    and hidden_loads() == before + 1:  # its first results, fetched as it loads
+                break
+            await asyncio.sleep(0.1)
+        assert await run("func: () => document.visibilityState") == "hidden"
+        assert hidden_loads() == before + 1
+        for _ in range(2):  # a bare scroll: the page is not told, and loads nothing more
+            await run("func: () => scrollBy(0, innerHeight * 2)")
+            await asyncio.sleep(1)
+        assert hidden_loads() == before + 1
+        await run("files: ['js/patrol-scroll.js']")  # the patrol's own scroll
+        for _ in range(100):
+            if hidden_loads() == before + 2:
+                break
+            await asyncio.sleep(0.1)
+        assert hidden_loads() == before + 2
 
 
 def test_the_patrol_looks_at_nothing_with_the_switch_off(chromium, sites: PatrolSites):

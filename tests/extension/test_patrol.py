@@ -12,6 +12,7 @@ both modes' alarms survive a restart of the browser.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import re
@@ -196,7 +197,18 @@ async def unwatched_chromium(profile, hosts: dict[str, int]):
         process.wait(20)
 
 
-async def test_the_patrols_scroll_sets_off_loading_in_a_hidden_page(sites: PatrolSites, tmp_path):
+def in_own_loop(coroutine):
+    """Run an async test body on an event loop of its own thread: Playwright's sync API holds this
+    thread's loop for the module."""
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
+
+def test_the_patrols_scroll_sets_off_loading_in_a_hidden_page(sites: PatrolSites, tmp_path):
+    in_own_loop(hidden_page(sites, tmp_path))
+
+
+async def hidden_page(sites: PatrolSites, tmp_path) -> None:
     """On a desktop the patrol's minimized window's page is hidden, and a browser sends a hidden
     page no scroll event: an endless list would not load more on a bare scroll. The patrol's
     scroll (js/patrol-scroll.js) sets it off. Headless Chromium draws its minimized windows (their
@@ -325,7 +337,11 @@ def test_both_modes_alarms_survive_a_browser_restart(playwright_instance, chromi
         third.context.close()
 
 
-async def test_firefox_patrols_too(tmp_path):
+def test_firefox_patrols_too(tmp_path):
+    in_own_loop(firefox_patrols(tmp_path))
+
+
+async def firefox_patrols(tmp_path) -> None:
     """The Firefox build, in Firefox ESR, on its own Sentinelle and fake networks: `sentinelle
     patrol now` finds the look-alike, X's login wall stops X, Reddit stops at its bound, and the
     patrol's window is closed. (A temporary add-on, the only kind BiDi installs, is removed when
@@ -349,8 +365,15 @@ async def test_firefox_patrols_too(tmp_path):
             await browser.wait_for(tab, "chrome.storage.session.get('link').then((s) => s.link?.state === 'open')",
                                    timeout=20)
             await browser.go(tab, "options.html")
+            await browser.wait_for(tab, "document.querySelector('#pairing-status').dataset.tone === 'ok'")
             await browser.evaluate(tab, "document.querySelector('#proxy-switch').click()")
-            await browser.wait_for(tab, "document.querySelector('#proxy-status').dataset.tone === 'ok'")
+            try:
+                await browser.wait_for(tab, "document.querySelector('#proxy-status').dataset.tone === 'ok'",
+                                       timeout=30)
+            except TimeoutError:
+                raise AssertionError(await browser.evaluate(tab, """[document.querySelector('#proxy-status')
+                    .outerHTML, document.querySelector('#proxy-switch').checked,
+                    await chrome.storage.local.get(['proxyOn', 'proxyRoute'])]""")) from None
 
             done = await asyncio.to_thread(sentinelle, sites.watcher.data_dir, "patrol", "now",
                                            "--api-port", str(sites.watcher.api_port))

@@ -62,6 +62,9 @@ def chromium(playwright_instance, sites: PatrolSites, notifications: Desktop,
 
 def pair_and_switch_on(browser: Browser, sites: PatrolSites) -> None:
     watcher = sites.watcher
+    # The worker's first connection, unpaired, ends first: a pairing stored while it runs waits
+    # for the next poll alarm (watch.js takes one stream at a time).
+    browser.wait_until(lambda: browser.storage("session").get("link"), timeout=20)
     browser.worker().evaluate("([server, token]) => chrome.storage.local.set({server, token})",
                               [f"http://127.0.0.1:{watcher.api_port}", watcher.token])
     try:

@@ -240,6 +240,21 @@ export class Api {
     return this.json("/api/notify/hours", { method: "PUT", json: hours });
   }
 
+  /** Each network's last patrol (`{ networks, extension_connected }`: server/api/patrol.py). */
+  patrol() {
+    return this.json("/api/patrol");
+  }
+
+  /** The patrol starts a look (`{ run, platform, what, term, child, url }`); resolves to it, with its id. */
+  startLook(look) {
+    return this.json("/api/patrol", { method: "POST", json: look });
+  }
+
+  /** The patrol ends look `id`: `{ outcome, scrolls, requests }`. */
+  endLook(id, result) {
+    return this.json(`/api/patrol/${Number(id)}`, { method: "PATCH", json: result });
+  }
+
   /** Enroll files (File or Blob with a name); resolves to one outcome per file. */
   enroll(files, child) {
     const form = new FormData();

@@ -4,6 +4,7 @@
 
 import { serve } from "./messaging.js";
 import { alertIdOf } from "./notify.js";
+import { registerPatrol } from "./patrol-run.js";
 import { refreshProxy, routeRequest, socialOrigins } from "./proxy.js";
 import { POLL_ALARM, ensureAlarm, ensureStream, sync } from "./watch.js";
 
@@ -50,6 +51,8 @@ chrome.storage.onChanged.addListener((changes, area) => {
 // (Chromium has no onRequest: it applies a PAC script, proxy.js). At the top level, so Firefox
 // keeps the listener across restarts of the event page and holds requests until it is back.
 globalThis.browser?.proxy?.onRequest?.addListener(routeRequest, { urls: socialOrigins() });
+
+registerPatrol(); // looking for her every day: its alarms and its notification (patrol-run.js)
 
 serve({
   // A page changed something (a status, the pairing) or just opened: bring the badge up to date.

@@ -5,33 +5,9 @@
 
 import { platformName, t } from "./i18n.js";
 import { text } from "./page.js";
-import { safeUrl } from "./places.js";
+import { searchTerms, searchUrl } from "./searches.js";
 
 const $ = (id) => document.getElementById(id);
-
-export async function loadSearches() {
-  const response = await fetch(chrome.runtime.getURL("data/search.json"));
-  return response.json();
-}
-
-/** Her full name, nicknames, then her own handles: each once, whatever its case. */
-export function searchTerms(child) {
-  const terms = [child.name, ...child.aliases, ...child.handles.map(([, handle]) => handle)];
-  const seen = new Set();
-  return terms.map((term) => term.trim()).filter((term) => {
-    const key = term.toLocaleLowerCase();
-    if (!term || seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
-
-/** A network's search address for `term`: the term written with encodeURIComponent, nothing else
- *  of it reaches the address. Null for a template that does not make an https address. */
-export function searchUrl(template, term) {
-  const url = safeUrl(template.replaceAll("{q}", encodeURIComponent(term)));
-  return url && url.startsWith("https://") ? url : null;
-}
 
 /** Show the links for `children` (GET /api/children) from `searches` (data/search.json). */
 export function showLookForHer(children, searches) {

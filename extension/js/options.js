@@ -8,6 +8,7 @@ import { clearChannels, enableChannels, listChannels, setUpChannels } from "./ch
 import { enableChildren, listChildren, setUpChildren } from "./children.js";
 import { dateTime, t, tn } from "./i18n.js";
 import { send } from "./messaging.js";
+import { setUpPatrol } from "./patrol-options.js";
 import { explain, fromTemplate, localize, say, showApiImage } from "./page.js";
 import { applyProxy, clearProxy, proxyStatus, refreshProxy, routesEachRequest, socialOrigins } from "./proxy.js";
 import { SettingsError, clearPairing, getPairing, getServer, normaliseServer, savePairing } from "./settings.js";
@@ -42,7 +43,7 @@ async function main() {
   });
   setUpChildren(listPhotos);
   setUpChannels();
-  await Promise.all([showPairing(), showProxy()]);
+  await Promise.all([showPairing(), showProxy(), setUpPatrol()]);
 }
 
 // -- pairing ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import { dateTime, named, platformName, relativeTime, statusName, t, tn } from "
 import { listen, send } from "./messaging.js";
 import { explain, extensionUrl, fromTemplate, localize, openTab, showApiImage } from "./page.js";
 import { isImpersonation, pretendsToBe } from "./impersonation.js";
+import { showPatrol } from "./patrol-view.js";
 import { accountOf, placeLabel } from "./places.js";
 import { getLink } from "./settings.js";
 
@@ -39,6 +40,7 @@ async function render() {
   document.getElementById("empty").hidden = alerts.length > 0;
   const list = document.getElementById("alerts");
   list.replaceChildren(...alerts.slice(0, SHOWN).map((alert) => card(api, alert)));
+  await showPatrol(api).catch(() => {}); // an older Sentinelle has no /api/patrol: the alerts still show
 }
 
 function card(api, alert) {

@@ -11,7 +11,9 @@ import { dateTime, named, platformName, relativeTime, statusName, t, tn, uiLangu
 import { listen, send } from "./messaging.js";
 import { explain, fromTemplate, localize, showApiImage, text } from "./page.js";
 import { impersonated, impostor, isImpersonation, resemblanceText } from "./impersonation.js";
-import { loadSearches, showLookForHer } from "./look-for-her.js";
+import { showLookForHer } from "./look-for-her.js";
+import { showPatrol } from "./patrol-view.js";
+import { loadSearches } from "./searches.js";
 import { accountOf, firstPosterOf, safeUrl } from "./places.js";
 import { loadNextSteps, pickCountry, saveCountry, stepsFor } from "./next-steps.js";
 import { visibleOutline } from "./outline.js";
@@ -77,6 +79,7 @@ async function refresh() {
     page.selected && renderDetail(page.selected),
     showWatchList(page.api, page.nextSteps, accountDecided),
     page.api.children().then((children) => showLookForHer(children, page.searches), () => {}),
+    showPatrol(page.api).catch(() => {}),
   ]);
 }
 

@@ -2,6 +2,7 @@
 //  - the event stream (fetch + SseParser): each `alert` or `sighting` event syncs within a second;
 //    a `watch` event (an account that only looks like the child, on the watch list) is passed on
 //    to the open pages and nothing more: the watch list is the quiet tier, no notification, no badge;
+//    a `patrol` event (`sentinelle patrol now`) starts a look for her (patrol-run.js);
 //  - the `poll` alarm, every 30 s, which also reopens the stream after the worker was stopped.
 // Nothing is kept in globals: the stream is held by a Web Lock (released when the worker dies),
 // and what must outlive the worker (the last alert notified, the link state) is in chrome.storage.
@@ -11,6 +12,7 @@ import { showCount, showTrouble } from "./badge.js";
 import { broadcast } from "./messaging.js";
 import { isImpersonation } from "./impersonation.js";
 import { notifyAlert } from "./notify.js";
+import { lookNow } from "./patrol-run.js";
 import { getPairing, setLink } from "./settings.js";
 import { SseParser } from "./sse.js";
 
@@ -154,6 +156,9 @@ async function readStream(api) {
       }
       if (events.some((event) => event.type === "watch")) {
         await broadcast("watchChanged"); // the review page's watch list: no badge, no notification
+      }
+      if (events.some((event) => event.type === "patrol")) {
+        lookNow("asked").catch(console.error); // `sentinelle patrol now`: runs beside the stream
       }
     }
   } finally {

@@ -26,8 +26,10 @@ from sentinelle.server.store.records import STATUSES, Store, StoreError
 from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.api.common import (
     ID,
+    EVENTS,
     PROTECTED,
     STORE,
+    STREAMS,
     error,
     json_of,
     refresh_protected,
@@ -47,6 +49,7 @@ from sentinelle.server.api.handshake import (
 from sentinelle.server.api.notify import NOTIFIER, NOTIFY_ROUTES
 from sentinelle.server.api.pac import CONTENT_TYPE as PAC_CONTENT_TYPE
 from sentinelle.server.api.cases import CASE_ROUTES
+from sentinelle.server.api.patrol import PATROL_ROUTES
 from sentinelle.server.api.people import PEOPLE_ROUTES
 from sentinelle.server.api.usage import process_usage
 from sentinelle.server.casefile import case as casefile
@@ -56,11 +59,9 @@ from sentinelle.server.notify.sender import Notifier
 from sentinelle.server.version import sentinelle_version
 from yarl import URL
 
-EVENTS = web.AppKey("events", Events)
 TOKEN = web.AppKey("token", str)
 PORT = web.AppKey("port", int)
 COUNTS = web.AppKey("counts", Callable[[], dict])
-STREAMS = web.AppKey("streams", weakref.WeakSet)
 PROXY = web.AppKey("proxy", dict)
 CONTACTS = web.AppKey("contacts", Contacts)
 SESSIONS = web.AppKey("sessions", Sessions)
@@ -158,6 +159,7 @@ def create_app(
             *PEOPLE_ROUTES,
             *CASE_ROUTES,
             *NOTIFY_ROUTES,
+            *PATROL_ROUTES,
         ]
     )
     return app
@@ -389,7 +391,8 @@ async def photo_thumbnail(request: web.Request) -> web.Response:
 
 async def event_stream(request: web.Request) -> web.StreamResponse:
     """Server-Sent Events: an `alert` event for each new alert, `sighting` for a repeat, `watch`
-    for a new account on the watch list."""
+    for a new account on the watch list, `patrol` when the parent asks the extension to look for
+    her now (server/api/patrol.py)."""
     streams = request.app[STREAMS]
     if len(streams) >= MAX_STREAMS:
         raise error(web.HTTPTooManyRequests, f"{MAX_STREAMS} event streams are open already: close one")

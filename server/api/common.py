@@ -1,9 +1,12 @@
-"""What the API's handlers share: where the store and the protected set hang on the app, what an
-id looks like, bodies read within bounds, and errors as JSON."""
+"""What the API's handlers share: where the store, the protected set, the events and the open
+streams hang on the app, what an id looks like, bodies read within bounds, and errors as JSON."""
 
 from __future__ import annotations
 
+import weakref
+
 from aiohttp import web
+from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.protected import LiveIndex
 from sentinelle.server.store.door import StoreDoor
 
@@ -12,6 +15,9 @@ PROTECTED = web.AppKey("protected", LiveIndex)
 # A number in a route (an alert's, a photo's, a child's) or a query: ASCII digits only (a
 # route's `\d` takes `٣` too, which int() reads as 3).
 ID = "[0-9]{1,18}"
+EVENTS = web.AppKey("events", Events)
+# The event streams open now: whether an extension is listening.
+STREAMS = web.AppKey("streams", weakref.WeakSet)
 
 
 def with_links(alert: dict) -> dict:

@@ -5,7 +5,7 @@ prints is written for a parent, and `--json` where a script wants to read it.
 
 A command imports what it uses when it runs, not when the program starts: the matching engine
 (OpenCV, faiss, numpy), mitmproxy and aiohttp cost seconds to load, and `token`, `log`,
-`photos`, `child`, `watchlist`, `notify` (but to check or send), `doctor` and `setup` need none of them
+`photos`, `child`, `watchlist`, `patrol`, `notify` (but to check or send), `doctor` and `setup` need none of them
 (tests/server/cli/test_startup.py).
 """
 
@@ -432,9 +432,10 @@ def token(obj: Context) -> None:
 from sentinelle.server.cli.cases import case, reported
 from sentinelle.server.cli.children import child, said_whom, watchlist
 from sentinelle.server.cli.notify import notify
+from sentinelle.server.cli.patrol import patrol
 from sentinelle.server.cli.setup_commands import doctor, service, setup, uninstall
 
-for _command in (setup, service, doctor, uninstall, child, watchlist, notify, reported, case):
+for _command in (setup, service, doctor, uninstall, child, watchlist, notify, patrol, reported, case):
     cli.add_command(_command)
 
 

@@ -34,6 +34,7 @@ from sentinelle.server.store.schema import (
 )
 from sentinelle.server.store.cases import Cases
 from sentinelle.server.store.outbox import Outbox
+from sentinelle.server.store.patrol import Patrols
 from sentinelle.server.store.watchlist import WatchList
 
 if TYPE_CHECKING:  # the matching engine is loaded only by what compares images
@@ -85,10 +86,10 @@ def _owner_only(database: Path) -> None:
             path.chmod(0o600)
 
 
-class Store(WatchList, Cases, Outbox):
+class Store(WatchList, Cases, Outbox, Patrols):
     """Sentinelle's database and evidence folder (and the watch list: server/store/watchlist.py;
     cases, reports, takedowns and returns: server/store/cases.py; the parent's channels and what
-    is due to them: server/store/outbox.py)."""
+    is due to them: server/store/outbox.py; the patrol's looks: server/store/patrol.py)."""
 
     def __init__(self, data_dir: Path, *, read_only: bool = False) -> None:
         """Open (and bring up to date) the store of `data_dir`; `read_only`: a connection that can
@@ -339,7 +340,8 @@ class Store(WatchList, Cases, Outbox):
         return rows[0] if rows else None
 
     def sightings(self, alert_id: int) -> list[dict]:
-        """An alert's sightings, oldest first; response headers and feed record decoded from JSON."""
+        """An alert's sightings, oldest first; response headers and feed record decoded from JSON,
+        and `found_while`: the patrol's look it was made during, if any (server/store/patrol.py)."""
         rows = list(self._db.query(
             "SELECT * FROM sightings WHERE alert_id = ? ORDER BY id", [alert_id]
         ))
@@ -347,6 +349,7 @@ class Store(WatchList, Cases, Outbox):
             for column in ("response_headers", "attribution", "region"):
                 if isinstance(row.get(column), str):
                     row[column] = json.loads(row[column])
+            row["found_while"] = self.found_while(row["platform"], row["seen_at"], row["page_url"])
         return rows
 
     def set_status(self, alert_id: int, status: str) -> dict:

@@ -313,9 +313,21 @@ def _add_notify(db: sqlite_utils.Database) -> None:
     db["preferences"].create({"key": str, "value": str}, pk="key", not_null={"value"})
 
 
+def _add_patrol(db: sqlite_utils.Database) -> None:
+    """Looking for her (server/store/patrol.py): each look of the extension's patrol, one search
+    or one profile on one network, stamped by the server when it starts and ends, with what
+    stopped it. What it found is read from the sightings and the watch list, never stored here."""
+    db["patrol"].create(
+        {"id": int, "run": str, "platform": str, "what": str, "term": str, "child": str, "url": str,
+         "started_at": str, "ended_at": str, "outcome": str, "scrolls": int, "requests": int},
+        pk="id", not_null={"run", "platform", "what", "term", "url", "started_at"},
+    )
+    db["patrol"].create_index(["platform", "started_at"])
+
+
 MIGRATIONS = [_create_v1, _add_attribution, _add_local_features, _add_region, _platform_image_keys,
               _add_first_poster, _add_child_names, _add_impersonation, _add_avatar_views,
-              _one_child_one_name, _one_image_key, _add_account_ids_and_stories, _add_cases, _add_notify]
+              _one_child_one_name, _one_image_key, _add_account_ids_and_stories, _add_cases, _add_notify, _add_patrol]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

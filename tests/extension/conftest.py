@@ -272,20 +272,23 @@ def resolver_rules(hosts: dict[str, int] | None = None) -> str:
 
 
 def launch(playwright, profile: Path, *, lang: str | None = None, home: Path | None = None,
-           hosts: dict[str, int] | None = None, installed: bool = False) -> Browser:
+           hosts: dict[str, int] | None = None, installed: bool = False, args: tuple[str, ...] = (),
+           environ: dict[str, str] | None = None, headless: bool = True) -> Browser:
     """Chromium with the extension. `home`: a HOME (with its XDG folders under it: its NSS
     database is the one Chromium trusts); `hosts`: names the browser itself resolves, each to
     a port on 127.0.0.1; `installed`: the extension as the profile holds it installed, rather
-    than given with `--load-extension` (which Chromium installs anew at each start)."""
+    than given with `--load-extension` (which Chromium installs anew at each start); `args`:
+    more of Chromium's flags; `environ`: more of its environment; `headless`: False to draw its
+    windows (on the X display `environ` names)."""
     if not CHROMIUM.exists():
         pytest.fail("the extension tests need Debian's Chromium: apt-get install chromium", pytrace=False)
-    args = [*(BROWSER_ARGS if installed else CHROMIUM_ARGS), resolver_rules(hosts)]
-    env = home_env(home) if home else dict(os.environ)
+    args = [*(BROWSER_ARGS if installed else CHROMIUM_ARGS), resolver_rules(hosts), *args]
+    env = (home_env(home) if home else dict(os.environ)) | (environ or {})
     if lang:
         args.append(f"--lang={lang}")
         env |= {"LANGUAGE": lang, "LANG": f"{lang}_FR.UTF-8" if lang == "fr" else env.get("LANG", "C")}
     context = playwright.chromium.launch_persistent_context(
-        profile, executable_path=str(CHROMIUM), headless=True, args=args, env=env,
+        profile, executable_path=str(CHROMIUM), headless=headless, args=args, env=env,
         locale=lang or "en-US", ignore_default_args=["--disable-extensions"] if installed else None,
     )
     worker = (context.service_workers or [None])[0] or context.wait_for_event("serviceworker")

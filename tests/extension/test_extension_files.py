@@ -82,9 +82,12 @@ def test_the_fixed_key_gives_the_documented_extension_id():
     assert EXTENSION_ID in (EXTENSION / "README.md").read_text()
 
 
-def test_the_extension_reaches_only_the_local_server():
-    assert CHROMIUM["host_permissions"] == LOOPBACK
-    assert set(CHROMIUM["permissions"]) == {"alarms", "notifications", "proxy", "storage"}
+def test_the_extension_reaches_only_the_local_server_and_the_social_networks():
+    """Loopback for the API; the social networks for the patrol to read and scroll the pages it
+    opens (chrome.scripting), and Firefox's proxy.onRequest. No other site."""
+    assert CHROMIUM["host_permissions"] == FIREFOX["host_permissions"]
+    assert CHROMIUM["host_permissions"][:2] == LOOPBACK
+    assert set(CHROMIUM["permissions"]) == {"alarms", "idle", "notifications", "proxy", "storage", "scripting"}
     assert "content_scripts" not in CHROMIUM and "web_accessible_resources" not in CHROMIUM
     assert "optional_permissions" not in CHROMIUM and "optional_host_permissions" not in CHROMIUM
 
@@ -189,7 +192,7 @@ def used_message_keys() -> set[str]:
         source = script.read_text()
         keys |= set(re.findall(r'\bt\("(\w+)"', source))
         keys |= {f"{k}_{form}" for k in re.findall(r'\btn\("(\w+)"', source) for form in ("one", "other")}
-        keys |= set(re.findall(r'"((?:error|link|resemblance)[A-Z]\w+)"', source))
+        keys |= set(re.findall(r'"((?:error|link|resemblance|patrolNote|patrolStopped)[A-Z]\w+)"', source))
     keys |= {f"status_{s}" for s in STATUSES}
     keys |= {f"platform_{p}" for p in [*SOCIAL_DOMAINS, OTHER_PLATFORM]}
     return keys

@@ -310,8 +310,9 @@ async def test_every_route_refuses_a_web_pages_request(api):
     """Fetch metadata: a page's request (`same-site`: another port of 127.0.0.1; `cross-site`)
     is refused on every route, with the token and without an Origin (an <img>, a <script>)."""
     routes = every_route(api.app)
-    assert len(routes) == 29 and ("POST", "/api/hello") in routes and ("DELETE", "/api/children/1") in routes
+    assert len(routes) == 33 and ("POST", "/api/hello") in routes and ("DELETE", "/api/children/1") in routes
     assert ("GET", "/api/cases") in routes and ("POST", "/api/reports") in routes
+    assert ("POST", "/api/patrol/now") in routes
     for method, path in routes:
         assert "{" not in path, path
         for site in ("same-site", "cross-site"):

@@ -46,6 +46,12 @@ KINDS = {
                           "{n} accounts that pretend to be {who} showed her photos on {networks}", plain="copy"),
     "watch": Kind(DIGEST, "an account whose name looks like {whose} was seen on {networks}",
                   "{n} accounts whose names look like {whose} were seen on {networks}"),
+    # A reported account seen gone, and a new one that came back with her photo or her name
+    # (server/store/cases.py): the return is news at once, the takedown can wait for the digest.
+    "return": Kind(AT_ONCE, "an account came back with {whose} photo or name on {networks}, after one you reported was taken down",
+                   "{n} accounts came back with {whose} photos or name on {networks}, after ones you reported were taken down"),
+    "takedown": Kind(DIGEST, "an account you reported for {who} is gone from {networks}",
+                     "{n} accounts you reported for {who} are gone from {networks}"),
 }
 
 

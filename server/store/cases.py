@@ -234,12 +234,12 @@ class Cases:
         return events[0] if events else None
 
     def account_event(self, event_id: int) -> dict | None:
-        rows = _events(self._db.query("SELECT * FROM account_events WHERE id = ?", [event_id]))
+        rows = _events(self._db.query(f"{_EVENTS_SQL} WHERE e.id = ?", [event_id]))
         return rows[0] if rows else None
 
     def _events_of(self, platform: str, handle: str, kind: str) -> list[dict]:
         return _events(self._db.query(
-            "SELECT * FROM account_events WHERE platform = ? AND handle = ? COLLATE NOCASE AND kind = ? ORDER BY id",
+            f"{_EVENTS_SQL} WHERE e.platform = ? AND e.handle = ? COLLATE NOCASE AND e.kind = ? ORDER BY e.id",
             [platform, handle, kind]))
 
     # -- a case as a whole ------------------------------------------------------------------
@@ -263,6 +263,10 @@ class Cases:
     def _alert_case(self, alert_id: int) -> int | None:
         row = self._db.execute("SELECT case_id FROM alerts WHERE id = ?", [alert_id]).fetchone()
         return row[0] if row else None
+
+
+# An account's event, with the child of its case: what the parent's phone is told names her.
+_EVENTS_SQL = "SELECT e.*, c.child FROM account_events e LEFT JOIN cases c ON c.id = e.case_id"
 
 
 def _events(rows) -> list[dict]:

@@ -82,16 +82,19 @@ def test_which_events_the_parent_is_told_of():
     assert note_of("casefile", {"id": 1}, AT) is None
 
 
-def test_a_new_kind_is_one_line():
-    # What the cases' "return of an account" would add: one entry, and events of its kind.
-    from sentinelle.server.notify import news
-
-    news.KINDS["return"] = news.Kind(news.AT_ONCE, "an account that showed {whose} photos is back on {networks}",
-                                     "{n} accounts that showed {whose} photos are back on {networks}")
-    try:
-        note = note_of("return", {"id": 2, "child": "Alice", "platform": "instagram", "account": "gone.again"}, AT)
-        assert compose([note], details=False).body.startswith(
-            "An account that showed Alice's photos is back on Instagram.")
-    finally:
-        del news.KINDS["return"]
-    assert set(KINDS) == {"copy", "impersonation", "watch"}
+def test_a_return_is_told_at_once_and_a_takedown_waits_for_the_digest():
+    """The events of a case (server/alerts/recorder.py: `return`, `takedown`), as the store makes
+    them: an account's event with its case's child, its platform and its handle."""
+    back = {"id": 2, "kind": "returned", "child": "Alice Dupont", "platform": "instagram", "handle": "alice.again",
+            "detail": {"after": "alice.martin.2014", "days": 2.0, "how": "photo"}}
+    note = note_of("return", back, AT)
+    assert (note.kind, note.at_once, note.account) == ("return", True, "alice.again")
+    assert compose([note], details=False).body == (
+        "An account came back with Alice's photo or name on Instagram, after one you reported was taken down. "
+        + CLOSING)
+    assert "@alice.again" in compose([note], details=True).body
+    gone = note_of("takedown", {"id": 1, "kind": "taken_down", "child": "Alice Dupont", "platform": "instagram",
+                                "handle": "alice.martin.2014"}, AT)
+    assert (gone.kind, gone.at_once) == ("takedown", False)
+    assert compose([gone], details=False).body.startswith("An account you reported for Alice is gone from Instagram.")
+    assert set(KINDS) == {"copy", "impersonation", "watch", "return", "takedown"}

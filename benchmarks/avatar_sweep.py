@@ -21,12 +21,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from sentinelle.proxy.engine import avatar
-from sentinelle.proxy.engine.fingerprint import ENROL_DECODE_SIDE
-from sentinelle.proxy.engine.images import open_image
 
 from benchmarks.matcher import DEFAULT_CORPUS, draw
 from benchmarks.transforms import AVATARS, at_both_sizes
+from sentinelle.proxy.engine import avatar
+from sentinelle.proxy.engine.fingerprint import ENROL_DECODE_SIDE
+from sentinelle.proxy.engine.images import open_image
 
 cv2.setNumThreads(1)
 

@@ -31,10 +31,10 @@ from collections import Counter
 from pathlib import Path
 
 import aiohttp
-from sentinelle.proxy.engine.fingerprint import fingerprint
-from sentinelle.proxy.engine.images import ImageError
 
 from benchmarks.scene import machine
+from sentinelle.proxy.engine.fingerprint import fingerprint
+from sentinelle.proxy.engine.images import ImageError
 from tests.conftest import square_crop_copy
 from tests.support.broken_images import FORMATS, broken, seed_images
 from tests.support.icap_fuzz import make_icap_cases, send_icap_cases

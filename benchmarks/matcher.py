@@ -51,6 +51,17 @@ import imagehash
 import numpy as np
 import pdqhash
 from PIL import Image, ImageOps
+
+from benchmarks.transforms import (
+    AVATARS,
+    CATALOGUE,
+    CLASSES,
+    EXTRA_CLASSES,
+    Transform,
+    at_both_sizes,
+    served,
+    strangers,
+)
 from sentinelle.proxy.engine import avatar
 from sentinelle.proxy.engine.fingerprint import (
     enrollment_views,
@@ -63,17 +74,6 @@ from sentinelle.proxy.engine.matcher import (
     MATCH_THRESHOLD,
     UNVERIFIED_THRESHOLD,
     Matcher,
-)
-
-from benchmarks.transforms import (
-    AVATARS,
-    CATALOGUE,
-    CLASSES,
-    EXTRA_CLASSES,
-    Transform,
-    at_both_sizes,
-    served,
-    strangers,
 )
 
 cv2.setNumThreads(1)

@@ -21,9 +21,9 @@ from collections import Counter
 from pathlib import Path
 
 from faker import Faker
-from sentinelle.proxy.feeds.names import Child, NameWatch
 
 from benchmarks.scene import machine
+from sentinelle.proxy.feeds.names import Child, NameWatch
 
 RESULTS = Path(__file__).parent / "results" / "names.md"
 GOAL_US = 20.0
@@ -81,7 +81,7 @@ def disguises(child: Child, rng: random.Random) -> list[tuple[str, str, str]]:
 
 
 def handle_for(fake: Faker, first: str, last: str, rng: random.Random) -> str:
-    f, l = plain(first).replace(" ", ""), plain(last).replace(" ", "")
+    f, l = plain(first).replace(" ", ""), plain(last).replace(" ", "")  # noqa: E741 — first and last, as in the shapes below
     shape = rng.randrange(8)
     if shape == 0:
         return f"{f}.{l}"

@@ -46,7 +46,6 @@ from functools import partial
 from pathlib import Path
 
 import aiohttp
-from sentinelle.proxy.fronts.watch import SHED
 
 from benchmarks import instructions
 from benchmarks.instructions import INSTRUCTION_CONNECTIONS, INSTRUCTION_REQUESTS
@@ -61,6 +60,7 @@ from benchmarks.scene import (
     Scene,
     fetch_image,
 )
+from sentinelle.proxy.fronts.watch import SHED
 
 RESULTS = Path(__file__).parent / "results" / "proxy-overhead.md"
 # The fairness wait: how often to ask Sentinelle whether images still wait, and for how long.

@@ -448,7 +448,7 @@ def per_image(figures: Figures, data_dir: Path, the_album: Album, photo_bytes: l
             images.append((f"copy, {transform.size}", transform.apply(img), path.name))
     orb = OrbRansac()
     orb_start = time.perf_counter()
-    for number, (name, data) in enumerate(photo_bytes):
+    for number, (_name, data) in enumerate(photo_bytes):
         orb.enrol(number, data)
     orb.finish()
     orb_names = [name for name, _ in photo_bytes]

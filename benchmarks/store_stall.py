@@ -85,10 +85,9 @@ async def export(scene: Scene, alerts: list[dict], sightings: int = EXPORT_SIGHT
 
 
 async def api_alerts(scene: Scene) -> list[dict]:
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"http://127.0.0.1:{scene.api_port}/api/alerts",
-                               headers={"Authorization": f"Bearer {scene.token}"}) as response:
-            return await response.json()
+    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{scene.api_port}/api/alerts",
+                           headers={"Authorization": f"Bearer {scene.token}"}) as response:
+        return await response.json()
 
 
 async def leg(copies: int, rate: float, disk_ms: float) -> dict:

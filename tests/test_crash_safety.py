@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PIL import Image
-from sentinelle.server.store.records import Store
 
+from sentinelle.server.store.records import Store
 from tests.conftest import jpeg_bytes, kodak
 from tests.support.scenario import CDN, read_events, wait_for, watching
 from tests.support.watcher import sentinelle

@@ -159,7 +159,7 @@ def listening_addresses(port: int) -> set[str]:
     """The local addresses on which something listens on `port` (from the kernel's tables)."""
     addresses = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in open(table).read().splitlines()[1:]:
+        for line in Path(table).read_text().splitlines()[1:]:
             local, state = line.split()[1], line.split()[3]
             address, port_hex = local.split(":")
             if state == "0A" and int(port_hex, 16) == port:  # 0A: LISTEN

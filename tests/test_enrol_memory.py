@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
-from sentinelle.proxy.engine.images import PROTECTED
 
+from sentinelle.proxy.engine.images import PROTECTED
 from tests.conftest import kodak
 
 MB = 2**20

@@ -15,7 +15,6 @@ import time
 from sentinelle.proxy.fronts.icap import KEY_HEADER
 from sentinelle.proxy.fronts.icap_service import MAX_CONNECTIONS
 from sentinelle.proxy.fronts.watch import KEEP_FOR_REUSE
-
 from tests.conftest import kodak, square_crop_copy
 from tests.support.icap_client import Client, http_request, http_response
 from tests.support.icap_process import SentinelleIcap

@@ -17,8 +17,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from aiohttp import web
-from sentinelle.proxy.fronts.watch import KEEP_FOR_REUSE
 
+from sentinelle.proxy.fronts.watch import KEEP_FOR_REUSE
 from tests.conftest import kodak, square_crop_copy
 from tests.support.certs import OriginCerts, make_origin_certs
 from tests.support.memory import Sampled

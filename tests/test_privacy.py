@@ -6,8 +6,8 @@ import asyncio
 import random
 
 from PIL import Image
-from sentinelle.proxy.fronts.watch import SHED
 
+from sentinelle.proxy.fronts.watch import SHED
 from tests.conftest import jpeg_bytes, kodak
 from tests.support.scenario import CDN, wait_for, watching
 from tests.support.watcher import sentinelle

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 from sentinelle.proxy.fronts.watch import SHED
-
 from tests.conftest import kodak
 from tests.support.scenario import CDN, wait_for, watching
 from tests.support.watcher import sentinelle

@@ -40,10 +40,9 @@ def fill(disk: Path) -> Path:
     block = b"\0" * 2**16
     # Unbuffered: the last write fills what room is left (a part of a block), the next one
     # fails, and nothing is left in a buffer for the close to fail on.
-    with open(filler, "wb", buffering=0) as f:
-        with contextlib.suppress(OSError):
-            while True:
-                f.write(block)
+    with open(filler, "wb", buffering=0) as f, contextlib.suppress(OSError):
+        while True:
+            f.write(block)
     return filler
 
 

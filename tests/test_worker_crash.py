@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sentinelle.proxy.fronts.watch import WORKER_LOST
-
 from tests.conftest import kodak, square_crop_copy
 from tests.support.scenario import CDN, wait_for, watching
 from tests.support.watcher import sentinelle

@@ -55,6 +55,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 from PIL import Image
+
 from sentinelle.proxy.engine import keypoints
 from sentinelle.proxy.engine.keypoints import cv2  # OpenCV, loaded the way proxy.engine.keypoints explains
 

@@ -20,6 +20,7 @@ Costs well under a millisecond on the reduced picture it is given (at most SEARC
 from __future__ import annotations
 
 import numpy as np
+
 from sentinelle.proxy.engine.keypoints import cv2  # OpenCV, loaded the way proxy.engine.keypoints explains
 
 # The picture is searched at most this many pixels on its short side.

@@ -37,6 +37,7 @@ from functools import cached_property
 import imagehash
 import numpy as np
 from PIL import Image, ImageOps
+
 from sentinelle.proxy.engine import avatar, collage, keypoints
 from sentinelle.proxy.engine.frame import photo_box
 from sentinelle.proxy.engine.images import MIN_SIDE, PROTECTED, open_image, upright_size

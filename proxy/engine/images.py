@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from PIL import Image, ImageFile
+
 from sentinelle.proxy.engine import png_bands
 
 try:  # HEIC/HEIF (iPhone photos) needs pillow-heif; without it they are "unsupported format".
@@ -190,7 +191,7 @@ def open_image(data: bytes, *, reduce_to: int | None = None, min_side: int = MIN
         raise
     except Image.DecompressionBombError as err:
         raise ImageError(BOMB, str(err)) from None
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 (why below)
         # Decoders fed hostile bytes raise OSError, SyntaxError, struct.error, IndexError,
         # ValueError, EOFError, zlib.error ... depending on the format and where it breaks. At
         # this boundary every one of them means the same thing to a parent.

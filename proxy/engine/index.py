@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 from sentinelle.proxy.engine import avatar, keypoints
 from sentinelle.proxy.engine.segment import Photo, Segment, merge, open_segment, write
 from sentinelle.proxy.files import write_atomically
@@ -389,7 +390,7 @@ class _Locked:
         self._file = None
 
     def __enter__(self) -> bool:
-        self._file = open(self._path, "a+b")  # noqa: SIM115 - closed in __exit__
+        self._file = open(self._path, "a+b")
         try:
             import fcntl
 

@@ -53,7 +53,7 @@ from PIL import Image
 # and `spawn` worker processes, which inherit the path, then find OpenCV's `typing`
 # package before Python's own and die on start. Keep the old list clean.
 _PATH_LIST, _PATH_ENTRIES = sys.path, list(sys.path)
-import cv2  # after saving the path, on purpose (see above)
+import cv2  # noqa: E402 — after saving the path, on purpose (see above)
 
 _PATH_LIST[:] = _PATH_ENTRIES
 

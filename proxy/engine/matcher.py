@@ -50,10 +50,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+
+from sentinelle.proxy.engine import screen
 from sentinelle.proxy.engine.avatar import AVATAR_VIEW
 from sentinelle.proxy.engine.fingerprint import CROPS, PHASH_BITS, Fingerprint
 from sentinelle.proxy.engine.index import Index, is_mirror
-from sentinelle.proxy.engine import screen
 from sentinelle.proxy.engine.keypoints import LocalMatch, verify
 from sentinelle.proxy.engine.segment import grouped, in_memory
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+
 from sentinelle.proxy.engine import arrayfile, avatar, keypoints
 from sentinelle.proxy.engine.fingerprint import PHASH_BYTES, Fingerprint
 
@@ -271,7 +272,7 @@ def merge(directory: Path, sources: Sequence[Segment], kept: Sequence[np.ndarray
     view_names = _names(names)
     layout["view_names"], parts["view_names"] = (view_names.dtype, view_names.shape), [view_names]
     for kind in ("local", "avatar"):
-        for column, per in (("start", "points"), ("thumb_start", "thumbs")):
+        for column in ("start", "thumb_start"):
             counts = np.concatenate([np.diff(s.arrays[f"{kind}_{column}"])[m[kind] >= 0] for s, m in zip(sources, maps)])
             starts = _starts(counts)
             layout[f"{kind}_{column}"], parts[f"{kind}_{column}"] = (starts.dtype, starts.shape), [starts]

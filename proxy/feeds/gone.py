@@ -213,10 +213,9 @@ def _json_says(platform: str, doc: object) -> str | None:
             return "data is empty (no such account)"
     elif platform == "tiktok":
         return _tiktok_says(doc)
-    elif platform == "reddit":
-        # about.json of a suspended account: {"kind": "t2", "data": {"name": …, "is_suspended": true}}.
-        if doc.get("kind") == "t2" and isinstance(data, dict) and data.get("is_suspended") is True:
-            return "is_suspended"
+    # Reddit's about.json of a suspended account: {"kind": "t2", "data": {"name": …, "is_suspended": true}}.
+    elif platform == "reddit" and doc.get("kind") == "t2" and isinstance(data, dict) and data.get("is_suspended") is True:
+        return "is_suspended"
     return None
 
 

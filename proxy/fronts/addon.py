@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from mitmproxy import ctx, exceptions, http
-from sentinelle.proxy.fronts.sighting import evidence_headers
+
 from sentinelle.proxy.feeds.attribution import MAX_FEED_BYTES
+from sentinelle.proxy.fronts.sighting import evidence_headers
 from sentinelle.proxy.fronts.watch import FEED, IMAGE, MAX_IMAGE_BYTES, MAX_PENDING, Seen, Watch, triage
 from sentinelle.proxy.hosts import (
     all_domains,

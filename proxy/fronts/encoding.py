@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import zlib
 
-
 # Brotli (1.1, the newest mitmproxy 11 allows) has no output limit: it is fed this many bytes
 # at a time, and stopped once past the limit. One step of a brotli bomb inflates to at most
 # 16 MB (8-byte steps of 1 GB of zeros or of a repeated pattern at quality 11, measured);

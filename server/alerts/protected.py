@@ -148,7 +148,7 @@ class LiveIndex:
     async def _tidy(self) -> None:
         try:
             latest = await asyncio.to_thread(self._folder.tidy)
-        except Exception as e:  # a full disk: the index keeps serving as it is; tidied at the next change
+        except Exception as e:  # noqa: BLE001 — a full disk: the index keeps serving as it is; tidied at the next change
             logger.error("Sentinelle could not tidy its index (%s); it tries again at the next change.", e)
             return
         if latest is not None and latest.generation > self._current.version:
@@ -158,6 +158,6 @@ class LiveIndex:
         while True:
             try:
                 await self.refresh()
-            except Exception as e:  # a locked or unreadable database: the old index serves meanwhile
+            except Exception as e:  # noqa: BLE001 — a locked or unreadable database: the old index serves meanwhile
                 logger.error("Sentinelle could not read the protected photos (%s); it tries again.", e)
             await asyncio.sleep(every)

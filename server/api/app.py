@@ -19,14 +19,15 @@ from collections.abc import Callable, Iterable
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from yarl import URL
+
 from sentinelle.server.alerts.enroll import enroll_upload
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.protected import LiveIndex
-from sentinelle.server.store.records import STATUSES, Store, StoreError
-from sentinelle.server.store.door import StoreDoor
+from sentinelle.server.api.cases import CASE_ROUTES
 from sentinelle.server.api.common import (
-    ID,
     EVENTS,
+    ID,
     PROTECTED,
     STORE,
     STREAMS,
@@ -48,7 +49,6 @@ from sentinelle.server.api.handshake import (
 )
 from sentinelle.server.api.notify import NOTIFIER, NOTIFY_ROUTES
 from sentinelle.server.api.pac import CONTENT_TYPE as PAC_CONTENT_TYPE
-from sentinelle.server.api.cases import CASE_ROUTES
 from sentinelle.server.api.patrol import PATROL_ROUTES
 from sentinelle.server.api.people import PEOPLE_ROUTES
 from sentinelle.server.api.usage import process_usage
@@ -56,8 +56,9 @@ from sentinelle.server.casefile import case as casefile
 from sentinelle.server.config import same_token
 from sentinelle.server.contact import EXTENSION, PAC, Contacts
 from sentinelle.server.notify.sender import Notifier
+from sentinelle.server.store.door import StoreDoor
+from sentinelle.server.store.records import STATUSES, Store, StoreError
 from sentinelle.server.version import sentinelle_version
-from yarl import URL
 
 TOKEN = web.AppKey("token", str)
 PORT = web.AppKey("port", int)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from aiohttp import web
+
 from sentinelle.server.api.common import STORE, error
 from sentinelle.server.casefile.timeline import ESCALATE_AFTER_DAYS, accounts, reports, timeline
 from sentinelle.server.store.records import Store

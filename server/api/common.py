@@ -6,6 +6,7 @@ from __future__ import annotations
 import weakref
 
 from aiohttp import web
+
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.protected import LiveIndex
 from sentinelle.server.store.door import StoreDoor

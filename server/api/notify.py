@@ -21,6 +21,7 @@ import asyncio
 from datetime import UTC, datetime
 
 from aiohttp import web
+
 from sentinelle.server.api.common import ID, STORE, error, json_body
 from sentinelle.server.notify import channels
 from sentinelle.server.notify.news import TEST

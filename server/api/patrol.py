@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from aiohttp import web
+
 from sentinelle.proxy.hosts import SOCIAL_DOMAINS
 from sentinelle.server.api.common import EVENTS, STORE, STREAMS, error
 from sentinelle.server.store.patrol import look_fields

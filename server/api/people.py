@@ -16,11 +16,12 @@ child's names reaches the proxy's next feed: the protected set is refreshed.
 from __future__ import annotations
 
 from aiohttp import web
+
 from sentinelle.proxy.hosts import SOCIAL_DOMAINS
+from sentinelle.server.api.common import ID, STORE, error, json_of, refresh_protected, status_of
+from sentinelle.server.store.records import Store
 from sentinelle.server.store.schema import StoreError
 from sentinelle.server.store.watchlist import WATCH_STATUSES
-from sentinelle.server.store.records import Store
-from sentinelle.server.api.common import ID, STORE, error, json_of, refresh_protected, status_of
 
 MAX_NAME = 100
 MAX_NAMES = 20  # nicknames, or handles, of one child

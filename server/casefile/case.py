@@ -23,10 +23,10 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sentinelle.server.store.records import Store
 from sentinelle.server.casefile.layout import Case, evidence_path, photo_path, utc
 from sentinelle.server.casefile.report import Report
 from sentinelle.server.extension_files import ExtensionMissing, extension_file
+from sentinelle.server.store.records import Store
 from sentinelle.server.version import sentinelle_version
 
 FORMAT = "sentinelle-case-file/1"

@@ -466,6 +466,7 @@ def _pdf_image(image_cls, data: bytes | None, side: float, outline: Outline | No
     if not data:
         return None
     from PIL import ImageDraw
+
     from sentinelle.proxy.engine.images import ImageError, open_image
     try:
         img = open_image(data, min_side=1)

@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime
 
 import click
+
 from sentinelle.server.casefile.timeline import ESCALATE_AFTER_DAYS, accounts, reports, timeline
 from sentinelle.server.store.cases import CHANNELS
 from sentinelle.server.store.schema import StoreError

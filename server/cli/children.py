@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import click
+
 from sentinelle.proxy.hosts import SOCIAL_DOMAINS
 from sentinelle.server.store.child_names import Meant
 from sentinelle.server.store.schema import StoreError

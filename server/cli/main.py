@@ -18,16 +18,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from sentinelle.server.store.schema import StoreError
+
 from sentinelle.server.casefile import case as casefile
+from sentinelle.server.cli.options import setting_option
 from sentinelle.server.config import (
     default_data_dir,
     ensure_data_dir,
     load_or_create_token,
 )
-from sentinelle.server.cli.options import setting_option
 from sentinelle.server.run import RunError
 from sentinelle.server.settings import Settings
+from sentinelle.server.store.schema import StoreError
 
 if TYPE_CHECKING:
     from sentinelle.server.store.records import Store
@@ -429,11 +430,11 @@ def token(obj: Context) -> None:
     click.echo(load_or_create_token(obj.data_dir))
 
 
-from sentinelle.server.cli.cases import case, reported
-from sentinelle.server.cli.children import child, said_whom, watchlist
-from sentinelle.server.cli.notify import notify
-from sentinelle.server.cli.patrol import patrol
-from sentinelle.server.cli.setup_commands import doctor, service, setup, uninstall
+from sentinelle.server.cli.cases import case, reported  # noqa: E402
+from sentinelle.server.cli.children import child, said_whom, watchlist  # noqa: E402
+from sentinelle.server.cli.notify import notify  # noqa: E402
+from sentinelle.server.cli.patrol import patrol  # noqa: E402
+from sentinelle.server.cli.setup_commands import doctor, service, setup, uninstall  # noqa: E402
 
 for _command in (setup, service, doctor, uninstall, child, watchlist, notify, patrol, reported, case):
     cli.add_command(_command)

@@ -15,9 +15,9 @@ import sys
 from datetime import UTC, datetime
 
 import click
+
 from sentinelle.server.notify.timing import hours_given, said
 from sentinelle.server.store.schema import StoreError
-
 
 
 @click.group()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import click
+
 from sentinelle.server import settings
 
 

@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 
 import click
+
 from sentinelle.server.cli.options import setting_option
 from sentinelle.server.config import load_or_create_token
 

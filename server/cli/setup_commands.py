@@ -14,11 +14,12 @@ import sys
 from pathlib import Path
 
 import click
+
 from sentinelle.proxy.hosts import normalise_domain
 from sentinelle.server.cli.options import setting_option
 from sentinelle.server.config import ensure_data_dir, load_or_create_icap_key, mitmproxy_dir
-from sentinelle.server.settings import ICAP_PORT
 from sentinelle.server.contact import EXTENSION, PAC
+from sentinelle.server.settings import ICAP_PORT
 from sentinelle.server.setup import doctor as checks
 from sentinelle.server.setup import squid
 from sentinelle.server.setup.ca import KEY_AND_CERT, ensure_ca, uncovered

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from mitmproxy import ctx
+
 from sentinelle.proxy.fronts.addon import Watcher
 from sentinelle.proxy.hosts import all_domains, normalise_domain
 from sentinelle.server.config import default_data_dir

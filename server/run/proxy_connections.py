@@ -8,6 +8,7 @@ import asyncio
 import logging
 
 from mitmproxy import connection, ctx, http
+
 logger = logging.getLogger("sentinelle")
 
 # A client must send its first head (CONNECT, or a plain-HTTP request) within this. A browser

@@ -20,13 +20,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
+
 from sentinelle.proxy.fronts import memory
 from sentinelle.proxy.fronts.watch import QUIET_SECONDS, Watch
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.protected import LOOK_FOR_CHANGES_SECONDS, LiveIndex
 from sentinelle.server.alerts.recorder import AlertRecorder
-from sentinelle.server.store.door import StoreDoor
-from sentinelle.server.store.records import Store
 from sentinelle.server.api.app import create_app
 from sentinelle.server.config import ensure_data_dir, load_or_create_token
 from sentinelle.server.contact import Contacts
@@ -35,6 +34,8 @@ from sentinelle.server.notify.timing import Clock
 from sentinelle.server.run import RunError
 from sentinelle.server.run.connections import API_KEEPALIVE, CappedSite, raise_open_files_limit
 from sentinelle.server.settings import Settings
+from sentinelle.server.store.door import StoreDoor
+from sentinelle.server.store.records import Store
 from sentinelle.server.watch_counts import write_counts
 
 logger = logging.getLogger("sentinelle")
@@ -154,7 +155,7 @@ class Sentinelle:
             await asyncio.sleep(every)
             try:
                 self.watch.reported = _followed(await self.store.read(Store.reported_accounts))
-            except Exception as e:  # a locked database: the accounts followed so far stay followed
+            except Exception as e:  # noqa: BLE001 — a locked database: the accounts followed so far stay followed
                 logger.debug("Sentinelle could not read the reported accounts: %s", e)
 
     async def _keep_counts(self, every: float = COUNTS_EVERY_SECONDS) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from mitmproxy import exceptions
 from mitmproxy.master import Master
 from mitmproxy.options import Options
+
 from sentinelle.proxy.fronts.addon import Watcher
 from sentinelle.proxy.hosts import all_domains, normalise_domain
 from sentinelle.server.api.pac import pac_script

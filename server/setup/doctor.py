@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
+
 from sentinelle.server.config import mitmproxy_dir
 from sentinelle.server.contact import EXTENSION, last_contact
 from sentinelle.server.settings import API_PORT

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlite_utils
+
 from sentinelle.proxy.feeds.gone import Gone
 from sentinelle.proxy.files import write_atomically
 from sentinelle.server.store.schema import StoreError

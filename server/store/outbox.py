@@ -20,6 +20,7 @@ import json
 from datetime import UTC, datetime
 
 import sqlite_utils
+
 from sentinelle.server.store.schema import StoreError
 
 # When the parent hears of what can wait: the digest's time of day, and quiet hours (None: none).

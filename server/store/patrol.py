@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import sqlite_utils
+
 from sentinelle.server.store.schema import StoreError
 
 # What the extension may say stopped a look (extension/js/patrol.js OUTCOMES).

@@ -19,11 +19,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlite_utils
+
 from sentinelle.proxy.feeds.attribution import AccountNamed
 from sentinelle.proxy.feeds.image_keys import image_key
 from sentinelle.proxy.files import write_atomically
 from sentinelle.proxy.fronts.sighting import Sighting
+from sentinelle.server.store.cases import Cases
 from sentinelle.server.store.child_names import Meant, same_name, tidy, which_child
+from sentinelle.server.store.outbox import Outbox
+from sentinelle.server.store.patrol import Patrols
 from sentinelle.server.store.schema import (
     FIRST_POSTER,
     StoreError,
@@ -32,9 +36,6 @@ from sentinelle.server.store.schema import (
     migrate,
     rename_child,
 )
-from sentinelle.server.store.cases import Cases
-from sentinelle.server.store.outbox import Outbox
-from sentinelle.server.store.patrol import Patrols
 from sentinelle.server.store.watchlist import WatchList
 
 if TYPE_CHECKING:  # the matching engine is loaded only by what compares images

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import sqlite_utils
+
 from sentinelle.proxy.feeds.image_keys import image_key
 from sentinelle.server.store.child_names import one_child_each
 
@@ -82,6 +83,7 @@ def _add_local_features(db: sqlite_utils.Database) -> None:
         return
     # The matching engine, only for this step and only with photos to bring up to date.
     from PIL import ImageOps
+
     from sentinelle.proxy.engine.fingerprint import Fingerprint, with_local_features
     from sentinelle.proxy.engine.images import ImageError, open_image
 

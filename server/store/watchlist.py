@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import sqlite_utils
+
 from sentinelle.proxy.feeds.lookalikes import Lookalike
 from sentinelle.server.store.schema import StoreError
 

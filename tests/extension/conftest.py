@@ -81,7 +81,7 @@ class OriginThread:
         asyncio.set_event_loop(self._loop)
         try:
             self._loop.run_until_complete(self._serve())
-        except BaseException as e:  # reported by start()
+        except BaseException as e:  # noqa: BLE001 — reported by start()
             self.error = e
             self._ready.set()
         finally:

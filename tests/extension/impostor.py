@@ -14,13 +14,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 from aiohttp import web
+
 from sentinelle.proxy.hosts import all_domains
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.api.app import create_app
 from sentinelle.server.api.pac import pac_script
 from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.store.records import Store
-
 from tests.server.store.test_store import enroll, sighting
 
 EVIL_PORT = 6666
@@ -59,7 +59,7 @@ class AppThread:
             runner = web.AppRunner(self._make())
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", self.port).start()
-        except BaseException as e:  # reported by __enter__
+        except BaseException as e:  # noqa: BLE001 — reported by __enter__
             self.error = e
             self._ready.set()
             return

@@ -102,15 +102,15 @@ def serve() -> None:  # runs under Debian's python3
             self.next_id = 0
 
         @dbus.service.method(name, out_signature="as")
-        def GetCapabilities(self):  # noqa: N802 (the names are the service's)
+        def GetCapabilities(self):
             return ["body", "actions"]
 
         @dbus.service.method(name, out_signature="ssss")
-        def GetServerInformation(self):  # noqa: N802
+        def GetServerInformation(self):
             return ["sentinelle-test", "sentinelle", "1.0", "1.2"]
 
         @dbus.service.method(name, in_signature="susssasa{sv}i", out_signature="u")
-        def Notify(self, app, replaces, icon, summary, body, actions, hints, timeout):  # noqa: N802
+        def Notify(self, app, replaces, icon, summary, body, actions, hints, timeout):
             self.next_id += 1
             shown = replaces or self.next_id
             print(json.dumps({"id": int(shown), "app": str(app), "summary": str(summary),
@@ -118,15 +118,15 @@ def serve() -> None:  # runs under Debian's python3
             return shown
 
         @dbus.service.method(name, in_signature="u")
-        def CloseNotification(self, shown):  # noqa: N802
+        def CloseNotification(self, shown):
             self.NotificationClosed(shown, 3)  # closed by a call
 
         @dbus.service.signal(name, signature="us")
-        def ActionInvoked(self, shown, action):  # noqa: N802
+        def ActionInvoked(self, shown, action):
             pass
 
         @dbus.service.signal(name, signature="uu")
-        def NotificationClosed(self, shown, reason):  # noqa: N802
+        def NotificationClosed(self, shown, reason):
             pass
 
     service = Notifications()

@@ -12,9 +12,9 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+
 from sentinelle.proxy.hosts import OTHER_PLATFORM, SOCIAL_DOMAINS, all_domains
 from sentinelle.server.store.records import STATUSES
-
 from tests.extension.conftest import EXTENSION_ID
 from tests.support.watcher import ROOT
 

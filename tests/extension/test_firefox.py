@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 from PIL import Image
-from sentinelle.server.setup.ca import COMMON_NAME
 
+from sentinelle.server.setup.ca import COMMON_NAME
 from tests.conftest import jpeg_bytes, kodak
 from tests.extension.conftest import CDN, CHILD, EXTENSION, Server
 from tests.extension.firefox import FIREFOX, firefox
@@ -180,8 +180,8 @@ async def test_the_firefox_build_sends_an_impostor_no_token(tmp_path):
     hello, and says Sentinelle is not answering. Its requests carry the fetch metadata the
     API accepts (Firefox: `same-origin`, the extension having the host permission)."""
     from aiohttp import web
-    from sentinelle.server.api.app import FETCH_SITES
 
+    from sentinelle.server.api.app import FETCH_SITES
     from tests.extension.impostor import impostor
 
     build = tmp_path / "firefox-build"

@@ -14,13 +14,13 @@ import numpy
 import pytest
 from PIL import Image
 from playwright.sync_api import expect
-from sentinelle.proxy.feeds.attribution import Attribution
+
 from sentinelle.proxy.engine.fingerprint import fingerprint
 from sentinelle.proxy.engine.matcher import Match
+from sentinelle.proxy.feeds.attribution import Attribution
 from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.server.alerts.protected import ProtectedSet
 from sentinelle.server.store.records import Store
-
 from tests.conftest import kodak, square_crop_copy
 from tests.extension.conftest import CHILD, Browser, Server, images_loaded, launch, screenshot
 from tests.extension.test_impersonation import lookalike

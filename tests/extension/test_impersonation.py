@@ -15,13 +15,13 @@ import time
 from datetime import UTC, datetime
 
 from playwright.sync_api import expect
+
+from sentinelle.proxy.engine.matcher import Match
 from sentinelle.proxy.feeds.attribution import Attribution
 from sentinelle.proxy.feeds.lookalikes import Lookalike
-from sentinelle.proxy.engine.matcher import Match
 from sentinelle.proxy.feeds.names import Resemblance
 from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.server.store.records import Store
-
 from tests.conftest import kodak, square_crop_copy
 from tests.extension.conftest import Browser, Server, images_loaded, screenshot
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from playwright.sync_api import expect
+
 from sentinelle.proxy.hosts import all_domains
 from sentinelle.server.api.app import FETCH_SITES
-
 from tests.conftest import kodak
 from tests.extension.conftest import Browser, launch
 from tests.extension.impostor import (

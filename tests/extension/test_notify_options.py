@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import expect
+
 from sentinelle.server.notify import channels
 from sentinelle.server.notify.news import TEST
 from sentinelle.server.notify.timing import retry_in
 from sentinelle.server.store.records import Store
-
 from tests.extension.conftest import Browser, Server, screenshot
 from tests.support.receivers import HttpReceiver, InAThread
 

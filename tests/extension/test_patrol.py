@@ -21,8 +21,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from sentinelle.server.setup.ca import COMMON_NAME
 
+from sentinelle.server.setup.ca import COMMON_NAME
 from tests.extension.conftest import CHROMIUM, CHROMIUM_ARGS, EXTENSION, EXTENSION_ID, Browser, launch, resolver_rules
 from tests.extension.firefox import FIREFOX, firefox
 from tests.extension.notification_daemon import Desktop, desktop

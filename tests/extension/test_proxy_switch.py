@@ -16,8 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 from PIL import Image
-from sentinelle.server.setup.ca import COMMON_NAME
 
+from sentinelle.server.setup.ca import COMMON_NAME
 from tests.conftest import jpeg_bytes, kodak
 from tests.extension.conftest import (
     CDN,

@@ -10,12 +10,12 @@ import zipfile
 from datetime import UTC, datetime
 
 from playwright.sync_api import expect
+
 from sentinelle.proxy.engine.matcher import Match
 from sentinelle.proxy.feeds.attribution import Attribution
 from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.server.casefile import case as casefile
 from sentinelle.server.store.records import Store
-
 from tests.conftest import kodak, square_crop_copy
 from tests.extension.conftest import screenshot
 

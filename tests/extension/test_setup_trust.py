@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from sentinelle.server.setup.ca import COMMON_NAME
 
+from sentinelle.server.setup.ca import COMMON_NAME
 from tests.conftest import jpeg_bytes, kodak
 from tests.extension.conftest import BROWSER_ARGS, CDN, CHROMIUM, Server, resolver_rules
-from tests.extension.firefox import FIREFOX, first_run, firefox
+from tests.extension.firefox import FIREFOX, firefox, first_run
 from tests.server.nss import CHROMIUM_DB, home_env, trusted_pem
 from tests.support.watcher import sentinelle
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from sentinelle.server.setup.ca import COMMON_NAME
 
+from sentinelle.server.setup.ca import COMMON_NAME
 from tests.conftest import jpeg_bytes, kodak
 from tests.extension.conftest import CDN, EXTENSION, EXTENSION_ID, OriginThread, launch
 from tests.extension.firefox import FIREFOX, firefox

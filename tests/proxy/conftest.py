@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+
 from sentinelle.proxy.engine.fingerprint import enrollment_views
 from sentinelle.proxy.feeds.attribution import AccountNamed
 from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.proxy.fronts.watch import Watch
-from tests.support.index import saved_index
-
 from tests.conftest import kodak
+from tests.support.index import saved_index
 
 
 @pytest.fixture

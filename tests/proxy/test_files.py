@@ -6,6 +6,7 @@ import os
 import stat
 
 import pytest
+
 from sentinelle.proxy.files import write_atomically
 
 

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+
 from sentinelle.proxy.hosts import (
     SOCIAL_DOMAINS,
     all_domains,

@@ -1,6 +1,7 @@
 """Fixtures of the server's tests."""
 
 import pytest
+
 from sentinelle.server.store.records import Store
 
 

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from sentinelle.server.setup.trust import NICKNAME
 
 needs_certutil = pytest.mark.skipif(shutil.which("certutil") is None, reason="needs libnss3-tools")

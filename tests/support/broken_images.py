@@ -9,8 +9,9 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-import sentinelle.proxy.engine.images  # noqa: F401 - registers the HEIF opener and saver
 from PIL import Image
+
+import sentinelle.proxy.engine.images  # noqa: F401 - registers the HEIF opener and saver
 
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "AVIF", "HEIF")
 _PHOTO = Path(__file__).resolve().parents[1] / "fixtures" / "kodak" / "kodim05.jpg"

@@ -16,7 +16,6 @@ from collections import Counter
 from dataclasses import dataclass
 
 from sentinelle.proxy.fronts import icap
-
 from tests.support.icap_client import chunked, http_request, http_response
 
 IMAGE = "https://scontent-cdg4-1.cdninstagram.com/v/t51.29350-15/{}_1_n.jpg"
@@ -75,7 +74,7 @@ def _mutate(mutation: str, data: bytes, rng: random.Random) -> bytes:
     if mutation == "huge offset":
         return data.replace(b"res-body=", b"res-body=" + b"9" * rng.choice([6, 10, 20, 5000]) + b"0", 1)
     if mutation == "other digits":
-        return data.replace(b"res-hdr=", "res-hdr=²٣".encode("utf-8"), 1)
+        return data.replace(b"res-hdr=", "res-hdr=²٣".encode(), 1)
     if mutation == "long header line":
         long_line = b"X-Long: " + b"a" * rng.randint(60_000, 200_000) + b"\r\n"
         return data.replace(b"Host: 127.0.0.1\r\n", b"Host: 127.0.0.1\r\n" + long_line, 1)

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import sqlite_utils
-from sentinelle.proxy.engine.fingerprint import Fingerprint
-from sentinelle.server.store import schema
-from sentinelle.server.alerts.enroll import prepare_photo
 
+from sentinelle.proxy.engine.fingerprint import Fingerprint
+from sentinelle.server.alerts.enroll import prepare_photo
+from sentinelle.server.store import schema
 from tests.conftest import kodak
 
 

@@ -7,12 +7,12 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
-from sentinelle.proxy.engine import avatar
-from sentinelle.proxy.engine.fingerprint import enrollment_views, fingerprint
-from sentinelle.proxy.engine.matcher import Matcher
 
 from benchmarks.transforms import AVATARS, at_both_sizes, jpeg, mirror
 from benchmarks.transforms import avatar as square_crop
+from sentinelle.proxy.engine import avatar
+from sentinelle.proxy.engine.fingerprint import enrollment_views, fingerprint
+from sentinelle.proxy.engine.matcher import Matcher
 from tests.proxy.engine.test_matcher import PROTECTED, STRANGERS, matcher, photo
 from tests.proxy.engine.test_same_place import encoded, two_layers
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
+from benchmarks.transforms import INSIDE, at_both_sizes, grid, side_by_side, strangers
 from sentinelle.proxy.engine import collage
 from sentinelle.proxy.engine.fingerprint import enrollment_views, fingerprint
 from sentinelle.proxy.engine.matcher import Matcher
-
-from benchmarks.transforms import INSIDE, at_both_sizes, grid, side_by_side, strangers
 
 KODAK = Path(__file__).parents[2] / "fixtures" / "kodak"
 ALL_PHOTOS = sorted(path.name for path in KODAK.glob("*.jpg"))

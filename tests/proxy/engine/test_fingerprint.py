@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
+from benchmarks.transforms import served
 from sentinelle.proxy.engine.fingerprint import (
     FINGERPRINT_VERSION,
     PHASH_BYTES,
@@ -19,8 +21,6 @@ from sentinelle.proxy.engine.fingerprint import (
     fingerprint,
 )
 from sentinelle.proxy.engine.images import CORRUPT, NOT_AN_IMAGE, TOO_SMALL, ImageError
-
-from benchmarks.transforms import served
 
 KODAK = Path(__file__).parents[2] / "fixtures" / "kodak"
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from sentinelle.proxy.engine.fingerprint import Fingerprint, enrollment_views, fingerprint
 from sentinelle.proxy.engine.images import ImageError
-
 from tests.support.broken_images import FORMATS, broken, seed_images
 
 SEEDS = seed_images()

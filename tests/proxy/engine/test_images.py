@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageFile
+
 from sentinelle.proxy.engine import images
 from sentinelle.proxy.engine.images import (
     BOMB,
@@ -31,7 +32,6 @@ from sentinelle.proxy.engine.images import (
     thumbnail_jpeg,
     upright_size,
 )
-
 from tests.proxy.engine.test_png_bands import png_16bit_rgb
 
 KODAK = Path(__file__).parents[2] / "fixtures" / "kodak"

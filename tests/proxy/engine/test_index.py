@@ -8,17 +8,16 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+
+from benchmarks.transforms import AVATARS, CLASSES
 from sentinelle.proxy.engine import index as kept
 from sentinelle.proxy.engine.fingerprint import enrollment_views, fingerprint
 from sentinelle.proxy.engine.index import IndexFolder, Opened, open_index
 from sentinelle.proxy.engine.matcher import Matcher
-from sentinelle.proxy.engine.segment import Photo, grouped, open_segment
-
-from benchmarks.transforms import AVATARS, CLASSES, at_own_size
+from sentinelle.proxy.engine.segment import Photo, open_segment
 
 KODAK = Path(__file__).parents[2] / "fixtures" / "kodak"
 # One copy a stage: the hash of the whole image, the photo in a screenshot, keypoints, a profile picture.
@@ -227,7 +226,7 @@ def test_the_index_holds_the_store_s_photos_whatever_the_history(tmp_path_factor
     found, _ = open_index(folder.latest().path)
     assert sorted(found.photo_ids()) == sorted(k[0] for k in album.photos)
     matcher = Matcher(found)
-    for (photo_id, _), number in album.photos.items():
+    for (_photo_id, _), number in album.photos.items():
         assert matcher.match(fingerprint(copy(number, "78 %, right"))).photo_id in {
             i for (i, _), n in album.photos.items() if n == number}
 

@@ -10,6 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
+
+from benchmarks.transforms import off_centre_crop
 from sentinelle.proxy.engine import keypoints
 from sentinelle.proxy.engine.keypoints import (
     MAX_DRIFT_PX,
@@ -20,8 +22,6 @@ from sentinelle.proxy.engine.keypoints import (
     verify,
 )
 from sentinelle.proxy.engine.matcher import LOCAL_RULES
-
-from benchmarks.transforms import off_centre_crop
 
 KODAK = Path(__file__).parents[2] / "fixtures" / "kodak"
 

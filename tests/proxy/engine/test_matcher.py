@@ -10,14 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
-from sentinelle.proxy.engine.fingerprint import (
-    PHASH_BITS,
-    PHASH_BYTES,
-    Fingerprint,
-    enrollment_views,
-    fingerprint,
-)
-from sentinelle.proxy.engine.matcher import LOCAL_RULES, MATCH_THRESHOLD, Match, Matcher, score_of
 
 from benchmarks.transforms import (
     CAPTION,
@@ -30,6 +22,14 @@ from benchmarks.transforms import (
     off_centre_crop,
     served,
 )
+from sentinelle.proxy.engine.fingerprint import (
+    PHASH_BITS,
+    PHASH_BYTES,
+    Fingerprint,
+    enrollment_views,
+    fingerprint,
+)
+from sentinelle.proxy.engine.matcher import LOCAL_RULES, MATCH_THRESHOLD, Match, Matcher, score_of
 
 KODAK = Path(__file__).parents[2] / "fixtures" / "kodak"
 ALL_PHOTOS = sorted(path.name for path in KODAK.glob("*.jpg"))

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
+
 from sentinelle.proxy.engine import images, png_bands
 from sentinelle.proxy.engine.images import CORRUPT, ImageError, open_image
-
 from tests.conftest import kodak
 
 

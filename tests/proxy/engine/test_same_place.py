@@ -19,11 +19,11 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
+
+from benchmarks.transforms import CLASSES, at_own_size, jpeg, off_centre_crop, stickers
 from sentinelle.proxy.engine import keypoints
 from sentinelle.proxy.engine.fingerprint import enrollment_views, fingerprint
 from sentinelle.proxy.engine.matcher import LOCAL_RULES, MATCH_THRESHOLD, Matcher
-
-from benchmarks.transforms import CLASSES, at_own_size, jpeg, off_centre_crop, stickers
 
 KODAK = Path(__file__).parents[2] / "fixtures" / "kodak"
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+
+from benchmarks.transforms import SCREEN, at_both_sizes, screen_photo
 from sentinelle.proxy.engine import keypoints, screen
 from sentinelle.proxy.engine.fingerprint import Fingerprint, enrollment_views, fingerprint
 from sentinelle.proxy.engine.matcher import Matcher
-
-from benchmarks.transforms import SCREEN, at_both_sizes, screen_photo
 
 KODAK = Path(__file__).parents[2] / "fixtures" / "kodak"
 PROTECTED = ["kodim01.jpg", "kodim04.jpg", "kodim15.jpg", "kodim23.jpg"]

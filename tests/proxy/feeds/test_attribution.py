@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from sentinelle.proxy.feeds.attribution import (
     MAX_FEED_BYTES,
     Attribution,

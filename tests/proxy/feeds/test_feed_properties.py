@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sentinelle.proxy.feeds.attribution import claims, parse_feed
-from sentinelle.proxy.feeds import READERS
 
 from benchmarks.feed_census import CAPTURES, captures, content_type
+from sentinelle.proxy.feeds import READERS
+from sentinelle.proxy.feeds.attribution import claims, parse_feed
 from tests.proxy.feeds.test_feed_shapes import FEEDS, SHAPES
 
 PLATFORMS = sorted(READERS)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from sentinelle.proxy.feeds.attribution import Attribution, AttributionMap, parse_feed
 from sentinelle.proxy.feeds.image_keys import image_key
 

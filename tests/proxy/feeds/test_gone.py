@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+
 from sentinelle.proxy.feeds.gone import KEEP_BYTES, account_gone, profile_of
 
 GONE = Path(__file__).parents[2] / "fixtures" / "gone"

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 
-from sentinelle.proxy.fronts import worker
 from sentinelle.proxy.feeds.attribution import Attribution
 from sentinelle.proxy.feeds.lookalikes import find_lookalikes
 from sentinelle.proxy.feeds.names import Child, NameWatch
-
+from sentinelle.proxy.fronts import worker
 from tests.support.index import saved_index
 
 LEA_AS_STORED = {"name": "Léa Martin", "aliases": ["Lélé"], "handles": [["instagram", "lea_mrtn"]]}

@@ -4,6 +4,7 @@ near misses, her own accounts and a first name alone are not."""
 from __future__ import annotations
 
 import pytest
+
 from sentinelle.proxy.feeds.names import Child, NameWatch, skeletons, words
 
 LEA = Child("Léa Martin", aliases=("Lélé",), handles=(("instagram", "lea_mrtn"), ("tiktok", "leamrtn.dance")))

@@ -17,8 +17,11 @@ import pytest
 from mitmproxy import exceptions
 from mitmproxy.addons import proxyserver
 from mitmproxy.test import taddons, tflow
+
+from sentinelle.proxy.engine.fingerprint import enrollment_views
 from sentinelle.proxy.fronts import memory
 from sentinelle.proxy.fronts.addon import Watcher
+from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.proxy.fronts.watch import (
     CONFIRM_SECONDS,
     LATE_SECONDS,
@@ -26,9 +29,6 @@ from sentinelle.proxy.fronts.watch import (
     WORKER_LOST,
     Watch,
 )
-from sentinelle.proxy.engine.fingerprint import enrollment_views
-from sentinelle.proxy.fronts.sighting import Sighting
-
 from tests.conftest import kodak, square_crop_copy
 from tests.support.index import saved_index
 from tests.support.scenario import wait_for

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from mitmproxy.test import tflow
 from PIL import Image
-from sentinelle.proxy.feeds.attribution import MAX_FEED_BYTES
 
 from benchmarks.transforms import avatar as tight_square
 from benchmarks.transforms import jpeg
+from sentinelle.proxy.feeds.attribution import MAX_FEED_BYTES
 from tests.conftest import kodak, square_crop_copy
 from tests.proxy.fronts.test_addon import image_flow, settle, watcher  # noqa: F401 (a fixture)
 from tests.support.scenario import wait_for

@@ -8,6 +8,7 @@ import zlib
 import brotli
 import pytest
 import zstandard
+
 from sentinelle.proxy.fronts.encoding import DecodeError, decode
 
 BODY = b'{"feed": "' + b"x" * 5000 + b'"}'

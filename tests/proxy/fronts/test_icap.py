@@ -4,6 +4,7 @@ as §4.5 describes it), and as Squid sends it."""
 from __future__ import annotations
 
 import pytest
+
 from sentinelle.proxy.fronts.icap import (
     CONTINUE,
     LAST_CHUNK,
@@ -180,7 +181,7 @@ def test_a_bad_head_is_refused_with_its_status(head, status):
 def test_a_bad_preview_is_refused(value):
     request = parse_request(crlf(f"RESPMOD icap://x/respmod ICAP/1.0\nEncapsulated: res-body=0\nPreview: {value}\n\n"))
     with pytest.raises(IcapError) as refused:
-        request.preview
+        _ = request.preview
     assert refused.value.status == 400
 
 

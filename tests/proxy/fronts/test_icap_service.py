@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+
 from sentinelle.proxy.fronts import icap
 from sentinelle.proxy.fronts.icap import KEY_HEADER
 from sentinelle.proxy.fronts.icap_service import PREVIEW_BYTES, IcapService, peer_address, peer_networks, serve
-
 from tests.conftest import jpeg_bytes, kodak, square_crop_copy
 from tests.support.icap_client import Client, http_request, http_response, respmod
 from tests.support.scenario import wait_for

@@ -9,6 +9,7 @@ import sys
 import textwrap
 
 import pytest
+
 from sentinelle.proxy.fronts import memory
 
 

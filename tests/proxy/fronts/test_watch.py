@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
+
 from sentinelle.proxy.fronts.icap_service import IcapService, Response
 from sentinelle.proxy.fronts.watch import FEED, IMAGE, page_from, triage
-
 from tests.conftest import kodak, square_crop_copy
 from tests.support.scenario import wait_for
 

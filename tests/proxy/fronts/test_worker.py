@@ -11,8 +11,8 @@ import subprocess
 import sys
 
 import pytest
-from sentinelle.proxy.fronts.worker import NICENESS
 
+from sentinelle.proxy.fronts.worker import NICENESS
 from tests.support.watcher import ROOT
 
 

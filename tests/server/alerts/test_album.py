@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+
 from sentinelle.server.alerts import album
 from sentinelle.server.alerts.album import Album, Unreadable
-
 from tests.conftest import jpeg_bytes, kodak
 
 

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
+
 from sentinelle.proxy.engine import avatar, keypoints
 from sentinelle.proxy.engine.fingerprint import ENROL_DECODE_SIDE, Fingerprint
 from sentinelle.server.alerts.enroll import ALREADY, ENROLLED, enroll_bytes
 from sentinelle.server.store.records import Store
-
 from tests.conftest import kodak
 from tests.proxy.engine.test_fingerprint import VIEW_NAMES
 

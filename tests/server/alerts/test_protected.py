@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from sentinelle.proxy.engine.fingerprint import fingerprint
 from sentinelle.proxy.engine.index import open_index
 from sentinelle.proxy.engine.matcher import Matcher
@@ -16,7 +17,6 @@ from sentinelle.server.alerts.enroll import enroll_bytes
 from sentinelle.server.alerts.protected import OLD_INDEX_FILE, LiveIndex, ProtectedSet, index_folder, keep_index
 from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.store.records import Store
-
 from tests.conftest import kodak, square_crop_copy
 
 

@@ -9,12 +9,12 @@ import time
 from dataclasses import replace
 
 import pytest
+
 from sentinelle.proxy.feeds.attribution import AccountNamed, Attribution
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.recorder import AlertRecorder
-from sentinelle.server.store.records import Store
 from sentinelle.server.store.door import StoreDoor
-
+from sentinelle.server.store.records import Store
 from tests.server.store.test_store import enroll, sighting
 
 

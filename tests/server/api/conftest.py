@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.store.records import Store
-from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.api.app import create_app
+from sentinelle.server.store.door import StoreDoor
+from sentinelle.server.store.records import Store
 
 TOKEN = "test-token-123"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -9,18 +9,18 @@ import json
 import aiohttp
 import pytest
 from PIL import Image
+
 from sentinelle.server.alerts import enroll as enrolment
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.api.app import (
     SENTINELLE_EXTENSION,
     addressed_to_loopback,
     create_app,
 )
-
+from sentinelle.server.store.door import StoreDoor
 from tests.conftest import jpeg_bytes, kodak
-from tests.server.store.test_store import enroll, sighting
 from tests.server.api.conftest import AUTH, TOKEN
+from tests.server.store.test_store import enroll, sighting
 
 
 async def test_health_answers_without_a_token(api):
@@ -289,4 +289,4 @@ def test_the_accepted_origin_is_the_id_of_the_extension_in_this_repository():
     manifest = json.loads((Path(__file__).parents[3] / "extension" / "manifest.json").read_text())
     digest = hashlib.sha256(base64.b64decode(manifest["key"])).hexdigest()[:32]
     extension_id = "".join(chr(ord("a") + int(c, 16)) for c in digest)  # Chromium's encoding
-    assert SENTINELLE_EXTENSION == f"chrome-extension://{extension_id}"
+    assert f"chrome-extension://{extension_id}" == SENTINELLE_EXTENSION

@@ -11,8 +11,8 @@ import secrets
 import time
 
 import pytest
+
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.api.app import create_app
 from sentinelle.server.api.handshake import (
     CHECK_HEADER,
@@ -33,6 +33,7 @@ from sentinelle.server.api.handshake import (
     mac,
 )
 from sentinelle.server.api.pac import pac_script
+from sentinelle.server.store.door import StoreDoor
 
 TOKEN = "test-token-123"
 

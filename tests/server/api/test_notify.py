@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sentinelle.server.notify.news import TEST
 
+from sentinelle.server.notify.news import TEST
 from tests.server.api.conftest import AUTH
 from tests.support.receivers import HttpReceiver
 

@@ -7,12 +7,13 @@ import shutil
 import subprocess
 
 import pytest
+
 from sentinelle.proxy.hosts import all_domains
 from sentinelle.server.alerts.events import Events
-from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.api.app import create_app
 from sentinelle.server.api.pac import pac_script
 from sentinelle.server.contact import EXTENSION, PAC, Contacts, last_contact
+from sentinelle.server.store.door import StoreDoor
 
 TOKEN = "test-token-123"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

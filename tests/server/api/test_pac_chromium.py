@@ -14,8 +14,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from sentinelle.server.setup.ca import COMMON_NAME
 
+from sentinelle.server.setup.ca import COMMON_NAME
 from tests.conftest import kodak, square_crop_copy
 from tests.server.nss import CHROMIUM_DB, home_env, trusted_pem
 from tests.support.certs import make_origin_certs

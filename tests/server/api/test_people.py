@@ -5,8 +5,8 @@ from __future__ import annotations
 import aiohttp
 
 from tests.conftest import kodak
-from tests.server.store.test_watchlist import lookalike
 from tests.server.api.conftest import AUTH
+from tests.server.store.test_watchlist import lookalike
 
 
 async def test_a_child_is_set_and_listed_with_her_names_and_accounts(api):

@@ -18,18 +18,18 @@ import numpy
 import pytest
 from click.testing import CliRunner
 from PIL import Image
+
 from sentinelle.proxy.engine.matcher import Match
-from sentinelle.server.store.records import Store
 from sentinelle.server.casefile import case as casefile
 from sentinelle.server.casefile import report
 from sentinelle.server.casefile.words import WORDS
 from sentinelle.server.cli.main import cli
 from sentinelle.server.extension_files import extension_file
-
+from sentinelle.server.store.records import Store
 from tests.conftest import kodak, square_crop_copy
+from tests.server.api.conftest import AUTH, api  # noqa: F401 (a fixture)
 from tests.server.store.test_store import enroll, sighting
 from tests.server.store.test_store_attribution import posted_by
-from tests.server.api.conftest import AUTH, api  # noqa: F401 (a fixture)
 from tests.support.watcher import ROOT
 
 
@@ -233,7 +233,7 @@ def test_export_and_verify_commands(store, data_dir, tmp_path):
     assert "name at least one alert" in run("export", code=1)
 
 
-async def test_the_api_returns_the_case_file_as_a_zip(api, tmp_path):  # noqa: F811
+async def test_the_api_returns_the_case_file_as_a_zip(api, tmp_path):
     photo = enroll(api.store, 5)
     record(api.store, photo["id"], "fake.account.123", "https://cdn/a.jpg", square_crop_copy(kodak(5)))
     response = await api.get("/api/casefile?alert=1&lang=fr&country=FR", headers=AUTH)

@@ -13,10 +13,10 @@ from io import BytesIO
 
 import pytest
 from click.testing import CliRunner
-from sentinelle.server.store.records import Store
+
 from sentinelle.server.casefile import case as casefile
 from sentinelle.server.cli.main import cli
-
+from sentinelle.server.store.records import Store
 from tests.conftest import kodak, square_crop_copy
 from tests.server.store.test_store import enroll, sighting
 from tests.server.store.test_store_attribution import posted_by

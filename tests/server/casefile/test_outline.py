@@ -26,7 +26,7 @@ def test_a_tilted_photo_that_runs_past_two_edges_keeps_its_own_edges_inside():
     xs, ys = zip(*outline.points, strict=True)
     assert min(xs) == 0 and max(xs) == 400 and min(ys) == 0 and max(ys) == 400
     # Where the photo's top and left edges leave by the image's left edge, and its top-left corner is cut.
-    assert [(0.0, 184.0), (0.0, 80.0), (200.0, 0.0)] == outline.points[1:4]
+    assert outline.points[1:4] == [(0.0, 184.0), (0.0, 80.0), (200.0, 0.0)]
     assert len(outline.points) == 8 and len(set(outline.points)) == 8
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from sentinelle.server.casefile.words import WORDS, vowel_sound, with_names
 
 

@@ -9,9 +9,9 @@ import subprocess
 import zipfile
 
 from click.testing import CliRunner
+
 from sentinelle.server.cli.main import cli
 from sentinelle.server.store.records import Store
-
 from tests.server.store.test_cases import gone, post
 from tests.server.store.test_store import enroll
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
-from sentinelle.server.cli.main import cli
 
+from sentinelle.server.cli.main import cli
 from tests.conftest import kodak
 
 
@@ -48,7 +48,6 @@ def test_a_first_name_alone_is_kept_and_the_parent_is_told_what_it_cannot_do(dat
 
 def test_the_watch_list_shows_look_alikes_and_a_parent_dismisses_one(data_dir):
     from sentinelle.server.store.records import Store
-
     from tests.server.store.test_watchlist import lookalike
 
     assert "The watch list is empty" in run(data_dir, "watchlist").output

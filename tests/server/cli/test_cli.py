@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from PIL import Image
-from sentinelle.server.alerts import enroll
-from sentinelle.server.store.records import Store
-from sentinelle.server.cli.main import cli
 
+from sentinelle.server.alerts import enroll
+from sentinelle.server.cli.main import cli
+from sentinelle.server.store.records import Store
 from tests.conftest import jpeg_bytes, kodak, square_crop_copy
 from tests.server.store.test_store import sighting
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
+
 from sentinelle.server.cli.main import cli
 from sentinelle.server.notify.news import TEST
 from sentinelle.server.store.records import Store
-
 from tests.support.receivers import HttpReceiver, InAThread
 
 TOKEN = "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"

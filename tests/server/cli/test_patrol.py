@@ -9,6 +9,7 @@ import urllib.request
 
 import pytest
 from click.testing import CliRunner
+
 from sentinelle.proxy.hosts import SOCIAL_DOMAINS
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.api.app import create_app
@@ -17,7 +18,6 @@ from sentinelle.server.config import load_or_create_token
 from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.store.patrol import look_fields
 from sentinelle.server.store.records import Store
-
 from tests.extension.impostor import AppThread
 from tests.support.watcher import free_port
 

@@ -8,9 +8,9 @@ import subprocess
 import sys
 
 import pytest
+
 from sentinelle.server.notify.channels import ChannelError, check, default_name, scrub, send
 from sentinelle.server.notify.news import TEST
-
 from tests.support.receivers import HttpReceiver
 
 # Each URL, and the parts of it that are secrets.

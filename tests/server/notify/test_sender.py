@@ -12,12 +12,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from sentinelle.server.alerts.events import Events
 from sentinelle.server.alerts.recorder import AlertRecorder
 from sentinelle.server.notify.sender import Notifier
 from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.store.records import Store
-
 from tests.conftest import kodak, square_crop_copy
 from tests.server.alerts.test_recorder import longest_stall_while
 from tests.server.store.test_store import enroll, sighting

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from sentinelle.server.notify.news import note_of
 from sentinelle.server.notify.timing import (
     Hours,

@@ -8,6 +8,7 @@ import asyncio
 import resource
 
 from aiohttp import web
+
 from sentinelle.server.run.connections import (
     MOST_PROXY_CONNECTIONS,
     RESERVED_FILES,

@@ -7,10 +7,10 @@ import asyncio
 import socket
 
 from PIL import Image
+
 from sentinelle.proxy.fronts.icap_service import PREVIEW_BYTES
 from sentinelle.server.run.icap_runner import serve_icap
 from sentinelle.server.settings import Settings
-
 from tests.conftest import jpeg_bytes, kodak, square_crop_copy
 from tests.support.icap_client import Client, http_request, http_response
 from tests.support.icap_process import SentinelleIcap

@@ -8,6 +8,7 @@ import asyncio
 
 from mitmproxy.addons import proxyserver
 from mitmproxy.test import taddons, tflow
+
 from sentinelle.server.run.proxy_connections import ProxyConnections
 
 

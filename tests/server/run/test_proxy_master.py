@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from mitmproxy import exceptions
 from mitmproxy.options import Options
+
 from sentinelle.server.run.proxy_master import proxy_master
 
 

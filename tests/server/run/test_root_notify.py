@@ -12,7 +12,6 @@ from sentinelle.server.notify.channels import check
 from sentinelle.server.run.root import Sentinelle
 from sentinelle.server.settings import Settings
 from sentinelle.server.store.records import Store
-
 from tests.server.store.test_store import enroll, sighting
 from tests.server.store.test_store_attribution import posted_by
 from tests.support.clock import FakeClock

@@ -13,6 +13,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from mitmproxy.certs import CertStore
+
 from sentinelle.proxy.hosts import all_domains
 from sentinelle.server.setup.ca import (
     CERTIFICATE,

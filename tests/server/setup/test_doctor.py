@@ -13,12 +13,10 @@ from sentinelle.server.setup.ca import write_ca
 from sentinelle.server.setup.doctor import Check, as_text, check_channels, check_contact, check_disk, check_trust
 from sentinelle.server.setup.plan import NO_BROWSER, Machine
 from sentinelle.server.setup.trust import Runner
-
 from tests.conftest import kodak
 from tests.server.nss import FIREFOX, home_env, make_home, needs_certutil
 from tests.support.certs import make_origin_certs
 from tests.support.watcher import Watcher, free_port, sentinelle
-
 
 
 def doctor(data_dir, home, *args):

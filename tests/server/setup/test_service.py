@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
 from sentinelle.server.setup.plan import (
     Machine,
     install_service,

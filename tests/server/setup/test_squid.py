@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from sentinelle.proxy.hosts import all_domains
 from sentinelle.server.cli.main import cli
 from sentinelle.server.setup.squid import (

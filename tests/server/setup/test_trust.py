@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from cryptography import x509
+
 from sentinelle.server.cli.main import cli
 from sentinelle.server.config import mitmproxy_dir
 from sentinelle.server.setup import trust
@@ -18,7 +19,6 @@ from sentinelle.server.setup.browsers import CHROMIUM_PROGRAMS, FIREFOX_PROGRAMS
 from sentinelle.server.setup.ca import load_ca
 from sentinelle.server.setup.plan import NO_BROWSER, Machine, setup, uninstall
 from sentinelle.server.setup.trust import NICKNAME, Runner, plan
-
 from tests.server.nss import make_home, needs_certutil, trust_flags, trusted_pem
 
 

@@ -8,12 +8,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from sentinelle.proxy.feeds.gone import Gone
 from sentinelle.server.store import records, schema
 from sentinelle.server.store.cases import Cases
 from sentinelle.server.store.records import Store
 from sentinelle.server.store.schema import StoreError
-
 from tests.server.store.test_store import enroll, sighting
 from tests.server.store.test_store_attribution import posted_by
 from tests.server.store.test_watchlist import lookalike

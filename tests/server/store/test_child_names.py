@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from sentinelle.server.store.child_names import one_child_each, same_name, which_child
 
 

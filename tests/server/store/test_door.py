@@ -7,9 +7,9 @@ import sqlite3
 import time
 
 import pytest
+
 from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.store.records import Store
-
 from tests.server.store.test_store import enroll, sighting
 
 

@@ -6,10 +6,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from sentinelle.server.store import schema
 from sentinelle.server.store.records import Store
 from sentinelle.server.store.schema import StoreError
-
 from tests.support.older_store import database_before
 
 AT = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -32,7 +32,8 @@ def test_a_channels_url_is_given_only_to_what_sends(store):
 
 
 def test_a_note_is_queued_once_per_channel_and_key_and_stays_once_sent(store):
-    phone, mail = add(store), add(store, "mail", "mailto://x", details=True)
+    phone = add(store)
+    add(store, "mail", "mailto://x", details=True)
     assert store.queue_note("alert 1 copy", "alert 1 copy", "copy", "Alice", "instagram", "fake.account", AT) == 2
     assert store.queue_note("alert 1 copy", "alert 1 copy", "copy", "Alice", "instagram", "fake.account", AT) == 0
     [(first, notes), (second, _)] = store.outbox()

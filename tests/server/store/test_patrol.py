@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from sentinelle.proxy.hosts import SOCIAL_DOMAINS
 from sentinelle.server.store import patrol as patrol_module
 from sentinelle.server.store.patrol import look_fields
 from sentinelle.server.store.schema import StoreError
-
 from tests.server.store.test_store import enroll, sighting
 from tests.server.store.test_watchlist import lookalike
 

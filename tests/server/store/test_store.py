@@ -10,13 +10,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from sentinelle.proxy.engine.matcher import Match
+from sentinelle.proxy.feeds.image_keys import image_key
 from sentinelle.proxy.fronts.sighting import Sighting
 from sentinelle.server.alerts.enroll import prepare_photo
-from sentinelle.server.store.schema import SCHEMA_VERSION
-from sentinelle.proxy.feeds.image_keys import image_key
 from sentinelle.server.store.records import Store, StoreError
-
+from sentinelle.server.store.schema import SCHEMA_VERSION
 from tests.conftest import kodak
 
 
@@ -153,8 +153,9 @@ def test_image_key_drops_signing_parameters():
 
 
 def test_an_older_store_keys_its_images_as_the_feeds_map_does(data_dir):
-    from sentinelle.server.store import schema
     import sqlite_utils
+
+    from sentinelle.server.store import schema
 
     data_dir.mkdir()
     db = sqlite_utils.Database(data_dir / "old.db")

@@ -9,10 +9,10 @@ from dataclasses import replace
 
 import pytest
 import sqlite_utils
+
 from sentinelle.proxy.feeds.attribution import Attribution
 from sentinelle.server.store import schema
 from sentinelle.server.store.records import Store
-
 from tests.server.store.test_store import enroll, sighting
 
 

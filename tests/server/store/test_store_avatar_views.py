@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sqlite_utils
 from PIL import Image
+
+from benchmarks.transforms import AVATARS
 from sentinelle.proxy.engine import avatar
 from sentinelle.proxy.engine.fingerprint import Fingerprint, fingerprint
 from sentinelle.proxy.engine.matcher import Matcher
-from sentinelle.server.store import schema
 from sentinelle.server.alerts.enroll import prepare_photo
+from sentinelle.server.store import schema
 from sentinelle.server.store.records import Store
-
-from benchmarks.transforms import AVATARS
 from tests.conftest import kodak
 from tests.support.older_store import insert_photo
 

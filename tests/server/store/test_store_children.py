@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from sentinelle.server.store import schema
 from sentinelle.server.store.records import Store, StoreError
-
 from tests.server.store.test_store import enroll, sighting
 from tests.support.older_store import database_before, insert_photo
 

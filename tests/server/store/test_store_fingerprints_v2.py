@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import sqlite_utils
 from PIL import Image
-from sentinelle.proxy.engine.fingerprint import FINGERPRINT_VERSION, Fingerprint, fingerprint
-from sentinelle.proxy.engine.matcher import Matcher
-from sentinelle.server.store import schema
-from sentinelle.server.alerts.enroll import prepare_photo
-from sentinelle.server.store.records import Store
 
 from benchmarks.transforms import EDITS
+from sentinelle.proxy.engine.fingerprint import FINGERPRINT_VERSION, Fingerprint, fingerprint
+from sentinelle.proxy.engine.matcher import Matcher
+from sentinelle.server.alerts.enroll import prepare_photo
+from sentinelle.server.store import schema
+from sentinelle.server.store.records import Store
 from tests.conftest import kodak
 from tests.support.older_store import insert_photo
 

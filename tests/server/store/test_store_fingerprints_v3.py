@@ -8,14 +8,14 @@ import io
 
 import sqlite_utils
 from PIL import Image
+
+from benchmarks.transforms import AVATARS
 from sentinelle.proxy.engine import avatar
 from sentinelle.proxy.engine.fingerprint import FINGERPRINT_VERSION, fingerprint
 from sentinelle.proxy.engine.matcher import Matcher
 from sentinelle.server.alerts.enroll import prepare_photo
 from sentinelle.server.store import schema
 from sentinelle.server.store.records import Store
-
-from benchmarks.transforms import AVATARS
 from tests.conftest import jpeg_bytes, kodak, square_crop_copy
 from tests.support.older_store import insert_photo, version_2_bytes
 

@@ -8,10 +8,10 @@ from dataclasses import replace
 
 import pytest
 import sqlite_utils
-from sentinelle.server.store import schema
-from sentinelle.proxy.feeds.image_keys import image_key
-from sentinelle.server.store.records import Store
 
+from sentinelle.proxy.feeds.image_keys import image_key
+from sentinelle.server.store import schema
+from sentinelle.server.store.records import Store
 from tests.server.store.test_store import enroll, sighting
 from tests.server.store.test_store_attribution import posted_by
 

@@ -8,10 +8,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from sentinelle.proxy.feeds.lookalikes import Lookalike
 from sentinelle.proxy.feeds.names import Resemblance
 from sentinelle.server.store.schema import StoreError
-
 from tests.server.store.test_store import enroll, sighting
 from tests.server.store.test_store_attribution import posted_by
 
@@ -86,6 +86,7 @@ def test_a_dismissed_account_is_not_an_impersonation_and_marking_one_makes_it_so
 
 def test_a_database_of_the_previous_schema_keeps_what_its_alerts_were(data_dir):
     import sqlite_utils
+
     from sentinelle.server.store import schema
     from sentinelle.server.store.records import Store
 

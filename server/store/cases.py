@@ -56,7 +56,7 @@ class Cases:
             if row:
                 return row[0]
         row = self._db.execute("SELECT id FROM cases WHERE child IS ? ORDER BY id LIMIT 1", [child]).fetchone()
-        return row[0] if row else self._db["cases"].insert({"child": child, "created_at": _now()}).last_pk
+        return row[0] if row else self._db.table("cases").insert({"child": child, "created_at": _now()}).last_pk
 
     def _join_case(self, table: str, row_id: int, child: str | None, platform: str | None,
                    handle: str | None, seen_at: str, photo_id: int | None = None) -> None:
@@ -84,7 +84,7 @@ class Cases:
         return found
 
     def new_case(self, child: str | None, title: str | None = None) -> dict:
-        case_id = self._db["cases"].insert({"child": child, "title": title, "created_at": _now()}).last_pk
+        case_id = self._db.table("cases").insert({"child": child, "title": title, "created_at": _now()}).last_pk
         return self.case(case_id)
 
     def move_alert(self, alert_id: int, case_id: int | None = None) -> dict:
@@ -94,7 +94,7 @@ class Cases:
             if row is None:
                 raise StoreError(f"no alert {alert_id}")
             if case_id is None:
-                case_id = self._db["cases"].insert({"child": row[0], "created_at": _now()}).last_pk
+                case_id = self._db.table("cases").insert({"child": row[0], "created_at": _now()}).last_pk
             elif self.case(case_id) is None:
                 raise StoreError(f"no case {case_id}")
             self._db.execute("UPDATE alerts SET case_id = ? WHERE id = ?", [case_id, alert_id])
@@ -138,7 +138,7 @@ class Cases:
             target = self.target(ref)
             if target["case_id"] is None:  # an alert or account kept before cases: its child's
                 target["case_id"] = self._case_for(None, target["platform"], target["handle"])
-            report_id = self._db["reports"].insert({
+            report_id = self._db.table("reports").insert({
                 **target, "channel": channel, "ref": reference, "reported_on": reported_on, "recorded_at": _now(),
             }).last_pk
             # The alert reported, or every alert of the account reported, is marked so.
@@ -177,7 +177,7 @@ class Cases:
             name = f"{sha256}{_PAGE_EXTENSIONS.get(media_type, '.bin')}"
             if not (self.evidence_dir / name).exists():
                 write_atomically(self.evidence_dir / name, gone.body, prefix=".incoming-")
-            event_id = self._db["account_events"].insert({
+            event_id = self._db.table("account_events").insert({
                 "case_id": row[0], "platform": gone.platform, "handle": row[1], "kind": TAKEN_DOWN,
                 "at": seen_at, "detail": json.dumps({"why": gone.why}, ensure_ascii=False),
                 "page_url": gone.url, "http_status": gone.status, "content_type": gone.content_type,
@@ -222,7 +222,7 @@ class Cases:
         if how is None:
             return
         days = (datetime.fromisoformat(at) - datetime.fromisoformat(earlier["at"])).total_seconds() / 86400
-        self._db["account_events"].insert({
+        self._db.table("account_events").insert({
             "case_id": case_id, "platform": platform, "handle": handle, "kind": RETURNED, "at": at,
             "detail": json.dumps({"after": earlier["handle"], "after_platform": earlier["platform"],
                                   "taken_down_at": earlier["at"], "days": round(days, 1), "how": how,

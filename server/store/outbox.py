@@ -51,7 +51,7 @@ class Outbox:
         with self._db.atomic():
             if self.channel(name) is not None:
                 raise StoreError(f"a channel is already named {name!r}: choose another --name")
-            channel_id = self._db["channels"].insert({
+            channel_id = self._db.table("channels").insert({
                 "name": name, "url": url, "shown": shown, "details": int(details), "added_at": _iso(at),
                 "failures": 0,
             }).last_pk

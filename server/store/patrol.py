@@ -71,7 +71,7 @@ class Patrols:
     def start_look(self, fields: dict) -> dict:
         """The extension opens a look (look_fields): stamped now."""
         with self._db.atomic():
-            look_id = self._db["patrol"].insert(fields | {"started_at": _stamp(_now())}).last_pk
+            look_id = self._db.table("patrol").insert(fields | {"started_at": _stamp(_now())}).last_pk
         return self.look(look_id)
 
     def end_look(self, look_id: int, outcome: str, scrolls: int = 0, requests: int = 0) -> dict:

@@ -120,14 +120,14 @@ class Store(WatchList, Cases, Outbox, Patrols):
             return existing, False
         with self._db.atomic():
             child_id = self._child_id(photo.child) if photo.child else None
-            photo_id = self._db["photos"].insert(
+            photo_id = self._db.table("photos").insert(
                 {
                     "sha256": photo.sha256, "name": photo.name, "child_id": child_id,
                     "width": photo.width, "height": photo.height,
                     "thumbnail": photo.thumbnail, "enrolled_at": now(),
                 }
             ).last_pk
-            self._db["fingerprints"].insert_all(
+            self._db.table("fingerprints").insert_all(
                 {"photo_id": photo_id, "view": view, "data": fp.to_bytes()}
                 for view, fp in photo.views
             )
@@ -213,7 +213,7 @@ class Store(WatchList, Cases, Outbox, Patrols):
                                        account_id)
             is_new = alert_id is None
             if is_new:
-                alert_id = self._db["alerts"].insert(
+                alert_id = self._db.table("alerts").insert(
                     {
                         "photo_id": sighting.match.photo_id, "photo_name": photo.get("name"),
                         "child": photo.get("child"), "image_key": key,
@@ -247,7 +247,7 @@ class Store(WatchList, Cases, Outbox, Patrols):
                         [account, attribution.account_url, attribution.post_url, attribution.display_name,
                          *(first[c] for c in FIRST_POSTER), account_id, expires_at, expires_at, alert_id],
                     )
-            self._db["sightings"].insert(
+            self._db.table("sightings").insert(
                 {
                     "alert_id": alert_id, "seen_at": seen_at, "image_url": sighting.image_url,
                     "page_url": sighting.page_url, "host": sighting.host,
@@ -463,7 +463,7 @@ class Store(WatchList, Cases, Outbox, Patrols):
         """The child `name` means (given her full name if she had her first name only), made if new."""
         meant = self.meant_child(name)
         if meant.known is None:
-            return self._db["children"].insert({"name": meant.name}).last_pk
+            return self._db.table("children").insert({"name": meant.name}).last_pk
         (child_id,) = self._db.execute("SELECT id FROM children WHERE name = ?", [meant.known]).fetchone()
         if meant.renamed:
             rename_child(self._db, child_id, meant.name)

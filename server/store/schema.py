@@ -30,39 +30,39 @@ class StoreError(Exception):
 
 
 def _create_v1(db: sqlite_utils.Database) -> None:
-    db["meta"].create({"key": str, "value": int}, pk="key")
-    db["children"].create({"id": int, "name": str}, pk="id", not_null={"name"})
-    db["children"].create_index(["name"], unique=True)
-    db["photos"].create(
+    db.table("meta").create({"key": str, "value": int}, pk="key")
+    db.table("children").create({"id": int, "name": str}, pk="id", not_null={"name"})
+    db.table("children").create_index(["name"], unique=True)
+    db.table("photos").create(
         {"id": int, "sha256": str, "name": str, "child_id": int, "width": int, "height": int,
          "thumbnail": bytes, "enrolled_at": str},
         pk="id", not_null={"sha256", "name", "enrolled_at"},
         foreign_keys=[("child_id", "children", "id")],
     )
-    db["photos"].create_index(["sha256"], unique=True)
-    db["fingerprints"].create(
+    db.table("photos").create_index(["sha256"], unique=True)
+    db.table("fingerprints").create(
         {"id": int, "photo_id": int, "view": str, "data": bytes},
         pk="id", not_null={"photo_id", "view", "data"},
         foreign_keys=[("photo_id", "photos", "id")],
     )
-    db["fingerprints"].create_index(["photo_id"])
-    db["alerts"].create(
+    db.table("fingerprints").create_index(["photo_id"])
+    db.table("alerts").create(
         {"id": int, "photo_id": int, "photo_name": str, "child": str, "image_key": str,
          "image_url": str, "page_url": str, "host": str, "platform": str, "score": float,
          "first_seen": str, "last_seen": str, "count": int, "status": str,
          "status_changed_at": str},
         pk="id", not_null={"photo_id", "image_key", "image_url", "status"},
     )
-    db["alerts"].create_index(["photo_id", "image_key"], unique=True)
-    db["alerts"].create_index(["status"])
-    db["sightings"].create(
+    db.table("alerts").create_index(["photo_id", "image_key"], unique=True)
+    db.table("alerts").create_index(["status"])
+    db.table("sightings").create(
         {"id": int, "alert_id": int, "seen_at": str, "image_url": str, "page_url": str,
          "host": str, "platform": str, "content_type": str, "score": float, "view": str,
          "evidence_sha256": str, "evidence_file": str, "evidence_bytes": int},
         pk="id", not_null={"alert_id", "seen_at", "evidence_sha256", "evidence_file"},
         foreign_keys=[("alert_id", "alerts", "id")],
     )
-    db["sightings"].create_index(["alert_id"])
+    db.table("sightings").create_index(["alert_id"])
 
 
 def _add_local_features(db: sqlite_utils.Database) -> None:
@@ -109,22 +109,22 @@ def _add_attribution(db: sqlite_utils.Database) -> None:
     be changed or deleted, by Sentinelle or anyone using its database.
     """
     db.execute("DROP INDEX IF EXISTS idx_alerts_photo_id_image_key")
-    db["alerts"].create_index(["photo_id", "image_key"])
+    db.table("alerts").create_index(["photo_id", "image_key"])
     for column in ("account", "account_url", "post_url"):
-        db["alerts"].add_column(column, str)
-    db["alerts"].create_index(["photo_id", "platform", "account"])
+        db.table("alerts").add_column(column, str)
+    db.table("alerts").create_index(["photo_id", "platform", "account"])
     for column in ("image_key", "response_headers", "account", "post_url", "attribution"):
-        db["sightings"].add_column(column, str)
+        db.table("sightings").add_column(column, str)
     for row_id, url in db.execute("SELECT id, image_url FROM sightings").fetchall():
         db.execute("UPDATE sightings SET image_key = ? WHERE id = ?", [image_key(url or ""), row_id])
-    db["sightings"].create_index(["image_key"])
+    db.table("sightings").create_index(["image_key"])
     _append_only(db)
 
 
 def _add_region(db: sqlite_utils.Database) -> None:
     """The match says where: each sighting keeps the four corners of the protected photo in
     the image seen (JSON `[[x, y], …]`, its pixels); sightings recorded before have none."""
-    db["sightings"].add_column("region", str)
+    db.table("sightings").add_column("region", str)
 
 
 def _platform_image_keys(db: sqlite_utils.Database) -> None:
@@ -148,9 +148,9 @@ def _add_first_poster(db: sqlite_utils.Database) -> None:
     showed it (`kind`: a post, or its profile picture) and, for a retweet, quote, cross-post
     or re-pin, who posted it first. Alerts recorded before have none (NULL: a post)."""
     for column in ("kind", "repost", "first_account", "first_account_url", "first_post_url"):
-        db["alerts"].add_column(column, str)
+        db.table("alerts").add_column(column, str)
     for column in ("kind", "first_account"):
-        db["sightings"].add_column(column, str)
+        db.table("sightings").add_column(column, str)
 
 
 def _append_only(db: sqlite_utils.Database) -> None:
@@ -164,8 +164,8 @@ def _append_only(db: sqlite_utils.Database) -> None:
 def _add_child_names(db: sqlite_utils.Database) -> None:
     """A child has names and handles: her nicknames and her own accounts (JSON lists), so
     that accounts pretending to be her can be told from hers."""
-    db["children"].add_column("aliases", str)
-    db["children"].add_column("handles", str)
+    db.table("children").add_column("aliases", str)
+    db.table("children").add_column("handles", str)
 
 
 def _add_impersonation(db: sqlite_utils.Database) -> None:
@@ -177,8 +177,8 @@ def _add_impersonation(db: sqlite_utils.Database) -> None:
     for table in ("alerts", "sightings"):
         db.execute(f"ALTER TABLE {table} RENAME COLUMN kind TO shown_as")
     for column in ("kind", "display_name", "resemblance"):
-        db["alerts"].add_column(column, str)
-    db["watchlist"].create(
+        db.table("alerts").add_column(column, str)
+    db.table("watchlist").create(
         {"id": int, "child": str, "platform": str, "handle": str, "display_name": str,
          "profile_url": str, "field": str, "what": str, "first_seen": str, "last_seen": str,
          "count": int, "status": str, "status_changed_at": str, "feed_url": str, "record": str},
@@ -210,7 +210,7 @@ def _add_avatar_views(db: sqlite_utils.Database) -> None:
             img = open_image(thumbnail, min_side=1)
         except ImageError:
             continue  # a damaged thumbnail: the photo keeps matching as before
-        db["fingerprints"].insert({"photo_id": photo_id, "view": AVATAR_VIEW, "data": avatar_view(img).to_bytes()})
+        db.table("fingerprints").insert({"photo_id": photo_id, "view": AVATAR_VIEW, "data": avatar_view(img).to_bytes()})
 
 
 def _one_child_one_name(db: sqlite_utils.Database) -> None:
@@ -245,9 +245,9 @@ def _add_account_ids_and_stories(db: sqlite_utils.Database) -> None:
     an alert of a story keeps when (the evidence is what Sentinelle kept). Alerts recorded before
     have neither (NULL)."""
     for column in ("account_id", "expires_at"):
-        db["alerts"].add_column(column, str)
-    db["sightings"].add_column("account_id", str)
-    db["alerts"].create_index(["platform", "account_id"])
+        db.table("alerts").add_column(column, str)
+    db.table("sightings").add_column("account_id", str)
+    db.table("alerts").create_index(["platform", "account_id"])
 
 
 def _add_cases(db: sqlite_utils.Database) -> None:
@@ -258,22 +258,22 @@ def _add_cases(db: sqlite_utils.Database) -> None:
     said so, as evidence) or a return (a new account that came back with her photo or her name).
     Alerts and accounts recorded before join their child's case; events are append-only, as
     sightings are."""
-    db["cases"].create({"id": int, "child": str, "title": str, "created_at": str}, pk="id")
+    db.table("cases").create({"id": int, "child": str, "title": str, "created_at": str}, pk="id")
     for table in ("alerts", "watchlist"):
-        db[table].add_column("case_id", int)
-        db[table].create_index(["case_id"])
-    db["reports"].create(
+        db.table(table).add_column("case_id", int)
+        db.table(table).create_index(["case_id"])
+    db.table("reports").create(
         {"id": int, "case_id": int, "alert_id": int, "platform": str, "handle": str, "channel": str,
          "ref": str, "reported_on": str, "recorded_at": str},
         pk="id", not_null={"case_id", "channel", "reported_on", "recorded_at"},
     )
-    db["account_events"].create(
+    db.table("account_events").create(
         {"id": int, "case_id": int, "platform": str, "handle": str, "kind": str, "at": str,
          "detail": str, "page_url": str, "http_status": int, "content_type": str,
          "evidence_sha256": str, "evidence_file": str},
         pk="id", not_null={"case_id", "platform", "handle", "kind", "at"},
     )
-    db["account_events"].create_index(["case_id"])
+    db.table("account_events").create_index(["case_id"])
     for event in ("UPDATE", "DELETE"):
         db.execute(
             f"CREATE TRIGGER account_events_append_only_{event.lower()} BEFORE {event} ON account_events"
@@ -282,7 +282,7 @@ def _add_cases(db: sqlite_utils.Database) -> None:
     children = {row[0] for table in ("alerts", "watchlist")
                 for row in db.execute(f"SELECT DISTINCT child FROM {table}")}
     for child in sorted(children, key=lambda c: (c is None, c or "")):
-        case_id = db["cases"].insert({"child": child, "created_at": _now()}).last_pk
+        case_id = db.table("cases").insert({"child": child, "created_at": _now()}).last_pk
         for table in ("alerts", "watchlist"):
             db.execute(f"UPDATE {table} SET case_id = ? WHERE child IS ?", [case_id, child])
 
@@ -297,34 +297,34 @@ def _add_notify(db: sqlite_utils.Database) -> None:
     masked), the outbox (what is due to each channel, with its attempts, so that a restart
     loses nothing) and the parent's preferences (the digest's hour, quiet hours). Nothing that
     happened before reaches a channel: only what is seen once one is added."""
-    db["channels"].create(
+    db.table("channels").create(
         {"id": int, "name": str, "url": str, "shown": str, "details": int, "added_at": str,
          "last_sent_at": str, "failures": int, "failing_since": str, "last_error": str,
          "last_error_at": str, "next_try_at": str},
         pk="id", not_null={"name", "url", "shown", "details", "added_at", "failures"},
     )
-    db["channels"].create_index(["name"], unique=True)
-    db["outbox"].create(
+    db.table("channels").create_index(["name"], unique=True)
+    db.table("outbox").create(
         {"id": int, "channel_id": int, "key": str, "kind": str, "child": str, "network": str,
          "account": str, "queued_at": str, "sent_at": str},
         pk="id", not_null={"channel_id", "key", "kind", "queued_at"},
         foreign_keys=[("channel_id", "channels", "id")],
     )
-    db["outbox"].create_index(["channel_id", "key"], unique=True)
-    db["outbox"].create_index(["sent_at"])
-    db["preferences"].create({"key": str, "value": str}, pk="key", not_null={"value"})
+    db.table("outbox").create_index(["channel_id", "key"], unique=True)
+    db.table("outbox").create_index(["sent_at"])
+    db.table("preferences").create({"key": str, "value": str}, pk="key", not_null={"value"})
 
 
 def _add_patrol(db: sqlite_utils.Database) -> None:
     """Looking for her (server/store/patrol.py): each look of the extension's patrol, one search
     or one profile on one network, stamped by the server when it starts and ends, with what
     stopped it. What it found is read from the sightings and the watch list, never stored here."""
-    db["patrol"].create(
+    db.table("patrol").create(
         {"id": int, "run": str, "platform": str, "what": str, "term": str, "child": str, "url": str,
          "started_at": str, "ended_at": str, "outcome": str, "scrolls": int, "requests": int},
         pk="id", not_null={"run", "platform", "what", "term", "url", "started_at"},
     )
-    db["patrol"].create_index(["platform", "started_at"])
+    db.table("patrol").create_index(["platform", "started_at"])
 
 
 MIGRATIONS = [_create_v1, _add_attribution, _add_local_features, _add_region, _platform_image_keys,

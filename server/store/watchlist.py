@@ -45,7 +45,7 @@ class WatchList:
                 [lookalike.platform, lookalike.handle],
             ).fetchone()
             if row is None:
-                entry_id = self._db["watchlist"].insert({
+                entry_id = self._db.table("watchlist").insert({
                     "child": resemblance.child, "platform": lookalike.platform,
                     "handle": lookalike.handle, "display_name": lookalike.display_name,
                     "profile_url": lookalike.profile_url, "field": resemblance.field,

@@ -74,8 +74,9 @@ class Patrols:
             look_id = inserted(self._db.table("patrol").insert(fields | {"started_at": _stamp(_now())}))
         return written(self.look(look_id))
 
-    def end_look(self, look_id: int, outcome: str, scrolls: int = 0, requests: int = 0) -> dict:
-        """The extension closes a look, saying what stopped it; stamped now. A look ends once."""
+    def end_look(self, look_id: int, outcome: object, scrolls: int = 0, requests: int = 0) -> dict:
+        """The extension closes a look, saying what stopped it (`outcome`: as it sent it, one of
+        OUTCOMES or StoreError); stamped now. A look ends once."""
         if outcome not in OUTCOMES:
             raise StoreError(f"outcome: one of {', '.join(OUTCOMES)}")
         with self._db.atomic():

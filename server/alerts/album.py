@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 # The largest photo file read from an archive: the API's upload limit.
@@ -69,7 +70,7 @@ class Album:
         for path in files_under(paths):
             source, name = _printable(str(path)), _printable(path.name)
             if path.suffix.lower() != ".zip":
-                self.candidates.append(Candidate(source, name, lambda path=path: _read_file(path)))
+                self.candidates.append(Candidate(source, name, partial(_read_file, path)))
                 continue
             try:
                 archive = Archive(path)
@@ -142,7 +143,7 @@ class Archive:
             suffix = PurePosixPath(_name(info)).suffix.lower()
             if suffix in IMAGE_SUFFIXES or suffix == ".zip":
                 self.members.append(Candidate(_printable(f"{path}:{info.filename}"), _printable(_name(info)),
-                                           lambda info=info: self._read(info)))
+                                           partial(self._read, info)))
             else:
                 self.ignored += 1
 

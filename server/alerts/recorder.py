@@ -155,7 +155,8 @@ class AlertRecorder:
 
     async def _write_named(self, named: AccountNamed) -> None:
         for alert_id in await self._store.write(Store.name_account, named):
-            alert = await self._store.read(Store.alert, alert_id)  # written: the reader sees it
+            alert = await self._store.read(Store.alert, alert_id)
+            assert alert is not None  # written: the reader sees it
             # Named, it may be an account that pretends to be her: that is news; a name alone is not.
             self._events.publish("alert" if alert["kind"] == "impersonation" else "sighting", alert)
             logger.info("Sentinelle: alert #%d was posted by @%s (%s named it)", alert_id, named.account, named.platform)
@@ -167,7 +168,9 @@ class AlertRecorder:
             logger.warning("Sentinelle: an account on %s looks like %s (@%s) — on the watch list",
                            entry["platform"], entry["child"], entry["handle"])
         for alert_id in upgraded:  # her photos were seen on it before its name was: now an impersonation
-            self._events.publish("alert", await self._store.read(Store.alert, alert_id))
+            alert = await self._store.read(Store.alert, alert_id)
+            assert alert is not None  # written: the reader sees it
+            self._events.publish("alert", alert)
         if is_new:
             await self._publish_return(entry["platform"], entry["handle"])
 

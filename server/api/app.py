@@ -17,7 +17,7 @@ import re
 import weakref
 from collections.abc import Callable, Iterable
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
@@ -62,7 +62,7 @@ from sentinelle.server.version import sentinelle_version
 
 TOKEN = web.AppKey("token", str)
 PORT = web.AppKey("port", int)
-COUNTS = web.AppKey("counts", Callable[[], dict])
+COUNTS = web.AppKey[Callable[[], dict]]("counts")  # not a class: the type is given as a parameter
 PROXY = web.AppKey("proxy", dict)
 CONTACTS = web.AppKey("contacts", Contacts)
 SESSIONS = web.AppKey("sessions", Sessions)
@@ -360,6 +360,8 @@ async def upload_photos(request: web.Request) -> web.Response:
     try:
         reader = await request.multipart()
         async for part in reader:
+            if not isinstance(part, BodyPartReader):  # a multipart nested in the form: neither field
+                continue
             if part.name == "child" and (typed := await _field_text(part)):
                 try:
                     child = (await db.read(Store.meant_child, typed)).name
@@ -485,7 +487,7 @@ async def _thumbnail(request: web.Request, photo_id: int) -> web.Response:
                         headers={"Cache-Control": "no-store"})
 
 
-async def _read_limited(part, limit: int) -> bytes:
+async def _read_limited(part: BodyPartReader, limit: int) -> bytes:
     """A multipart part, read as it comes; 413 past `limit` bytes (before they are all held)."""
     chunks, size = [], 0
     while chunk := await part.read_chunk():
@@ -500,12 +502,13 @@ def _size(limit: int) -> str:
     return f"{limit // 2**20} MB" if limit >= 2**20 else f"{limit:,} bytes"
 
 
-async def _field_text(part) -> str:
+async def _field_text(part: BodyPartReader) -> str:
     """A form field's text (a child's name), stripped; 413 past MAX_FIELD_BYTES."""
     return (await _read_limited(part, MAX_FIELD_BYTES)).decode(part.get_charset("utf-8"), "replace").strip()[:100]
 
 
 async def _close_streams(app: web.Application) -> None:
     app[EVENTS].close()
-    for response in list(app[STREAMS]):
+    streams = app[STREAMS]  # read apart: inside list(), mypy would want the key to be an Iterable's
+    for response in list(streams):
         response.force_close()

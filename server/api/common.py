@@ -3,6 +3,7 @@ streams hang on the app, what an id looks like, bodies read within bounds, and e
 
 from __future__ import annotations
 
+import json
 import weakref
 
 from aiohttp import web
@@ -18,7 +19,7 @@ PROTECTED = web.AppKey("protected", LiveIndex)
 ID = "[0-9]{1,18}"
 EVENTS = web.AppKey("events", Events)
 # The event streams open now: whether an extension is listening.
-STREAMS = web.AppKey("streams", weakref.WeakSet)
+STREAMS = web.AppKey[weakref.WeakSet[web.StreamResponse]]("streams")
 
 
 def with_links(alert: dict) -> dict:
@@ -38,7 +39,7 @@ def too_large(message: str, limit: int, size: int) -> web.HTTPRequestEntityTooLa
 
 def as_json(message: str) -> dict[str, str]:
     """An error's body, as every answer of the API's: {"error": message}."""
-    return {"text": web.json_response({"error": message}).text, "content_type": "application/json"}
+    return {"text": json.dumps({"error": message}), "content_type": "application/json"}  # as json_response writes it
 
 
 async def json_of(request: web.Request) -> object:

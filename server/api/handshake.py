@@ -38,6 +38,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeGuard
 
 CLIENT_CHECK = "sentinelle/hello/client/v2"
 SERVER_PROOF = "sentinelle/hello/server/v1"
@@ -83,11 +84,11 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def well_formed(value: object) -> bool:
+def well_formed(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and bool(_VALUE.match(value))
 
 
-def well_formed_time(value: object) -> bool:
+def well_formed_time(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and bool(_TIME.match(value))
 
 

@@ -39,6 +39,7 @@ async def set_child(request: web.Request) -> web.Response:
         name, aliases, handles = child_fields(body)
     except ValueError as e:
         raise error(web.HTTPBadRequest, str(e)) from None
+    assert isinstance(body, dict)  # child_fields took it
     db = request.app[STORE]
     was = None
     if (child_id := body.get("id")) is not None:  # the options page's form, editing this child

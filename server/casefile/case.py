@@ -20,6 +20,7 @@ import locale
 import os
 import zipfile
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,7 +50,7 @@ class CaseFileError(Exception):
     """A case file cannot be made (no such alert, nothing to put in it)."""
 
 
-def collect(store: Store, alert_ids: list[int] = (), account: str | None = None) -> Case:
+def collect(store: Store, alert_ids: Sequence[int] = (), account: str | None = None) -> Case:
     """The alerts named, or all of an account's; raises CaseFileError if there are none."""
     alerts = []
     for alert_id in dict.fromkeys(alert_ids):
@@ -243,6 +244,7 @@ def _public_case(case: Case) -> dict:
     from sentinelle.server.casefile.timeline import accounts, reports, timeline
 
     story = case.story
+    assert story is not None  # made for a whole case's file only
     return {"case": story["case"], "timeline": timeline(story, case.created), "accounts": accounts(story),
             "reports": reports(story, case.created), "events": story["events"]}
 

@@ -53,15 +53,22 @@ class Report:
         story = self.case.story
         return self.w("case_title", child=story["case"]["child"] or self.w("a_child")) if story else self.w("title")
 
+    def _story(self) -> dict:
+        """The case's story: what the parts below are made of, which a case file has only when it
+        is a whole case's (they are shown only then)."""
+        story = self.case.story
+        assert story is not None
+        return story
+
     def timeline_rows(self) -> list[tuple[str, str, str]]:
         """(UTC, local time, what happened) of each event of the case, oldest first."""
-        return [(e["utc"], e["local"], e["text"]) for e in timeline(self.case.story, self.case.created)]
+        return [(e["utc"], e["local"], e["text"]) for e in timeline(self._story(), self.case.created)]
 
     def account_sections(self) -> list[tuple[str, list[tuple[str, str, str | None]]]]:
         """(heading, rows) of each account of the case."""
         sections = []
-        for a in accounts(self.case.story):
-            rows = [(self.w("platform"), PLATFORM_NAMES.get(a["platform"], a["platform"]), None)]
+        for a in accounts(self._story()):
+            rows: list[tuple[str, str, str | None]] = [(self.w("platform"), PLATFORM_NAMES.get(a["platform"], a["platform"]), None)]
             if a["display_name"]:
                 rows.append((self.w("display_name"), a["display_name"], None))
             rows += [(self.w("first_seen"), _when(a["first_seen"]), None), (self.w("last_seen"), _when(a["last_seen"]), None)]
@@ -80,7 +87,7 @@ class Report:
 
     def report_lines(self) -> list[str]:
         out = []
-        for r in reports(self.case.story, self.case.created):
+        for r in reports(self._story(), self.case.created):
             state = self.w("answered" if r["answered"] else "unanswered", days=str(r["days"]))
             out.append(self.w("report_line", on=_when(r["reported_on"])[:16],
                               target=f"@{r['handle']}" if r.get("handle") else f"#{r['alert_id']}",
@@ -89,7 +96,7 @@ class Report:
         return out or [self.w("no_reports")]
 
     def escalation(self) -> str | None:
-        due = [r for r in reports(self.case.story, self.case.created) if r["escalate"]]
+        due = [r for r in reports(self._story(), self.case.created) if r["escalate"]]
         return self.w("escalate", days=str(ESCALATE_AFTER_DAYS)) if due else None
 
     def offence_sections(self) -> list[tuple[str, list[tuple[str, str | None]]]]:
@@ -164,7 +171,7 @@ class Report:
         unknown = self.w("unknown")
         caption = next((s["attribution"].get("caption") for s in alert["sightings"]
                         if isinstance(s.get("attribution"), dict) and s["attribution"].get("caption")), None)
-        rows = [
+        rows: list[tuple[str, str, str | None]] = [
             (self.w("platform"), PLATFORM_NAMES.get(alert["platform"], alert["platform"] or unknown), None),
             (self.w("account"), self._account(alert), alert.get("account_url") if alert.get("account") else alert.get("post_url")),
             (self.w("post"), alert.get("post_url") or unknown, alert.get("post_url")),
@@ -207,7 +214,7 @@ class Report:
 
     def sighting_rows(self, s: dict) -> list[tuple[str, str, str | None]]:
         headers = s.get("response_headers") or {}
-        rows = [
+        rows: list[tuple[str, str, str | None]] = [
             (self.w("time"), _when(s["seen_at"]), None),
             (self.w("image_url"), s["image_url"], None),
             (self.w("page"), s.get("page_url") or self.w("unknown"), None),
@@ -433,8 +440,9 @@ def _html_table(rows: list[tuple[str, str, str | None]], cls: str = "") -> str:
 def _outline(data: bytes | None, region: list | None) -> tuple[Outline, tuple[int, int]] | None:
     """What to outline on the evidence `data` (the protected photo's `region` clipped to it,
     server/casefile/outline.py) and the evidence's size; None when there is nothing to draw."""
-    size = _size(data) if region else None
-    outline = visible_outline(region, *size) if size else None
+    if not region or (size := _size(data)) is None:
+        return None
+    outline = visible_outline(region, *size)
     return (outline, size) if outline else None
 
 

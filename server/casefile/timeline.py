@@ -75,7 +75,7 @@ def reports(record: dict, now: datetime, escalate_after: int = ESCALATE_AFTER_DA
     for report in record["reports"]:
         taken = gone.get((report["platform"], (report["handle"] or "").lower()))
         answered = taken is not None and taken >= report["reported_on"]
-        days = _days(report["reported_on"], taken if answered else now.isoformat())
+        days = _days(report["reported_on"], taken if taken is not None and answered else now.isoformat())
         out.append(report | {"answered": answered, "days": days,
                              "escalate": not answered and days >= escalate_after})
     return out
@@ -132,7 +132,8 @@ def timeline(record: dict, now: datetime, escalate_after: int = ESCALATE_AFTER_D
 
 
 def _looks_like(resemblance: dict) -> str:
-    what = WHAT.get(resemblance.get("what"), resemblance.get("what"))
+    what = resemblance.get("what")
+    what = WHAT.get(what, what) if isinstance(what, str) else what
     return f"its {resemblance.get('field')} looks like {what}"
 
 

@@ -16,7 +16,8 @@ def vowel_sound(word: str) -> bool:
     before a vowel (mute in nearly every first name: Hélène, Hugo), a y before a consonant
     (Yves, not Yann)."""
     letters = "".join(c for c in unicodedata.normalize("NFD", word.casefold()) if not unicodedata.combining(c))
-    first, second = (letters + "  ")[:2]
+    padded = letters + "  "
+    first, second = padded[0], padded[1]
     if first == "h":
         return second in _VOWELS
     if first == "y":

@@ -91,8 +91,8 @@ def case(obj, child: str | None, as_json: bool, escalate_after: int, move: int |
             continue
         click.echo(f"Case #{found['id']} — {found['child'] or 'no child named'} "
                    f"({found['alerts']} alert(s), {len(record['reports'])} report(s))")
-        for e in entries:
-            click.echo(f"  {e['utc']}  ({e['local']})  {e['kind']:<10}  {e['text']}")
+        for entry in entries:
+            click.echo(f"  {entry['utc']}  ({entry['local']})  {entry['kind']:<10}  {entry['text']}")
         due = [r for r in reports(record, now, escalate_after) if r["escalate"]]
         if due:
             click.echo(f"  {len(due)} report(s) unanswered for {escalate_after} days or more: "

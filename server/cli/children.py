@@ -198,12 +198,12 @@ def watchlist(obj, as_json: bool, status: str | None, dismiss: int | None, imper
     entries = obj.store.watchlist(status)
     if not entries and not as_json:
         click.echo("The watch list is empty: no account seen looks like a child's.")
-    for e in entries:
+    for row in entries:
         if as_json:
-            click.echo(json.dumps({k: v for k, v in e.items() if k != "record"}, ensure_ascii=False))
+            click.echo(json.dumps({k: v for k, v in row.items() if k != "record"}, ensure_ascii=False))
             continue
-        shown = f" ({e['display_name']})" if e["display_name"] else ""
-        photos = f", {e['alerts']} impersonation alert(s)" if e["alerts"] else ""
-        click.echo(f"#{e['id']:<4} {e['last_seen'][:19]}  {e['status']:<13} {e['platform']:<10} "
-                   f"@{e['handle']}{shown}: its {e['field']} looks like {e['child']}'s {e['what']}"
-                   f"{photos}\n      {e['profile_url'] or ''}  seen {e['count']}×")
+        shown = f" ({row['display_name']})" if row["display_name"] else ""
+        photos = f", {row['alerts']} impersonation alert(s)" if row["alerts"] else ""
+        click.echo(f"#{row['id']:<4} {row['last_seen'][:19]}  {row['status']:<13} {row['platform']:<10} "
+                   f"@{row['handle']}{shown}: its {row['field']} looks like {row['child']}'s {row['what']}"
+                   f"{photos}\n      {row['profile_url'] or ''}  seen {row['count']}×")

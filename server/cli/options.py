@@ -4,6 +4,7 @@ and one help text a setting, whichever command takes it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -14,7 +15,7 @@ def setting_option(name: str, **overrides) -> Callable:
     """The click option of a setting: its flag, default and help as server/settings.py declares them."""
     default = settings.default(name)
     repeatable = isinstance(default, tuple)
-    options = {"help": settings.help_of(name)}
+    options: dict[str, Any] = {"help": settings.help_of(name)}
     if repeatable:
         options |= {"multiple": True}
     elif default is not None:

@@ -113,7 +113,11 @@ class Notifier:
         reason = await loop.run_in_executor(self._sending, channels.send, channel["url"], message)
         at = self._clock.now()
         if reason is None:
-            await self._store.write(Store.notes_sent, channel["id"], [note.id for note in notes], at)
+            ids = []
+            for note in notes:
+                assert note.id is not None  # read from the outbox (_note): its row's id
+                ids.append(note.id)
+            await self._store.write(Store.notes_sent, channel["id"], ids, at)
             if channel["failures"]:
                 logger.warning("Sentinelle: %s (%s) works again; what waited was sent.", channel["name"], channel["shown"])
             return None

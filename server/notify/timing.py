@@ -18,6 +18,7 @@ import contextlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 
 from sentinelle.server.notify.news import Note
 
@@ -59,14 +60,14 @@ class Hours:
 def hours_given(changes: dict) -> dict:
     """The hours a parent sets ({"digest": "HH:MM", "quiet": [from, until] or None}, either),
     tidied as the store keeps them; ValueError says what is wrong."""
-    hours = {}
+    hours: dict[str, Any] = {}  # Hours' fields given: a time, or quiet hours (from, until) or None
     if "digest" in changes:
         hours["digest"] = time_of_day(changes["digest"])
     if "quiet" in changes:
         quiet = changes["quiet"]
         if quiet is not None and (not isinstance(quiet, list | tuple) or len(quiet) != 2):
             raise ValueError('quiet hours: ["22:00", "07:00"] (from, until), or none')
-        hours["quiet"] = tuple(time_of_day(t) for t in quiet) if quiet else None
+        hours["quiet"] = (time_of_day(quiet[0]), time_of_day(quiet[1])) if quiet else None
     return {k: v for k, v in Hours(**hours).as_store().items() if k in hours}
 
 

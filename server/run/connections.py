@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
+from typing import cast
 
-try:
+if sys.platform != "win32":  # the platforms that have resource, as mypy reads them
     import resource
-except ImportError:  # Windows: no such limit to raise
+else:  # Windows: no such limit to raise
     resource = None
 
 from aiohttp import web
@@ -76,6 +78,7 @@ class CappedSite(web.TCPSite):
     async def start(self) -> None:
         await web.BaseSite.start(self)
         server = self._runner.server
+        assert server is not None  # set up by the runner before any site starts (aiohttp asserts it too)
 
         def protocol() -> asyncio.Protocol:
             if len(server.connections) >= self._most:
@@ -90,4 +93,5 @@ class CappedSite(web.TCPSite):
 
 class _Refused(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport.abort()
+        # A TCP server's transport: asyncio's Protocol types it as the base class, which has no abort.
+        cast(asyncio.Transport, transport).abort()

@@ -141,7 +141,8 @@ def uninstall(data_dir: Path, machine: Machine, runner: trust.Runner, say: Say, 
     ok = True
     steps = trust.recorded(data_dir, mitmproxy_dir(data_dir) / CERTIFICATE)
     say("Trust:" if steps else "Trust: nothing recorded to remove.")
-    undone, left = [], []
+    undone: list[trust.Step] = []
+    left: list[trust.Step] = []
     for step in steps:
         if not runner.dry_run and runner.is_trusted(step) is False:
             say(f"  ✓ {step.where}: already removed.")

@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-try:
+if sys.platform != "win32":  # the platforms that have pwd, as mypy reads them
     import pwd
-except ImportError:  # Windows: Squid's user is never looked up there
+else:  # Windows: Squid's user is never looked up there
     pwd = None
 
 from sentinelle.proxy.files import write_atomically

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -25,7 +26,8 @@ import sqlite_utils
 
 from sentinelle.proxy.feeds.gone import Gone
 from sentinelle.proxy.files import write_atomically
-from sentinelle.server.store.schema import StoreError
+from sentinelle.server.store.child_names import Meant
+from sentinelle.server.store.schema import StoreError, inserted, written
 
 TAKEN_DOWN, RETURNED = "taken_down", "returned"
 # Where a parent may have reported: the platform's own form first; any other name is kept as typed.
@@ -43,6 +45,11 @@ class Cases:
 
     _db: sqlite_utils.Database
     evidence_dir: Path
+    # server/store/records.py: the children and the alerts
+    meant_child: Callable[[str], Meant]
+    alert: Callable[[int], dict | None]
+    alerts: Callable[..., list[dict]]
+    sightings: Callable[[int], list[dict]]
 
     # -- membership --------------------------------------------------------------------
 
@@ -56,7 +63,7 @@ class Cases:
             if row:
                 return row[0]
         row = self._db.execute("SELECT id FROM cases WHERE child IS ? ORDER BY id LIMIT 1", [child]).fetchone()
-        return row[0] if row else self._db.table("cases").insert({"child": child, "created_at": _now()}).last_pk
+        return row[0] if row else inserted(self._db.table("cases").insert({"child": child, "created_at": _now()}))
 
     def _join_case(self, table: str, row_id: int, child: str | None, platform: str | None,
                    handle: str | None, seen_at: str, photo_id: int | None = None) -> None:
@@ -84,8 +91,8 @@ class Cases:
         return found
 
     def new_case(self, child: str | None, title: str | None = None) -> dict:
-        case_id = self._db.table("cases").insert({"child": child, "title": title, "created_at": _now()}).last_pk
-        return self.case(case_id)
+        case_id = inserted(self._db.table("cases").insert({"child": child, "title": title, "created_at": _now()}))
+        return written(self.case(case_id))
 
     def move_alert(self, alert_id: int, case_id: int | None = None) -> dict:
         """Move an alert to case `case_id`, or to a new case of its child (a split). Returns its case."""
@@ -94,11 +101,11 @@ class Cases:
             if row is None:
                 raise StoreError(f"no alert {alert_id}")
             if case_id is None:
-                case_id = self._db.table("cases").insert({"child": row[0], "created_at": _now()}).last_pk
+                case_id = inserted(self._db.table("cases").insert({"child": row[0], "created_at": _now()}))
             elif self.case(case_id) is None:
                 raise StoreError(f"no case {case_id}")
             self._db.execute("UPDATE alerts SET case_id = ? WHERE id = ?", [case_id, alert_id])
-        return self.case(case_id)
+        return written(self.case(case_id))
 
     # -- reports -------------------------------------------------------------------------
 
@@ -138,15 +145,15 @@ class Cases:
             target = self.target(ref)
             if target["case_id"] is None:  # an alert or account kept before cases: its child's
                 target["case_id"] = self._case_for(None, target["platform"], target["handle"])
-            report_id = self._db.table("reports").insert({
+            report_id = inserted(self._db.table("reports").insert({
                 **target, "channel": channel, "ref": reference, "reported_on": reported_on, "recorded_at": _now(),
-            }).last_pk
+            }))
             # The alert reported, or every alert of the account reported, is marked so.
             self._db.execute(
                 "UPDATE alerts SET status = 'reported', status_changed_at = ? WHERE status IN ('new', 'seen')"
                 " AND (id = ? OR (? IS NULL AND platform = ? AND account = ? COLLATE NOCASE))",
                 [_now(), target["alert_id"], target["alert_id"], target["platform"], target["handle"]])
-        return self.report(report_id)
+        return written(self.report(report_id))
 
     def report(self, report_id: int) -> dict | None:
         rows = list(self._db.query("SELECT * FROM reports WHERE id = ?", [report_id]))
@@ -177,12 +184,12 @@ class Cases:
             name = f"{sha256}{_PAGE_EXTENSIONS.get(media_type, '.bin')}"
             if not (self.evidence_dir / name).exists():
                 write_atomically(self.evidence_dir / name, gone.body, prefix=".incoming-")
-            event_id = self._db.table("account_events").insert({
+            event_id = inserted(self._db.table("account_events").insert({
                 "case_id": row[0], "platform": gone.platform, "handle": row[1], "kind": TAKEN_DOWN,
                 "at": seen_at, "detail": json.dumps({"why": gone.why}, ensure_ascii=False),
                 "page_url": gone.url, "http_status": gone.status, "content_type": gone.content_type,
                 "evidence_sha256": sha256, "evidence_file": name,
-            }).last_pk
+            }))
         return self.account_event(event_id)
 
     def _note_return(self, case_id: int, platform: str | None, handle: str, at: str, photo_id: int | None) -> None:

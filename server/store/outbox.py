@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
-from sentinelle.server.store.schema import StoreError
+from sentinelle.server.store.schema import StoreError, inserted, written
 
 # When the parent hears of what can wait: the digest's time of day, and quiet hours (None: none).
 DEFAULT_HOURS = {"digest": "18:00", "quiet": None}
@@ -51,11 +51,11 @@ class Outbox:
         with self._db.atomic():
             if self.channel(name) is not None:
                 raise StoreError(f"a channel is already named {name!r}: choose another --name")
-            channel_id = self._db.table("channels").insert({
+            channel_id = inserted(self._db.table("channels").insert({
                 "name": name, "url": url, "shown": shown, "details": int(details), "added_at": _iso(at),
                 "failures": 0,
-            }).last_pk
-        return self.channel(channel_id)
+            }))
+        return written(self.channel(channel_id))
 
     def channels(self) -> list[dict]:
         """Every channel as it may be shown (its URL masked), with its failures and notes pending."""
@@ -97,7 +97,7 @@ class Outbox:
         with self._db.atomic():
             if not self._db.execute("UPDATE channels SET details = ? WHERE id = ?", [int(details), channel_id]).rowcount:
                 raise StoreError(f"no channel {channel_id}")
-        return self.channel(channel_id)
+        return written(self.channel(channel_id))
 
     # -- the outbox -------------------------------------------------------------------
 

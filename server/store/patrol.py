@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from sentinelle.server.store.schema import StoreError
+from sentinelle.server.store.schema import StoreError, inserted, written
 
 # What the extension may say stopped a look (extension/js/patrol.js OUTCOMES).
 OUTCOMES = ("done", "bound", "login", "challenge", "unreachable", "timeout", "interrupted")
@@ -71,11 +71,12 @@ class Patrols:
     def start_look(self, fields: dict) -> dict:
         """The extension opens a look (look_fields): stamped now."""
         with self._db.atomic():
-            look_id = self._db.table("patrol").insert(fields | {"started_at": _stamp(_now())}).last_pk
-        return self.look(look_id)
+            look_id = inserted(self._db.table("patrol").insert(fields | {"started_at": _stamp(_now())}))
+        return written(self.look(look_id))
 
-    def end_look(self, look_id: int, outcome: str, scrolls: int = 0, requests: int = 0) -> dict:
-        """The extension closes a look, saying what stopped it; stamped now. A look ends once."""
+    def end_look(self, look_id: int, outcome: object, scrolls: int = 0, requests: int = 0) -> dict:
+        """The extension closes a look, saying what stopped it (`outcome`: as it sent it, one of
+        OUTCOMES or StoreError); stamped now. A look ends once."""
         if outcome not in OUTCOMES:
             raise StoreError(f"outcome: one of {', '.join(OUTCOMES)}")
         with self._db.atomic():
@@ -85,7 +86,7 @@ class Patrols:
                 [_stamp(_now()), outcome, scrolls, requests, look_id]).rowcount
         if not changed:
             raise StoreError(f"no open look {look_id}")
-        return self.look(look_id)
+        return written(self.look(look_id))
 
     def look(self, look_id: int) -> dict | None:
         rows = list(self._db.query("SELECT * FROM patrol WHERE id = ?", [look_id]))

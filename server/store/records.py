@@ -32,9 +32,11 @@ from sentinelle.server.store.schema import (
     FIRST_POSTER,
     StoreError,
     bump_photos_revision,
+    inserted,
     merge_child,
     migrate,
     rename_child,
+    written,
 )
 from sentinelle.server.store.watchlist import WatchList
 
@@ -120,19 +122,19 @@ class Store(WatchList, Cases, Outbox, Patrols):
             return existing, False
         with self._db.atomic():
             child_id = self._child_id(photo.child) if photo.child else None
-            photo_id = self._db.table("photos").insert(
+            photo_id = inserted(self._db.table("photos").insert(
                 {
                     "sha256": photo.sha256, "name": photo.name, "child_id": child_id,
                     "width": photo.width, "height": photo.height,
                     "thumbnail": photo.thumbnail, "enrolled_at": now(),
                 }
-            ).last_pk
+            ))
             self._db.table("fingerprints").insert_all(
                 {"photo_id": photo_id, "view": view, "data": fp.to_bytes()}
                 for view, fp in photo.views
             )
             bump_photos_revision(self._db)
-        return self.photo(photo_id), True
+        return written(self.photo(photo_id)), True
 
     def photos(self) -> list[dict]:
         return list(self._db.query(_PHOTOS_SQL + " ORDER BY photos.id"))
@@ -208,12 +210,12 @@ class Store(WatchList, Cases, Outbox, Patrols):
                 "SELECT alert_id FROM sightings WHERE image_key = ? AND seen_at = ? AND image_url = ?"
                 " AND evidence_sha256 = ?", [key, seen_at, sighting.image_url, sighting.sha256],
             ).fetchone()):
-                return self.alert(row[0]), False
+                return written(self.alert(row[0])), False
             alert_id = self._alert_for(sighting.match.photo_id, sighting.platform, account, key, first["shown_as"],
                                        account_id)
             is_new = alert_id is None
-            if is_new:
-                alert_id = self._db.table("alerts").insert(
+            if alert_id is None:
+                alert_id = inserted(self._db.table("alerts").insert(
                     {
                         "photo_id": sighting.match.photo_id, "photo_name": photo.get("name"),
                         "child": photo.get("child"), "image_key": key,
@@ -227,7 +229,7 @@ class Store(WatchList, Cases, Outbox, Patrols):
                         "display_name": attribution.display_name if attribution else None,
                         "kind": "copy", "account_id": account_id, "expires_at": expires_at, **first,
                     }
-                ).last_pk
+                ))
             else:
                 self._db.execute(
                     "UPDATE alerts SET count = count + 1, last_seen = ?, score = max(score, ?),"
@@ -270,7 +272,7 @@ class Store(WatchList, Cases, Outbox, Patrols):
                                 sighting.match.photo_id)
             if account is not None:
                 self.impersonation_of(alert_id)
-        return self.alert(alert_id), is_new
+        return written(self.alert(alert_id)), is_new
 
     def _alert_for(self, photo_id: int, platform: str, account: str | None, key: str,
                    shown_as: str | None = None, account_id: str | None = None) -> int | None:
@@ -362,7 +364,7 @@ class Store(WatchList, Cases, Outbox, Patrols):
             ).rowcount
         if not changed:
             raise StoreError(f"no alert {alert_id}")
-        return self.alert(alert_id)
+        return written(self.alert(alert_id))
 
     def latest_evidence(self, alert_id: int) -> tuple[Path, str] | None:
         """The newest evidence file of an alert and its content type."""
@@ -418,7 +420,7 @@ class Store(WatchList, Cases, Outbox, Patrols):
                 self._db.execute("UPDATE children SET handles = ? WHERE id = ?",
                                 [json.dumps([list(h) for h in dict.fromkeys(handles)], ensure_ascii=False), child_id])
             bump_photos_revision(self._db)  # the watcher's workers check accounts against her names
-        return self.child(child_id), meant
+        return written(self.child(child_id)), meant
 
     def rename_child(self, child_id: int, name: str) -> dict:
         """Give a child another name; a name that is another child's makes the two one child,
@@ -433,7 +435,7 @@ class Store(WatchList, Cases, Outbox, Patrols):
                 merge_child(self._db, other[0], child_id)
             rename_child(self._db, child_id, name)
             bump_photos_revision(self._db)
-        return self.child(child_id)
+        return written(self.child(child_id))
 
     def remove_child(self, child_id: int) -> dict:
         """Stop watching for a child: her names and accounts go, and her photos are no longer
@@ -463,7 +465,7 @@ class Store(WatchList, Cases, Outbox, Patrols):
         """The child `name` means (given her full name if she had her first name only), made if new."""
         meant = self.meant_child(name)
         if meant.known is None:
-            return self._db.table("children").insert({"name": meant.name}).last_pk
+            return inserted(self._db.table("children").insert({"name": meant.name}))
         (child_id,) = self._db.execute("SELECT id FROM children WHERE name = ?", [meant.known]).fetchone()
         if meant.renamed:
             rename_child(self._db, child_id, meant.name)

@@ -23,6 +23,20 @@ AVATAR_VIEW = "avatar"
 FIRST_POSTER = ("shown_as", "repost", "first_account", "first_account_url", "first_post_url")
 
 
+def inserted(table: sqlite_utils.db.Table) -> int:
+    """The id of the row `table` has just inserted. sqlite-utils types `last_pk` as optional (it
+    is None before any insert); after an insert into a rowid table it is the row's id."""
+    assert table.last_pk is not None
+    return table.last_pk
+
+
+def written(row: dict | None) -> dict:
+    """A row read back by the connection that has just written it (the same thread, so nothing
+    removed it between): there, though the store's readers say `dict | None`."""
+    assert row is not None
+    return row
+
+
 class StoreError(Exception):
     """Something the parent asked of the store cannot be done (unknown alert, bad status, a
     database written by a newer Sentinelle)."""
@@ -282,7 +296,7 @@ def _add_cases(db: sqlite_utils.Database) -> None:
     children = {row[0] for table in ("alerts", "watchlist")
                 for row in db.execute(f"SELECT DISTINCT child FROM {table}")}
     for child in sorted(children, key=lambda c: (c is None, c or "")):
-        case_id = db.table("cases").insert({"child": child, "created_at": _now()}).last_pk
+        case_id = inserted(db.table("cases").insert({"child": child, "created_at": _now()}))
         for table in ("alerts", "watchlist"):
             db.execute(f"UPDATE {table} SET case_id = ? WHERE child IS ?", [case_id, child])
 

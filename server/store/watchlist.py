@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import sqlite_utils
 
 from sentinelle.proxy.feeds.lookalikes import Lookalike
-from sentinelle.server.store.schema import StoreError
+from sentinelle.server.store.schema import StoreError, inserted, written
 
 WATCH_STATUSES = ("open", "dismissed", "impersonation")
 COPY, IMPERSONATION = "copy", "impersonation"
@@ -45,14 +45,14 @@ class WatchList:
                 [lookalike.platform, lookalike.handle],
             ).fetchone()
             if row is None:
-                entry_id = self._db.table("watchlist").insert({
+                entry_id = inserted(self._db.table("watchlist").insert({
                     "child": resemblance.child, "platform": lookalike.platform,
                     "handle": lookalike.handle, "display_name": lookalike.display_name,
                     "profile_url": lookalike.profile_url, "field": resemblance.field,
                     "what": resemblance.what, "first_seen": seen_at, "last_seen": seen_at,
                     "count": 1, "status": "open", "status_changed_at": seen_at,
                     "feed_url": lookalike.feed_url, "record": lookalike.record,
-                }).last_pk
+                }))
                 self._join_case("watchlist", entry_id, resemblance.child, lookalike.platform, lookalike.handle, seen_at)
             else:
                 entry_id = row[0]
@@ -64,7 +64,7 @@ class WatchList:
                      lookalike.record, entry_id],
                 )
             upgraded = self._impersonations_by(entry_id)
-        return self.watch_entry(entry_id), row is None, upgraded
+        return written(self.watch_entry(entry_id)), row is None, upgraded
 
     def watchlist(self, status: str | None = None) -> list[dict]:
         """Watch-list entries, latest seen first; only those with `status` when given."""
@@ -93,7 +93,7 @@ class WatchList:
             if not changed:
                 raise StoreError(f"no watch-list entry {entry_id}")
             if status == "dismissed":
-                entry = self.watch_entry(entry_id)
+                entry = written(self.watch_entry(entry_id))
                 self._db.execute(
                     "UPDATE alerts SET kind = ?, resemblance = NULL WHERE platform = ?"
                     " AND account = ? COLLATE NOCASE AND kind = ?",
@@ -101,7 +101,7 @@ class WatchList:
                 )
             else:
                 self._impersonations_by(entry_id)
-        return self.watch_entry(entry_id)
+        return written(self.watch_entry(entry_id))
 
     def impersonation_of(self, alert_id: int) -> None:
         """Make an alert an impersonation alert if its account is on the watch list for the

@@ -20,8 +20,8 @@ import json
 import re
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import Any, cast
 from dataclasses import asdict, dataclass, replace
+from typing import Any, cast
 
 from sentinelle.proxy.feeds import PAGE_READERS, READERS
 from sentinelle.proxy.feeds.common import POST, PROFILE_PICTURE, Fields

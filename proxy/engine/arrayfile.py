@@ -55,7 +55,7 @@ def write_streamed(path: Path, layout: Mapping[str, tuple[np.dtype, tuple[int, .
             written = 0
             for piece in parts[name]:
                 data = np.ascontiguousarray(piece, dtype=dtype)
-                out.write(memoryview(data).cast("B"))
+                out.write(data.data.cast("B"))
                 written += data.nbytes
             if written != expected:
                 raise ValueError(f"array {name!r}: {written} bytes written, {expected} expected")

@@ -219,7 +219,7 @@ def _features(gray: np.ndarray, count: int) -> keypoints.Features:
     thumb = keypoints.thumbnail(gray, THUMB_FACTOR)
     if min(width, height) < 2 * PATCH_PX:
         return keypoints.Features(keypoints.EMPTY.points, keypoints.EMPTY.descriptors, width, height, thumb)
-    orb = cv2.ORB_create(nfeatures=count, scaleFactor=1.2, nlevels=8, fastThreshold=FAST_THRESHOLD,
+    orb = cv2.ORB.create(nfeatures=count, scaleFactor=1.2, nlevels=8, fastThreshold=FAST_THRESHOLD,
                          edgeThreshold=PATCH_PX, patchSize=PATCH_PX)
     corners, descriptors = orb.detectAndCompute(gray, None)
     if descriptors is None or not corners:

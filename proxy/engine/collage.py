@@ -64,8 +64,8 @@ def tiles(gray: np.ndarray) -> list[Box]:
     down = _seam_scores(np.ascontiguousarray(small.T))  # seams from left to right, at each row
     for n in (3, 2):
         columns, rows = _grid_seams(across, n), _grid_seams(down, n)
-        scores = [s for _, s in columns + rows]
-        if min(scores) >= GRID_EACH and float(np.mean(scores)) >= GRID_MEAN:
+        grid_scores = [s for _, s in columns + rows]
+        if min(grid_scores) >= GRID_EACH and float(np.mean(grid_scores)) >= GRID_MEAN:
             return _cells([x for x, _ in columns], [y for y, _ in rows], small.shape, step)
     for scores, vertical in ((across, True), (down, False)):
         low, high = round(len(scores) * PAIR_MARGIN), round(len(scores) * (1 - PAIR_MARGIN))

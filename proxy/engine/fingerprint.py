@@ -194,18 +194,18 @@ def fingerprint(data: bytes) -> Fingerprint:
     gray = np.asarray(img)
     picture = _working(gray)
     features = keypoints.pack(keypoints.extract(picture, keypoints.SEEN_FEATURES, keypoints.SEEN_FAST_THRESHOLD))
-    profile = {}
+    seen_avatar = seen_avatar_mirror = b""  # Fingerprint's defaults: not a profile picture's size
     if avatar.is_profile_sized(full_width, full_height):
-        profile = {
-            "avatar": keypoints.pack(avatar.seen_features(gray)),
-            "avatar_mirror": keypoints.pack(avatar.seen_features(gray, mirror=True)),
-        }
+        seen_avatar = keypoints.pack(avatar.seen_features(gray))
+        seen_avatar_mirror = keypoints.pack(avatar.seen_features(gray, mirror=True))
     parts = _parts(data, gray, full_width, full_height)
     box = _framed_box(gray)
     if box is None:
-        return Fingerprint(phash=_phash(img), local=features, box=whole_box, parts=parts, picture=picture, **profile)
+        return Fingerprint(phash=_phash(img), local=features, box=whole_box, parts=parts, picture=picture,
+                       avatar=seen_avatar, avatar_mirror=seen_avatar_mirror)
     framed = _part(gray, box, full_width / img.width, full_height / img.height)
-    return Fingerprint(phash=_phash(img), local=features, framed=framed, box=whole_box, parts=parts, picture=picture, **profile)
+    return Fingerprint(phash=_phash(img), local=features, framed=framed, box=whole_box, parts=parts, picture=picture,
+                       avatar=seen_avatar, avatar_mirror=seen_avatar_mirror)
 
 
 def _working(gray: np.ndarray) -> np.ndarray:

@@ -25,9 +25,10 @@ from sentinelle.proxy.engine import png_bands
 try:  # HEIC/HEIF (iPhone photos) needs pillow-heif; without it they are "unsupported format".
     import pillow_heif
 except ImportError:  # pragma: no cover - pillow-heif is a dependency, but optional at run time
-    pillow_heif = None
+    _HEIF = False
 else:
     pillow_heif.register_heif_opener()
+    _HEIF = True
 
 
 class ImageError(ValueError):
@@ -51,7 +52,7 @@ TOO_SMALL = "too small"
 # What browsers are sent by social networks, and what phones save photos as.
 # Pillow's names for them; no other Pillow plugin ever sees untrusted bytes.
 SUPPORTED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "AVIF") + (
-    ("HEIF",) if pillow_heif is not None else ()
+    ("HEIF",) if _HEIF else ()
 )
 # A JPEG that carries more pictures after its own (a phone's depth map, the gain map of an
 # Ultra HDR or iPhone HDR photo: the Multi-Picture Format) opens as "MPO"; its first picture
@@ -87,7 +88,7 @@ _PIXEL_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2}
 # copy (measured at 15 MP by tests/test_enrol_memory.py): Pillow's WebP decoder (its canvas,
 # its output and the bytes it is copied through), pillow-heif (libheif's planes and their RGB),
 # the AVIF decoder likewise, and Pillow's GIF decoder (the frame, and the one it disposes to).
-_DECODER_COPIES = {"WEBP": 4.0, "HEIF": 2.0, "AVIF": 2.5, "GIF": 2.0}
+_DECODER_COPIES: dict[str | None, float] = {"WEBP": 4.0, "HEIF": 2.0, "AVIF": 2.5, "GIF": 2.0}
 # Large pictures are converted (and PNGs read) about this many bytes at a time.
 BAND_BYTES = 8 * 2**20
 

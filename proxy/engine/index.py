@@ -28,10 +28,12 @@ import json
 import logging
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -119,12 +121,12 @@ class Index:
     def _keypoint_index(self, kind: str):
         firsts, photos, names, alive = [], [], [], []
         first = 0
-        for segment, live in zip(self.segments, self._alive):
+        for segment, segment_alive in zip(self.segments, self._alive):
             owners = segment.arrays[f"{kind}_owner"]
             firsts.append(first)
             photos.append(segment.photo_ids[owners])
             names += [segment.view_names[v] for v in segment.arrays[f"{kind}_view"]]
-            alive.append(live[owners])
+            alive.append(segment_alive[owners])
             first += len(owners)
         starts = np.array(firsts + [first], np.int64)
         photo_of = _joined(photos, np.int64)
@@ -304,7 +306,7 @@ class IndexFolder:
             for name in replaced:
                 keys = open_segment(self.path / name).keys
                 for row in latest.hidden.get(name, ()):
-                    if keys[row] in rows:
+                    if merged and keys[row] in rows:  # rows is empty without a merged segment
                         hidden.setdefault(merged, set()).add(rows[keys[row]])
             at = latest.segments.index(replaced[0])
             segments = [n for n in latest.segments[:at] if n not in replaced] + ([merged] if merged else []) + [
@@ -338,7 +340,7 @@ class IndexFolder:
                     kept.append(path)
                 else:
                     path.unlink(missing_ok=True)
-            needed = set()
+            needed: set[str] = set()
             for path in kept:
                 with contextlib.suppress(OSError, ValueError):
                     needed.update(read_manifest(path).segments)
@@ -387,29 +389,30 @@ class _Locked:
 
     def __init__(self, path: Path, wait: bool = True) -> None:
         self._path, self._wait = path, wait
-        self._file = None
+        self._file: BinaryIO | None = None
 
     def __enter__(self) -> bool:
-        self._file = open(self._path, "a+b")
-        try:
-            import fcntl
-
-            try:
-                fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | (0 if self._wait else fcntl.LOCK_NB))
-            except BlockingIOError:
-                return False
-        except ImportError:  # pragma: no cover - Windows
+        file = self._file = open(self._path, "a+b")
+        if sys.platform == "win32":  # pragma: no cover - Windows
             import msvcrt
 
             while True:
                 try:
-                    msvcrt.locking(self._file.fileno(), msvcrt.LK_NBLCK, 1)
+                    msvcrt.locking(file.fileno(), msvcrt.LK_NBLCK, 1)
                     break
                 except OSError:
                     if not self._wait:
                         return False
                     time.sleep(0.05)
+        else:
+            import fcntl
+
+            try:
+                fcntl.flock(file.fileno(), fcntl.LOCK_EX | (0 if self._wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                return False
         return True
 
     def __exit__(self, *exc) -> None:
+        assert self._file is not None  # __enter__ opened it
         self._file.close()  # closing the file lets the lock go

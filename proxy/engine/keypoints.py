@@ -214,7 +214,7 @@ def extract(img: Image.Image | np.ndarray, max_features: int, fast_threshold: in
     gray = working_picture(gray, LOCAL_SIDE, LOCAL_MAX_SIDE, MAX_UPSCALE)
     height, width = gray.shape
     thumb = thumbnail(gray, THUMB_FACTOR)
-    orb = cv2.ORB_create(nfeatures=max_features, scaleFactor=1.2, nlevels=8, fastThreshold=fast_threshold)
+    orb = cv2.ORB.create(nfeatures=max_features, scaleFactor=1.2, nlevels=8, fastThreshold=fast_threshold)
     keypoints, descriptors = orb.detectAndCompute(gray, None)
     if descriptors is None or not keypoints:
         return Features(EMPTY.points, EMPTY.descriptors, width, height, thumb)
@@ -417,10 +417,10 @@ class LocalIndex:
         starts = np.zeros(len(views) + 1, np.int64)
         np.cumsum([len(v) for v in views], out=starts[1:])
         descriptors = np.concatenate([v.descriptors for v in views]) if views else np.zeros((0, DESCRIPTOR_BYTES), np.uint8)
-        photos = np.asarray(photos if photos is not None else range(len(views)), dtype=np.int64)
-        if len(photos) != len(views):
+        photo_of = np.asarray(photos if photos is not None else range(len(views)), dtype=np.int64)
+        if len(photo_of) != len(views):
             raise ValueError("one photo for each view")
-        return cls([Postings(*postings(descriptors, starts), 0)], photos, views.__getitem__)
+        return cls([Postings(*postings(descriptors, starts), 0)], photo_of, views.__getitem__)
 
     def __len__(self) -> int:
         return self._view_count
@@ -468,6 +468,7 @@ class LocalIndex:
             if votes[row] < MIN_VOTES:
                 break
             found = verify(features, self.view(row), least)
+            candidate: LocalMatch | None
             if found.is_copy(rules):
                 candidate = LocalMatch(int(row), found.inliers, found.correlation, float(votes[row]), found.transform)
             else:

@@ -52,7 +52,7 @@ def bands(data: bytes, rows: int) -> Iterator[Image.Image]:
     line = 1 + (width * depth * _CHANNELS[colour] + 7) // 8  # a filter byte, then the row
     inflater = zlib.decompressobj()
     pieces = iter(stream)
-    pending = b""
+    pending: bytes | memoryview | None = b""
     above = b""  # the last row of the band before, as it was before filtering
     for top in range(0, height, rows):
         count = min(rows, height - top)

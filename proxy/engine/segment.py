@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import cast
 
 import faiss
 import numpy as np
@@ -119,7 +120,7 @@ class _Views:
         self.bulk["thumbs"].append(np.asarray(features.thumb, np.uint8).reshape(-1))
 
     def arrays(self, kind: str) -> dict[str, np.ndarray]:
-        out = {
+        out: dict[str, np.ndarray] = {
             f"{kind}_owner": np.array(self.per_view["owner"], np.int32),
             f"{kind}_view": np.array(self.per_view["view"], np.uint8),
             f"{kind}_dims": np.array(self.per_view["dims"], np.int32).reshape(-1, 4),
@@ -176,7 +177,7 @@ def in_memory(photos: Iterable[Photo]) -> Segment:
     """A segment that lives in this process only (a matcher made in a test or a benchmark)."""
     arrays = build(photos)
     lists = b"".join(_ivf_parts(*_avatar_lists_of(arrays)))
-    return Segment(arrays, faiss.deserialize_index_binary(np.frombuffer(lists, np.uint8)))
+    return Segment(arrays, _ivf(faiss.deserialize_index_binary(np.frombuffer(lists, np.uint8))))
 
 
 def write(directory: Path, photos: Iterable[Photo]) -> None:
@@ -190,7 +191,13 @@ def write(directory: Path, photos: Iterable[Photo]) -> None:
 def open_segment(directory: Path) -> Segment:
     """A segment written by `write` or `merge`, mapped read-only."""
     arrays = arrayfile.read(directory / ARRAYS)
-    return Segment(arrays, faiss.read_index_binary(str(directory / LISTS), faiss.IO_FLAG_MMAP_IFC))
+    return Segment(arrays, _ivf(faiss.read_index_binary(str(directory / LISTS), faiss.IO_FLAG_MMAP_IFC)))
+
+
+def _ivf(index: faiss.IndexBinary) -> faiss.IndexBinaryIVF:
+    # The lists are written as an IndexBinaryIVF (`_ivf_parts`), and faiss's readers hand back
+    # the subclass (SWIG downcasts); its stubs name the base class only.
+    return cast(faiss.IndexBinaryIVF, index)
 
 
 def _avatar_lists_of(arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:

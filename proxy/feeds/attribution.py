@@ -21,9 +21,10 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
+from typing import Any, cast
 
 from sentinelle.proxy.feeds import PAGE_READERS, READERS
-from sentinelle.proxy.feeds.common import POST, PROFILE_PICTURE
+from sentinelle.proxy.feeds.common import POST, PROFILE_PICTURE, Fields
 from sentinelle.proxy.feeds.image_keys import image_key
 
 # A feed page is a few hundred KB; past this it is not parsed (and the browser still gets it).
@@ -177,11 +178,17 @@ def claims(platform: str, feed_url: str, content_type: str, body: bytes) -> Iter
                 continue  # a node that looks like a post but is not one: ignored
             record = _record(node) if named else ""
             for url, fields in named:
-                yield image_key(url), Attribution(platform=platform, feed_url=feed_url, record=record, **fields)
+                yield image_key(url), _attribution(platform, feed_url, record, fields)
     if (page_reader := PAGE_READERS.get(platform)) is not None and _is_html(text, content_type):
         for url, fields, record in page_reader(text):
             if _is_address(url):
-                yield image_key(url), Attribution(platform=platform, feed_url=feed_url, record=record, **fields)
+                yield image_key(url), _attribution(platform, feed_url, record, fields)
+
+
+def _attribution(platform: str, feed_url: str, record: str, fields: Fields) -> Attribution:
+    # Fields holds str | None throughout, but the keys whose field is a plain str (shown_as)
+    # are always given a str by the readers (common.post, story, profile).
+    return Attribution(platform=platform, feed_url=feed_url, record=record, **cast("dict[str, Any]", fields))
 
 
 def _is_address(url: object) -> bool:

@@ -95,7 +95,7 @@ def account_link(href: str) -> tuple[str, str | None] | None:
         return None
     parts = [part for part in split.path.split("/") if part]
     if parts == ["profile.php"]:
-        account_id = identifier((parse_qs(split.query).get("id") or [None])[0])
+        account_id = identifier(next(iter(parse_qs(split.query).get("id", [])), None))
         return (f"https://www.facebook.com/profile.php?id={account_id}", account_id) if account_id else None
     if len(parts) >= 3 and parts[0] == "people" and parts[2].isdigit():
         return f"https://www.facebook.com/people/{parts[1]}/{parts[2]}/", parts[2]
@@ -202,8 +202,8 @@ class _Page(HTMLParser):
             elif isinstance(node, dict):
                 stack += [v for v in node.values() if isinstance(v, (dict, list))]
                 name, url = text(node.get("name"), 200), text(node.get("url"))
-                if node.get("@type") in ("Person", "Organization") and name and url and account_link(url):
-                    self.addresses.setdefault(name, account_link(url)[0])
+                if node.get("@type") in ("Person", "Organization") and name and url and (link := account_link(url)):
+                    self.addresses.setdefault(name, link[0])
 
     def _close(self, element: _Element) -> None:
         if element.href is not None:
@@ -295,7 +295,7 @@ def _photo_owner(anchor: str | None) -> tuple[str, str | None] | None:
     parts = [part for part in split.path.split("/") if part]
     if len(parts) >= 2 and parts[1] == "photos":
         return account_link("/" + parts[0])
-    if parts == ["photo.php"] and (owner := identifier((parse_qs(split.query).get("id") or [None])[0])):
+    if parts == ["photo.php"] and (owner := identifier(next(iter(parse_qs(split.query).get("id", [])), None))):
         return f"https://www.facebook.com/profile.php?id={owner}", owner
     return None
 

@@ -151,7 +151,7 @@ _SENTENCES = {
 }
 # TikTok's statusCode for a profile that does not exist, and for one that was banned
 # (webapp.user-detail in the page's __UNIVERSAL_DATA_FOR_REHYDRATION__, and /api/user/detail/).
-TIKTOK_GONE = {10202: "statusCode 10202 (no such account)", 10221: "statusCode 10221 (banned)"}
+TIKTOK_GONE: dict[object, str] = {10202: "statusCode 10202 (no such account)", 10221: "statusCode 10221 (banned)"}
 _TIKTOK_DATA = re.compile(rb'<script[^>]*id="__UNIVERSAL_DATA_FOR_REHYDRATION__"[^>]*>(.*?)</script>', re.S)
 
 

@@ -30,7 +30,7 @@ from sentinelle.proxy.feeds.common import Fields, dicts, get, identifier, post, 
 ACCOUNT_URL = "https://www.instagram.com/{}/"
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 # The path a post's address takes, by the media's product type; a photo's is `p`.
-_KINDS = {"clips": "reel", "igtv": "tv"}
+_KINDS: dict[object, str] = {"clips": "reel", "igtv": "tv"}  # looked up by whatever the JSON holds
 # A video's still frames, beside its cover.
 _FRAMES = ("first_frame", "igtv_first_frame", "smart_frame")
 

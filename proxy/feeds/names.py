@@ -111,7 +111,7 @@ def _without_affixes(form: str) -> set[str]:
     found = {form}
     frontier = [form]
     while frontier:
-        grown = set()
+        grown: set[str] = set()
         for form in frontier:
             for affix in _AFFIXES_BY_FIRST.get(form[:1], ()):
                 # Doubled letters are written once, so an affix may share its edge letter with

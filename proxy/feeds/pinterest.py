@@ -90,7 +90,7 @@ def _board(node: dict) -> Iterator[tuple[str, Fields]]:
     address = text(node.get("url"))
     if node.get("type") != "board" or not address or not address.startswith("/"):
         return
-    owner = node.get("owner") if isinstance(node.get("owner"), dict) else {}
+    owner = found if isinstance(found := node.get("owner"), dict) else {}
     handle = text(owner.get("username")) or next((part for part in address.split("/") if part), None)
     fields = post(handle, ACCOUNT_URL, f"https://www.pinterest.com{address}", node.get("name"),
                   owner.get("full_name"), owner.get("id"))

@@ -130,6 +130,7 @@ def _account(node: dict) -> Iterator[tuple[str, Fields]]:
     """An author or user (`uniqueId`, `nickname`, avatars at three sizes; a page's older
     `$user` with `avatarUri[]` and `nickName`), or a comment's or search result's user in the
     app's snake case (`unique_id`, `avatar_thumb.url_list`; TikTok-Api `comment.py`)."""
+    avatars: tuple[str, ...]
     if isinstance(node.get("uniqueId"), str):
         handle, avatars, name = node["uniqueId"], _AVATARS, node.get("nickname") or node.get("nickName")
     elif isinstance(node.get("unique_id"), str):

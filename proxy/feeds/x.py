@@ -38,7 +38,7 @@ def _result(value: object) -> dict | None:
 
 def _author(tweet: dict) -> dict:
     user = _result(get(tweet, "core", "user_results", "result")) or _result(get(tweet, "author_results", "result"))
-    return user or (tweet.get("user") if isinstance(tweet.get("user"), dict) else {})
+    return user or (legacy if isinstance(legacy := tweet.get("user"), dict) else {})
 
 
 def handle(user: object) -> str | None:
@@ -113,6 +113,7 @@ def _banner(node: dict) -> Iterator[tuple[str, Fields]]:
     owner_handle = handle(owner)
     if not urls or owner_handle is None:
         return
+    page: str | None
     if node.get("__typename") == "Community" and (community := identifier(node.get("rest_id"))):
         page = f"https://x.com/i/communities/{community}"
     else:

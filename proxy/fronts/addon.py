@@ -103,6 +103,7 @@ class Watcher:
         # The response of a host that is no social network's goes on as it comes; a social
         # host's is held up to the largest body checked (stream_large_bodies), then streamed.
         if self._platform(flow) is None:
+            assert flow.response is not None  # mitmproxy calls this hook with the response's head read
             flow.response.stream = True
 
     def response(self, flow: http.HTTPFlow) -> None:
@@ -162,6 +163,8 @@ class Watcher:
 
     def describe(self, flow: http.HTTPFlow, platform: str, seen_at: float) -> Seen:
         response = flow.response
+        # Only a response whose body was held is queued to be described (`response`, take_image).
+        assert response is not None and response.raw_content is not None
         return Seen(
             seen_at=datetime.fromtimestamp(seen_at, UTC),
             image_url=flow.request.url,

@@ -38,6 +38,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sentinelle.proxy.feeds.attribution import MAX_FEED_BYTES
 from sentinelle.proxy.fronts import icap
@@ -134,6 +135,7 @@ class IcapService:
             writer.transport.abort()  # nothing read, nothing answered: the port says no more
             return
         task = asyncio.current_task()
+        assert task is not None  # asyncio.start_server runs each connection's handler as a task
         self._connections.add(task)
         try:
             fresh = True
@@ -256,6 +258,8 @@ class IcapService:
             else:
                 await self._echo(writer, res_hdr, body, reader, keep=False)
             return
+        # A kind is found only in a response head (res-hdr) for a platform's URL, above.
+        assert res_hdr is not None and platform is not None and response is not None
         body.limit = MAX_FEED_BYTES if kind == FEED else self._watch.max_image_bytes
         if request.preview is not None and ieof:
             self._no_content(writer, "whole in preview")
@@ -381,8 +385,9 @@ def peer_networks(allow: Sequence[str]) -> tuple[ipaddress.IPv4Network | ipaddre
     return tuple(networks)
 
 
-def peer_address(peername: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The address of a socket's peer (an IPv4 one when it came mapped into IPv6)."""
+def peer_address(peername: Any) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address of a socket's peer (an IPv4 one when it came mapped into IPv6); `peername`:
+    what `get_extra_info("peername")` gives, None or a tuple whose first item is the address."""
     try:
         address = ipaddress.ip_address(peername[0].partition("%")[0])
     except (TypeError, ValueError, IndexError):

@@ -329,14 +329,16 @@ class Watch:
         self.attributions.add_all(attributions)
         if self._named is not None and self._unnamed:
             self._name_accounts(attribution for _, attribution in attributions)
-        for lookalike in lookalikes if self._lookalike is not None else ():
-            try:
-                self._lookalike(replace(lookalike, seen_at=seen_at))
-            except Exception:
-                logger.exception("Sentinelle saw an account that looks like a child's but could not note it")
+        if (note := self._lookalike) is not None:
+            for lookalike in lookalikes:
+                try:
+                    note(replace(lookalike, seen_at=seen_at))
+                except Exception:
+                    logger.exception("Sentinelle saw an account that looks like a child's but could not note it")
 
     def _name_accounts(self, attributions: Iterable[Attribution]) -> None:
         """Hand on each tie of an id to a handle that a sighting's account waits for."""
+        assert self._named is not None  # called (by _read) only when there is someone to tell
         for attribution in attributions:
             named = AccountNamed.of(attribution)
             if named is None or (named.platform, named.account_id) not in self._unnamed:
@@ -351,6 +353,7 @@ class Watch:
         self._feeds.discard(future)
         if future.cancelled() or future.exception() is not None or future.result() is None:
             return  # a worker lost with it: the parent's next visit reads it again
+        assert self._gone is not None  # profiles are read only for a `gone` to be told (read_profile)
         try:
             self._gone(replace(future.result(), seen_at=seen_at))
         except Exception:
@@ -394,6 +397,7 @@ class Watch:
             if self._pool is None:
                 self._start_pool()
             pool = self._pool
+            assert pool is not None  # there was one, or _start_pool just made it
             try:
                 return pool, loop.run_in_executor(pool, fn, *args)
             except concurrent.futures.BrokenExecutor:
@@ -439,6 +443,7 @@ class Watch:
             if loop.time() - self._last_busy < self._quiet_seconds:
                 break
             kept, platform, seen_at = self._queued.popleft()
+            assert self._front is not None  # images are queued only by the attached front (take_image)
             self._submit(self._front.describe(kept, platform, seen_at))
         self._hand_when_quiet()
 

@@ -235,6 +235,8 @@ class IcapService:
         async with self._head_time():
             sections = request.sections(await reader.readexactly(request.heads_size))
         res_hdr = sections.get("res-hdr")
+        if res_hdr is None and request.has_body:  # a body with no head to hand it back under
+            raise icap.IcapError(400, "a RESPMOD with a body needs its response's head (res-hdr)")
         kind, platform, url, http_request, response = None, None, "", None, None
         if res_hdr is not None:
             response = icap.parse_http_head(res_hdr)

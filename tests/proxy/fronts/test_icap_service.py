@@ -284,6 +284,8 @@ BODY_AT = f"Encapsulated: req-hdr=0, res-hdr={len(REQ)}, res-body={len(REQ) + le
     (HEAD + BODY_AT + b"Allow: 204\r\n\r\n" + REQ + RES + b"0\r\n" + b"X: trailer\r\n" * 7000 + b"\r\n", 413),
     (HEAD + BODY_AT + b"Allow: 204\r\n\r\n" + REQ + RES + b"4\r\nabcdEF\r\n0\r\n\r\n", 400),  # no CRLF after
     (HEAD + BODY_AT + b"Allow: 204\r\n\r\n" + REQ + RES + b"-4\r\n", 400),
+    # A body with no response head to give it back under (and no preview, no 204): refused up front.
+    (HEAD + f"Encapsulated: req-hdr=0, res-body={len(REQ)}\r\n\r\n".encode() + REQ + b"4\r\nabcd\r\n0\r\n\r\n", 400),
     (b"RESPMOD icap://127.0.0.1/respmod ICAP/9.9\r\n\r\n", 505),
     (b"\xff\xfe\r\n\r\n", 400),
 ])

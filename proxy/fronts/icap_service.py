@@ -235,8 +235,6 @@ class IcapService:
         async with self._head_time():
             sections = request.sections(await reader.readexactly(request.heads_size))
         res_hdr = sections.get("res-hdr")
-        if res_hdr is None and request.has_body:  # a body with no head to hand it back under
-            raise icap.IcapError(400, "a RESPMOD with a body needs its response's head (res-hdr)")
         kind, platform, url, http_request, response = None, None, "", None, None
         if res_hdr is not None:
             response = icap.parse_http_head(res_hdr)
@@ -247,6 +245,8 @@ class IcapService:
         if not request.has_body:
             self._no_content(writer, "no body")
             return
+        if res_hdr is None:  # a body with no head to hand it back under
+            raise icap.IcapError(400, "a RESPMOD with a body needs its response's head (res-hdr)")
         body = _Body(MAX_FEED_BYTES)
         ieof = await _read_chunks(reader, body.add) if request.preview is not None else False
         if platform is not None and response is not None:

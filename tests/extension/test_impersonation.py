@@ -208,7 +208,7 @@ def test_the_options_page_names_a_child_and_her_own_accounts(paired: Browser, se
     rows.nth(1).get_by_label("Network", exact=True).select_option(label="TikTok")
     rows.nth(1).get_by_label("Her name on the network").fill("lea.mrtn")
     options.get_by_role("button", name="Add an account").click()  # left empty: not sent
-    options.get_by_role("button", name="Save").click()
+    options.get_by_role("button", name="Save", exact=True).click()
     expect(options.locator("#child-status")).to_have_text("Saved: Léa Martin.")
     lea = options.locator('#children > li[data-child="Léa Martin"]')
     expect(lea).to_contain_text("also Lélé, Lea")
@@ -229,7 +229,7 @@ def test_the_options_page_names_a_child_and_her_own_accounts(paired: Browser, se
     expect(options.locator("#child-aliases")).to_have_value("Lélé, Lea")
     expect(rows).to_have_count(2)
     rows.nth(1).get_by_role("button", name="Remove").click()
-    options.get_by_role("button", name="Save").click()
+    options.get_by_role("button", name="Save", exact=True).click()
     expect(lea).not_to_contain_text("TikTok")
     [saved] = [c for c in server.watcher.api("GET", "/api/children")[1] if c["name"] == "Léa Martin"]
     assert saved["handles"] == [["instagram", "lea_mrtn"]] and saved["aliases"] == ["Lélé", "Lea"]
@@ -237,10 +237,10 @@ def test_the_options_page_names_a_child_and_her_own_accounts(paired: Browser, se
     # A first name alone is saved, with a word on what it cannot do; no name at all is refused.
     options.get_by_role("button", name="Another child").click()
     options.fill("#child-name", "Zoé")
-    options.get_by_role("button", name="Save").click()
+    options.get_by_role("button", name="Save", exact=True).click()
     expect(options.locator("#child-status")).to_contain_text("With a first name alone")
     options.get_by_role("button", name="Another child").click()
-    options.get_by_role("button", name="Save").click()
+    options.get_by_role("button", name="Save", exact=True).click()
     expect(options.locator("#child-status")).to_have_text("Give her full name.")
     expect(options.locator("#child-status")).to_have_attribute("data-tone", "error")
     # Her names are offered as whose photos to protect.
@@ -258,7 +258,7 @@ def test_the_options_page_keeps_one_child_per_name_and_removes_one(paired: Brows
 
     # Her first name, without its accent: the child Sentinelle knows, said so.
     options.fill("#child-name", "ines")
-    options.get_by_role("button", name="Save").click()
+    options.get_by_role("button", name="Save", exact=True).click()
     expect(status).to_have_text("ines: that is Inès Roy. Saved: Inès Roy.")
     expect(ines).to_have_count(1)
 
@@ -266,7 +266,7 @@ def test_the_options_page_keeps_one_child_per_name_and_removes_one(paired: Brows
     count = children.count()
     ines.get_by_role("button", name="Edit").click()
     options.fill("#child-name", "Inès Royer")
-    options.get_by_role("button", name="Save").click()
+    options.get_by_role("button", name="Save", exact=True).click()
     expect(status).to_have_text("Inès Roy is now Inès Royer: the same child. Saved: Inès Royer.")
     expect(ines.locator(".child-name")).to_have_text("Inès Royer")
     expect(children).to_have_count(count)

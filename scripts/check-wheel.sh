@@ -41,7 +41,7 @@ from sentinelle.server.store.records import Store
 
 store = Store(Path(sys.argv[1]))
 body = Path("copy.jpg").read_bytes()
-match = ProtectedSet(store).match(fingerprint(body))
+match = ProtectedSet(store, Path(sys.argv[1])).match(fingerprint(body))
 store.record_sighting(Sighting(
     seen_at=datetime.now(UTC), image_url="https://scontent.cdninstagram.com/v/t51/1_n.jpg",
     page_url="https://www.instagram.com/", host="scontent.cdninstagram.com", platform="instagram",

@@ -339,9 +339,14 @@ async def build_away(case, lang: str, country: str) -> bytes:
     the interpreter's lock for a second or more, and with it the event loop that carries the
     browser's traffic, were it written in a thread here. Spawned, as the checkers are (a
     forked copy of a running loop and its threads is not safe); an export is rare enough to
-    pay for the process's start."""
+    pay for the process's start. Started from a thread, not the loop: starting a process writes
+    its preparation to the new interpreter through a pipe, which waits for it to read."""
+    return await asyncio.to_thread(_build_in_a_process, case, lang, country)
+
+
+def _build_in_a_process(case, lang: str, country: str) -> bytes:
     with concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return await asyncio.get_running_loop().run_in_executor(pool, casefile.build, case, lang, country)
+        return pool.submit(casefile.build, case, lang, country).result()
 
 
 async def list_photos(request: web.Request) -> web.Response:

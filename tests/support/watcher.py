@@ -53,11 +53,26 @@ class Watcher:
                  open_files: int | None = None) -> None:
         """`open_files`: the soft limit on open files it starts with (a desktop's 1,024, say)."""
         self.data_dir = data_dir
-        self.proxy_port, self.api_port = ports or (free_port(), free_port())
+        # A free port picked here may be taken by another process before the run binds it: then
+        # it is started again on others (ports given by the caller are the caller's to keep).
+        for attempt in range(3):
+            self.proxy_port, self.api_port = ports or (free_port(), free_port())
+            self._start(hosts, origin_ca, extra_set, open_files)
+            try:
+                self._wait_ready()
+                break
+            except RuntimeError as e:
+                if ports or "address already in use" not in str(e) or attempt == 2:
+                    raise
+        self.token = (data_dir / "token").read_text().strip()
+        self.ca_file = data_dir / "mitmproxy" / "mitmproxy-ca-cert.pem"
+
+    def _start(self, hosts: dict[str, int], origin_ca: Path, extra_set: tuple[str, ...],
+               open_files: int | None) -> None:
         env = os.environ | {"SENTINELLE_TEST_HOSTS": ",".join(f"{h}={p}" for h, p in hosts.items()),
                             "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sentinelle.server", "--data-dir", str(data_dir), "run",
+            [sys.executable, "-m", "sentinelle.server", "--data-dir", str(self.data_dir), "run",
              "--proxy-port", str(self.proxy_port), "--api-port", str(self.api_port),
              "--set", f"scripts={LOOPBACK_DNS}",
              "--set", f"ssl_verify_upstream_trusted_ca={origin_ca}",
@@ -76,9 +91,6 @@ class Watcher:
         for reader in self._readers:
             reader.start()
         self.output = ("", "")
-        self._wait_ready()
-        self.token = (data_dir / "token").read_text().strip()
-        self.ca_file = data_dir / "mitmproxy" / "mitmproxy-ca-cert.pem"
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

@@ -87,10 +87,10 @@ async def test_mitmdump_with_the_script_raises_an_alert_and_serves_the_api(tmp_p
                 with urllib.request.urlopen(request, timeout=5) as response:
                     return json.loads(response.read())
 
-            # The copy checked and nothing waiting: its alert, and a wrong second one, are stored
-            # by now (a match is stored as it is counted).
+            # The copy checked, nothing waiting and nothing left to write: its alert, and a wrong
+            # second one, are stored by now (the recorder writes after the count, off the loop).
             await wait_for(lambda: (images := api("/api/stats")["images"])["checked"] == 1
-                           and images["waiting"] == 0, interval=0.1)
+                           and images["waiting"] == 0 and images["unsaved"] == 0, interval=0.1)
             alerts = api("/api/alerts")
             assert len(alerts) == 1 and alerts[0]["photo_name"] == "kodim05.jpg"
             assert alerts[0]["image_url"] == f"https://{CDN}/copy.jpg"

@@ -100,16 +100,26 @@ function byId(alerts) {
  */
 export function ensureStream() {
   return navigator.locks.request(STREAM_LOCK, { ifAvailable: true }, async (lock) => {
-    if (!lock) return "already open";
+    if (!lock) {
+      // The loop holding the lock may have read "not paired" just before the parent paired:
+      // it looks again before it gives up.
+      askedAgain = true;
+      return "already open";
+    }
     return streamUntilDone();
   });
 }
 
+/** Whether someone asked for the stream while this worker's loop held it (see ensureStream). */
+let askedAgain = false;
+
 async function streamUntilDone() {
   for (let attempt = 0; ; attempt++) {
+    askedAgain = false;
     const pairing = await getPairing();
     if (!pairing) {
       await setLink({ state: "unpaired" });
+      if (askedAgain || (await getPairing())) continue; // paired meanwhile: connect at once
       return "unpaired";
     }
     try {

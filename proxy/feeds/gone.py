@@ -152,6 +152,8 @@ _SENTENCES = {
 # TikTok's statusCode for a profile that does not exist, and for one that was banned
 # (webapp.user-detail in the page's __UNIVERSAL_DATA_FOR_REHYDRATION__, and /api/user/detail/).
 TIKTOK_GONE: dict[object, str] = {10202: "statusCode 10202 (no such account)", 10221: "statusCode 10221 (banned)"}
+# How `why` quotes a page's sentence (the case file says it in its own language).
+PAGE_SAYS = "the page says “{}”"
 _TIKTOK_DATA = re.compile(rb'<script[^>]*id="__UNIVERSAL_DATA_FOR_REHYDRATION__"[^>]*>(.*?)</script>', re.S)
 
 
@@ -185,7 +187,7 @@ def _why(platform: str, status: int, content_type: str, body: bytes) -> str | No
         detail = scope.get("__DEFAULT_SCOPE__", {}).get("webapp.user-detail") if isinstance(scope, dict) else None
         return _tiktok_says(detail)
     text = head.decode("utf-8", "replace")
-    return next((f"the page says “{s}”" for s in _SENTENCES.get(platform, ()) if s in text), None)
+    return next((PAGE_SAYS.format(s) for s in _SENTENCES.get(platform, ()) if s in text), None)
 
 
 def _json(data: bytes) -> object:

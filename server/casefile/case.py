@@ -125,7 +125,7 @@ def build(case: Case, lang: str = "en", country: str = "OTHER", next_steps: Path
         for event in case.story["events"]:  # the pages that said an account was gone
             if event.get("evidence_file") and (path := case.evidence_dir / event["evidence_file"]).is_file():
                 files[evidence_path(event)] = path.read_bytes()
-        files["case.json"] = json.dumps(_public_case(case), indent=2, ensure_ascii=False).encode()
+        files["case.json"] = json.dumps(_public_case(case, lang), indent=2, ensure_ascii=False).encode()
     report = Report(case, lang, country, steps, files, load_offences() if case.story is not None else None)
     files["sightings.json"] = json.dumps(
         [_public(alert) for alert in case.alerts], indent=2, ensure_ascii=False).encode()
@@ -239,13 +239,14 @@ def _public(alert: dict) -> dict:
     return out
 
 
-def _public_case(case: Case) -> dict:
-    """A case as case.json shows it: its timeline, accounts, reports and account events."""
+def _public_case(case: Case, lang: str) -> dict:
+    """A case as case.json shows it: its timeline, accounts, reports and account events, said in `lang`."""
     from sentinelle.server.casefile.timeline import accounts, reports, timeline
 
     story = case.story
     assert story is not None  # made for a whole case's file only
-    return {"case": story["case"], "timeline": timeline(story, case.created), "accounts": accounts(story),
+    return {"case": story["case"], "timeline": timeline(story, case.created, lang=lang),
+            "accounts": accounts(story, lang),
             "reports": reports(story, case.created), "events": story["events"]}
 
 

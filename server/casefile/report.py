@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 from sentinelle.server.casefile.layout import Case, evidence_path, photo_path, utc
 from sentinelle.server.casefile.outline import Outline, visible_outline
-from sentinelle.server.casefile.timeline import CHANNEL_NAMES, ESCALATE_AFTER_DAYS, accounts, reports, timeline
-from sentinelle.server.casefile.words import PLATFORM_NAMES, WORDS, with_names
+from sentinelle.server.casefile.timeline import ESCALATE_AFTER_DAYS, accounts, channel_name, reports, timeline
+from sentinelle.server.casefile.words import PLATFORM_NAMES, looks_like, say
 
 # The outline of the protected photo on the evidence (the HTML's stroke is in the CSS).
 OUTLINE = (228, 0, 43)
@@ -45,7 +45,7 @@ class Report:
         self.offences = offences
 
     def w(self, key: str, **values: str) -> str:
-        return with_names(WORDS[key][self.lang], self.lang, **values)
+        return say(key, self.lang, **values)
 
     # -- a whole case: its timeline first, its accounts, its reports, the offences --
 
@@ -62,12 +62,12 @@ class Report:
 
     def timeline_rows(self) -> list[tuple[str, str, str]]:
         """(UTC, local time, what happened) of each event of the case, oldest first."""
-        return [(e["utc"], e["local"], e["text"]) for e in timeline(self._story(), self.case.created)]
+        return [(e["utc"], e["local"], e["text"]) for e in timeline(self._story(), self.case.created, lang=self.lang)]
 
     def account_sections(self) -> list[tuple[str, list[tuple[str, str, str | None]]]]:
         """(heading, rows) of each account of the case."""
         sections = []
-        for a in accounts(self._story()):
+        for a in accounts(self._story(), self.lang):
             rows: list[tuple[str, str, str | None]] = [(self.w("platform"), PLATFORM_NAMES.get(a["platform"], a["platform"]), None)]
             if a["display_name"]:
                 rows.append((self.w("display_name"), a["display_name"], None))
@@ -91,7 +91,7 @@ class Report:
             state = self.w("answered" if r["answered"] else "unanswered", days=str(r["days"]))
             out.append(self.w("report_line", on=_when(r["reported_on"])[:16],
                               target=f"@{r['handle']}" if r.get("handle") else f"#{r['alert_id']}",
-                              channel=CHANNEL_NAMES.get(r["channel"], r["channel"]),
+                              channel=channel_name(r["channel"], self.lang),
                               ref=f" ({r['ref']})" if r.get("ref") else "", state=state))
         return out or [self.w("no_reports")]
 
@@ -182,10 +182,7 @@ class Report:
         if alert.get("display_name"):
             rows.append((self.w("display_name"), alert["display_name"], None))
         if resemblance := alert.get("resemblance"):
-            field = self.w(resemblance["field"]) if resemblance["field"] in WORDS else resemblance["field"]
-            what = (self.w(resemblance["what"], child=resemblance["child"]) if resemblance["what"] in WORDS
-                    else f"{resemblance['what']} ({resemblance['child']})")
-            rows.append((self.w("resembles"), self.w("resemblance", field=field, what=what), None))
+            rows.append((self.w("resembles"), looks_like(resemblance, self.lang), None))
         if watch := alert.get("watch"):
             seen = f"{_when(watch['last_seen'])} UTC — {watch['feed_url']}\n{(watch.get('record') or '')[:1500]}"
             rows.append((self.w("account_seen"), seen, None))

@@ -1,6 +1,7 @@
 """A case's timeline: every account, sighting, report, takedown and return, in order, in UTC and
 in the parent's local time; the accounts of the case one by one; and how long each report has
-gone unanswered.
+gone unanswered. Its sentences are the case file's words (server/casefile/words.py), in English
+or French.
 
 Pure: made from what the store keeps of a case (`Store.case_record`), at a given moment. Read by
 `sentinelle case` and by the case file's first page (server/casefile/report.py).
@@ -10,23 +11,33 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 
-from sentinelle.server.alerts.events import came_back
-from sentinelle.server.casefile.words import PLATFORM_NAMES
+from sentinelle.proxy.feeds.gone import PAGE_SAYS
+from sentinelle.server.casefile.words import PLATFORM_NAMES, WORDS, looks_like, say
 
 # After this many days without an answer, a report's next steps are the country's channels
 # (the parent can choose another number: `--escalate-after`).
 ESCALATE_AFTER_DAYS = 7
-CHANNEL_NAMES = {"platform": "the platform's form", "pharos": "Pharos", "police": "the police",
-                 "school": "the school", "3018": "3018", "ncmec": "NCMEC", "other": "another channel"}
-WHAT = {"full name": "her full name", "own handle": "one of her own handles",
-        "nickname and last name": "a nickname and her last name"}
 
 
 def platform_name(platform: str | None) -> str:
     return PLATFORM_NAMES.get(platform or "", platform or "?")
 
 
-def accounts(record: dict) -> list[dict]:
+def channel_name(channel: str, lang: str = "en") -> str:
+    """Where a report went, with the word that leads to it: "to Pharos", "à Pharos"."""
+    key = f"ch_{channel}"
+    return say(key, lang) if key in WORDS else say("ch_other", lang) + f" ({channel})"
+
+
+def came_back(event: dict, lang: str = "en") -> str:
+    """What a return says: "came back as @y, 2 days after @x was taken down"."""
+    detail = event["detail"]
+    days = detail.get("days") or 0
+    return say("tl_came_back", lang, handle=event["handle"], before=detail["after"],
+               after=_in_days(0 if days < 1 else round(days), lang))
+
+
+def accounts(record: dict, lang: str = "en") -> list[dict]:
     """The accounts of a case, in the order they were first seen: platform, handle, display
     name, first and last seen, the photos of hers it showed, what made it look like her, and
     what became of it (reported, taken down, came back as)."""
@@ -48,13 +59,13 @@ def accounts(record: dict) -> list[dict]:
         if alert.get("photo_name") and alert["photo_name"] not in a["photos"]:
             a["photos"].append(alert["photo_name"])
         if alert.get("resemblance"):
-            a["looks_like"] = _looks_like(alert["resemblance"])
+            a["looks_like"] = looks_like(alert["resemblance"], lang)
     for entry in record["watched"]:
         a = account(entry["platform"], entry["handle"])
         a["display_name"] = a["display_name"] or entry.get("display_name")
         a["first_seen"] = min(filter(None, (a["first_seen"], entry["first_seen"])))
         a["last_seen"] = max(filter(None, (a["last_seen"], entry["last_seen"])))
-        a["looks_like"] = a["looks_like"] or _looks_like(entry)
+        a["looks_like"] = a["looks_like"] or looks_like(entry, lang)
     for report in record["reports"]:
         if report.get("handle"):
             account(report["platform"], report["handle"])["reports"].append(report["id"])
@@ -63,7 +74,7 @@ def accounts(record: dict) -> list[dict]:
         if event["kind"] == "taken_down":
             a["taken_down"] = event["at"]
         else:
-            a["returned"] = came_back(event)
+            a["returned"] = came_back(event, lang)
     return sorted(found.values(), key=lambda a: (a["first_seen"] is None, a["first_seen"] or "", a["handle"]))
 
 
@@ -82,9 +93,9 @@ def reports(record: dict, now: datetime, escalate_after: int = ESCALATE_AFTER_DA
 
 
 def timeline(record: dict, now: datetime, escalate_after: int = ESCALATE_AFTER_DAYS,
-             local: tzinfo | None = None) -> list[dict]:
+             local: tzinfo | None = None, lang: str = "en") -> list[dict]:
     """Every event of a case, oldest first: {at (UTC, ISO), utc, local, kind, platform, handle, text}.
-    `local`: the parent's time zone (the machine's when not given)."""
+    `local`: the parent's time zone (the machine's when not given); `lang`: the words' language."""
     entries = []
 
     def add(at: str, kind: str, platform: str | None, handle: str | None, text: str) -> None:
@@ -94,55 +105,61 @@ def timeline(record: dict, now: datetime, escalate_after: int = ESCALATE_AFTER_D
                         "local": moment.astimezone(local).strftime("%Y-%m-%d %H:%M %Z").strip(),
                         "kind": kind, "platform": platform, "handle": handle, "text": text})
 
-    for a in accounts(record):
+    def w(key: str, **values: str) -> str:
+        return say(key, lang, **values)
+
+    for a in accounts(record, lang):
         if a["first_seen"] is None:
             continue  # known only by a report or an event: those say it
-        name = f" ({a['display_name']})" if a["display_name"] else ""
-        looks = f"; looks like her: {a['looks_like']}" if a["looks_like"] else ""
-        photos = f"; shows {len(a['photos'])} of her photos: {', '.join(a['photos'])}" if a["photos"] else ""
-        last = f"; last seen {_utc(a['last_seen'])}" if a["last_seen"] and a["last_seen"] != a["first_seen"] else ""
-        add(a["first_seen"], "account", a["platform"], a["handle"],
-            f"@{a['handle']}{name} on {platform_name(a['platform'])} first seen{photos}{looks}{last}")
+        photos = w("tl_photos", count=str(len(a["photos"])), names=", ".join(a["photos"])) if a["photos"] else ""
+        last = w("tl_last", time=_utc(a["last_seen"])) if a["last_seen"] and a["last_seen"] != a["first_seen"] else ""
+        add(a["first_seen"], "account", a["platform"], a["handle"], w(
+            "tl_account", handle=a["handle"], name=f" ({a['display_name']})" if a["display_name"] else "",
+            platform=platform_name(a["platform"]), photos=photos, last=last,
+            looks=w("tl_looks", how=a["looks_like"]) if a["looks_like"] else ""))
     for alert in record["alerts"]:
-        who = f"@{alert['account']}" if alert.get("account") else "an account the feed did not name"
-        shown = "as its profile picture" if alert.get("shown_as") == "profile_picture" else "in a post"
+        who = f"@{alert['account']}" if alert.get("account") else w("tl_unnamed")
+        shown = w("tl_as_avatar") if alert.get("shown_as") == "profile_picture" else w("tl_in_post")
         for s in alert.get("sightings", ()):
-            add(s["seen_at"], "sighting", alert["platform"], alert.get("account"),
-                f"{who} showed {alert.get('photo_name') or 'her photo'} {shown} (alert #{alert['id']}, "
-                f"evidence {s['evidence_sha256'][:12]}…)")
+            add(s["seen_at"], "sighting", alert["platform"], alert.get("account"), w(
+                "tl_sighting", who=who, photo=alert.get("photo_name") or w("tl_her_photo"), shown=shown,
+                alert=str(alert["id"]), sha=s["evidence_sha256"][:12]))
     for report in reports(record, now, escalate_after):
-        target = f"@{report['handle']}" if report.get("handle") else f"alert #{report['alert_id']}"
-        ref = f", reference {report['ref']}" if report.get("ref") else ""
         if report["answered"]:
-            state = f"answered: taken down {_in_days(report['days'])} later"
+            state = w("tl_answered", days=_in_days(report["days"], lang))
         else:
-            state = f"unanswered for {_in_days(report['days'])}" + (" — time to escalate" if report["escalate"] else "")
-        add(report["reported_on"], "report", report["platform"], report.get("handle"),
-            f"{target} reported to {CHANNEL_NAMES.get(report['channel'], report['channel'])}{ref} ({state})")
+            state = w("tl_unanswered", days=_in_days(report["days"], lang)) + (w("tl_escalate") if report["escalate"] else "")
+        add(report["reported_on"], "report", report["platform"], report.get("handle"), w(
+            "tl_report", target=f"@{report['handle']}" if report.get("handle") else f"{w('alert')} #{report['alert_id']}",
+            channel=channel_name(report["channel"], lang), state=state,
+            ref=w("tl_ref", ref=report["ref"]) if report.get("ref") else ""))
     for event in record["events"]:
         if event["kind"] == "taken_down":
-            add(event["at"], "taken down", event["platform"], event["handle"],
-                f"@{event['handle']} taken down: {platform_name(event['platform'])} answered "
-                f"{event['detail'].get('why')} for {event['page_url']} (page kept: evidence/{event['evidence_file']})")
+            add(event["at"], "taken down", event["platform"], event["handle"], w(
+                "tl_taken_down", handle=event["handle"], platform=platform_name(event["platform"]),
+                why=_why(str(event["detail"].get("why")), lang), url=event["page_url"], file=event["evidence_file"]))
         else:
-            said = came_back(event)
+            said = came_back(event, lang)
             add(event["at"], "return", event["platform"], event["handle"], said[0].upper() + said[1:])
     order = {"account": 0, "sighting": 1, "report": 2, "taken down": 3, "return": 4}
     return sorted(entries, key=lambda e: (e["at"], order[e["kind"]]))
 
 
-def _looks_like(resemblance: dict) -> str:
-    what = resemblance.get("what")
-    what = WHAT.get(what, what) if isinstance(what, str) else what
-    return f"its {resemblance.get('field')} looks like {what}"
+def _why(why: str, lang: str) -> str:
+    """What said an account was gone (proxy/feeds/gone.py): a status or a field as it is, a
+    page's sentence quoted in the case file's words."""
+    before, _, after = PAGE_SAYS.partition("{}")
+    if why.startswith(before) and why.endswith(after):
+        return say("tl_page_says", lang, sentence=why[len(before):len(why) - len(after)])
+    return why
 
 
 def _days(start: str, end: str) -> int:
     return max(0, (datetime.fromisoformat(end) - datetime.fromisoformat(start)).days)
 
 
-def _in_days(days: int) -> str:
-    return "less than a day" if days < 1 else "1 day" if days == 1 else f"{days} days"
+def _in_days(days: int, lang: str) -> str:
+    return say("tl_under_a_day" if days < 1 else "tl_one_day" if days == 1 else "tl_days", lang, count=str(days))
 
 
 def _utc(at: str) -> str:

@@ -34,6 +34,22 @@ def with_names(template: str, lang: str, **values: str) -> str:
     return template.format(**values)
 
 
+def say(key: str, lang: str, **values: str) -> str:
+    """The words for `key` in `lang` (English when `lang` has none), with `values` put in."""
+    words = WORDS[key]
+    return with_names(words.get(lang, words["en"]), lang, **values)
+
+
+def looks_like(found: dict, lang: str) -> str:
+    """Why an account looks like her, from a resemblance (child, field, what): "its handle
+    looks like Alice Martin's full name"."""
+    field, what = found.get("field") or "?", found.get("what") or "?"
+    child = found.get("child") or say("a_child", lang)
+    field = say(field, lang) if field in WORDS else field
+    what = say(what, lang, child=child) if what in WORDS else f"{what} ({child})"
+    return say("resemblance", lang, field=field, what=what)
+
+
 WORDS = {
     "title": {"en": "Case file: copies of a child's photos on social networks",
               "fr": "Dossier : copies des photos d'un enfant sur les réseaux sociaux"},
@@ -169,8 +185,8 @@ WORDS |= {
     "case_reports": {"en": "Reports and their answers", "fr": "Signalements et réponses"},
     "no_reports": {"en": "No report recorded yet (`sentinelle reported`).",
                    "fr": "Aucun signalement enregistré (`sentinelle reported`)."},
-    "report_line": {"en": "{on} UTC: {target} reported to {channel}{ref}: {state}",
-                    "fr": "{on} UTC : {target} signalé à {channel}{ref} : {state}"},
+    "report_line": {"en": "{on} UTC: {target} reported {channel}{ref}: {state}",
+                    "fr": "{on} UTC : {target} signalé {channel}{ref} : {state}"},
     "answered": {"en": "answered, the account was taken down {days} day(s) later",
                  "fr": "suivi d'effet, le compte a été supprimé {days} jour(s) plus tard"},
     "unanswered": {"en": "unanswered for {days} day(s)", "fr": "sans réponse depuis {days} jour(s)"},
@@ -179,6 +195,41 @@ WORDS |= {
     "offences": {"en": "Offences the acts may fall under: {country}", "fr": "Infractions dont les faits peuvent relever : {country}"},
     "source": {"en": "source", "fr": "source"},
     "reviewed": {"en": "reviewed", "fr": "relu le"},
+}
+# The timeline's sentences (server/casefile/timeline.py), one a kind of event.
+WORDS |= {
+    "tl_account": {"en": "@{handle}{name} on {platform} first seen{photos}{looks}{last}",
+                   "fr": "@{handle}{name} sur {platform} vu pour la première fois{photos}{looks}{last}"},
+    "tl_photos": {"en": "; shows {count} of her photos: {names}", "fr": " ; montre {count} de ses photos : {names}"},
+    "tl_looks": {"en": "; looks like her: {how}", "fr": " ; lui ressemble : {how}"},
+    "tl_last": {"en": "; last seen {time}", "fr": " ; vu pour la dernière fois le {time}"},
+    "tl_unnamed": {"en": "an account the feed did not name", "fr": "un compte que le flux n'a pas nommé"},
+    "tl_her_photo": {"en": "her photo", "fr": "sa photo"},
+    "tl_as_avatar": {"en": "as its profile picture", "fr": "comme photo de profil"},
+    "tl_in_post": {"en": "in a post", "fr": "dans une publication"},
+    "tl_sighting": {"en": "{who} showed {photo} {shown} (alert #{alert}, evidence {sha}…)",
+                    "fr": "{who} a montré {photo} {shown} (alerte n° {alert}, preuve {sha}…)"},
+    "tl_report": {"en": "{target} reported {channel}{ref} ({state})", "fr": "{target} signalé {channel}{ref} ({state})"},
+    "tl_ref": {"en": ", reference {ref}", "fr": ", référence {ref}"},
+    "tl_answered": {"en": "answered: taken down {days} later", "fr": "suivi d'effet : supprimé {days} plus tard"},
+    "tl_unanswered": {"en": "unanswered for {days}", "fr": "sans réponse depuis {days}"},
+    "tl_escalate": {"en": " — time to escalate", "fr": " — il est temps d'aller plus loin"},
+    "tl_taken_down": {"en": "@{handle} taken down: {platform} answered {why} for {url} (page kept: evidence/{file})",
+                      "fr": "@{handle} supprimé : {platform} a répondu {why} pour {url} (page conservée : evidence/{file})"},
+    "tl_page_says": {"en": "the page says “{sentence}”", "fr": "la page indique « {sentence} »"},
+    "tl_came_back": {"en": "came back as @{handle}, {after} after @{before} was taken down",
+                     "fr": "revenu sous le nom @{handle}, {after} après la suppression de @{before}"},
+    "tl_under_a_day": {"en": "less than a day", "fr": "moins d'un jour"},
+    "tl_one_day": {"en": "1 day", "fr": "1 jour"},
+    "tl_days": {"en": "{count} days", "fr": "{count} jours"},
+    # Where a report went, with the word that leads to it ("reported to Pharos", "signalé à Pharos").
+    "ch_platform": {"en": "to the platform's form", "fr": "via le formulaire de la plateforme"},
+    "ch_pharos": {"en": "to Pharos", "fr": "à Pharos"},
+    "ch_police": {"en": "to the police", "fr": "à la police"},
+    "ch_school": {"en": "to the school", "fr": "à l'école"},
+    "ch_3018": {"en": "to 3018", "fr": "au 3018"},
+    "ch_ncmec": {"en": "to NCMEC", "fr": "au NCMEC"},
+    "ch_other": {"en": "to another channel", "fr": "à un autre service"},
 }
 PLATFORM_NAMES = {"instagram": "Instagram", "facebook": "Facebook", "tiktok": "TikTok", "x": "X (Twitter)",
                    "snapchat": "Snapchat", "reddit": "Reddit", "pinterest": "Pinterest"}

@@ -29,7 +29,7 @@ def test_the_timeline_is_in_order_in_utc_and_local_time():
         ("sighting", "2026-11-25 08:00 UTC", "2026-11-25 09:00 CET"),
         ("report", "2026-11-25 12:00 UTC", "2026-11-25 13:00 CET")]
     assert entries[0]["text"] == ("@fake.alice (Alice Martin) on Instagram first seen; shows 1 of her photos: beach.jpg;"
-                                  " looks like her: its handle looks like her full name; last seen 2026-11-25 09:00 UTC")
+                                  " looks like her: its handle looks like Alice Martin's full name; last seen 2026-11-25 09:00 UTC")
     assert entries[1]["text"].startswith("@fake.alice showed beach.jpg as its profile picture (alert #1")
     assert entries[2]["text"] == "@fake.alice reported to Pharos, reference P-1 (unanswered for 1 day)"
 
@@ -53,3 +53,23 @@ def test_a_report_goes_unanswered_until_a_takedown_after_it_and_escalates_after_
     assert [(a["handle"], bool(a["taken_down"]), a["returned"]) for a in accounts(done)] == [
         ("fake.alice", True, None),
         ("alice.again", False, "came back as @alice.again, 2 days after @fake.alice was taken down")]
+
+
+def test_the_timeline_is_said_in_french_with_the_page_s_own_sentence_quoted():
+    taken = {"id": 1, "platform": "instagram", "handle": "fake.alice", "kind": "taken_down",
+             "at": "2026-11-28T08:00:00.000+00:00", "detail": {"why": "the page says “Sorry, this page isn't available”"},
+             "page_url": "https://www.instagram.com/fake.alice/", "evidence_file": "cd.html"}
+    back = {"id": 2, "platform": "instagram", "handle": "alice.again", "kind": "returned",
+            "at": "2026-11-30T08:00:00.000+00:00", "detail": {"after": "fake.alice", "days": 2.0, "how": "photo"}}
+    done = record(events=[taken, back])
+    said = [e["text"] for e in timeline(done, datetime(2026, 12, 5, tzinfo=UTC), lang="fr")]
+    assert said[0] == ("@fake.alice (Alice Martin) sur Instagram vu pour la première fois ; montre 1 de ses photos : "
+                       "beach.jpg ; lui ressemble : son identifiant ressemble au nom complet d'Alice Martin ; vu pour "
+                       "la dernière fois le 2026-11-25 09:00 UTC")
+    assert said[1].startswith("@fake.alice a montré beach.jpg comme photo de profil (alerte n° 1, preuve ababab")
+    assert said[2:] == [
+        "@fake.alice signalé à Pharos, référence P-1 (suivi d'effet : supprimé 2 jours plus tard)",
+        "@fake.alice supprimé : Instagram a répondu la page indique « Sorry, this page isn't available » pour "
+        "https://www.instagram.com/fake.alice/ (page conservée : evidence/cd.html)",
+        "Revenu sous le nom @alice.again, 2 jours après la suppression de @fake.alice"]
+    assert accounts(done, "fr")[1]["returned"] == "revenu sous le nom @alice.again, 2 jours après la suppression de @fake.alice"

@@ -6,8 +6,9 @@ the feed) to the watch (proxy/fronts/watch.py), which checks it off the response
 for the mitmproxy front. It never changes a response and never waits for a check.
 
 How it answers, cheapest first (RFC 3507 §4.5; Squid's ModXact.cc):
-- a response of no interest (another host, not an image nor a feed, not a 200, no body):
-  `204 No Content` as soon as its preview is read;
+- a response of no interest (another host, not an image nor a feed, not a 200, no body;
+  unless it answers for the profile of an account the parent reported, read whatever its
+  status, as the mitmproxy front does): `204 No Content` as soon as its preview is read;
 - a body that fits in the preview (`0; ieof`): it came whole; `204`;
 - a larger body: `100 Continue`, then the rest; `204` when Squid said `Allow: 204` (it kept a
   copy: Squid does for a body whose size it knows and under 64 KB, its backup limit), else
@@ -242,8 +243,13 @@ class IcapService:
                 http_request = icap.parse_http_head(sections["req-hdr"])
                 url = icap.request_url(http_request)
                 platform = platform_of(icap.url_host(url), self._extra_domains)
+        # The answer for the profile of an account the parent reported is read whatever its
+        # status (a 404 is what a takedown looks like), as the mitmproxy front reads it.
+        profile = platform is not None and response is not None and self._watch.wants_profile(platform, url)
         if not request.has_body:
             self._no_content(writer, "no body")
+            if profile:
+                self._read_profile(platform, url, response, b"")
             return
         if res_hdr is None:  # a body with no head to hand it back under
             raise icap.IcapError(400, "a RESPMOD with a body needs its response's head (res-hdr)")
@@ -251,7 +257,7 @@ class IcapService:
         ieof = await _read_chunks(reader, body.add) if request.preview is not None else False
         if platform is not None and response is not None:
             kind = triage(response.status, response.header("content-type", "") or "", bytes(body.data[:16]))
-        if kind is None:
+        if kind is None and not profile:
             if request.preview is not None:
                 self._no_content(writer, "of no interest")
             elif request.allows_204:  # no preview (squid.conf says so): the whole body comes, unread
@@ -260,9 +266,9 @@ class IcapService:
             else:
                 await self._echo(writer, res_hdr, body, reader, keep=False)
             return
-        # A kind is found only in a response head (res-hdr) for a platform's URL, above.
+        # A kind or a profile is found only in a response head (res-hdr) for a platform's URL, above.
         assert res_hdr is not None and platform is not None and response is not None
-        body.limit = MAX_FEED_BYTES if kind == FEED else self._watch.max_image_bytes
+        body.limit = self._watch.max_image_bytes if kind == IMAGE else MAX_FEED_BYTES
         if request.preview is not None and ieof:
             self._no_content(writer, "whole in preview")
         elif request.allows_204:
@@ -274,7 +280,10 @@ class IcapService:
             if request.preview is not None:
                 writer.write(icap.CONTINUE)
             await self._echo(writer, res_hdr, body, reader, keep=True)
-        self._hand_over(kind, platform, url, http_request, response, body)
+        if profile:
+            self._read_profile(platform, url, response, bytes(body.data))
+        if kind is not None:
+            self._hand_over(kind, platform, url, http_request, response, body)
 
     def _no_content(self, writer: asyncio.StreamWriter, why: str) -> None:
         self.answers[f"204 {why}"] += 1
@@ -298,14 +307,18 @@ class IcapService:
         await _read_chunks(reader, send)
         writer.write(icap.LAST_CHUNK)
 
+    def _read_profile(self, platform: str | None, url: str, response: icap.HttpHead | None, body: bytes) -> None:
+        assert platform is not None and response is not None  # a profile is found only for a platform's response
+        self._watch.read_profile(platform, url, response.status, response.header("content-type", "") or "",
+                                 body, _coding(response))
+
     def _hand_over(self, kind: str, platform: str, url: str, http_request: icap.HttpHead | None,
                    response: icap.HttpHead, body: _Body) -> None:
         raw = bytes(body.data)
         if kind == FEED:
             if body.over:
                 return  # passed unread: its images are still checked, only without an account
-            self._watch.read_feed(platform, url, response.header("content-type", "") or "", raw,
-                                  response.header("content-encoding", "identity") or "identity")
+            self._watch.read_feed(platform, url, response.header("content-type", "") or "", raw, _coding(response))
         elif kind == IMAGE:
             page = page_from(http_request.headers) if http_request is not None else None
             seen = Response(url=url, host=icap.url_host(url), page_url=page, headers=response.headers, body=raw)
@@ -321,6 +334,10 @@ class IcapService:
             body=kept.body, headers=evidence_headers(kept.headers),
             coding=kept.header("content-encoding", "identity").strip().lower() or "identity",
         )
+
+
+def _coding(response: icap.HttpHead) -> str:
+    return response.header("content-encoding", "identity") or "identity"
 
 
 class _Body:

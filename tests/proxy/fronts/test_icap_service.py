@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gzip
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,54 @@ async def test_a_compressed_feed_names_the_account_of_the_image_that_follows(ser
     await client.respmod(http_request(IMAGE_URL), http_response(length=len(copy)), copy)
     await wait_for(lambda: watch.recorded)
     assert watch.recorded[0].attribution.account == "fake.account.123"
+
+
+GONE = Path(__file__).parents[2] / "fixtures" / "gone"
+
+
+@pytest.mark.parametrize("allow_204", [True, False])
+async def test_a_reported_account_s_profile_is_read_whatever_its_status_and_no_other_s(served, allow_204):
+    watch, service, client = served
+    watch.reported = frozenset({("instagram", "fake.alice")})
+    # The page, past the preview once compressed: read after 100 Continue (and echoed without Allow: 204).
+    page = (GONE / "instagram_profile_gone.html").read_bytes() + b"<!--" + os.urandom(48 * 1024).hex().encode() + b"-->"
+    body = gzip.compress(page)
+    assert len(body) > PREVIEW_BYTES
+    head = http_response(status=404, content_type="text/html; charset=utf-8", Content_Encoding="gzip")
+    # Another account's page, gone too: of no interest, never read.
+    answer = await client.respmod(http_request("https://www.instagram.com/chloe.bernard/"), head, body,
+                                  allow_204=allow_204)
+    assert answer.status == 204 and service.answers["204 of no interest"] == 1
+    answer = await client.respmod(http_request("https://www.instagram.com/Fake.Alice/"), head, body, allow_204=allow_204)
+    assert answer.continued and answer.status == (204 if allow_204 else 200)
+    if not allow_204:
+        assert answer.echoed == head + body  # given back unchanged
+    await wait_for(lambda: watch.gone_accounts)
+    [gone] = watch.gone_accounts
+    assert (gone.handle, gone.why, gone.status, gone.body) == ("Fake.Alice", "HTTP 404", 404, page)
+    assert gone.url == "https://www.instagram.com/Fake.Alice/" and gone.seen_at is not None
+
+
+async def test_a_reported_account_s_profile_answered_without_a_body_is_read_too(served):
+    watch, _, client = served
+    watch.reported = frozenset({("instagram", "fake.alice")})
+    answer = await client.respmod(http_request("https://www.instagram.com/fake.alice/"),
+                                  http_response(status=404, content_type=None), None)
+    assert answer.status == 204
+    await wait_for(lambda: watch.gone_accounts)
+    assert [(g.handle, g.why, g.body) for g in watch.gone_accounts] == [("fake.alice", "HTTP 404", b"")]
+
+
+async def test_a_reported_account_s_live_profile_feed_is_still_read_as_a_feed(served):
+    watch, _, client = served
+    watch.reported = frozenset({("instagram", "fake.account.123")})
+    feed = (FEEDS / "instagram_timeline.json").read_bytes()
+    answer = await client.respmod(
+        http_request("https://www.instagram.com/api/v1/users/web_profile_info/?username=fake.account.123"),
+        http_response(content_type="application/json; charset=utf-8"), feed)
+    assert answer.status == 204
+    await wait_for(lambda: not watch.reading and watch.attributions)
+    assert watch.gone_accounts == []  # the account is there
 
 
 async def test_requests_follow_each_other_on_one_connection(served):

@@ -29,9 +29,14 @@ TESTED_ELSEWHERE: dict[str, tuple[tuple[str, ...], str]] = {
     "server/api/usage.py": (("tests/server/api/test_app.py",), "`/api/stats`'s process figures"),
     "server/casefile/case.py": (("tests/server/casefile/test_casefile.py",), "the case file, made and verified"),
     "server/casefile/layout.py": (("tests/server/casefile/test_casefile.py",), "where each part of the case file sits"),
-    "server/casefile/report.py": (("tests/server/casefile/test_casefile.py", "tests/server/casefile/test_casefile_reposts.py",
-                                   "tests/server/casefile/test_casefile_impersonation.py",
-                                   "tests/server/casefile/test_casefile_stories_and_ids.py"), "the report inside the case file"),
+    **{f"server/casefile/{module}.py": (("tests/server/casefile/test_casefile.py", "tests/server/casefile/test_casefile_reposts.py",
+                                          "tests/server/casefile/test_casefile_impersonation.py",
+                                          "tests/server/casefile/test_casefile_stories_and_ids.py"),
+                                         "the report inside the case file: what it says, written as HTML and PDF")
+       for module in ("report", "report_html", "report_pdf")},
+    **{f"server/casefile/{module}.py": (("tests/server/casefile/test_casefile.py",),
+                                         "the PDF's glyphs and the outlined pictures, read in the case file")
+       for module in ("glyphs", "pictures")},
     "server/cli/main.py": (("tests/server/cli/test_cli.py", "tests/server/cli/test_startup.py"), "the command, run as a parent runs it"),
     "server/cli/options.py": (("tests/server/cli/test_cli.py",), "options made from the settings, read in `--help`"),
     "server/cli/setup_commands.py": (("tests/server/setup/test_doctor.py", "tests/server/setup/test_trust.py"),

@@ -8,7 +8,7 @@ data file the extension also uses, extension/data/next-steps.json), the raw evid
 files, sightings.json with every recorded detail, and a manifest of the SHA-256 of every
 file (manifest.json, and SHA256SUMS for `sha256sum -c`). `verify` checks a case file
 against its manifest: a changed, missing or added file is reported. The report itself is
-written by `server.casefile.report`.
+written by `server.casefile.report` (what it says), `report_html` and `report_pdf`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from pathlib import Path
 
 from sentinelle.server.casefile.layout import Case, evidence_path, photo_path, utc
 from sentinelle.server.casefile.report import Report
+from sentinelle.server.casefile.report_html import write_html
+from sentinelle.server.casefile.report_pdf import write_pdf
 from sentinelle.server.extension_files import ExtensionMissing, extension_file
 from sentinelle.server.store.records import Store
 from sentinelle.server.version import sentinelle_version
@@ -129,8 +131,8 @@ def build(case: Case, lang: str = "en", country: str = "OTHER", next_steps: Path
     report = Report(case, lang, country, steps, files, load_offences() if case.story is not None else None)
     files["sightings.json"] = json.dumps(
         [_public(alert) for alert in case.alerts], indent=2, ensure_ascii=False).encode()
-    files["report.html"] = report.html().encode()
-    files["report.pdf"] = report.pdf()
+    files["report.html"] = write_html(report).encode()
+    files["report.pdf"] = write_pdf(report)
     digests = {path: hashlib.sha256(data).hexdigest() for path, data in sorted(files.items())}
     manifest = {
         "format": FORMAT, "created": utc(case.created), "generator": _generator(),

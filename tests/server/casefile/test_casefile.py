@@ -12,6 +12,7 @@ import subprocess
 import sys
 import zipfile
 from dataclasses import replace
+from html import escape
 from pathlib import Path
 
 import numpy
@@ -21,7 +22,7 @@ from PIL import Image
 
 from sentinelle.proxy.engine.matcher import Match
 from sentinelle.server.casefile import case as casefile
-from sentinelle.server.casefile import report
+from sentinelle.server.casefile import glyphs, pictures
 from sentinelle.server.casefile.words import WORDS
 from sentinelle.server.cli.main import cli
 from sentinelle.server.extension_files import extension_file
@@ -142,8 +143,8 @@ def test_the_pdf_renders_with_both_photos_on_the_first_page(store, tmp_path):
 
 
 def test_characters_the_pdf_font_lacks_are_described_by_name():
-    vera = report._drawable(report._fonts()[0])  # the font's own character map
-    describe = report._describe_missing
+    vera = glyphs.drawable(glyphs.fonts()[0])  # the font's own character map
+    describe = glyphs.describe_missing
     assert describe("trop drôle 😂🔥", vera) == "trop drôle [face with tears of joy][fire]"
     assert describe("🇫🇷", vera) == "[regional indicator symbol letter f][regional indicator symbol letter r]"
     # A ZWJ sequence: its people named, the joiners and the emoji presentation selector dropped.
@@ -269,10 +270,10 @@ def test_a_crop_is_outlined_where_it_shows_the_photo_and_says_the_photo_runs_pas
     for lang in ("en", "fr"):
         html = _member(casefile.build(casefile.collect(store, [alert["id"]]), lang, "FR"), "report.html").decode()
         assert '<polygon points="0,0 480,0 480,480 0,480" clip-path="url(#outline-' in html
-        assert report.html.escape(WORDS["outlined_part"][lang]) in html
+        assert escape(WORDS["outlined_part"][lang]) in html
     # The PDF's picture: red along all four edges, the photo's own pixels inside.
-    drawn = report._pdf_image(lambda out, width, height: out, copy, 100,
-                              report._outline(copy, [list(p) for p in region])[0])
+    drawn = pictures.pdf_image(lambda out, width, height: out, copy, 100,
+                              pictures.outline_on(copy, [list(p) for p in region])[0])
     pixels = numpy.asarray(Image.open(drawn).convert("RGB")).astype(int)
     red = (pixels[..., 0] > 180) & (pixels[..., 1] < 80) & (pixels[..., 2] < 100)
     for edge in (red[:, 0], red[:, -1], red[0, :], red[-1, :]):

@@ -22,6 +22,17 @@ def record(**changes) -> dict:
             "events": []} | changes
 
 
+def taken_down(why: str = "HTTP 404") -> dict:
+    """@fake.alice taken down three days on, `why` being what the network answered."""
+    return {"id": 1, "platform": "instagram", "handle": "fake.alice", "kind": "taken_down",
+            "at": "2026-11-28T08:00:00.000+00:00", "detail": {"why": why},
+            "page_url": "https://www.instagram.com/fake.alice/", "evidence_file": "cd.html"}
+
+
+BACK = {"id": 2, "platform": "instagram", "handle": "alice.again", "kind": "returned",
+        "at": "2026-11-30T08:00:00.000+00:00", "detail": {"after": "fake.alice", "days": 2.0, "how": "photo"}}
+
+
 def test_the_timeline_is_in_order_in_utc_and_local_time():
     entries = timeline(record(), datetime(2026, 11, 27, tzinfo=UTC), local=PARIS)
     assert [(e["kind"], e["utc"], e["local"]) for e in entries] == [
@@ -39,12 +50,7 @@ def test_a_report_goes_unanswered_until_a_takedown_after_it_and_escalates_after_
     [late] = reports(record(), now, escalate_after=7)
     assert (late["answered"], late["days"], late["escalate"]) == (False, 10, True)
     assert not reports(record(), now, escalate_after=30)[0]["escalate"]
-    taken = {"id": 1, "platform": "instagram", "handle": "fake.alice", "kind": "taken_down",
-             "at": "2026-11-28T08:00:00.000+00:00", "detail": {"why": "HTTP 404"},
-             "page_url": "https://www.instagram.com/fake.alice/", "evidence_file": "cd.html"}
-    back = {"id": 2, "platform": "instagram", "handle": "alice.again", "kind": "returned",
-            "at": "2026-11-30T08:00:00.000+00:00", "detail": {"after": "fake.alice", "days": 2.0, "how": "photo"}}
-    done = record(events=[taken, back])
+    done = record(events=[taken_down(), BACK])
     [answered] = reports(done, now)
     assert (answered["answered"], answered["days"], answered["escalate"]) == (True, 2, False)
     entries = timeline(done, now)
@@ -56,12 +62,7 @@ def test_a_report_goes_unanswered_until_a_takedown_after_it_and_escalates_after_
 
 
 def test_the_timeline_is_said_in_french_with_the_page_s_own_sentence_quoted():
-    taken = {"id": 1, "platform": "instagram", "handle": "fake.alice", "kind": "taken_down",
-             "at": "2026-11-28T08:00:00.000+00:00", "detail": {"why": "the page says “Sorry, this page isn't available”"},
-             "page_url": "https://www.instagram.com/fake.alice/", "evidence_file": "cd.html"}
-    back = {"id": 2, "platform": "instagram", "handle": "alice.again", "kind": "returned",
-            "at": "2026-11-30T08:00:00.000+00:00", "detail": {"after": "fake.alice", "days": 2.0, "how": "photo"}}
-    done = record(events=[taken, back])
+    done = record(events=[taken_down("the page says “Sorry, this page isn't available”"), BACK])
     said = [e["text"] for e in timeline(done, datetime(2026, 12, 5, tzinfo=UTC), lang="fr")]
     assert said[0] == ("@fake.alice (Alice Martin) sur Instagram vu pour la première fois ; montre 1 de ses photos : "
                        "beach.jpg ; lui ressemble : son identifiant ressemble au nom complet d'Alice Martin ; vu pour "

@@ -1,5 +1,6 @@
 """A whole network, every part real: Squid configured by `sentinelle setup squid`, decrypting the
-social networks with Sentinelle's CA, `sentinelle icap` behind it, curl as the device.
+social networks with Sentinelle's CA, `sentinelle icap` behind it, curl as the device: alerts,
+and a reported account seen taken down.
 
 A fake Instagram (site and CDN) and a fake bank serve HTTPS on 127.0.0.1; Squid resolves
 their names to it (tests/support/squid.py). The device trusts only Sentinelle's CA for the
@@ -87,6 +88,48 @@ async def test_a_copy_fetched_through_squid_raises_one_alert_naming_the_account(
     code = await asyncio.to_thread(icap.stop)
     assert code == 0 and "Traceback" not in icap.output[1], icap.output[1]
     assert "posted by @fake.account.123" in sentinelle(data_dir, "log").stdout
+
+
+async def test_a_reported_account_seen_gone_through_squid_is_taken_down_in_its_case(network, data_dir):
+    squid, icap, origin, _, files = network
+    ca = data_dir / "mitmproxy" / "mitmproxy-ca-cert.pem"
+    # An account shows her photo (the feed names it, then the image): an alert.
+    assert (await asyncio.to_thread(squid.fetch, f"https://{SITE}:{origin.port}{FEED_PATH}", ca)).status == 200
+    await wait_for(lambda: icap.api("/api/stats")["images"]["reading"] == 0)
+    got = await asyncio.to_thread(squid.fetch, f"https://{CDN}:{origin.port}{IMAGE_PATH}", ca, {"Referer": f"https://{SITE}/"})
+    assert got.status == 200, got.log
+    await wait_for(lambda: icap.api("/api/stats")["alerts"] == 1)
+
+    # The parent reports it from the command line, while `sentinelle icap` runs.
+    said = await asyncio.to_thread(sentinelle, data_dir, "reported", "@fake.account.123", "--ref", "IG-9")
+    assert "Reported @fake.account.123" in said.stdout
+
+    def case() -> dict:
+        [found] = icap.api("/api/cases")
+        return found
+
+    # Its profile now answers 404 (the origin has no such page). The service follows the report
+    # within a second: the parent looks until it has. Another account's page, gone too, is never read.
+    unreported = "<html><title>Page not found • Instagram</title></html>".encode()
+    origin.files["/chloe.bernard/"] = ("text/html; charset=utf-8", unreported)
+    for _ in range(20):
+        for path, status, body in (("/chloe.bernard/", 200, unreported), ("/fake.account.123/", 404, b"not found")):
+            got = await asyncio.to_thread(squid.fetch, f"https://{SITE}:{origin.port}{path}", ca)
+            assert (got.code, got.status, got.body) == (0, status, body), got.log  # passed on untouched
+        await asyncio.sleep(0.3)
+        if any(e["kind"] == "taken down" for e in case()["timeline"]):
+            break
+    found = case()
+    assert [e["kind"] for e in found["timeline"]][-1] == "taken down", found["timeline"]
+    [account] = found["accounts"]
+    [report] = found["reports"]
+    assert account["handle"] == "fake.account.123" and account["taken_down"]
+    assert (report["ref"], report["answered"]) == ("IG-9", True)
+    kept = sorted(p.read_bytes() for p in (data_dir / "evidence").iterdir())
+    assert kept == sorted([files[IMAGE_PATH][1], b"not found"])  # the copy, the reported account's page, no other
+    code = await asyncio.to_thread(icap.stop)
+    assert code == 0 and "Traceback" not in icap.output[1], icap.output[1]
+    assert "@fake.account.123, which you reported, is gone from instagram (HTTP 404)" in "".join(icap.output)
 
 
 async def test_a_bank_is_spliced_with_its_own_certificate(network, data_dir):

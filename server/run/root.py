@@ -150,7 +150,10 @@ class Sentinelle:
 
     async def _follow_reports(self, every: float = LOOK_FOR_CHANGES_SECONDS) -> None:
         """Keep the watch's reported accounts in step with the store: a report recorded by
-        `sentinelle reported` in another process is followed within `every` seconds."""
+        `sentinelle reported` in another process is followed within `every` seconds, whichever
+        front runs (the mitmproxy add-on and the ICAP service read the same `watch.reported`).
+        Looked for rather than told: the events of this process never hear of another process's
+        report, and the one query (reports not yet answered by a takedown) is a small read."""
         while True:
             await asyncio.sleep(every)
             try:

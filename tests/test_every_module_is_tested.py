@@ -19,6 +19,10 @@ TESTED_ELSEWHERE: dict[str, tuple[tuple[str, ...], str]] = {
     **{f"proxy/feeds/{platform}.py": (("tests/proxy/feeds/test_feed_shapes.py", "tests/proxy/feeds/test_feed_properties.py"),
                                       "one test a shape, and properties over every reader, in one place")
        for platform in ("facebook", "facebook_pages", "instagram", "pinterest", "reddit", "snapchat", "tiktok", "x")},
+    "proxy/fronts/feed_reading.py": (("tests/proxy/fronts/test_watch.py", "tests/proxy/fronts/test_addon_attribution.py",
+                                      "tests/test_cases_end_to_end.py"), "feeds and profiles read, as the watch reads them"),
+    "proxy/fronts/pool.py": (("tests/proxy/fronts/test_addon.py", "tests/test_worker_crash.py"),
+                             "the checking processes, started, handed work and replaced under the watch"),
     "proxy/fronts/sighting.py": (("tests/proxy/fronts/test_watch.py", "tests/proxy/fronts/test_addon.py"),
                                  "plain data and the evidence headers, made by the watch"),
     "server/alerts/enroll.py": (("tests/server/alerts/test_enrol_properties.py", "tests/server/cli/test_cli.py",

@@ -19,7 +19,7 @@ import re
 from aiohttp import web
 
 from sentinelle.server.api.common import ID, STORE, error, status_of, with_links
-from sentinelle.server.api.photos import thumbnail
+from sentinelle.server.api.photos import send_thumbnail
 from sentinelle.server.casefile import case as casefile
 from sentinelle.server.store.records import STATUSES, Store, StoreError
 
@@ -64,7 +64,7 @@ async def alert_evidence(request: web.Request) -> web.StreamResponse:
 
 async def alert_photo(request: web.Request) -> web.Response:
     alert = await _alert_or_404(request)
-    return await thumbnail(request, alert["photo_id"])
+    return await send_thumbnail(request, alert["photo_id"])
 
 
 async def case_file(request: web.Request) -> web.Response:

@@ -67,10 +67,10 @@ async def delete_photo(request: web.Request) -> web.Response:
 
 
 async def photo_thumbnail(request: web.Request) -> web.Response:
-    return await thumbnail(request, int(request.match_info["id"]))
+    return await send_thumbnail(request, int(request.match_info["id"]))
 
 
-async def thumbnail(request: web.Request, photo_id: int) -> web.Response:
+async def send_thumbnail(request: web.Request, photo_id: int) -> web.Response:
     db = request.app[STORE]
     thumbnail = await db.read(Store.photo_thumbnail, photo_id)
     if thumbnail is None:

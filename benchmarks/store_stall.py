@@ -164,7 +164,7 @@ def export_lines(exported: dict | None) -> list[str]:
         "### A case file exported while the feed goes on", "",
         f"`GET /api/casefile` of {exported['alerts']} alerts holding {exported['sightings']} sightings "
         f"(report in French, ZIP with HTML and PDF, {exported['bytes'] / 2**20:.1f} MB), while 40 more images "
-        "are fetched at 4/s: the case file is written in a process of its own (server/api/app.py `build_away`).", "",
+        "are fetched at 4/s: the case file is written in a process of its own (server/api/alerts.py `build_away`).", "",
         "| export took (s) | event loop's longest stall during it (ms) | stalls over the goal |",
         "| ---: | ---: | ---: |",
         f"| {exported['seconds']:.1f} | **{exported['longest_stall_ms']:.1f}** | {exported['over_goal']} |", "",

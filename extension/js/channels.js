@@ -6,7 +6,7 @@
 
 import { Api, ApiError } from "./api.js";
 import { dateTime, t, tn } from "./i18n.js";
-import { explain, fromTemplate, localize, say } from "./page.js";
+import { explain, fromTemplate, localize, say, twoClicks } from "./page.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -103,24 +103,11 @@ function channelItem(api, channel) {
       test.disabled = false;
     }
   });
-  const remove = item.querySelector(".channel-remove");
-  remove.addEventListener("click", async () => {
-    // Two clicks: the first asks, the second removes. No dialog to miss.
-    if (remove.dataset.confirm !== "true") {
-      remove.dataset.confirm = "true";
-      remove.textContent = t("channelRemoveConfirm");
-      return;
-    }
-    remove.disabled = true;
-    try {
-      const removed = await api.removeChannel(channel.id);
-      say("channel-status", t("channelRemoved", removed.name), "ok");
-      await listChannels(api);
-    } catch (error) {
-      remove.disabled = false;
-      say("channel-status", explain(error), "error");
-    }
-  });
+  twoClicks(item.querySelector(".channel-remove"), t("channelRemoveConfirm"), async () => {
+    const removed = await api.removeChannel(channel.id);
+    say("channel-status", t("channelRemoved", removed.name), "ok");
+    await listChannels(api);
+  }, { failed: (error) => say("channel-status", explain(error), "error") });
   return item;
 }
 

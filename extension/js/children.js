@@ -6,7 +6,7 @@
 
 import { Api } from "./api.js";
 import { platformName, t, tn } from "./i18n.js";
-import { explain, fromTemplate, localize } from "./page.js";
+import { explain, fromTemplate, localize, twoClicks } from "./page.js";
 import { PLATFORMS } from "./platforms.js";
 
 const $ = (id) => document.getElementById(id);
@@ -132,28 +132,20 @@ function childItem(child) {
     say("", "info");
     $("child-name").focus();
   });
-  const remove = item.querySelector(".child-remove");
-  remove.addEventListener("click", async () => {
-    // Two clicks: the first says what removing her does, the second removes her. No dialog to miss.
-    if (remove.dataset.confirm !== "true") {
-      remove.dataset.confirm = "true";
-      remove.textContent = t("childRemoveConfirm");
+  // The first click also says what removing her does.
+  twoClicks(item.querySelector(".child-remove"), t("childRemoveConfirm"), async () => {
+    const api = await Api.fromStorage();
+    const removed = await api.removeChild(child.id);
+    if (Number($("child-form").dataset.childId) === child.id) fill({ name: "", aliases: [], handles: [] });
+    say(t("childRemoved", removed.name), "ok");
+    await Promise.all([listChildren(api), hooks.photosChanged(api)]);
+  }, {
+    ask: () => {
       const what = item.querySelector(".child-remove-what");
       what.textContent = tn("childRemoveWhat", child.photos);
       what.hidden = false;
-      return;
-    }
-    remove.disabled = true;
-    try {
-      const api = await Api.fromStorage();
-      const removed = await api.removeChild(child.id);
-      if (Number($("child-form").dataset.childId) === child.id) fill({ name: "", aliases: [], handles: [] });
-      say(t("childRemoved", removed.name), "ok");
-      await Promise.all([listChildren(api), hooks.photosChanged(api)]);
-    } catch (error) {
-      remove.disabled = false;
-      say(explain(error), "error");
-    }
+    },
+    failed: (error) => say(explain(error), "error"),
   });
   return item;
 }

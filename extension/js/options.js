@@ -9,7 +9,7 @@ import { enableChildren, listChildren, setUpChildren } from "./children.js";
 import { dateTime, t, tn } from "./i18n.js";
 import { send } from "./messaging.js";
 import { setUpPatrol } from "./patrol-options.js";
-import { explain, fromTemplate, localize, say, showApiImage } from "./page.js";
+import { explain, fromTemplate, localize, say, showApiImage, twoClicks } from "./page.js";
 import { applyProxy, clearProxy, proxyStatus, refreshProxy, routesEachRequest, socialOrigins } from "./proxy.js";
 import { SettingsError, clearPairing, getPairing, getServer, normaliseServer, savePairing } from "./settings.js";
 
@@ -262,22 +262,10 @@ function photoItem(api, photo) {
   item.querySelector(".photo-child").textContent = photo.child || "";
   item.querySelector(".photo-date").textContent = t("photoEnrolledOn", dateTime(photo.enrolled_at));
   const forget = item.querySelector(".forget");
-  forget.addEventListener("click", async () => {
-    // Two clicks: the first asks, the second forgets. No dialog to miss.
-    if (forget.dataset.confirm !== "true") {
-      forget.dataset.confirm = "true";
-      forget.textContent = t("photoForgetConfirm");
-      return;
-    }
-    forget.disabled = true;
-    try {
-      await api.forgetPhoto(photo.id);
-      await listPhotos(api);
-    } catch (error) {
-      forget.disabled = false;
-      forget.textContent = explain(error);
-    }
-  });
+  twoClicks(forget, t("photoForgetConfirm"), async () => {
+    await api.forgetPhoto(photo.id);
+    await listPhotos(api);
+  }, { failed: (error) => { forget.textContent = explain(error); } });
   return item;
 }
 

@@ -56,6 +56,29 @@ export function say(id, message, tone) {
   element.dataset.tone = tone;
 }
 
+/**
+ * A button that acts on the second click: the first asks (the button then says `asking`, and
+ * `ask()`, if given, says more), the second runs `act()`. No dialog to miss. The button is off
+ * while `act` runs; if it fails, it is on again and `failed(error)` says why.
+ */
+export function twoClicks(button, asking, act, { ask, failed }) {
+  button.addEventListener("click", async () => {
+    if (button.dataset.confirm !== "true") {
+      button.dataset.confirm = "true";
+      button.textContent = asking;
+      ask?.();
+      return;
+    }
+    button.disabled = true;
+    try {
+      await act();
+    } catch (error) {
+      button.disabled = false;
+      failed(error);
+    }
+  });
+}
+
 /** A text element for `element.append(...)`. */
 export function text(tag, content, className) {
   const element = document.createElement(tag);

@@ -100,26 +100,18 @@ function byId(alerts) {
  */
 export function ensureStream() {
   return navigator.locks.request(STREAM_LOCK, { ifAvailable: true }, async (lock) => {
-    if (!lock) {
-      // The loop holding the lock may have read "not paired" just before the parent paired:
-      // it looks again before it gives up.
-      askedAgain = true;
-      return "already open";
-    }
+    if (!lock) return "already open";
     return streamUntilDone();
   });
 }
 
-/** Whether someone asked for the stream while this worker's loop held it (see ensureStream). */
-let askedAgain = false;
-
 async function streamUntilDone() {
   for (let attempt = 0; ; attempt++) {
-    askedAgain = false;
     const pairing = await getPairing();
     if (!pairing) {
       await setLink({ state: "unpaired" });
-      if (askedAgain || (await getPairing())) continue; // paired meanwhile: connect at once
+      // Paired while this loop held the lock (a wake-up then found it taken): connect at once.
+      if (await getPairing()) continue;
       return "unpaired";
     }
     try {

@@ -16,6 +16,7 @@ only and attached to a match, and for accounts whose names look like a child's
 (proxy/feeds/lookalikes.py), handed on through `watch`. A match whose feed named its account
 by id alone waits for a feed that ties that id to a handle: the tie is handed on through
 `named`. No mitmproxy here: URLs, headers and bytes in, sightings, look-alikes and names out.
+The reading of feeds and profiles is proxy/fronts/feed_reading.py; the pool, proxy/fronts/pool.py.
 """
 
 from __future__ import annotations
@@ -24,28 +25,21 @@ import asyncio
 import collections
 import concurrent.futures
 import logging
-import multiprocessing
 import os
-import signal
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any, Protocol
 
 from sentinelle.proxy.engine.images import ImageError, is_image
-from sentinelle.proxy.feeds.attribution import (
-    MAP_ENTRIES,
-    MAX_FEED_BYTES,
-    AccountNamed,
-    Attribution,
-    AttributionMap,
-    is_feed,
-)
-from sentinelle.proxy.feeds.gone import Gone, profile_of
+from sentinelle.proxy.feeds.attribution import AccountNamed, AttributionMap, is_feed
+from sentinelle.proxy.feeds.gone import Gone
 from sentinelle.proxy.feeds.lookalikes import Lookalike
 from sentinelle.proxy.fronts import encoding, memory, worker
+from sentinelle.proxy.fronts.feed_reading import FeedReading
+from sentinelle.proxy.fronts.pool import CheckingPool
 from sentinelle.proxy.fronts.sighting import Sighting, WatchCounts
 from sentinelle.proxy.fronts.worker import IndexRef
 
@@ -57,8 +51,6 @@ MAX_IMAGE_BYTES = 16 * 1024 * 1024
 # Images waiting for a worker. Past this the watch sheds (and counts) rather
 # than letting memory grow without bound during a burst.
 MAX_PENDING = 256
-# Feed responses waiting to be read for attribution; past this they are passed unread.
-MAX_PENDING_FEEDS = 32
 
 # Images are handed to the checker once the proxy has had no request or response to handle
 # for this long. Its work runs at idle priority, yet on a machine whose cores the browser and
@@ -140,8 +132,9 @@ class Front(Protocol):
     def describe(self, kept: Any, platform: str, seen_at: float) -> Seen: ...
 
 
-class Watch:
-    """The shared work of every front: the pool, the quiet-moment hand-over, the counts.
+class Watch(FeedReading, CheckingPool):
+    """The shared work of every front: the pool (pool.py), the feeds (feed_reading.py), the
+    quiet-moment hand-over, the counts.
 
     `protected` says where the protected set is saved for the workers, and its version
     (asked at each image, so a change reaches the next one); `record` is handed each
@@ -245,53 +238,9 @@ class Watch:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
 
-    def await_names(self, accounts: Iterable[tuple[str, str]]) -> None:
-        """Accounts (platform, id) whose handle alerts wait for: the next feed that ties one of
-        these ids to a handle hands the tie on through `named` (the store's, at start)."""
-        for account in accounts:
-            self._unnamed[account] = None
-            self._unnamed.move_to_end(account)
-        while len(self._unnamed) > MAP_ENTRIES:
-            self._unnamed.popitem(last=False)
-
     def busy(self) -> None:
         """The front handled a request or a response just now."""
         self._last_busy = asyncio.get_running_loop().time()
-
-    def wants_feed(self, size: int) -> bool:
-        """Whether a feed of `size` bytes (as received) will be read: not too large, and room to."""
-        return size <= MAX_FEED_BYTES and len(self._feeds) < MAX_PENDING_FEEDS
-
-    def read_feed(self, platform: str, url: str, content_type: str, body: bytes,
-                  coding: str = "identity") -> None:
-        """Read a feed (its body as received, `coding` its Content-Encoding) for who posted which
-        image, and for accounts that look like a child's, in the pool."""
-        if not body or not self.wants_feed(len(body)):
-            return  # passed unread: its images are still checked, only without an account
-        handed = self._hand_over(worker.read_feed, platform, url, content_type, body, coding,
-                                 self._protected())
-        if handed is None:
-            return  # no worker to take it: passed unread
-        pool, future = handed
-        self._feeds.add(future)
-        future.add_done_callback(partial(self._read, pool, datetime.now(UTC)))
-
-    def wants_profile(self, platform: str, url: str) -> bool:
-        """Whether `url` asks for the profile of an account the parent reported: its answer,
-        whatever its status, is to be read (`read_profile`) for whether the account is gone."""
-        handle = profile_of(platform, url) if self.reported and self._gone is not None else None
-        return handle is not None and (platform, handle.lower()) in self.reported
-
-    def read_profile(self, platform: str, url: str, status: int, content_type: str, body: bytes,
-                     coding: str = "identity") -> None:
-        """Read the answer for a reported account's profile in the pool; an answer that it is
-        gone is handed on to `gone`, stamped with the time it came."""
-        handed = self._hand_over(worker.read_profile, platform, url, status, content_type, body, coding)
-        if handed is None:
-            return
-        _, future = handed
-        self._feeds.add(future)
-        future.add_done_callback(partial(self._profile_read, datetime.now(UTC)))
 
     def take_image(self, kept: object, platform: str, body: bytes) -> None:
         """Keep an image response to be checked once the front is quiet; `body` as received.
@@ -315,50 +264,6 @@ class Watch:
 
     # -- off the response path -------------------------------------------------
 
-    def _read(self, pool: concurrent.futures.Executor, seen_at: datetime, future: asyncio.Future) -> None:
-        self._feeds.discard(future)
-        if future.cancelled():
-            return
-        if (error := future.exception()) is not None:
-            if isinstance(error, concurrent.futures.BrokenExecutor):
-                self._replace_pool(pool)
-            else:
-                logger.info("Sentinelle could not read a feed: %r", error)
-            return
-        attributions, lookalikes = future.result()
-        self.attributions.add_all(attributions)
-        if self._named is not None and self._unnamed:
-            self._name_accounts(attribution for _, attribution in attributions)
-        if (note := self._lookalike) is not None:
-            for lookalike in lookalikes:
-                try:
-                    note(replace(lookalike, seen_at=seen_at))
-                except Exception:
-                    logger.exception("Sentinelle saw an account that looks like a child's but could not note it")
-
-    def _name_accounts(self, attributions: Iterable[Attribution]) -> None:
-        """Hand on each tie of an id to a handle that a sighting's account waits for."""
-        assert self._named is not None  # called (by _read) only when there is someone to tell
-        for attribution in attributions:
-            named = AccountNamed.of(attribution)
-            if named is None or (named.platform, named.account_id) not in self._unnamed:
-                continue
-            del self._unnamed[(named.platform, named.account_id)]
-            try:
-                self._named(named)
-            except Exception:
-                logger.exception("Sentinelle learnt who posted a photo but could not note it")
-
-    def _profile_read(self, seen_at: datetime, future: asyncio.Future) -> None:
-        self._feeds.discard(future)
-        if future.cancelled() or future.exception() is not None or future.result() is None:
-            return  # a worker lost with it: the parent's next visit reads it again
-        assert self._gone is not None  # profiles are read only for a `gone` to be told (read_profile)
-        try:
-            self._gone(replace(future.result(), seen_at=seen_at))
-        except Exception:
-            logger.exception("Sentinelle saw a reported account taken down but could not note it")
-
     def _refusal(self, body: bytes) -> str | None:
         """Why an image is not to be kept for checking, if it is not."""
         return self._unfit(body) or (SHED if self.waiting >= self.max_pending else None)
@@ -369,54 +274,6 @@ class Watch:
         if len(body) > self.max_image_bytes:
             return "too large"
         return None
-
-    def _start_pool(self) -> None:
-        # spawn: a forked copy of a running event loop and its threads is not safe.
-        self._pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=worker.start,
-        )
-        # Start them now, not on the first image, with Ctrl-C ignored from their first
-        # instant (an ignored signal stays ignored through exec): the terminal sends it to
-        # every process of the group, and only this one must act on it.
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            for _ in range(self._workers):
-                self._pool.submit(worker.ready)
-        finally:
-            signal.signal(signal.SIGINT, previous)
-
-    def _hand_over(self, fn, *args) -> tuple[concurrent.futures.Executor, asyncio.Future] | None:
-        """Give work to the pool: the pool it went to and its future, or None if no pool takes it.
-
-        A pool can be found broken here, between a worker's death and the callbacks that
-        report it: it is replaced at once, and the work goes to the new one.
-        """
-        loop = asyncio.get_running_loop()
-        for _ in range(2):
-            if self._pool is None:
-                self._start_pool()
-            pool = self._pool
-            assert pool is not None  # there was one, or _start_pool just made it
-            try:
-                return pool, loop.run_in_executor(pool, fn, *args)
-            except concurrent.futures.BrokenExecutor:
-                self._replace_pool(pool)
-            except RuntimeError:  # shut down: Sentinelle is stopping
-                return None
-        return None
-
-    def _replace_pool(self, broken: concurrent.futures.Executor) -> None:
-        """A worker died, and with it the whole pool: shut it down and start another — once,
-        however many of its futures report it (every image it held fails at once)."""
-        if broken is not self._pool:
-            return  # already replaced
-        self.counts.restarts += 1
-        logger.error("Sentinelle's image checker stopped abruptly (killed, out of memory or crashed): "
-                     "starting it again (%d restarts so far); the images it held pass unchecked, counted.",
-                     self.counts.restarts)
-        broken.shutdown(wait=False, cancel_futures=True)
-        self._start_pool()
 
     def _hand_when_quiet(self) -> None:
         """Set a look for the front's next quiet moment, if waiting images need one."""

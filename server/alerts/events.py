@@ -2,7 +2,7 @@
 accounts taken down, and returns (a new account that came back after a takedown).
 
 Events are (kind, record) pairs, as the store returns records; how they go over the wire
-(Server-Sent Events, with the API's links) is the API's business (server/api/app.py). A
+(Server-Sent Events, with the API's links) is the API's business (server/api/stream.py). A
 subscriber that stops reading is dropped; a listener (the notifier, server/notify/sender.py)
 is called with every event and must return at once.
 """

@@ -3,7 +3,7 @@
 
 Her full name and nicknames let Sentinelle see accounts that pretend to be her; her own
 accounts (`--handle PLATFORM:HANDLE`) are never flagged. Registered on the `sentinelle`
-group by server/cli/main.py; the store keeps them (server/store/records.py, watchlist.py).
+group by server/cli/main.py; the store keeps them (server/store/children.py, watchlist.py).
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from aiohttp import web
 logger = logging.getLogger("sentinelle")
 
 # The extension opens a few connections (its worker's event stream, its pages' calls); the
-# event streams are capped lower (server/api/app.py MAX_STREAMS).
+# event streams are capped lower (server/api/stream.py MAX_STREAMS).
 API_CONNECTIONS = 64
 # aiohttp's keep-alive timeout: it closes a connection that waits for a request's head (a new
 # one, or one between requests) longer than this. A request being answered is not cut.

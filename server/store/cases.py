@@ -45,7 +45,7 @@ class Cases:
 
     _db: sqlite_utils.Database
     evidence_dir: Path
-    # server/store/records.py: the children and the alerts
+    # server/store/children.py and sightings.py: the children and the alerts
     meant_child: Callable[[str], Meant]
     alert: Callable[[int], dict | None]
     alerts: Callable[..., list[dict]]

@@ -296,12 +296,12 @@ def _add_cases(db: sqlite_utils.Database) -> None:
     children = {row[0] for table in ("alerts", "watchlist")
                 for row in db.execute(f"SELECT DISTINCT child FROM {table}")}
     for child in sorted(children, key=lambda c: (c is None, c or "")):
-        case_id = inserted(db.table("cases").insert({"child": child, "created_at": _now()}))
+        case_id = inserted(db.table("cases").insert({"child": child, "created_at": now()}))
         for table in ("alerts", "watchlist"):
             db.execute(f"UPDATE {table} SET case_id = ? WHERE child IS ?", [case_id, child])
 
 
-def _now() -> str:
+def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 

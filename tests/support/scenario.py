@@ -39,7 +39,7 @@ async def read_events(url: str, token: str, into: list[tuple[str, dict]],
     """Collect the SSE stream's events as the extension would read them.
 
     `connected` is set at the stream's `: connected` comment: the server subscribes to new
-    alerts in the same step of its event loop as it writes that line (server/api/app.py),
+    alerts in the same step of its event loop as it writes that line (server/api/stream.py),
     so no alert published after the client reads it is missed."""
     async with aiohttp.ClientSession() as session:
         async with session.get(url, headers={"Authorization": f"Bearer {token}"}) as response:

@@ -1,4 +1,5 @@
-"""server/api/app.py: what goes over the wire, and who is refused."""
+"""server/api/app.py and the routes it wires (alerts.py, photos.py, stream.py; the guard: guard.py):
+what goes over the wire, and who is refused."""
 
 from __future__ import annotations
 
@@ -203,7 +204,7 @@ def enroll_and_alert(api) -> dict:
 
 
 async def test_an_upload_past_the_limit_is_a_413_in_json(api, monkeypatch):
-    monkeypatch.setattr("sentinelle.server.api.app.MAX_UPLOAD_BYTES", 2**20)
+    monkeypatch.setattr("sentinelle.server.api.photos.MAX_UPLOAD_BYTES", 2**20)
     form = aiohttp.FormData()
     form.add_field("photo", b"\xff\xd8\xff\xe0" + bytes(2**20), filename="big.jpg", content_type="image/jpeg")
     response = await api.post("/api/photos", headers=AUTH, data=form)
@@ -226,8 +227,8 @@ async def test_ids_are_ascii_digits(api, path):
 
 
 async def test_event_streams_are_capped_and_a_gone_client_s_is_freed(api, monkeypatch):
-    monkeypatch.setattr("sentinelle.server.api.app.MAX_STREAMS", 2)
-    monkeypatch.setattr("sentinelle.server.api.app.LIVENESS_SECONDS", 0.05)
+    monkeypatch.setattr("sentinelle.server.api.stream.MAX_STREAMS", 2)
+    monkeypatch.setattr("sentinelle.server.api.stream.LIVENESS_SECONDS", 0.05)
     streams = [await api.get("/api/events", headers=AUTH) for _ in range(2)]
     refused = await api.get("/api/events", headers=AUTH)
     assert refused.status == 429 and "2 event streams" in (await refused.json())["error"]

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sentinelle.proxy.feeds.gone import Gone
-from sentinelle.server.store import records, schema
+from sentinelle.server.store import records, schema, sightings
 from sentinelle.server.store.cases import Cases
 from sentinelle.server.store.records import Store
 from sentinelle.server.store.schema import StoreError
@@ -139,7 +139,7 @@ def test_a_store_of_the_previous_schema_comes_up_with_a_case_per_child(data_dir,
     # and the watch list as the Sentinelle before this one did; then it is opened as it is now.
     monkeypatch.setattr(records, "migrate", lambda db: schema.migrate(db, until=schema._add_cases))
     monkeypatch.setattr(Cases, "_join_case", lambda *args: None)
-    monkeypatch.setattr(records, "_ALERTS_SQL", records._ALERTS_SQL.replace(", case_id", ""))
+    monkeypatch.setattr(sightings, "_ALERTS_SQL", sightings._ALERTS_SQL.replace(", case_id", ""))
     older = Store(data_dir)
     try:
         alice, lea = enroll(older, 5, "Alice Martin"), enroll(older, 6, "Léa")

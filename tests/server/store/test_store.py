@@ -1,4 +1,5 @@
-"""server/store/records.py: photos, alerts grouped by image, append-only evidence, migrations."""
+"""server/store/records.py and what Store inherits (photos.py, sightings.py): photos, alerts
+grouped by image, append-only evidence, migrations."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""server/store/records.py and schema.py (`_add_account_ids_and_stories`, migration 12): an account known by its id alone until a feed names
+"""server/store/sightings.py and schema.py (`_add_account_ids_and_stories`, migration 12): an account known by its id alone until a feed names
 it, and stories, kept with when they disappear."""
 
 from __future__ import annotations

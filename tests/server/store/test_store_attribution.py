@@ -1,4 +1,4 @@
-"""server/store/records.py and schema.py's migration 2 (`_add_attribution`): alerts group by the
+"""server/store/sightings.py and schema.py's migration 2 (`_add_attribution`): alerts group by the
 account that posted the photo; evidence is append-only."""
 
 from __future__ import annotations

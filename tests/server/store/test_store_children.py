@@ -1,4 +1,4 @@
-"""server/store/records.py and schema.py: one child, one name in the store; renaming, joining
+"""server/store/children.py and schema.py: one child, one name in the store; renaming, joining
 and removing a child; and the migration that makes one child of those an older store split."""
 
 from __future__ import annotations

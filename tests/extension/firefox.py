@@ -105,6 +105,15 @@ class Firefox:
         return await self.evaluate(window["context"], "gBrowser.selectedBrowser.securityUI.secInfo"
                                                       "?.serverCert?.issuerCommonName ?? null")
 
+    async def open_page(self, page: str) -> str:
+        """Open a page of the extension in a new tab, as its toolbar button does, and return that
+        tab (needs `firefox(..., system_access=True)`: after a restart no tab of the extension is
+        left to reach it from)."""
+        window = (await self.call("browsingContext.getTree", {"moz:scope": "chrome"}))["contexts"][0]
+        await self.evaluate(window["context"], f"void gBrowser.addTab({json.dumps(self.url(page))}, "
+                                               "{ triggeringPrincipal: Services.scriptSecurityManager.getSystemPrincipal() })")
+        return await self.extension_tab(page)
+
     async def go(self, context: str, page: str) -> None:
         """Open another page of the extension in the tab (as a link of the extension would)."""
         await self.evaluate(context, f"void (location.href = {json.dumps(self.url(page))})")

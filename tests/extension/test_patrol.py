@@ -27,6 +27,7 @@ from tests.extension.conftest import CHROMIUM, CHROMIUM_ARGS, EXTENSION, EXTENSI
 from tests.extension.firefox import FIREFOX, firefox
 from tests.extension.notification_daemon import Desktop, desktop
 from tests.extension.patrol_sites import CHILD, HANDLE, LOOK_ALIKE, PatrolSites, patrol_sites
+from tests.extension.test_switch_restarts import as_loaded_unpacked, edit_preferences
 from tests.support.watcher import sentinelle
 
 # The bound as the extension declares it (extension/js/patrol.js).
@@ -313,42 +314,85 @@ def test_look_for_me_when_idle_waits_for_the_computer_not_an_hour(chromium):
         options.close()
 
 
-def test_both_modes_alarms_survive_a_browser_restart(playwright_instance, chromium, sites: PatrolSites, tmp_path):
-    browser = launch(playwright_instance, tmp_path / "profile")
+def runs(sites: PatrolSites) -> set[str]:
+    """The patrols the server has a record of (each network's last)."""
+    return {network["run"] for network in sites.patrol().values()}
+
+
+def set_alarm_from(page, name: str, seconds: float) -> None:
+    """The daily alarm `name` set, by the extension's own function, to come `seconds` from now:
+    its hour coming while the browser is closed."""
+    page.evaluate(f"import('./js/patrol-run.js').then((m) => m.setAlarm({json.dumps(name)}, Date.now() + {seconds * 1000}))")
+
+
+def test_both_modes_survive_a_browser_restart(playwright_instance, chromium, sites: PatrolSites,
+                                              notifications: Desktop, tmp_path):
+    """The same profile, the browser quit and started again, as a parent's: the extension as
+    "Load unpacked" records it (test_switch_restarts.py), not given anew at each start. The
+    mode's alarm is still there, and an hour that came while the browser was closed is taken
+    when it starts: Look for me looks, Remind me notifies."""
+    profile = tmp_path / "profile"
+    environ = {"DBUS_SESSION_BUS_ADDRESS": notifications.bus_address}
+
+    def start(installed: bool) -> Browser:
+        return launch(playwright_instance, profile, installed=installed, args=("--ignore-certificate-errors",),
+                      environ=environ)
+
+    browser = start(installed=False)
     try:
+        pair_and_switch_on(browser, sites)
         browser.worker().evaluate("chrome.storage.local.set({ patrolMode: 'look', patrolHour: 7 })")
         browser.wait_until(lambda: browser.worker().evaluate("chrome.alarms.get('patrol').then((a) => Boolean(a))"))
         scheduled = browser.worker().evaluate("chrome.alarms.get('patrol')")
         assert scheduled["periodInMinutes"] == 24 * 60
         assert time.localtime(scheduled["scheduledTime"] / 1000).tm_hour == 7
+        options = browser.open("options.html")
+        set_alarm_from(options, "patrol", 4)
+        before = runs(sites)
     finally:
         browser.context.close()
-    again = launch(playwright_instance, tmp_path / "profile")
+    edit_preferences(profile, as_loaded_unpacked)
+    time.sleep(5)  # the hour comes while the browser is closed
+
+    again = start(installed=True)
     try:
+        # Look for me looks, on its own (the daily turn), through the switch kept on.
+        again.wait_until(lambda: runs(sites) - before, timeout=60)
+        assert again.storage()["patrolNote"]["reason"] == "daily"
         alarm = again.wait_until(lambda: again.worker().evaluate("chrome.alarms.get('patrol').then((a) => a ?? null)"))
-        assert alarm["scheduledTime"] == scheduled["scheduledTime"]
+        assert alarm["periodInMinutes"] == 24 * 60
         assert again.worker().evaluate("chrome.alarms.get('remind').then((a) => a ?? null)") is None
         again.worker().evaluate("chrome.storage.local.set({ patrolMode: 'remind' })")
         again.wait_until(lambda: again.worker().evaluate("chrome.alarms.get('remind').then((a) => Boolean(a))"))
+        assert again.worker().evaluate("chrome.alarms.get('patrol').then((a) => a ?? null)") is None
+        options = again.open("options.html")
+        set_alarm_from(options, "remind", 4)
     finally:
         again.context.close()
-    third = launch(playwright_instance, tmp_path / "profile")
+    time.sleep(5)
+
+    third = start(installed=True)
     try:
+        # Remind me's notification, on the parent's desktop, from the turn missed while closed.
+        notifications.shown.clear()
+        notifications.wait_for("Look for Alice (2 minutes)", timeout=30)
         assert third.wait_until(lambda: third.worker().evaluate("chrome.alarms.get('remind').then((a) => Boolean(a))"))
         assert third.worker().evaluate("chrome.alarms.get('patrol').then((a) => a ?? null)") is None
     finally:
         third.context.close()
 
 
-def test_firefox_patrols_too(tmp_path):
+def test_firefox_patrols_and_survives_a_restart(tmp_path):
     in_own_loop(firefox_patrols(tmp_path))
 
 
 async def firefox_patrols(tmp_path) -> None:
-    """The Firefox build, in Firefox ESR, on its own Sentinelle and fake networks: `sentinelle
-    patrol now` finds the look-alike, X's login wall stops X, Reddit stops at its bound, and the
-    patrol's window is closed. (A temporary add-on, the only kind BiDi installs, is removed when
-    Firefox restarts: the restart of the alarms is proved in Chromium only.)"""
+    """The Firefox build, in Firefox ESR, installed for good as a parent's is (a temporary add-on
+    is gone when Firefox quits), on its own Sentinelle and fake networks: `sentinelle patrol now`
+    finds the look-alike, X's login wall stops X, Reddit stops at its bound, and the patrol's
+    window is closed. Then Firefox quits and starts again on the same profile, twice: Firefox
+    drops its alarms when it quits, and the turn that came while it was closed is taken when it
+    starts (Look for me looks, Remind me notifies); the mode's alarm is there again."""
     if FIREFOX is None:
         pytest.fail("the Firefox test needs Debian's firefox-esr: apt-get install firefox-esr", pytrace=False)
     build = tmp_path / "firefox-build"
@@ -360,8 +404,8 @@ async def firefox_patrols(tmp_path) -> None:
         for args in (["-N", "--empty-password"],
                      ["-A", "-n", COMMON_NAME, "-t", "C,,", "-i", str(sites.watcher.ca_file)]):
             subprocess.run(["certutil", *args, "-d", f"sql:{profile}"], check=True, capture_output=True)
-        async with firefox(profile) as browser:
-            await browser.install(build)
+        async with firefox(profile, system_access=True) as browser:
+            await browser.install(build, permanent=True)
             tab = await browser.extension_tab()
             await browser.evaluate(tab, f"chrome.storage.local.set({{ server: 'http://127.0.0.1:"
                                         f"{sites.watcher.api_port}', token: {json.dumps(sites.watcher.token)} }})")
@@ -388,3 +432,35 @@ async def firefox_patrols(tmp_path) -> None:
             # Only the extension's tab is left: the patrol's window is closed.
             contexts = (await browser.call("browsingContext.getTree", {}))["contexts"]
             assert [c["url"] for c in contexts if not c["url"].startswith(browser.url(""))] in ([], ["about:blank"])
+
+            # Look for me at 07:00; then its hour comes while Firefox is closed.
+            await browser.evaluate(tab, "chrome.storage.local.set({ patrolMode: 'look', patrolHour: 7 })")
+            await browser.wait_for(tab, "chrome.alarms.get('patrol').then((a) => a?.periodInMinutes === 24 * 60)")
+            await browser.evaluate(tab, "import('./js/patrol-run.js').then((m) => m.setAlarm('patrol', Date.now() + 4000))")
+            before = runs(sites)
+            await browser.quit()
+        await asyncio.sleep(5)
+
+        async with firefox(profile, system_access=True) as browser:
+            for _ in range(600):  # Look for me looks, on its own, through the switch kept on
+                if runs(sites) - before:
+                    break
+                await asyncio.sleep(0.1)
+            assert runs(sites) - before, "no patrol after the restart"
+            tab = await browser.open_page("popup.html")
+            assert (await browser.evaluate(tab, "chrome.storage.local.get('patrolNote')"))["patrolNote"]["reason"] == "daily"
+            alarm = await browser.wait_for(tab, "chrome.alarms.get('patrol')")
+            assert alarm["periodInMinutes"] == 24 * 60 and time.localtime(alarm["scheduledTime"] / 1000).tm_hour == 7
+            # Remind me; its hour comes while Firefox is closed.
+            await browser.evaluate(tab, "chrome.storage.local.set({ patrolMode: 'remind' })")
+            await browser.wait_for(tab, "chrome.alarms.get('remind').then((a) => Boolean(a))")
+            await browser.evaluate(tab, "import('./js/patrol-run.js').then((m) => m.setAlarm('remind', Date.now() + 4000))")
+            await browser.quit()
+        await asyncio.sleep(5)
+
+        async with firefox(profile, system_access=True) as browser:
+            tab = await browser.open_page("popup.html")
+            await browser.wait_for(tab, "chrome.notifications.getAll().then((n) => Boolean(n.remind))", timeout=30)
+            assert await browser.evaluate(tab, "chrome.alarms.get('remind').then((a) => Boolean(a))")
+            assert await browser.evaluate(tab, "chrome.alarms.get('patrol').then((a) => a ?? null)") is None
+            await browser.quit()

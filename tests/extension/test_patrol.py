@@ -346,9 +346,8 @@ def test_both_modes_survive_a_browser_restart(playwright_instance, chromium, sit
         scheduled = browser.worker().evaluate("chrome.alarms.get('patrol')")
         assert scheduled["periodInMinutes"] == 24 * 60
         assert time.localtime(scheduled["scheduledTime"] / 1000).tm_hour == 7
-        options = browser.open("options.html")
-        set_alarm_from(options, "patrol", 4)
         before = runs(sites)
+        set_alarm_from(browser.open("options.html"), "patrol", 4)
     finally:
         browser.context.close()
     edit_preferences(profile, as_loaded_unpacked)
@@ -365,8 +364,7 @@ def test_both_modes_survive_a_browser_restart(playwright_instance, chromium, sit
         again.worker().evaluate("chrome.storage.local.set({ patrolMode: 'remind' })")
         again.wait_until(lambda: again.worker().evaluate("chrome.alarms.get('remind').then((a) => Boolean(a))"))
         assert again.worker().evaluate("chrome.alarms.get('patrol').then((a) => a ?? null)") is None
-        options = again.open("options.html")
-        set_alarm_from(options, "remind", 4)
+        set_alarm_from(again.open("options.html"), "remind", 4)
     finally:
         again.context.close()
     time.sleep(5)
@@ -436,8 +434,8 @@ async def firefox_patrols(tmp_path) -> None:
             # Look for me at 07:00; then its hour comes while Firefox is closed.
             await browser.evaluate(tab, "chrome.storage.local.set({ patrolMode: 'look', patrolHour: 7 })")
             await browser.wait_for(tab, "chrome.alarms.get('patrol').then((a) => a?.periodInMinutes === 24 * 60)")
-            await browser.evaluate(tab, "import('./js/patrol-run.js').then((m) => m.setAlarm('patrol', Date.now() + 4000))")
             before = runs(sites)
+            await browser.evaluate(tab, "import('./js/patrol-run.js').then((m) => m.setAlarm('patrol', Date.now() + 4000))")
             await browser.quit()
         await asyncio.sleep(5)
 

@@ -58,6 +58,16 @@ export function registerPatrol() {
   chrome.idle.setDetectionInterval(IDLE_SECONDS);
   chrome.idle.onStateChanged.addListener((state) => lookWhenIdle(state).catch(report));
   schedule().catch(report); // each start of the worker: the alarm of the mode chosen exists
+  settleNote().catch(report);
+}
+
+/** A run the browser's quitting cut short left "Looking for her now…": with no run going, the
+ *  popup says it was stopped before its end, not that it still looks. */
+async function settleNote() {
+  const { patrolNote } = await chrome.storage.local.get("patrolNote");
+  if (patrolNote?.key !== "patrolNoteRunning") return;
+  const { held } = await navigator.locks.query();
+  if (!held.some((lock) => lock.name === RUN_LOCK)) await note(patrolNote.reason, "patrolNoteInterrupted");
 }
 
 function report(error) {

@@ -4,8 +4,9 @@ and a real `sentinelle run` whose proxy sends their names there.
 Instagram's search page asks for its results (Instagram's top-search shape, as the real site
 does) and shows each account's picture: a look-alike wearing a crop of her protected photo, and
 another with a stranger's picture. X's search is a login wall. Reddit's results never end: each
-scroll to the bottom fetches more. The other networks answer 404, as a page that loads and shows
-nothing.
+scroll to the bottom fetches more. Pinterest's never end either, but load more only once the end
+of the list is drawn (an IntersectionObserver). The other networks answer 404, as a page that
+loads and shows nothing.
 """
 
 from __future__ import annotations
@@ -69,6 +70,26 @@ addEventListener("scroll", () => {
 </script>"""
 
 
+# Pinterest's results load more only once the end of the list is drawn on screen (an
+# IntersectionObserver on a marker after the list), as the networks' infinite lists do; it never
+# ends either. Each fetch says whether the page was hidden.
+DRAWN_END = b"""<!doctype html><meta charset="utf-8"><title>Pinterest</title><div id="list"></div>
+<p id="end">more</p>
+<script>
+let page = 0;
+new IntersectionObserver((entries) => {
+  if (!entries.some((entry) => entry.isIntersecting)) return;
+  page += 1;
+  fetch("/svc/drawn/" + document.visibilityState + "?page=" + page).then(() => {
+    const block = document.createElement("div");
+    block.style.height = "3000px";
+    block.textContent = "accounts " + page;
+    document.getElementById("list").append(block);
+  });
+}).observe(document.getElementById("end"));
+</script>"""
+
+
 def search_results(*users: tuple[str, str, str]) -> bytes:
     """Instagram's top-search shape (docs/feed-shapes.md: `users[].user`)."""
     return json.dumps({"users": [
@@ -91,8 +112,11 @@ def site_files() -> dict[str, tuple[str, bytes]]:
         "/v/t51.2885-19/502_1_2_n.jpg": ("image/jpeg", stranger),
         "/search": ("text/html; charset=utf-8", LOGIN_WALL),  # x.com/search
         "/search/": ("text/html; charset=utf-8", ENDLESS),  # www.reddit.com/search/
+        "/search/users/": ("text/html; charset=utf-8", DRAWN_END),  # www.pinterest.com/search/users/
         "/svc/more/hidden": ("application/json", b"{}"),
         "/svc/more/visible": ("application/json", b"{}"),
+        "/svc/drawn/hidden": ("application/json", b"{}"),
+        "/svc/drawn/visible": ("application/json", b"{}"),
     }
 
 

@@ -119,6 +119,10 @@ def test_patrol_now_finds_a_look_alike_wearing_her_photo_and_stops_where_it_must
     # allows. (Headless Chromium draws its minimized windows: the hidden page is the next test's.)
     loads = [hit for hit in sites.origin.hits if hit.startswith("/svc/more/")]
     assert 2 < len(loads) <= 2 * (1 + SCROLLS_PER_PAGE)
+    # Pinterest's load when the end of the list is drawn: they stop at the bound too.
+    assert [(lk["outcome"], lk["scrolls"]) for lk in networks["pinterest"]["looks"]] == [("bound", SCROLLS_PER_PAGE)] * 2
+    drawn = [hit for hit in sites.origin.hits if hit.startswith("/svc/drawn/")]
+    assert 2 < len(drawn) <= 2 * (1 + SCROLLS_PER_PAGE)
     assert networks["facebook"]["stopped"] is None
     assert len(browser.context.pages) == pages_before  # the patrol's window is closed
     assert browser.worker().evaluate("chrome.windows.getAll().then((w) => w.length)") >= 1
@@ -376,6 +380,9 @@ def test_both_modes_survive_a_browser_restart(playwright_instance, chromium, sit
         notifications.wait_for("Look for Alice (2 minutes)", timeout=30)
         assert third.wait_until(lambda: third.worker().evaluate("chrome.alarms.get('remind').then((a) => Boolean(a))"))
         assert third.worker().evaluate("chrome.alarms.get('patrol').then((a) => a ?? null)") is None
+        # The look the last quit cut short is not said to go on.
+        note = third.wait_until(lambda: third.storage()["patrolNote"]["key"] != "patrolNoteRunning" and third.storage()["patrolNote"])
+        assert note["key"] == "patrolNoteInterrupted", note
     finally:
         third.context.close()
 

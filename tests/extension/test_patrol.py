@@ -253,6 +253,36 @@ async def hidden_page(sites: PatrolSites, tmp_path) -> None:
         assert hidden_loads() == before + 2
 
 
+def test_a_list_that_loads_once_its_end_is_drawn_in_a_hidden_page(sites: PatrolSites, tmp_path):
+    in_own_loop(drawn_end(sites, tmp_path))
+
+
+async def drawn_end(sites: PatrolSites, tmp_path) -> None:
+    """EXPERIMENT"""
+    async with unwatched_chromium(tmp_path / "profile", {"www.pinterest.com": sites.origin.port}) as worker:
+        tab = (await worker.evaluate("chrome.tabs.create({ url: 'https://www.pinterest.com/search/users/?q=hidden', "
+                                     "active: false })"))["id"]
+
+        async def run(injected: str):
+            return await worker.evaluate(f"chrome.scripting.executeScript({{ target: {{ tabId: {tab} }}, "
+                                         f"{injected} }}).then(([done]) => done.result)")
+
+        def loads() -> list[str]:
+            return [hit for hit in sites.origin.hits if hit.startswith("/svc/drawn/")]
+
+        for _ in range(200):
+            if await worker.evaluate(f"chrome.tabs.get({tab}).then((t) => t.status)") == "complete":
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(2)
+        print("after load", loads(), await run("func: () => document.visibilityState"))
+        for _ in range(5):
+            await run("files: ['js/patrol-scroll.js']")
+            await asyncio.sleep(1.5)
+            print("after scroll", loads(), await run("files: ['js/patrol-page.js']"))
+        assert False
+
+
 def test_the_patrol_looks_at_nothing_with_the_switch_off(chromium, sites: PatrolSites):
     browser, _ = chromium
     pair_and_switch_on(browser, sites)

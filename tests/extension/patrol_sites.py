@@ -49,45 +49,38 @@ fetch("/api/v1/web/search/topsearch/?query=" + encodeURIComponent(q)).then((r) =
 LOGIN_WALL = b"""<!doctype html><meta charset="utf-8"><title>X</title>
 <form><input name="user"><input type="password" name="pass"><button>Log in</button></form>"""
 
-# Each scroll near the bottom fetches the next page of results and makes the page taller: it never
-# ends. Each fetch says whether the page was hidden (a minimized window's page is).
-ENDLESS = b"""<!doctype html><meta charset="utf-8"><title>Reddit</title><div id="list"></div>
+
+def endless(title: str, loads: str, trigger: str) -> bytes:
+    """A list of results that never ends: `trigger` calls more(), which fetches the next page of
+    results at `loads` + whether the page was hidden (a minimized window's page is), then makes
+    the page taller."""
+    return f"""<!doctype html><meta charset="utf-8"><title>{title}</title><div id="list"></div>
+<p id="end">more</p>
 <script>
 let page = 0;
-function more() {
+function more() {{
   page += 1;
-  fetch("/svc/more/" + document.visibilityState + "?page=" + page).then(() => {
+  fetch("{loads}" + document.visibilityState + "?page=" + page).then(() => {{
     const block = document.createElement("div");
     block.style.height = "3000px";
     block.textContent = "results " + page;
     document.getElementById("list").append(block);
-  });
-}
-more();
+  }});
+}}
+{trigger}
+</script>""".encode()
+
+
+# Reddit's: its first results as it loads, then each scroll near the bottom fetches more.
+ENDLESS = endless("Reddit", "/svc/more/", """more();
 addEventListener("scroll", () => {
   if (scrollY + innerHeight > document.documentElement.scrollHeight - 1500) more();
-});
-</script>"""
-
-
-# Pinterest's results load more only once the end of the list is drawn on screen (an
-# IntersectionObserver on a marker after the list), as the networks' infinite lists do; it never
-# ends either. Each fetch says whether the page was hidden.
-DRAWN_END = b"""<!doctype html><meta charset="utf-8"><title>Pinterest</title><div id="list"></div>
-<p id="end">more</p>
-<script>
-let page = 0;
-new IntersectionObserver((entries) => {
-  if (!entries.some((entry) => entry.isIntersecting)) return;
-  page += 1;
-  fetch("/svc/drawn/" + document.visibilityState + "?page=" + page).then(() => {
-    const block = document.createElement("div");
-    block.style.height = "3000px";
-    block.textContent = "accounts " + page;
-    document.getElementById("list").append(block);
-  });
-}).observe(document.getElementById("end"));
-</script>"""
+});""")
+# Pinterest's load more only once the end of the list is drawn on screen (an IntersectionObserver
+# on a marker after the list), as the networks' infinite lists do: the first results too.
+DRAWN_END = endless("Pinterest", "/svc/drawn/", """new IntersectionObserver((entries) => {
+  if (entries.some((entry) => entry.isIntersecting)) more();
+}).observe(document.getElementById("end"));""")
 
 
 def search_results(*users: tuple[str, str, str]) -> bytes:

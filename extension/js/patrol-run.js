@@ -90,10 +90,11 @@ export async function schedule({ again = false } = {}) {
 }
 
 /** The daily alarm `name`, next at `when` (ms), and the extension's own note of that time,
- *  which outlives a browser that forgets its alarms when it quits. */
+ *  which outlives a browser that forgets its alarms when it quits. The note first: a worker
+ *  stopped between the two leaves an alarm's note to catch up, never an alarm without one. */
 export async function setAlarm(name, when) {
-  await chrome.alarms.create(name, { when, periodInMinutes: DAY_MINUTES });
   await chrome.storage.local.set({ patrolDue: { name, when } });
+  await chrome.alarms.create(name, { when, periodInMinutes: DAY_MINUTES });
 }
 
 /** The turn of the daily alarm `name`: Look for me looks, Remind me reminds. */

@@ -465,11 +465,11 @@ def test_both_modes_survive_a_browser_restart(playwright_instance, chromium, sit
         third.context.close()
 
 
-def test_firefox_patrols_and_survives_a_restart(tmp_path):
-    in_own_loop(firefox_patrols(tmp_path))
+def test_firefox_patrols_and_survives_a_restart(tmp_path, notifications: Desktop):
+    in_own_loop(firefox_patrols(tmp_path, notifications))
 
 
-async def firefox_patrols(tmp_path) -> None:
+async def firefox_patrols(tmp_path, notifications: Desktop) -> None:
     """The Firefox build, in Firefox ESR, installed for good as a parent's is (a temporary add-on
     is gone when Firefox quits), on its own Sentinelle and fake networks: `sentinelle patrol now`
     finds the look-alike, X's login wall stops X, Reddit stops at its bound, and the patrol's
@@ -487,7 +487,8 @@ async def firefox_patrols(tmp_path) -> None:
         for args in (["-N", "--empty-password"],
                      ["-A", "-n", COMMON_NAME, "-t", "C,,", "-i", str(sites.watcher.ca_file)]):
             subprocess.run(["certutil", *args, "-d", f"sql:{profile}"], check=True, capture_output=True)
-        async with firefox(profile, system_access=True) as browser:
+        desktop_bus = {"DBUS_SESSION_BUS_ADDRESS": notifications.bus_address}  # the desktop shows its notifications
+        async with firefox(profile, system_access=True, environ=desktop_bus) as browser:
             await browser.install(build, permanent=True)
             tab = await browser.extension_tab()
             await browser.evaluate(tab, f"chrome.storage.local.set({{ server: 'http://127.0.0.1:"
@@ -524,7 +525,7 @@ async def firefox_patrols(tmp_path) -> None:
             await browser.quit()
         await asyncio.sleep(5)
 
-        async with firefox(profile, system_access=True) as browser:
+        async with firefox(profile, system_access=True, environ=desktop_bus) as browser:
             for _ in range(600):  # Look for me looks, on its own, through the switch kept on
                 if runs(sites) - before:
                     break
@@ -541,9 +542,17 @@ async def firefox_patrols(tmp_path) -> None:
             await browser.quit()
         await asyncio.sleep(5)
 
-        async with firefox(profile, system_access=True) as browser:
+        async with firefox(profile, system_access=True, environ=desktop_bus) as browser:
+            # Remind me's notification, on the parent's desktop, from the turn missed while closed.
+            notifications.shown.clear()
+            try:
+                await asyncio.to_thread(notifications.wait_for, "Look for Alice (2 minutes)", 30)
+            except TimeoutError:
+                tab = await browser.open_page("popup.html")
+                raise AssertionError(await browser.evaluate(
+                    tab, "Promise.all([chrome.storage.local.get('patrolDue'), chrome.notifications.getAll(), "
+                         "chrome.alarms.getAll()])")) from None
             tab = await browser.open_page("popup.html")
-            await browser.wait_for(tab, "chrome.notifications.getAll().then((n) => Boolean(n.remind))", timeout=30)
             assert await browser.evaluate(tab, "chrome.alarms.get('remind').then((a) => Boolean(a))")
             assert await browser.evaluate(tab, "chrome.alarms.get('patrol').then((a) => a ?? null)") is None
             await browser.quit()

@@ -26,6 +26,7 @@ import {
   STOPPING,
   getPatrolSettings,
   idleTurn,
+  missedWhileClosed,
   nextTime,
   patrolPlan,
   rememberProfiles,
@@ -42,8 +43,7 @@ const REMIND_MINUTES = 2;
 /** Register the patrol's listeners (one line in background.js, at the top level). */
 export function registerPatrol() {
   chrome.alarms.onAlarm.addListener((alarm) => {
-    if (alarm.name === PATROL_ALARM) return lookNow("daily").catch(report);
-    if (alarm.name === REMIND_ALARM) return remind().catch(report);
+    if ([PATROL_ALARM, REMIND_ALARM].includes(alarm.name)) return turn(alarm.name).catch(report);
     return undefined;
   });
   chrome.notifications.onClicked.addListener((id) => {
@@ -58,6 +58,16 @@ export function registerPatrol() {
   chrome.idle.setDetectionInterval(IDLE_SECONDS);
   chrome.idle.onStateChanged.addListener((state) => lookWhenIdle(state).catch(report));
   schedule().catch(report); // each start of the worker: the alarm of the mode chosen exists
+  settleNote().catch(report);
+}
+
+/** A run the browser's quitting cut short left "Looking for her now…": with no run going, the
+ *  popup says it was stopped before its end, not that it still looks. */
+async function settleNote() {
+  const { patrolNote } = await chrome.storage.local.get("patrolNote");
+  if (patrolNote?.key !== "patrolNoteRunning") return;
+  const { held } = await navigator.locks.query();
+  if (!held.some((lock) => lock.name === RUN_LOCK)) await note(patrolNote.reason, "patrolNoteInterrupted");
 }
 
 function report(error) {
@@ -65,16 +75,33 @@ function report(error) {
 }
 
 /** The daily alarm of the chosen mode, and no other (none for Look for me when idle).
- *  `again`: the mode or hour changed. */
+ *  `again`: the mode or hour changed. A turn the browser lost while it was closed (Firefox drops
+ *  its alarms when it quits) is taken now, as Chromium takes a missed alarm when it starts. */
 export async function schedule({ again = false } = {}) {
   const { mode, hour, idle } = await getPatrolSettings();
   const wanted = { look: idle ? null : PATROL_ALARM, remind: REMIND_ALARM }[mode];
   for (const name of [PATROL_ALARM, REMIND_ALARM]) {
     if (name !== wanted) await chrome.alarms.clear(name);
   }
-  if (wanted && (again || !(await chrome.alarms.get(wanted)))) {
-    await chrome.alarms.create(wanted, { when: nextTime(hour), periodInMinutes: DAY_MINUTES });
-  }
+  if (!wanted || (!again && (await chrome.alarms.get(wanted)))) return "kept";
+  const { patrolDue } = await chrome.storage.local.get("patrolDue");
+  await setAlarm(wanted, nextTime(hour));
+  return !again && missedWhileClosed(wanted, patrolDue) ? turn(wanted) : "scheduled";
+}
+
+/** The daily alarm `name`, next at `when` (ms), and the extension's own note of that time,
+ *  which outlives a browser that forgets its alarms when it quits. The note first: a worker
+ *  stopped between the two leaves an alarm's note to catch up, never an alarm without one. */
+export async function setAlarm(name, when) {
+  await chrome.storage.local.set({ patrolDue: { name, when } });
+  await chrome.alarms.create(name, { when, periodInMinutes: DAY_MINUTES });
+}
+
+/** The turn of the daily alarm `name`: Look for me looks, Remind me reminds. */
+async function turn(name) {
+  const { hour } = await getPatrolSettings();
+  await chrome.storage.local.set({ patrolDue: { name, when: nextTime(hour) } });
+  return name === PATROL_ALARM ? lookNow("daily") : remind();
 }
 
 /** The children with a name to look for (GET /api/children), and the searches of data/search.json. */

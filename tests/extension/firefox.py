@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 import uuid
@@ -105,6 +106,15 @@ class Firefox:
         return await self.evaluate(window["context"], "gBrowser.selectedBrowser.securityUI.secInfo"
                                                       "?.serverCert?.issuerCommonName ?? null")
 
+    async def open_page(self, page: str) -> str:
+        """Open a page of the extension in a new tab, as its toolbar button does, and return that
+        tab (needs `firefox(..., system_access=True)`: after a restart no tab of the extension is
+        left to reach it from)."""
+        window = (await self.call("browsingContext.getTree", {"moz:scope": "chrome"}))["contexts"][0]
+        await self.evaluate(window["context"], f"void gBrowser.addTab({json.dumps(self.url(page))}, "
+                                               "{ triggeringPrincipal: Services.scriptSecurityManager.getSystemPrincipal() })")
+        return await self.extension_tab(page)
+
     async def go(self, context: str, page: str) -> None:
         """Open another page of the extension in the tab (as a link of the extension would)."""
         await self.evaluate(context, f"void (location.href = {json.dumps(self.url(page))})")
@@ -121,10 +131,11 @@ def first_run(home: Path, screenshot: Path) -> None:
 
 @contextlib.asynccontextmanager
 async def firefox(profile: Path, proxy_port: int = 9, home: Path | None = None,
-                  system_access: bool = False) -> AsyncIterator[Firefox]:
+                  system_access: bool = False, environ: dict[str, str] | None = None) -> AsyncIterator[Firefox]:
     """Firefox ESR on `profile`; its own proxy, for every address but loopback, is
     127.0.0.1:`proxy_port` (by default a closed port). `home`: its HOME; `system_access`: BiDi
-    may also script the browser's own window (to read what the address bar's padlock shows)."""
+    may also script the browser's own window (to read what the address bar's padlock shows);
+    `environ`: more of its environment (a desktop's session bus, for its notifications)."""
     profile.mkdir(parents=True, exist_ok=True)
     prefs = {
         "extensions.webextensions.uuids": json.dumps({GECKO_ID: INTERNAL_UUID}),
@@ -152,7 +163,8 @@ async def firefox(profile: Path, proxy_port: int = 9, home: Path | None = None,
     process = subprocess.Popen(
         [FIREFOX, "--headless", f"--remote-debugging-port={port}", "--profile", str(profile),
          "--no-remote", *(["--remote-allow-system-access"] if system_access else []), "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=home_env(home) if home else None,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=(home_env(home) if home else dict(os.environ)) | (environ or {}),
     )
     try:
         async with aiohttp.ClientSession() as http:

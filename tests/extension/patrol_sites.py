@@ -4,8 +4,9 @@ and a real `sentinelle run` whose proxy sends their names there.
 Instagram's search page asks for its results (Instagram's top-search shape, as the real site
 does) and shows each account's picture: a look-alike wearing a crop of her protected photo, and
 another with a stranger's picture. X's search is a login wall. Reddit's results never end: each
-scroll to the bottom fetches more. The other networks answer 404, as a page that loads and shows
-nothing.
+scroll to the bottom fetches more. Pinterest's never end either, but load more only once the end
+of the list is drawn (an IntersectionObserver). The other networks answer 404, as a page that
+loads and shows nothing.
 """
 
 from __future__ import annotations
@@ -48,25 +49,38 @@ fetch("/api/v1/web/search/topsearch/?query=" + encodeURIComponent(q)).then((r) =
 LOGIN_WALL = b"""<!doctype html><meta charset="utf-8"><title>X</title>
 <form><input name="user"><input type="password" name="pass"><button>Log in</button></form>"""
 
-# Each scroll near the bottom fetches the next page of results and makes the page taller: it never
-# ends. Each fetch says whether the page was hidden (a minimized window's page is).
-ENDLESS = b"""<!doctype html><meta charset="utf-8"><title>Reddit</title><div id="list"></div>
+
+def endless(title: str, loads: str, trigger: str) -> bytes:
+    """A list of results that never ends: `trigger` calls more(), which fetches the next page of
+    results at `loads` + whether the page was hidden (a minimized window's page is), then makes
+    the page taller."""
+    return f"""<!doctype html><meta charset="utf-8"><title>{title}</title><div id="list"></div>
+<p id="end">more</p>
 <script>
 let page = 0;
-function more() {
+function more() {{
   page += 1;
-  fetch("/svc/more/" + document.visibilityState + "?page=" + page).then(() => {
+  fetch("{loads}" + document.visibilityState + "?page=" + page).then(() => {{
     const block = document.createElement("div");
     block.style.height = "3000px";
     block.textContent = "results " + page;
     document.getElementById("list").append(block);
-  });
-}
-more();
+  }});
+}}
+{trigger}
+</script>""".encode()
+
+
+# Reddit's: its first results as it loads, then each scroll near the bottom fetches more.
+ENDLESS = endless("Reddit", "/svc/more/", """more();
 addEventListener("scroll", () => {
   if (scrollY + innerHeight > document.documentElement.scrollHeight - 1500) more();
-});
-</script>"""
+});""")
+# Pinterest's load more only once the end of the list is drawn on screen (an IntersectionObserver
+# on a marker after the list), as the networks' infinite lists do: the first results too.
+DRAWN_END = endless("Pinterest", "/svc/drawn/", """new IntersectionObserver((entries) => {
+  if (entries.some((entry) => entry.isIntersecting)) more();
+}).observe(document.getElementById("end"));""")
 
 
 def search_results(*users: tuple[str, str, str]) -> bytes:
@@ -91,8 +105,11 @@ def site_files() -> dict[str, tuple[str, bytes]]:
         "/v/t51.2885-19/502_1_2_n.jpg": ("image/jpeg", stranger),
         "/search": ("text/html; charset=utf-8", LOGIN_WALL),  # x.com/search
         "/search/": ("text/html; charset=utf-8", ENDLESS),  # www.reddit.com/search/
+        "/search/users/": ("text/html; charset=utf-8", DRAWN_END),  # www.pinterest.com/search/users/
         "/svc/more/hidden": ("application/json", b"{}"),
         "/svc/more/visible": ("application/json", b"{}"),
+        "/svc/drawn/hidden": ("application/json", b"{}"),
+        "/svc/drawn/visible": ("application/json", b"{}"),
     }
 
 

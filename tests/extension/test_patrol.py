@@ -15,7 +15,9 @@ import asyncio
 import concurrent.futures
 import contextlib
 import json
+import os
 import re
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -27,6 +29,7 @@ from tests.extension.conftest import CHROMIUM, CHROMIUM_ARGS, EXTENSION, EXTENSI
 from tests.extension.firefox import FIREFOX, firefox
 from tests.extension.notification_daemon import Desktop, desktop
 from tests.extension.patrol_sites import CHILD, HANDLE, LOOK_ALIKE, PatrolSites, patrol_sites
+from tests.extension.test_switch_restarts import as_loaded_unpacked, edit_preferences
 from tests.support.watcher import sentinelle
 
 # The bound as the extension declares it (extension/js/patrol.js).
@@ -118,6 +121,10 @@ def test_patrol_now_finds_a_look_alike_wearing_her_photo_and_stops_where_it_must
     # allows. (Headless Chromium draws its minimized windows: the hidden page is the next test's.)
     loads = [hit for hit in sites.origin.hits if hit.startswith("/svc/more/")]
     assert 2 < len(loads) <= 2 * (1 + SCROLLS_PER_PAGE)
+    # Pinterest's load when the end of the list is drawn: they stop at the bound too.
+    assert [(lk["outcome"], lk["scrolls"]) for lk in networks["pinterest"]["looks"]] == [("bound", SCROLLS_PER_PAGE)] * 2
+    drawn = [hit for hit in sites.origin.hits if hit.startswith("/svc/drawn/")]
+    assert 2 < len(drawn) <= 2 * (1 + SCROLLS_PER_PAGE)
     assert networks["facebook"]["stopped"] is None
     assert len(browser.context.pages) == pages_before  # the patrol's window is closed
     assert browser.worker().evaluate("chrome.windows.getAll().then((w) => w.length)") >= 1
@@ -211,6 +218,21 @@ def test_the_patrols_scroll_sets_off_loading_in_a_hidden_page(sites: PatrolSites
     in_own_loop(hidden_page(sites, tmp_path))
 
 
+async def hidden_tab(worker: Worker, url: str):
+    """A tab in the background (its page hidden) opened on `url`; a function that injects
+    `files: [...]` or `func: ...` into it and gives the value."""
+    tab = (await worker.evaluate(f"chrome.tabs.create({{ url: {json.dumps(url)}, active: false }})"))["id"]
+
+    async def run(injected: str):
+        return await worker.evaluate(f"chrome.scripting.executeScript({{ target: {{ tabId: {tab} }}, "
+                                     f"{injected} }}).then(([done]) => done.result)")
+
+    async def loaded() -> bool:
+        return await worker.evaluate(f"chrome.tabs.get({tab}).then((t) => t.status)") == "complete"
+
+    return run, loaded
+
+
 async def hidden_page(sites: PatrolSites, tmp_path) -> None:
     """On a desktop the patrol's minimized window's page is hidden, and a browser sends a hidden
     page no scroll event: an endless list would not load more on a bare scroll. The patrol's
@@ -218,20 +240,13 @@ async def hidden_page(sites: PatrolSites, tmp_path) -> None:
     pages stay visible), not its tabs in the background: one stands in for the minimized window.
     (The page is served straight to this browser: the proxy is not what is tested here.)"""
     async with unwatched_chromium(tmp_path / "profile", {"www.reddit.com": sites.origin.port}) as worker:
-        tab = (await worker.evaluate("chrome.tabs.create({ url: 'https://www.reddit.com/search/?q=hidden', "
-                                     "active: false })"))["id"]
-
-        async def run(injected: str):
-            return await worker.evaluate(f"chrome.scripting.executeScript({{ target: {{ tabId: {tab} }}, "
-                                         f"{injected} }}).then(([done]) => done.result)")
-
         def hidden_loads() -> int:
             return sites.origin.hits.count("/svc/more/hidden")
 
         before = hidden_loads()
+        run, loaded = await hidden_tab(worker, "https://www.reddit.com/search/?q=hidden")
         for _ in range(200):
-            if await worker.evaluate(f"chrome.tabs.get({tab}).then((t) => t.status)") == "complete" \
-                    and hidden_loads() == before + 1:  # its first results, fetched as it loads
+            if await loaded() and hidden_loads() == before + 1:  # its first results, fetched as it loads
                 break
             await asyncio.sleep(0.1)
         assert await run("func: () => document.visibilityState") == "hidden"
@@ -246,6 +261,33 @@ async def hidden_page(sites: PatrolSites, tmp_path) -> None:
                 break
             await asyncio.sleep(0.1)
         assert hidden_loads() == before + 2
+
+
+def test_a_list_that_loads_once_its_end_is_drawn_shows_nothing_in_a_hidden_page(sites: PatrolSites, tmp_path):
+    in_own_loop(drawn_end(sites, tmp_path))
+
+
+async def drawn_end(sites: PatrolSites, tmp_path) -> None:
+    """What the patrol's scroll cannot do: a list that loads its results only once the end of
+    the list is drawn (an IntersectionObserver) waits in a hidden page, its first results too,
+    since a browser draws no hidden page; no script of the page's own can draw it. So the patrol
+    sees that page at its end at the first scroll, with nothing loaded (what docs/parents.md
+    tells the parent). Drawn, as headless Chromium draws the patrol's minimized window, the same
+    list stops at the bound (test_patrol_now_finds_...)."""
+    async with unwatched_chromium(tmp_path / "profile", {"www.pinterest.com": sites.origin.port}) as worker:
+        run, loaded = await hidden_tab(worker, "https://www.pinterest.com/search/users/?q=hidden")
+        for _ in range(200):
+            if await loaded():
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(2)  # time for its first results, had it asked for them
+        assert await run("func: () => document.visibilityState") == "hidden"
+        for _ in range(2):
+            await run("files: ['js/patrol-scroll.js']")
+            await asyncio.sleep(1.5)  # the patrol's pause after a scroll
+        page = await run("files: ['js/patrol-page.js']")
+        assert page["bottom"]  # at its end already: the patrol's look would end "done" here
+        assert not [hit for hit in sites.origin.hits if hit.startswith("/svc/drawn/")]
 
 
 def test_the_patrol_looks_at_nothing_with_the_switch_off(chromium, sites: PatrolSites):
@@ -313,42 +355,127 @@ def test_look_for_me_when_idle_waits_for_the_computer_not_an_hour(chromium):
         options.close()
 
 
-def test_both_modes_alarms_survive_a_browser_restart(playwright_instance, chromium, sites: PatrolSites, tmp_path):
-    browser = launch(playwright_instance, tmp_path / "profile")
+def runs(sites: PatrolSites) -> set[str]:
+    """The patrols the server has a record of (each network's last)."""
+    return {network["run"] for network in sites.patrol().values()}
+
+
+def set_alarm_from(page, name: str, seconds: float) -> None:
+    """The daily alarm `name` set, by the extension's own function, to come `seconds` from now:
+    its hour coming while the browser is closed."""
+    page.evaluate(f"import('./js/patrol-run.js').then((m) => m.setAlarm({json.dumps(name)}, Date.now() + {seconds * 1000}))")
+
+
+@contextlib.contextmanager
+def idle_screen() -> Iterator[str]:
+    """A virtual screen (Xvfb) whose keyboard and mouse nobody touches, as a computer its parent
+    has stepped away from: its X display. (Headless Chromium has no screen to be idle on.)"""
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        pytest.fail("the idle test needs Xvfb: apt-get install xvfb", pytrace=False)
+    read, write = os.pipe()
+    process = subprocess.Popen([xvfb, "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                               pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
     try:
+        with os.fdopen(read) as numbers:
+            yield f":{numbers.readline().strip()}"
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def test_look_for_me_when_idle_looks_once_the_computer_is_idle(playwright_instance, sites: PatrolSites, tmp_path):
+    """The browser itself says the computer is idle (chrome.idle), on a screen nobody touches:
+    Look for me looks then, with no alarm and no hour. The parent's 10 minutes are shortened to
+    the browser's least, 15 s, by the same call the extension makes."""
+    with idle_screen() as display:
+        browser = launch(playwright_instance, tmp_path / "profile", args=("--ignore-certificate-errors",),
+                         environ={"DISPLAY": display}, headless=False)
+        try:
+            pair_and_switch_on(browser, sites)
+            worker = browser.worker()
+            before = runs(sites)
+            worker.evaluate("chrome.storage.local.set({ patrolMode: 'look', patrolIdle: true })")
+            browser.wait_until(lambda: worker.evaluate(
+                "chrome.alarms.getAll().then((all) => !all.some((a) => ['patrol', 'remind'].includes(a.name)))"))
+            worker.evaluate("chrome.idle.setDetectionInterval(15)")
+            browser.wait_until(lambda: runs(sites) - before, timeout=90)
+            assert browser.storage()["patrolNote"]["reason"] == "idle"
+            assert worker.evaluate("chrome.idle.queryState(15)") in ("idle", "locked")
+        finally:
+            browser.context.close()
+
+
+def test_both_modes_survive_a_browser_restart(playwright_instance, chromium, sites: PatrolSites,
+                                              notifications: Desktop, tmp_path):
+    """The same profile, the browser quit and started again, as a parent's: the extension as
+    "Load unpacked" records it (test_switch_restarts.py), not given anew at each start. The
+    mode's alarm is still there, and an hour that came while the browser was closed is taken
+    when it starts: Look for me looks, Remind me notifies."""
+    profile = tmp_path / "profile"
+    environ = {"DBUS_SESSION_BUS_ADDRESS": notifications.bus_address}
+
+    def start(installed: bool) -> Browser:
+        return launch(playwright_instance, profile, installed=installed, args=("--ignore-certificate-errors",),
+                      environ=environ)
+
+    browser = start(installed=False)
+    try:
+        pair_and_switch_on(browser, sites)
         browser.worker().evaluate("chrome.storage.local.set({ patrolMode: 'look', patrolHour: 7 })")
         browser.wait_until(lambda: browser.worker().evaluate("chrome.alarms.get('patrol').then((a) => Boolean(a))"))
         scheduled = browser.worker().evaluate("chrome.alarms.get('patrol')")
         assert scheduled["periodInMinutes"] == 24 * 60
         assert time.localtime(scheduled["scheduledTime"] / 1000).tm_hour == 7
+        before = runs(sites)
+        set_alarm_from(browser.open("options.html"), "patrol", 4)
     finally:
         browser.context.close()
-    again = launch(playwright_instance, tmp_path / "profile")
+    edit_preferences(profile, as_loaded_unpacked)
+    time.sleep(5)  # the hour comes while the browser is closed
+
+    again = start(installed=True)
     try:
+        # Look for me looks, on its own (the daily turn), through the switch kept on.
+        again.wait_until(lambda: runs(sites) - before, timeout=60)
+        assert again.storage()["patrolNote"]["reason"] == "daily"
         alarm = again.wait_until(lambda: again.worker().evaluate("chrome.alarms.get('patrol').then((a) => a ?? null)"))
-        assert alarm["scheduledTime"] == scheduled["scheduledTime"]
+        assert alarm["periodInMinutes"] == 24 * 60
         assert again.worker().evaluate("chrome.alarms.get('remind').then((a) => a ?? null)") is None
         again.worker().evaluate("chrome.storage.local.set({ patrolMode: 'remind' })")
         again.wait_until(lambda: again.worker().evaluate("chrome.alarms.get('remind').then((a) => Boolean(a))"))
+        assert again.worker().evaluate("chrome.alarms.get('patrol').then((a) => a ?? null)") is None
+        set_alarm_from(again.open("options.html"), "remind", 4)
     finally:
         again.context.close()
-    third = launch(playwright_instance, tmp_path / "profile")
+    time.sleep(5)
+
+    third = start(installed=True)
     try:
+        # Remind me's notification, on the parent's desktop, from the turn missed while closed.
+        notifications.shown.clear()
+        notifications.wait_for("Look for Alice (2 minutes)", timeout=30)
         assert third.wait_until(lambda: third.worker().evaluate("chrome.alarms.get('remind').then((a) => Boolean(a))"))
         assert third.worker().evaluate("chrome.alarms.get('patrol').then((a) => a ?? null)") is None
+        # The look the last quit cut short is not said to go on.
+        note = third.wait_until(lambda: third.storage()["patrolNote"]["key"] != "patrolNoteRunning" and third.storage()["patrolNote"])
+        assert note["key"] == "patrolNoteInterrupted", note
     finally:
         third.context.close()
 
 
-def test_firefox_patrols_too(tmp_path):
-    in_own_loop(firefox_patrols(tmp_path))
+def test_firefox_patrols_and_survives_a_restart(tmp_path, notifications: Desktop):
+    in_own_loop(firefox_patrols(tmp_path, notifications))
 
 
-async def firefox_patrols(tmp_path) -> None:
-    """The Firefox build, in Firefox ESR, on its own Sentinelle and fake networks: `sentinelle
-    patrol now` finds the look-alike, X's login wall stops X, Reddit stops at its bound, and the
-    patrol's window is closed. (A temporary add-on, the only kind BiDi installs, is removed when
-    Firefox restarts: the restart of the alarms is proved in Chromium only.)"""
+async def firefox_patrols(tmp_path, notifications: Desktop) -> None:
+    """The Firefox build, in Firefox ESR, installed for good as a parent's is (a temporary add-on
+    is gone when Firefox quits), on its own Sentinelle and fake networks: `sentinelle patrol now`
+    finds the look-alike, X's login wall stops X, Reddit stops at its bound, and the patrol's
+    window is closed. Then Firefox quits and starts again on the same profile, twice: Firefox
+    drops its alarms when it quits, and the turn that came while it was closed is taken when it
+    starts (Look for me looks, Remind me notifies); the mode's alarm is there again."""
     if FIREFOX is None:
         pytest.fail("the Firefox test needs Debian's firefox-esr: apt-get install firefox-esr", pytrace=False)
     build = tmp_path / "firefox-build"
@@ -360,8 +487,9 @@ async def firefox_patrols(tmp_path) -> None:
         for args in (["-N", "--empty-password"],
                      ["-A", "-n", COMMON_NAME, "-t", "C,,", "-i", str(sites.watcher.ca_file)]):
             subprocess.run(["certutil", *args, "-d", f"sql:{profile}"], check=True, capture_output=True)
-        async with firefox(profile) as browser:
-            await browser.install(build)
+        desktop_bus = {"DBUS_SESSION_BUS_ADDRESS": notifications.bus_address}  # the desktop shows its notifications
+        async with firefox(profile, system_access=True, environ=desktop_bus) as browser:
+            await browser.install(build, permanent=True)
             tab = await browser.extension_tab()
             await browser.evaluate(tab, f"chrome.storage.local.set({{ server: 'http://127.0.0.1:"
                                         f"{sites.watcher.api_port}', token: {json.dumps(sites.watcher.token)} }})")
@@ -388,3 +516,43 @@ async def firefox_patrols(tmp_path) -> None:
             # Only the extension's tab is left: the patrol's window is closed.
             contexts = (await browser.call("browsingContext.getTree", {}))["contexts"]
             assert [c["url"] for c in contexts if not c["url"].startswith(browser.url(""))] in ([], ["about:blank"])
+
+            # Look for me at 07:00; then its hour comes while Firefox is closed.
+            await browser.evaluate(tab, "chrome.storage.local.set({ patrolMode: 'look', patrolHour: 7 })")
+            await browser.wait_for(tab, "chrome.alarms.get('patrol').then((a) => a?.periodInMinutes === 24 * 60)")
+            before = runs(sites)
+            await browser.evaluate(tab, "import('./js/patrol-run.js').then((m) => m.setAlarm('patrol', Date.now() + 4000))")
+            await browser.quit()
+        await asyncio.sleep(5)
+
+        async with firefox(profile, system_access=True, environ=desktop_bus) as browser:
+            for _ in range(600):  # Look for me looks, on its own, through the switch kept on
+                if runs(sites) - before:
+                    break
+                await asyncio.sleep(0.1)
+            assert runs(sites) - before, "no patrol after the restart"
+            tab = await browser.open_page("popup.html")
+            assert (await browser.evaluate(tab, "chrome.storage.local.get('patrolNote')"))["patrolNote"]["reason"] == "daily"
+            alarm = await browser.wait_for(tab, "chrome.alarms.get('patrol')")
+            assert alarm["periodInMinutes"] == 24 * 60 and time.localtime(alarm["scheduledTime"] / 1000).tm_hour == 7
+            # Remind me; its hour comes while Firefox is closed.
+            await browser.evaluate(tab, "chrome.storage.local.set({ patrolMode: 'remind' })")
+            await browser.wait_for(tab, "chrome.alarms.get('remind').then((a) => Boolean(a))")
+            await browser.evaluate(tab, "import('./js/patrol-run.js').then((m) => m.setAlarm('remind', Date.now() + 4000))")
+            await browser.quit()
+        await asyncio.sleep(5)
+
+        async with firefox(profile, system_access=True, environ=desktop_bus) as browser:
+            # Remind me's notification, on the parent's desktop, from the turn missed while closed.
+            notifications.shown.clear()
+            try:
+                await asyncio.to_thread(notifications.wait_for, "Look for Alice (2 minutes)", 30)
+            except TimeoutError:
+                tab = await browser.open_page("popup.html")
+                raise AssertionError(await browser.evaluate(
+                    tab, "Promise.all([chrome.storage.local.get('patrolDue'), chrome.notifications.getAll(), "
+                         "chrome.alarms.getAll()])")) from None
+            tab = await browser.open_page("popup.html")
+            assert await browser.evaluate(tab, "chrome.alarms.get('remind').then((a) => Boolean(a))")
+            assert await browser.evaluate(tab, "chrome.alarms.get('patrol').then((a) => a ?? null)") is None
+            await browser.quit()

@@ -125,6 +125,8 @@ export async function remind() {
     message: t("remindMessage"),
     priority: 1,
   });
+  // What outlives the notification (headless Firefox closes it at once): when she was last reminded.
+  await chrome.storage.local.set({ patrolReminded: Date.now() });
   return "reminded";
 }
 

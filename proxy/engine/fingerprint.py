@@ -197,13 +197,14 @@ def fingerprint(data: bytes) -> Fingerprint:
         return Fingerprint(phash=_phash(img), box=whole_box)
     gray = np.asarray(img)
     picture = _working(gray)
-    features = keypoints.pack(keypoints.extract(picture, keypoints.SEEN_FEATURES, keypoints.SEEN_FAST_THRESHOLD))
+    extracted = keypoints.extract(picture, keypoints.SEEN_FEATURES, keypoints.SEEN_FAST_THRESHOLD)
+    features = keypoints.pack(extracted)
     seen_avatar = seen_avatar_mirror = b""  # Fingerprint's defaults: not a profile picture's size
     if avatar.is_profile_sized(full_width, full_height):
         seen_avatar = keypoints.pack(avatar.seen_features(gray))
         seen_avatar_mirror = keypoints.pack(avatar.seen_features(gray, mirror=True))
     parts = _parts(data, gray, full_width, full_height)
-    zoom = partial(zoomed, data, gray, picture.shape[1] / gray.shape[1], full_width, full_height)
+    zoom = partial(zoomed, data, gray, extracted.width / gray.shape[1], full_width, full_height)
     box = _framed_box(gray)
     if box is None:
         return Fingerprint(phash=_phash(img), local=features, box=whole_box, parts=parts, picture=picture,
@@ -241,14 +242,15 @@ def _parts(data: bytes, gray: np.ndarray, full_width: int, full_height: int) -> 
     return _fingerprinted(data, gray, full_width, full_height, boxes)
 
 
-def zoomed(data: bytes, gray: np.ndarray, picture_scale: float, full_width: int, full_height: int,
+def zoomed(data: bytes, gray: np.ndarray, scale: float, full_width: int, full_height: int,
            box: tuple[float, float, float, float]) -> Fingerprint:
-    """The fingerprint of the part of a seen image in `box`, given on its keypoints' scale (their
-    picture is `picture_scale` times `gray`): at about PART_SIDE on its short side, decoded again,
-    finer, if need be, as a collage's photos are."""
+    """The fingerprint of the part of a seen image in `box`, given on its keypoints' scale (`scale`
+    times `gray`'s): at about PART_SIDE on its short side, decoded again, finer, if need be, as a
+    collage's photos are."""
     height, width = gray.shape
-    left, top, right, bottom = (v / picture_scale for v in box)
-    inside = (max(0, round(left)), max(0, round(top)), min(width, round(right)), min(height, round(bottom)))
+    left, top, right, bottom = (v / scale for v in box)
+    left, top = min(max(0, round(left)), width - 1), min(max(0, round(top)), height - 1)
+    inside = (left, top, max(left + 1, min(width, round(right))), max(top + 1, min(height, round(bottom))))
     return _fingerprinted(data, gray, full_width, full_height, [inside])[0]
 
 

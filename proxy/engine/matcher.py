@@ -334,6 +334,8 @@ class Matcher:
                 inliers=found.inliers,
                 region=_scaled_region(fp, fp.features, _photo_corners(found.corners, is_mirror(view))),
             )
+        if _runs_on_past(fp, local.view(found.row), found.transform):
+            return None
         return Match(
             photo_id=local.photo(found.row),
             view=view,
@@ -377,6 +379,21 @@ def _fills(found: Match | None, box: tuple[float, float, float, float] | tuple[(
     left, right = max(0.0, box[0] - min(xs)) / width, max(0.0, max(xs) - box[2]) / width
     top, bottom = max(0.0, box[1] - min(ys)) / height, max(0.0, max(ys) - box[3]) / height
     return found if max(abs(left - right), abs(top - bottom)) <= MAX_LOPSIDED else None
+
+
+def _runs_on_past(fp: Fingerprint, enrolled: Features, transform: np.ndarray | None) -> bool:
+    """Whether the photo, found whole inside the seen picture under a similarity, has no outline
+    there: MIN_SIDES of its sides or more inside the picture and none an edge of it
+    (`screen.outline`). A copy inside a larger picture is bounded (a border, a seam, a screen's
+    frame, a feed's bars); a wall photographed again from a step aside, whose first shot fits
+    inside the second under a slight perspective, runs on past all of them."""
+    if transform is None or fp.picture is None or fp.features.width == 0:
+        return False
+    corners = np.array([(0, 0), (enrolled.width, 0), (enrolled.width, enrolled.height), (0, enrolled.height)], np.float64)
+    linear = np.asarray(transform, dtype=np.float64)[:, :2]
+    points = (corners - np.asarray(transform, dtype=np.float64)[:, 2]) @ np.linalg.inv(linear).T
+    sides, edges = screen.outline(fp.picture, points * fp.picture.shape[1] / fp.features.width)
+    return sides >= screen.MIN_SIDES and edges == 0
 
 
 def _seen_small(fp: Fingerprint, enrolled: Features, verification: Verification,

@@ -37,6 +37,7 @@ from sentinelle.proxy.engine.fingerprint import (
     enrollment_views,
     fingerprint,
 )
+from sentinelle.proxy.engine.keypoints import LOCAL_MAX_SIDE
 from sentinelle.proxy.engine.matcher import LOCAL_RULES, MATCH_THRESHOLD, Match, Matcher, score_of
 
 KODAK = Path(__file__).parents[2] / "fixtures" / "kodak"
@@ -393,9 +394,10 @@ def test_a_part_looked_at_again_is_where_it_was_asked_for_at_the_local_stage_s_s
     assert all(abs(got - want) <= 3 * max(scale_x, scale_y) + 2 for got, want in zip(part.box, expected))
     part_width, part_height = expected[2] - expected[0], expected[3] - expected[1]
     # Decoded finer where the image has the pixels: the part's keypoints' picture is the local
-    # stage's size on its short side, or the part as the image holds it.
-    assert part.features.width * part.features.height > 0
-    assert min(part.features.width, part.features.height) >= min(0.85 * PART_SIDE, 0.85 * min(part_width, part_height))
+    # stage's size on its short side (its long side within LOCAL_MAX_SIDE), or the part as the
+    # image holds it.
+    short, long = min(part_width, part_height), max(part_width, part_height)
+    assert min(part.features.width, part.features.height) >= 0.85 * min(PART_SIDE, short, short * LOCAL_MAX_SIDE / long)
 
 
 def test_a_photo_that_runs_on_past_one_side_of_its_part_is_refused_and_a_tile_s_centred_crop_is_not():

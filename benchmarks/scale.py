@@ -23,7 +23,7 @@ For each album size, in one data dir that grows from the smallest size to the la
   photos of the corpus not protected, at their own size and served 1080 px wide) and for
   copies of COPIED_PHOTOS protected photos (COPIES, at their own size and upscaled), and ORB + RANSAC
   (benchmarks.matcher's baseline, with the whole album enrolled) on one image in ORB_EVERY of
-  the same images, in the same run.
+  the same images (ORB_EVERY_LARGE beyond 1,000 photos), in the same run.
 
 The album: the 100 photos of `people/` that `benchmarks.matcher` protects (same seed), then
 photos made from `scenes/` (each scene whole, flipped upside down, turned a quarter either way,
@@ -80,6 +80,9 @@ COPIES = ("640 wide, q85", "4:5 at 640, q75", "78 %, right", "3 emoji + text sti
 PLAIN_PHOTOS = 60
 COPIED_PHOTOS = 20
 ORB_EVERY = 12
+# Beyond 1,000 photos one ORB + RANSAC query takes tens of seconds: it sees one image in
+# ORB_EVERY_LARGE (one of each kind of strangers' image, two of each kind of copy).
+ORB_EVERY_LARGE = 60
 # `sentinelle run` gets two checking processes, as on a 3-core family PC.
 CPU_COUNT = 3
 # Images checked by both workers before the memory is read.
@@ -453,6 +456,7 @@ def per_image(figures: Figures, data_dir: Path, the_album: Album, photo_bytes: l
     orb.finish()
     orb_names = [name for name, _ in photo_bytes]
     log(f"  ORB + RANSAC enrolled {len(photo_bytes)} photos in {time.perf_counter() - orb_start:.0f} s")
+    orb_every = orb_share(figures.size)
     seen_of: dict[str, int] = {}
     for label, data, truth in images:
         number = seen_of[label] = seen_of.get(label, -1) + 1
@@ -466,12 +470,17 @@ def per_image(figures: Figures, data_dir: Path, the_album: Album, photo_bytes: l
         figures.found.setdefault(label, []).append(answer == truth if truth else answer is None)
         if truth is None and answer is not None:
             figures.alerts_on_strangers += 1
-        if number % ORB_EVERY == 0:
+        if number % orb_every == 0:
             start = time.process_time()
             orb_answer = orb.query(data)
             figures.orb.setdefault(label, []).append(time.process_time() - start)
             named = orb_names[orb_answer] if orb_answer is not None else None
             figures.orb_found.setdefault(label, []).append(named == truth if truth else named is None)
+
+
+def orb_share(size: int) -> int:
+    """ORB + RANSAC sees one image in this many at an album of `size` photos."""
+    return ORB_EVERY if size <= 1000 else ORB_EVERY_LARGE
 
 
 def _photo_ids(data_dir: Path) -> dict[int, str]:
@@ -493,6 +502,17 @@ def _ms(values: list[float]) -> str:
 
 def _pct(values: list[bool]) -> str:
     return f"{100 * sum(values) / len(values):.1f} %" if values else "–"
+
+
+def memory_growth(results: list[Figures]) -> list[str]:
+    """What each further 1,000 photos add to the tree's memory, between one album size and the next (PSS, after the warm-up)."""
+    out = []
+    for smaller, larger in zip(results, results[1:]):
+        added = larger.memory.get("pss", 0) - smaller.memory.get("pss", 0)
+        thousands = (larger.size - smaller.size) / 1000
+        out.append(f"- memory added per further 1,000 photos, from {smaller.size:,} to {larger.size:,}: "
+                   f"{added / thousands:.0f} MB (PSS; RSS {(larger.memory.get('rss', 0) - smaller.memory.get('rss', 0)) / thousands:.0f} MB)")
+    return out
 
 
 def report(results: list[Figures], one_photo_ready: float, command: str, seconds: float) -> str:
@@ -522,11 +542,13 @@ def report(results: list[Figures], one_photo_ready: float, command: str, seconds
             f"{1000 * f.slowest_health:.0f} ms | {f.check:.1f} s | {f.memory.get('pss', 0):.0f} MB ({f.memory.get('rss', 0):.0f} MB) | "
             f"{f.memory_after.get('pss', 0):.0f} MB ({f.memory_after.get('rss', 0):.0f} MB) |"
         )
+    lines += ["", *memory_growth(results)]
     lines += [
         "",
         "## Per image (CPU time of one core, ms, mean) and recall, the whole album enrolled",
         "",
-        f"Sentinelle on every image; ORB + RANSAC on one in {ORB_EVERY}, the whole album enrolled in it too. "
+        "Sentinelle on every image; ORB + RANSAC on one in "
+        + ", ".join(f"{orb_share(f.size)} at {f.size:,}" for f in results) + ", the whole album enrolled in it too. "
         f"Images that match nothing: {PLAIN_PHOTOS} people photos not protected. "
         f"Copies: {', '.join(COPIES)}, of {COPIED_PHOTOS} of the {PROTECTED} real photos.",
         "",

@@ -31,8 +31,9 @@ them and send the result back pickled:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 
 import imagehash
 import numpy as np
@@ -133,6 +134,9 @@ class Fingerprint:
     # The grey picture its keypoints were taken on (their scale), for the checks that look at a
     # seen image more closely than its thumbnail (`proxy.engine.screen`). In memory only.
     picture: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # For an image seen: the fingerprint of a part of it, given as a box on its keypoints' scale,
+    # decoded again finer if need be (`zoomed`), for a photo found small inside a larger picture.
+    zoom: Callable[[tuple[float, float, float, float]], Fingerprint] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.version not in READABLE_VERSIONS:
@@ -193,19 +197,21 @@ def fingerprint(data: bytes) -> Fingerprint:
         return Fingerprint(phash=_phash(img), box=whole_box)
     gray = np.asarray(img)
     picture = _working(gray)
-    features = keypoints.pack(keypoints.extract(picture, keypoints.SEEN_FEATURES, keypoints.SEEN_FAST_THRESHOLD))
+    extracted = keypoints.extract(picture, keypoints.SEEN_FEATURES, keypoints.SEEN_FAST_THRESHOLD)
+    features = keypoints.pack(extracted)
     seen_avatar = seen_avatar_mirror = b""  # Fingerprint's defaults: not a profile picture's size
     if avatar.is_profile_sized(full_width, full_height):
         seen_avatar = keypoints.pack(avatar.seen_features(gray))
         seen_avatar_mirror = keypoints.pack(avatar.seen_features(gray, mirror=True))
     parts = _parts(data, gray, full_width, full_height)
+    zoom = partial(zoomed, data, gray, extracted.width / gray.shape[1], full_width, full_height)
     box = _framed_box(gray)
     if box is None:
         return Fingerprint(phash=_phash(img), local=features, box=whole_box, parts=parts, picture=picture,
-                       avatar=seen_avatar, avatar_mirror=seen_avatar_mirror)
+                       avatar=seen_avatar, avatar_mirror=seen_avatar_mirror, zoom=zoom)
     framed = _part(gray, box, full_width / img.width, full_height / img.height)
     return Fingerprint(phash=_phash(img), local=features, framed=framed, box=whole_box, parts=parts, picture=picture,
-                       avatar=seen_avatar, avatar_mirror=seen_avatar_mirror)
+                       avatar=seen_avatar, avatar_mirror=seen_avatar_mirror, zoom=zoom)
 
 
 def _working(gray: np.ndarray) -> np.ndarray:
@@ -233,6 +239,25 @@ def _parts(data: bytes, gray: np.ndarray, full_width: int, full_height: int) -> 
     boxes = collage.tiles(gray)
     if not boxes:
         return ()
+    return _fingerprinted(data, gray, full_width, full_height, boxes)
+
+
+def zoomed(data: bytes, gray: np.ndarray, scale: float, full_width: int, full_height: int,
+           box: tuple[float, float, float, float]) -> Fingerprint:
+    """The fingerprint of the part of a seen image in `box`, given on its keypoints' scale (`scale`
+    times `gray`'s): at about PART_SIDE on its short side, decoded again, finer, if need be, as a
+    collage's photos are."""
+    height, width = gray.shape
+    left, top, right, bottom = (v / scale for v in box)
+    left, top = min(max(0, round(left)), width - 1), min(max(0, round(top)), height - 1)
+    inside = (left, top, max(left + 1, min(width, round(right))), max(top + 1, min(height, round(bottom))))
+    return _fingerprinted(data, gray, full_width, full_height, [inside])[0]
+
+
+def _fingerprinted(data: bytes, gray: np.ndarray, full_width: int, full_height: int,
+                   boxes: list[tuple[int, int, int, int]]) -> tuple[Fingerprint, ...]:
+    """The fingerprint of each box of `gray`, each at about PART_SIDE on its short side (decoded again,
+    finer, if need be)."""
     scale = full_width / gray.shape[1]
     smallest = min(min(right - left, bottom - top) for left, top, right, bottom in boxes) * scale
     wanted = min(min(full_width, full_height), math.ceil(min(full_width, full_height) * PART_SIDE / smallest))

@@ -16,7 +16,11 @@ Four stages, cheapest first; the first that finds a copy answers:
    a side-by-side) goes through the global and local stages on its own ("part"). A candidate
    the similarity refuses but whose keypoints match in number is asked whether it is a photo
    of a screen showing the protected photo (`proxy.engine.screen`, "screen"): under one
-   homography, cell for cell, and bounded by an outline that is an edge of the picture.
+   homography, cell for cell, and bounded by an outline that is an edge of the picture. A
+   candidate that fails only cell for cell, seen smaller than it was enrolled (a photo pasted
+   into another), is looked at again in its part of the image alone, decoded finer ("part",
+   ZOOM_SCALE). A photo found in a part must fill it, not run on past one side of it
+   (MAX_LOPSIDED).
 4. **avatar**: for an image the size and shape of a profile picture only, its keypoints
    (and its mirror's) at the scale a tight square crop of a photo shows it at, against
    every protected photo's "avatar" view (`proxy.engine.avatar`): profile pictures cut from 30 to
@@ -55,7 +59,15 @@ from sentinelle.proxy.engine import screen
 from sentinelle.proxy.engine.avatar import AVATAR_VIEW
 from sentinelle.proxy.engine.fingerprint import CROPS, PHASH_BITS, Fingerprint
 from sentinelle.proxy.engine.index import Index, is_mirror
-from sentinelle.proxy.engine.keypoints import LocalMatch, verify
+from sentinelle.proxy.engine.keypoints import (
+    MAX_DRIFT_PX,
+    MAX_SECOND_MOTION,
+    MIN_AGREEMENT,
+    Features,
+    LocalMatch,
+    Verification,
+    verify,
+)
 from sentinelle.proxy.engine.segment import grouped, in_memory
 
 # The largest Hamming distance (out of 256 bits) at which a seen image counts as a copy.
@@ -109,6 +121,21 @@ LOCAL_RULES = ((LOCAL_MIN_INLIERS, LOCAL_MIN_CORRELATION), (LOCAL_FEW_INLIERS, L
 # moved against its background, hashes 14 bits from the first shot), so it is only the
 # last resort, for pictures with too little detail to verify.
 UNVERIFIED_THRESHOLD = 26
+
+# A photo pasted small into another picture (a photo in a photo) is seen at a fraction of the
+# scale it was enrolled at: its keypoints fit, but its cells, compared at that coarser scale,
+# fall short of a copy's agreement. A candidate that passes every other check and fills at
+# most 1/ZOOM_SCALE of its enrolled size in the seen picture is looked at again in that part
+# of the image alone, decoded finer (`Fingerprint.zoom`), where it must pass them all.
+ZOOM_SCALE = 1.25
+ZOOM_MARGIN = 0.03
+# A photo found in one part of a picture (a collage's tile, a zoomed part) fills that part: a
+# grid's tile crops it to its shape about its centre (on the benchmark's grids it ran on past
+# the tile by up to 0.77 of the tile's side, as much on either side). A photo that runs on past
+# the part on one side only, by more than MAX_LOPSIDED of its side, is another photograph of
+# the place seen across most of the picture when only a part of it was looked at (a video frame
+# a second later, split at a table's edge): refused.
+MAX_LOPSIDED = 0.5
 
 # A region is four (x, y) points: the protected photo's corners, clockwise from its own
 # top-left corner, in the pixels of the seen image as it was received.
@@ -188,14 +215,14 @@ class Matcher:
             found = self._global(fp.framed, "frame", verified=True)
         for part in fp.parts:
             if found is None:
-                found = self._global(part, "part", verified=True)
+                found = _fills(self._global(part, "part", verified=True), part.box)
         if not self._stages:
             return found
         if found is None and fp.framed is not None:
             found = self._local_match(fp.framed)
         for part in fp.parts:
             if found is None:
-                found = self._local_match(part, "part")
+                found = _fills(self._local_match(part, "part"), part.box)
         if found is None:
             found = self._local_match(fp)
         if found is None and fp.avatar:
@@ -275,9 +302,12 @@ class Matcher:
         local = self.index.local
         if not fp.local or len(local) == 0:
             return None
+        small: list[tuple[float, float, float, float]] = []  # where a candidate seen small lies (ZOOM_SCALE)
 
         def under_a_perspective(row: int, verification) -> LocalMatch | None:
             """A photo of a screen showing the candidate (proxy.engine.screen)."""
+            if stage == "local" and fp.zoom is not None and (box := _seen_small(fp, local.view(row), verification, self.local_rules)):
+                small.append(box)
             if fp.picture is None or verification.matches < screen.MIN_MATCHES:
                 return None
             found = screen.verify_screen(fp.features, local.view(row), fp.picture)
@@ -287,6 +317,11 @@ class Matcher:
 
         found = local.search(fp.features, self.local_rules, under_a_perspective)
         if found is None:
+            for box in small:
+                assert fp.zoom is not None
+                part = fp.zoom(box)
+                if (closer := _fills(self._local_match(part, "part"), part.box)) is not None:
+                    return closer
             return None
         view = self.index.local_view_name(found.row)
         if found.corners is not None:
@@ -299,6 +334,8 @@ class Matcher:
                 inliers=found.inliers,
                 region=_scaled_region(fp, fp.features, _photo_corners(found.corners, is_mirror(view))),
             )
+        if _runs_on_past(fp, local.view(found.row), found.transform):
+            return None
         return Match(
             photo_id=local.photo(found.row),
             view=view,
@@ -330,6 +367,56 @@ class Matcher:
                 region=_fitted_region(fp, seen, enrolled, found.verification.transform, mirrored_seen=mirrored),
             )
         return None
+
+
+def _fills(found: Match | None, box: tuple[float, float, float, float] | tuple[()]) -> Match | None:
+    """`found`, a photo found in the part `box` of a seen picture, unless it runs on past the
+    part on one side far more than on the other (MAX_LOPSIDED)."""
+    if found is None or not found.region or not box:
+        return found
+    xs, ys = [x for x, _ in found.region], [y for _, y in found.region]
+    width, height = box[2] - box[0], box[3] - box[1]
+    left, right = max(0.0, box[0] - min(xs)) / width, max(0.0, max(xs) - box[2]) / width
+    top, bottom = max(0.0, box[1] - min(ys)) / height, max(0.0, max(ys) - box[3]) / height
+    return found if max(abs(left - right), abs(top - bottom)) <= MAX_LOPSIDED else None
+
+
+def _runs_on_past(fp: Fingerprint, enrolled: Features, transform: np.ndarray | None) -> bool:
+    """Whether the photo, found whole inside the seen picture under a similarity, has no outline
+    there: MIN_SIDES of its sides or more inside the picture and none an edge of it
+    (`screen.outline`). A copy inside a larger picture is bounded (a border, a seam, a screen's
+    frame, a feed's bars); a wall photographed again from a step aside, whose first shot fits
+    inside the second under a slight perspective, runs on past all of them."""
+    if transform is None or fp.picture is None or fp.features.width == 0:
+        return False
+    corners = np.array([(0, 0), (enrolled.width, 0), (enrolled.width, enrolled.height), (0, enrolled.height)], np.float64)
+    linear = np.asarray(transform, dtype=np.float64)[:, :2]
+    points = (corners - np.asarray(transform, dtype=np.float64)[:, 2]) @ np.linalg.inv(linear).T
+    sides, edges = screen.outline(fp.picture, points * fp.picture.shape[1] / fp.features.width)
+    return sides >= screen.MIN_SIDES and edges == 0
+
+
+def _seen_small(fp: Fingerprint, enrolled: Features, verification: Verification,
+                rules: tuple[tuple[int, float], ...]) -> tuple[float, float, float, float] | None:
+    """Where the enrolled picture lies in the seen one (a box on its keypoints' scale, with
+    ZOOM_MARGIN around it), when the candidate failed only on its cells and is seen at most
+    1/ZOOM_SCALE of its size; else None."""
+    transform = verification.transform
+    if transform is None or verification.agreement < 0 or verification.agreement >= MIN_AGREEMENT:
+        return None
+    if verification.drift > MAX_DRIFT_PX or verification.second_motion > MAX_SECOND_MOTION:
+        return None
+    if not any(verification.inliers >= need and verification.correlation >= alike for need, alike in rules):
+        return None
+    linear = np.asarray(transform, dtype=np.float64)[:, :2]
+    if float(np.sqrt(abs(np.linalg.det(linear)))) < ZOOM_SCALE:
+        return None
+    corners = np.array([(0, 0), (enrolled.width, 0), (enrolled.width, enrolled.height), (0, enrolled.height)], np.float64)
+    points = (corners - np.asarray(transform, dtype=np.float64)[:, 2]) @ np.linalg.inv(linear).T
+    (left, top), (right, bottom) = points.min(axis=0), points.max(axis=0)
+    margin = ZOOM_MARGIN * max(right - left, bottom - top)
+    return (max(0.0, left - margin), max(0.0, top - margin),
+            min(float(fp.features.width), right + margin), min(float(fp.features.height), bottom + margin))
 
 
 def _photo_corners(corners: np.ndarray, mirrored_view: bool) -> np.ndarray:

@@ -120,12 +120,19 @@ def verify_screen(seen: keypoints.Features, enrolled: keypoints.Features, pictur
     agreement = _agreement(picture, enrolled, homography)
     if agreement < MIN_AGREEMENT:
         return ScreenVerification(inliers, homography, corners, found, agreement)
+    sides, edges = outline(picture, corners)
+    return ScreenVerification(inliers, homography, corners, found, agreement, sides, edges)
+
+
+def outline(picture: np.ndarray, corners: np.ndarray) -> tuple[int, int]:
+    """Of the quadrilateral `corners` (on `picture`'s scale), how many sides lie inside the picture
+    (SIDE_SEEN of their length), and how many of those are an edge of it (`_side`)."""
     sides = edges = 0
     for start, end in zip(corners, np.roll(corners, -1, axis=0)):
         seen_side, edge = _side(picture, start, end, corners.mean(axis=0))
         sides += seen_side
         edges += seen_side and edge
-    return ScreenVerification(inliers, homography, corners, found, agreement, sides, edges)
+    return sides, edges
 
 
 def _perspective(photo: np.ndarray, corners: np.ndarray) -> float:

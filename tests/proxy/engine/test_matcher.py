@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageOps
 
 from benchmarks.transforms import (
@@ -19,16 +21,23 @@ from benchmarks.transforms import (
     SCREENSHOTS,
     TRANSFORMS,
     at_own_size,
+    inset,
+    jpeg,
     off_centre_crop,
+    resize_width,
     served,
+    strangers,
 )
+from sentinelle.proxy.engine import matcher as matcher_module
 from sentinelle.proxy.engine.fingerprint import (
+    PART_SIDE,
     PHASH_BITS,
     PHASH_BYTES,
     Fingerprint,
     enrollment_views,
     fingerprint,
 )
+from sentinelle.proxy.engine.keypoints import LOCAL_MAX_SIDE
 from sentinelle.proxy.engine.matcher import LOCAL_RULES, MATCH_THRESHOLD, Match, Matcher, score_of
 
 KODAK = Path(__file__).parents[2] / "fixtures" / "kodak"
@@ -313,3 +322,89 @@ def test_each_class_of_copies_at_their_own_size_is_found_on_every_protected_phot
             if found is None or found.photo_id != photo_id:
                 missed.append((name, transform.family, transform.name, found))
     assert missed == []
+
+
+# --- her photo pasted small into another picture (issue 25) ----------------------------
+# The benchmark's photo-in-a-photo, at shares of the picture's width where the whole picture's
+# cells are too coarse to agree as a copy's: each protected photo pasted into strangers' photos
+# at two places and two sizes.
+INSETS = [(share, anchor, width) for share in (0.45, 0.55) for anchor in ((0.08, 0.1), (0.9, 0.85)) for width in (1080, 720)]
+
+
+def pasted(name: str, share: float, anchor: tuple[float, float], width: int) -> tuple[bytes, tuple[float, float, float, float]]:
+    """`name` pasted into a stranger's photo, and where it lies (left, top, right, bottom)."""
+    with strangers([photo(other) for other in STRANGERS]):
+        made = inset(photo(name), share=share, anchor=anchor, width=width)
+    small = resize_width(photo(name), round(width * share))
+    border = max(2, width // 150)
+    left = max(0, round((made.width - small.width - 2 * border) * anchor[0])) + border
+    top = max(0, round((made.height - small.height - 2 * border) * anchor[1])) + border
+    return jpeg(made, 85), (left, top, left + small.width, top + small.height)
+
+
+def found_pasted(zoom_scale: float, monkeypatch) -> list[Match | None]:
+    monkeypatch.setattr(matcher_module, "ZOOM_SCALE", zoom_scale)
+    return [matcher().match(fingerprint(pasted(name, *draw)[0])) for name in PROTECTED for draw in INSETS]
+
+
+def test_her_photo_pasted_small_is_found_by_looking_at_its_part_again(monkeypatch):
+    # Without a second look, half of them are refused (measured: 12 and 13 of 24 at each share).
+    looked_again = found_pasted(matcher_module.ZOOM_SCALE, monkeypatch)
+    alone = found_pasted(math.inf, monkeypatch)
+    right = [found is not None and found.photo_id == photo_id for photo_id in range(1, len(PROTECTED) + 1) for found in
+             looked_again[(photo_id - 1) * len(INSETS):photo_id * len(INSETS)]]
+    assert sum(right) >= 0.8 * len(right) and sum(right) >= sum(found is not None for found in alone) + 0.2 * len(right)
+
+
+@pytest.mark.parametrize("name", PROTECTED[:3])
+def test_her_pasted_photo_s_region_is_where_it_was_pasted(name):
+    photo_id = PROTECTED.index(name) + 1
+    for draw in INSETS[:4]:
+        data, (left, top, right, bottom) = pasted(name, *draw)
+        found = matcher().match(fingerprint(data))
+        if found is None or found.stage != "part":
+            continue
+        assert found.photo_id == photo_id
+        xs, ys = [x for x, _ in found.region], [y for _, y in found.region]
+        slack = 0.04 * (right - left)
+        assert abs(min(xs) - left) < slack and abs(max(xs) - right) < slack
+        assert abs(min(ys) - top) < slack and abs(max(ys) - bottom) < slack
+
+
+@pytest.mark.parametrize("name", STRANGERS[::3])
+def test_a_stranger_s_photo_pasted_small_raises_no_alert(name):
+    assert [matcher().match(fingerprint(pasted(name, *draw)[0])) for draw in INSETS] == [None] * len(INSETS)
+
+
+@settings(max_examples=25, deadline=None)
+@given(width=st.integers(240, 2400), aspect=st.floats(0.5, 2.2), box=st.tuples(*[st.floats(0.0, 1.0)] * 4))
+def test_a_part_looked_at_again_is_where_it_was_asked_for_at_the_local_stage_s_size(width, aspect, box):
+    height = max(120, round(width / aspect))
+    rng = np.random.default_rng(width)
+    data = jpeg(Image.fromarray(rng.integers(0, 255, (height // 8, width // 8, 3), dtype=np.uint8)).resize((width, height)), 90)
+    seen = fingerprint(data)
+    # A part at least a fifth of the picture each way, given on the keypoints' scale.
+    x0, y0 = 0.8 * min(box[0], box[2]), 0.8 * min(box[1], box[3])
+    x1, y1 = max(max(box[0], box[2]), x0 + 0.2), max(max(box[1], box[3]), y0 + 0.2)
+    features = seen.features
+    asked = (x0 * features.width, y0 * features.height, x1 * features.width, y1 * features.height)
+    part = seen.zoom(asked)
+    scale_x, scale_y = width / features.width, height / features.height
+    expected = (asked[0] * scale_x, asked[1] * scale_y, asked[2] * scale_x, asked[3] * scale_y)
+    assert all(abs(got - want) <= 3 * max(scale_x, scale_y) + 2 for got, want in zip(part.box, expected))
+    part_width, part_height = expected[2] - expected[0], expected[3] - expected[1]
+    # Decoded finer where the image has the pixels: the part's keypoints' picture is the local
+    # stage's size on its short side (its long side within LOCAL_MAX_SIDE), or the part as the
+    # image holds it.
+    short, long = min(part_width, part_height), max(part_width, part_height)
+    assert min(part.features.width, part.features.height) >= 0.85 * min(PART_SIDE, short, short * LOCAL_MAX_SIDE / long)
+
+
+def test_a_photo_that_runs_on_past_one_side_of_its_part_is_refused_and_a_tile_s_centred_crop_is_not():
+    box = (100.0, 0.0, 300.0, 200.0)
+    tile_crop = Match(photo_id=1, view="original", distance=-1, score=0.9, stage="part",
+                      region=((50.0, 0.0), (350.0, 0.0), (350.0, 200.0), (50.0, 200.0)))  # a 3:2 photo cropped to a square tile
+    across = Match(photo_id=1, view="original", distance=-1, score=0.9, stage="part",
+                   region=((100.0, 0.0), (420.0, 0.0), (420.0, 200.0), (100.0, 200.0)))  # the scene runs on to the right
+    assert matcher_module._fills(tile_crop, box) is tile_crop
+    assert matcher_module._fills(across, box) is None

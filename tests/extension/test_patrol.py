@@ -312,8 +312,17 @@ def test_remind_me_notifies_and_its_click_opens_her_searches(chromium, sites: Pa
     worker.evaluate("chrome.storage.local.set({ patrolMode: 'remind', patrolHour: 9 })")
     browser.wait_until(lambda: worker.evaluate("chrome.alarms.get('remind').then((a) => Boolean(a))"))
     assert worker.evaluate("chrome.alarms.get('patrol').then((a) => a ?? null)") is None
-    worker.evaluate("chrome.alarms.create('remind', { when: Date.now() + 100 })")  # its hour has come
-    notification = notifications.wait_for("Look for Alice (2 minutes)")  # on the parent's desktop
+    # Its hour has come. A scheduling the mode change set off may still be on its way and put the
+    # alarm back to tomorrow's 9:00 after this one (a worker that started meanwhile schedules
+    # too): then the hour is brought again.
+    for attempt in range(3):
+        worker.evaluate("chrome.alarms.create('remind', { when: Date.now() + 100 })")
+        try:
+            notification = notifications.wait_for("Look for Alice (2 minutes)", timeout=10)  # on the parent's desktop
+            break
+        except TimeoutError:
+            if attempt == 2:
+                raise
     assert browser.notifications().get("remind")
 
     windows = worker.evaluate("chrome.windows.getAll().then((w) => w.length)")

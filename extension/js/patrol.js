@@ -76,8 +76,8 @@ export function idleTurn(state, settings, lastRun, now = Date.now()) {
 }
 
 /** Whether the daily alarm `name` came due while the browser was closed and went with it:
- *  `kept` is the extension's own note of its next time ({ name, when }, patrol-run.js), and the
- *  browser has no such alarm any more. Chromium keeps its alarms across a restart and fires a
+ *  `kept` is the extension's own note of its next time ({ name, when }, patrol-run.js); the
+ *  caller asks only once the browser has no such alarm any more. Chromium keeps its alarms across a restart and fires a
  *  missed one when it starts again; Firefox drops them: its missed turn is taken at its start. */
 export function missedWhileClosed(name, kept, now = Date.now()) {
   return Boolean(kept) && kept.name === name && kept.when <= now;

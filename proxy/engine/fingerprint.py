@@ -206,10 +206,7 @@ def fingerprint(data: bytes) -> Fingerprint:
     parts = _parts(data, gray, full_width, full_height)
     zoom = partial(zoomed, data, gray, extracted.width / gray.shape[1], full_width, full_height)
     box = _framed_box(gray)
-    if box is None:
-        return Fingerprint(phash=_phash(img), local=features, box=whole_box, parts=parts, picture=picture,
-                       avatar=seen_avatar, avatar_mirror=seen_avatar_mirror, zoom=zoom)
-    framed = _part(gray, box, full_width / img.width, full_height / img.height)
+    framed = None if box is None else _part(gray, box, full_width / img.width, full_height / img.height)
     return Fingerprint(phash=_phash(img), local=features, framed=framed, box=whole_box, parts=parts, picture=picture,
                        avatar=seen_avatar, avatar_mirror=seen_avatar_mirror, zoom=zoom)
 

@@ -27,17 +27,13 @@ import sqlite_utils
 from sentinelle.proxy.feeds.gone import Gone
 from sentinelle.proxy.files import write_atomically
 from sentinelle.server.store.child_names import Meant
-from sentinelle.server.store.schema import StoreError, inserted, written
+from sentinelle.server.store.schema import StoreError, inserted, now, written
 
 TAKEN_DOWN, RETURNED = "taken_down", "returned"
 # Where a parent may have reported: the platform's own form first; any other name is kept as typed.
 CHANNELS = ("platform", "pharos", "police", "school", "3018", "ncmec", "other")
 _PAGE_EXTENSIONS = {"text/html": ".html", "application/json": ".json", "text/plain": ".txt"}
 _ALERT_REF = re.compile(r"^#?(\d{1,18})$")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class Cases:
@@ -63,7 +59,7 @@ class Cases:
             if row:
                 return row[0]
         row = self._db.execute("SELECT id FROM cases WHERE child IS ? ORDER BY id LIMIT 1", [child]).fetchone()
-        return row[0] if row else inserted(self._db.table("cases").insert({"child": child, "created_at": _now()}))
+        return row[0] if row else inserted(self._db.table("cases").insert({"child": child, "created_at": now()}))
 
     def _join_case(self, table: str, row_id: int, child: str | None, platform: str | None,
                    handle: str | None, seen_at: str, photo_id: int | None = None) -> None:
@@ -91,7 +87,7 @@ class Cases:
         return found
 
     def new_case(self, child: str | None, title: str | None = None) -> dict:
-        case_id = inserted(self._db.table("cases").insert({"child": child, "title": title, "created_at": _now()}))
+        case_id = inserted(self._db.table("cases").insert({"child": child, "title": title, "created_at": now()}))
         return written(self.case(case_id))
 
     def move_alert(self, alert_id: int, case_id: int | None = None) -> dict:
@@ -101,7 +97,7 @@ class Cases:
             if row is None:
                 raise StoreError(f"no alert {alert_id}")
             if case_id is None:
-                case_id = inserted(self._db.table("cases").insert({"child": row[0], "created_at": _now()}))
+                case_id = inserted(self._db.table("cases").insert({"child": row[0], "created_at": now()}))
             elif self.case(case_id) is None:
                 raise StoreError(f"no case {case_id}")
             self._db.execute("UPDATE alerts SET case_id = ? WHERE id = ?", [case_id, alert_id])
@@ -140,19 +136,19 @@ class Cases:
         """Keep that the parent reported what `ref` names to `channel` (with the reference it gave),
         on `on` (a date or a time, ISO; now when not given). The alerts reported are marked so."""
         channel = (channel or "platform").strip().lower()
-        reported_on = _moment(on) if on else _now()
+        reported_on = _moment(on) if on else now()
         with self._db.atomic():
             target = self.target(ref)
             if target["case_id"] is None:  # an alert or account kept before cases: its child's
                 target["case_id"] = self._case_for(None, target["platform"], target["handle"])
             report_id = inserted(self._db.table("reports").insert({
-                **target, "channel": channel, "ref": reference, "reported_on": reported_on, "recorded_at": _now(),
+                **target, "channel": channel, "ref": reference, "reported_on": reported_on, "recorded_at": now(),
             }))
             # The alert reported, or every alert of the account reported, is marked so.
             self._db.execute(
                 "UPDATE alerts SET status = 'reported', status_changed_at = ? WHERE status IN ('new', 'seen')"
                 " AND (id = ? OR (? IS NULL AND platform = ? AND account = ? COLLATE NOCASE))",
-                [_now(), target["alert_id"], target["alert_id"], target["platform"], target["handle"]])
+                [now(), target["alert_id"], target["alert_id"], target["platform"], target["handle"]])
         return written(self.report(report_id))
 
     def report(self, report_id: int) -> dict | None:

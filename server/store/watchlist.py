@@ -18,14 +18,10 @@ from datetime import UTC, datetime
 import sqlite_utils
 
 from sentinelle.proxy.feeds.lookalikes import Lookalike
-from sentinelle.server.store.schema import StoreError, inserted, written
+from sentinelle.server.store.schema import StoreError, inserted, now, written
 
 WATCH_STATUSES = ("open", "dismissed", "impersonation")
 COPY, IMPERSONATION = "copy", "impersonation"
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class WatchList:
@@ -88,7 +84,7 @@ class WatchList:
         _check_watch_status(status)
         with self._db.atomic():
             changed = self._db.execute(
-                "UPDATE watchlist SET status = ?, status_changed_at = ? WHERE id = ?", [status, _now(), entry_id],
+                "UPDATE watchlist SET status = ?, status_changed_at = ? WHERE id = ?", [status, now(), entry_id],
             ).rowcount
             if not changed:
                 raise StoreError(f"no watch-list entry {entry_id}")
@@ -135,7 +131,7 @@ class WatchList:
             )
         if ids and entry["status"] == "open":
             self._db.execute("UPDATE watchlist SET status = ?, status_changed_at = ? WHERE id = ?",
-                            ["impersonation", _now(), entry_id])
+                            ["impersonation", now(), entry_id])
         return ids
 
 

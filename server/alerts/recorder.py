@@ -23,9 +23,10 @@ from sentinelle.proxy.feeds.attribution import AccountNamed
 from sentinelle.proxy.feeds.gone import Gone
 from sentinelle.proxy.feeds.lookalikes import Lookalike
 from sentinelle.proxy.fronts.sighting import Sighting
-from sentinelle.server.alerts.events import RETURN, TAKEDOWN, Events, came_back
+from sentinelle.server.alerts.events import RETURN, TAKEDOWN, Events
 from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.store.records import Store
+from sentinelle.server.words import came_back
 
 logger = logging.getLogger("sentinelle")
 T = TypeVar("T")

@@ -1,10 +1,11 @@
-"""server/casefile/words.py: names put into the report's sentences as each language writes them."""
+"""server/words.py: names put into the report's sentences as each language writes them, and a return said
+in days."""
 
 from __future__ import annotations
 
 import pytest
 
-from sentinelle.server.casefile.words import WORDS, vowel_sound, with_names
+from sentinelle.server.words import WORDS, came_back, vowel_sound, with_names
 
 
 @pytest.mark.parametrize(("name", "vowel"), [
@@ -32,3 +33,12 @@ def test_the_report_s_french_sentences_elide_before_the_child_s_name():
     what = with_names(WORDS["own handle"]["fr"], "fr", child="Inès Roy")
     assert with_names(WORDS["resemblance"]["fr"], "fr", field="identifiant", what=what) == \
         "son identifiant ressemble à l'un des identifiants d'Inès Roy"
+
+
+@pytest.mark.parametrize(("days", "en", "fr"), [
+    (None, "less than a day", "moins d'un jour"), (0.6, "less than a day", "moins d'un jour"),
+    (1.4, "1 day", "1 jour"), (2.6, "3 days", "3 jours")])
+def test_a_return_is_said_in_whole_days_in_both_languages(days, en, fr):
+    back = {"handle": "alice.again", "detail": {"after": "fake.alice", "days": days}}
+    assert came_back(back) == f"came back as @alice.again, {en} after @fake.alice was taken down"
+    assert came_back(back, "fr") == f"revenu sous le nom @alice.again, {fr} après la suppression de @fake.alice"

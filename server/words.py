@@ -1,5 +1,7 @@
-"""The case file's words, in English and French: what the report says, keyed by what it is
-for; and `with_names`, which puts names into them as each language writes them."""
+"""Sentinelle's words for a parent, in English and French, keyed by what they are for: what the
+case file's report and timeline say (server/casefile/), the platforms' names a message gives
+(server/notify/news.py), how the run's log says a return (server/alerts/recorder.py); and
+`with_names`, which puts names into them as each language writes them."""
 
 from __future__ import annotations
 
@@ -48,6 +50,19 @@ def looks_like(found: dict, lang: str) -> str:
     field = say(field, lang) if field in WORDS else field
     what = say(what, lang, child=child) if what in WORDS else f"{what} ({child})"
     return say("resemblance", lang, field=field, what=what)
+
+
+def came_back(event: dict, lang: str = "en") -> str:
+    """What a return (server/store/cases.py) says: "came back as @y, 2 days after @x was taken down"."""
+    detail = event["detail"]
+    days = detail.get("days") or 0
+    return say("tl_came_back", lang, handle=event["handle"], before=detail["after"],
+               after=in_days(0 if days < 1 else round(days), lang))
+
+
+def in_days(days: int, lang: str) -> str:
+    """A whole number of days: "less than a day", "1 day", "3 days"."""
+    return say("tl_under_a_day" if days < 1 else "tl_one_day" if days == 1 else "tl_days", lang, count=str(days))
 
 
 WORDS = {

@@ -52,6 +52,14 @@ def looks_like(found: dict, lang: str) -> str:
     return say("resemblance", lang, field=field, what=what)
 
 
+def why_gone(detail: dict, lang: str = "en") -> str:
+    """What said an account was gone (proxy/feeds/gone.py), from its takedown's detail: the
+    network's words in a sentence of `lang` when they need one (a page's sentence quoted), else
+    as the network said them ("HTTP 404")."""
+    why, means = str(detail.get("why")), detail.get("means")
+    return say(means, lang, why=why) if means in WORDS else why
+
+
 def came_back(event: dict, lang: str = "en") -> str:
     """What a return (server/store/cases.py) says: "came back as @y, 2 days after @x was taken down"."""
     detail = event["detail"]
@@ -231,7 +239,6 @@ WORDS |= {
     "tl_escalate": {"en": " — time to escalate", "fr": " — il est temps d'aller plus loin"},
     "tl_taken_down": {"en": "@{handle} taken down: {platform} answered {why} for {url} (page kept: evidence/{file})",
                       "fr": "@{handle} supprimé : {platform} a répondu {why} pour {url} (page conservée : evidence/{file})"},
-    "tl_page_says": {"en": "the page says “{sentence}”", "fr": "la page indique « {sentence} »"},
     "tl_came_back": {"en": "came back as @{handle}, {after} after @{before} was taken down",
                      "fr": "revenu sous le nom @{handle}, {after} après la suppression de @{before}"},
     "tl_under_a_day": {"en": "less than a day", "fr": "moins d'un jour"},
@@ -245,6 +252,10 @@ WORDS |= {
     "ch_3018": {"en": "to 3018", "fr": "au 3018"},
     "ch_ncmec": {"en": "to NCMEC", "fr": "au NCMEC"},
     "ch_other": {"en": "to another channel", "fr": "à un autre service"},
+}
+# What said an account is gone (proxy/feeds/gone.py `Gone.means`), around the network's own words.
+WORDS |= {
+    "gone_page_says": {"en": "the page says “{why}”", "fr": "la page indique « {why} »"},
 }
 PLATFORM_NAMES = {"instagram": "Instagram", "facebook": "Facebook", "tiktok": "TikTok", "x": "X (Twitter)",
                    "snapchat": "Snapchat", "reddit": "Reddit", "pinterest": "Pinterest"}

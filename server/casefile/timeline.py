@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 
-from sentinelle.proxy.feeds.gone import PAGE_SAYS
-from sentinelle.server.words import PLATFORM_NAMES, WORDS, came_back, in_days, looks_like, say
+from sentinelle.server.words import PLATFORM_NAMES, WORDS, came_back, in_days, looks_like, say, why_gone
 
 # After this many days without an answer, a report's next steps are the country's channels
 # (the parent can choose another number: `--escalate-after`).
@@ -129,21 +128,12 @@ def timeline(record: dict, now: datetime, escalate_after: int = ESCALATE_AFTER_D
         if event["kind"] == "taken_down":
             add(event["at"], "taken down", event["platform"], event["handle"], w(
                 "tl_taken_down", handle=event["handle"], platform=platform_name(event["platform"]),
-                why=_why(str(event["detail"].get("why")), lang), url=event["page_url"], file=event["evidence_file"]))
+                why=why_gone(event["detail"], lang), url=event["page_url"], file=event["evidence_file"]))
         else:
             said = came_back(event, lang)
             add(event["at"], "return", event["platform"], event["handle"], said[0].upper() + said[1:])
     order = {"account": 0, "sighting": 1, "report": 2, "taken down": 3, "return": 4}
     return sorted(entries, key=lambda e: (e["at"], order[e["kind"]]))
-
-
-def _why(why: str, lang: str) -> str:
-    """What said an account was gone (proxy/feeds/gone.py): a status or a field as it is, a
-    page's sentence quoted in the case file's words."""
-    before, _, after = PAGE_SAYS.partition("{}")
-    if why.startswith(before) and why.endswith(after):
-        return say("tl_page_says", lang, sentence=why[len(before):len(why) - len(after)])
-    return why
 
 
 def _days(start: str, end: str) -> int:

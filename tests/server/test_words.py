@@ -1,11 +1,12 @@
-"""server/words.py: names put into the report's sentences as each language writes them, and a return said
-in days."""
+"""server/words.py: names put into the report's sentences as each language writes them, a return said
+in days, and what said an account is gone said in the parent's language."""
 
 from __future__ import annotations
 
 import pytest
 
-from sentinelle.server.words import WORDS, came_back, vowel_sound, with_names
+from sentinelle.proxy.feeds.gone import PAGE_SAYS
+from sentinelle.server.words import WORDS, came_back, vowel_sound, why_gone, with_names
 
 
 @pytest.mark.parametrize(("name", "vowel"), [
@@ -42,3 +43,12 @@ def test_a_return_is_said_in_whole_days_in_both_languages(days, en, fr):
     back = {"handle": "alice.again", "detail": {"after": "fake.alice", "days": days}}
     assert came_back(back) == f"came back as @alice.again, {en} after @fake.alice was taken down"
     assert came_back(back, "fr") == f"revenu sous le nom @alice.again, {fr} après la suppression de @fake.alice"
+
+
+def test_what_said_an_account_is_gone_is_said_in_the_parent_s_language_around_the_network_s_words():
+    page = {"why": "Sorry, this page isn't available", "means": PAGE_SAYS}
+    assert why_gone(page) == "the page says “Sorry, this page isn't available”"
+    assert why_gone(page, "fr") == "la page indique « Sorry, this page isn't available »"
+    # A status, or a reason no words are known for (a newer Sentinelle's), as the network gave it.
+    assert why_gone({"why": "HTTP 404"}, "fr") == "HTTP 404"
+    assert why_gone({"why": "HTTP 410", "means": "gone_in_a_newer_sentinelle"}, "fr") == "HTTP 410"

@@ -1,6 +1,7 @@
-"""server/store/cases.py and its migration (schema.py, migration 12, `_add_cases`): alerts and
-accounts grouped into a case per child, reports kept, takedowns of reported accounts seen with
-their page, returns linked; a store of the previous schema comes up with its cases."""
+"""server/store/cases.py and its migrations (schema.py, migration 12, `_add_cases`; migration 15,
+`_what_said_gone`): alerts and accounts grouped into a case per child, reports kept, takedowns of
+reported accounts seen with their page, returns linked; a store of the previous schema comes up
+with its cases, and what said an account gone kept as the network said it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sentinelle.proxy.feeds.gone import Gone
+from sentinelle.proxy.feeds.gone import PAGE_SAYS, Gone
 from sentinelle.server.store import records, schema, sightings
 from sentinelle.server.store.cases import Cases
 from sentinelle.server.store.records import Store
@@ -162,5 +163,38 @@ def test_a_store_of_the_previous_schema_comes_up_with_a_case_per_child(data_dir,
         record = store.case_record(case_id)
         assert [r["ref"] for r in record["reports"]] == ["PV 2026/123"]
         assert [a["account"] for a in record["alerts"]] == ["fake.alice", "fake.alice.2"]
+    finally:
+        store.close()
+
+
+def test_a_store_of_the_previous_schema_keeps_what_said_an_account_gone_as_the_network_said_it(data_dir, monkeypatch):
+    # Today's store, stopped before the step, keeps takedowns as the Sentinelle before it did:
+    # a page's sentence inside an English one of its own.
+    monkeypatch.setattr(records, "migrate", lambda db: schema.migrate(db, until=schema._what_said_gone))
+    older = Store(data_dir)
+    try:
+        photo = enroll(older, 5, "Alice Martin")
+        for number, handle in enumerate(("fake.alice", "fake.alice.2"), 1):
+            older.record_sighting(post(photo["id"], handle, number))
+            older.record_report(handle)
+        older.record_takedown(replace(gone("fake.alice", 1), why="the page says “Sorry, this page isn't available”"))
+        older.record_takedown(gone("fake.alice.2", 2))
+    finally:
+        older.close()
+    monkeypatch.undo()
+    store = Store(data_dir)
+    try:
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+        events = store.case_record(store.cases_of("Alice Martin")[0]["id"])["events"]
+        assert [(e["handle"], e["detail"]) for e in events] == [
+            ("fake.alice", {"why": "Sorry, this page isn't available", "means": PAGE_SAYS}),
+            ("fake.alice.2", {"why": "HTTP 404"})]
+        with pytest.raises(Exception, match="account events are evidence: append-only"):
+            store._db.execute("UPDATE account_events SET detail = '{}'")
+        # Takedowns seen from now on are kept so.
+        store.record_sighting(post(photo["id"], "fake.alice.3", 3))
+        store.record_report("fake.alice.3")
+        page = replace(gone("fake.alice.3", 3), why="Sorry, this page isn't available", means=PAGE_SAYS)
+        assert store.record_takedown(page)["detail"] == {"why": "Sorry, this page isn't available", "means": PAGE_SAYS}
     finally:
         store.close()

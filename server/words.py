@@ -256,6 +256,9 @@ WORDS |= {
 # What said an account is gone (proxy/feeds/gone.py `Gone.means`), around the network's own words.
 WORDS |= {
     "gone_page_says": {"en": "the page says “{why}”", "fr": "la page indique « {why} »"},
+    "gone_no_such_account": {"en": "{why} (no such account)", "fr": "{why} (compte inexistant)"},
+    "gone_banned": {"en": "{why} (banned)", "fr": "{why} (compte banni)"},
+    "gone_suspended": {"en": "{why} (suspended)", "fr": "{why} (compte suspendu)"},
 }
 PLATFORM_NAMES = {"instagram": "Instagram", "facebook": "Facebook", "tiktok": "TikTok", "x": "X (Twitter)",
                    "snapchat": "Snapchat", "reddit": "Reddit", "pinterest": "Pinterest"}

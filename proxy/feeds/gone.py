@@ -152,11 +152,13 @@ _SENTENCES = {
     "facebook": ("This content isn't available right now", "This content isn’t available right now",
                  "Ce contenu n’est pas disponible pour le moment", "Ce contenu n'est pas disponible pour le moment"),
 }
+# What `why` means, when it needs words (`Gone.means`): the sentence on the page (the words quote
+# it), or a status or a field that says there is no such account, or that it was banned or suspended.
+PAGE_SAYS, NO_SUCH_ACCOUNT, BANNED, SUSPENDED = "gone_page_says", "gone_no_such_account", "gone_banned", "gone_suspended"
+MEANINGS = (PAGE_SAYS, NO_SUCH_ACCOUNT, BANNED, SUSPENDED)
 # TikTok's statusCode for a profile that does not exist, and for one that was banned
 # (webapp.user-detail in the page's __UNIVERSAL_DATA_FOR_REHYDRATION__, and /api/user/detail/).
-TIKTOK_GONE: dict[object, str] = {10202: "statusCode 10202 (no such account)", 10221: "statusCode 10221 (banned)"}
-# What `why` means when it is the sentence on the page: the words quote it.
-PAGE_SAYS = "gone_page_says"
+TIKTOK_GONE: dict[object, str] = {10202: NO_SUCH_ACCOUNT, 10221: BANNED}
 # What said an account is gone, as the network said it, and what it means (`Gone.means`).
 Reason = tuple[str, str | None]
 _TIKTOK_DATA = re.compile(rb'<script[^>]*id="__UNIVERSAL_DATA_FOR_REHYDRATION__"[^>]*>(.*?)</script>', re.S)
@@ -210,25 +212,25 @@ def _json_says(platform: str, doc: object) -> Reason | None:
     if platform == "instagram":
         # web_profile_info of an unknown account: {"data": {"user": null}, "status": "ok"}.
         if isinstance(data, dict) and "user" in data and data["user"] is None:
-            return "data.user is null", None
+            return "data.user is null", NO_SUCH_ACCOUNT
     elif platform == "x":
         # UserByScreenName: a suspended account is a UserUnavailable result with its reason;
         # one that does not exist (any more) is an empty `data` (gallery-dl `_user_by_screen_name`).
         result = data.get("user", {}).get("result") if isinstance(data, dict) and isinstance(data.get("user"), dict) else None
         if isinstance(result, dict) and result.get("__typename") == "UserUnavailable":
-            return f"UserUnavailable ({result.get('reason') or 'no reason given'})", None
+            return (f"UserUnavailable ({result['reason']})" if result.get("reason") else "UserUnavailable"), None
         if data == {} and not doc.get("errors"):
-            return "data is empty (no such account)", None
+            return "data is empty", NO_SUCH_ACCOUNT
     elif platform == "tiktok":
         return _tiktok_says(doc)
     # Reddit's about.json of a suspended account: {"kind": "t2", "data": {"name": …, "is_suspended": true}}.
     elif platform == "reddit" and doc.get("kind") == "t2" and isinstance(data, dict) and data.get("is_suspended") is True:
-        return "is_suspended", None
+        return "is_suspended", SUSPENDED
     return None
 
 
 def _tiktok_says(detail: object) -> Reason | None:
     if not isinstance(detail, dict) or (detail.get("userInfo") or {}).get("user"):
         return None
-    why = TIKTOK_GONE.get(detail.get("statusCode"))
-    return None if why is None else (why, None)
+    code = detail.get("statusCode")
+    return (f"statusCode {code}", TIKTOK_GONE[code]) if code in TIKTOK_GONE else None

@@ -344,8 +344,17 @@ def _add_patrol(db: sqlite_utils.Database) -> None:
     db.table("patrol").create_index(["platform", "started_at"])
 
 
-# How an older Sentinelle kept a page's sentence as what said an account was gone.
+# How an older Sentinelle kept what said an account was gone: a page's sentence inside an English
+# one, a status or a field with its meaning in English words → (why, means).
 _OLD_PAGE_SAYS = re.compile(r"the page says “(.*)”", re.S)
+_OLD_REASONS: dict[str, tuple[str, str | None]] = {
+    "statusCode 10202 (no such account)": ("statusCode 10202", "gone_no_such_account"),
+    "statusCode 10221 (banned)": ("statusCode 10221", "gone_banned"),
+    "data is empty (no such account)": ("data is empty", "gone_no_such_account"),
+    "data.user is null": ("data.user is null", "gone_no_such_account"),
+    "is_suspended": ("is_suspended", "gone_suspended"),
+    "UserUnavailable (no reason given)": ("UserUnavailable", None),
+}
 
 
 def _what_said_gone(db: sqlite_utils.Database) -> None:
@@ -353,14 +362,19 @@ def _what_said_gone(db: sqlite_utils.Database) -> None:
     (`why`), with what it means as a key of Sentinelle's words (`means`, server/words.py), so that
     the case file says it in the parent's language without reading it back out of English: a
     page's sentence, which an older Sentinelle kept inside its own ("the page says “…”"), is
-    kept alone. Rewritten from each takedown's detail; the append-only guard of account events
-    is lifted for this step alone, and put back."""
+    kept alone; a status or a field loses the English words an older Sentinelle put beside it
+    ("statusCode 10202 (no such account)"). Rewritten from each takedown's detail; the
+    append-only guard of account events is lifted for this step alone, and put back."""
     _not_append_only(db, "account_events")
     for row_id, detail in db.execute("SELECT id, detail FROM account_events WHERE kind = 'taken_down'").fetchall():
         said = json.loads(detail or "{}")
-        if isinstance(said.get("why"), str) and (page := _OLD_PAGE_SAYS.fullmatch(said["why"])):
-            said |= {"why": page[1], "means": "gone_page_says"}
-            db.execute("UPDATE account_events SET detail = ? WHERE id = ?", [json.dumps(said, ensure_ascii=False), row_id])
+        old = said.get("why")
+        page = _OLD_PAGE_SAYS.fullmatch(old) if isinstance(old, str) else None
+        if page is None and (not isinstance(old, str) or old not in _OLD_REASONS):
+            continue  # a status ("HTTP 404"), or X's own reason: kept as it is
+        why, means = (page[1], "gone_page_says") if page else _OLD_REASONS[old]
+        said |= {"why": why} | ({"means": means} if means else {})
+        db.execute("UPDATE account_events SET detail = ? WHERE id = ?", [json.dumps(said, ensure_ascii=False), row_id])
     _append_only(db, "account_events")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sentinelle.proxy.feeds.gone import PAGE_SAYS
+from sentinelle.proxy.feeds.gone import MEANINGS, NO_SUCH_ACCOUNT, PAGE_SAYS
 from sentinelle.server.words import WORDS, came_back, vowel_sound, why_gone, with_names
 
 
@@ -49,6 +49,15 @@ def test_what_said_an_account_is_gone_is_said_in_the_parent_s_language_around_th
     page = {"why": "Sorry, this page isn't available", "means": PAGE_SAYS}
     assert why_gone(page) == "the page says “Sorry, this page isn't available”"
     assert why_gone(page, "fr") == "la page indique « Sorry, this page isn't available »"
+    tiktok = {"why": "statusCode 10202", "means": NO_SUCH_ACCOUNT}
+    assert (why_gone(tiktok), why_gone(tiktok, "fr")) == ("statusCode 10202 (no such account)",
+                                                          "statusCode 10202 (compte inexistant)")
     # A status, or a reason no words are known for (a newer Sentinelle's), as the network gave it.
     assert why_gone({"why": "HTTP 404"}, "fr") == "HTTP 404"
     assert why_gone({"why": "HTTP 410", "means": "gone_in_a_newer_sentinelle"}, "fr") == "HTTP 410"
+
+
+@pytest.mark.parametrize("means", MEANINGS)
+def test_every_meaning_a_network_s_answer_can_have_has_words_in_both_languages(means):
+    assert set(WORDS[means]) == {"en", "fr"}
+    assert all("{why}" in words for words in WORDS[means].values())

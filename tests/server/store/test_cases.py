@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sentinelle.proxy.feeds.gone import PAGE_SAYS, Gone
+from sentinelle.proxy.feeds.gone import BANNED, NO_SUCH_ACCOUNT, PAGE_SAYS, Gone
 from sentinelle.server.store import records, schema, sightings
 from sentinelle.server.store.cases import Cases
 from sentinelle.server.store.records import Store
@@ -169,16 +169,18 @@ def test_a_store_of_the_previous_schema_comes_up_with_a_case_per_child(data_dir,
 
 def test_a_store_of_the_previous_schema_keeps_what_said_an_account_gone_as_the_network_said_it(data_dir, monkeypatch):
     # Today's store, stopped before the step, keeps takedowns as the Sentinelle before it did:
-    # a page's sentence inside an English one of its own.
+    # a page's sentence inside an English one of its own, a status with English words beside it.
     monkeypatch.setattr(records, "migrate", lambda db: schema.migrate(db, until=schema._what_said_gone))
     older = Store(data_dir)
     try:
         photo = enroll(older, 5, "Alice Martin")
-        for number, handle in enumerate(("fake.alice", "fake.alice.2"), 1):
+        said = {"fake.alice": "the page says “Sorry, this page isn't available”", "fake.alice.2": "HTTP 404",
+                "fake.alice.3": "statusCode 10202 (no such account)", "fake.alice.4": "statusCode 10221 (banned)",
+                "fake.alice.5": "UserUnavailable (no reason given)", "fake.alice.6": "UserUnavailable (Suspended)"}
+        for number, (handle, why) in enumerate(said.items(), 1):
             older.record_sighting(post(photo["id"], handle, number))
             older.record_report(handle)
-        older.record_takedown(replace(gone("fake.alice", 1), why="the page says “Sorry, this page isn't available”"))
-        older.record_takedown(gone("fake.alice.2", 2))
+            older.record_takedown(replace(gone(handle, number), why=why))
     finally:
         older.close()
     monkeypatch.undo()
@@ -188,13 +190,17 @@ def test_a_store_of_the_previous_schema_keeps_what_said_an_account_gone_as_the_n
         events = store.case_record(store.cases_of("Alice Martin")[0]["id"])["events"]
         assert [(e["handle"], e["detail"]) for e in events] == [
             ("fake.alice", {"why": "Sorry, this page isn't available", "means": PAGE_SAYS}),
-            ("fake.alice.2", {"why": "HTTP 404"})]
+            ("fake.alice.2", {"why": "HTTP 404"}),
+            ("fake.alice.3", {"why": "statusCode 10202", "means": NO_SUCH_ACCOUNT}),
+            ("fake.alice.4", {"why": "statusCode 10221", "means": BANNED}),
+            ("fake.alice.5", {"why": "UserUnavailable"}),
+            ("fake.alice.6", {"why": "UserUnavailable (Suspended)"})]
         with pytest.raises(Exception, match="account events are evidence: append-only"):
             store._db.execute("UPDATE account_events SET detail = '{}'")
         # Takedowns seen from now on are kept so.
-        store.record_sighting(post(photo["id"], "fake.alice.3", 3))
-        store.record_report("fake.alice.3")
-        page = replace(gone("fake.alice.3", 3), why="Sorry, this page isn't available", means=PAGE_SAYS)
+        store.record_sighting(post(photo["id"], "fake.alice.7", 7))
+        store.record_report("fake.alice.7")
+        page = replace(gone("fake.alice.7", 7), why="Sorry, this page isn't available", means=PAGE_SAYS)
         assert store.record_takedown(page)["detail"] == {"why": "Sorry, this page isn't available", "means": PAGE_SAYS}
     finally:
         store.close()

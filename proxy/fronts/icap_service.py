@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import hmac
 import ipaddress
 import logging
@@ -244,12 +245,15 @@ class IcapService:
                 url = icap.request_url(http_request)
                 platform = platform_of(icap.url_host(url), self._extra_domains)
         # The answer for the profile of an account the parent reported is read whatever its
-        # status (a 404 is what a takedown looks like), as the mitmproxy front reads it.
-        profile = platform is not None and response is not None and self._watch.wants_profile(platform, url)
+        # status (a 404 is what a takedown looks like), as the mitmproxy front reads it: given
+        # its body, once read. None for any other response.
+        profile = None
+        if platform is not None and response is not None and self._watch.wants_profile(platform, url):
+            profile = functools.partial(self._read_profile, platform, url, response)
         if not request.has_body:
             self._no_content(writer, "no body")
-            if profile:
-                self._read_profile(platform, url, response, b"")
+            if profile is not None:
+                profile(b"")
             return
         if res_hdr is None:  # a body with no head to hand it back under
             raise icap.IcapError(400, "a RESPMOD with a body needs its response's head (res-hdr)")
@@ -257,7 +261,7 @@ class IcapService:
         ieof = await _read_chunks(reader, body.add) if request.preview is not None else False
         if platform is not None and response is not None:
             kind = triage(response.status, response.header("content-type", "") or "", bytes(body.data[:16]))
-        if kind is None and not profile:
+        if kind is None and profile is None:
             if request.preview is not None:
                 self._no_content(writer, "of no interest")
             elif request.allows_204:  # no preview (squid.conf says so): the whole body comes, unread
@@ -267,7 +271,7 @@ class IcapService:
                 await self._echo(writer, res_hdr, body, reader, keep=False)
             return
         # A kind or a profile is found only in a response head (res-hdr) for a platform's URL, above.
-        assert res_hdr is not None and platform is not None and response is not None
+        assert platform is not None and response is not None
         body.limit = self._watch.max_image_bytes if kind == IMAGE else MAX_FEED_BYTES
         if request.preview is not None and ieof:
             self._no_content(writer, "whole in preview")
@@ -280,8 +284,8 @@ class IcapService:
             if request.preview is not None:
                 writer.write(icap.CONTINUE)
             await self._echo(writer, res_hdr, body, reader, keep=True)
-        if profile:
-            self._read_profile(platform, url, response, bytes(body.data))
+        if profile is not None:
+            profile(bytes(body.data))
         if kind is not None:
             self._hand_over(kind, platform, url, http_request, response, body)
 
@@ -307,8 +311,7 @@ class IcapService:
         await _read_chunks(reader, send)
         writer.write(icap.LAST_CHUNK)
 
-    def _read_profile(self, platform: str | None, url: str, response: icap.HttpHead | None, body: bytes) -> None:
-        assert platform is not None and response is not None  # a profile is found only for a platform's response
+    def _read_profile(self, platform: str, url: str, response: icap.HttpHead, body: bytes) -> None:
         self._watch.read_profile(platform, url, response.status, response.header("content-type", "") or "",
                                  body, _coding(response))
 
@@ -324,7 +327,6 @@ class IcapService:
             seen = Response(url=url, host=icap.url_host(url), page_url=page, headers=response.headers, body=raw)
             # An image over the limit was kept only up to it, plus a byte: refused, and counted, as too large.
             self._watch.take_image(seen, platform, raw)
-
 
     def describe(self, kept: Response, platform: str, seen_at: float) -> Seen:
         """What the watch keeps of an image while it is checked (the front's part of the watch)."""

@@ -1,6 +1,6 @@
 """Sentinelle's words for a parent, in English and French, keyed by what they are for: what the
 case file's report and timeline say (server/casefile/), the platforms' names a message gives
-(server/notify/news.py), how the run's log says a return (server/alerts/recorder.py); and
+(server/notify/news.py), how the run's log says a takedown and a return (server/alerts/recorder.py); and
 `with_names`, which puts names into them as each language writes them."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 # Which of server's concerns each may import (besides itself and server's top-level
-# modules: config, contact, settings, version, watch_counts, extension_files). The arrows point
+# modules: config, contact, settings, version, watch_counts, extension_files, words). The arrows point
 # one way: cli → run → api → notify → casefile → alerts → store; setup stands beside them.
 MAY_IMPORT = {
     "store": set(),

@@ -6,7 +6,7 @@
 
 import { Api } from "./api.js";
 import { platformName, t, tn } from "./i18n.js";
-import { explain, fromTemplate, localize, twoClicks } from "./page.js";
+import { explain, fromTemplate, localize, say, twoClicks } from "./page.js";
 import { PLATFORMS } from "./platforms.js";
 
 const $ = (id) => document.getElementById(id);
@@ -23,7 +23,7 @@ export function setUpChildren(photosChanged) {
   $("child-form").addEventListener("reset", (event) => {
     event.preventDefault(); // emptied here, one row for an account left ready
     fill({ name: "", aliases: [], handles: [] });
-    say("", "info");
+    say("child-status", "", "info");
     $("child-name").focus();
   });
   $("child-handle-add").addEventListener("click", () => {
@@ -70,10 +70,10 @@ function fromForm() {
 async function save() {
   const child = fromForm();
   if (!child.name) {
-    say(t("childNameMissing"), "error");
+    say("child-status", t("childNameMissing"), "error");
     return;
   }
-  say(t("statusSaving"), "info");
+  say("child-status", t("statusSaving"), "info");
   try {
     const api = await Api.fromStorage();
     const saved = await api.setChild(child);
@@ -83,11 +83,11 @@ async function save() {
     const chosen = saved.was ? t("childRenamed", [saved.was, saved.name])
       : saved.name !== child.name ? t("childMeant", [child.name, saved.name]) : null;
     const alone = saved.name.split(/\s+/).length < 2;
-    say([chosen, t("childSaved", saved.name), alone && t("childFirstNameOnly")].filter(Boolean).join(" "),
-        alone ? "info" : "ok");
+    const said = [chosen, t("childSaved", saved.name), alone && t("childFirstNameOnly")].filter(Boolean).join(" ");
+    say("child-status", said, alone ? "info" : "ok");
     await listChildren(api);
   } catch (error) {
-    say(explain(error), "error");
+    say("child-status", explain(error), "error");
   }
 }
 
@@ -129,7 +129,7 @@ function childItem(child) {
   item.querySelector(".child-photos").textContent = tn("childPhotos", child.photos);
   item.querySelector(".child-edit").addEventListener("click", () => {
     fill(child);
-    say("", "info");
+    say("child-status", "", "info");
     $("child-name").focus();
   });
   // The first click also says what removing her does.
@@ -137,7 +137,7 @@ function childItem(child) {
     const api = await Api.fromStorage();
     const removed = await api.removeChild(child.id);
     if (Number($("child-form").dataset.childId) === child.id) fill({ name: "", aliases: [], handles: [] });
-    say(t("childRemoved", removed.name), "ok");
+    say("child-status", t("childRemoved", removed.name), "ok");
     await Promise.all([listChildren(api), hooks.photosChanged(api)]);
   }, {
     ask: () => {
@@ -145,12 +145,7 @@ function childItem(child) {
       what.textContent = tn("childRemoveWhat", child.photos);
       what.hidden = false;
     },
-    failed: (error) => say(explain(error), "error"),
+    failed: (error) => say("child-status", explain(error), "error"),
   });
   return item;
-}
-
-function say(message, tone) {
-  $("child-status").textContent = message;
-  $("child-status").dataset.tone = tone;
 }

@@ -34,12 +34,15 @@ class Gone:
 
     platform: str
     handle: str
-    why: str  # what said so: "HTTP 404", a field, or the sentence on the page
+    why: str  # what said so, as the network said it: "HTTP 404", a field, or the sentence on the page
     url: str
     status: int
     content_type: str
     body: bytes  # the answer as received (decoded), at most KEEP_BYTES
     seen_at: datetime | None = None  # stamped by the watch when the answer reached it
+    # How a parent is told `why`: a key of Sentinelle's words (server/words.py), which puts
+    # `why` in a sentence of her language; None: `why` is shown as it is ("HTTP 404").
+    means: str | None = None
 
 
 # -- which account a request asks about -------------------------------------------------
@@ -149,11 +152,15 @@ _SENTENCES = {
     "facebook": ("This content isn't available right now", "This content isn’t available right now",
                  "Ce contenu n’est pas disponible pour le moment", "Ce contenu n'est pas disponible pour le moment"),
 }
+# What `why` means, when it needs words (`Gone.means`): the sentence on the page (the words quote
+# it), or a status or a field that says there is no such account, or that it was banned or suspended.
+PAGE_SAYS, NO_SUCH_ACCOUNT, BANNED, SUSPENDED = "gone_page_says", "gone_no_such_account", "gone_banned", "gone_suspended"
+MEANINGS = (PAGE_SAYS, NO_SUCH_ACCOUNT, BANNED, SUSPENDED)
 # TikTok's statusCode for a profile that does not exist, and for one that was banned
 # (webapp.user-detail in the page's __UNIVERSAL_DATA_FOR_REHYDRATION__, and /api/user/detail/).
-TIKTOK_GONE: dict[object, str] = {10202: "statusCode 10202 (no such account)", 10221: "statusCode 10221 (banned)"}
-# How `why` quotes a page's sentence (the case file says it in its own language).
-PAGE_SAYS = "the page says “{}”"
+TIKTOK_GONE: dict[object, str] = {10202: NO_SUCH_ACCOUNT, 10221: BANNED}
+# What said an account is gone, as the network said it, and what it means (`Gone.means`).
+Reason = tuple[str, str | None]
 _TIKTOK_DATA = re.compile(rb'<script[^>]*id="__UNIVERSAL_DATA_FOR_REHYDRATION__"[^>]*>(.*?)</script>', re.S)
 
 
@@ -164,19 +171,20 @@ def account_gone(platform: str, url: str, status: int, content_type: str, body: 
     handle = profile_of(platform, url)
     if handle is None:
         return None
-    why = _why(platform, status, content_type, body)
-    if why is None:
+    found = _why(platform, status, content_type, body)
+    if found is None:
         return None
+    why, means = found
     return Gone(platform=platform, handle=handle, why=why, url=url, status=status,
-                content_type=content_type, body=body[:KEEP_BYTES])
+                content_type=content_type, body=body[:KEEP_BYTES], means=means)
 
 
-def _why(platform: str, status: int, content_type: str, body: bytes) -> str | None:
+def _why(platform: str, status: int, content_type: str, body: bytes) -> Reason | None:
     # Every network answers a profile that does not exist (any more) with 404 on its pages and
     # its profile calls; 410 is "gone" in so many words. Other statuses (401, 403, 429, 5xx)
     # say nothing of the account.
     if status in (404, 410):
-        return f"HTTP {status}"
+        return f"HTTP {status}", None
     if status != 200:
         return None
     head = body[:READ_BYTES]
@@ -187,7 +195,7 @@ def _why(platform: str, status: int, content_type: str, body: bytes) -> str | No
         detail = scope.get("__DEFAULT_SCOPE__", {}).get("webapp.user-detail") if isinstance(scope, dict) else None
         return _tiktok_says(detail)
     text = head.decode("utf-8", "replace")
-    return next((PAGE_SAYS.format(s) for s in _SENTENCES.get(platform, ()) if s in text), None)
+    return next(((s, PAGE_SAYS) for s in _SENTENCES.get(platform, ()) if s in text), None)
 
 
 def _json(data: bytes) -> object:
@@ -197,31 +205,32 @@ def _json(data: bytes) -> object:
         return None
 
 
-def _json_says(platform: str, doc: object) -> str | None:
+def _json_says(platform: str, doc: object) -> Reason | None:
     if not isinstance(doc, dict):
         return None
     data = doc.get("data")
     if platform == "instagram":
         # web_profile_info of an unknown account: {"data": {"user": null}, "status": "ok"}.
         if isinstance(data, dict) and "user" in data and data["user"] is None:
-            return "data.user is null"
+            return "data.user is null", NO_SUCH_ACCOUNT
     elif platform == "x":
         # UserByScreenName: a suspended account is a UserUnavailable result with its reason;
         # one that does not exist (any more) is an empty `data` (gallery-dl `_user_by_screen_name`).
         result = data.get("user", {}).get("result") if isinstance(data, dict) and isinstance(data.get("user"), dict) else None
         if isinstance(result, dict) and result.get("__typename") == "UserUnavailable":
-            return f"UserUnavailable ({result.get('reason') or 'no reason given'})"
+            return (f"UserUnavailable ({result['reason']})" if result.get("reason") else "UserUnavailable"), None
         if data == {} and not doc.get("errors"):
-            return "data is empty (no such account)"
+            return "data is empty", NO_SUCH_ACCOUNT
     elif platform == "tiktok":
         return _tiktok_says(doc)
     # Reddit's about.json of a suspended account: {"kind": "t2", "data": {"name": …, "is_suspended": true}}.
     elif platform == "reddit" and doc.get("kind") == "t2" and isinstance(data, dict) and data.get("is_suspended") is True:
-        return "is_suspended"
+        return "is_suspended", SUSPENDED
     return None
 
 
-def _tiktok_says(detail: object) -> str | None:
+def _tiktok_says(detail: object) -> Reason | None:
     if not isinstance(detail, dict) or (detail.get("userInfo") or {}).get("user"):
         return None
-    return TIKTOK_GONE.get(detail.get("statusCode"))
+    code = detail.get("statusCode")
+    return (f"statusCode {code}", TIKTOK_GONE[code]) if code in TIKTOK_GONE else None

@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import hmac
 import ipaddress
 import logging
@@ -43,6 +44,7 @@ from typing import Any
 
 from sentinelle.proxy.feeds.attribution import MAX_FEED_BYTES
 from sentinelle.proxy.fronts import icap
+from sentinelle.proxy.fronts.icap_reading import Body, drop, read_chunks, read_line
 from sentinelle.proxy.fronts.sighting import evidence_headers
 from sentinelle.proxy.fronts.watch import FEED, IMAGE, Seen, Watch, page_from, triage
 from sentinelle.proxy.hosts import platform_of
@@ -64,8 +66,6 @@ HEAD_SECONDS = 10.0
 # connection to a service (server_idle_pconn_timeout, a minute), so that Squid closes it first
 # and never sends a request on a connection this side is closing.
 IDLE_SECONDS = 120.0
-# A body is read this much at a time at most, whatever size its chunks announce (up to 4 GiB).
-SLICE_BYTES = 64 * 1024
 # Bytes written in an echo before waiting for Squid to take them.
 ECHO_HIGH_WATER = 256 * 1024
 # The peers served when no other is allowed: this machine's Squid.
@@ -200,7 +200,7 @@ class IcapService:
         except (asyncio.IncompleteReadError, TimeoutError):
             return None
         async with self._head_time():
-            return first + await _read_line(reader, b"\r\n\r\n", 413)
+            return first + await read_line(reader, b"\r\n\r\n", 413)
 
     @contextlib.asynccontextmanager
     async def _head_time(self):
@@ -244,44 +244,47 @@ class IcapService:
                 url = icap.request_url(http_request)
                 platform = platform_of(icap.url_host(url), self._extra_domains)
         # The answer for the profile of an account the parent reported is read whatever its
-        # status (a 404 is what a takedown looks like), as the mitmproxy front reads it.
-        profile = platform is not None and response is not None and self._watch.wants_profile(platform, url)
+        # status (a 404 is what a takedown looks like), as the mitmproxy front reads it: given
+        # its body, once read. None for any other response.
+        profile = None
+        if platform is not None and response is not None and self._watch.wants_profile(platform, url):
+            profile = functools.partial(self._read_profile, platform, url, response)
         if not request.has_body:
             self._no_content(writer, "no body")
-            if profile:
-                self._read_profile(platform, url, response, b"")
+            if profile is not None:
+                profile(b"")
             return
         if res_hdr is None:  # a body with no head to hand it back under
             raise icap.IcapError(400, "a RESPMOD with a body needs its response's head (res-hdr)")
-        body = _Body(MAX_FEED_BYTES)
-        ieof = await _read_chunks(reader, body.add) if request.preview is not None else False
+        body = Body(MAX_FEED_BYTES)
+        ieof = await read_chunks(reader, body.add) if request.preview is not None else False
         if platform is not None and response is not None:
             kind = triage(response.status, response.header("content-type", "") or "", bytes(body.data[:16]))
-        if kind is None and not profile:
+        if kind is None and profile is None:
             if request.preview is not None:
                 self._no_content(writer, "of no interest")
             elif request.allows_204:  # no preview (squid.conf says so): the whole body comes, unread
-                await _read_chunks(reader, _drop)
+                await read_chunks(reader, drop)
                 self._no_content(writer, "of no interest")
             else:
                 await self._echo(writer, res_hdr, body, reader, keep=False)
             return
         # A kind or a profile is found only in a response head (res-hdr) for a platform's URL, above.
-        assert res_hdr is not None and platform is not None and response is not None
+        assert platform is not None and response is not None
         body.limit = self._watch.max_image_bytes if kind == IMAGE else MAX_FEED_BYTES
         if request.preview is not None and ieof:
             self._no_content(writer, "whole in preview")
         elif request.allows_204:
             if request.preview is not None:
                 writer.write(icap.CONTINUE)
-            await _read_chunks(reader, body.add)
+            await read_chunks(reader, body.add)
             self._no_content(writer, "after the body")
         else:
             if request.preview is not None:
                 writer.write(icap.CONTINUE)
             await self._echo(writer, res_hdr, body, reader, keep=True)
-        if profile:
-            self._read_profile(platform, url, response, bytes(body.data))
+        if profile is not None:
+            profile(bytes(body.data))
         if kind is not None:
             self._hand_over(kind, platform, url, http_request, response, body)
 
@@ -289,7 +292,7 @@ class IcapService:
         self.answers[f"204 {why}"] += 1
         writer.write(icap.no_content(self._istag))
 
-    async def _echo(self, writer: asyncio.StreamWriter, res_hdr: bytes, body: _Body,
+    async def _echo(self, writer: asyncio.StreamWriter, res_hdr: bytes, body: Body,
                     reader: asyncio.StreamReader, *, keep: bool) -> None:
         """Give the response back unchanged: its head, what came of the body, then the rest as it comes."""
         self.answers["echo"] += 1
@@ -304,16 +307,15 @@ class IcapService:
             if writer.transport.get_write_buffer_size() > ECHO_HIGH_WATER:
                 await writer.drain()
 
-        await _read_chunks(reader, send)
+        await read_chunks(reader, send)
         writer.write(icap.LAST_CHUNK)
 
-    def _read_profile(self, platform: str | None, url: str, response: icap.HttpHead | None, body: bytes) -> None:
-        assert platform is not None and response is not None  # a profile is found only for a platform's response
+    def _read_profile(self, platform: str, url: str, response: icap.HttpHead, body: bytes) -> None:
         self._watch.read_profile(platform, url, response.status, response.header("content-type", "") or "",
                                  body, _coding(response))
 
     def _hand_over(self, kind: str, platform: str, url: str, http_request: icap.HttpHead | None,
-                   response: icap.HttpHead, body: _Body) -> None:
+                   response: icap.HttpHead, body: Body) -> None:
         raw = bytes(body.data)
         if kind == FEED:
             if body.over:
@@ -324,7 +326,6 @@ class IcapService:
             seen = Response(url=url, host=icap.url_host(url), page_url=page, headers=response.headers, body=raw)
             # An image over the limit was kept only up to it, plus a byte: refused, and counted, as too large.
             self._watch.take_image(seen, platform, raw)
-
 
     def describe(self, kept: Response, platform: str, seen_at: float) -> Seen:
         """What the watch keeps of an image while it is checked (the front's part of the watch)."""
@@ -338,59 +339,6 @@ class IcapService:
 
 def _coding(response: icap.HttpHead) -> str:
     return response.header("content-encoding", "identity") or "identity"
-
-
-class _Body:
-    """A body as it comes, kept up to `limit` bytes and one more (which says it was larger)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.data = bytearray()
-        self.over = False
-
-    def add(self, data: bytes) -> None:
-        room = self.limit + 1 - len(self.data)
-        if room > 0:
-            self.data += data[:room]
-        if len(self.data) > self.limit:
-            self.over = True
-
-
-def _drop(data: bytes) -> None:
-    pass
-
-
-async def _read_chunks(reader: asyncio.StreamReader, sink) -> bool:
-    """Read chunks up to the last one, giving each to `sink` (a function, or a coroutine
-    function) in slices of SLICE_BYTES at most; whether the last chunk said ieof."""
-    while True:
-        size, ieof = icap.parse_chunk_line(await _read_line(reader))
-        if size == 0:
-            trailers = 0
-            while (line := await _read_line(reader)) != b"\r\n":  # trailer lines, until the empty one
-                trailers += len(line)
-                if trailers > icap.MAX_HEAD_BYTES:
-                    raise icap.IcapError(413, "trailers too large")
-            return ieof
-        while size:
-            data = await reader.read(min(size, SLICE_BYTES))
-            if not data:
-                raise asyncio.IncompleteReadError(b"", size)
-            size -= len(data)
-            result = sink(data)
-            if asyncio.iscoroutine(result):
-                await result
-        if await reader.readexactly(2) != b"\r\n":
-            raise icap.IcapError(400, "a chunk does not end with CRLF")
-
-
-async def _read_line(reader: asyncio.StreamReader, end: bytes = b"\r\n", too_long: int = 400) -> bytes:
-    """Up to and with `end`; IcapError(`too_long`) past the reader's limit (MAX_HEAD_BYTES and a bit)."""
-    try:
-        return await reader.readuntil(end)
-    except asyncio.LimitOverrunError:
-        raise icap.IcapError(too_long, f"a {'head' if too_long == 413 else 'line'} longer than "
-                                       f"{icap.MAX_HEAD_BYTES // 1024} KB") from None
 
 
 def peer_networks(allow: Sequence[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:

@@ -23,14 +23,6 @@ MAX_QUEUED = 100
 TAKEDOWN, RETURN = "takedown", "return"
 
 
-def came_back(event: dict) -> str:
-    """What a return says to a parent: "came back as @y, 2 days after @x was taken down"."""
-    detail = event["detail"]
-    days = detail.get("days") or 0
-    after = "less than a day" if days < 1 else "1 day" if round(days) == 1 else f"{round(days)} days"
-    return f"came back as @{event['handle']}, {after} after @{detail['after']} was taken down"
-
-
 class Events:
     """A fan-out of events to subscribers' queues, on one event loop."""
 

@@ -23,9 +23,10 @@ from sentinelle.proxy.feeds.attribution import AccountNamed
 from sentinelle.proxy.feeds.gone import Gone
 from sentinelle.proxy.feeds.lookalikes import Lookalike
 from sentinelle.proxy.fronts.sighting import Sighting
-from sentinelle.server.alerts.events import RETURN, TAKEDOWN, Events, came_back
+from sentinelle.server.alerts.events import RETURN, TAKEDOWN, Events
 from sentinelle.server.store.door import StoreDoor
 from sentinelle.server.store.records import Store
+from sentinelle.server.words import came_back, why_gone
 
 logger = logging.getLogger("sentinelle")
 T = TypeVar("T")
@@ -179,7 +180,7 @@ class AlertRecorder:
         if event is not None:  # else not reported, or known to be gone already
             self._events.publish(TAKEDOWN, event)
             logger.warning("Sentinelle: @%s, which you reported, is gone from %s (%s) — kept in its case",
-                           event["handle"], event["platform"], event["detail"]["why"])
+                           event["handle"], event["platform"], why_gone(event["detail"]))
 
     async def _publish_return(self, platform: str, handle: str) -> None:
         """A new account noted as a return (server/store/cases.py): said as such."""

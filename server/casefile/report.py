@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from sentinelle.server.casefile.layout import Case, evidence_path
 from sentinelle.server.casefile.outline import Outline
 from sentinelle.server.casefile.timeline import ESCALATE_AFTER_DAYS, accounts, channel_name, reports, timeline
-from sentinelle.server.casefile.words import PLATFORM_NAMES, looks_like, say
+from sentinelle.server.words import PLATFORM_NAMES, looks_like, say
 
 
 def web_link(url: str | None) -> str | None:

@@ -1,6 +1,6 @@
 """A case's timeline: every account, sighting, report, takedown and return, in order, in UTC and
 in the parent's local time; the accounts of the case one by one; and how long each report has
-gone unanswered. Its sentences are the case file's words (server/casefile/words.py), in English
+gone unanswered. Its sentences are the case file's words (server/words.py), in English
 or French.
 
 Pure: made from what the store keeps of a case (`Store.case_record`), at a given moment. Read by
@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
 
-from sentinelle.proxy.feeds.gone import PAGE_SAYS
-from sentinelle.server.casefile.words import PLATFORM_NAMES, WORDS, looks_like, say
+from sentinelle.server.words import PLATFORM_NAMES, WORDS, came_back, in_days, looks_like, say, why_gone
 
 # After this many days without an answer, a report's next steps are the country's channels
 # (the parent can choose another number: `--escalate-after`).
@@ -27,14 +26,6 @@ def channel_name(channel: str, lang: str = "en") -> str:
     """Where a report went, with the word that leads to it: "to Pharos", "à Pharos"."""
     key = f"ch_{channel}"
     return say(key, lang) if key in WORDS else say("ch_other", lang) + f" ({channel})"
-
-
-def came_back(event: dict, lang: str = "en") -> str:
-    """What a return says: "came back as @y, 2 days after @x was taken down"."""
-    detail = event["detail"]
-    days = detail.get("days") or 0
-    return say("tl_came_back", lang, handle=event["handle"], before=detail["after"],
-               after=_in_days(0 if days < 1 else round(days), lang))
 
 
 def accounts(record: dict, lang: str = "en") -> list[dict]:
@@ -126,9 +117,9 @@ def timeline(record: dict, now: datetime, escalate_after: int = ESCALATE_AFTER_D
                 alert=str(alert["id"]), sha=s["evidence_sha256"][:12]))
     for report in reports(record, now, escalate_after):
         if report["answered"]:
-            state = w("tl_answered", days=_in_days(report["days"], lang))
+            state = w("tl_answered", days=in_days(report["days"], lang))
         else:
-            state = w("tl_unanswered", days=_in_days(report["days"], lang)) + (w("tl_escalate") if report["escalate"] else "")
+            state = w("tl_unanswered", days=in_days(report["days"], lang)) + (w("tl_escalate") if report["escalate"] else "")
         add(report["reported_on"], "report", report["platform"], report.get("handle"), w(
             "tl_report", target=f"@{report['handle']}" if report.get("handle") else f"{w('alert')} #{report['alert_id']}",
             channel=channel_name(report["channel"], lang), state=state,
@@ -137,7 +128,7 @@ def timeline(record: dict, now: datetime, escalate_after: int = ESCALATE_AFTER_D
         if event["kind"] == "taken_down":
             add(event["at"], "taken down", event["platform"], event["handle"], w(
                 "tl_taken_down", handle=event["handle"], platform=platform_name(event["platform"]),
-                why=_why(str(event["detail"].get("why")), lang), url=event["page_url"], file=event["evidence_file"]))
+                why=why_gone(event["detail"], lang), url=event["page_url"], file=event["evidence_file"]))
         else:
             said = came_back(event, lang)
             add(event["at"], "return", event["platform"], event["handle"], said[0].upper() + said[1:])
@@ -145,21 +136,8 @@ def timeline(record: dict, now: datetime, escalate_after: int = ESCALATE_AFTER_D
     return sorted(entries, key=lambda e: (e["at"], order[e["kind"]]))
 
 
-def _why(why: str, lang: str) -> str:
-    """What said an account was gone (proxy/feeds/gone.py): a status or a field as it is, a
-    page's sentence quoted in the case file's words."""
-    before, _, after = PAGE_SAYS.partition("{}")
-    if why.startswith(before) and why.endswith(after):
-        return say("tl_page_says", lang, sentence=why[len(before):len(why) - len(after)])
-    return why
-
-
 def _days(start: str, end: str) -> int:
     return max(0, (datetime.fromisoformat(end) - datetime.fromisoformat(start)).days)
-
-
-def _in_days(days: int, lang: str) -> str:
-    return say("tl_under_a_day" if days < 1 else "tl_one_day" if days == 1 else "tl_days", lang, count=str(days))
 
 
 def _utc(at: str) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sentinelle.proxy.hosts import OTHER_PLATFORM
-from sentinelle.server.casefile.words import PLATFORM_NAMES
+from sentinelle.server.words import PLATFORM_NAMES
 
 AT_ONCE, DIGEST = "at once", "digest"
 # Accounts named in one sentence, at most (details on): the rest are counted.

@@ -182,7 +182,7 @@ class Cases:
                 write_atomically(self.evidence_dir / name, gone.body, prefix=".incoming-")
             event_id = inserted(self._db.table("account_events").insert({
                 "case_id": row[0], "platform": gone.platform, "handle": row[1], "kind": TAKEN_DOWN,
-                "at": seen_at, "detail": json.dumps({"why": gone.why}, ensure_ascii=False),
+                "at": seen_at, "detail": json.dumps({"why": gone.why} | ({"means": gone.means} if gone.means else {}), ensure_ascii=False),
                 "page_url": gone.url, "http_status": gone.status, "content_type": gone.content_type,
                 "evidence_sha256": sha256, "evidence_file": name,
             }))

@@ -8,6 +8,7 @@ a test can stop before a given step (`migrate(db, until=step)`) to make an older
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -149,8 +150,7 @@ def _platform_image_keys(db: sqlite_utils.Database) -> None:
     The key is derived from the address kept in each row, never evidence itself: the
     append-only guard of sightings is lifted for this step alone, and put back.
     """
-    for event in ("update", "delete"):
-        db.execute(f"DROP TRIGGER IF EXISTS sightings_append_only_{event}")
+    _not_append_only(db, "sightings")
     for table in ("alerts", "sightings"):
         for row_id, url in db.execute(f"SELECT id, image_url FROM {table}").fetchall():
             db.execute(f"UPDATE {table} SET image_key = ? WHERE id = ?", [image_key(url or ""), row_id])
@@ -167,12 +167,19 @@ def _add_first_poster(db: sqlite_utils.Database) -> None:
         db.table("sightings").add_column(column, str)
 
 
-def _append_only(db: sqlite_utils.Database) -> None:
+def _append_only(db: sqlite_utils.Database, table: str = "sightings") -> None:
+    what = table.replace("_", " ")
     for event in ("UPDATE", "DELETE"):
         db.execute(
-            f"CREATE TRIGGER sightings_append_only_{event.lower()} BEFORE {event} ON sightings"
-            " BEGIN SELECT RAISE(ABORT, 'sightings are evidence: append-only'); END"
+            f"CREATE TRIGGER {table}_append_only_{event.lower()} BEFORE {event} ON {table}"
+            f" BEGIN SELECT RAISE(ABORT, '{what} are evidence: append-only'); END"
         )
+
+
+def _not_append_only(db: sqlite_utils.Database, table: str) -> None:
+    """Lift `table`'s append-only guard, for a step that rewrites what an older Sentinelle kept."""
+    for event in ("update", "delete"):
+        db.execute(f"DROP TRIGGER IF EXISTS {table}_append_only_{event}")
 
 
 def _add_child_names(db: sqlite_utils.Database) -> None:
@@ -288,11 +295,7 @@ def _add_cases(db: sqlite_utils.Database) -> None:
         pk="id", not_null={"case_id", "platform", "handle", "kind", "at"},
     )
     db.table("account_events").create_index(["case_id"])
-    for event in ("UPDATE", "DELETE"):
-        db.execute(
-            f"CREATE TRIGGER account_events_append_only_{event.lower()} BEFORE {event} ON account_events"
-            " BEGIN SELECT RAISE(ABORT, 'account events are evidence: append-only'); END"
-        )
+    _append_only(db, "account_events")
     children = {row[0] for table in ("alerts", "watchlist")
                 for row in db.execute(f"SELECT DISTINCT child FROM {table}")}
     for child in sorted(children, key=lambda c: (c is None, c or "")):
@@ -341,9 +344,44 @@ def _add_patrol(db: sqlite_utils.Database) -> None:
     db.table("patrol").create_index(["platform", "started_at"])
 
 
+# How an older Sentinelle kept what said an account was gone: a page's sentence inside an English
+# one, a status or a field with its meaning in English words → (why, means).
+_OLD_PAGE_SAYS = re.compile(r"the page says “(.*)”", re.S)
+_OLD_REASONS: dict[str, tuple[str, str | None]] = {
+    "statusCode 10202 (no such account)": ("statusCode 10202", "gone_no_such_account"),
+    "statusCode 10221 (banned)": ("statusCode 10221", "gone_banned"),
+    "data is empty (no such account)": ("data is empty", "gone_no_such_account"),
+    "data.user is null": ("data.user is null", "gone_no_such_account"),
+    "is_suspended": ("is_suspended", "gone_suspended"),
+    "UserUnavailable (no reason given)": ("UserUnavailable", None),
+}
+
+
+def _what_said_gone(db: sqlite_utils.Database) -> None:
+    """What said a reported account is gone (proxy/feeds/gone.py) is kept as the network said it
+    (`why`), with what it means as a key of Sentinelle's words (`means`, server/words.py), so that
+    the case file says it in the parent's language without reading it back out of English: a
+    page's sentence, which an older Sentinelle kept inside its own ("the page says “…”"), is
+    kept alone; a status or a field loses the English words an older Sentinelle put beside it
+    ("statusCode 10202 (no such account)"). Rewritten from each takedown's detail; the
+    append-only guard of account events is lifted for this step alone, and put back."""
+    _not_append_only(db, "account_events")
+    for row_id, detail in db.execute("SELECT id, detail FROM account_events WHERE kind = 'taken_down'").fetchall():
+        said = json.loads(detail or "{}")
+        old = said.get("why")
+        page = _OLD_PAGE_SAYS.fullmatch(old) if isinstance(old, str) else None
+        if page is None and (not isinstance(old, str) or old not in _OLD_REASONS):
+            continue  # a status ("HTTP 404"), or X's own reason: kept as it is
+        why, means = (page[1], "gone_page_says") if page else _OLD_REASONS[old]
+        said |= {"why": why} | ({"means": means} if means else {})
+        db.execute("UPDATE account_events SET detail = ? WHERE id = ?", [json.dumps(said, ensure_ascii=False), row_id])
+    _append_only(db, "account_events")
+
+
 MIGRATIONS = [_create_v1, _add_attribution, _add_local_features, _add_region, _platform_image_keys,
               _add_first_poster, _add_child_names, _add_impersonation, _add_avatar_views,
-              _one_child_one_name, _one_image_key, _add_account_ids_and_stories, _add_cases, _add_notify, _add_patrol]
+              _one_child_one_name, _one_image_key, _add_account_ids_and_stories, _add_cases, _add_notify, _add_patrol,
+              _what_said_gone]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

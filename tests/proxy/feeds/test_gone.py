@@ -9,29 +9,38 @@ from urllib.parse import quote
 
 import pytest
 
-from sentinelle.proxy.feeds.gone import KEEP_BYTES, account_gone, profile_of
+from sentinelle.proxy.feeds.gone import (
+    BANNED,
+    KEEP_BYTES,
+    NO_SUCH_ACCOUNT,
+    PAGE_SAYS,
+    SUSPENDED,
+    account_gone,
+    profile_of,
+)
 
 GONE = Path(__file__).parents[2] / "fixtures" / "gone"
 FEEDS = Path(__file__).parents[2] / "fixtures" / "feeds"
 X_CALL = ("https://x.com/i/api/graphql/abc/UserByScreenName?variables="
           + quote(json.dumps({"screen_name": "alice_fake", "withSafetyModeUserFields": True})))
 
-# (platform, address asked, content type, fixture) → the account, and what said it is gone.
+# (platform, address asked, content type, fixture) → the account, what said it is gone, and what
+# that means (a key of server/words.py) when it needs words.
 ANSWERS = [
     ("instagram", "https://www.instagram.com/alice.fake/", "text/html; charset=utf-8",
-     "instagram_profile_gone.html", "the page says “Sorry, this page isn't available”"),
+     "instagram_profile_gone.html", ("Sorry, this page isn't available", PAGE_SAYS)),
     ("instagram", "https://www.instagram.com/api/v1/users/web_profile_info/?username=alice.fake",
-     "application/json; charset=utf-8", "instagram_web_profile_info_gone.json", "data.user is null"),
-    ("x", X_CALL, "application/json", "x_user_by_screen_name_suspended.json", "UserUnavailable (Suspended)"),
-    ("x", X_CALL, "application/json", "x_user_by_screen_name_missing.json", "data is empty (no such account)"),
+     "application/json; charset=utf-8", "instagram_web_profile_info_gone.json", ("data.user is null", NO_SUCH_ACCOUNT)),
+    ("x", X_CALL, "application/json", "x_user_by_screen_name_suspended.json", ("UserUnavailable (Suspended)", None)),
+    ("x", X_CALL, "application/json", "x_user_by_screen_name_missing.json", ("data is empty", NO_SUCH_ACCOUNT)),
     ("tiktok", "https://www.tiktok.com/@alice.fake", "text/html", "tiktok_user_page_gone.html",
-     "statusCode 10221 (banned)"),
+     ("statusCode 10221", BANNED)),
     ("tiktok", "https://www.tiktok.com/api/user/detail/?uniqueId=alice.fake&secUid=", "application/json",
-     "tiktok_user_detail_gone.json", "statusCode 10202 (no such account)"),
+     "tiktok_user_detail_gone.json", ("statusCode 10202", NO_SUCH_ACCOUNT)),
     ("reddit", "https://www.reddit.com/user/alice_fake/about.json", "application/json; charset=UTF-8",
-     "reddit_about_suspended.json", "is_suspended"),
+     "reddit_about_suspended.json", ("is_suspended", SUSPENDED)),
     ("facebook", "https://www.facebook.com/alice.fake", "text/html; charset=utf-8",
-     "facebook_profile_gone.html", "the page says “This content isn't available right now”"),
+     "facebook_profile_gone.html", ("This content isn't available right now", PAGE_SAYS)),
 ]
 
 
@@ -41,8 +50,14 @@ def test_each_network_s_answer_for_a_gone_account_is_read(platform, url, content
     body = (GONE / fixture).read_bytes()
     gone = account_gone(platform, url, 200, content_type, body)
     assert gone is not None
-    assert (gone.platform, gone.why, gone.url, gone.status) == (platform, why, url, 200)
+    assert (gone.platform, (gone.why, gone.means), gone.url, gone.status) == (platform, why, url, 200)
     assert gone.handle in ("alice.fake", "alice_fake") and gone.body == body
+
+
+def test_an_x_account_unavailable_for_no_reason_given_says_only_so():
+    body = json.dumps({"data": {"user": {"result": {"__typename": "UserUnavailable"}}}}).encode()
+    gone = account_gone("x", X_CALL, 200, "application/json", body)
+    assert gone is not None and (gone.why, gone.means) == ("UserUnavailable", None)
 
 
 def test_every_fixture_is_read():
@@ -61,7 +76,7 @@ def test_every_fixture_is_read():
 @pytest.mark.parametrize("status", [404, 410])
 def test_a_profile_answered_not_found_is_gone(platform, url, status):
     gone = account_gone(platform, url, status, "text/html", b"<html>Not found</html>")
-    assert gone is not None and (gone.handle, gone.why) == ("alice_fake", f"HTTP {status}")
+    assert gone is not None and (gone.handle, gone.why, gone.means) == ("alice_fake", f"HTTP {status}", None)
 
 
 @pytest.mark.parametrize("status", [401, 403, 429, 500, 502, 302])

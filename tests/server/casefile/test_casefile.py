@@ -23,10 +23,10 @@ from PIL import Image
 from sentinelle.proxy.engine.matcher import Match
 from sentinelle.server.casefile import case as casefile
 from sentinelle.server.casefile import glyphs, pictures
-from sentinelle.server.casefile.words import WORDS
 from sentinelle.server.cli.main import cli
 from sentinelle.server.extension_files import extension_file
 from sentinelle.server.store.records import Store
+from sentinelle.server.words import WORDS
 from tests.conftest import kodak, square_crop_copy
 from tests.server.api.conftest import AUTH, api  # noqa: F401 (a fixture)
 from tests.server.store.test_store import enroll, sighting

@@ -22,10 +22,11 @@ def record(**changes) -> dict:
             "events": []} | changes
 
 
-def taken_down(why: str = "HTTP 404") -> dict:
-    """@fake.alice taken down three days on, `why` being what the network answered."""
+def taken_down(why: str = "HTTP 404", means: str | None = None) -> dict:
+    """@fake.alice taken down three days on, `why` being what the network answered (and `means`
+    what that means, a key of server/words.py)."""
     return {"id": 1, "platform": "instagram", "handle": "fake.alice", "kind": "taken_down",
-            "at": "2026-11-28T08:00:00.000+00:00", "detail": {"why": why},
+            "at": "2026-11-28T08:00:00.000+00:00", "detail": {"why": why} | ({"means": means} if means else {}),
             "page_url": "https://www.instagram.com/fake.alice/", "evidence_file": "cd.html"}
 
 
@@ -62,7 +63,7 @@ def test_a_report_goes_unanswered_until_a_takedown_after_it_and_escalates_after_
 
 
 def test_the_timeline_is_said_in_french_with_the_page_s_own_sentence_quoted():
-    done = record(events=[taken_down("the page says “Sorry, this page isn't available”"), BACK])
+    done = record(events=[taken_down("Sorry, this page isn't available", "gone_page_says"), BACK])
     said = [e["text"] for e in timeline(done, datetime(2026, 12, 5, tzinfo=UTC), lang="fr")]
     assert said[0] == ("@fake.alice (Alice Martin) sur Instagram vu pour la première fois ; montre 1 de ses photos : "
                        "beach.jpg ; lui ressemble : son identifiant ressemble au nom complet d'Alice Martin ; vu pour "

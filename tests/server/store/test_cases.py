@@ -1,15 +1,18 @@
-"""server/store/cases.py and its migration (schema.py, migration 12, `_add_cases`): alerts and
-accounts grouped into a case per child, reports kept, takedowns of reported accounts seen with
-their page, returns linked; a store of the previous schema comes up with its cases."""
+"""server/store/cases.py and its migrations (schema.py, migration 12, `_add_cases`; migration 15,
+`_what_said_gone`): alerts and accounts grouped into a case per child, reports kept, takedowns of
+reported accounts seen with their page, returns linked; a store of the previous schema comes up
+with its cases, and what said an account gone kept as the network said it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sentinelle.proxy.feeds.gone import Gone
+from sentinelle.proxy.feeds.gone import BANNED, NO_SUCH_ACCOUNT, PAGE_SAYS, Gone
 from sentinelle.server.store import records, schema, sightings
 from sentinelle.server.store.cases import Cases
 from sentinelle.server.store.records import Store
@@ -134,25 +137,42 @@ def test_no_takedown_no_return(store):
     assert store.return_of("instagram", "alice.again") is None
 
 
+@contextmanager
+def before(data_dir, monkeypatch, step) -> Iterator[Store]:
+    """Today's store in `data_dir` stopped before migration `step`: it writes what the caller
+    writes as the Sentinelle before that step did (with the caller's other patches)."""
+    monkeypatch.setattr(records, "migrate", lambda db: schema.migrate(db, until=step))
+    older = Store(data_dir)
+    try:
+        yield older
+    finally:
+        older.close()
+
+
+@contextmanager
+def opened_as_today(data_dir, monkeypatch) -> Iterator[Store]:
+    """The store an older Sentinelle left in `data_dir`, opened as today's Sentinelle opens it."""
+    monkeypatch.undo()
+    store = Store(data_dir)
+    try:
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+        yield store
+    finally:
+        store.close()
+
+
 def test_a_store_of_the_previous_schema_comes_up_with_a_case_per_child(data_dir, monkeypatch):
     # Today's store, stopped before the cases and without its one call into them, writes alerts
     # and the watch list as the Sentinelle before this one did; then it is opened as it is now.
-    monkeypatch.setattr(records, "migrate", lambda db: schema.migrate(db, until=schema._add_cases))
     monkeypatch.setattr(Cases, "_join_case", lambda *args: None)
     monkeypatch.setattr(sightings, "_ALERTS_SQL", sightings._ALERTS_SQL.replace(", case_id", ""))
-    older = Store(data_dir)
-    try:
+    with before(data_dir, monkeypatch, schema._add_cases) as older:
         alice, lea = enroll(older, 5, "Alice Martin"), enroll(older, 6, "Léa")
         older.record_sighting(post(alice["id"], "fake.alice", 1))
         older.record_sighting(post(lea["id"], "someone", 2))
         older.record_lookalike(lookalike("alice.martin.2014"))
         assert "cases" not in older._db.table_names()
-    finally:
-        older.close()
-    monkeypatch.undo()
-    store = Store(data_dir)
-    try:
-        assert store._db.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+    with opened_as_today(data_dir, monkeypatch) as store:
         assert [(c["child"], c["alerts"], c["watched"]) for c in store.cases()] == [("Alice Martin", 1, 1), ("Léa", 1, 0)]
         # The upgraded case takes reports, and its next alerts join it.
         store.record_report("fake.alice", "police", "PV 2026/123")
@@ -162,5 +182,33 @@ def test_a_store_of_the_previous_schema_comes_up_with_a_case_per_child(data_dir,
         record = store.case_record(case_id)
         assert [r["ref"] for r in record["reports"]] == ["PV 2026/123"]
         assert [a["account"] for a in record["alerts"]] == ["fake.alice", "fake.alice.2"]
-    finally:
-        store.close()
+
+
+def test_a_store_of_the_previous_schema_keeps_what_said_an_account_gone_as_the_network_said_it(data_dir, monkeypatch):
+    # Today's store, stopped before the step, keeps takedowns as the Sentinelle before it did:
+    # a page's sentence inside an English one of its own, a status with English words beside it.
+    with before(data_dir, monkeypatch, schema._what_said_gone) as older:
+        photo = enroll(older, 5, "Alice Martin")
+        said = {"fake.alice": "the page says “Sorry, this page isn't available”", "fake.alice.2": "HTTP 404",
+                "fake.alice.3": "statusCode 10202 (no such account)", "fake.alice.4": "statusCode 10221 (banned)",
+                "fake.alice.5": "UserUnavailable (no reason given)", "fake.alice.6": "UserUnavailable (Suspended)"}
+        for number, (handle, why) in enumerate(said.items(), 1):
+            older.record_sighting(post(photo["id"], handle, number))
+            older.record_report(handle)
+            older.record_takedown(replace(gone(handle, number), why=why))
+    with opened_as_today(data_dir, monkeypatch) as store:
+        events = store.case_record(store.cases_of("Alice Martin")[0]["id"])["events"]
+        assert [(e["handle"], e["detail"]) for e in events] == [
+            ("fake.alice", {"why": "Sorry, this page isn't available", "means": PAGE_SAYS}),
+            ("fake.alice.2", {"why": "HTTP 404"}),
+            ("fake.alice.3", {"why": "statusCode 10202", "means": NO_SUCH_ACCOUNT}),
+            ("fake.alice.4", {"why": "statusCode 10221", "means": BANNED}),
+            ("fake.alice.5", {"why": "UserUnavailable"}),
+            ("fake.alice.6", {"why": "UserUnavailable (Suspended)"})]
+        with pytest.raises(Exception, match="account events are evidence: append-only"):
+            store._db.execute("UPDATE account_events SET detail = '{}'")
+        # Takedowns seen from now on are kept so.
+        store.record_sighting(post(photo["id"], "fake.alice.7", 7))
+        store.record_report("fake.alice.7")
+        page = replace(gone("fake.alice.7", 7), why="Sorry, this page isn't available", means=PAGE_SAYS)
+        assert store.record_takedown(page)["detail"] == {"why": "Sorry, this page isn't available", "means": PAGE_SAYS}

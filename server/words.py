@@ -1,5 +1,7 @@
-"""The case file's words, in English and French: what the report says, keyed by what it is
-for; and `with_names`, which puts names into them as each language writes them."""
+"""Sentinelle's words for a parent, in English and French, keyed by what they are for: what the
+case file's report and timeline say (server/casefile/), the platforms' names a message gives
+(server/notify/news.py), how the run's log says a takedown and a return (server/alerts/recorder.py); and
+`with_names`, which puts names into them as each language writes them."""
 
 from __future__ import annotations
 
@@ -48,6 +50,27 @@ def looks_like(found: dict, lang: str) -> str:
     field = say(field, lang) if field in WORDS else field
     what = say(what, lang, child=child) if what in WORDS else f"{what} ({child})"
     return say("resemblance", lang, field=field, what=what)
+
+
+def why_gone(detail: dict, lang: str = "en") -> str:
+    """What said an account was gone (proxy/feeds/gone.py), from its takedown's detail: the
+    network's words in a sentence of `lang` when they need one (a page's sentence quoted), else
+    as the network said them ("HTTP 404")."""
+    why, means = str(detail.get("why")), detail.get("means")
+    return say(means, lang, why=why) if means in WORDS else why
+
+
+def came_back(event: dict, lang: str = "en") -> str:
+    """What a return (server/store/cases.py) says: "came back as @y, 2 days after @x was taken down"."""
+    detail = event["detail"]
+    days = detail.get("days") or 0
+    return say("tl_came_back", lang, handle=event["handle"], before=detail["after"],
+               after=in_days(0 if days < 1 else round(days), lang))
+
+
+def in_days(days: int, lang: str) -> str:
+    """A whole number of days: "less than a day", "1 day", "3 days"."""
+    return say("tl_under_a_day" if days < 1 else "tl_one_day" if days == 1 else "tl_days", lang, count=str(days))
 
 
 WORDS = {
@@ -216,7 +239,6 @@ WORDS |= {
     "tl_escalate": {"en": " — time to escalate", "fr": " — il est temps d'aller plus loin"},
     "tl_taken_down": {"en": "@{handle} taken down: {platform} answered {why} for {url} (page kept: evidence/{file})",
                       "fr": "@{handle} supprimé : {platform} a répondu {why} pour {url} (page conservée : evidence/{file})"},
-    "tl_page_says": {"en": "the page says “{sentence}”", "fr": "la page indique « {sentence} »"},
     "tl_came_back": {"en": "came back as @{handle}, {after} after @{before} was taken down",
                      "fr": "revenu sous le nom @{handle}, {after} après la suppression de @{before}"},
     "tl_under_a_day": {"en": "less than a day", "fr": "moins d'un jour"},
@@ -230,6 +252,13 @@ WORDS |= {
     "ch_3018": {"en": "to 3018", "fr": "au 3018"},
     "ch_ncmec": {"en": "to NCMEC", "fr": "au NCMEC"},
     "ch_other": {"en": "to another channel", "fr": "à un autre service"},
+}
+# What said an account is gone (proxy/feeds/gone.py `Gone.means`), around the network's own words.
+WORDS |= {
+    "gone_page_says": {"en": "the page says “{why}”", "fr": "la page indique « {why} »"},
+    "gone_no_such_account": {"en": "{why} (no such account)", "fr": "{why} (compte inexistant)"},
+    "gone_banned": {"en": "{why} (banned)", "fr": "{why} (compte banni)"},
+    "gone_suspended": {"en": "{why} (suspended)", "fr": "{why} (compte suspendu)"},
 }
 PLATFORM_NAMES = {"instagram": "Instagram", "facebook": "Facebook", "tiktok": "TikTok", "x": "X (Twitter)",
                    "snapchat": "Snapchat", "reddit": "Reddit", "pinterest": "Pinterest"}

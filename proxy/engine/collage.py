@@ -57,9 +57,15 @@ TRIM = 0.02
 Box = tuple[int, int, int, int]  # left, top, right, bottom
 
 
-def tiles(gray: np.ndarray) -> list[Box]:
+def tiles(gray: np.ndarray, photo: Box | None = None) -> list[Box]:
     """The photos a collage is made of, on `gray`'s scale: the tiles of a grid, or the two photos of
-    a side-by-side; none for an ordinary photograph."""
+    a side-by-side; none for an ordinary photograph.
+
+    `photo`: the box of the photo inside a flat frame, when the picture has one (a screenshot's UI,
+    a caption bar, a story's blurred background: `proxy.engine.frame`). A side-by-side's seam is
+    looked for inside it alone: the photo's own edge against the frame runs the whole way across
+    too, but it is where one photograph meets the UI, not another photograph (every screenshot
+    split there, paying for two more looks)."""
     height, width = gray.shape
     step = max(1, -(-min(height, width) // SEARCH_SIDE))
     small = np.ascontiguousarray(gray[::step, ::step], dtype=np.uint8)
@@ -71,11 +77,18 @@ def tiles(gray: np.ndarray) -> list[Box]:
         columns, rows = _grid_seams(across, n), _grid_seams(down, n)
         grid_scores = [s for _, s in columns + rows]
         if min(grid_scores) >= GRID_EACH and float(np.mean(grid_scores)) >= GRID_MEAN:
-            return _cells([x for x, _ in columns], [y for y, _ in rows], small.shape, step)
+            return _cells([x for x, _ in columns], [y for y, _ in rows], (0, 0, small.shape[1], small.shape[0]), step)
+    bounds = (0, 0, small.shape[1], small.shape[0])
+    if photo is not None:
+        bounds = (photo[0] // step, photo[1] // step, -(-photo[2] // step), -(-photo[3] // step))
+        inside = np.ascontiguousarray(small[bounds[1] : bounds[3], bounds[0] : bounds[2]])
+        if min(inside.shape) < 32:
+            return []
+        across, down = _seam_scores(inside), _seam_scores(np.ascontiguousarray(inside.T))
     for scores, vertical in ((across, True), (down, False)):
         low, high = round(len(scores) * PAIR_MARGIN), round(len(scores) * (1 - PAIR_MARGIN))
         if high > low and (best := low + int(np.argmax(scores[low:high]))) and scores[best] >= PAIR:
-            return _cells([best] if vertical else [], [] if vertical else [best], small.shape, step)
+            return _cells([best] if vertical else [], [] if vertical else [best], bounds, step)
     return []
 
 
@@ -124,10 +137,12 @@ def _grid_seams(scores: np.ndarray, n: int) -> list[tuple[int, float]]:
     return found
 
 
-def _cells(columns: list[int], rows: list[int], shape: tuple[int, int], step: int) -> list[Box]:
-    """The boxes between the cuts (on the full picture's scale), each trimmed by TRIM."""
-    height, width = shape
-    xs, ys = [0, *columns, width], [0, *rows, height]
+def _cells(columns: list[int], rows: list[int], bounds: Box, step: int) -> list[Box]:
+    """The boxes between the cuts (given from `bounds`' left and top) within `bounds`, on the full
+    picture's scale (`step` times the searched picture's), each trimmed by TRIM."""
+    origin_x, origin_y, right_end, bottom_end = bounds
+    xs = [origin_x, *(origin_x + x for x in columns), right_end]
+    ys = [origin_y, *(origin_y + y for y in rows), bottom_end]
     boxes = []
     for top, bottom in zip(ys[:-1], ys[1:]):
         for left, right in zip(xs[:-1], xs[1:]):

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.transforms import INSIDE, at_both_sizes, grid, side_by_side, strangers
+from benchmarks.transforms import INSIDE, at_both_sizes, grid, phone_screenshot, side_by_side, strangers
 from sentinelle.proxy.engine import collage
-from sentinelle.proxy.engine.fingerprint import enrollment_views, fingerprint
+from sentinelle.proxy.engine.fingerprint import enrollment_views, fingerprint, framed_box
 from sentinelle.proxy.engine.matcher import Matcher
 
 KODAK = Path(__file__).parents[2] / "fixtures" / "kodak"
@@ -74,6 +74,32 @@ def test_a_side_by_side_is_two_photos_split_where_they_meet():
     meet = round(kodak("kodim01.jpg").width * made.height / kodak("kodim01.jpg").height)
     assert boxes[0][2] <= meet + 2 <= boxes[1][0] + 4
     assert boxes[0][2] > 0.9 * meet and boxes[1][0] < meet + 0.1 * (made.width - meet)
+
+
+@pytest.mark.parametrize("name", ALL_PHOTOS)
+def test_a_screenshot_of_a_photo_is_no_side_by_side(name):
+    # The photo's edges against a feed's bars run the whole width: looked at alone, the screenshot
+    # splits there; inside its frame, the photo is an ordinary one (fingerprint() pays for no parts).
+    shot = grey(phone_screenshot(kodak(name), dark=name < "kodim12"))
+    framed = framed_box(shot)
+    assert framed is not None
+    assert collage.tiles(shot, framed) == []
+
+
+def test_a_screenshot_of_a_side_by_side_is_split_inside_its_frame():
+    with strangers([kodak(name) for name in STRANGERS]):
+        made = side_by_side(kodak("kodim01.jpg"), first=True, width=1080)
+    shot = grey(phone_screenshot(made))
+    framed = framed_box(shot)
+    assert framed is not None
+    boxes = collage.tiles(shot, framed)
+    assert len(boxes) == 2
+    # Both halves lie inside the photo, one either side of where they meet.
+    first_width = kodak("kodim01.jpg").width * made.height / kodak("kodim01.jpg").height  # in the side-by-side
+    meet = framed[0] + first_width * (framed[2] - framed[0]) / made.width
+    for left, top, right, bottom in boxes:
+        assert framed[0] - 2 <= left and right <= framed[2] + 2 and framed[1] - 2 <= top and bottom <= framed[3] + 2
+    assert boxes[0][2] <= meet + 4 <= boxes[1][0] + 8
 
 
 @pytest.mark.parametrize("name", PROTECTED)

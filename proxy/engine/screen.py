@@ -34,8 +34,16 @@ import numpy as np
 from sentinelle.proxy.engine import keypoints
 from sentinelle.proxy.engine.keypoints import cv2  # OpenCV, loaded the way proxy.engine.keypoints explains
 
-# Keypoint matches (one to one, ratio test) a candidate needs before a homography is tried.
-MIN_MATCHES = 24
+# Keypoint matches (one to one, ratio test) a candidate needs before a homography is tried on
+# the seen image's keypoints; with fewer, but at least MIN_MATCHES, it gets a second look.
+HOMOGRAPHY_MATCHES = 24
+MIN_MATCHES = 12
+# The second look: a screen photographed soft keeps few corners strong enough for the keypoints
+# every image gets (keypoints.SEEN_FAST_THRESHOLD), and the homography they give places the
+# outline a few pixels off. The candidate already voted for and matched in part, the seen picture's
+# corners are taken again, as many and as faint as a protected photo's (FINER_FEATURES at
+# keypoints.ENROL_FAST_THRESHOLD), and the whole check is made again on them.
+FINER_FEATURES = 600
 MIN_INLIERS = 20
 # A match agrees with the homography when it lands within this many pixels of its twin (on the
 # protected photo's LOCAL_SIDE picture): looser than the similarity's, for a softened photo.
@@ -96,9 +104,20 @@ class ScreenVerification:
 def verify_screen(seen: keypoints.Features, enrolled: keypoints.Features, picture: np.ndarray) -> ScreenVerification:
     """How `seen` (whose working picture, at the scale of its keypoints, is `picture`) lines up with
     the protected photo `enrolled` under a homography, and whether that is a copy bounded by its
-    outline (see the module's docstring)."""
+    outline (see the module's docstring); looked at again with finer corners (FINER_FEATURES) when
+    the seen image's own fall short."""
+    found = _homography(seen, enrolled, picture, HOMOGRAPHY_MATCHES)
+    if found.is_copy():
+        return found
+    finer = keypoints.extract(picture, FINER_FEATURES, keypoints.ENROL_FAST_THRESHOLD)
+    again = _homography(finer, enrolled, picture, MIN_INLIERS)
+    return again if again.is_copy() or again.inliers > found.inliers else found
+
+
+def _homography(seen: keypoints.Features, enrolled: keypoints.Features, picture: np.ndarray, least: int) -> ScreenVerification:
+    """`verify_screen`'s checks on one set of the seen picture's keypoints, tried when they make at least `least` matches."""
     query, train = keypoints.matches(seen, enrolled)
-    if len(query) < MIN_INLIERS:
+    if len(query) < max(least, MIN_INLIERS):
         return ScreenVerification(len(query))
     homography, mask = cv2.findHomography(seen.points[query].astype(np.float64), enrolled.points[train].astype(np.float64),
                                           cv2.RANSAC, REPROJECTION_PX, maxIters=2000, confidence=0.995)

@@ -203,9 +203,9 @@ def fingerprint(data: bytes) -> Fingerprint:
     if avatar.is_profile_sized(full_width, full_height):
         seen_avatar = keypoints.pack(avatar.seen_features(gray))
         seen_avatar_mirror = keypoints.pack(avatar.seen_features(gray, mirror=True))
-    parts = _parts(data, gray, full_width, full_height)
+    box = framed_box(gray)
+    parts = _parts(data, gray, full_width, full_height, box)
     zoom = partial(zoomed, data, gray, extracted.width / gray.shape[1], full_width, full_height)
-    box = _framed_box(gray)
     framed = None if box is None else _part(gray, box, full_width / img.width, full_height / img.height)
     return Fingerprint(phash=_phash(img), local=features, framed=framed, box=whole_box, parts=parts, picture=picture,
                        avatar=seen_avatar, avatar_mirror=seen_avatar_mirror, zoom=zoom)
@@ -230,10 +230,12 @@ def _part(gray: np.ndarray, box: tuple[int, int, int, int], scale_x: float, scal
     )
 
 
-def _parts(data: bytes, gray: np.ndarray, full_width: int, full_height: int) -> tuple[Fingerprint, ...]:
+def _parts(data: bytes, gray: np.ndarray, full_width: int, full_height: int,
+           framed: tuple[int, int, int, int] | None) -> tuple[Fingerprint, ...]:
     """The photos of a collage, each fingerprinted at about PART_SIDE on its short side (decoded
-    again, finer, if need be); none for an ordinary image."""
-    boxes = collage.tiles(gray)
+    again, finer, if need be); none for an ordinary image. `framed`: the photo's box inside the
+    image's frame, if it has one (`collage.tiles`)."""
+    boxes = collage.tiles(gray, framed)
     if not boxes:
         return ()
     return _fingerprinted(data, gray, full_width, full_height, boxes)
@@ -311,7 +313,7 @@ def with_local_features(fp: Fingerprint, view: Image.Image) -> Fingerprint:
     return Fingerprint(phash=fp.phash, local=keypoints.pack(keypoints.extract(view, keypoints.ENROL_FEATURES)))
 
 
-def _framed_box(gray: np.ndarray) -> tuple[int, int, int, int] | None:
+def framed_box(gray: np.ndarray) -> tuple[int, int, int, int] | None:
     """The photo's box inside a framed image, on `gray`'s scale, found on a reduced copy."""
     step = max(1, min(gray.shape) // FRAME_SEARCH_SIDE)
     box = photo_box(gray[::step, ::step])

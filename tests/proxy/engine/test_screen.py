@@ -85,9 +85,46 @@ def test_her_photos_on_screens_are_found_and_strangers_raise_no_alert():
             for transform in made:
                 alerts += matcher.match(fingerprint(transform.apply(kodak(stranger)))) is not None
     assert alerts == 0
-    # Measured: 19 of 24 (the soft view from above, whose top corners move in by 9 %, is the one
-    # missed most: 3 of 8).
-    assert found >= 0.7 * len(PROTECTED) * len(made)
+    # Measured: 24 of 24 (19 before the second look and the fairer outline: the soft view from
+    # above, whose top corners move in by 9 %, was the one missed most).
+    assert found >= 0.95 * len(PROTECTED) * len(made)
+
+
+def test_a_soft_screen_is_found_on_a_second_look_with_finer_corners(monkeypatch):
+    def found() -> int:
+        return sum(
+            (match := protect((KODAK / name).read_bytes()).match(fingerprint(transform.apply(kodak(name))))) is not None
+            and match.photo_id == 1
+            for name in PROTECTED for transform in at_both_sizes(SCREEN))
+    with_it = found()
+    # The second look made with the corners every image gets: no second look.
+    monkeypatch.setattr(screen, "FINER_FEATURES", keypoints.SEEN_FEATURES)
+    monkeypatch.setattr(screen, "FINER_FAST_THRESHOLD", keypoints.SEEN_FAST_THRESHOLD)
+    # Measured: 24 against 21.
+    assert with_it > found()
+
+
+def drawn_screen(dark_side: bool, surround: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A photo (a wall's) on a flat dark surround, or running on past its outline; its left strip dark
+    and flat if `dark_side`; and the photo's corners."""
+    texture = np.asarray(kodak("kodim13.jpg").convert("L").resize((480, 360)))
+    picture = np.full((360, 480), 8, np.uint8) if surround else texture.copy()
+    picture[60:300, 60:420] = texture[60:300, 60:420]
+    if dark_side:
+        picture[60:300, 60:90] = 10 if surround else texture[60:300, 60:90]
+    return picture, np.array([(60, 60), (420, 60), (420, 300), (60, 300)], np.float64)
+
+
+def test_a_dark_side_on_a_dark_surround_tells_nothing_and_the_other_sides_bound_the_photo():
+    picture, corners = drawn_screen(dark_side=False, surround=True)
+    assert screen.outline(picture, corners, lenient=True) == (4, 4)
+    picture, corners = drawn_screen(dark_side=True, surround=True)
+    assert screen.outline(picture, corners, lenient=True) == (3, 3)
+    # Strictly (matcher._runs_on_past's question), the dark side is seen, and no edge.
+    assert screen.outline(picture, corners) == (4, 3)
+    # The same outline where the scene runs on past it: seen, and no edge.
+    picture, corners = drawn_screen(dark_side=True, surround=False)
+    assert screen.outline(picture, corners) == (4, 0)
 
 
 FROM_THE_SIDE = ((0.1, 0.05), (-0.03, 0.1), (-0.03, -0.1), (0.1, -0.05))

@@ -77,6 +77,26 @@ async def test_a_photo_enrolled_meanwhile_is_watched_after_the_next_refresh(stor
         door.close()
 
 
+
+async def test_a_photo_enrolled_by_another_process_is_watched_as_soon_as_it_wrote_the_index(store, data_dir):
+    enrol(store, 5)
+    keep_index(store, data_dir)
+    door = StoreDoor(data_dir)
+    try:
+        live = LiveIndex(door, data_dir)
+        task = asyncio.create_task(live.keep_fresh(every=3600, notice=0.05))  # the store looked at once, at start
+        await asyncio.sleep(0.2)
+        before = live.current()
+        [photo_id] = enrol(store, 20)  # `sentinelle enroll` in another process: the store, then the index
+        keep_index(store, data_dir)
+        deadline = time.monotonic() + 2
+        while live.current() == before and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        task.cancel()
+        assert live.current().version > before.version and matched(live.current(), 20) == photo_id
+    finally:
+        door.close()
+
 async def test_a_first_start_serves_at_once_and_indexes_in_the_background(store, data_dir):
     [photo_id] = enrol(store, 5)  # enrolled by an earlier Sentinelle, which kept no index
     (data_dir / OLD_INDEX_FILE).write_bytes(b"an earlier Sentinelle's pickled matcher")

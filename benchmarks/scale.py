@@ -2,7 +2,8 @@
 
     python -m benchmarks.scale [--sizes 100,1000,10000] [--corpus ../shared/datasets/dev] [--work DIR]
 
-For each album size, in one data dir that grows from the smallest size to the largest:
+For each album size, in a data dir of its own (`album_dir`: kept in `--work`, begun as a copy of
+the next smaller album kept there, so that a run enrols only the photos no earlier run did):
 
 - **enrolment**: `sentinelle enroll FOLDER` of the photos that bring the album to that size
   (CPU and wall-clock time a photo, the index kept up to date included);
@@ -32,7 +33,9 @@ Those made photos only make the album large: the costs are measured with them, t
 figures are those of the 100 real photos' copies, found among them. The images that match
 nothing are people photos, from which no album photo is made.
 
-`sentinelle run` is started with two checking processes (its default on a 3-core machine: the
+Sentinelle's commands run as installed: from bytecode compiled once (pip compiles it at install;
+this benchmark keeps it in `--work`, where a shell with PYTHONDONTWRITEBYTECODE would compile every
+module at every command). `sentinelle run` is started with two checking processes (its default on a 3-core machine: the
 benchmark makes `os.cpu_count()` say 3). Writes benchmarks/results/scale.md. Run it under both
 locks: `flock /tmp/sentinelle-heavy.lock flock /tmp/sentinelle-bench.lock python -m benchmarks.scale`.
 """
@@ -153,6 +156,27 @@ def enrol_folder(data_dir: Path, folder: Path) -> tuple[float, float]:
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def album_dir(work: Path, size: int) -> Path:
+    """The data dir of the album of `size` photos, kept in `work`: begun, when there is none, as a copy
+    of the largest smaller one kept there (whose photos then need not be enrolled again)."""
+    data_dir = work / f"album-{size}"
+    if not data_dir.exists():
+        smaller = sorted((int(p.name.removeprefix("album-")), p) for p in work.glob("album-*")
+                         if p.name.removeprefix("album-").isdigit() and int(p.name.removeprefix("album-")) < size)
+        if smaller:
+            copying = work / f".album-{size}.copying"
+            shutil.rmtree(copying, ignore_errors=True)
+            shutil.copytree(smaller[-1][1], copying, symlinks=True)
+            copying.rename(data_dir)
+    return data_dir
+
+
+def as_installed(work: Path) -> None:
+    """Sentinelle's commands, started from here on, run from compiled bytecode (kept in `work`)."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(work / "bytecode")
 
 
 def photo_count(data_dir: Path) -> int:
@@ -581,6 +605,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     work = args.work or Path(tempfile.mkdtemp(prefix="sentinelle-scale-"))
     work.mkdir(parents=True, exist_ok=True)
+    as_installed(work)
     the_album = album(args.corpus, args.seed)
     made = the_album.made(max(sizes) - PROTECTED)
     new_photos = the_album.spare()  # enrolled while running, then forgotten
@@ -598,15 +623,15 @@ def main(argv: list[str] | None = None) -> int:
     (work / "run-1").mkdir(exist_ok=True)
     one_ready = run_leg(work / "run-1", one, served_paths, new_photos, None, log)
 
-    data_dir = work / "album"
     all_photos = [(p.name, p.read_bytes()) for p in the_album.protected] + made
     results = []
     for size in sizes:
         log(f"album of {size:,} photos")
         figures = Figures(size)
+        data_dir = album_dir(work, size)
         have = photo_count(data_dir)
         if have > size:
-            raise SystemExit(f"{data_dir} holds {have} photos, more than {size}: start from another --work")
+            raise SystemExit(f"{data_dir} holds {have} photos, more than {size}")
         if have < size:
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()

@@ -13,6 +13,7 @@ nothing rebuilt: a start maps the index as it is, and the checking processes sha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from pathlib import Path
@@ -118,16 +119,28 @@ class LiveIndex:
             latest = self._folder.update(-1, [], lambda ids: [], extra_of([]))
         self._current = IndexRef(str(latest.path), latest.generation)
         self._refreshing: asyncio.Future | None = None
+        self._following: asyncio.Future | None = None
         self._tidying: asyncio.Future | None = None
 
     def current(self) -> IndexRef:
         return self._current
 
     async def refresh(self) -> IndexRef:
-        """Bring the index up to date with the store; one refresh at a time, shared by callers."""
+        """Bring the index up to date with the store as it is now; one refresh at a time. A refresh
+        under way may have read the store before the caller changed it (an upload): one more follows
+        it, shared by every caller that came meanwhile."""
         if self._refreshing is None or self._refreshing.done():
             self._refreshing = asyncio.ensure_future(self._update())
-        return await asyncio.shield(self._refreshing)
+            return await asyncio.shield(self._refreshing)
+        if self._following is None:
+            self._following = asyncio.ensure_future(self._follow(self._refreshing))
+        return await asyncio.shield(self._following)
+
+    async def _follow(self, under_way: asyncio.Future) -> IndexRef:
+        with contextlib.suppress(Exception):  # its own callers hear of its failure
+            await under_way
+        self._following, self._refreshing = None, asyncio.ensure_future(self._update())
+        return await self._refreshing
 
     async def _update(self) -> IndexRef:
         revision = await self._door.read(Store.photos_revision)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from sentinelle.proxy.engine.fingerprint import fingerprint
-from sentinelle.proxy.engine.index import open_index
+from sentinelle.proxy.engine.index import IndexFolder, open_index
 from sentinelle.proxy.engine.matcher import Matcher
 from sentinelle.proxy.fronts import worker
 from sentinelle.server.alerts import protected
@@ -94,6 +95,27 @@ async def test_a_photo_enrolled_by_another_process_is_watched_as_soon_as_it_wrot
             await asyncio.sleep(0.02)
         task.cancel()
         assert live.current().version > before.version and matched(live.current(), 20) == photo_id
+    finally:
+        door.close()
+
+
+async def test_a_refresh_asked_while_one_is_under_way_sees_the_store_as_it_is_after(store, data_dir, monkeypatch):
+    enrol(store, 5)
+    keep_index(store, data_dir)
+    door = StoreDoor(data_dir)
+    try:
+        live = LiveIndex(door, data_dir)
+        go = threading.Event()
+        up_to_date = IndexFolder.up_to_date
+        monkeypatch.setattr(IndexFolder, "up_to_date", lambda *a: go.wait(10) and up_to_date(*a))
+        under_way = asyncio.ensure_future(live.refresh())  # it reads the store's revision, then waits
+        await asyncio.sleep(0.2)
+        [photo_id] = enrol(store, 20)  # an upload, written while that refresh is under way
+        asked = asyncio.ensure_future(live.refresh())
+        await asyncio.sleep(0.05)
+        go.set()
+        await under_way
+        assert matched(await asked, 20) == photo_id
     finally:
         door.close()
 

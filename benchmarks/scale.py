@@ -257,10 +257,12 @@ class Running:
     def wait_for_match(self, number: int, since: float, photo: str | None = None, timeout: float = 900,
                        every: float = 0.1) -> float:
         """Fetch image `number` every `every` s until a fetch of it is matched: the seconds from `since` until
-        the proxy says so (a check's own time and the look included). Matched means, for `photo`, a new
-        alert for the photo of that file name; otherwise any image matched since the proxy started."""
+        the proxy says so (a check's own time and the look included). Matched means, for `photo`, an
+        alert for the photo of that file name, new or seen once more (an album reused from an earlier
+        run may hold one: a forgotten photo's number is given again, and its alert counts the copy
+        again); otherwise any image matched since the proxy started."""
         deadline = time.perf_counter() + timeout
-        known = self.alert_ids() if photo else set()
+        known = self.alert_counts() if photo else {}
         while time.perf_counter() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"sentinelle run exited: {(self.work / 'sentinelle.log').read_text()[-3000:]}")
@@ -268,7 +270,7 @@ class Running:
             self.fetch(number)
             if photo is None and self.images().get("matched", 0) > 0:
                 return time.perf_counter() - since
-            if photo is not None and any(a["photo_name"] == photo for a in self.alerts() if a["id"] not in known):
+            if photo is not None and any(a["photo_name"] == photo and a["count"] > known.get(a["id"], 0) for a in self.alerts()):
                 return time.perf_counter() - since
             time.sleep(max(0.0, every - (time.perf_counter() - started)))
         raise TimeoutError(f"image {number} was never matched")
@@ -279,8 +281,8 @@ class Running:
         except (OSError, ValueError):
             return []
 
-    def alert_ids(self) -> set[int]:
-        return {a["id"] for a in self.alerts()}
+    def alert_counts(self) -> dict[int, int]:
+        return {a["id"]: a["count"] for a in self.alerts()}
 
     def settle(self, timeout: float = 600) -> None:
         deadline = time.perf_counter() + timeout

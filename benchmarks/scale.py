@@ -66,7 +66,7 @@ from PIL import Image, ImageOps
 
 from benchmarks.matcher import DEFAULT_CORPUS, OrbRansac, draw
 from benchmarks.scene import CDN, machine, wait_for_port
-from benchmarks.transforms import CLASSES, at_both_sizes, jpeg, served
+from benchmarks.transforms import AVATARS, CLASSES, at_both_sizes, jpeg, served
 from tests.support.certs import make_origin_certs
 from tests.support.watcher import LOOPBACK_DNS, ROOT, free_port
 
@@ -82,6 +82,9 @@ COPIES = ("640 wide, q85", "4:5 at 640, q75", "78 %, right", "3 emoji + text sti
 # enrolled, seconds with 1,000: a first run with every image held the machine 30 min).
 PLAIN_PHOTOS = 60
 COPIED_PHOTOS = 20
+# Profile-sized images go through one more stage (`proxy.engine.avatar`): strangers' photos and the
+# copies made into this profile picture are timed apart.
+PROFILE_PICTURE = "45 %, upper left, 320 px"
 ORB_EVERY = 12
 # Beyond 1,000 photos one ORB + RANSAC query takes tens of seconds: it sees one image in
 # ORB_EVERY_LARGE (one of each kind of strangers' image, two of each kind of copy).
@@ -466,15 +469,18 @@ def per_image(figures: Figures, data_dir: Path, the_album: Album, photo_bytes: l
     log(f"  protected set loaded in {figures.load_seconds:.1f} s")
     names = _photo_ids(data_dir)  # id -> file name
     images: list[tuple[str, bytes, str | None]] = []  # label, bytes, the protected photo's name (None: matches nothing)
+    profile = next(t for t in AVATARS if t.name == PROFILE_PICTURE)
     for path in the_album.strangers[:PLAIN_PHOTOS]:
         data = path.read_bytes()
         images.append(("matches nothing, own size", data, None))
         images.append(("matches nothing, 1080 px", served(open_image(data, min_side=1)), None))
+        images.append(("matches nothing, profile picture", profile.apply(open_image(data, min_side=1)), None))
     transforms = [t for t in at_both_sizes(sum(CLASSES.values(), ())) if t.name in COPIES]
     for path in the_album.protected[:COPIED_PHOTOS]:
         img = open_image(path.read_bytes(), min_side=1)
         for transform in transforms:
             images.append((f"copy, {transform.size}", transform.apply(img), path.name))
+        images.append(("copy, profile picture", profile.apply(img), path.name))
     orb = OrbRansac()
     orb_start = time.perf_counter()
     for number, (_name, data) in enumerate(photo_bytes):
@@ -576,7 +582,8 @@ def report(results: list[Figures], one_photo_ready: float, command: str, seconds
         "Sentinelle on every image; ORB + RANSAC on one in "
         + ", ".join(f"{orb_share(f.size)} at {f.size:,}" for f in results) + ", the whole album enrolled in it too. "
         f"Images that match nothing: {PLAIN_PHOTOS} people photos not protected. "
-        f"Copies: {', '.join(COPIES)}, of {COPIED_PHOTOS} of the {PROTECTED} real photos.",
+        f"Copies: {', '.join(COPIES)}, of {COPIED_PHOTOS} of the {PROTECTED} real photos. "
+        f"Profile pictures: each of those photos made into the avatar class's \"{PROFILE_PICTURE}\", served 320 px square as Instagram serves them.",
         "",
         "| enrolled photos | images | Sentinelle ms | ORB + RANSAC ms | ratio | Sentinelle right | ORB + RANSAC right |",
         "| ---: | --- | ---: | ---: | ---: | ---: | ---: |",

@@ -2,7 +2,8 @@
 
     python -m benchmarks.scale [--sizes 100,1000,10000] [--corpus ../shared/datasets/dev] [--work DIR]
 
-For each album size, in one data dir that grows from the smallest size to the largest:
+For each album size, in a data dir of its own (`album_dir`: kept in `--work`, begun as a copy of
+the next smaller album kept there, so that a run enrols only the photos no earlier run did):
 
 - **enrolment**: `sentinelle enroll FOLDER` of the photos that bring the album to that size
   (CPU and wall-clock time a photo, the index kept up to date included);
@@ -32,7 +33,9 @@ Those made photos only make the album large: the costs are measured with them, t
 figures are those of the 100 real photos' copies, found among them. The images that match
 nothing are people photos, from which no album photo is made.
 
-`sentinelle run` is started with two checking processes (its default on a 3-core machine: the
+Sentinelle's commands run as installed: from bytecode compiled once (pip compiles it at install;
+this benchmark keeps it in `--work`, where a shell with PYTHONDONTWRITEBYTECODE would compile every
+module at every command). `sentinelle run` is started with two checking processes (its default on a 3-core machine: the
 benchmark makes `os.cpu_count()` say 3). Writes benchmarks/results/scale.md. Run it under both
 locks: `flock /tmp/sentinelle-heavy.lock flock /tmp/sentinelle-bench.lock python -m benchmarks.scale`.
 """
@@ -63,7 +66,7 @@ from PIL import Image, ImageOps
 
 from benchmarks.matcher import DEFAULT_CORPUS, OrbRansac, draw
 from benchmarks.scene import CDN, machine, wait_for_port
-from benchmarks.transforms import CLASSES, at_both_sizes, jpeg, served
+from benchmarks.transforms import AVATARS, CLASSES, at_both_sizes, jpeg, served
 from tests.support.certs import make_origin_certs
 from tests.support.watcher import LOOPBACK_DNS, ROOT, free_port
 
@@ -79,6 +82,9 @@ COPIES = ("640 wide, q85", "4:5 at 640, q75", "78 %, right", "3 emoji + text sti
 # enrolled, seconds with 1,000: a first run with every image held the machine 30 min).
 PLAIN_PHOTOS = 60
 COPIED_PHOTOS = 20
+# Profile-sized images go through one more stage (`proxy.engine.avatar`): strangers' photos and the
+# copies made into this profile picture are timed apart.
+PROFILE_PICTURE = "45 %, upper left, 320 px"
 ORB_EVERY = 12
 # Beyond 1,000 photos one ORB + RANSAC query takes tens of seconds: it sees one image in
 # ORB_EVERY_LARGE (one of each kind of strangers' image, two of each kind of copy).
@@ -153,6 +159,27 @@ def enrol_folder(data_dir: Path, folder: Path) -> tuple[float, float]:
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def album_dir(work: Path, size: int) -> Path:
+    """The data dir of the album of `size` photos, kept in `work`: begun, when there is none, as a copy
+    of the largest smaller one kept there (whose photos then need not be enrolled again)."""
+    data_dir = work / f"album-{size}"
+    if not data_dir.exists():
+        smaller = sorted((int(p.name.removeprefix("album-")), p) for p in work.glob("album-*")
+                         if p.name.removeprefix("album-").isdigit() and int(p.name.removeprefix("album-")) < size)
+        if smaller:
+            copying = work / f".album-{size}.copying"
+            shutil.rmtree(copying, ignore_errors=True)
+            shutil.copytree(smaller[-1][1], copying, symlinks=True)
+            copying.rename(data_dir)
+    return data_dir
+
+
+def as_installed(work: Path) -> None:
+    """Sentinelle's commands, started from here on, run from compiled bytecode (kept in `work`)."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(work / "bytecode")
 
 
 def photo_count(data_dir: Path) -> int:
@@ -233,10 +260,12 @@ class Running:
     def wait_for_match(self, number: int, since: float, photo: str | None = None, timeout: float = 900,
                        every: float = 0.1) -> float:
         """Fetch image `number` every `every` s until a fetch of it is matched: the seconds from `since` until
-        the proxy says so (a check's own time and the look included). Matched means, for `photo`, a new
-        alert for the photo of that file name; otherwise any image matched since the proxy started."""
+        the proxy says so (a check's own time and the look included). Matched means, for `photo`, an
+        alert for the photo of that file name, new or seen once more (an album reused from an earlier
+        run may hold one: a forgotten photo's number is given again, and its alert counts the copy
+        again); otherwise any image matched since the proxy started."""
         deadline = time.perf_counter() + timeout
-        known = self.alert_ids() if photo else set()
+        known = self.alert_counts() if photo else {}
         while time.perf_counter() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"sentinelle run exited: {(self.work / 'sentinelle.log').read_text()[-3000:]}")
@@ -244,7 +273,7 @@ class Running:
             self.fetch(number)
             if photo is None and self.images().get("matched", 0) > 0:
                 return time.perf_counter() - since
-            if photo is not None and any(a["photo_name"] == photo for a in self.alerts() if a["id"] not in known):
+            if photo is not None and any(a["photo_name"] == photo and a["count"] > known.get(a["id"], 0) for a in self.alerts()):
                 return time.perf_counter() - since
             time.sleep(max(0.0, every - (time.perf_counter() - started)))
         raise TimeoutError(f"image {number} was never matched")
@@ -255,8 +284,8 @@ class Running:
         except (OSError, ValueError):
             return []
 
-    def alert_ids(self) -> set[int]:
-        return {a["id"] for a in self.alerts()}
+    def alert_counts(self) -> dict[int, int]:
+        return {a["id"]: a["count"] for a in self.alerts()}
 
     def settle(self, timeout: float = 600) -> None:
         deadline = time.perf_counter() + timeout
@@ -440,15 +469,18 @@ def per_image(figures: Figures, data_dir: Path, the_album: Album, photo_bytes: l
     log(f"  protected set loaded in {figures.load_seconds:.1f} s")
     names = _photo_ids(data_dir)  # id -> file name
     images: list[tuple[str, bytes, str | None]] = []  # label, bytes, the protected photo's name (None: matches nothing)
+    profile = next(t for t in AVATARS if t.name == PROFILE_PICTURE)
     for path in the_album.strangers[:PLAIN_PHOTOS]:
         data = path.read_bytes()
         images.append(("matches nothing, own size", data, None))
         images.append(("matches nothing, 1080 px", served(open_image(data, min_side=1)), None))
+        images.append(("matches nothing, profile picture", profile.apply(open_image(data, min_side=1)), None))
     transforms = [t for t in at_both_sizes(sum(CLASSES.values(), ())) if t.name in COPIES]
     for path in the_album.protected[:COPIED_PHOTOS]:
         img = open_image(path.read_bytes(), min_side=1)
         for transform in transforms:
             images.append((f"copy, {transform.size}", transform.apply(img), path.name))
+        images.append(("copy, profile picture", profile.apply(img), path.name))
     orb = OrbRansac()
     orb_start = time.perf_counter()
     for number, (_name, data) in enumerate(photo_bytes):
@@ -550,7 +582,8 @@ def report(results: list[Figures], one_photo_ready: float, command: str, seconds
         "Sentinelle on every image; ORB + RANSAC on one in "
         + ", ".join(f"{orb_share(f.size)} at {f.size:,}" for f in results) + ", the whole album enrolled in it too. "
         f"Images that match nothing: {PLAIN_PHOTOS} people photos not protected. "
-        f"Copies: {', '.join(COPIES)}, of {COPIED_PHOTOS} of the {PROTECTED} real photos.",
+        f"Copies: {', '.join(COPIES)}, of {COPIED_PHOTOS} of the {PROTECTED} real photos. "
+        f"Profile pictures: each of those photos made into the avatar class's \"{PROFILE_PICTURE}\", served 320 px square as Instagram serves them.",
         "",
         "| enrolled photos | images | Sentinelle ms | ORB + RANSAC ms | ratio | Sentinelle right | ORB + RANSAC right |",
         "| ---: | --- | ---: | ---: | ---: | ---: | ---: |",
@@ -581,6 +614,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     work = args.work or Path(tempfile.mkdtemp(prefix="sentinelle-scale-"))
     work.mkdir(parents=True, exist_ok=True)
+    as_installed(work)
     the_album = album(args.corpus, args.seed)
     made = the_album.made(max(sizes) - PROTECTED)
     new_photos = the_album.spare()  # enrolled while running, then forgotten
@@ -598,15 +632,15 @@ def main(argv: list[str] | None = None) -> int:
     (work / "run-1").mkdir(exist_ok=True)
     one_ready = run_leg(work / "run-1", one, served_paths, new_photos, None, log)
 
-    data_dir = work / "album"
     all_photos = [(p.name, p.read_bytes()) for p in the_album.protected] + made
     results = []
     for size in sizes:
         log(f"album of {size:,} photos")
         figures = Figures(size)
+        data_dir = album_dir(work, size)
         have = photo_count(data_dir)
         if have > size:
-            raise SystemExit(f"{data_dir} holds {have} photos, more than {size}: start from another --work")
+            raise SystemExit(f"{data_dir} holds {have} photos, more than {size}")
         if have < size:
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()

@@ -5,15 +5,17 @@ the data dir, is what searches them, and each change of the store is carried to 
 of its own: a photo enrolled is added, a photo forgotten hidden at once and its data dropped
 from the files in the background. Whoever changes the photos brings the index up to date when
 done (`sentinelle enroll`, `forget`, `child remove`: `keep_index`); a running proxy looks for
-changes every LOOK_FOR_CHANGES_SECONDS and after each upload or deletion through the API
-(`LiveIndex`); `sentinelle check` looks before it matches (`ProtectedSet`). Nothing is trained,
+changes after each upload or deletion through the API, as soon as another process has written the
+index (NOTICE_SECONDS), and every LOOK_FOR_CHANGES_SECONDS whatever happened (`LiveIndex`); `sentinelle check` looks before it matches (`ProtectedSet`). Nothing is trained,
 nothing rebuilt: a start maps the index as it is, and the checking processes share its pages.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 from pathlib import Path
 
 from sentinelle.proxy.engine.fingerprint import Fingerprint
@@ -30,9 +32,14 @@ logger = logging.getLogger("sentinelle")
 INDEX_FOLDER = "index"
 # What Sentinelle kept before the index: a pickled matcher, rebuilt at every change.
 OLD_INDEX_FILE = "protected-index.pickle"
-# How often a running proxy looks for photos enrolled by another process (`sentinelle
-# enroll`): an enrolment through the API is seen at once, one from the command line within this.
+# How often a running proxy looks for changes of the store made by another process: an enrolment
+# through the API is seen at once, one from the command line as soon as it has written the index
+# (below), any other change within this.
 LOOK_FOR_CHANGES_SECONDS = 1.0
+# How often a running proxy looks whether the index's folder changed (another process published a
+# generation: `sentinelle enroll`, `forget` when done): one stat, cheap enough to be often; the
+# proxy then reads the new generation at once instead of at its next look at the store.
+NOTICE_SECONDS = 0.1
 
 
 def index_folder(data_dir: Path) -> IndexFolder:
@@ -96,7 +103,7 @@ class LiveIndex:
 
     `current()` never touches the disk: it returns the newest generation. `refresh()` (awaited
     after an upload or a deletion through the API) and `keep_fresh()` (a task that looks every
-    LOOK_FOR_CHANGES_SECONDS, for enrolments from other processes) bring it up to date: the store
+    LOOK_FOR_CHANGES_SECONDS, and as soon as another process wrote the index) bring it up to date: the store
     is only read (in its reader thread, so the API's reads and the recorder's writes never wait),
     the index written in a thread of its own; merging and dropping forgotten photos' data
     (`IndexFolder.tidy`) follow in the background, never before a photo is watched.
@@ -112,16 +119,28 @@ class LiveIndex:
             latest = self._folder.update(-1, [], lambda ids: [], extra_of([]))
         self._current = IndexRef(str(latest.path), latest.generation)
         self._refreshing: asyncio.Future | None = None
+        self._following: asyncio.Future | None = None
         self._tidying: asyncio.Future | None = None
 
     def current(self) -> IndexRef:
         return self._current
 
     async def refresh(self) -> IndexRef:
-        """Bring the index up to date with the store; one refresh at a time, shared by callers."""
+        """Bring the index up to date with the store as it is now; one refresh at a time. A refresh
+        under way may have read the store before the caller changed it (an upload): one more follows
+        it, shared by every caller that came meanwhile."""
         if self._refreshing is None or self._refreshing.done():
             self._refreshing = asyncio.ensure_future(self._update())
-        return await asyncio.shield(self._refreshing)
+            return await asyncio.shield(self._refreshing)
+        if self._following is None:
+            self._following = asyncio.ensure_future(self._follow(self._refreshing))
+        return await asyncio.shield(self._following)
+
+    async def _follow(self, under_way: asyncio.Future) -> IndexRef:
+        with contextlib.suppress(Exception):  # its own callers hear of its failure
+            await under_way
+        self._following, self._refreshing = None, asyncio.ensure_future(self._update())
+        return await self._refreshing
 
     async def _update(self) -> IndexRef:
         revision = await self._door.read(Store.photos_revision)
@@ -154,10 +173,23 @@ class LiveIndex:
         if latest is not None and latest.generation > self._current.version:
             self._current = IndexRef(str(latest.path), latest.generation)
 
-    async def keep_fresh(self, every: float = LOOK_FOR_CHANGES_SECONDS) -> None:
+    async def keep_fresh(self, every: float = LOOK_FOR_CHANGES_SECONDS, notice: float = NOTICE_SECONDS) -> None:
+        """Refresh now, then every `every` s, and whenever the index's folder changed (looked at every `notice` s)."""
+        seen, waited = self._folder_changed_at(), every
         while True:
-            try:
-                await self.refresh()
-            except Exception as e:  # noqa: BLE001 — a locked or unreadable database: the old index serves meanwhile
-                logger.error("Sentinelle could not read the protected photos (%s); it tries again.", e)
-            await asyncio.sleep(every)
+            changed_at = self._folder_changed_at()
+            if waited >= every or changed_at != seen:
+                seen, waited = changed_at, 0.0
+                try:
+                    await self.refresh()
+                except Exception as e:  # noqa: BLE001 — a locked or unreadable database: the old index serves meanwhile
+                    logger.error("Sentinelle could not read the protected photos (%s); it tries again.", e)
+            await asyncio.sleep(notice)
+            waited += notice
+
+    def _folder_changed_at(self) -> int | None:
+        """When a file of the index's folder was last added or removed (a manifest published), or None."""
+        try:
+            return os.stat(self._folder.path).st_mtime_ns
+        except OSError:
+            return None

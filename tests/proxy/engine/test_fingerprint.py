@@ -15,10 +15,12 @@ from benchmarks.transforms import served
 from sentinelle.proxy.engine.fingerprint import (
     FINGERPRINT_VERSION,
     PHASH_BYTES,
+    PHASH_SIZE,
     Fingerprint,
     FingerprintFormatError,
     enrollment_views,
     fingerprint,
+    fingerprint_image,
 )
 from sentinelle.proxy.engine.images import CORRUPT, NOT_AN_IMAGE, TOO_SMALL, ImageError
 
@@ -130,6 +132,17 @@ def test_different_photos_differ_by_about_half_the_bits():
     apart = bits_apart(fingerprint(kodak_bytes("kodim03.jpg")), fingerprint(kodak_bytes("kodim20.jpg")))
     assert 80 < apart < 180
 
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in KODAK.glob("*.jpg")))
+def test_the_hash_is_imagehashs_phash_that_made_the_enrolled_ones(name):
+    # Photos enrolled before the DCT was computed here (without scipy) were hashed by
+    # imagehash.phash: the same bits, or they would drift from their copies.
+    import imagehash
+
+    img = Image.open(KODAK / name).convert("RGB").resize((120, 90))
+    theirs = np.packbits(imagehash.phash(img, hash_size=PHASH_SIZE).hash.reshape(-1)).tobytes()
+    assert fingerprint_image(img).phash == theirs
 
 def test_reduced_decode_barely_moves_the_hash():
     # A 1080-px copy is decoded at 1/4 or 1/8 scale on the fast path; the enrolled

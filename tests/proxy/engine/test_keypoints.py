@@ -118,6 +118,35 @@ def test_candidates_are_counted_in_photos_not_views():
     assert LocalIndex.of(views).candidates(votes) == [0, 1]  # each view its own photo
 
 
+
+def _descriptors_only(descriptors: np.ndarray) -> keypoints.Features:
+    """A view made of these descriptors alone (voting looks at nothing else)."""
+    return keypoints.Features(np.zeros((len(descriptors), 2), np.float32), descriptors, 360, 240, np.zeros((30, 45), np.uint8))
+
+
+def test_in_a_large_album_a_copys_hits_in_crowded_buckets_outvote_one_chance_hit_in_a_rare_one():
+    # The seen picture shares 6 descriptors with its photo (view 0), in buckets of 32: 31 other
+    # photos hold each of them too (views 2 onwards). One more of its descriptors sits alone in a
+    # rare bucket with a stranger's (view 1), by chance. Shared out at 1/size, the stranger's one
+    # hit (8 tables × 1) outweighed the photo's 48 (8 × 6 × 1/32): right in a small album, whose
+    # buckets hold less than one descriptor by chance; wrong in one of 10,000 photos, whose
+    # buckets hold 23 by chance and more (`LocalIndex.chance`, set here as that album's).
+    rng = np.random.default_rng(31)
+    shared = rng.integers(0, 256, (6, keypoints.DESCRIPTOR_BYTES), dtype=np.uint8)
+    chance = rng.integers(0, 256, (1, keypoints.DESCRIPTOR_BYTES), dtype=np.uint8)
+    crowd = [_descriptors_only(shared[[i]]) for i in range(len(shared)) for _ in range(31)]
+    index = LocalIndex.of([_descriptors_only(shared), _descriptors_only(chance), *crowd])
+    seen = _descriptors_only(np.concatenate([shared, chance]))
+    assert index.chance == 1.0
+    small_album = index.votes(seen)
+    assert small_album[0] == pytest.approx(48 / 32) and small_album[1] == keypoints.LSH_TABLES
+    index.chance = 23.0
+    large_album = index.votes(seen)
+    assert index.candidates(large_album)[0] == 0
+    assert large_album[1] == keypoints.LSH_TABLES  # alone in its bucket: a whole vote in each table, as before
+
+
+
 def test_an_earlier_thumbnail_is_read_at_its_own_scale():
     # Thumbnails stored by an earlier Sentinelle may span another factor: read from their sizes.
     picture = features("kodim04.jpg")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sentinelle.proxy.engine.fingerprint import fingerprint
-from sentinelle.proxy.engine.index import open_index
+from sentinelle.proxy.engine.index import IndexFolder, open_index
 from sentinelle.proxy.engine.matcher import Matcher
 from sentinelle.proxy.fronts import worker
 from sentinelle.server.alerts import protected
@@ -22,6 +25,18 @@ from tests.conftest import kodak, square_crop_copy
 
 def enrol(store: Store, *numbers: int) -> list[int]:
     return [enroll_bytes(store, kodak(n).read_bytes(), kodak(n).name, None).photo["id"] for n in numbers]
+
+
+@contextlib.contextmanager
+def live_index(store: Store, data_dir: Path, *numbers: int) -> Iterator[LiveIndex]:
+    """A running proxy's protected set, over a store holding the Kodak photos `numbers`, indexed."""
+    enrol(store, *numbers)
+    keep_index(store, data_dir)
+    door = StoreDoor(data_dir)
+    try:
+        yield LiveIndex(door, data_dir)
+    finally:
+        door.close()
 
 
 def matched(ref: worker.IndexRef, number: int) -> int | None:
@@ -63,19 +78,41 @@ async def test_a_start_maps_the_index_as_it_is_without_reading_the_fingerprints(
 
 
 async def test_a_photo_enrolled_meanwhile_is_watched_after_the_next_refresh(store, data_dir):
-    enrol(store, 5)
-    keep_index(store, data_dir)
-    door = StoreDoor(data_dir)
-    try:
-        live = LiveIndex(door, data_dir)
+    with live_index(store, data_dir, 5) as live:
         before = live.current()
         [photo_id] = enrol(store, 20)  # `sentinelle enroll` in another process
         assert matched(before, 20) is None
         after = await live.refresh()
         assert after.version > before.version and matched(after, 20) == photo_id
-    finally:
-        door.close()
 
+
+async def test_a_photo_enrolled_by_another_process_is_watched_as_soon_as_it_wrote_the_index(store, data_dir):
+    with live_index(store, data_dir, 5) as live:
+        task = asyncio.create_task(live.keep_fresh(every=3600, notice=0.05))  # the store looked at once, at start
+        await asyncio.sleep(0.2)
+        before = live.current()
+        [photo_id] = enrol(store, 20)  # `sentinelle enroll` in another process: the store, then the index
+        keep_index(store, data_dir)
+        deadline = time.monotonic() + 2
+        while live.current() == before and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        task.cancel()
+        assert live.current().version > before.version and matched(live.current(), 20) == photo_id
+
+
+async def test_a_refresh_asked_while_one_is_under_way_sees_the_store_as_it_is_after(store, data_dir, monkeypatch):
+    with live_index(store, data_dir, 5) as live:
+        go = threading.Event()
+        up_to_date = IndexFolder.up_to_date
+        monkeypatch.setattr(IndexFolder, "up_to_date", lambda *a: go.wait(10) and up_to_date(*a))
+        under_way = asyncio.ensure_future(live.refresh())  # it reads the store's revision, then waits
+        await asyncio.sleep(0.2)
+        [photo_id] = enrol(store, 20)  # an upload, written while that refresh is under way
+        asked = asyncio.ensure_future(live.refresh())
+        await asyncio.sleep(0.05)
+        go.set()
+        await under_way
+        assert matched(await asked, 20) == photo_id
 
 async def test_a_first_start_serves_at_once_and_indexes_in_the_background(store, data_dir):
     [photo_id] = enrol(store, 5)  # enrolled by an earlier Sentinelle, which kept no index

@@ -162,22 +162,36 @@ class Worker:
                 assert "error" not in answer, answer
                 return answer["result"]
 
-    async def evaluate(self, expression: str):
+    async def evaluate(self, expression: str, session: str | None = None):
+        """The value of `expression`, awaited, in the worker (or in the target of `session`)."""
         result = await self.call("Runtime.evaluate", {"expression": expression, "awaitPromise": True,
-                                                      "returnByValue": True}, self.session)
+                                                      "returnByValue": True}, session or self.session)
         assert "exceptionDetails" not in result, result
         return result["result"].get("value")
 
+    async def attach(self, kind: str, url: str) -> str:
+        """A session on the first target of `kind` ("service_worker", "page") whose address
+        begins with `url`, once there is one. (Attaching changes nothing of what the page shows.)"""
+        for _ in range(300):
+            targets = (await self.call("Target.getTargets", {}))["targetInfos"]
+            found = [t for t in targets if t["type"] == kind and t["url"].startswith(url)]
+            if found:
+                return (await self.call("Target.attachToTarget", {"targetId": found[0]["targetId"],
+                                                                  "flatten": True}))["sessionId"]
+            await asyncio.sleep(0.1)
+        raise TimeoutError(f"no {kind} at {url}")
+
 
 @contextlib.asynccontextmanager
-async def unwatched_chromium(profile, hosts: dict[str, int]):
-    """Chromium with the extension, headless, started without Playwright; its worker."""
+async def unwatched_chromium(profile, hosts: dict[str, int], display: str | None = None, page: str = "about:blank"):
+    """Chromium with the extension, started without Playwright; its worker. Headless, or drawn
+    on the X `display` (a desktop), with its first window on `page`."""
     import aiohttp
 
     process = subprocess.Popen(
-        [str(CHROMIUM), "--headless", f"--user-data-dir={profile}", "--remote-debugging-port=0",
-         *CHROMIUM_ARGS, resolver_rules(hosts), "--ignore-certificate-errors", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [str(CHROMIUM), *([] if display else ["--headless"]), f"--user-data-dir={profile}",
+         "--remote-debugging-port=0", *CHROMIUM_ARGS, resolver_rules(hosts), "--ignore-certificate-errors", page],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ | ({"DISPLAY": display} if display else {}))
     try:
         port_file = profile / "DevToolsActivePort"
         for _ in range(300):
@@ -188,15 +202,7 @@ async def unwatched_chromium(profile, hosts: dict[str, int]):
         async with aiohttp.ClientSession() as http, http.ws_connect(f"ws://127.0.0.1:{port}{path}",
                                                                      max_msg_size=0) as ws:
             worker = Worker(ws)
-            for _ in range(300):
-                targets = (await worker.call("Target.getTargets", {}))["targetInfos"]
-                found = [t for t in targets if t["type"] == "service_worker"
-                         and t["url"].startswith(f"chrome-extension://{EXTENSION_ID}/")]
-                if found:
-                    break
-                await asyncio.sleep(0.1)
-            worker.session = (await worker.call("Target.attachToTarget",
-                                                {"targetId": found[0]["targetId"], "flatten": True}))["sessionId"]
+            worker.session = await worker.attach("service_worker", f"chrome-extension://{EXTENSION_ID}/")
             for _ in range(100):  # its bindings come with its script
                 if await worker.evaluate("typeof chrome === 'object' && Boolean(chrome.windows)"):
                     break

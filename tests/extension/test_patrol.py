@@ -2,11 +2,12 @@
 social networks of tests/extension/patrol_sites.py through a real `sentinelle run`.
 
 `sentinelle patrol now` asks the paired extension, over the event stream, to look at once: with
-no page opened by the test, it opens each network's own search for her names in a minimized
-window, and a look-alike wearing a crop of her photo as its profile picture becomes an
+no page opened by the test, it opens each network's own search for her names in a window of
+its own, and a look-alike wearing a crop of her photo as its profile picture becomes an
 impersonation alert found while looking for her; X's login wall stops X, and the popup says so;
 Reddit's endless results stop at their bound. Remind me's notification opens her searches, and
-both modes' alarms survive a restart of the browser.
+both modes' alarms survive a restart of the browser. (Where the patrol looks, and that it never
+takes the parent's focus, is test_patrol_window.py's, on a desktop.)
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def test_patrol_now_finds_a_look_alike_wearing_her_photo_and_stops_where_it_must
     reddit = networks["reddit"]["looks"]
     assert [(lk["outcome"], lk["scrolls"]) for lk in reddit] == [("bound", SCROLLS_PER_PAGE)] * 2
     # Its scrolls did load more (each load fetches one page of results), and no more than the bound
-    # allows. (Headless Chromium draws its minimized windows: the hidden page is the next test's.)
+    # allows. (Firefox looks in a hidden tab: the hidden page is the next test's.)
     loads = [hit for hit in sites.origin.hits if hit.startswith("/svc/more/")]
     assert 2 < len(loads) <= 2 * (1 + SCROLLS_PER_PAGE)
     # Pinterest's load when the end of the list is drawn: they stop at the bound too.
@@ -240,11 +241,11 @@ async def hidden_tab(worker: Worker, url: str):
 
 
 async def hidden_page(sites: PatrolSites, tmp_path) -> None:
-    """On a desktop the patrol's minimized window's page is hidden, and a browser sends a hidden
-    page no scroll event: an endless list would not load more on a bare scroll. The patrol's
-    scroll (js/patrol-scroll.js) sets it off. Headless Chromium draws its minimized windows (their
-    pages stay visible), not its tabs in the background: one stands in for the minimized window.
-    (The page is served straight to this browser: the proxy is not what is tested here.)"""
+    """Firefox's patrol looks in a tab it never selects, whose page is hidden, and a browser
+    sends a hidden page no scroll event: an endless list would not load more on a bare scroll.
+    The patrol's scroll (js/patrol-scroll.js) sets it off. Here in Chromium's tab in the
+    background, hidden too. (The page is served straight to this browser: the proxy is not what
+    is tested here.)"""
     async with unwatched_chromium(tmp_path / "profile", {"www.reddit.com": sites.origin.port}) as worker:
         def hidden_loads() -> int:
             return sites.origin.hits.count("/svc/more/hidden")
@@ -276,10 +277,10 @@ def test_a_list_that_loads_once_its_end_is_drawn_shows_nothing_in_a_hidden_page(
 async def drawn_end(sites: PatrolSites, tmp_path) -> None:
     """What the patrol's scroll cannot do: a list that loads its results only once the end of
     the list is drawn (an IntersectionObserver) waits in a hidden page, its first results too,
-    since a browser draws no hidden page; no script of the page's own can draw it. So the patrol
-    sees that page at its end at the first scroll, with nothing loaded (what docs/parents.md
-    tells the parent). Drawn, as headless Chromium draws the patrol's minimized window, the same
-    list stops at the bound (test_patrol_now_finds_...)."""
+    since a browser draws no hidden page; no script of the page's own can draw it. So a patrol in
+    a hidden page (a minimized window's, a tab in the background) sees that page at its end at the
+    first scroll, with nothing loaded: why Chromium's patrol looks in a normal window, drawn
+    (test_patrol_window.py), and what docs/parents.md tells the parent of Firefox's."""
     earlier = len(sites.origin.hits)  # the module's other tests drew this list in a visible window
     async with unwatched_chromium(tmp_path / "profile", {"www.pinterest.com": sites.origin.port}) as worker:
         run, loaded = await hidden_tab(worker, "https://www.pinterest.com/search/users/?q=hidden")

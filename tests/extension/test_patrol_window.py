@@ -6,13 +6,16 @@ networks' lists do, loads only then), and whether it takes the focus from the pa
 docs/patrol.md has what each kind of window does in Chromium and Firefox, as measured.
 
 Chromium opens the patrol's window inactive: drawn, behind the parent's, which keeps the focus;
-the patrol sees Pinterest's drawn list past its first screenful, up to its bound.
+the patrol sees Pinterest's drawn list past its first screenful, up to its bound. Firefox looks
+in a tab of the parent's window that it never selects: the focus stays, the drawn list shows its
+first results alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import shutil
 import subprocess
 import time
@@ -20,6 +23,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from sentinelle.server.setup.ca import COMMON_NAME
+from tests.extension.conftest import EXTENSION
+from tests.extension.firefox import FIREFOX, firefox
 from tests.extension.patrol_sites import PatrolSites, patrol_sites
 from tests.extension.test_patrol import SCROLLS_PER_PAGE, idle_screen, in_own_loop, unwatched_chromium
 from tests.support.watcher import sentinelle
@@ -125,3 +131,66 @@ async def until(worker, expression: str, timeout: float = 20.0) -> None:
     while not await worker.evaluate(expression):
         assert time.monotonic() < deadline, f"still false: {expression}"
         await asyncio.sleep(0.1)
+
+
+def test_firefox_looks_in_a_tab_it_never_selects(sites: PatrolSites, tmp_path):
+    in_own_loop(firefox_on_a_desktop(sites, tmp_path))
+
+
+async def firefox_on_a_desktop(sites: PatrolSites, tmp_path) -> None:
+    """Firefox opens every window with the focus, even minimized (for an instant): the patrol
+    looks in a tab of the parent's window that it never selects. The parent's page keeps the
+    focus all along; the tab's page is hidden, so Pinterest's drawn list shows its first
+    results alone there (what docs/parents.md tells the parent), and Reddit's, which loads on
+    the scroll event, still loads up to its bound."""
+    if FIREFOX is None:
+        pytest.fail("the Firefox test needs Debian's firefox-esr: apt-get install firefox-esr", pytrace=False)
+    watcher = sites.watcher
+    build = tmp_path / "firefox-build"
+    subprocess.run([str(EXTENSION / "make-firefox.sh"), str(build)], check=True, capture_output=True)
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    for args in (["-N", "--empty-password"],  # Sentinelle's CA trusted, as `sentinelle setup` does
+                 ["-A", "-n", COMMON_NAME, "-t", "C,,", "-i", str(watcher.ca_file)]):
+        subprocess.run(["certutil", *args, "-d", f"sql:{profile}"], check=True, capture_output=True)
+    with desktop_screen() as display:
+        async with firefox(profile, environ={"DISPLAY": display}, headless=False) as browser:
+            await browser.install(build)
+            tab = await browser.extension_tab()
+            await browser.evaluate(tab, f"chrome.storage.local.set({{ server: 'http://127.0.0.1:{watcher.api_port}', "
+                                        f"token: {json.dumps(watcher.token)} }})")
+            await browser.wait_for(tab, "chrome.storage.session.get('link').then((s) => s.link?.state === 'open')",
+                                   timeout=20)
+            route = await browser.evaluate(tab, "import('./js/proxy.js').then((m) => m.applyProxy())")
+            assert route["port"] == watcher.proxy_port
+            # The parent reads a page in a tab of their own, selected, with the focus.
+            parent = (await browser.call("browsingContext.create", {"type": "tab"}))["context"]
+            await browser.call("browsingContext.navigate", {"context": parent, "wait": "complete",
+                                                            "url": f"http://127.0.0.1:{watcher.api_port}/what-the-parent-reads"})
+            await browser.call("browsingContext.activate", {"context": parent})
+            await browser.wait_for(parent, "document.hasFocus()")
+            await browser.evaluate(parent, "(globalThis.blurs = 0, addEventListener('blur', () => blurs++), 0)")
+            [window] = await browser.evaluate(tab, "chrome.windows.getAll().then((all) => all.map((w) => w.id))")
+
+            since = len(sites.origin.hits)
+            done = await asyncio.to_thread(sentinelle, watcher.data_dir, "patrol", "now", "--api-port", str(watcher.api_port))
+            assert "Asked the extension to look for her (1 connected)" in done.stdout
+            seen = []  # the windows, and which of their tabs is selected, every half second
+            deadline = time.monotonic() + 240
+            while (await browser.evaluate(tab, "chrome.storage.local.get('patrolNote').then((s) => s.patrolNote?.key)")
+                   != "patrolNoteDone"):
+                assert time.monotonic() < deadline, f"the patrol did not end: {sites.patrol()}"
+                seen.append(await browser.evaluate(tab, "chrome.windows.getAll({ populate: true }).then((all) => "
+                                                        "all.map((w) => [w.id, w.tabs.find((t) => t.active).url, w.tabs.length]))"))
+                await asyncio.sleep(0.5)
+
+            parent_url = f"http://127.0.0.1:{watcher.api_port}/what-the-parent-reads"
+            assert {(w, url) for sample in seen for w, url, _ in sample} == {(window, parent_url)}, seen
+            assert max(tabs for sample in seen for _, _, tabs in sample) == 3  # the patrol's tab, unselected
+            assert await browser.evaluate(parent, "[document.hasFocus(), blurs]") == [True, 0]
+            loads = drawn_loads(sites, since)
+            assert loads == ["/svc/drawn/hidden"] * 2, loads  # each look: its first results, no more
+            reddit = sites.patrol()["reddit"]["looks"]
+            assert [(look["outcome"], look["scrolls"]) for look in reddit] == [("bound", SCROLLS_PER_PAGE)] * 2
+            tabs = await browser.evaluate(tab, "chrome.tabs.query({}).then((all) => all.length)")
+            assert tabs == 2  # its tab closed

@@ -212,8 +212,8 @@ async function patrol(api, plan) {
   }
 }
 
-// Where the patrol looks, never taking the parent's focus (docs/patrol.md: what each kind of
-// window does in each browser, as measured on a desktop). Chromium opens a window inactive: the
+// Where the patrol looks, never taking the parent's focus (what each kind of window does in each
+// browser, as measured on a desktop: extension/README.md, "Where the patrol looks"). Chromium opens a window inactive: the
 // desktop puts it behind the window that has the focus, and its pages are drawn, so a list that
 // loads its next results once its end is drawn (an IntersectionObserver, as the networks' lists
 // do) loads as the patrol scrolls. A minimized window's pages are never drawn: such a list loads

@@ -3,7 +3,8 @@ manager, as a parent's screen has. Headless browsers draw every window and have 
 take, so only a drawn browser shows what the patrol's window does: whether its pages are drawn
 (a list that loads its next results once its end is drawn, an IntersectionObserver as the
 networks' lists do, loads only then), and whether it takes the focus from the parent's window.
-docs/patrol.md has what each kind of window does in Chromium and Firefox, as measured.
+extension/README.md ("Where the patrol looks") has what each kind of window does in Chromium
+and Firefox, as measured.
 
 Chromium opens the patrol's window inactive: drawn, behind the parent's, which keeps the focus;
 the patrol sees Pinterest's drawn list past its first screenful, up to its bound. Firefox looks

@@ -213,14 +213,15 @@ async function patrol(api, plan) {
 }
 
 // Where the patrol looks, never taking the parent's focus (what each kind of window does in each
-// browser, as measured on a desktop: extension/README.md, "Where the patrol looks"). Chromium opens a window inactive: the
-// desktop puts it behind the window that has the focus, and its pages are drawn, so a list that
-// loads its next results once its end is drawn (an IntersectionObserver, as the networks' lists
-// do) loads as the patrol scrolls. A minimized window's pages are never drawn: such a list loads
-// nothing there. Firefox opens every window active (it ignores `focused: false`, and one opened
-// minimized takes the focus for an instant, when keys the parent types would go to a network's
-// page): there the patrol looks in a tab of the parent's window that is never selected. Its page
-// is not drawn either; what the patrol's scroll sets off in a hidden page is in patrol-scroll.js.
+// browser, as measured on a desktop: extension/README.md, "Where the patrol looks"). Chromium
+// opens a window inactive: the desktop puts it behind the window that has the focus, and its
+// pages are drawn, so a list that loads its next results once its end is drawn (an
+// IntersectionObserver, as the networks' lists do) loads as the patrol scrolls. A minimized
+// window's pages are never drawn: such a list loads nothing there. Firefox opens every window
+// active (it ignores `focused: false`, and one opened minimized takes the focus for an instant,
+// when keys the parent types would go to a network's page): there the patrol looks in a tab of
+// the parent's window that is never selected. Its page is not drawn either; what the patrol's
+// scroll sets off in a hidden page is in patrol-scroll.js.
 const OPENS_INACTIVE_WINDOWS = !globalThis.browser?.runtime?.getBrowserInfo; // Firefox's alone
 
 /** The patrol's tab, and how to close what was opened for it. */

@@ -490,7 +490,7 @@ async def firefox_patrols(tmp_path) -> None:
     """The Firefox build, in Firefox ESR, installed for good as a parent's is (a temporary add-on
     is gone when Firefox quits), on its own Sentinelle and fake networks: `sentinelle patrol now`
     finds the look-alike, X's login wall stops X, Reddit stops at its bound, and the patrol's
-    window is closed. Then Firefox quits and starts again on the same profile, twice: Firefox
+    tab is closed. Then Firefox quits and starts again on the same profile, twice: Firefox
     drops its alarms when it quits, and the turn that came while it was closed is taken when it
     starts (Look for me looks, Remind me notifies); the mode's alarm is there again."""
     if FIREFOX is None:
@@ -529,7 +529,7 @@ async def firefox_patrols(tmp_path) -> None:
             assert networks["x"]["stopped"] == "login" and len(networks["x"]["looks"]) == 1
             assert [(lk["outcome"], lk["scrolls"]) for lk in networks["reddit"]["looks"]] \
                 == [("bound", SCROLLS_PER_PAGE)] * 2
-            # Only the extension's tab is left: the patrol's window is closed.
+            # Only the extension's tab is left: the patrol's tab is closed.
             contexts = (await browser.call("browsingContext.getTree", {}))["contexts"]
             assert [c["url"] for c in contexts if not c["url"].startswith(browser.url(""))] in ([], ["about:blank"])
 

@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -482,6 +483,35 @@ def test_both_modes_survive_a_browser_restart(playwright_instance, chromium, sit
         third.context.close()
 
 
+def firefox_build_and_profile(tmp_path, watcher) -> tuple[Path, Path]:
+    """The extension's Firefox build, and a Firefox profile that trusts Sentinelle's CA, as
+    `sentinelle setup` does for Firefox."""
+    if FIREFOX is None:
+        pytest.fail("the Firefox test needs Debian's firefox-esr: apt-get install firefox-esr", pytrace=False)
+    build = tmp_path / "firefox-build"
+    subprocess.run([str(EXTENSION / "make-firefox.sh"), str(build)], check=True, capture_output=True)
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    for args in (["-N", "--empty-password"],
+                 ["-A", "-n", COMMON_NAME, "-t", "C,,", "-i", str(watcher.ca_file)]):
+        subprocess.run(["certutil", *args, "-d", f"sql:{profile}"], check=True, capture_output=True)
+    return build, profile
+
+
+async def pair_firefox(browser, build: Path, watcher) -> str:
+    """The build installed for good, as a parent's is, paired with `watcher`'s Sentinelle and the
+    switch on (test_firefox.py proves the switch itself): the tab of the extension's page."""
+    await browser.install(build, permanent=True)
+    tab = await browser.extension_tab()
+    await browser.evaluate(tab, f"chrome.storage.local.set({{ server: 'http://127.0.0.1:"
+                                f"{watcher.api_port}', token: {json.dumps(watcher.token)} }})")
+    await browser.wait_for(tab, "chrome.storage.session.get('link').then((s) => s.link?.state === 'open')",
+                           timeout=20)
+    route = await browser.evaluate(tab, "import('./js/proxy.js').then((m) => m.applyProxy())")
+    assert route["port"] == watcher.proxy_port
+    return tab
+
+
 def test_firefox_patrols_and_survives_a_restart(tmp_path):
     in_own_loop(firefox_patrols(tmp_path))
 
@@ -493,28 +523,10 @@ async def firefox_patrols(tmp_path) -> None:
     tab is closed. Then Firefox quits and starts again on the same profile, twice: Firefox
     drops its alarms when it quits, and the turn that came while it was closed is taken when it
     starts (Look for me looks, Remind me notifies); the mode's alarm is there again."""
-    if FIREFOX is None:
-        pytest.fail("the Firefox test needs Debian's firefox-esr: apt-get install firefox-esr", pytrace=False)
-    build = tmp_path / "firefox-build"
-    subprocess.run([str(EXTENSION / "make-firefox.sh"), str(build)], check=True, capture_output=True)
     with patrol_sites(tmp_path / "sites") as sites:
-        profile = tmp_path / "profile"
-        profile.mkdir()
-        # Sentinelle's CA trusted in the profile, as `sentinelle setup` does for Firefox.
-        for args in (["-N", "--empty-password"],
-                     ["-A", "-n", COMMON_NAME, "-t", "C,,", "-i", str(sites.watcher.ca_file)]):
-            subprocess.run(["certutil", *args, "-d", f"sql:{profile}"], check=True, capture_output=True)
+        build, profile = firefox_build_and_profile(tmp_path, sites.watcher)
         async with firefox(profile, system_access=True) as browser:
-            await browser.install(build, permanent=True)
-            tab = await browser.extension_tab()
-            await browser.evaluate(tab, f"chrome.storage.local.set({{ server: 'http://127.0.0.1:"
-                                        f"{sites.watcher.api_port}', token: {json.dumps(sites.watcher.token)} }})")
-            await browser.wait_for(tab, "chrome.storage.session.get('link').then((s) => s.link?.state === 'open')",
-                                   timeout=20)
-            # The switch on, as in Chromium (test_firefox.py proves the switch itself).
-            route = await browser.evaluate(tab, "import('./js/proxy.js').then((m) => m.applyProxy())")
-            assert route["port"] == sites.watcher.proxy_port
-
+            tab = await pair_firefox(browser, build, sites.watcher)
             done = await asyncio.to_thread(sentinelle, sites.watcher.data_dir, "patrol", "now",
                                            "--api-port", str(sites.watcher.api_port))
             assert "Asked the extension to look for her (1 connected)" in done.stdout

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import shutil
 import subprocess
 import time
@@ -24,11 +23,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from sentinelle.server.setup.ca import COMMON_NAME
-from tests.extension.conftest import EXTENSION
-from tests.extension.firefox import FIREFOX, firefox
+from tests.extension.firefox import firefox
 from tests.extension.patrol_sites import PatrolSites, patrol_sites
-from tests.extension.test_patrol import SCROLLS_PER_PAGE, idle_screen, in_own_loop, unwatched_chromium
+from tests.extension.test_patrol import (
+    SCROLLS_PER_PAGE,
+    firefox_build_and_profile,
+    idle_screen,
+    in_own_loop,
+    pair_firefox,
+    unwatched_chromium,
+)
 from tests.support.watcher import sentinelle
 
 
@@ -144,26 +148,11 @@ async def firefox_on_a_desktop(sites: PatrolSites, tmp_path) -> None:
     focus all along; the tab's page is hidden, so Pinterest's drawn list shows its first
     results alone there (what docs/parents.md tells the parent), and Reddit's, which loads on
     the scroll event, still loads up to its bound."""
-    if FIREFOX is None:
-        pytest.fail("the Firefox test needs Debian's firefox-esr: apt-get install firefox-esr", pytrace=False)
     watcher = sites.watcher
-    build = tmp_path / "firefox-build"
-    subprocess.run([str(EXTENSION / "make-firefox.sh"), str(build)], check=True, capture_output=True)
-    profile = tmp_path / "profile"
-    profile.mkdir()
-    for args in (["-N", "--empty-password"],  # Sentinelle's CA trusted, as `sentinelle setup` does
-                 ["-A", "-n", COMMON_NAME, "-t", "C,,", "-i", str(watcher.ca_file)]):
-        subprocess.run(["certutil", *args, "-d", f"sql:{profile}"], check=True, capture_output=True)
+    build, profile = firefox_build_and_profile(tmp_path, watcher)
     with desktop_screen() as display:
         async with firefox(profile, environ={"DISPLAY": display}, headless=False) as browser:
-            await browser.install(build, permanent=True)  # as a parent's is
-            tab = await browser.extension_tab()
-            await browser.evaluate(tab, f"chrome.storage.local.set({{ server: 'http://127.0.0.1:{watcher.api_port}', "
-                                        f"token: {json.dumps(watcher.token)} }})")
-            await browser.wait_for(tab, "chrome.storage.session.get('link').then((s) => s.link?.state === 'open')",
-                                   timeout=20)
-            route = await browser.evaluate(tab, "import('./js/proxy.js').then((m) => m.applyProxy())")
-            assert route["port"] == watcher.proxy_port
+            tab = await pair_firefox(browser, build, watcher)
             # The parent reads a page in a tab of their own, selected, with the focus.
             parent = (await browser.call("browsingContext.create", {"type": "tab"}))["context"]
             await browser.call("browsingContext.navigate", {"context": parent, "wait": "complete",

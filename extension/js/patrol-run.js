@@ -2,7 +2,7 @@
 // me's run out of the parent's way, in the parent's own browser (the plan and bounds: patrol.js).
 //
 // A run goes only while paired and the switch is on (so every page passes through Sentinelle),
-// never takes the parent's focus (an inactive window; in Firefox, an unselected tab), and only
+// never takes the parent's focus (windows opened inactive; in Firefox, an unselected tab), and only
 // loads and scrolls: it clicks nothing, types nothing, never logs in. Each look is told to the
 // server (POST then PATCH /api/patrol) so that what the proxy sees meanwhile is known to be found
 // while looking for her. Alarms, not timers, so both modes survive a restart of the browser or the worker;
@@ -212,15 +212,15 @@ async function patrol(api, plan) {
   }
 }
 
-// Where the patrol looks, never taking the parent's focus (what each kind of window does in each
+// Where the patrol looks, never taking the parent's focus (what each kind of place does in each
 // browser, as measured on a desktop: extension/README.md, "Where the patrol looks"). Chromium
-// opens a window inactive: the desktop puts it behind the window that has the focus, and its
-// pages are drawn, so a list that loads its next results once its end is drawn (an
-// IntersectionObserver, as the networks' lists do) loads as the patrol scrolls. A minimized
-// window's pages are never drawn: such a list loads nothing there. Firefox opens every window
+// opens windows inactive: the desktop puts the patrol's behind the one that has the focus, and
+// its pages are drawn, so a list that loads its next results once its end is drawn (an
+// IntersectionObserver, as the networks' lists do) loads as the patrol scrolls. Minimized
+// windows' pages are never drawn: such a list loads nothing there. Firefox opens all its windows
 // active (it ignores `focused: false`, and one opened minimized takes the focus for an instant,
-// when keys the parent types would go to a network's page): there the patrol looks in a tab of
-// the parent's window that is never selected. Its page is not drawn either; what the patrol's
+// when keys the parent types would go to a network's page): there the patrol looks in a tab
+// that is never selected, beside the parent's. Its page is not drawn either; what the patrol's
 // scroll sets off in a hidden page is in patrol-scroll.js.
 const OPENS_INACTIVE_WINDOWS = !globalThis.browser?.runtime?.getBrowserInfo; // Firefox's alone
 

@@ -220,8 +220,8 @@ async function patrol(api, plan) {
 // windows' pages are never drawn: such a list loads nothing there. Firefox opens all its windows
 // active (it ignores `focused: false`, and one opened minimized takes the focus for an instant,
 // when keys the parent types would go to a network's page): there the patrol looks in a tab
-// that is never selected, beside the parent's. Its page is not drawn either; what the patrol's
-// scroll sets off in a hidden page is in patrol-scroll.js.
+// that is never selected, beside the parent's, whose page is hidden; it is drawn before each
+// scroll (drawn(), below), and patrol-scroll.js sets off what a hidden page is not sent.
 const OPENS_INACTIVE_WINDOWS = !globalThis.browser?.runtime?.getBrowserInfo; // Firefox's alone
 
 /** The patrol's tab, and how to close what was opened for it. */
@@ -252,6 +252,7 @@ async function visit(tabId, url, requestsLeft) {
   if (stopped) return { outcome: stopped, scrolls: 0, requests: page.requests };
   for (let scrolls = 1; scrolls <= SCROLLS_PER_PAGE; scrolls++) {
     const before = page;
+    await drawn(tabId);
     if (!(await scroll(tabId))) return { outcome: "unreachable", scrolls, requests: before.requests };
     await pause(SCROLL_PAUSE_MS);
     page = (await probe(tabId)) || before;
@@ -286,6 +287,13 @@ async function probe(tabId) {
   } catch {
     return null;
   }
+}
+
+/** Firefox draws an unselected tab's page once asked to have it ready to be shown (tabs.warmup,
+ *  Firefox's alone), and a list that loads once its end is drawn then loads as the patrol
+ *  scrolls; Chromium's patrol window is drawn already. */
+async function drawn(tabId) {
+  if (chrome.tabs.warmup) await chrome.tabs.warmup(tabId).catch(() => undefined);
 }
 
 /** Two screens down (js/patrol-scroll.js, injected). */

@@ -178,10 +178,9 @@ async def firefox_on_a_desktop(sites: PatrolSites, tmp_path) -> None:
             assert {(w, url) for sample in seen for w, url, _ in sample} == {(window, parent_url)}, seen
             assert max(tabs for sample in seen for _, _, tabs in sample) == 3  # the patrol's tab, unselected
             assert await browser.evaluate(parent, "[document.hasFocus(), blurs]") == [True, 0]
-            # The tab's page is hidden, yet drawn before each scroll: Pinterest's list loaded past
-            # its first screenful, and no more than the bound allows.
+            # The tab, never selected, is drawn before each scroll (its page may then say it is
+            # visible): Pinterest's list loaded past its first screenful, and no more than the bound allows.
             loads = drawn_loads(sites, since)
-            assert set(loads) == {"/svc/drawn/hidden"}, loads
             assert 2 < len(loads) <= 2 * (1 + SCROLLS_PER_PAGE), loads
             pinterest = sites.patrol()["pinterest"]["looks"]
             assert [(look["outcome"], look["scrolls"]) for look in pinterest] == [("bound", SCROLLS_PER_PAGE)] * 2

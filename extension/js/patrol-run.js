@@ -291,7 +291,7 @@ async function probe(tabId) {
 
 /** Firefox draws an unselected tab's page once asked to have it ready to be shown (tabs.warmup,
  *  Firefox's alone), and a list that loads once its end is drawn then loads as the patrol
- *  scrolls; Chromium's patrol window is drawn already. */
+ *  scrolls; Chromium draws the patrol's already. */
 async function drawn(tabId) {
   if (chrome.tabs.warmup) await chrome.tabs.warmup(tabId).catch(() => undefined);
 }

@@ -4,8 +4,8 @@
 // hidden page: it sends it no scroll event and loads none of its lazy pictures until it is shown.
 // What a reader's scroll would have set off is set off here: the scroll event, and the lazy
 // pictures of the screens scrolled past. A list that waits for its end to be drawn (an
-// IntersectionObserver) still waits: nothing a script can do draws a hidden page
-// (extension/README.md, "Where the patrol looks").
+// IntersectionObserver) waits for more: no script of the page can draw it, so the patrol asks
+// Firefox to before each scroll (patrol-run.js, drawn(); extension/README.md, "Where the patrol looks").
 (() => {
   scrollBy(0, innerHeight * 2);
   if (document.visibilityState !== "hidden") return;

@@ -280,8 +280,8 @@ async def drawn_end(sites: PatrolSites, tmp_path) -> None:
     the list is drawn (an IntersectionObserver) waits in a hidden page, its first results too,
     since a browser draws no hidden page; no script of the page's own can draw it. So a patrol in
     a hidden page (a minimized window's, a tab in the background) sees that page at its end at the
-    first scroll, with nothing loaded: why Chromium's patrol looks in a normal window, drawn
-    (test_patrol_window.py), and what docs/parents.md tells the parent of Firefox's."""
+    first scroll, with nothing loaded: why Chromium's patrol looks in a normal window, drawn, and
+    Firefox's has its tab drawn before each scroll (test_patrol_window.py)."""
     earlier = len(sites.origin.hits)  # the module's other tests drew this list in a visible window
     async with unwatched_chromium(tmp_path / "profile", {"www.pinterest.com": sites.origin.port}) as worker:
         run, loaded = await hidden_tab(worker, "https://www.pinterest.com/search/users/?q=hidden")

@@ -2,10 +2,10 @@
 // me's run out of the parent's way, in the parent's own browser (the plan and bounds: patrol.js).
 //
 // A run goes only while paired and the switch is on (so every page passes through Sentinelle),
-// never takes the parent's focus (minimized and unfocused), and only loads and scrolls:
-// it clicks nothing, types nothing, never logs in. Each look is told to the server (POST then
-// PATCH /api/patrol) so that what the proxy sees meanwhile is known to be found while looking
-// for her. Alarms, not timers, so both modes survive a restart of the browser or the worker;
+// never takes the parent's focus (windows opened inactive; in Firefox, an unselected tab), and only
+// loads and scrolls: it clicks nothing, types nothing, never logs in. Each look is told to the
+// server (POST then PATCH /api/patrol) so that what the proxy sees meanwhile is known to be found
+// while looking for her. Alarms, not timers, so both modes survive a restart of the browser or the worker;
 // the waits inside one run (a page loading, a scroll settling) are that run's own.
 
 import { Api, ApiError } from "./api.js";
@@ -187,7 +187,7 @@ async function note(reason, key) {
 
 async function patrol(api, plan) {
   const run = runId();
-  const win = await openWindow();
+  const tab = await openPatrolTab();
   const profiles = [];
   try {
     for (const network of plan) {
@@ -196,7 +196,7 @@ async function patrol(api, plan) {
         if (index) await pause(PAUSE_BETWEEN_PAGES_MS);
         if (!(await getProxySwitch())) return "interrupted"; // switched off meanwhile: stop at once
         const started = await api.startLook({ run, platform: network.platform, ...look });
-        const result = await visit(win.tabId, look.url, REQUESTS_PER_NETWORK - requests);
+        const result = await visit(tab.id, look.url, REQUESTS_PER_NETWORK - requests);
         requests += result.requests;
         await api.endLook(started.id, result);
         if (look.what === "profile") profiles.push(look.url);
@@ -208,20 +208,30 @@ async function patrol(api, plan) {
   } finally {
     const { patrolProfiles } = await chrome.storage.local.get("patrolProfiles");
     await chrome.storage.local.set({ patrolProfiles: rememberProfiles(patrolProfiles || {}, profiles) });
-    await chrome.windows.remove(win.id).catch(() => undefined); // closed by the parent already
+    await tab.close().catch(() => undefined); // closed by the parent already
   }
 }
 
-/** Where the patrol looks, never taking the parent's focus: minimized, unfocused, one blank tab. */
-async function openWindow() {
-  const options = { url: "about:blank", focused: false, state: "minimized" };
-  let created;
-  try {
-    created = await chrome.windows.create(options);
-  } catch {
-    created = await chrome.windows.create({ url: options.url, state: "minimized" }); // a browser refusing `focused`
+// Where the patrol looks, never taking the parent's focus (what each kind of place does in each
+// browser, as measured on a desktop: extension/README.md, "Where the patrol looks"). Chromium
+// opens windows inactive: the desktop puts the patrol's behind the one that has the focus, and
+// its pages are drawn, so a list that loads its next results once its end is drawn (an
+// IntersectionObserver, as the networks' lists do) loads as the patrol scrolls. Minimized
+// windows' pages are never drawn: such a list loads nothing there. Firefox opens all its windows
+// active (it ignores `focused: false`, and one opened minimized takes the focus for an instant,
+// when keys the parent types would go to a network's page): there the patrol looks in a tab
+// that is never selected, beside the parent's, whose page is hidden; it is drawn before each
+// scroll (drawn(), below), and patrol-scroll.js sets off what a hidden page is not sent.
+const OPENS_INACTIVE_WINDOWS = !globalThis.browser?.runtime?.getBrowserInfo; // Firefox's alone
+
+/** The patrol's tab, and how to close what was opened for it. */
+async function openPatrolTab() {
+  if (OPENS_INACTIVE_WINDOWS) {
+    const created = await chrome.windows.create({ url: "about:blank", focused: false, state: "normal" });
+    return { id: created.tabs[0].id, close: () => chrome.windows.remove(created.id) };
   }
-  return { id: created.id, tabId: created.tabs[0].id };
+  const tab = await chrome.tabs.create({ url: "about:blank", active: false });
+  return { id: tab.id, close: () => chrome.tabs.remove(tab.id) };
 }
 
 /**
@@ -242,6 +252,7 @@ async function visit(tabId, url, requestsLeft) {
   if (stopped) return { outcome: stopped, scrolls: 0, requests: page.requests };
   for (let scrolls = 1; scrolls <= SCROLLS_PER_PAGE; scrolls++) {
     const before = page;
+    await drawn(tabId);
     if (!(await scroll(tabId))) return { outcome: "unreachable", scrolls, requests: before.requests };
     await pause(SCROLL_PAUSE_MS);
     page = (await probe(tabId)) || before;
@@ -276,6 +287,13 @@ async function probe(tabId) {
   } catch {
     return null;
   }
+}
+
+/** Firefox draws an unselected tab's page once asked to have it ready to be shown (tabs.warmup,
+ *  Firefox's alone), and a list that loads once its end is drawn then loads as the patrol
+ *  scrolls; Chromium draws the patrol's already. */
+async function drawn(tabId) {
+  if (chrome.tabs.warmup) await chrome.tabs.warmup(tabId).catch(() => undefined);
 }
 
 /** Two screens down (js/patrol-scroll.js, injected). */

@@ -2,8 +2,9 @@
 // Two modes, chosen in the options page and kept in chrome.storage.local:
 //  - "remind" (the default once a child has a name): a daily notification opens her searches
 //    together, in front of the parent, who scrolls;
-//  - "look" (opt-in): a daily patrol, minimized and out of the parent's way (patrol-run.js), opens each network's
-//    own search for each of her names and handles, then a few watch-list profiles.
+//  - "look" (opt-in): a daily patrol out of the parent's way, never taking the focus
+//    (patrol-run.js), opens each network's own search for each of her names and handles, then a
+//    few watch-list profiles.
 // The searches come from data/search.json (searches.js), never from the server; a watch-list
 // profile is opened only on the host of that network's own search.
 

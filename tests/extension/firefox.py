@@ -131,11 +131,13 @@ def first_run(home: Path, screenshot: Path) -> None:
 
 @contextlib.asynccontextmanager
 async def firefox(profile: Path, proxy_port: int = 9, home: Path | None = None,
-                  system_access: bool = False, environ: dict[str, str] | None = None) -> AsyncIterator[Firefox]:
+                  system_access: bool = False, environ: dict[str, str] | None = None,
+                  headless: bool = True) -> AsyncIterator[Firefox]:
     """Firefox ESR on `profile`; its own proxy, for every address but loopback, is
     127.0.0.1:`proxy_port` (by default a closed port). `home`: its HOME; `system_access`: BiDi
     may also script the browser's own window (to read what the address bar's padlock shows);
-    `environ`: more of its environment (a desktop's session bus, for its notifications)."""
+    `environ`: more of its environment (a desktop's session bus, for its notifications);
+    `headless`: False to draw its windows (on the X display `environ` names)."""
     profile.mkdir(parents=True, exist_ok=True)
     prefs = {
         "extensions.webextensions.uuids": json.dumps({GECKO_ID: INTERNAL_UUID}),
@@ -161,7 +163,7 @@ async def firefox(profile: Path, proxy_port: int = 9, home: Path | None = None,
     port = free_port()
     browser = None
     process = subprocess.Popen(
-        [FIREFOX, "--headless", f"--remote-debugging-port={port}", "--profile", str(profile),
+        [FIREFOX, *(["--headless"] if headless else []), f"--remote-debugging-port={port}", "--profile", str(profile),
          "--no-remote", *(["--remote-allow-system-access"] if system_access else []), "about:blank"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env=(home_env(home) if home else dict(os.environ)) | (environ or {}),

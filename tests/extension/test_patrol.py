@@ -2,11 +2,12 @@
 social networks of tests/extension/patrol_sites.py through a real `sentinelle run`.
 
 `sentinelle patrol now` asks the paired extension, over the event stream, to look at once: with
-no page opened by the test, it opens each network's own search for her names in a minimized
-window, and a look-alike wearing a crop of her photo as its profile picture becomes an
+no page opened by the test, it opens each network's own search for her names in a window of
+its own, and a look-alike wearing a crop of her photo as its profile picture becomes an
 impersonation alert found while looking for her; X's login wall stops X, and the popup says so;
 Reddit's endless results stop at their bound. Remind me's notification opens her searches, and
-both modes' alarms survive a restart of the browser.
+both modes' alarms survive a restart of the browser. (Where the patrol looks, and that it never
+takes the parent's focus, is test_patrol_window.py's, on a desktop.)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -118,7 +120,7 @@ def test_patrol_now_finds_a_look_alike_wearing_her_photo_and_stops_where_it_must
     reddit = networks["reddit"]["looks"]
     assert [(lk["outcome"], lk["scrolls"]) for lk in reddit] == [("bound", SCROLLS_PER_PAGE)] * 2
     # Its scrolls did load more (each load fetches one page of results), and no more than the bound
-    # allows. (Headless Chromium draws its minimized windows: the hidden page is the next test's.)
+    # allows. (Firefox looks in a hidden tab: the hidden page is the next test's.)
     loads = [hit for hit in sites.origin.hits if hit.startswith("/svc/more/")]
     assert 2 < len(loads) <= 2 * (1 + SCROLLS_PER_PAGE)
     # Pinterest's load when the end of the list is drawn: they stop at the bound too.
@@ -162,22 +164,36 @@ class Worker:
                 assert "error" not in answer, answer
                 return answer["result"]
 
-    async def evaluate(self, expression: str):
+    async def evaluate(self, expression: str, session: str | None = None):
+        """The value of `expression`, awaited, in the worker (or in the target of `session`)."""
         result = await self.call("Runtime.evaluate", {"expression": expression, "awaitPromise": True,
-                                                      "returnByValue": True}, self.session)
+                                                      "returnByValue": True}, session or self.session)
         assert "exceptionDetails" not in result, result
         return result["result"].get("value")
 
+    async def attach(self, kind: str, url: str) -> str:
+        """A session on the first target of `kind` ("service_worker", "page") whose address
+        begins with `url`, once there is one. (Attaching changes nothing of what the page shows.)"""
+        for _ in range(300):
+            targets = (await self.call("Target.getTargets", {}))["targetInfos"]
+            found = [t for t in targets if t["type"] == kind and t["url"].startswith(url)]
+            if found:
+                return (await self.call("Target.attachToTarget", {"targetId": found[0]["targetId"],
+                                                                  "flatten": True}))["sessionId"]
+            await asyncio.sleep(0.1)
+        raise TimeoutError(f"no {kind} at {url}")
+
 
 @contextlib.asynccontextmanager
-async def unwatched_chromium(profile, hosts: dict[str, int]):
-    """Chromium with the extension, headless, started without Playwright; its worker."""
+async def unwatched_chromium(profile, hosts: dict[str, int], display: str | None = None, page: str = "about:blank"):
+    """Chromium with the extension, started without Playwright; its worker. Headless, or drawn
+    on the X `display` (a desktop), with its first window on `page`."""
     import aiohttp
 
     process = subprocess.Popen(
-        [str(CHROMIUM), "--headless", f"--user-data-dir={profile}", "--remote-debugging-port=0",
-         *CHROMIUM_ARGS, resolver_rules(hosts), "--ignore-certificate-errors", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [str(CHROMIUM), *([] if display else ["--headless"]), f"--user-data-dir={profile}",
+         "--remote-debugging-port=0", *CHROMIUM_ARGS, resolver_rules(hosts), "--ignore-certificate-errors", page],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ | ({"DISPLAY": display} if display else {}))
     try:
         port_file = profile / "DevToolsActivePort"
         for _ in range(300):
@@ -188,15 +204,7 @@ async def unwatched_chromium(profile, hosts: dict[str, int]):
         async with aiohttp.ClientSession() as http, http.ws_connect(f"ws://127.0.0.1:{port}{path}",
                                                                      max_msg_size=0) as ws:
             worker = Worker(ws)
-            for _ in range(300):
-                targets = (await worker.call("Target.getTargets", {}))["targetInfos"]
-                found = [t for t in targets if t["type"] == "service_worker"
-                         and t["url"].startswith(f"chrome-extension://{EXTENSION_ID}/")]
-                if found:
-                    break
-                await asyncio.sleep(0.1)
-            worker.session = (await worker.call("Target.attachToTarget",
-                                                {"targetId": found[0]["targetId"], "flatten": True}))["sessionId"]
+            worker.session = await worker.attach("service_worker", f"chrome-extension://{EXTENSION_ID}/")
             for _ in range(100):  # its bindings come with its script
                 if await worker.evaluate("typeof chrome === 'object' && Boolean(chrome.windows)"):
                     break
@@ -234,11 +242,11 @@ async def hidden_tab(worker: Worker, url: str):
 
 
 async def hidden_page(sites: PatrolSites, tmp_path) -> None:
-    """On a desktop the patrol's minimized window's page is hidden, and a browser sends a hidden
-    page no scroll event: an endless list would not load more on a bare scroll. The patrol's
-    scroll (js/patrol-scroll.js) sets it off. Headless Chromium draws its minimized windows (their
-    pages stay visible), not its tabs in the background: one stands in for the minimized window.
-    (The page is served straight to this browser: the proxy is not what is tested here.)"""
+    """Firefox's patrol looks in a tab it never selects, whose page is hidden, and a browser
+    sends a hidden page no scroll event: an endless list would not load more on a bare scroll.
+    The patrol's scroll (js/patrol-scroll.js) sets it off. Here in Chromium's tab in the
+    background, hidden too. (The page is served straight to this browser: the proxy is not what
+    is tested here.)"""
     async with unwatched_chromium(tmp_path / "profile", {"www.reddit.com": sites.origin.port}) as worker:
         def hidden_loads() -> int:
             return sites.origin.hits.count("/svc/more/hidden")
@@ -270,10 +278,10 @@ def test_a_list_that_loads_once_its_end_is_drawn_shows_nothing_in_a_hidden_page(
 async def drawn_end(sites: PatrolSites, tmp_path) -> None:
     """What the patrol's scroll cannot do: a list that loads its results only once the end of
     the list is drawn (an IntersectionObserver) waits in a hidden page, its first results too,
-    since a browser draws no hidden page; no script of the page's own can draw it. So the patrol
-    sees that page at its end at the first scroll, with nothing loaded (what docs/parents.md
-    tells the parent). Drawn, as headless Chromium draws the patrol's minimized window, the same
-    list stops at the bound (test_patrol_now_finds_...)."""
+    since a browser draws no hidden page; no script of the page's own can draw it. So a patrol in
+    a hidden page (a minimized window's, a tab in the background) sees that page at its end at the
+    first scroll, with nothing loaded: why Chromium's patrol looks in a normal window, drawn, and
+    Firefox's has its tab drawn before each scroll (test_patrol_window.py)."""
     earlier = len(sites.origin.hits)  # the module's other tests drew this list in a visible window
     async with unwatched_chromium(tmp_path / "profile", {"www.pinterest.com": sites.origin.port}) as worker:
         run, loaded = await hidden_tab(worker, "https://www.pinterest.com/search/users/?q=hidden")
@@ -475,6 +483,35 @@ def test_both_modes_survive_a_browser_restart(playwright_instance, chromium, sit
         third.context.close()
 
 
+def firefox_build_and_profile(tmp_path, watcher) -> tuple[Path, Path]:
+    """The extension's Firefox build, and a Firefox profile that trusts Sentinelle's CA, as
+    `sentinelle setup` does for Firefox."""
+    if FIREFOX is None:
+        pytest.fail("the Firefox test needs Debian's firefox-esr: apt-get install firefox-esr", pytrace=False)
+    build = tmp_path / "firefox-build"
+    subprocess.run([str(EXTENSION / "make-firefox.sh"), str(build)], check=True, capture_output=True)
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    for args in (["-N", "--empty-password"],
+                 ["-A", "-n", COMMON_NAME, "-t", "C,,", "-i", str(watcher.ca_file)]):
+        subprocess.run(["certutil", *args, "-d", f"sql:{profile}"], check=True, capture_output=True)
+    return build, profile
+
+
+async def pair_firefox(browser, build: Path, watcher) -> str:
+    """The build installed for good, as a parent's is, paired with `watcher`'s Sentinelle and the
+    switch on (test_firefox.py proves the switch itself): the tab of the extension's page."""
+    await browser.install(build, permanent=True)
+    tab = await browser.extension_tab()
+    await browser.evaluate(tab, f"chrome.storage.local.set({{ server: 'http://127.0.0.1:"
+                                f"{watcher.api_port}', token: {json.dumps(watcher.token)} }})")
+    await browser.wait_for(tab, "chrome.storage.session.get('link').then((s) => s.link?.state === 'open')",
+                           timeout=20)
+    route = await browser.evaluate(tab, "import('./js/proxy.js').then((m) => m.applyProxy())")
+    assert route["port"] == watcher.proxy_port
+    return tab
+
+
 def test_firefox_patrols_and_survives_a_restart(tmp_path):
     in_own_loop(firefox_patrols(tmp_path))
 
@@ -483,31 +520,13 @@ async def firefox_patrols(tmp_path) -> None:
     """The Firefox build, in Firefox ESR, installed for good as a parent's is (a temporary add-on
     is gone when Firefox quits), on its own Sentinelle and fake networks: `sentinelle patrol now`
     finds the look-alike, X's login wall stops X, Reddit stops at its bound, and the patrol's
-    window is closed. Then Firefox quits and starts again on the same profile, twice: Firefox
+    tab is closed. Then Firefox quits and starts again on the same profile, twice: Firefox
     drops its alarms when it quits, and the turn that came while it was closed is taken when it
     starts (Look for me looks, Remind me notifies); the mode's alarm is there again."""
-    if FIREFOX is None:
-        pytest.fail("the Firefox test needs Debian's firefox-esr: apt-get install firefox-esr", pytrace=False)
-    build = tmp_path / "firefox-build"
-    subprocess.run([str(EXTENSION / "make-firefox.sh"), str(build)], check=True, capture_output=True)
     with patrol_sites(tmp_path / "sites") as sites:
-        profile = tmp_path / "profile"
-        profile.mkdir()
-        # Sentinelle's CA trusted in the profile, as `sentinelle setup` does for Firefox.
-        for args in (["-N", "--empty-password"],
-                     ["-A", "-n", COMMON_NAME, "-t", "C,,", "-i", str(sites.watcher.ca_file)]):
-            subprocess.run(["certutil", *args, "-d", f"sql:{profile}"], check=True, capture_output=True)
+        build, profile = firefox_build_and_profile(tmp_path, sites.watcher)
         async with firefox(profile, system_access=True) as browser:
-            await browser.install(build, permanent=True)
-            tab = await browser.extension_tab()
-            await browser.evaluate(tab, f"chrome.storage.local.set({{ server: 'http://127.0.0.1:"
-                                        f"{sites.watcher.api_port}', token: {json.dumps(sites.watcher.token)} }})")
-            await browser.wait_for(tab, "chrome.storage.session.get('link').then((s) => s.link?.state === 'open')",
-                                   timeout=20)
-            # The switch on, as in Chromium (test_firefox.py proves the switch itself).
-            route = await browser.evaluate(tab, "import('./js/proxy.js').then((m) => m.applyProxy())")
-            assert route["port"] == sites.watcher.proxy_port
-
+            tab = await pair_firefox(browser, build, sites.watcher)
             done = await asyncio.to_thread(sentinelle, sites.watcher.data_dir, "patrol", "now",
                                            "--api-port", str(sites.watcher.api_port))
             assert "Asked the extension to look for her (1 connected)" in done.stdout
@@ -522,7 +541,7 @@ async def firefox_patrols(tmp_path) -> None:
             assert networks["x"]["stopped"] == "login" and len(networks["x"]["looks"]) == 1
             assert [(lk["outcome"], lk["scrolls"]) for lk in networks["reddit"]["looks"]] \
                 == [("bound", SCROLLS_PER_PAGE)] * 2
-            # Only the extension's tab is left: the patrol's window is closed.
+            # Only the extension's tab is left: the patrol's tab is closed.
             contexts = (await browser.call("browsingContext.getTree", {}))["contexts"]
             assert [c["url"] for c in contexts if not c["url"].startswith(browser.url(""))] in ([], ["about:blank"])
 

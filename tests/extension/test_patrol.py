@@ -88,6 +88,7 @@ def test_patrol_now_finds_a_look_alike_wearing_her_photo_and_stops_where_it_must
     browser, _ = chromium
     pair_and_switch_on(browser, sites)
     pages_before = len(browser.context.pages)
+    windows_before = browser.worker().evaluate("chrome.windows.getAll().then((w) => w.map((x) => x.id))")
     done = sentinelle(sites.watcher.data_dir, "patrol", "now", "--api-port", str(sites.watcher.api_port))
     assert "Asked the extension to look for her (1 connected)" in done.stdout
 
@@ -129,7 +130,8 @@ def test_patrol_now_finds_a_look_alike_wearing_her_photo_and_stops_where_it_must
     assert 2 < len(drawn) <= 2 * (1 + SCROLLS_PER_PAGE)
     assert networks["facebook"]["stopped"] is None
     assert len(browser.context.pages) == pages_before  # the patrol's window is closed
-    assert browser.worker().evaluate("chrome.windows.getAll().then((w) => w.length)") >= 1
+    # The parent's windows are all still there, and the patrol's is gone.
+    assert browser.worker().evaluate("chrome.windows.getAll().then((w) => w.map((x) => x.id))") == windows_before
 
     # The popup says when each network was looked at, for what, what was found and what stopped it.
     popup = browser.open("popup.html")

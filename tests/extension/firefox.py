@@ -113,7 +113,12 @@ class Firefox:
         window = (await self.call("browsingContext.getTree", {"moz:scope": "chrome"}))["contexts"][0]
         await self.evaluate(window["context"], f"void gBrowser.addTab({json.dumps(self.url(page))}, "
                                                "{ triggeringPrincipal: Services.scriptSecurityManager.getSystemPrincipal() })")
-        return await self.extension_tab(page)
+        tab = await self.extension_tab(page)
+        # The tab names the page before its document is the page's (the clean-clone CI once ran
+        # a script in it while `chrome` was not there yet): wait for the page itself.
+        await self.wait_for(tab, f"location.href === {json.dumps(self.url(page))} "
+                                 "&& document.readyState === 'complete' && typeof chrome === 'object'")
+        return tab
 
     async def go(self, context: str, page: str) -> None:
         """Open another page of the extension in the tab (as a link of the extension would)."""

@@ -65,8 +65,11 @@ TESTED_ELSEWHERE: dict[str, tuple[tuple[str, ...], str]] = {
     "server/store/records.py": (("tests/server/store/test_store.py",), "the store's records, named as the store"),
     "server/store/sightings.py": (("tests/server/store/test_store.py", "tests/server/store/test_store_attribution.py",
                                    "tests/server/store/test_store_account_ids.py"), "the store's alerts, named as the store"),
+    "server/store/migrations.py": (("tests/server/store/test_store.py", "tests/server/store/test_store_children.py",
+                                    "tests/server/store/test_store_attribution.py", "tests/server/store/test_cases.py"),
+                                   "each migration, on a database of the schema before it"),
     "server/store/schema.py": (("tests/server/store/test_store.py", "tests/server/store/test_store_children.py"),
-                               "each migration, on a database of the schema before it"),
+                               "`migrate` and what the store's parts share, under the store"),
     "server/version.py": (("tests/server/cli/test_cli.py",), "`--version`"),
     "server/watch_counts.py": (("tests/server/setup/test_doctor.py",), "the counts, as doctor reads them"),
 }

@@ -5,7 +5,7 @@ saying who she is, "alice  dupont" another day, "Lea" for "Léa". Each is the sa
 the store keeps her as one: her photos, names and accounts together. Case, accents and spaces
 never tell two children apart; a first name alone means the one child whose full name starts
 with it, and a full name means the child known so far by its first name alone. Pure: the store
-(server/store/children.py) and its migration (schema.py) ask it; the CLI and the API say what
+(server/store/children.py) and its migration (migrations.py) ask it; the CLI and the API say what
 it chose.
 """
 

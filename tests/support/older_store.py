@@ -16,7 +16,7 @@ from tests.conftest import kodak
 
 def database_before(data_dir: Path, step: Callable) -> sqlite_utils.Database:
     """A database in a new `data_dir` as the Sentinelle before `step` (a migration of
-    server/store/schema.py) left it: every migration up to that one, for the caller to fill."""
+    server/store/migrations.py) left it: every migration up to that one, for the caller to fill."""
     data_dir.mkdir()
     db = sqlite_utils.Database(data_dir / "sentinelle.db")
     schema.migrate(db, until=step)

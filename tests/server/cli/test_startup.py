@@ -53,6 +53,6 @@ def test_the_probe_sees_what_a_command_that_compares_images_loads(data_dir):
 
 def test_the_store_names_the_avatar_view_as_the_engine_does():
     from sentinelle.proxy.engine import avatar
-    from sentinelle.server.store import schema
+    from sentinelle.server.store import migrations
 
-    assert schema.AVATAR_VIEW == avatar.AVATAR_VIEW
+    assert migrations.AVATAR_VIEW == avatar.AVATAR_VIEW

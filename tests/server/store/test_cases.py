@@ -1,4 +1,4 @@
-"""server/store/cases.py and its migrations (schema.py, migration 12, `_add_cases`; migration 15,
+"""server/store/cases.py and its migrations (migrations.py, migration 12, `_add_cases`; migration 15,
 `_what_said_gone`): alerts and accounts grouped into a case per child, reports kept, takedowns of
 reported accounts seen with their page, returns linked; a store of the previous schema comes up
 with its cases, and what said an account gone kept as the network said it."""
@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sentinelle.proxy.feeds.gone import BANNED, NO_SUCH_ACCOUNT, PAGE_SAYS, Gone
-from sentinelle.server.store import records, schema, sightings
+from sentinelle.server.store import migrations, records, schema, sightings
 from sentinelle.server.store.cases import Cases
 from sentinelle.server.store.records import Store
 from sentinelle.server.store.schema import StoreError
@@ -166,7 +166,7 @@ def test_a_store_of_the_previous_schema_comes_up_with_a_case_per_child(data_dir,
     # and the watch list as the Sentinelle before this one did; then it is opened as it is now.
     monkeypatch.setattr(Cases, "_join_case", lambda *args: None)
     monkeypatch.setattr(sightings, "_ALERTS_SQL", sightings._ALERTS_SQL.replace(", case_id", ""))
-    with before(data_dir, monkeypatch, schema._add_cases) as older:
+    with before(data_dir, monkeypatch, migrations._add_cases) as older:
         alice, lea = enroll(older, 5, "Alice Martin"), enroll(older, 6, "Léa")
         older.record_sighting(post(alice["id"], "fake.alice", 1))
         older.record_sighting(post(lea["id"], "someone", 2))
@@ -187,7 +187,7 @@ def test_a_store_of_the_previous_schema_comes_up_with_a_case_per_child(data_dir,
 def test_a_store_of_the_previous_schema_keeps_what_said_an_account_gone_as_the_network_said_it(data_dir, monkeypatch):
     # Today's store, stopped before the step, keeps takedowns as the Sentinelle before it did:
     # a page's sentence inside an English one of its own, a status with English words beside it.
-    with before(data_dir, monkeypatch, schema._what_said_gone) as older:
+    with before(data_dir, monkeypatch, migrations._what_said_gone) as older:
         photo = enroll(older, 5, "Alice Martin")
         said = {"fake.alice": "the page says “Sorry, this page isn't available”", "fake.alice.2": "HTTP 404",
                 "fake.alice.3": "statusCode 10202 (no such account)", "fake.alice.4": "statusCode 10221 (banned)",

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sentinelle.server.store import schema
+from sentinelle.server.store import migrations
 from sentinelle.server.store.records import Store
 from sentinelle.server.store.schema import StoreError
 from tests.support.older_store import database_before
@@ -104,7 +104,7 @@ def test_the_hours_have_defaults_and_keep_what_is_not_given(store):
 
 
 def test_a_database_of_todays_schema_gains_the_channels_and_keeps_its_alerts(data_dir):
-    db = database_before(data_dir, schema._add_notify)
+    db = database_before(data_dir, migrations._add_notify)
     db["alerts"].insert({"photo_id": 1, "image_key": "k", "image_url": "https://x/1.jpg", "status": "new",
                          "platform": "instagram"})
     db.close()

@@ -156,11 +156,11 @@ def test_image_key_drops_signing_parameters():
 def test_an_older_store_keys_its_images_as_the_feeds_map_does(data_dir):
     import sqlite_utils
 
-    from sentinelle.server.store import schema
+    from sentinelle.server.store import migrations, schema
 
     data_dir.mkdir()
     db = sqlite_utils.Database(data_dir / "old.db")
-    schema.migrate(db, until=schema._one_image_key)
+    schema.migrate(db, until=migrations._one_image_key)
     db["photos"].insert({"id": 1, "sha256": "s", "name": "a.jpg", "enrolled_at": "2026-12-01T00:00:00+00:00"})
     url = "https://social.example/img/a.jpg?sig=1"
     db["alerts"].insert({"photo_id": 1, "image_key": "https://social.example/img/a.jpg", "image_url": url,

@@ -1,4 +1,4 @@
-"""server/store/sightings.py and schema.py (`_add_account_ids_and_stories`, migration 12): an account known by its id alone until a feed names
+"""server/store/sightings.py and migrations.py (`_add_account_ids_and_stories`, migration 12): an account known by its id alone until a feed names
 it, and stories, kept with when they disappear."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from sentinelle.proxy.feeds.attribution import AccountNamed, Attribution
 from sentinelle.proxy.feeds.lookalikes import Lookalike
 from sentinelle.proxy.feeds.names import Resemblance
-from sentinelle.server.store import schema
+from sentinelle.server.store import migrations, schema
 from sentinelle.server.store.records import Store
 from tests.server.store.test_store import enroll, sighting
 from tests.support.older_store import database_before, insert_photo
@@ -88,7 +88,7 @@ def test_a_story_is_its_own_alert_and_keeps_when_it_disappears(store):
 
 
 def test_a_store_of_today_s_schema_gains_account_ids_and_expiries(data_dir):
-    db = database_before(data_dir, schema._add_account_ids_and_stories)
+    db = database_before(data_dir, migrations._add_account_ids_and_stories)
     _, photo_id = insert_photo(db, 5)
     alert_id = db["alerts"].insert({"photo_id": photo_id, "child": "Alice", "image_key": "k", "image_url": "u",
                                     "platform": "instagram", "status": "new", "account": "old.account"}).last_pk

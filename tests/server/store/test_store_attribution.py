@@ -1,4 +1,4 @@
-"""server/store/sightings.py and schema.py's migration 2 (`_add_attribution`): alerts group by the
+"""server/store/sightings.py and migrations.py's migration 2 (`_add_attribution`): alerts group by the
 account that posted the photo; evidence is append-only."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 import sqlite_utils
 
 from sentinelle.proxy.feeds.attribution import Attribution
-from sentinelle.server.store import schema
+from sentinelle.server.store import migrations, schema
 from sentinelle.server.store.records import Store
 from tests.server.store.test_store import enroll, sighting
 
@@ -85,7 +85,7 @@ def test_sightings_cannot_be_changed_or_deleted(store):
 def test_a_database_from_before_attribution_keeps_its_alerts_and_groups_as_before(data_dir):
     data_dir.mkdir()
     db = sqlite_utils.Database(data_dir / "sentinelle.db")
-    schema.migrate(db, until=schema._add_attribution)
+    schema.migrate(db, until=migrations._add_attribution)
     db["alerts"].insert({"photo_id": 1, "photo_name": "kodim05.jpg", "image_key": "https://cdn/a.jpg",
                          "image_url": "https://cdn/a.jpg?sig=1", "platform": "instagram", "count": 1,
                          "status": "reported", "first_seen": "2026-11-01", "last_seen": "2026-11-01"})

@@ -1,4 +1,4 @@
-"""server/store/schema.py, migration 9: photos enrolled before profile pictures were looked for gain an "avatar" view, from the thumbnail the store kept."""
+"""server/store/migrations.py, migration 9: photos enrolled before profile pictures were looked for gain an "avatar" view, from the thumbnail the store kept."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sentinelle.proxy.engine import avatar
 from sentinelle.proxy.engine.fingerprint import Fingerprint, fingerprint
 from sentinelle.proxy.engine.matcher import Matcher
 from sentinelle.server.alerts.enroll import prepare_photo
-from sentinelle.server.store import schema
+from sentinelle.server.store import migrations, schema
 from sentinelle.server.store.records import Store
 from tests.conftest import kodak
 from tests.support.older_store import insert_photo
@@ -24,7 +24,7 @@ def database_before_avatars(data_dir, number: int) -> None:
     """A database as the previous Sentinelle left it: every view of a photo but "avatar"."""
     data_dir.mkdir()
     db = sqlite_utils.Database(data_dir / "sentinelle.db")
-    schema.migrate(db, until=schema._add_avatar_views)
+    schema.migrate(db, until=migrations._add_avatar_views)
     photo, photo_id = insert_photo(db, number)
     db["fingerprints"].insert_all(
         {"photo_id": photo_id, "view": view, "data": fp.to_bytes()} for view, fp in photo.views if view != avatar.AVATAR_VIEW
@@ -51,7 +51,7 @@ def test_the_migration_leaves_photos_that_have_their_avatar_view_alone(data_dir)
     store = Store(data_dir)
     store.add_photo(prepare_photo(kodak(7).read_bytes(), "kodim07.jpg", None))
     before = store._db.execute("SELECT id, data FROM fingerprints WHERE view = ?", [avatar.AVATAR_VIEW]).fetchall()
-    schema._add_avatar_views(store._db)
+    migrations._add_avatar_views(store._db)
     assert store._db.execute("SELECT id, data FROM fingerprints WHERE view = ?", [avatar.AVATAR_VIEW]).fetchall() == before
     store.close()
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from sentinelle.server.store import schema
+from sentinelle.server.store import migrations, schema
 from sentinelle.server.store.records import Store, StoreError
 from tests.server.store.test_store import enroll, sighting
 from tests.support.older_store import database_before, insert_photo
@@ -73,7 +73,7 @@ def test_removing_a_child_stops_protecting_her_photos_and_keeps_her_alerts(store
 
 
 def test_a_store_of_today_s_schema_with_a_child_split_in_two_is_made_one(data_dir):
-    db = database_before(data_dir, schema._one_child_one_name)
+    db = database_before(data_dir, migrations._one_child_one_name)
     first = db["children"].insert({"name": "Alice", "aliases": '["Lili"]'}).last_pk
     full = db["children"].insert({"name": "Alice Dupont", "aliases": '["Lili", "Ali"]',
                                   "handles": '[["instagram", "alice_dpt"]]'}).last_pk
@@ -103,7 +103,7 @@ def test_a_store_of_today_s_schema_with_a_child_split_in_two_is_made_one(data_di
 
 
 def test_the_migration_leaves_a_first_name_two_children_share(data_dir):
-    db = database_before(data_dir, schema._one_child_one_name)
+    db = database_before(data_dir, migrations._one_child_one_name)
     db["children"].insert_all({"name": name} for name in ("Alice", "Alice Dupont", "Alice Martin"))
     db.close()
     store = Store(data_dir)

@@ -1,4 +1,4 @@
-"""server/store/schema.py, migration 3 (`_add_local_features`): photos enrolled with hashes alone
+"""server/store/migrations.py, migration 3 (`_add_local_features`): photos enrolled with hashes alone
 gain local features, from the thumbnail the store kept."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from benchmarks.transforms import EDITS
 from sentinelle.proxy.engine.fingerprint import FINGERPRINT_VERSION, Fingerprint, fingerprint
 from sentinelle.proxy.engine.matcher import Matcher
 from sentinelle.server.alerts.enroll import prepare_photo
-from sentinelle.server.store import schema
+from sentinelle.server.store import migrations, schema
 from sentinelle.server.store.records import Store
 from tests.conftest import kodak
 from tests.support.older_store import insert_photo
@@ -20,7 +20,7 @@ def old_database(data_dir, number: int) -> None:
     """A database as Sentinelle v1 left it: schema 1, fingerprint rows holding a version 1 hash alone."""
     data_dir.mkdir()
     db = sqlite_utils.Database(data_dir / "sentinelle.db")
-    schema._create_v1(db)
+    migrations._create_v1(db)
     db.execute("PRAGMA user_version = 1")
     photo, photo_id = insert_photo(db, number)
     db["fingerprints"].insert_all(

@@ -1,4 +1,4 @@
-"""server/store/schema.py, migrations 5 and 6 (`_platform_image_keys`, `_add_first_poster`): one
+"""server/store/migrations.py, migrations 5 and 6 (`_platform_image_keys`, `_add_first_poster`): one
 alert per image whatever its size or signature; who showed it, who posted it first, and profile
 pictures."""
 
@@ -10,7 +10,7 @@ import pytest
 import sqlite_utils
 
 from sentinelle.proxy.feeds.image_keys import image_key
-from sentinelle.server.store import schema
+from sentinelle.server.store import migrations, schema
 from sentinelle.server.store.records import Store
 from tests.server.store.test_store import enroll, sighting
 from tests.server.store.test_store_attribution import posted_by
@@ -70,7 +70,7 @@ def test_an_account_s_profile_picture_is_its_own_alert_beside_its_posts(store):
 def test_a_database_keyed_by_address_is_rekeyed_by_image_and_stays_append_only(data_dir):
     data_dir.mkdir()
     db = sqlite_utils.Database(data_dir / "sentinelle.db")
-    schema.migrate(db, until=schema._platform_image_keys)
+    schema.migrate(db, until=migrations._platform_image_keys)
     small, large = TWO_SIZES["instagram"]
     old_key = small.split("?")[0]  # what the store keyed by before: scheme, host and path
     db["alerts"].insert({"photo_id": 1, "photo_name": "kodim05.jpg", "image_key": old_key, "image_url": small,

@@ -87,12 +87,12 @@ def test_a_dismissed_account_is_not_an_impersonation_and_marking_one_makes_it_so
 def test_a_database_of_the_previous_schema_keeps_what_its_alerts_were(data_dir):
     import sqlite_utils
 
-    from sentinelle.server.store import schema
+    from sentinelle.server.store import migrations, schema
     from sentinelle.server.store.records import Store
 
     data_dir.mkdir()
     db = sqlite_utils.Database(data_dir / "sentinelle.db")
-    schema.migrate(db, until=schema._add_impersonation)
+    schema.migrate(db, until=migrations._add_impersonation)
     db["photos"].insert({"id": 1, "sha256": "ab", "name": "p.jpg", "enrolled_at": "2026-11-01"})
     db["alerts"].insert({"id": 1, "photo_id": 1, "image_key": "k", "image_url": "u", "status": "new",
                          "kind": "profile_picture", "account": "a"})

@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -262,15 +263,9 @@ def run(obj: Context, proxy_port: int, api_port: int, options: tuple[str, ...],
     obj.close()  # the runner opens its own store on its own loop
     settings = Settings(obj.data_dir, proxy_port=proxy_port, api_port=api_port,
                         extension_origins=extension_origins)
-    try:
-        from sentinelle.server.run.runner import serve
+    from sentinelle.server.run.runner import serve
 
-        asyncio.run(serve(settings, options))
-    except RunError as e:
-        raise click.ClickException(str(e)) from None
-    except KeyboardInterrupt:
-        pass
-    click.echo("Sentinelle stopped.")
+    _until_stopped(serve(settings, options))
 
 
 @cli.command()
@@ -303,10 +298,16 @@ def icap(obj: Context, icap_port: int, icap_host: str, icap_allow: tuple[str, ..
     settings = Settings(obj.data_dir, icap_host=icap_host, icap_port=icap_port, icap_allow=icap_allow,
                         api_port=api_port, workers=workers, extra_hosts=extra_hosts,
                         extension_origins=extension_origins)
-    try:
-        from sentinelle.server.run.icap_runner import serve_icap
+    from sentinelle.server.run.icap_runner import serve_icap
 
-        asyncio.run(serve_icap(settings))
+    _until_stopped(serve_icap(settings))
+
+
+def _until_stopped(serving: Coroutine[Any, Any, None]) -> None:
+    """Run a front until it stops (Ctrl-C, SIGTERM); a front that cannot start says why, as the
+    command's error."""
+    try:
+        asyncio.run(serving)
     except RunError as e:
         raise click.ClickException(str(e)) from None
     except KeyboardInterrupt:

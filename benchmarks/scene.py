@@ -153,13 +153,18 @@ def _enrolled(data_dir: Path) -> Path:
 async def fetch_image(session, proxy_port: int, n: int, cdn_delay_ms: float = 0) -> float | None:
     """Fetch the feed's n-th image through the proxy: its latency in ms, or None on an error.
     `cdn_delay_ms`: the fake CDN waits that long before answering."""
+    query = f"?delay={cdn_delay_ms:g}" if cdn_delay_ms else ""
+    return await timed_get(session, f"https://{CDN}/img/{n % len(FEED)}.jpg{query}", f"http://127.0.0.1:{proxy_port}")
+
+
+async def timed_get(session, url: str, proxy: str | None) -> float | None:
+    """GET `url` through `proxy` and read its body: the latency in ms, or None on an error or
+    an answer other than 200."""
     import aiohttp
 
-    query = f"?delay={cdn_delay_ms:g}" if cdn_delay_ms else ""
     started = time.perf_counter()
     try:
-        async with session.get(f"https://{CDN}/img/{n % len(FEED)}.jpg{query}",
-                               proxy=f"http://127.0.0.1:{proxy_port}") as response:
+        async with session.get(url, proxy=proxy) as response:
             await response.read()
             if response.status != 200:
                 return None

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import aiohttp
 
-from benchmarks.scene import CDN, ENROLLED, FEED, machine, wait_for_port
+from benchmarks.scene import CDN, ENROLLED, FEED, machine, timed_get, wait_for_port
 from tests.support.certs import make_origin_certs
 from tests.support.icap_process import SentinelleIcap
 from tests.support.squid import Squid, missing
@@ -83,6 +83,13 @@ class Leg:
     errors: int = 0
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds used during the rounds, by process
 
+    def took(self, latency: float | None) -> None:
+        """One request's latency in ms, or None for one that failed."""
+        if latency is None:
+            self.errors += 1
+        else:
+            self.latencies.append(latency)
+
     def add_cpu(self, name: str, seconds: float) -> None:
         self.cpu[name] = self.cpu.get(name, 0.0) + seconds
 
@@ -106,26 +113,14 @@ class Client:
             limit=concurrency, ssl=context, keepalive_timeout=KEEP_ALIVE_SECONDS))
 
     async def one(self, n: int) -> float | None:
-        started = time.perf_counter()
-        try:
-            async with self.session.get(f"{self.base}/{n % len(FEED)}.jpg", proxy=self.proxy) as response:
-                await response.read()
-                if response.status != 200:
-                    return None
-        except (TimeoutError, aiohttp.ClientError):
-            return None
-        return (time.perf_counter() - started) * 1000
+        return await timed_get(self.session, f"{self.base}/{n % len(FEED)}.jpg", self.proxy)
 
     async def round(self, requests: int, leg: Leg) -> None:
         counter = iter(range(requests))
 
         async def worker() -> None:
             for n in counter:
-                latency = await self.one(n)
-                if latency is None:
-                    leg.errors += 1
-                else:
-                    leg.latencies.append(latency)
+                leg.took(await self.one(n))
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(self.concurrency)))
         leg.seconds += time.perf_counter() - started
@@ -134,11 +129,7 @@ class Client:
         leg, tasks = Leg(), []
 
         async def one(n: int) -> None:
-            latency = await self.one(n)
-            if latency is None:
-                leg.errors += 1
-            else:
-                leg.latencies.append(latency)
+            leg.took(await self.one(n))
         started = time.perf_counter()
         for n in range(round(rate * seconds)):
             await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))

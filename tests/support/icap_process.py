@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
 
-from tests.support.watcher import ROOT, _drain, free_port
+from tests.support.watcher import ROOT, Child, free_port
 
 
-class SentinelleIcap:
+class SentinelleIcap(Child):
     """`sentinelle icap` on free ports; `api()` reads its API as the extension would."""
 
     def __init__(self, data_dir: Path, workers: int = 1, port: int | None = None, api: bool = True,
@@ -30,12 +28,7 @@ class SentinelleIcap:
             cwd=ROOT, env=os.environ | {"PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True, start_new_session=True,
         )
-        self._streams: tuple[list[str], list[str]] = ([], [])
-        self._readers = [threading.Thread(target=_drain, args=(pipe, into), daemon=True)
-                         for pipe, into in zip((self.process.stdout, self.process.stderr), self._streams)]
-        for reader in self._readers:
-            reader.start()
-        self.output = ("", "")
+        self._read_output()
         self._wait_ready()
         self.token = (data_dir / "token").read_text().strip() if api else ""
         self.key = (data_dir / "icap-key").read_text().strip()  # as `setup squid` gives it to Squid
@@ -47,7 +40,7 @@ class SentinelleIcap:
                 self.stop()
                 raise RuntimeError(f"sentinelle icap exited {self.process.returncode}:\n{self.output}")
             # Ready once it says so: the API (if any) listens too by then.
-            if "Press Ctrl-C to stop." in "".join(self._streams[0]):
+            if "Press Ctrl-C to stop." in self.output_so_far()[0]:
                 return
             time.sleep(0.05)
         raise TimeoutError("sentinelle icap did not start")
@@ -64,18 +57,3 @@ class SentinelleIcap:
                                          headers={"Authorization": f"Bearer {self.token}"})
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
-
-    def stop(self, timeout: float = 20.0) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            raise
-        finally:
-            for reader in self._readers:
-                reader.join(10)
-            self.output = ("".join(self._streams[0]), "".join(self._streams[1]))
-        return self.process.returncode

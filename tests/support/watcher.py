@@ -44,7 +44,53 @@ class Fetched:
     peer_cert: bytes  # DER of the certificate the client was shown
 
 
-class Watcher:
+class Child:
+    """A `sentinelle` command in a child process (`process`, started with its output piped), its
+    output read as it comes, as a terminal or the journal would: a pipe nobody reads fills up
+    (64 KB), and the next log line then blocks the whole proxy."""
+
+    process: subprocess.Popen
+
+    def _read_output(self) -> None:
+        self._streams: tuple[list[str], list[str]] = ([], [])
+        self._readers = [
+            threading.Thread(target=_drain, args=(pipe, into), daemon=True)
+            for pipe, into in zip((self.process.stdout, self.process.stderr), self._streams)
+        ]
+        for reader in self._readers:
+            reader.start()
+        self.output = ("", "")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0, group: bool = False) -> int:
+        """Stop it as the system would (`group`: every process of its group, as Ctrl-C in a
+        terminal does); returns the exit code and keeps (stdout, stderr)."""
+        if self.process.poll() is None:
+            if group:
+                os.killpg(self.process.pid, sig)
+            else:
+                self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+        finally:
+            self._collect()
+        return self.process.returncode
+
+    def output_so_far(self) -> tuple[str, str]:
+        """What it has written to (stdout, stderr) up to now, while it runs."""
+        return "".join(self._streams[0]), "".join(self._streams[1])
+
+    def _collect(self, timeout: float = 10.0) -> tuple[str, str]:
+        for reader in self._readers:
+            reader.join(timeout)
+        self.output = self.output_so_far()
+        return self.output
+
+
+class Watcher(Child):
     """`sentinelle run` with a test-only resolver that sends chosen names to loopback origins.
     `ports`: its (proxy, API) ports, as a run before it had them; by default, free ones."""
 
@@ -81,16 +127,7 @@ class Watcher:
             start_new_session=True,  # its own process group, as in a terminal of its own
             preexec_fn=None if open_files is None else partial(_limit_open_files, open_files),
         )
-        # Its output is read as it comes, as a terminal or the journal would: a pipe nobody
-        # reads fills up (64 KB), and the next log line then blocks the whole proxy.
-        self._streams: tuple[list[str], list[str]] = ([], [])
-        self._readers = [
-            threading.Thread(target=_drain, args=(pipe, into), daemon=True)
-            for pipe, into in zip((self.process.stdout, self.process.stderr), self._streams)
-        ]
-        for reader in self._readers:
-            reader.start()
-        self.output = ("", "")
+        self._read_output()
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -152,34 +189,6 @@ class Watcher:
         finally:
             conn.close()
         return bodies
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0, group: bool = False) -> int:
-        """Stop it as the system would (`group`: every process of its group, as Ctrl-C in a
-        terminal does); returns the exit code and keeps (stdout, stderr)."""
-        if self.process.poll() is None:
-            if group:
-                os.killpg(self.process.pid, sig)
-            else:
-                self.process.send_signal(sig)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            raise
-        finally:
-            self._collect()
-        return self.process.returncode
-
-    def output_so_far(self) -> tuple[str, str]:
-        """What it has written to (stdout, stderr) up to now, while it runs."""
-        return "".join(self._streams[0]), "".join(self._streams[1])
-
-    def _collect(self, timeout: float = 10.0) -> tuple[str, str]:
-        for reader in self._readers:
-            reader.join(timeout)
-        self.output = self.output_so_far()
-        return self.output
 
 
 def _limit_open_files(soft: int) -> None:

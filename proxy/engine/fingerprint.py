@@ -44,7 +44,7 @@ from sentinelle.proxy.engine.images import MIN_SIDE, PROTECTED, open_image, upri
 
 # Version 2 adds local features (and, in memory only, the framed photo). Version 1 rows,
 # a hash alone, are still read: they match through the global hash only until the photo
-# is enrolled again (see server/store/schema.py's migration). Version 3 gives the local
+# is enrolled again (see server/store/migrations.py). Version 3 gives the local
 # features' thumbnail two bytes a side instead of one (`proxy.engine.keypoints.pack`): version 2
 # rows are read as they are, their header widened on the way in (`keypoints.upgrade_v2`).
 FINGERPRINT_VERSION = 3
@@ -307,13 +307,13 @@ def avatar_view(img: Image.Image) -> Fingerprint:
     """A protected photo's "avatar" view: its hash, and its keypoints and fine thumbnail at the
     scale of a profile picture cropped from it (`proxy.engine.avatar`; the matcher searches them only for
     images the size and shape of a profile picture, and never by the hash). Also made, for photos
-    enrolled before it existed, from the thumbnail the store kept (see server/store/schema.py)."""
+    enrolled before it existed, from the thumbnail the store kept (see server/store/migrations.py)."""
     return Fingerprint(phash=_phash(img), local=keypoints.pack(avatar.enrolled_features(img)))
 
 
 def with_local_features(fp: Fingerprint, view: Image.Image) -> Fingerprint:
     """`fp` with the local features of `view` added: for rows enrolled before version 2, from
-    the only picture the store kept of the photo, its thumbnail (see server/store/schema.py's `_add_local_features`)."""
+    the only picture the store kept of the photo, its thumbnail (see server/store/migrations.py, `_add_local_features`)."""
     return Fingerprint(phash=fp.phash, local=keypoints.pack(keypoints.extract(view, keypoints.ENROL_FEATURES)))
 
 

@@ -152,11 +152,10 @@ def test_a_photo_pasted_into_another_is_the_one_part_where_it_was_pasted():
     # Drawn pictures, smooth inside and around, with the thin white border the benchmark's and
     # apps' insets have, over sizes, shapes, shares and places: where the pasted photo is found,
     # and how often. Kodak photos pasted into Kodak photos are test_matcher's (46 of 48 found).
-    # Not found every time (issue 25's residue): on a picture searched at half its size, the
-    # border's outer and inner edges are a few pixels apart, and a side that steps on one for part
-    # of its length and on the other for the rest is no straight run; a photo busy right up to its
-    # border (the steps beside it as strong as the border's); a photo without a border, whose
-    # sides step only where it differs from the picture around it.
+    # Not found every time (issue 25's residue): a photo whose sides step along less than most of
+    # their length, two of them at least (a photo without a border, whose sides step only where
+    # it differs from the picture around it; a photo busy right up to its border, the steps
+    # beside it as strong as the border's), or whose sides' lines step on past its corners.
     found = tried = 0
     for width in (300, 540, 800, 1080, 1400):
         for aspect in (0.6, 1.0, 1.8):
@@ -179,7 +178,7 @@ def test_a_photo_pasted_into_another_is_the_one_part_where_it_was_pasted():
                         slack = 0.03 * max(width, height) + 4
                         assert all(abs(got - want) <= slack
                                    for got, want in zip(boxes[0], (left, top, left + framed.width, top + framed.height)))
-    # Measured: 159 of 180.
+    # Measured: 167 of 180 (159 when every side had to step all along).
     assert found >= 0.8 * tried
 
 

@@ -124,9 +124,16 @@ def _seam_scores(picture: np.ndarray, stepping: np.ndarray | None = None) -> np.
     bounds = np.linspace(0, len(stepping), 5).astype(int)
     shares = np.add.reduceat(stepping, bounds[:-1], axis=0) / np.diff(bounds)[:, None]
     scores = shares.min(axis=0).astype(np.float64)
-    scores[_gutters(picture[::2].std(axis=0) < FLAT_STD)] = 1.0
+    scores[_gutters(_spread(picture[::2]) < FLAT_STD)] = 1.0
     scores[[0, -1]] = 0.0  # the picture's own edges are no seam
     return scores
+
+
+def _spread(picture: np.ndarray) -> np.ndarray:
+    """The standard deviation of each column's grey levels (OpenCV's sums: a third of numpy's std's time)."""
+    values = picture.astype(np.float32)
+    mean = cv2.reduce(values, 0, cv2.REDUCE_AVG)
+    return np.sqrt(np.maximum(cv2.reduce(cv2.multiply(values, values), 0, cv2.REDUCE_AVG) - mean * mean, 0))[0]
 
 
 # The mean of the steps three to five pixels away on each side.
@@ -291,12 +298,13 @@ def _runs(stepping: np.ndarray, length: int) -> np.ndarray:
     if len(columns):
         padded[:, 1:-1] = cv2.morphologyEx(np.ascontiguousarray(mostly[:, columns].T), cv2.MORPH_CLOSE, np.ones((1, bridge), np.uint8),
                                            borderType=cv2.BORDER_CONSTANT, borderValue=0)
-    change = np.diff(padded, axis=1)
-    start_columns, starts = np.nonzero(change == 1)
-    _, ends = np.nonzero(change == -1)
-    runs = ends - starts
+    # Every column starts and ends at 0: the changes along them all, one after the other, alternate
+    # between a run's start and its end.
+    changes = np.flatnonzero(np.diff(padded.reshape(-1)))
+    start_columns, starts = np.divmod(changes[::2] + 1, padded.shape[1])
+    runs = changes[1::2] - changes[::2]
     keep = (runs >= shortest) & (runs <= longest)
-    return np.stack([columns[start_columns[keep]], starts[keep], ends[keep]], axis=1).astype(np.int64)
+    return np.stack([columns[start_columns[keep]], starts[keep] - 1, starts[keep] - 1 + runs[keep]], axis=1).astype(np.int64)
 
 
 def _side_and_beyond(start: np.ndarray, end: np.ndarray, slack: int, reach: int) -> list[tuple[np.ndarray, np.ndarray]]:

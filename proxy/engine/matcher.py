@@ -310,7 +310,8 @@ class Matcher:
                 small.append(box)
             if fp.picture is None or verification.matches < screen.MIN_MATCHES:
                 return None
-            found = screen.verify_screen(fp.features, local.view(row), fp.picture)
+            found = screen.verify_screen(fp.features, local.view(row), fp.picture,
+                                         second_look=verification.inliers >= screen.SECOND_LOOK_INLIERS)
             if not found.is_copy():
                 return None
             return LocalMatch(row, found.inliers, found.agreement, 0.0, None, corners=found.corners)

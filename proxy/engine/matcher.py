@@ -51,7 +51,7 @@ Where: a `Match` carries the protected photo's four corners inside the seen imag
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -60,8 +60,6 @@ from sentinelle.proxy.engine.avatar import AVATAR_VIEW
 from sentinelle.proxy.engine.fingerprint import CROPS, PHASH_BITS, Fingerprint
 from sentinelle.proxy.engine.index import Index, is_mirror
 from sentinelle.proxy.engine.keypoints import (
-    MAX_DRIFT_PX,
-    MAX_SECOND_MOTION,
     MIN_AGREEMENT,
     Features,
     LocalMatch,
@@ -310,7 +308,8 @@ class Matcher:
                 small.append(box)
             if fp.picture is None or verification.matches < screen.MIN_MATCHES:
                 return None
-            found = screen.verify_screen(fp.features, local.view(row), fp.picture)
+            found = screen.verify_screen(fp.features, local.view(row), fp.picture,
+                                         second_look=verification.inliers >= screen.SECOND_LOOK_INLIERS)
             if not found.is_copy():
                 return None
             return LocalMatch(row, found.inliers, found.agreement, 0.0, None, corners=found.corners)
@@ -389,9 +388,7 @@ def _runs_on_past(fp: Fingerprint, enrolled: Features, transform: np.ndarray | N
     inside the second under a slight perspective, runs on past all of them."""
     if transform is None or fp.picture is None or fp.features.width == 0:
         return False
-    corners = np.array([(0, 0), (enrolled.width, 0), (enrolled.width, enrolled.height), (0, enrolled.height)], np.float64)
-    linear = np.asarray(transform, dtype=np.float64)[:, :2]
-    points = (corners - np.asarray(transform, dtype=np.float64)[:, 2]) @ np.linalg.inv(linear).T
+    points = _enrolled_corners(enrolled, transform)
     sides, edges = screen.outline(fp.picture, points * fp.picture.shape[1] / fp.features.width)
     return sides >= screen.MIN_SIDES and edges == 0
 
@@ -402,21 +399,29 @@ def _seen_small(fp: Fingerprint, enrolled: Features, verification: Verification,
     ZOOM_MARGIN around it), when the candidate failed only on its cells and is seen at most
     1/ZOOM_SCALE of its size; else None."""
     transform = verification.transform
-    if transform is None or verification.agreement < 0 or verification.agreement >= MIN_AGREEMENT:
+    if transform is None or not 0 <= verification.agreement < MIN_AGREEMENT:
         return None
-    if verification.drift > MAX_DRIFT_PX or verification.second_motion > MAX_SECOND_MOTION:
+    if not replace(verification, agreement=MIN_AGREEMENT).is_copy(rules):  # a copy but for its cells?
         return None
-    if not any(verification.inliers >= need and verification.correlation >= alike for need, alike in rules):
+    if float(np.sqrt(abs(np.linalg.det(np.asarray(transform, dtype=np.float64)[:, :2])))) < ZOOM_SCALE:
         return None
-    linear = np.asarray(transform, dtype=np.float64)[:, :2]
-    if float(np.sqrt(abs(np.linalg.det(linear)))) < ZOOM_SCALE:
-        return None
-    corners = np.array([(0, 0), (enrolled.width, 0), (enrolled.width, enrolled.height), (0, enrolled.height)], np.float64)
-    points = (corners - np.asarray(transform, dtype=np.float64)[:, 2]) @ np.linalg.inv(linear).T
+    points = _enrolled_corners(enrolled, transform)
     (left, top), (right, bottom) = points.min(axis=0), points.max(axis=0)
     margin = ZOOM_MARGIN * max(right - left, bottom - top)
     return (max(0.0, left - margin), max(0.0, top - margin),
             min(float(fp.features.width), right + margin), min(float(fp.features.height), bottom + margin))
+
+
+def _enrolled_corners(enrolled: Features, transform: np.ndarray, mirrored_view: bool = False) -> np.ndarray:
+    """The enrolled picture's corners, clockwise from its top-left (the photo's own: swapped left for
+    right when the view is its mirror), taken back through `transform` (seen → enrolled, a 2 × 3
+    similarity) to the seen picture."""
+    width, height = enrolled.width, enrolled.height
+    corners = np.array([(0, 0), (width, 0), (width, height), (0, height)], dtype=np.float64)
+    if mirrored_view:
+        corners[:, 0] = width - corners[:, 0]
+    transform = np.asarray(transform, dtype=np.float64)
+    return (corners - transform[:, 2]) @ np.linalg.inv(transform[:, :2]).T
 
 
 def _photo_corners(corners: np.ndarray, mirrored_view: bool) -> np.ndarray:
@@ -453,12 +458,7 @@ def _fitted_region(
     box = fp.box
     if not box or seen.width == 0:
         return ()
-    width, height = enrolled.width, enrolled.height
-    corners = np.array([(0, 0), (width, 0), (width, height), (0, height)], dtype=np.float64)
-    if mirrored_view:
-        corners[:, 0] = width - corners[:, 0]
-    linear = np.asarray(transform, dtype=np.float64)[:, :2]
-    points = (corners - np.asarray(transform, dtype=np.float64)[:, 2]) @ np.linalg.inv(linear).T
+    points = _enrolled_corners(enrolled, transform, mirrored_view)
     if mirrored_seen:
         points[:, 0] = seen.width - points[:, 0]
     return _scaled_region(fp, seen, points)

@@ -46,6 +46,13 @@ MIN_MATCHES = 12
 # keypoints.ENROL_FAST_THRESHOLD), and the whole check is made again on them.
 FINER_FEATURES = 600
 FINER_FAST_THRESHOLD = keypoints.ENROL_FAST_THRESHOLD
+# ... for a candidate whose matches fit the local stage's similarity by SECOND_LOOK_INLIERS or more
+# (`keypoints.verify`): the picture's own corners already see the photo, only too few of them.
+# Measured on the matcher benchmark (`--classes screen`, 100 protected photos, both sizes): every
+# photo of a screen the second look found had 8 or more; the 189 unrelated photos that matched
+# nothing had 2 to 5, and 16 of them paid for a second look (a third of a millisecond an image on
+# average) when every candidate with MIN_MATCHES had one.
+SECOND_LOOK_INLIERS = 6
 MIN_INLIERS = 20
 # A match agrees with the homography when it lands within this many pixels of its twin (on the
 # protected photo's LOCAL_SIDE picture): looser than the similarity's, for a softened photo.
@@ -108,13 +115,14 @@ class ScreenVerification:
         )
 
 
-def verify_screen(seen: keypoints.Features, enrolled: keypoints.Features, picture: np.ndarray) -> ScreenVerification:
+def verify_screen(seen: keypoints.Features, enrolled: keypoints.Features, picture: np.ndarray,
+                  second_look: bool = True) -> ScreenVerification:
     """How `seen` (whose working picture, at the scale of its keypoints, is `picture`) lines up with
     the protected photo `enrolled` under a homography, and whether that is a copy bounded by its
     outline (see the module's docstring); looked at again with finer corners (FINER_FEATURES) when
-    the seen image's own fall short."""
+    the seen image's own fall short, if `second_look` (see SECOND_LOOK_INLIERS)."""
     found = _homography(seen, enrolled, picture, HOMOGRAPHY_MATCHES)
-    if found.is_copy():
+    if found.is_copy() or not second_look:
         return found
     finer = keypoints.extract(picture, FINER_FEATURES, FINER_FAST_THRESHOLD)
     again = _homography(finer, enrolled, picture, MIN_INLIERS)

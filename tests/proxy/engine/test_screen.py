@@ -104,6 +104,26 @@ def test_a_soft_screen_is_found_on_a_second_look_with_finer_corners(monkeypatch)
     assert with_it > found()
 
 
+def test_the_second_look_is_for_a_candidate_whose_matches_already_fit_the_similarity(monkeypatch):
+    # A soft screen from above, at its own size, found on the second look only: it is given one
+    # because the local stage's similarity already fits its matches (SECOND_LOOK_INLIERS); an image
+    # that matches nothing, whose candidates' matches fit by chance alone, pays for no finer corners.
+    data = (KODAK / "kodim15.jpg").read_bytes()
+    [soft] = [t for t in at_both_sizes(SCREEN) if t.name.startswith("from above") and t.size == "own size"]
+    seen = fingerprint(soft.apply(kodak("kodim15.jpg")))
+    enrolled = views(data)["original"].features
+    assert keypoints.verify(seen.features, enrolled, LOCAL_MIN_INLIERS).inliers >= screen.SECOND_LOOK_INLIERS
+    taken: list[int] = []
+    extract = keypoints.extract
+    monkeypatch.setattr(keypoints, "extract", lambda *args, **kwargs: taken.append(args[1]) or extract(*args, **kwargs))
+    assert not screen.verify_screen(seen.features, enrolled, seen.picture, second_look=False).is_copy() and taken == []
+    assert screen.verify_screen(seen.features, enrolled, seen.picture).is_copy() and taken == [screen.FINER_FEATURES]
+    found = protect(data).match(seen)
+    assert found is not None and found.stage == "screen"
+    monkeypatch.setattr(screen, "SECOND_LOOK_INLIERS", len(seen.features) + 1)  # no candidate fits that well
+    assert protect(data).match(seen) is None
+
+
 def drawn_screen(dark_side: bool, surround: bool) -> tuple[np.ndarray, np.ndarray]:
     """A photo (a wall's) on a flat dark surround, or running on past its outline; its left strip dark
     and flat if `dark_side`; and the photo's corners."""

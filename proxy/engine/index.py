@@ -43,7 +43,7 @@ from sentinelle.proxy.files import write_atomically
 
 logger = logging.getLogger("sentinelle")
 
-FORMAT = 1  # manifests of another format are not read: the index is written again
+FORMAT = 2  # 2: the avatar lists of the two-level quantizer (1: 1,024 lists). Manifests of another format are not read: the index is written again
 # Photos are written this many to a segment when many are added at once (a first start, a
 # whole album enrolled): each batch is searchable as soon as it is written.
 ADD_BATCH = 250
@@ -233,7 +233,7 @@ class IndexFolder:
                 if key not in wanted_set:
                     hidden.setdefault(name, set()).add(row)
             missing = [key for key in wanted if key not in held]
-            generation = latest.generation if latest else 0
+            generation = latest.generation if latest else self._last_generation()
             for start in range(0, len(missing), ADD_BATCH):
                 batch = missing[start : start + ADD_BATCH]
                 keys = dict(batch)
@@ -320,6 +320,13 @@ class IndexFolder:
                             {name: tuple(sorted(rows)) for name, rows in hidden.items() if rows and name in segments}, extra)
         write_atomically(path, manifest.to_json())
         return manifest
+
+    def _last_generation(self) -> int:
+        """The highest generation of any manifest in the folder, read or not: an index written again
+        after one of another format was set aside follows it, and is the one `latest` finds."""
+        numbers = [int(path.stem.rpartition("-")[2]) for path in self.path.glob("manifest-*.json")
+                   if path.stem.rpartition("-")[2].isdigit()]
+        return max(numbers, default=0)
 
     def _new_segment_name(self) -> str:
         return f"segment-{time.time_ns():x}-{os.getpid()}"

@@ -177,6 +177,26 @@ def test_a_manifest_of_another_format_is_set_aside_and_the_index_written_again(t
     assert on_disk(again).match(fingerprint(copy(1, "78 %, right"))).photo_id == 1
 
 
+def test_an_index_of_an_earlier_format_is_written_again_once_and_its_files_go(tmp_path, monkeypatch):
+    # An earlier Sentinelle's index has many generations: the new one must follow them, or the
+    # newest manifest would still be the old one and the index be written again at every look.
+    monkeypatch.setattr(kept, "KEEP_SECONDS", 0.0)
+    album, folder = Album(), IndexFolder(tmp_path)
+    for photo_id, number in ((1, 1), (2, 4), (3, 7)):
+        album.add(photo_id, number)
+        album.bring(folder)
+    old_segments = {p.name for p in tmp_path.glob("segment-*")}
+    for path in tmp_path.glob("manifest-*.json"):
+        path.write_text(json.dumps(json.loads(path.read_text()) | {"format": kept.FORMAT - 1}))
+    assert folder.latest() is None
+    again = album.bring(folder)
+    assert folder.latest() == again and album.bring(folder) == again
+    assert not set(again.segments) & old_segments
+    folder.tidy()
+    assert not {p.name for p in tmp_path.glob("segment-*")} & old_segments
+    assert answers(on_disk(folder.latest()), [1, 4, 7]) == answers(album.in_memory(), [1, 4, 7])
+
+
 def test_photos_read_again_when_the_store_s_fingerprints_changed(tmp_path):
     album, folder = Album(), IndexFolder(tmp_path)
     album.add(1, 1)

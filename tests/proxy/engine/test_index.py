@@ -206,6 +206,19 @@ def test_photos_read_again_when_the_store_s_fingerprints_changed(tmp_path):
     assert len(on_disk(again)) == 1
 
 
+def test_photos_read_again_are_watched_until_their_new_entries_are_there(tmp_path, monkeypatch):
+    # An upgrade that rewrites the store's fingerprints reads the whole album again: at 10,000 photos
+    # minutes, during which a photo hidden before its new entry is written would not be watched.
+    monkeypatch.setattr(kept, "ADD_BATCH", 1)
+    album, folder = Album(), IndexFolder(tmp_path)
+    for photo_id, number in ((1, 1), (2, 4), (3, 7)):
+        album.add(photo_id, number)
+    album.bring(folder)
+    served = []
+    album.bring(folder, again=True, publish=lambda manifest: served.append(sorted(on_disk(manifest).index.photo_ids())))
+    assert served == [[1, 2, 3]] * 3
+
+
 def test_many_batches_are_merged_into_few_segments_by_size(tmp_path, monkeypatch):
     monkeypatch.setattr(kept, "SMALL", 2)
     monkeypatch.setattr(kept, "MERGE_FACTOR", 2)

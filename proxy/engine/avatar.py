@@ -290,8 +290,8 @@ class AvatarIndex:
         if views:
             owners = np.repeat(np.arange(len(views), dtype=np.int64), [len(view) for view in views])
             descriptors = np.ascontiguousarray(np.concatenate([view.descriptors for view in views]))
-            lists.add_core(len(descriptors), faiss.swig_ptr(descriptors), faiss.swig_ptr(owners),
-                           faiss.swig_ptr(np.ascontiguousarray(assign(descriptors))))
+            placed = assign(descriptors)  # held here: faiss is handed pointers, not the arrays
+            lists.add_core(len(descriptors), faiss.swig_ptr(descriptors), faiss.swig_ptr(owners), faiss.swig_ptr(placed))
         return cls([(lists, 0)], np.asarray(photos), views.__getitem__)
 
     def __len__(self) -> int:

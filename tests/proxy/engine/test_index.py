@@ -75,6 +75,18 @@ def answers(matcher: Matcher, numbers) -> list:
     return out
 
 
+def three_photos(folder: IndexFolder, *, one_by_one: bool) -> Album:
+    """Kodak 1, 4 and 7 as photos 1, 2 and 3, in `folder`'s index: added one by one (a segment and a
+    generation each) or at once."""
+    album = Album()
+    for photo_id, number in ((1, 1), (2, 4), (3, 7)):
+        album.add(photo_id, number)
+        if one_by_one:
+            album.bring(folder)
+    album.bring(folder)
+    return album
+
+
 def on_disk(manifest: kept.Manifest) -> Matcher:
     return Matcher(open_index(manifest.path)[0])
 
@@ -181,10 +193,8 @@ def test_an_index_of_an_earlier_format_is_written_again_once_and_its_files_go(tm
     # An earlier Sentinelle's index has many generations: the new one must follow them, or the
     # newest manifest would still be the old one and the index be written again at every look.
     monkeypatch.setattr(kept, "KEEP_SECONDS", 0.0)
-    album, folder = Album(), IndexFolder(tmp_path)
-    for photo_id, number in ((1, 1), (2, 4), (3, 7)):
-        album.add(photo_id, number)
-        album.bring(folder)
+    folder = IndexFolder(tmp_path)
+    album = three_photos(folder, one_by_one=True)
     old_segments = {p.name for p in tmp_path.glob("segment-*")}
     for path in tmp_path.glob("manifest-*.json"):
         path.write_text(json.dumps(json.loads(path.read_text()) | {"format": kept.FORMAT - 1}))
@@ -210,10 +220,8 @@ def test_photos_read_again_are_watched_until_their_new_entries_are_there(tmp_pat
     # An upgrade that rewrites the store's fingerprints reads the whole album again: at 10,000 photos
     # minutes, during which a photo hidden before its new entry is written would not be watched.
     monkeypatch.setattr(kept, "ADD_BATCH", 1)
-    album, folder = Album(), IndexFolder(tmp_path)
-    for photo_id, number in ((1, 1), (2, 4), (3, 7)):
-        album.add(photo_id, number)
-    album.bring(folder)
+    folder = IndexFolder(tmp_path)
+    album = three_photos(folder, one_by_one=False)
     served = []
     album.bring(folder, again=True, publish=lambda manifest: served.append(sorted(on_disk(manifest).index.photo_ids())))
     assert served == [[1, 2, 3]] * 3

@@ -51,6 +51,7 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import faiss
 import numpy as np
@@ -291,7 +292,8 @@ class AvatarIndex:
             owners = np.repeat(np.arange(len(views), dtype=np.int64), [len(view) for view in views])
             descriptors = np.ascontiguousarray(np.concatenate([view.descriptors for view in views]))
             placed = assign(descriptors)  # held here: faiss is handed pointers, not the arrays
-            lists.add_core(len(descriptors), faiss.swig_ptr(descriptors), faiss.swig_ptr(owners), faiss.swig_ptr(placed))
+            # add_core takes the lists already chosen (faiss's stubs leave it out).
+            cast(Any, lists).add_core(len(descriptors), faiss.swig_ptr(descriptors), faiss.swig_ptr(owners), faiss.swig_ptr(placed))
         return cls([(lists, 0)], np.asarray(photos), views.__getitem__)
 
     def __len__(self) -> int:

@@ -9,7 +9,8 @@ the next smaller album kept there, so that a run enrols only the photos no earli
   (CPU and wall-clock time a photo, the index kept up to date included);
 - **start**: `sentinelle run` started, a copy of a protected photo fetched through it from a
   fake Instagram CDN at once and again until it alerts: the time from the command to the first
-  image checked, beside the same with one photo enrolled;
+  image checked, beside the same with one photo enrolled; twice: first with the data dir's files
+  out of the page cache (`evict`: a parent's first start of the day), then with them in it;
 - **memory**: the whole process tree (Sentinelle and its two checking processes) after 40
   images checked by both: the sum of resident memory (RSS, which counts a page mapped by three
   processes three times) and of proportional memory (PSS, which shares it out: what the tree
@@ -366,6 +367,7 @@ class Figures:
     size: int
     enrol: tuple[int, float, float] | None = None  # photos, wall s, CPU s (None: the data dir was reused)
     ready: float = 0.0  # s from the command to the first image checked
+    ready_cold: float = 0.0  # the same, the data dir's files out of the page cache first
     memory: dict = field(default_factory=dict)
     memory_after: dict = field(default_factory=dict)
     via_api: float = 0.0
@@ -433,6 +435,18 @@ def run_leg(work: Path, data_dir: Path, served: list[Path], new_photos: list[tup
         # The photos enrolled while running leave the album as they came: the next size starts from the same set.
         for name, _ in new_photos:
             subprocess.run(sentinelle_command(data_dir, "forget", name), cwd=ROOT, capture_output=True)
+
+
+def evict(folder: Path) -> None:
+    """Drop the files of `folder` from the page cache (POSIX_FADV_DONTNEED: clean pages leave, as
+    after a reboot), so that the next start reads them from the disk."""
+    for path in folder.rglob("*"):
+        if path.is_file():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
 
 
 def timed_check(data_dir: Path, image: Path) -> float:
@@ -559,10 +573,12 @@ def report(results: list[Figures], one_photo_ready: float, command: str, seconds
         "only costs are measured with those; recall is that of the real photos' copies among them",
         f"- `sentinelle run` with {CPU_COUNT - 1} checking processes (its default on a {CPU_COUNT}-core PC)",
         f"- with one photo enrolled, `sentinelle run` checked its first image {one_photo_ready:.1f} s after the command",
+        "- start → first image checked: cold, the data dir's files first dropped from the page cache (a first start of the day); "
+        "warm, right after (the start the rest of the leg measures); the one-photo start it is compared with is warm",
         "",
         "## Ready, memory, enrolment",
         "",
-        "| enrolled photos | enrol (wall / CPU a photo) | start → first image checked | … minus with 1 photo | "
+        "| enrolled photos | enrol (wall / CPU a photo) | start → first image checked: cold / warm | … minus with 1 photo | "
         "one more photo watched after: API / `enroll` | slowest `/api/health` meanwhile | `sentinelle check` of one image | "
         "memory of the tree, PSS (RSS) | after two more enrolments |",
         "| ---: | --- | ---: | ---: | --- | ---: | ---: | --- | --- |",
@@ -570,7 +586,8 @@ def report(results: list[Figures], one_photo_ready: float, command: str, seconds
     for f in results:
         enrol = f"{1000 * f.enrol[1] / f.enrol[0]:.0f} / {1000 * f.enrol[2] / f.enrol[0]:.0f} ms ({f.enrol[0]:,} photos)" if f.enrol else "reused"
         lines.append(
-            f"| {f.size:,} | {enrol} | {f.ready:.1f} s | {f.ready - one_photo_ready:+.1f} s | {f.via_api:.1f} s / {f.via_cli:.1f} s | "
+            f"| {f.size:,} | {enrol} | {f.ready_cold:.1f} s / {f.ready:.1f} s | {f.ready_cold - one_photo_ready:+.1f} / {f.ready - one_photo_ready:+.1f} s | "
+            f"{f.via_api:.1f} s / {f.via_cli:.1f} s | "
             f"{1000 * f.slowest_health:.0f} ms | {f.check:.1f} s | {f.memory.get('pss', 0):.0f} MB ({f.memory.get('rss', 0):.0f} MB) | "
             f"{f.memory_after.get('pss', 0):.0f} MB ({f.memory_after.get('rss', 0):.0f} MB) |"
         )
@@ -651,6 +668,8 @@ def main(argv: list[str] | None = None) -> int:
             log(f"  enrolled {size - have} photos: {1000 * wall / (size - have):.0f} ms a photo (wall)")
         leg = work / f"run-{size}"
         leg.mkdir(exist_ok=True)
+        evict(data_dir)
+        figures.ready_cold = run_leg(leg, data_dir, served_paths, [], None, log)
         run_leg(leg, data_dir, served_paths, new_photos, figures, log)
         copy = work / "copy.jpg"
         copy.write_bytes(served(Image.open(the_album.protected[0]).convert("RGB")))

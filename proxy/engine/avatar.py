@@ -51,6 +51,7 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import faiss
 import numpy as np
@@ -101,15 +102,27 @@ SEEN_FEATURES = 1000
 # often as 1,000 do (97 % of the avatars that can be found), at a seventh of the cost.
 VOTING_FEATURES = 150
 # Nearest-neighbour votes pass Lowe's ratio test, as verification does (keypoints.RATIO).
-# The enrolled descriptors sit in LISTS inverted lists, one per centroid of a fixed quantizer
-# (LISTS_FILE), and each seen descriptor is compared with those of the PROBED_LISTS lists
-# nearest to it.
-LISTS = 1024
-PROBED_LISTS = 8
+# The enrolled descriptors sit in inverted lists, one per cell of a fixed two-level quantizer:
+# COARSE_LISTS centroids (LISTS_FILE), each split into FINE_CELLS finer ones (FINE_FILE), a
+# descriptor's list the finest cell of its nearest coarse centroid. A seen descriptor is
+# compared with those of the PROBED_LISTS cells nearest to it among the fine cells of its
+# PROBED_COARSE nearest coarse centroids. Why fine cells: with the 1,024 coarse lists alone a
+# search scanned 8 lists of 58,000 descriptors each at 10,000 photos (60 M descriptors), 140 M
+# codes an image, and its cost grew with the album (24 ms at 100 photos, 423 ms at 10,000);
+# with 65,536 lists a list holds some 900 descriptors at 10,000 photos and a search scans
+# PROBED_LISTS of them, so the album has to grow 64 times past 100 photos before a list is as
+# long as a coarse one was then.
+COARSE_LISTS = 1024
+FINE_CELLS = 64
+LISTS = COARSE_LISTS * FINE_CELLS
+PROBED_COARSE = 8
+PROBED_LISTS = 32
 # The centroids, trained once (k-means, `python -m scripts.avatar_lists`) on the avatar views
-# of the Kodak fixtures and their mirrors, and shipped: never trained again, the same on every
-# machine, so that a photo's descriptors are placed in their lists once, when it is enrolled.
+# of the Kodak fixtures (and, for the fine cells, of their mirrors, turns and reductions), and
+# shipped: never trained again, the same on every machine, so that a photo's descriptors are
+# placed in their lists once, when it is enrolled.
 LISTS_FILE = Path(__file__).with_name("avatar_lists.npy")
+FINE_FILE = Path(__file__).with_name("avatar_fine.npy")
 VERIFY_CANDIDATES = 2
 # A photo is verified only with this many votes: 2 of the 1,067 avatars found in the dev run
 # had fewer; 90 % of unrelated profile-sized pictures give no photo more than 2, so most of
@@ -277,7 +290,10 @@ class AvatarIndex:
         lists.is_trained = True
         if views:
             owners = np.repeat(np.arange(len(views), dtype=np.int64), [len(view) for view in views])
-            lists.add_with_ids(np.ascontiguousarray(np.concatenate([view.descriptors for view in views])), owners)
+            descriptors = np.ascontiguousarray(np.concatenate([view.descriptors for view in views]))
+            placed = assign(descriptors)  # held here: faiss is handed pointers, not the arrays
+            # add_core takes the lists already chosen (faiss's stubs leave it out).
+            cast(Any, lists).add_core(len(descriptors), faiss.swig_ptr(descriptors), faiss.swig_ptr(owners), faiss.swig_ptr(placed))
         return cls([(lists, 0)], np.asarray(photos), views.__getitem__)
 
     def __len__(self) -> int:
@@ -336,11 +352,11 @@ class AvatarIndex:
 def _two_nearest(queries: np.ndarray, parts: Sequence[tuple[faiss.IndexBinaryIVF, int]]) -> tuple[np.ndarray, np.ndarray]:
     """Each query's two nearest enrolled descriptors among every part's lists (distances, view rows;
     -1 where there is none): the queries are placed in the lists once, each part's probed lists searched."""
-    centroid_distances, probed = _quantizer().search(queries, PROBED_LISTS)
+    cell_distances, cells = probed(queries)
     found_distances, found_rows = [], []
     for lists, first in parts:
         lists.nprobe = PROBED_LISTS
-        distances, rows = lists.search_preassigned(queries, 2, probed, centroid_distances)
+        distances, rows = lists.search_preassigned(queries, 2, cells, cell_distances)
         found_distances.append(distances)
         found_rows.append(np.where(rows >= 0, rows + first, -1))
     if len(parts) == 1:
@@ -351,17 +367,54 @@ def _two_nearest(queries: np.ndarray, parts: Sequence[tuple[faiss.IndexBinaryIVF
     return np.take_along_axis(distances, best, axis=1), np.take_along_axis(rows, best, axis=1)
 
 
+def probed(queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The PROBED_LISTS lists each query is compared with (their distances to it, their numbers):
+    the nearest fine cells of its PROBED_COARSE nearest coarse centroids."""
+    _, coarse = _quantizer().search(queries, PROBED_COARSE)
+    distances = _fine_distances(queries, coarse)  # queries × PROBED_COARSE × FINE_CELLS
+    cells = (coarse[:, :, None] * FINE_CELLS + np.arange(FINE_CELLS)).reshape(len(queries), -1)
+    distances = distances.reshape(len(queries), -1)
+    nearest = np.argpartition(distances, PROBED_LISTS - 1, axis=1)[:, :PROBED_LISTS]
+    return (np.ascontiguousarray(np.take_along_axis(distances, nearest, axis=1), dtype=np.int32),
+            np.ascontiguousarray(np.take_along_axis(cells, nearest, axis=1), dtype=np.int64))
+
+
+def _fine_distances(descriptors: np.ndarray, coarse: np.ndarray) -> np.ndarray:
+    """The Hamming distance of each descriptor to each fine cell of the coarse centroids `coarse`
+    (one row of them a descriptor): shape coarse.shape + (FINE_CELLS,)."""
+    words = np.ascontiguousarray(descriptors, dtype=np.uint8).view(np.uint64)  # n × 4
+    fine = fine_centroids().view(np.uint64)[coarse]  # coarse.shape × FINE_CELLS × 4, a copy
+    expand = (slice(None),) + (None,) * (coarse.ndim - 1) + (None, slice(None))
+    np.bitwise_xor(fine, words[expand], out=fine)
+    bits = np.bitwise_count(fine)
+    # Word by word rather than .sum(axis=-1): half the time, on arrays this shape (enrolment pays it).
+    total = bits[..., 0].astype(np.int32)
+    for word in range(1, bits.shape[-1]):
+        total += bits[..., word]
+    return total
+
+
 @functools.cache
 def centroids() -> np.ndarray:
-    """The fixed quantizer's LISTS centroids (LISTS × 32 bytes), trained once (see LISTS_FILE)."""
+    """The fixed quantizer's COARSE_LISTS centroids (COARSE_LISTS × 32 bytes), trained once (see LISTS_FILE)."""
     found = np.load(LISTS_FILE)
-    if found.shape != (LISTS, keypoints.DESCRIPTOR_BYTES) or found.dtype != np.uint8:
-        raise ValueError(f"{LISTS_FILE.name} holds {found.shape} {found.dtype}, not {LISTS} centroids")
+    if found.shape != (COARSE_LISTS, keypoints.DESCRIPTOR_BYTES) or found.dtype != np.uint8:
+        raise ValueError(f"{LISTS_FILE.name} holds {found.shape} {found.dtype}, not {COARSE_LISTS} centroids")
+    return found
+
+
+@functools.cache
+def fine_centroids() -> np.ndarray:
+    """Each coarse centroid's FINE_CELLS fine ones (COARSE_LISTS × FINE_CELLS × 32 bytes), trained once (see FINE_FILE)."""
+    found = np.load(FINE_FILE)
+    if found.shape != (COARSE_LISTS, FINE_CELLS, keypoints.DESCRIPTOR_BYTES) or found.dtype != np.uint8:
+        raise ValueError(f"{FINE_FILE.name} holds {found.shape} {found.dtype}, not {COARSE_LISTS} × {FINE_CELLS} centroids")
     return found
 
 
 def quantizer() -> faiss.IndexBinaryFlat:
-    """A new flat index of the fixed centroids: a list's number is its nearest centroid's."""
+    """A new flat index of the fixed coarse centroids: what faiss's IVF files carry as their
+    quantizer (searches place the queries themselves: `probed`)."""
     index = faiss.IndexBinaryFlat(keypoints.DESCRIPTOR_BYTES * 8)
     index.add(centroids())
     return index
@@ -372,11 +425,17 @@ def _quantizer() -> faiss.IndexBinaryFlat:
     return quantizer()
 
 
+# Descriptors are placed this many at a time (a whole album when an index is written again).
+_ASSIGN_BATCH = 16384
+
+
 def assign(descriptors: np.ndarray) -> np.ndarray:
-    """The list of each descriptor: the number of its nearest centroid."""
-    if len(descriptors) == 0:
-        return np.zeros(0, np.int64)
-    _, nearest = _quantizer().search(np.ascontiguousarray(descriptors, dtype=np.uint8), 1)
-    return nearest[:, 0]
-
-
+    """The list of each descriptor: its nearest coarse centroid's nearest fine cell."""
+    descriptors = np.ascontiguousarray(descriptors, dtype=np.uint8)
+    lists = np.zeros(len(descriptors), np.int64)
+    for start in range(0, len(descriptors), _ASSIGN_BATCH):
+        batch = descriptors[start : start + _ASSIGN_BATCH]
+        _, coarse = _quantizer().search(batch, 1)
+        fine = np.argmin(_fine_distances(batch, coarse[:, 0]), axis=1)
+        lists[start : start + len(batch)] = coarse[:, 0] * FINE_CELLS + fine
+    return lists

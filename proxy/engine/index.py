@@ -43,7 +43,7 @@ from sentinelle.proxy.files import write_atomically
 
 logger = logging.getLogger("sentinelle")
 
-FORMAT = 1  # manifests of another format are not read: the index is written again
+FORMAT = 2  # 2: the avatar lists of the two-level quantizer (1: 1,024 lists). Manifests of another format are not read: the index is written again
 # Photos are written this many to a segment when many are added at once (a first start, a
 # whole album enrolled): each batch is searchable as soon as it is written.
 ADD_BATCH = 250
@@ -211,8 +211,9 @@ class IndexFolder:
         `photos(ids)` reads those photos' views from the store, `extra` what the searching
         processes need besides (JSON). Photos the index lacks are added, ADD_BATCH to a segment,
         each batch published as soon as written (`publish` is told of each manifest); photos it
-        holds that the store no longer does are hidden. `again`: every photo it holds is hidden and
-        read anew (the store's fingerprints changed under it: an upgrade). Returns the newest manifest."""
+        holds that the store no longer does are hidden. `again`: every photo it holds is read anew
+        (the store's fingerprints changed under it: an upgrade), its old entry hidden when the new
+        one is published. Returns the newest manifest."""
         self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
         extra = _as_json(extra)
         with _Locked(self.path / _LOCK):
@@ -221,25 +222,28 @@ class IndexFolder:
                 return latest
             segments = list(latest.segments) if latest else []
             hidden = {name: set(rows) for name, rows in (latest.hidden.items() if latest else ())}
+            # With `again`, the photos held are read anew, but each still serves until its new
+            # entry is published (`replaced`): an album being read again stays watched meanwhile.
             held: dict[tuple[int, bytes], tuple[str, int]] = {}
+            replaced: dict[tuple[int, bytes], tuple[str, int]] = {}
             for name in segments:
                 for row, key in enumerate(open_segment(self.path / name).keys):
-                    if again:
-                        hidden.setdefault(name, set()).add(row)
-                    elif row not in hidden.get(name, ()):
-                        held[key] = (name, row)
+                    if row not in hidden.get(name, ()):
+                        (replaced if again else held)[key] = (name, row)
             wanted_set = set(wanted)
-            for key, (name, row) in held.items():
+            for key, (name, row) in (held | replaced).items():
                 if key not in wanted_set:
                     hidden.setdefault(name, set()).add(row)
             missing = [key for key in wanted if key not in held]
-            generation = latest.generation if latest else 0
+            generation = latest.generation if latest else self._last_generation()
             for start in range(0, len(missing), ADD_BATCH):
                 batch = missing[start : start + ADD_BATCH]
                 keys = dict(batch)
                 name = self._new_segment_name()
                 write(self.path / name, (Photo(p.photo_id, p.views, keys[p.photo_id]) for p in photos([i for i, _ in batch])
                                          if p.photo_id in keys))
+                for old_name, old_row in (replaced[key] for key in batch if key in replaced):
+                    hidden.setdefault(old_name, set()).add(old_row)
                 segments.append(name)
                 generation += 1
                 done = start + len(batch) == len(missing)
@@ -320,6 +324,13 @@ class IndexFolder:
                             {name: tuple(sorted(rows)) for name, rows in hidden.items() if rows and name in segments}, extra)
         write_atomically(path, manifest.to_json())
         return manifest
+
+    def _last_generation(self) -> int:
+        """The highest generation of any manifest in the folder, read or not: an index written again
+        after one of another format was set aside follows it, and is the one `latest` finds."""
+        numbers = [int(path.stem.rpartition("-")[2]) for path in self.path.glob("manifest-*.json")
+                   if path.stem.rpartition("-")[2].isdigit()]
+        return max(numbers, default=0)
 
     def _new_segment_name(self) -> str:
         return f"segment-{time.time_ns():x}-{os.getpid()}"

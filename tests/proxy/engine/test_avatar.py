@@ -125,3 +125,20 @@ def test_a_crop_of_another_viewpoint_is_not_a_copy(far_shift, near_shift):
     # also turns it a little, which the cells see.)
     found = enrolled.match(fingerprint(profile_picture(two_layers(0, 0), 0.6, (0.5, 0.5))))
     assert found is not None and found.stage == "avatar"
+
+
+def test_a_search_scans_a_small_share_of_the_album_whatever_its_size():
+    # The lists are cells of a fixed quantizer fine enough for a large album: each seen descriptor
+    # is compared with PROBED_LISTS of LISTS lists, a share of the enrolled ones that does not grow
+    # with the album (with the 1,024 lists alone it was 1 % and more, 140 M codes an image at 10,000
+    # photos). Measured on the Kodak fixtures' avatar views, whose descriptors the quantizer was
+    # trained on, and a profile picture of a photo not among them.
+    enrolled = [enrollment_views(encoded(photo(f"kodim{n:02d}.jpg"))) for n in (1, 4, 7, 15, 19, 23)]
+    descriptors = np.concatenate([dict(v)[avatar.AVATAR_VIEW].features.descriptors for v in enrolled])
+    sizes = np.bincount(avatar.assign(descriptors), minlength=avatar.LISTS)
+    seen = fingerprint(profile_picture(photo("kodim10.jpg"), 0.45, (0.3, 0.3), 320)).avatar_features[0]
+    queries = np.ascontiguousarray(seen.descriptors[: avatar.VOTING_FEATURES])
+    _, lists = avatar.probed(queries)
+    assert lists.shape == (len(queries), avatar.PROBED_LISTS) and len(queries) == avatar.VOTING_FEATURES
+    scanned = sizes[lists].sum(axis=1) / len(descriptors)
+    assert scanned.mean() < 0.004

@@ -75,6 +75,18 @@ def answers(matcher: Matcher, numbers) -> list:
     return out
 
 
+def three_photos(folder: IndexFolder, *, one_by_one: bool) -> Album:
+    """Kodak 1, 4 and 7 as photos 1, 2 and 3, in `folder`'s index: added one by one (a segment and a
+    generation each) or at once."""
+    album = Album()
+    for photo_id, number in ((1, 1), (2, 4), (3, 7)):
+        album.add(photo_id, number)
+        if one_by_one:
+            album.bring(folder)
+    album.bring(folder)
+    return album
+
+
 def on_disk(manifest: kept.Manifest) -> Matcher:
     return Matcher(open_index(manifest.path)[0])
 
@@ -177,6 +189,24 @@ def test_a_manifest_of_another_format_is_set_aside_and_the_index_written_again(t
     assert on_disk(again).match(fingerprint(copy(1, "78 %, right"))).photo_id == 1
 
 
+def test_an_index_of_an_earlier_format_is_written_again_once_and_its_files_go(tmp_path, monkeypatch):
+    # An earlier Sentinelle's index has many generations: the new one must follow them, or the
+    # newest manifest would still be the old one and the index be written again at every look.
+    monkeypatch.setattr(kept, "KEEP_SECONDS", 0.0)
+    folder = IndexFolder(tmp_path)
+    album = three_photos(folder, one_by_one=True)
+    old_segments = {p.name for p in tmp_path.glob("segment-*")}
+    for path in tmp_path.glob("manifest-*.json"):
+        path.write_text(json.dumps(json.loads(path.read_text()) | {"format": kept.FORMAT - 1}))
+    assert folder.latest() is None
+    again = album.bring(folder)
+    assert folder.latest() == again and album.bring(folder) == again
+    assert not set(again.segments) & old_segments
+    folder.tidy()
+    assert not {p.name for p in tmp_path.glob("segment-*")} & old_segments
+    assert answers(on_disk(folder.latest()), [1, 4, 7]) == answers(album.in_memory(), [1, 4, 7])
+
+
 def test_photos_read_again_when_the_store_s_fingerprints_changed(tmp_path):
     album, folder = Album(), IndexFolder(tmp_path)
     album.add(1, 1)
@@ -184,6 +214,17 @@ def test_photos_read_again_when_the_store_s_fingerprints_changed(tmp_path):
     again = album.bring(folder, again=True)
     assert set(again.segments) - set(first.segments) and again.hidden == {first.segments[0]: (0,)}
     assert len(on_disk(again)) == 1
+
+
+def test_photos_read_again_are_watched_until_their_new_entries_are_there(tmp_path, monkeypatch):
+    # An upgrade that rewrites the store's fingerprints reads the whole album again: at 10,000 photos
+    # minutes, during which a photo hidden before its new entry is written would not be watched.
+    monkeypatch.setattr(kept, "ADD_BATCH", 1)
+    folder = IndexFolder(tmp_path)
+    album = three_photos(folder, one_by_one=False)
+    served = []
+    album.bring(folder, again=True, publish=lambda manifest: served.append(sorted(on_disk(manifest).index.photo_ids())))
+    assert served == [[1, 2, 3]] * 3
 
 
 def test_many_batches_are_merged_into_few_segments_by_size(tmp_path, monkeypatch):

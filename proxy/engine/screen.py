@@ -140,8 +140,7 @@ def verify_screen(seen: keypoints.Features, enrolled: keypoints.Features, pictur
     found = _homography(seen, enrolled, picture, MIN_INLIERS if finer else HOMOGRAPHY_MATCHES)
     if found.is_copy() or not second_look:
         return found
-    finer = keypoints.extract(picture, FINER_FEATURES, FINER_FAST_THRESHOLD)
-    again = _homography(finer, enrolled, picture, MIN_INLIERS)
+    again = _homography(keypoints.extract(picture, FINER_FEATURES, FINER_FAST_THRESHOLD), enrolled, picture, MIN_INLIERS)
     return again if again.is_copy() or again.inliers > found.inliers else found
 
 

@@ -23,7 +23,9 @@ What tells them apart is that the copy shows the photograph itself, bounded (`ve
   the perspective alone is refused.
 
 Checked only for the candidates the local stage verified without success and whose keypoints
-matched in number (`MIN_MATCHES`): an image that matches nothing rarely pays for it.
+matched in number (`MIN_MATCHES`): an image that matches nothing rarely pays for it. A picture
+whose corners are few and whose surround is dark, as a soft photo of a screen's are, is searched
+again with finer corners (`finer_corners`) when the first search finds nothing.
 """
 
 from __future__ import annotations

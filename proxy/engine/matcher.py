@@ -302,19 +302,27 @@ class Matcher:
             return None
         small: list[tuple[float, float, float, float]] = []  # where a candidate seen small lies (ZOOM_SCALE)
 
+        seen = fp.features
+
         def under_a_perspective(row: int, verification) -> LocalMatch | None:
             """A photo of a screen showing the candidate (proxy.engine.screen)."""
-            if stage == "local" and fp.zoom is not None and (box := _seen_small(fp, local.view(row), verification, self.local_rules)):
+            if seen is fp.features and stage == "local" and fp.zoom is not None and (
+                    box := _seen_small(fp, local.view(row), verification, self.local_rules)):
                 small.append(box)
             if fp.picture is None or verification.matches < screen.MIN_MATCHES:
                 return None
-            found = screen.verify_screen(fp.features, local.view(row), fp.picture,
-                                         second_look=verification.inliers >= screen.SECOND_LOOK_INLIERS)
+            # Corners already taken finer (screen.finer_corners) get no second look.
+            found = screen.verify_screen(seen, local.view(row), fp.picture, finer=seen is not fp.features,
+                                         second_look=seen is fp.features and verification.inliers >= screen.SECOND_LOOK_INLIERS)
             if not found.is_copy():
                 return None
             return LocalMatch(row, found.inliers, found.agreement, 0.0, None, corners=found.corners)
 
-        found = local.search(fp.features, self.local_rules, under_a_perspective)
+        found = local.search(seen, self.local_rules, under_a_perspective)
+        if found is None and stage == "local" and fp.picture is not None and (finer := screen.finer_corners(fp.picture, seen)):
+            # A soft photo of a screen, whose few corners did not vote for its photo: a second vote.
+            seen = finer
+            found = local.search(seen, self.local_rules, under_a_perspective)
         if found is None:
             for box in small:
                 assert fp.zoom is not None

@@ -50,6 +50,7 @@ Where: a `Match` carries the protected photo's four corners inside the seen imag
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -302,27 +303,26 @@ class Matcher:
             return None
         small: list[tuple[float, float, float, float]] = []  # where a candidate seen small lies (ZOOM_SCALE)
 
-        seen = fp.features
-
-        def under_a_perspective(row: int, verification) -> LocalMatch | None:
-            """A photo of a screen showing the candidate (proxy.engine.screen)."""
-            if seen is fp.features and stage == "local" and fp.zoom is not None and (
+        def under_a_perspective(row: int, verification, seen: Features = fp.features,
+                                finer: bool = False) -> LocalMatch | None:
+            """A photo of a screen showing the candidate (proxy.engine.screen); `finer`: `seen` are
+            corners taken again, finer (screen.finer_corners), which get no second look."""
+            if not finer and stage == "local" and fp.zoom is not None and (
                     box := _seen_small(fp, local.view(row), verification, self.local_rules)):
                 small.append(box)
             if fp.picture is None or verification.matches < screen.MIN_MATCHES:
                 return None
-            # Corners already taken finer (screen.finer_corners) get no second look.
-            found = screen.verify_screen(seen, local.view(row), fp.picture, finer=seen is not fp.features,
-                                         second_look=seen is fp.features and verification.inliers >= screen.SECOND_LOOK_INLIERS)
+            found = screen.verify_screen(seen, local.view(row), fp.picture, finer=finer,
+                                         second_look=not finer and verification.inliers >= screen.SECOND_LOOK_INLIERS)
             if not found.is_copy():
                 return None
             return LocalMatch(row, found.inliers, found.agreement, 0.0, None, corners=found.corners)
 
-        found = local.search(seen, self.local_rules, under_a_perspective)
-        if found is None and stage == "local" and fp.picture is not None and (finer := screen.finer_corners(fp.picture, seen)):
+        found = local.search(fp.features, self.local_rules, under_a_perspective)
+        if found is None and stage == "local" and fp.picture is not None and (
+                finer := screen.finer_corners(fp.picture, fp.features)):
             # A soft photo of a screen, whose few corners did not vote for its photo: a second vote.
-            seen = finer
-            found = local.search(seen, self.local_rules, under_a_perspective)
+            found = local.search(finer, self.local_rules, functools.partial(under_a_perspective, seen=finer, finer=True))
         if found is None:
             for box in small:
                 assert fp.zoom is not None

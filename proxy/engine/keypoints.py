@@ -13,9 +13,9 @@ Searching them has four steps, all in `LocalIndex.search`:
    distance). A descriptor of the seen image votes for every enrolled view that has a
    descriptor in one of its buckets. The cost is a few sorted-array look-ups per
    descriptor, whatever the number of protected photos.
-   Of the views with the most votes, those whose descriptors met the seen ones most
-   closely (in several tables each, as a copy's twins do; `CLOSENESS`) go on to:
-2. **Geometric verification** of those views only: their descriptors
+2. **Geometric verification** of the views with the most votes only (and of the one whose
+   descriptors met the seen ones most closely, in several tables each as a copy's twins
+   do: `CLOSENESS`): their descriptors
    are matched one to one (nearest neighbour, ratio test), and a similarity transform
    (shift, scale, rotation) is fitted with RANSAC. A copy has dozens of matches that
    agree on one transform; a stranger's photo — even dressed in the same feed, caption
@@ -124,18 +124,21 @@ _LSH_SEED = 20261125
 VERIFY_CANDIDATES = 2
 # Views looked at to find those photos (a photo has two views with keypoints).
 _SHORTLIST = 8
-# Those views are ranked by how closely their descriptors met the seen ones: each seen descriptor
-# adds the weight of its hits in the view to this power. A descriptor of a copy lies a few bits
-# from its twin and often shares a bucket with it in two, three, five of the LSH_TABLES; a chance
+# Among those views, one more photo is verified when its view met the seen descriptors most closely
+# and it is not one of the VERIFY_CANDIDATES: each seen descriptor adds the weight of its hits in
+# the view to this power (`Ballots.closeness`). A descriptor of a copy lies a few bits from its
+# twin and often shares a bucket with it in two, three, five of the LSH_TABLES; a chance
 # neighbour shares one. With many photos enrolled, chance hits pile up: at 10,000 (the scale
-# benchmark's album: crops and flips of 500 scenes, 20 photos of each), a copy of a photo under
-# a sticker got 13.9 votes from 9 of its descriptors (two of them in 4 and 5 tables), and two crops
-# of one scene 15.1 and 14.8 from 12 and 11 descriptors in one or two tables each: its photo came
-# third, past the two verified. Counted this way it comes first. 1.25 and 1.5 both found every
-# copy of the scale benchmark at 100, 1,000 and 10,000 photos; 2 lost another (a 4:5 crop), the
-# bonus now outweighing a copy's many single hits. (Verifying a third photo whenever its votes
-# came within 10 % of the second's instead would verify one more for 93 % of the strangers'
-# pictures at 10,000, 0.6 ms each; weighing a hit by 1 / its bucket's size lost 3 copies there.)
+# benchmark's album: crops and flips of 500 scenes, 20 photos of each), a copy of a photo under a
+# sticker got 13.9 votes from 9 of its descriptors (two of them in 4 and 5 tables), two crops of
+# one scene 15.1 and 14.8 from 12 and 11 descriptors in one or two tables each: its photo came
+# third by votes, and is the closest. Closeness alone, in place of the votes, lost what votes
+# find: soft photos of a screen, whose perspective leaves their twins few tables each, and a
+# photo whose mirror view met closer than the view that is its copy. The extra photo is verified
+# for about one image in five that matches nothing (0.6 ms each).
+# (Verifying a third photo whenever its votes came within 10 % of the second's would verify one
+# for 93 % of the strangers' pictures at 10,000; weighing a hit by 1 / its bucket's size lost
+# 3 copies there; 1.25 and 2 for this power: see issue 31's note.)
 CLOSENESS = 1.5
 # Fewer votes than this and a view is not worth verifying.
 MIN_VOTES = 1.0
@@ -519,21 +522,25 @@ class LocalIndex:
         return int(self._photos[row])
 
     def candidates(self, votes: np.ndarray, ballots: Ballots | None = None) -> list[int]:
-        """The best-voted view of each of the VERIFY_CANDIDATES photos with the most votes, best first:
-        among the _SHORTLIST views with the most, ranked by how closely their descriptors met
-        (`Ballots.closeness`) when given the `ballots` the votes were counted from."""
+        """The best-voted view of each of the VERIFY_CANDIDATES photos with the most votes, best first;
+        given the `ballots` the votes were counted from, then the view among the _SHORTLIST with the
+        most votes whose descriptors met the seen ones most closely (`Ballots.closeness`), when its
+        photo is not one of those."""
         count = min(_SHORTLIST, self._view_count)
         shortlist = np.argpartition(-votes, count - 1)[:count]
-        rank = votes[shortlist] if ballots is None else ballots.closeness(shortlist, self._view_count)
         chosen: list[int] = []
         photos: set[int] = set()
-        for row in shortlist[np.argsort(-rank, kind="stable")]:
+        for row in shortlist[np.argsort(-votes[shortlist], kind="stable")]:
             photo = int(self._photos[row])
             if photo not in photos:
                 photos.add(photo)
                 chosen.append(int(row))
                 if len(chosen) == VERIFY_CANDIDATES:
                     break
+        if ballots is not None:
+            closest = int(shortlist[np.argmax(ballots.closeness(shortlist, self._view_count))])
+            if int(self._photos[closest]) not in photos:
+                chosen.append(closest)
         return chosen
 
 

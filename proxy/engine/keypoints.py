@@ -134,11 +134,12 @@ _SHORTLIST = 8
 # one scene 15.1 and 14.8 from 12 and 11 descriptors in one or two tables each: its photo came
 # third by votes, and is the closest. Closeness alone, in place of the votes, lost what votes
 # find: soft photos of a screen, whose perspective leaves their twins few tables each, and a
-# photo whose mirror view met closer than the view that is its copy. The extra photo is verified
-# for about one image in five that matches nothing (0.6 ms each).
+# photo whose mirror view met closer than the view that is its copy. At 1.5 the extra photo is
+# verified for about one image in five that matches nothing (0.6 ms each); at 2, one in three,
+# for one more copy of 2,428 found at 10,000 (a soft photo of a screen); at 1.25, as at 1.5.
 # (Verifying a third photo whenever its votes came within 10 % of the second's would verify one
 # for 93 % of the strangers' pictures at 10,000; weighing a hit by 1 / its bucket's size lost
-# 3 copies there; 1.25 and 2 for this power: see issue 31's note.)
+# 3 copies there.)
 CLOSENESS = 1.5
 # Fewer votes than this and a view is not worth verifying.
 MIN_VOTES = 1.0

@@ -136,7 +136,7 @@ _SHORTLIST = 8
 # find: soft photos of a screen, whose perspective leaves their twins few tables each, and a
 # photo whose mirror view met closer than the view that is its copy. At 1.5 the extra photo is
 # verified for about one image in five that matches nothing (0.6 ms each); at 2, one in three,
-# for one more copy of 2,428 found at 10,000 (a soft photo of a screen); at 1.25, as at 1.5.
+# for one more copy of 2,428 found at 10,000 (a soft photo of a screen); 1.25 found the same as 1.5.
 # (Verifying a third photo whenever its votes came within 10 % of the second's would verify one
 # for 93 % of the strangers' pictures at 10,000; weighing a hit by 1 / its bucket's size lost
 # 3 copies there.)

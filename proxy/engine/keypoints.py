@@ -31,7 +31,7 @@ Searching them has four steps, all in `LocalIndex.search`:
    (`drift`: parallax), the matches it leaves out must not agree on a second motion of
    their own (`second_motion`: a near layer, or a person, that moved), and the two
    pictures must agree almost perfectly in most of their cells (`cell_agreement`: other
-   light, other people, another perspective). Each measure is taken on the one or two
+   light, other people, another perspective). Each measure is taken on the two or three
    candidates an image has, never on every image.
 
 Pure numpy and OpenCV; no I/O. `extract` runs in the fingerprint worker processes,

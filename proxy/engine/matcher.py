@@ -37,7 +37,7 @@ with no drift of whole regions against it (parallax, perspective: another viewpo
 no second motion among the matches it leaves out (a near thing, or a person, that moved
 differently), and the two pictures, aligned, must agree almost perfectly in most of their
 cells (other light, other people, another perspective disagree in many places; a caption
-or stickers only where they sit). That costs a millisecond or two, on the one or two
+or stickers only where they sit). That costs a millisecond or two, on the two or three
 candidates an image has at most; an image that matches nothing never pays it. A hash
 match whose keypoints cannot judge (too few, or too little of the photo shown) must be
 closer (UNVERIFIED_THRESHOLD).

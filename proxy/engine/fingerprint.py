@@ -201,7 +201,7 @@ def fingerprint(data: bytes) -> Fingerprint:
         return Fingerprint(phash=_phash(img), box=whole_box)
     gray = np.asarray(img)
     picture = _working(gray)
-    extracted = keypoints.extract(picture, keypoints.SEEN_FEATURES, keypoints.SEEN_FAST_THRESHOLD)
+    extracted = keypoints.described(picture, keypoints.SEEN_FEATURES, keypoints.SEEN_FAST_THRESHOLD)
     features = keypoints.pack(extracted)
     seen_avatar = seen_avatar_mirror = b""  # Fingerprint's defaults: not a profile picture's size
     if avatar.is_profile_sized(full_width, full_height):
@@ -216,8 +216,15 @@ def fingerprint(data: bytes) -> Fingerprint:
 
 
 def _working(gray: np.ndarray) -> np.ndarray:
-    """A seen picture at the scale its keypoints are taken at (`keypoints.working_picture`)."""
-    return keypoints.working_picture(gray, keypoints.LOCAL_SIDE, keypoints.LOCAL_MAX_SIDE, keypoints.MAX_UPSCALE)
+    """A seen picture at the scale its keypoints are taken at (`keypoints.working_picture`, twice).
+
+    Twice, because the matcher's figures were measured so: the picture was scaled here, then
+    again inside `keypoints.extract`, so one under about 170 px on its short side is enlarged
+    up to MAX_UPSCALE twice over (a 100-px picture to 360 px). Both steps now happen here, so
+    that `Fingerprint.picture` is the very picture its keypoints were taken on: the checks that
+    look at its pixels (`proxy.engine.screen`) place the keypoints on it without rescaling."""
+    once = keypoints.working_picture(gray, keypoints.LOCAL_SIDE, keypoints.LOCAL_MAX_SIDE, keypoints.MAX_UPSCALE)
+    return keypoints.working_picture(once, keypoints.LOCAL_SIDE, keypoints.LOCAL_MAX_SIDE, keypoints.MAX_UPSCALE)
 
 
 def _part(gray: np.ndarray, box: tuple[int, int, int, int], scale_x: float, scale_y: float) -> Fingerprint:
@@ -228,7 +235,7 @@ def _part(gray: np.ndarray, box: tuple[int, int, int, int], scale_x: float, scal
     picture = _working(crop)
     return Fingerprint(
         phash=_phash(Image.fromarray(crop)),
-        local=keypoints.pack(keypoints.extract(picture, keypoints.SEEN_FEATURES, keypoints.SEEN_FAST_THRESHOLD)),
+        local=keypoints.pack(keypoints.described(picture, keypoints.SEEN_FEATURES, keypoints.SEEN_FAST_THRESHOLD)),
         box=(left * scale_x, top * scale_y, right * scale_x, bottom * scale_y),
         picture=picture,
     )

@@ -239,7 +239,11 @@ def extract(img: Image.Image | np.ndarray, max_features: int, fast_threshold: in
     gray = img if isinstance(img, np.ndarray) else np.asarray(img.convert("L"))
     if min(gray.shape) < 8:
         return EMPTY
-    gray = working_picture(gray, LOCAL_SIDE, LOCAL_MAX_SIDE, MAX_UPSCALE)
+    return described(working_picture(gray, LOCAL_SIDE, LOCAL_MAX_SIDE, MAX_UPSCALE), max_features, fast_threshold)
+
+
+def described(gray: np.ndarray, max_features: int, fast_threshold: int = ENROL_FAST_THRESHOLD) -> Features:
+    """The strongest `max_features` ORB keypoints of a grey picture at the scale they are kept at (not scaled)."""
     height, width = gray.shape
     thumb = thumbnail(gray, THUMB_FACTOR)
     orb = cv2.ORB.create(nfeatures=max_features, scaleFactor=1.2, nlevels=8, fastThreshold=fast_threshold)

@@ -142,7 +142,7 @@ def verify_screen(seen: keypoints.Features, enrolled: keypoints.Features, pictur
     found = _homography(seen, enrolled, picture, MIN_INLIERS if finer else HOMOGRAPHY_MATCHES)
     if found.is_copy() or not second_look:
         return found
-    again = _homography(keypoints.extract(picture, FINER_FEATURES, FINER_FAST_THRESHOLD), enrolled, picture, MIN_INLIERS)
+    again = _homography(keypoints.described(picture, FINER_FEATURES, FINER_FAST_THRESHOLD), enrolled, picture, MIN_INLIERS)
     return again if again.is_copy() or again.inliers > found.inliers else found
 
 
@@ -151,7 +151,7 @@ def finer_corners(picture: np.ndarray, seen: keypoints.Features) -> keypoints.Fe
     own are few (SPARSE_FEATURES) and its surround is dark, as a soft photo of a screen's is; else None."""
     if len(seen) >= SPARSE_FEATURES or not dark_surround(picture):
         return None
-    return keypoints.extract(picture, FINER_FEATURES, FINER_FAST_THRESHOLD)
+    return keypoints.described(picture, FINER_FEATURES, FINER_FAST_THRESHOLD)
 
 
 def dark_surround(picture: np.ndarray) -> bool:

@@ -9,20 +9,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from benchmarks.transforms import served
+from sentinelle.proxy.engine import keypoints
 from sentinelle.proxy.engine.fingerprint import (
     FINGERPRINT_VERSION,
     PHASH_BYTES,
     PHASH_SIZE,
+    SEEN_LOCAL_DECODE_SIDE,
     Fingerprint,
     FingerprintFormatError,
     enrollment_views,
     fingerprint,
     fingerprint_image,
 )
-from sentinelle.proxy.engine.images import CORRUPT, NOT_AN_IMAGE, TOO_SMALL, ImageError
+from sentinelle.proxy.engine.images import CORRUPT, NOT_AN_IMAGE, TOO_SMALL, ImageError, open_image
 
 KODAK = Path(__file__).parents[2] / "fixtures" / "kodak"
 
@@ -174,6 +178,23 @@ def test_a_small_seen_image_is_fingerprinted_but_cannot_be_enrolled():
     with pytest.raises(ImageError) as refused:
         enrollment_views(data)
     assert refused.value.reason == TOO_SMALL
+
+
+@settings(max_examples=40, deadline=None)
+@given(short=st.integers(64, 700), aspect=st.floats(0.35, 2.8))
+def test_the_picture_kept_is_the_one_its_keypoints_were_taken_on(short, aspect):
+    """At any size and shape: `Fingerprint.picture` is at its keypoints' scale (the screen's
+    checks place the keypoints on it as they are), and those keypoints are the ones the
+    matcher's figures were measured with: the picture scaled twice, then described."""
+    width, height = (round(short * aspect), short) if aspect >= 1 else (short, round(short / aspect))
+    data = jpeg_of_size(width, height)
+    seen = fingerprint(data)
+    assert seen.picture is not None
+    assert seen.picture.shape == (seen.features.height, seen.features.width)
+    gray = np.asarray(open_image(data, reduce_to=SEEN_LOCAL_DECODE_SIDE, grey=True))
+    once = keypoints.working_picture(gray, keypoints.LOCAL_SIDE, keypoints.LOCAL_MAX_SIDE, keypoints.MAX_UPSCALE)
+    measured = keypoints.extract(once, keypoints.SEEN_FEATURES, keypoints.SEEN_FAST_THRESHOLD)
+    assert seen.local == keypoints.pack(measured)
 
 
 # --- enrollment_views(): the protected photo as the platforms will show it --------------

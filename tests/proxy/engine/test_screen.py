@@ -115,8 +115,8 @@ def test_the_second_look_is_for_a_candidate_whose_matches_already_fit_the_simila
     enrolled = views(data)["original"].features
     assert keypoints.verify(seen.features, enrolled, LOCAL_MIN_INLIERS).inliers >= screen.SECOND_LOOK_INLIERS
     taken: list[int] = []
-    extract = keypoints.extract
-    monkeypatch.setattr(keypoints, "extract", lambda *args, **kwargs: taken.append(args[1]) or extract(*args, **kwargs))
+    described = keypoints.described
+    monkeypatch.setattr(keypoints, "described", lambda *args, **kwargs: taken.append(args[1]) or described(*args, **kwargs))
     assert not screen.verify_screen(seen.features, enrolled, seen.picture, second_look=False).is_copy() and taken == []
     assert screen.verify_screen(seen.features, enrolled, seen.picture).is_copy() and taken == [screen.FINER_FEATURES]
     found = protect(data).match(seen)
@@ -134,7 +134,7 @@ def test_a_soft_screen_whose_few_corners_vote_for_other_photos_gets_a_second_vot
                       for view, fp in views((KODAK / name).read_bytes()).items())
     [soft] = [t for t in at_both_sizes(SCREEN) if t.name.startswith("from above") and t.size == "own size"]
     seen = fingerprint(soft.apply(kodak("kodim15.jpg")))
-    few = dataclasses.replace(seen, local=keypoints.pack(keypoints.extract(seen.picture, 60, keypoints.SEEN_FAST_THRESHOLD)))
+    few = dataclasses.replace(seen, local=keypoints.pack(keypoints.described(seen.picture, 60, keypoints.SEEN_FAST_THRESHOLD)))
     assert len(few.features) < screen.SPARSE_FEATURES and screen.dark_surround(few.picture)
     found = matcher.match(few)
     assert found is not None and found.photo_id == names.index("kodim15.jpg") and found.stage == "screen"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import faiss
 import numpy as np
 import pytest
 from PIL import Image
@@ -142,3 +143,27 @@ def test_a_search_scans_a_small_share_of_the_album_whatever_its_size():
     assert lists.shape == (len(queries), avatar.PROBED_LISTS) and len(queries) == avatar.VOTING_FEATURES
     scanned = sizes[lists].sum(axis=1) / len(descriptors)
     assert scanned.mean() < 0.004
+
+
+def test_a_search_scans_at_most_its_budget_however_crowded_the_lists_and_still_finds_the_photo(monkeypatch):
+    # A large album fills the fixed lists in proportion to its size: the other photos' views, many
+    # times over, crowd the very lists the profile picture's descriptors land in. Each seen
+    # descriptor then scans its nearest lists first and stops once SCAN_BUDGET codes are seen
+    # (a list begun is finished): the scan stops growing with the album, and the photo is found.
+    monkeypatch.setattr(avatar, "SCAN_BUDGET", 50)
+    views = [dict(enrollment_views(encoded(photo(name))))[avatar.AVATAR_VIEW].features for name in PROTECTED]
+    seen = fingerprint(profile_picture(photo(PROTECTED[2]), 0.45, (0.3, 0.3), 320)).avatar_features[0]
+    queries = len(seen.descriptors[: avatar.VOTING_FEATURES])
+    scanned = {}
+    for times in (1, 40):
+        crowd = [view for n, view in enumerate(views) if n != 2] * times
+        index = avatar.AvatarIndex.of([*crowd, views[2]], [*range(len(crowd)), -1])
+        stats = faiss.cvar.indexIVF_stats
+        stats.reset()
+        found = index.search(seen)
+        scanned[times] = stats.ndis / queries
+        assert found is not None and index.photo(found.row) == -1
+        sizes = np.bincount(avatar.assign(np.concatenate([v.descriptors for v in [*crowd, views[2]]])), minlength=avatar.LISTS)
+        assert scanned[times] <= avatar.SCAN_BUDGET + sizes.max()
+    unbounded = sizes[avatar.probed(np.ascontiguousarray(seen.descriptors[: avatar.VOTING_FEATURES]))[1]].sum(axis=1).mean()
+    assert scanned[40] < unbounded / 3  # without a budget the crowd would be scanned

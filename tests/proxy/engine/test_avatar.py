@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any, cast
 
 import faiss
 import numpy as np
@@ -94,9 +95,9 @@ def test_only_profile_sized_pictures_are_looked_at_this_way():
     assert not avatar.is_profile_sized(640, 640)  # a post
     assert not avatar.is_profile_sized(320, 213)  # a landscape thumbnail
     img = photo("kodim23.jpg")
-    assert fingerprint(profile_picture(img, 0.4, (0.5, 0.5))).avatar
+    assert fingerprint(profile_picture(img, 0.4, (0.5, 0.5))).avatar is not None
     wide = jpeg(img.resize((320, 213)))
-    assert not fingerprint(wide).avatar and not fingerprint(wide).avatar_mirror
+    assert fingerprint(wide).avatar is None
 
 
 def test_avatar_views_are_searched_by_the_avatar_stage_alone():
@@ -117,7 +118,7 @@ def test_a_crop_of_another_viewpoint_is_not_a_copy(far_shift, near_shift):
     views = dict(enrollment_views(encoded(two_layers(0, 0))))
     enrolled = Matcher((1, view, fp) for view, fp in views.items())
     other = fingerprint(profile_picture(two_layers(far_shift, near_shift), 0.6, (0.5, 0.5)))
-    found = avatar.verify_profile(other.avatar_features[0], views[avatar.AVATAR_VIEW].features)
+    found = avatar.verify_profile(other.avatar(False), views[avatar.AVATAR_VIEW].features)
     assert found.inliers >= 5 * avatar.MIN_INLIERS and found.drift <= avatar.MAX_DRIFT_PX  # a fit ...
     assert found.low < avatar.MIN_CELL_LOW  # ... but a third of the cells disagree
     assert enrolled.match(other) is None
@@ -137,7 +138,7 @@ def test_a_search_scans_a_small_share_of_the_album_whatever_its_size():
     enrolled = [enrollment_views(encoded(photo(f"kodim{n:02d}.jpg"))) for n in (1, 4, 7, 15, 19, 23)]
     descriptors = np.concatenate([dict(v)[avatar.AVATAR_VIEW].features.descriptors for v in enrolled])
     sizes = np.bincount(avatar.assign(descriptors), minlength=avatar.LISTS)
-    seen = fingerprint(profile_picture(photo("kodim10.jpg"), 0.45, (0.3, 0.3), 320)).avatar_features[0]
+    seen = fingerprint(profile_picture(photo("kodim10.jpg"), 0.45, (0.3, 0.3), 320)).avatar(False)
     queries = np.ascontiguousarray(seen.descriptors[: avatar.VOTING_FEATURES])
     _, lists = avatar.probed(queries)
     assert lists.shape == (len(queries), avatar.PROBED_LISTS) and len(queries) == avatar.VOTING_FEATURES
@@ -152,7 +153,7 @@ def test_a_search_scans_at_most_its_budget_however_crowded_the_lists_and_still_f
     # (a list begun is finished): the scan stops growing with the album, and the photo is found.
     monkeypatch.setattr(avatar, "SCAN_BUDGET", 50)
     views = [dict(enrollment_views(encoded(photo(name))))[avatar.AVATAR_VIEW].features for name in PROTECTED]
-    seen = fingerprint(profile_picture(photo(PROTECTED[2]), 0.45, (0.3, 0.3), 320)).avatar_features[0]
+    seen = fingerprint(profile_picture(photo(PROTECTED[2]), 0.45, (0.3, 0.3), 320)).avatar(False)
     queries = len(seen.descriptors[: avatar.VOTING_FEATURES])
     scanned = {}
     for times in (1, 40):
@@ -167,3 +168,14 @@ def test_a_search_scans_at_most_its_budget_however_crowded_the_lists_and_still_f
         assert scanned[times] <= avatar.SCAN_BUDGET + sizes.max()
     unbounded = sizes[avatar.probed(np.ascontiguousarray(seen.descriptors[: avatar.VOTING_FEATURES]))[1]].sum(axis=1).mean()
     assert scanned[40] < unbounded / 3  # without a budget the crowd would be scanned
+
+
+def test_a_profile_picture_found_as_it_is_never_takes_its_mirror_images_keypoints():
+    # Most of fingerprinting a profile picture is taking its keypoints, and its mirror's: the
+    # mirror's are taken only once the picture as it is has not been found.
+    seen = fingerprint(profile_picture(photo("kodim23.jpg"), 0.4, (0.5, 0.5)))
+    found = matcher().match(seen)
+    assert found is not None and found.view == avatar.AVATAR_VIEW and seen.avatar is not None
+    assert cast(Any, seen.avatar).cache_info().currsize == 1
+    mirrored = fingerprint(jpeg(mirror(square_crop(photo("kodim15.jpg"), 0.4, (0.5, 0.5))).resize((150, 150)), 80))
+    assert matcher().match(mirrored) is not None and cast(Any, mirrored.avatar).cache_info().currsize == 2

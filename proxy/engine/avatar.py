@@ -27,7 +27,8 @@ its mirror image too (a selfie camera or an editor flips it).
 Search (`AvatarIndex.search`): the VOTING_FEATURES strongest keypoints of the seen picture
 find their nearest enrolled ones (an inverted file of every avatar view's descriptors, in
 faiss: the LSH votes of the local stage lose the right photo for a third of avatars, whose
-descriptors sit farther from their twins after a 3× enlargement); each photo gets a vote per
+descriptors sit farther from their twins after a 3× enlargement; each compared with at most
+SCAN_BUDGET enrolled ones, nearest lists first, whatever the album's size); each photo gets a vote per
 nearest neighbour that passes the ratio test; the VERIFY_CANDIDATES photos with the most votes
 are verified.
 
@@ -125,8 +126,10 @@ PROBED_LISTS = 32
 # size): at 100 and 1,000 photos it scans all its lists as before, at 10,000 the nearest few.
 # Measured with benchmarks/avatar_scale.py (the avatar class's 1,200 profile pictures of the
 # 100 real photos, 1,200 strangers' ones; benchmarks/results/avatar-scale.md), at 10,000 photos:
-# no budget 1,084 found, 84 ms a stranger; 8,000: 1,077, 22 ms; 4,000: 1,068, 17 ms; 1,000:
-# 1,056, 14 ms; no stranger alerting at any.
+# no budget 1,084 found, 84 ms a stranger; 16,000: 1,082, 31 ms; 8,000: 1,077, 22 ms; 4,000:
+# 1,068, 17 ms; 1,000: 1,056, 14 ms; no stranger alerting at any (at 100 photos 1,092 found, 10
+# ms, budget or not). The copies lost are not among the best-voted 3 either: their twins lie in
+# lists further off. 8,000: about twice the cost at 100 photos, 7 copies in 1,200 lost.
 SCAN_BUDGET = 8000
 # The centroids, trained once (k-means, `python -m scripts.avatar_lists`) on the avatar views
 # of the Kodak fixtures (and, for the fine cells, of their mirrors, turns and reductions), and

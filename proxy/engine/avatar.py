@@ -52,7 +52,6 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
 
 import faiss
 import numpy as np
@@ -293,22 +292,6 @@ class AvatarIndex:
         self._photos = np.asarray(photos, dtype=np.int64)
         self._view_of = view_of
         self._alive = alive
-
-    @classmethod
-    def of(cls, views: Sequence[keypoints.Features], photos: Sequence[int]) -> AvatarIndex:
-        """An index of `views` held in memory (`photos`: the photo of each)."""
-        if len(views) != len(photos):
-            raise ValueError("one photo for each view")
-        views = list(views)
-        lists = faiss.IndexBinaryIVF(quantizer(), keypoints.DESCRIPTOR_BYTES * 8, LISTS)
-        lists.is_trained = True
-        if views:
-            owners = np.repeat(np.arange(len(views), dtype=np.int64), [len(view) for view in views])
-            descriptors = np.ascontiguousarray(np.concatenate([view.descriptors for view in views]))
-            placed = assign(descriptors)  # held here: faiss is handed pointers, not the arrays
-            # add_core takes the lists already chosen (faiss's stubs leave it out).
-            cast(Any, lists).add_core(len(descriptors), faiss.swig_ptr(descriptors), faiss.swig_ptr(owners), faiss.swig_ptr(placed))
-        return cls([(lists, 0)], np.asarray(photos), views.__getitem__)
 
     def __len__(self) -> int:
         return len(self._photos)

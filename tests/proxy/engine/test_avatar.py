@@ -14,7 +14,9 @@ from benchmarks.transforms import AVATARS, at_both_sizes, jpeg, mirror
 from benchmarks.transforms import avatar as square_crop
 from sentinelle.proxy.engine import avatar
 from sentinelle.proxy.engine.fingerprint import enrollment_views, fingerprint
+from sentinelle.proxy.engine.index import Index
 from sentinelle.proxy.engine.matcher import Matcher
+from sentinelle.proxy.engine.segment import Photo, in_memory
 from tests.proxy.engine.test_matcher import PROTECTED, STRANGERS, matcher, photo
 from tests.proxy.engine.test_same_place import encoded, two_layers
 
@@ -152,22 +154,33 @@ def test_a_search_scans_at_most_its_budget_however_crowded_the_lists_and_still_f
     # descriptor then scans its nearest lists first and stops once SCAN_BUDGET codes are seen
     # (a list begun is finished): the scan stops growing with the album, and the photo is found.
     monkeypatch.setattr(avatar, "SCAN_BUDGET", 50)
-    views = [dict(enrollment_views(encoded(photo(name))))[avatar.AVATAR_VIEW].features for name in PROTECTED]
+    views = [dict(enrollment_views(encoded(photo(name))))[avatar.AVATAR_VIEW] for name in PROTECTED]
     seen = fingerprint(profile_picture(photo(PROTECTED[2]), 0.45, (0.3, 0.3), 320)).avatar(False)
     queries = len(seen.descriptors[: avatar.VOTING_FEATURES])
     scanned = {}
     for times in (1, 40):
         crowd = [view for n, view in enumerate(views) if n != 2] * times
-        index = avatar.AvatarIndex.of([*crowd, views[2]], [*range(len(crowd)), -1])
+        index = Index([in_memory(Photo(n, [(avatar.AVATAR_VIEW, view)]) for n, view in enumerate([*crowd, views[2]]))]).avatar
         stats = faiss.cvar.indexIVF_stats
         stats.reset()
         found = index.search(seen)
         scanned[times] = stats.ndis / queries
-        assert found is not None and index.photo(found.row) == -1
-        sizes = np.bincount(avatar.assign(np.concatenate([v.descriptors for v in [*crowd, views[2]]])), minlength=avatar.LISTS)
+        assert found is not None and index.photo(found.row) == len(crowd)
+        sizes = np.bincount(avatar.assign(np.concatenate([v.features.descriptors for v in [*crowd, views[2]]])), minlength=avatar.LISTS)
         assert scanned[times] <= avatar.SCAN_BUDGET + sizes.max()
     unbounded = sizes[avatar.probed(np.ascontiguousarray(seen.descriptors[: avatar.VOTING_FEATURES]))[1]].sum(axis=1).mean()
     assert scanned[40] < unbounded / 3  # without a budget the crowd would be scanned
+
+
+@pytest.mark.parametrize("parts", [[1], [0, 5], [3, 3, 3], [10_000_000, 1, 250_000, 7], [0, 0]])
+def test_the_scan_budget_is_shared_out_among_the_index_parts_by_their_size(parts):
+    # An album is kept in several segments, each its own lists: what a seen descriptor scans in
+    # all of them together stays within SCAN_BUDGET (give or take one code a part), never 0 (no budget to faiss).
+    shares = [avatar.scan_budget(part, sum(parts)) for part in parts]
+    assert all(share >= 1 for share in shares)
+    assert sum(shares) <= avatar.SCAN_BUDGET + len(parts)
+    largest = max(range(len(parts)), key=parts.__getitem__)
+    assert shares[largest] >= avatar.SCAN_BUDGET * parts[largest] // max(1, sum(parts))
 
 
 def test_a_profile_picture_found_as_it_is_never_takes_its_mirror_images_keypoints():

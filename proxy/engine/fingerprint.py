@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache, cached_property, partial
+from functools import cached_property, partial
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -105,6 +105,22 @@ class FingerprintFormatError(ValueError):
     """Stored fingerprint bytes that this version of Sentinelle cannot read."""
 
 
+@dataclass(eq=False)
+class SeenAvatar:
+    """A seen profile picture's keypoints at the avatar scale (`SeenAvatar(gray)(False)`) or its
+    mirror image's (`(True)`), each taken once, when first asked for (`taken`); picklable, as a
+    Fingerprint is."""
+
+    gray: np.ndarray
+    taken: dict[bool, keypoints.Features] = field(default_factory=dict)
+
+    def __call__(self, mirror: bool) -> keypoints.Features:
+        if mirror not in self.taken:
+            # Positions at quarter pixels, as packed keypoints keep them (the stage was measured so).
+            self.taken[mirror] = keypoints.unpack(keypoints.pack(avatar.seen_features(self.gray, mirror)))
+        return self.taken[mirror]
+
+
 @dataclass(frozen=True)
 class Fingerprint:
     """What Sentinelle keeps of one view of an image.
@@ -135,7 +151,7 @@ class Fingerprint:
     # Taken when the avatar stage first asks: a profile picture that an earlier stage finds, or
     # that the avatar stage finds as it is, never pays for the keypoints it would not look at
     # (5 to 6 ms each, most of what fingerprinting a profile picture costs).
-    avatar: Callable[[bool], keypoints.Features] | None = field(default=None, compare=False, repr=False)
+    avatar: SeenAvatar | None = field(default=None, compare=False, repr=False)
     parts: tuple[Fingerprint, ...] = ()
     # The grey picture its keypoints were taken on (their scale), for the checks that look at a
     # seen image more closely than its thumbnail (`proxy.engine.screen`). In memory only.
@@ -189,11 +205,6 @@ class Fingerprint:
         return cls(phash=payload[:PHASH_BYTES], local=features)
 
 
-def _seen_avatar(gray: np.ndarray, mirror: bool) -> keypoints.Features:
-    # Positions at quarter pixels, as packed keypoints keep them (the stage was measured so).
-    return keypoints.unpack(keypoints.pack(avatar.seen_features(gray, mirror)))
-
-
 def fingerprint(data: bytes) -> Fingerprint:
     """Fingerprint an image seen on the wire: hash, local features, and the photo inside its frame if any. Raises ImageError."""
     img = open_image(data, reduce_to=SEEN_LOCAL_DECODE_SIDE, grey=True)
@@ -205,7 +216,7 @@ def fingerprint(data: bytes) -> Fingerprint:
     picture = _working(gray)
     extracted = keypoints.extract(picture, keypoints.SEEN_FEATURES, keypoints.SEEN_FAST_THRESHOLD)
     features = keypoints.pack(extracted)
-    seen_avatar = cache(partial(_seen_avatar, gray)) if avatar.is_profile_sized(full_width, full_height) else None
+    seen_avatar = SeenAvatar(gray) if avatar.is_profile_sized(full_width, full_height) else None
     box = framed_box(gray)
     parts = _parts(data, gray, full_width, full_height, box)
     zoom = partial(zoomed, data, gray, extracted.width / gray.shape[1], full_width, full_height)

@@ -3,8 +3,8 @@
     python -m benchmarks.avatar_sweep base "AVATAR_FEATURES=4000" "AVATAR_FEATURES=6000,FAST_THRESHOLD=4"
 
 The same photos as `python -m benchmarks.matcher` (its seed, its 100 protected photos of
-`people/`, its hard distractors): each protected photo's avatar view in one
-`proxy.engine.avatar.AvatarIndex`, then the avatar class's 12 profile pictures of every protected
+`people/`, its hard distractors): each protected photo's avatar view (as enrolment makes it,
+`fingerprint.avatar_view`) in one segment held in memory (`segment.in_memory`), then the avatar class's 12 profile pictures of every protected
 photo (found: the right photo answers, as it is or mirrored) and of every hard distractor
 (an answer is a stranger alerting). Each argument sets constants of `proxy.engine.avatar` for one
 run ("base": as they are). The other stages are left out, and pictures under 64 px (which
@@ -24,9 +24,11 @@ import numpy as np
 
 from benchmarks.matcher import DEFAULT_CORPUS, draw
 from benchmarks.transforms import AVATARS, at_both_sizes
-from sentinelle.proxy.engine import avatar
-from sentinelle.proxy.engine.fingerprint import ENROL_DECODE_SIDE
+from sentinelle.proxy.engine import avatar, segment
+from sentinelle.proxy.engine.fingerprint import ENROL_DECODE_SIDE, avatar_view
 from sentinelle.proxy.engine.images import open_image
+from sentinelle.proxy.engine.index import Index
+from sentinelle.proxy.engine.segment import Photo
 
 cv2.setNumThreads(1)
 
@@ -70,7 +72,7 @@ def run(spec: str, enrolled: list, copies: list[Copy], strangers: list[Copy]) ->
         setattr(avatar, name, value)
     try:
         start = time.process_time()
-        index = avatar.AvatarIndex.of([avatar.enrolled_features(img) for img in enrolled], list(range(len(enrolled))))
+        index = Index([segment.in_memory(Photo(row, [(avatar.AVATAR_VIEW, avatar_view(img))]) for row, img in enumerate(enrolled))]).avatar
         found = {"own size": 0, "upscaled": 0}
         for row, size, data in copies:
             found[size] += answer(index, data) == row

@@ -27,7 +27,8 @@ its mirror image too (a selfie camera or an editor flips it).
 Search (`AvatarIndex.search`): the VOTING_FEATURES strongest keypoints of the seen picture
 find their nearest enrolled ones (an inverted file of every avatar view's descriptors, in
 faiss: the LSH votes of the local stage lose the right photo for a third of avatars, whose
-descriptors sit farther from their twins after a 3× enlargement); each photo gets a vote per
+descriptors sit farther from their twins after a 3× enlargement; each compared with at most
+SCAN_BUDGET enrolled ones, nearest lists first, whatever the album's size); each photo gets a vote per
 nearest neighbour that passes the ratio test; the VERIFY_CANDIDATES photos with the most votes
 are verified.
 
@@ -51,7 +52,6 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
 
 import faiss
 import numpy as np
@@ -117,6 +117,19 @@ FINE_CELLS = 64
 LISTS = COARSE_LISTS * FINE_CELLS
 PROBED_COARSE = 8
 PROBED_LISTS = 32
+# But the lists are fixed, so they fill in proportion to the album: at 10,000 photos the lists a
+# seen descriptor lands in held 2,378 descriptors on average (the mean list 912), 23 M codes an
+# image, and a stranger's profile picture cost 84 ms where it cost 10 at 100 photos. So a seen
+# descriptor scans its probed lists nearest first and stops once SCAN_BUDGET descriptors are
+# seen (the list begun is finished; the budget is shared out among the index's parts by their
+# size): at 100 and 1,000 photos it scans all its lists as before, at 10,000 the nearest few.
+# Measured with benchmarks/avatar_scale.py (the avatar class's 1,200 profile pictures of the
+# 100 real photos, 1,200 strangers' ones; benchmarks/results/avatar-scale.md), at 10,000 photos:
+# no budget 1,084 found, 84 ms a stranger; 16,000: 1,082, 31 ms; 8,000: 1,077, 22 ms; 4,000:
+# 1,068, 17 ms; 1,000: 1,056, 14 ms; no stranger alerting at any (at 100 photos 1,092 found, 10
+# ms, budget or not). The copies lost are not among the best-voted 3 either: their twins lie in
+# lists further off. 8,000: about twice the cost at 100 photos, 7 copies in 1,200 lost.
+SCAN_BUDGET = 8000
 # The centroids, trained once (k-means, `python -m scripts.avatar_lists`) on the avatar views
 # of the Kodak fixtures (and, for the fine cells, of their mirrors, turns and reductions), and
 # shipped: never trained again, the same on every machine, so that a photo's descriptors are
@@ -280,22 +293,6 @@ class AvatarIndex:
         self._view_of = view_of
         self._alive = alive
 
-    @classmethod
-    def of(cls, views: Sequence[keypoints.Features], photos: Sequence[int]) -> AvatarIndex:
-        """An index of `views` held in memory (`photos`: the photo of each)."""
-        if len(views) != len(photos):
-            raise ValueError("one photo for each view")
-        views = list(views)
-        lists = faiss.IndexBinaryIVF(quantizer(), keypoints.DESCRIPTOR_BYTES * 8, LISTS)
-        lists.is_trained = True
-        if views:
-            owners = np.repeat(np.arange(len(views), dtype=np.int64), [len(view) for view in views])
-            descriptors = np.ascontiguousarray(np.concatenate([view.descriptors for view in views]))
-            placed = assign(descriptors)  # held here: faiss is handed pointers, not the arrays
-            # add_core takes the lists already chosen (faiss's stubs leave it out).
-            cast(Any, lists).add_core(len(descriptors), faiss.swig_ptr(descriptors), faiss.swig_ptr(owners), faiss.swig_ptr(placed))
-        return cls([(lists, 0)], np.asarray(photos), views.__getitem__)
-
     def __len__(self) -> int:
         return len(self._photos)
 
@@ -354,8 +351,10 @@ def _two_nearest(queries: np.ndarray, parts: Sequence[tuple[faiss.IndexBinaryIVF
     -1 where there is none): the queries are placed in the lists once, each part's probed lists searched."""
     cell_distances, cells = probed(queries)
     found_distances, found_rows = [], []
+    total = sum(lists.ntotal for lists, _ in parts)
     for lists, first in parts:
         lists.nprobe = PROBED_LISTS
+        lists.max_codes = scan_budget(lists.ntotal, total)
         distances, rows = lists.search_preassigned(queries, 2, cells, cell_distances)
         found_distances.append(distances)
         found_rows.append(np.where(rows >= 0, rows + first, -1))
@@ -367,6 +366,13 @@ def _two_nearest(queries: np.ndarray, parts: Sequence[tuple[faiss.IndexBinaryIVF
     return np.take_along_axis(distances, best, axis=1), np.take_along_axis(rows, best, axis=1)
 
 
+def scan_budget(part: int, total: int) -> int:
+    """How many enrolled descriptors a seen one may be compared with in a part holding `part` of
+    the `total` enrolled: SCAN_BUDGET shared out among the parts by their size (at least one
+    descriptor each: faiss reads 0 as no budget)."""
+    return max(1, -(-SCAN_BUDGET * part // max(1, total)))
+
+
 def probed(queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The PROBED_LISTS lists each query is compared with (their distances to it, their numbers):
     the nearest fine cells of its PROBED_COARSE nearest coarse centroids."""
@@ -375,6 +381,9 @@ def probed(queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     cells = (coarse[:, :, None] * FINE_CELLS + np.arange(FINE_CELLS)).reshape(len(queries), -1)
     distances = distances.reshape(len(queries), -1)
     nearest = np.argpartition(distances, PROBED_LISTS - 1, axis=1)[:, :PROBED_LISTS]
+    # Nearest first: a scan that runs out of its budget (SCAN_BUDGET) has seen the likeliest lists.
+    order = np.argsort(np.take_along_axis(distances, nearest, axis=1), axis=1, kind="stable")
+    nearest = np.take_along_axis(nearest, order, axis=1)
     return (np.ascontiguousarray(np.take_along_axis(distances, nearest, axis=1), dtype=np.int32),
             np.ascontiguousarray(np.take_along_axis(cells, nearest, axis=1), dtype=np.int64))
 

@@ -224,7 +224,7 @@ class Matcher:
                 found = _fills(self._local_match(part, "part"), part.box)
         if found is None:
             found = self._local_match(fp)
-        if found is None and fp.avatar:
+        if found is None and fp.avatar is not None:
             found = self._avatar_match(fp)
         return found
 
@@ -357,9 +357,10 @@ class Matcher:
         """A profile picture cut from a protected photo: the seen picture's keypoints, then its
         mirror's, against the photos' avatar views (`proxy.engine.avatar`)."""
         avatars = self.index.avatar
-        if len(avatars) == 0:
+        if len(avatars) == 0 or fp.avatar is None:
             return None
-        for seen, mirrored in zip(fp.avatar_features, (False, True)):
+        for mirrored in (False, True):
+            seen = fp.avatar(mirrored)  # the mirror's keypoints are taken only if the picture as it is was not found
             found = avatars.search(seen)
             if found is None:
                 continue

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import pickle
 
+import faiss
 import numpy as np
 import pytest
 from PIL import Image
@@ -12,7 +14,9 @@ from benchmarks.transforms import AVATARS, at_both_sizes, jpeg, mirror
 from benchmarks.transforms import avatar as square_crop
 from sentinelle.proxy.engine import avatar
 from sentinelle.proxy.engine.fingerprint import enrollment_views, fingerprint
+from sentinelle.proxy.engine.index import Index
 from sentinelle.proxy.engine.matcher import Matcher
+from sentinelle.proxy.engine.segment import Photo, in_memory
 from tests.proxy.engine.test_matcher import PROTECTED, STRANGERS, matcher, photo
 from tests.proxy.engine.test_same_place import encoded, two_layers
 
@@ -93,9 +97,9 @@ def test_only_profile_sized_pictures_are_looked_at_this_way():
     assert not avatar.is_profile_sized(640, 640)  # a post
     assert not avatar.is_profile_sized(320, 213)  # a landscape thumbnail
     img = photo("kodim23.jpg")
-    assert fingerprint(profile_picture(img, 0.4, (0.5, 0.5))).avatar
+    assert fingerprint(profile_picture(img, 0.4, (0.5, 0.5))).avatar is not None
     wide = jpeg(img.resize((320, 213)))
-    assert not fingerprint(wide).avatar and not fingerprint(wide).avatar_mirror
+    assert fingerprint(wide).avatar is None
 
 
 def test_avatar_views_are_searched_by_the_avatar_stage_alone():
@@ -116,7 +120,7 @@ def test_a_crop_of_another_viewpoint_is_not_a_copy(far_shift, near_shift):
     views = dict(enrollment_views(encoded(two_layers(0, 0))))
     enrolled = Matcher((1, view, fp) for view, fp in views.items())
     other = fingerprint(profile_picture(two_layers(far_shift, near_shift), 0.6, (0.5, 0.5)))
-    found = avatar.verify_profile(other.avatar_features[0], views[avatar.AVATAR_VIEW].features)
+    found = avatar.verify_profile(other.avatar(False), views[avatar.AVATAR_VIEW].features)
     assert found.inliers >= 5 * avatar.MIN_INLIERS and found.drift <= avatar.MAX_DRIFT_PX  # a fit ...
     assert found.low < avatar.MIN_CELL_LOW  # ... but a third of the cells disagree
     assert enrolled.match(other) is None
@@ -136,9 +140,57 @@ def test_a_search_scans_a_small_share_of_the_album_whatever_its_size():
     enrolled = [enrollment_views(encoded(photo(f"kodim{n:02d}.jpg"))) for n in (1, 4, 7, 15, 19, 23)]
     descriptors = np.concatenate([dict(v)[avatar.AVATAR_VIEW].features.descriptors for v in enrolled])
     sizes = np.bincount(avatar.assign(descriptors), minlength=avatar.LISTS)
-    seen = fingerprint(profile_picture(photo("kodim10.jpg"), 0.45, (0.3, 0.3), 320)).avatar_features[0]
+    seen = fingerprint(profile_picture(photo("kodim10.jpg"), 0.45, (0.3, 0.3), 320)).avatar(False)
     queries = np.ascontiguousarray(seen.descriptors[: avatar.VOTING_FEATURES])
     _, lists = avatar.probed(queries)
     assert lists.shape == (len(queries), avatar.PROBED_LISTS) and len(queries) == avatar.VOTING_FEATURES
     scanned = sizes[lists].sum(axis=1) / len(descriptors)
     assert scanned.mean() < 0.004
+
+
+def test_a_search_scans_at_most_its_budget_however_crowded_the_lists_and_still_finds_the_photo(monkeypatch):
+    # A large album fills the fixed lists in proportion to its size: the other photos' views, many
+    # times over, crowd the very lists the profile picture's descriptors land in. Each seen
+    # descriptor then scans its nearest lists first and stops once SCAN_BUDGET codes are seen
+    # (a list begun is finished): the scan stops growing with the album, and the photo is found.
+    monkeypatch.setattr(avatar, "SCAN_BUDGET", 50)
+    views = [dict(enrollment_views(encoded(photo(name))))[avatar.AVATAR_VIEW] for name in PROTECTED]
+    seen = fingerprint(profile_picture(photo(PROTECTED[2]), 0.45, (0.3, 0.3), 320)).avatar(False)
+    queries = len(seen.descriptors[: avatar.VOTING_FEATURES])
+    scanned = {}
+    for times in (1, 40):
+        crowd = [view for n, view in enumerate(views) if n != 2] * times
+        index = Index([in_memory(Photo(n, [(avatar.AVATAR_VIEW, view)]) for n, view in enumerate([*crowd, views[2]]))]).avatar
+        stats = faiss.cvar.indexIVF_stats
+        stats.reset()
+        found = index.search(seen)
+        scanned[times] = stats.ndis / queries
+        assert found is not None and index.photo(found.row) == len(crowd)
+        sizes = np.bincount(avatar.assign(np.concatenate([v.features.descriptors for v in [*crowd, views[2]]])), minlength=avatar.LISTS)
+        assert scanned[times] <= avatar.SCAN_BUDGET + sizes.max()
+    unbounded = sizes[avatar.probed(np.ascontiguousarray(seen.descriptors[: avatar.VOTING_FEATURES]))[1]].sum(axis=1).mean()
+    assert scanned[40] < unbounded / 3  # without a budget the crowd would be scanned
+
+
+@pytest.mark.parametrize("parts", [[1], [0, 5], [3, 3, 3], [10_000_000, 1, 250_000, 7], [0, 0]])
+def test_the_scan_budget_is_shared_out_among_the_index_parts_by_their_size(parts):
+    # An album is kept in several segments, each its own lists: what a seen descriptor scans in
+    # all of them together stays within SCAN_BUDGET (give or take one code a part), never 0 (no budget to faiss).
+    shares = [avatar.scan_budget(part, sum(parts)) for part in parts]
+    assert all(share >= 1 for share in shares)
+    assert sum(shares) <= avatar.SCAN_BUDGET + len(parts)
+    largest = max(range(len(parts)), key=parts.__getitem__)
+    assert shares[largest] >= avatar.SCAN_BUDGET * parts[largest] // max(1, sum(parts))
+
+
+def test_a_profile_picture_found_as_it_is_never_takes_its_mirror_images_keypoints():
+    # Most of fingerprinting a profile picture is taking its keypoints, and its mirror's: the
+    # mirror's are taken only once the picture as it is has not been found.
+    seen = fingerprint(profile_picture(photo("kodim23.jpg"), 0.4, (0.5, 0.5)))
+    found = matcher().match(seen)
+    assert found is not None and found.view == avatar.AVATAR_VIEW and seen.avatar is not None
+    assert list(seen.avatar.taken) == [False]
+    # Still a fingerprint that pickles (a process pool sends them back so).
+    assert len(pickle.loads(pickle.dumps(seen)).avatar(True)) > 0
+    mirrored = fingerprint(jpeg(mirror(square_crop(photo("kodim15.jpg"), 0.4, (0.5, 0.5))).resize((150, 150)), 80))
+    assert matcher().match(mirrored) is not None and mirrored.avatar is not None and list(mirrored.avatar.taken) == [False, True]

@@ -502,7 +502,6 @@ def per_image(figures: Figures, data_dir: Path, the_album: Album, photo_bytes: l
         figures.first_of_day.append(time.perf_counter() - start)
         if found is not None:
             figures.alerts_on_strangers += 1
-    answers = []
     for label, data, truth in images:
         start = time.process_time()
         try:
@@ -511,7 +510,6 @@ def per_image(figures: Figures, data_dir: Path, the_album: Album, photo_bytes: l
             found = None
         figures.times.setdefault(label, []).append(time.process_time() - start)
         answer = names.get(found.photo_id) if found else None
-        answers.append(answer)
         figures.found.setdefault(label, []).append(answer == truth if truth else answer is None)
         if truth is None and answer is not None:
             figures.alerts_on_strangers += 1

@@ -121,8 +121,9 @@ PROBED_LISTS = 32
 # seen descriptor lands in held 2,378 descriptors on average (the mean list 912), 23 M codes an
 # image, and a stranger's profile picture cost 84 ms where it cost 10 at 100 photos. So a seen
 # descriptor scans its probed lists nearest first and stops once SCAN_BUDGET descriptors are
-# seen (the list begun is finished; the budget is shared out among the index's parts by their
-# size): at 100 and 1,000 photos it scans all its lists as before, at 10,000 the nearest few.
+# seen (faiss `max_codes`: it may stop within a list; the budget is shared out among the index's
+# parts by their size): at 100 photos it scans all its lists as before, at 1,000 nearly all
+# (some 7,600 codes a descriptor), at 10,000 the nearest few.
 # Measured with benchmarks/avatar_scale.py (the avatar class's 1,200 profile pictures of the
 # 100 real photos, 1,200 strangers' ones; benchmarks/results/avatar-scale.md), at 10,000 photos:
 # no budget 1,084 found, 84 ms a stranger; 16,000: 1,082, 31 ms; 8,000: 1,077, 22 ms; 4,000:

@@ -34,8 +34,9 @@ Searching them has four steps, all in `LocalIndex.search`:
    light, other people, another perspective). Each measure is taken on the two or three
    candidates an image has, never on every image.
 
-Pure numpy and OpenCV; no I/O. `extract` runs in the fingerprint worker processes,
-`LocalIndex.search` in the matcher.
+Pure numpy and OpenCV; no I/O. `extract` takes an enrolled photo's keypoints, `described` a
+seen picture's (already at the working scale) in the fingerprint worker processes;
+`LocalIndex.search` runs in the matcher.
 """
 
 from __future__ import annotations

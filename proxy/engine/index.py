@@ -38,7 +38,7 @@ from typing import BinaryIO
 import numpy as np
 
 from sentinelle.proxy.engine import avatar, keypoints
-from sentinelle.proxy.engine.segment import Photo, Segment, merge, open_segment, write
+from sentinelle.proxy.engine.segment import Photo, Segment, merge, open_segment, read_ahead, write
 from sentinelle.proxy.files import write_atomically
 
 logger = logging.getLogger("sentinelle")
@@ -162,7 +162,7 @@ def _joined(pieces: list[np.ndarray], dtype, shape: tuple[int, ...] = (0,)) -> n
 
 class Opened:
     """The segments one process has mapped, by name, kept from one generation to the next: a new
-    generation maps only its new segments."""
+    generation maps only its new segments, and has their inverted lists read ahead (`read_ahead`)."""
 
     def __init__(self) -> None:
         self._segments: dict[tuple[str, str], Segment] = {}
@@ -177,6 +177,7 @@ class Opened:
             key = (str(folder), name)
             if key not in self._segments:
                 self._segments[key] = open_segment(folder / name)
+                read_ahead(folder / name)
             segments.append(self._segments[key])
         return Index(segments, [manifest.hidden.get(name, ()) for name in manifest.segments])
 

@@ -24,7 +24,9 @@ with the album.
 from __future__ import annotations
 
 import json
+import os
 import struct
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -192,6 +194,36 @@ def open_segment(directory: Path) -> Segment:
     """A segment written by `write` or `merge`, mapped read-only."""
     arrays = arrayfile.read(directory / ARRAYS)
     return Segment(arrays, _ivf(faiss.read_index_binary(str(directory / LISTS), faiss.IO_FLAG_MMAP_IFC)))
+
+
+def read_ahead(directory: Path) -> threading.Thread | None:
+    """Ask the system, from a thread of its own, to read a segment's inverted lists into its page
+    cache (POSIX_FADV_WILLNEED), and return that thread; None where there is no such call (Windows).
+
+    A profile picture's search reads a few thousand places in them, scattered: from a cold page
+    cache (a first start of the day) each was a read from the disk, about 1 s a picture at
+    10,000 photos for the first ones, 230 ms still after sixty. Read ahead in one sweep, they are
+    in memory seconds after the start. The pages are the system's cache, shared by every process
+    and given back under memory pressure: nothing is held. The arrays, read everywhere by every
+    image, warm up by themselves."""
+    if not hasattr(os, "posix_fadvise"):
+        return None
+
+    def advise() -> None:
+        try:
+            fd = os.open(directory / LISTS, os.O_RDONLY)
+        except OSError:  # gone with a merge, or unreadable: its search says so
+            return
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    thread = threading.Thread(target=advise, name=f"read-ahead {directory.name}", daemon=True)
+    thread.start()
+    return thread
 
 
 def _ivf(index: faiss.IndexBinary) -> faiss.IndexBinaryIVF:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -17,7 +21,7 @@ from sentinelle.proxy.engine import index as kept
 from sentinelle.proxy.engine.fingerprint import enrollment_views, fingerprint
 from sentinelle.proxy.engine.index import IndexFolder, Opened, open_index
 from sentinelle.proxy.engine.matcher import Matcher
-from sentinelle.proxy.engine.segment import Photo, open_segment
+from sentinelle.proxy.engine.segment import LISTS, Photo, open_segment
 
 KODAK = Path(__file__).parents[2] / "fixtures" / "kodak"
 # One copy a stage: the hash of the whole image, the photo in a screenshot, keypoints, a profile picture.
@@ -176,6 +180,39 @@ def test_a_new_generation_maps_only_its_new_segments(tmp_path):
     album.add(2, 4)
     second = opened.index(album.bring(folder))
     assert second.segments[0] is first.segments[0]
+
+
+def resident_pages(path: Path) -> tuple[int, int]:
+    """(pages of `path` in the page cache, pages of `path`), as util-linux's fincore reads them (mincore)."""
+    out = subprocess.run(["fincore", "--bytes", "--noheadings", "--raw", "--output", "PAGES,SIZE", str(path)],
+                         check=True, capture_output=True, text=True).stdout.split()
+    return int(out[0]), -(-int(out[1]) // os.sysconf("SC_PAGE_SIZE"))
+
+
+@pytest.mark.skipif(not hasattr(os, "posix_fadvise") or shutil.which("fincore") is None,
+                    reason="posix_fadvise and util-linux's fincore (Linux) read the page cache")
+def test_a_process_that_opens_the_index_has_its_inverted_lists_read_into_the_page_cache(tmp_path):
+    # A first start of the day: the lists are on the disk only. Opening the index asks the system
+    # to read them ahead, in the background, so that the first profile pictures do not each wait
+    # on a few thousand scattered reads.
+    album, folder, opened = Album(), IndexFolder(tmp_path), Opened()
+    album.add(1, 1)
+    album.add(2, 4)
+    manifest = album.bring(folder)
+    lists = [tmp_path / name / LISTS for name in manifest.segments]
+    for path in lists:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)  # written pages must reach the disk before they can be dropped
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+    assert all(resident_pages(path)[0] < resident_pages(path)[1] for path in lists)
+    opened.index(manifest)
+    deadline = time.monotonic() + 10
+    while not all(resident_pages(path)[0] == resident_pages(path)[1] for path in lists) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [resident_pages(path)[0] for path in lists] == [resident_pages(path)[1] for path in lists]
 
 
 def test_a_manifest_of_another_format_is_set_aside_and_the_index_written_again(tmp_path):

@@ -388,6 +388,7 @@ class Figures:
     alerts_on_strangers: int = 0
     load_seconds: float = 0.0  # the protected set loaded, its files out of the page cache
     first_of_day: list[float] = field(default_factory=list)  # wall s of each of the first profile pictures then
+    disk: dict = field(default_factory=dict)  # MB: database, index
 
 
 def both_checkers_check(running: Running, served: list) -> None:
@@ -454,6 +455,20 @@ def evict(folder: Path) -> None:
                 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
             finally:
                 os.close(fd)
+
+
+def disk_use(data_dir: Path) -> dict[str, float]:
+    """MB on the disk: the data dir's database, and its index as the newest manifest names it (the
+    segments an older one still names are deleted some minutes after they are replaced)."""
+    from sentinelle.server.alerts.protected import index_folder
+
+    def size(path: Path) -> float:
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / MB if path.is_dir() else path.stat().st_size / MB
+
+    folder = index_folder(data_dir)
+    latest = folder.latest()
+    index = sum(size(folder.path / name) for name in latest.segments) if latest else 0.0
+    return {"database": size(data_dir / "sentinelle.db"), "index": index}
 
 
 def timed_check(data_dir: Path, image: Path) -> float:
@@ -614,8 +629,8 @@ def report(results: list[Figures], one_photo_ready: float, command: str, seconds
         "",
         "| enrolled photos | enrol (wall / CPU a photo) | start → first image checked: cold / warm | … minus with 1 photo | "
         "one more photo watched after: API / `enroll` | slowest `/api/health` meanwhile | `sentinelle check` of one image | "
-        "memory of the tree, PSS (RSS) | after two more enrolments |",
-        "| ---: | --- | ---: | ---: | --- | ---: | ---: | --- | --- |",
+        "memory of the tree, PSS (RSS) | after two more enrolments | on the disk: database + index |",
+        "| ---: | --- | ---: | ---: | --- | ---: | ---: | --- | --- | --- |",
     ]
     for f in results:
         enrol = f"{1000 * f.enrol[1] / f.enrol[0]:.0f} / {1000 * f.enrol[2] / f.enrol[0]:.0f} ms ({f.enrol[0]:,} photos)" if f.enrol else "reused"
@@ -623,7 +638,8 @@ def report(results: list[Figures], one_photo_ready: float, command: str, seconds
             f"| {f.size:,} | {enrol} | {f.ready_cold:.1f} s / {f.ready:.1f} s | {f.ready_cold - one_photo_ready:+.1f} / {f.ready - one_photo_ready:+.1f} s | "
             f"{f.via_api:.1f} s / {f.via_cli:.1f} s | "
             f"{1000 * f.slowest_health:.0f} ms | {f.check:.1f} s | {f.memory.get('pss', 0):.0f} MB ({f.memory.get('rss', 0):.0f} MB) | "
-            f"{f.memory_after.get('pss', 0):.0f} MB ({f.memory_after.get('rss', 0):.0f} MB) |"
+            f"{f.memory_after.get('pss', 0):.0f} MB ({f.memory_after.get('rss', 0):.0f} MB) | "
+            f"{f.disk.get('database', 0):,.0f} + {f.disk.get('index', 0):,.0f} MB |"
         )
     lines += ["", *memory_growth(results)]
     lines += [
@@ -716,6 +732,7 @@ def main(argv: list[str] | None = None) -> int:
         copy = work / "copy.jpg"
         copy.write_bytes(served(Image.open(the_album.protected[0]).convert("RGB")))
         figures.check = timed_check(data_dir, copy)
+        figures.disk = disk_use(data_dir)
         log(f"  sentinelle check: {figures.check:.1f} s")
         if not args.skip_per_image:
             per_image(figures, data_dir, the_album, all_photos[:size], log)

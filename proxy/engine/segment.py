@@ -24,7 +24,6 @@ with the album.
 from __future__ import annotations
 
 import json
-import os
 import struct
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -41,6 +40,7 @@ from sentinelle.proxy.engine.fingerprint import PHASH_BYTES, Fingerprint
 
 ARRAYS = "arrays"  # a segment's arrays (proxy.engine.arrayfile)
 LISTS = "avatar.ivf"  # its avatar descriptors' inverted lists (faiss)
+READ_AHEAD_CHUNK = 1 << 20  # bytes `read_ahead` reads at a time
 KEY_BYTES = 32  # a photo's key: the SHA-256 of its bytes
 _NO_KEY = bytes(KEY_BYTES)
 DESCRIPTOR_BYTES = keypoints.DESCRIPTOR_BYTES
@@ -196,32 +196,28 @@ def open_segment(directory: Path) -> Segment:
     return Segment(arrays, _ivf(faiss.read_index_binary(str(directory / LISTS), faiss.IO_FLAG_MMAP_IFC)))
 
 
-def read_ahead(directory: Path) -> threading.Thread | None:
-    """Ask the system, from a thread of its own, to read a segment's inverted lists into its page
-    cache (POSIX_FADV_WILLNEED), and return that thread; None where there is no such call (Windows).
+def read_ahead(directory: Path) -> threading.Thread:
+    """Read a segment's inverted lists once, from a thread of its own, so that the system keeps them
+    in its page cache; return that thread.
 
     A profile picture's search reads a few thousand places in them, scattered: from a cold page
     cache (a first start of the day) each was a read from the disk, about 1 s a picture at
-    10,000 photos for the first ones, 230 ms still after sixty. Read ahead in one sweep, they are
-    in memory seconds after the start. The pages are the system's cache, shared by every process
-    and given back under memory pressure: nothing is held. The arrays, read everywhere by every
-    image, warm up by themselves."""
-    if not hasattr(os, "posix_fadvise"):
-        return None
+    10,000 photos for the first ones, 230 ms still after sixty. Read in one sweep, they are in
+    memory soon after the start. The pages are the system's cache, shared by every process and
+    given back under memory pressure: nothing is held but READ_AHEAD_CHUNK. (POSIX_FADV_WILLNEED
+    would do it without the copy, but Linux reads no more than its readahead window, 128 kB, of
+    it.) The arrays, read by every image, warm up by themselves."""
 
-    def advise() -> None:
+    def sweep() -> None:
+        chunk = bytearray(READ_AHEAD_CHUNK)
         try:
-            fd = os.open(directory / LISTS, os.O_RDONLY)
+            with open(directory / LISTS, "rb", buffering=0) as lists:
+                while lists.readinto(chunk):
+                    pass
         except OSError:  # gone with a merge, or unreadable: its search says so
-            return
-        try:
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-        except OSError:
             pass
-        finally:
-            os.close(fd)
 
-    thread = threading.Thread(target=advise, name=f"read-ahead {directory.name}", daemon=True)
+    thread = threading.Thread(target=sweep, name=f"read-ahead {directory.name}", daemon=True)
     thread.start()
     return thread
 

@@ -99,7 +99,7 @@ def measure(data_dir: Path, copies: list, others: list) -> dict:
         alerts += answer is not None
     return {"found": found, "copies": len(copies), "by_size": by_size, "copy_ms": times,
             "alerts": alerts, "strangers": len(others), "stranger_ms": stranger_times,
-            "codes": stats.ndis / max(stats.nq, 1)}
+            "codes": stats.ndis / max(len(stranger_times), 1)}
 
 
 def _ms(values: list[float]) -> str:
@@ -118,7 +118,7 @@ def report(results: dict[int, dict], command: str, seconds: float) -> str:
         " strangers: the same 6 profile pictures of people photos not protected, each as it is and mirrored",
         "- time: CPU of `Matcher.match` alone (fingerprints made once), the index mapped as a checking process maps it,"
         " its pages in memory; mean / 95th percentile",
-        "- codes scanned: enrolled descriptors a stranger's seen descriptor is compared with, on average (faiss `indexIVF_stats`)",
+        "- codes scanned: enrolled descriptors a stranger's picture is compared with, its descriptors and its mirror's, every part of the index (faiss `indexIVF_stats`), mean",
         "",
         "| enrolled photos | copies found | own size | upscaled | ms a copy | strangers alerting | ms a stranger's picture | codes scanned |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",

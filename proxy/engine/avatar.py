@@ -122,8 +122,8 @@ PROBED_LISTS = 32
 # image, and a stranger's profile picture cost 84 ms where it cost 10 at 100 photos. So a seen
 # descriptor scans its probed lists nearest first and stops once SCAN_BUDGET descriptors are
 # seen (faiss `max_codes`: it may stop within a list; the budget is shared out among the index's
-# parts by their size): at 100 photos it scans all its lists as before, at 1,000 nearly all
-# (some 7,600 codes a descriptor), at 10,000 the nearest few.
+# parts by their size): a stranger's picture scans 0.27 million codes at 100 photos, 1.9 million
+# at 1,000 (the budget cuts some descriptors short), 2.4 at 10,000 (the cap: 300 × 8,000).
 # Measured with benchmarks/avatar_scale.py (the avatar class's 1,200 profile pictures of the
 # 100 real photos, 1,200 strangers' ones; benchmarks/results/avatar-scale.md), at 10,000 photos:
 # no budget 1,084 found, 84 ms a stranger; 16,000: 1,082, 31 ms; 8,000: 1,077, 22 ms; 4,000:

@@ -398,7 +398,7 @@ def _runs_on_past(fp: Fingerprint, enrolled: Features, transform: np.ndarray | N
     if transform is None or fp.picture is None or fp.features.width == 0:
         return False
     points = _enrolled_corners(enrolled, transform)
-    sides, edges = screen.outline(fp.picture, points * fp.picture.shape[1] / fp.features.width)
+    sides, edges = screen.outline(fp.picture, points)  # the picture is at its keypoints' scale (`fingerprint._working`)
     return sides >= screen.MIN_SIDES and edges == 0
 
 
